@@ -1,0 +1,236 @@
+"""The `agentshop` command: run the system, prepare databases and topics, inspect dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from commerce.platform import stack
+from commerce.platform.logging import configure_logging
+from commerce.platform.settings import Settings, get_settings
+from commerce.services import SERVICES
+
+app = typer.Typer(
+    help="agentshop: an agentic shopping assistant on an event-driven commerce backend.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+dlq_app = typer.Typer(help="Dead-lettered messages: list and replay.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+console = Console(stderr=True)
+
+ServicesOpt = Annotated[
+    list[str] | None,
+    typer.Argument(help="Service names (default: all). See `agentshop services`."),
+]
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _needs_infra(settings: Settings) -> None:
+    if settings.embedded_postgres or settings.embedded_kafka:
+        console.print(
+            "[red]DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must be set for this command.[/red] "
+            "`agentshop up` starts an embedded PostgreSQL and broker instead."
+        )
+        raise typer.Exit(2)
+
+
+@app.command()
+def services() -> None:
+    """List the services, their ports and databases."""
+    table = Table("service", "port", "database", "what it does")
+    for spec in SERVICES.values():
+        table.add_row(spec.name, str(spec.port), spec.database, spec.description)
+    Console().print(table)
+
+
+@app.command()
+def up(
+    names: ServicesOpt = None,
+    host: Annotated[str, typer.Option(help="Address the HTTP servers bind to")] = "127.0.0.1",
+    port_offset: Annotated[int, typer.Option(help="Added to every service's port")] = 0,
+    seed: Annotated[bool, typer.Option(help="Load demo data")] = True,
+) -> None:
+    """Start everything: embedded PostgreSQL and broker (unless configured), then all services."""
+    settings = _settings()
+    stack.data_dir(settings)
+    chosen = stack.service_names(names)
+
+    async def main() -> None:
+        with console.status("preparing databases") as status:
+            fresh = get_settings()
+            status.update("migrating service databases")
+            await stack.migrate(fresh, chosen)
+            status.update("creating topics")
+            await stack.create_topics(fresh)
+            if seed:
+                status.update("loading demo data")
+                await stack.seed(fresh, chosen)
+            status.update("starting services")
+            running = await stack.start_services(fresh, chosen, host=host, port_offset=port_offset)
+        _print_running(fresh, chosen, host, port_offset)
+        try:
+            await stack.wait_for_signal()
+        finally:
+            console.print("stopping services…")
+            await running.stop()
+
+    with stack.infrastructure(settings, on_step=lambda s: console.print(f"• {s}")):
+        asyncio.run(main())
+    console.print("stopped.")
+
+
+def _print_running(settings: Settings, names: list[str], host: str, offset: int) -> None:
+    table = Table("service", "url", "ready", title="agentshop is running")
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    for name in names:
+        port = SERVICES[name].port + offset
+        table.add_row(name, f"http://{shown}:{port}", f"http://{shown}:{port}/readyz")
+    console.print(table)
+    console.print(f"PostgreSQL: {_redact(os.environ.get('DATABASE_URL', ''))}")
+    console.print(f"Kafka: {settings.kafka_bootstrap_servers}")
+    console.print("Press Ctrl-C to stop.")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True) if url else "(none)"
+
+
+@app.command()
+def serve(
+    name: Annotated[str, typer.Argument(help="The service to run")],
+    host: Annotated[str, typer.Option()] = "0.0.0.0",
+    port: Annotated[int | None, typer.Option(help="Default: the service's own port")] = None,
+) -> None:
+    """Run one service in this process (uses DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS)."""
+    settings = _settings()
+    _needs_infra(settings)
+    if name not in SERVICES:
+        console.print(f"[red]unknown service {name!r}[/red]; known: {', '.join(SERVICES)}")
+        raise typer.Exit(2)
+
+    async def main() -> None:
+        running = await stack.start_services(settings, [name], host=host, port=port)
+        try:
+            await stack.wait_for_signal()
+        finally:
+            await running.stop()
+
+    asyncio.run(main())
+
+
+@app.command()
+def migrate(names: ServicesOpt = None) -> None:
+    """Create missing service databases and upgrade them to the latest schema (idempotent)."""
+    settings = _settings()
+    _needs_infra_db(settings)
+    done = asyncio.run(stack.migrate(settings, names))
+    console.print(f"migrated: {', '.join(done)}")
+
+
+def _needs_infra_db(settings: Settings) -> None:
+    if settings.embedded_postgres:
+        console.print("[red]DATABASE_URL must be set for this command.[/red]")
+        raise typer.Exit(2)
+
+
+@app.command()
+def seed(names: ServicesOpt = None) -> None:
+    """Load demo data (idempotent)."""
+    settings = _settings()
+    _needs_infra_db(settings)
+    done = asyncio.run(stack.seed(settings, names))
+    console.print(f"seeded: {', '.join(done) or 'nothing to seed'}")
+
+
+@app.command()
+def topics() -> None:
+    """Create the Kafka topics (and their dead-letter topics) that do not exist yet."""
+    settings = _settings()
+    if settings.embedded_kafka:
+        console.print("[red]KAFKA_BOOTSTRAP_SERVERS must be set for this command.[/red]")
+        raise typer.Exit(2)
+    created = asyncio.run(stack.create_topics(settings))
+    console.print(f"created: {', '.join(created) or 'all topics existed'}")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    names: ServicesOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include replayed ones")] = False,
+) -> None:
+    """Show dead-lettered messages, newest last."""
+    from commerce.platform.db import Database
+    from commerce.platform.dlq import list_dead_letters
+
+    settings = _settings()
+    _needs_infra_db(settings)
+
+    async def main() -> list[list[str]]:
+        rows: list[list[str]] = []
+        for name in stack.service_names(names):
+            service = stack.load_service(name)
+            db = Database(
+                settings.service_database_url(service.spec.env_prefix, service.spec.database)
+            )
+            try:
+                for d in await list_dead_letters(service, db, include_replayed=all_):
+                    rows.append([
+                        d.service, str(d.id), d.topic, f"{d.partition}/{d.offset}",
+                        d.type or "", str(d.attempts), d.error[:80],
+                        d.created_at.isoformat(timespec="seconds"),
+                        d.replayed_at.isoformat(timespec="seconds") if d.replayed_at else "",
+                    ])  # fmt: skip
+            finally:
+                await db.dispose()
+        return rows
+
+    rows = asyncio.run(main())
+    table = Table(
+        "service", "id", "topic", "part/offset", "type", "attempts", "error", "at", "replayed"
+    )
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table if rows else "no dead letters")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    service_name: Annotated[str, typer.Argument(metavar="SERVICE")],
+    ids: Annotated[
+        list[int] | None, typer.Option("--id", help="Dead letter ids (default: all)")
+    ] = None,
+) -> None:
+    """Publish a service's dead letters to their original topic again."""
+    from commerce.platform.db import Database
+    from commerce.platform.dlq import replay
+
+    settings = _settings()
+    _needs_infra_db(settings)
+    service = stack.load_service(service_name)
+
+    async def main() -> int:
+        db = Database(settings.service_database_url(service.spec.env_prefix, service.spec.database))
+        try:
+            return await replay(service, db, ids)
+        finally:
+            await db.dispose()
+
+    count = asyncio.run(main())
+    console.print(f"replayed {count} message(s); the service's outbox relay publishes them")
+
+
+if __name__ == "__main__":
+    app()

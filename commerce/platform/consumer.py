@@ -1,0 +1,325 @@
+"""Idempotent Kafka consumer: inbox + handler writes in one transaction, offsets after commit.
+
+Per partition, records are handled strictly in order; partitions of one batch run
+concurrently. A handler that keeps failing is retried a bounded number of times
+with backoff, then the record is dead-lettered (kept in the `dead_letter` table
+and published to `<topic>.dlq` through the outbox, in one transaction) and the
+partition moves on. Offsets are committed only for records whose outcome is
+durable, so a crash at any point redelivers, and the inbox turns the redelivery
+into a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import OffsetAndMetadata
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.contracts import Envelope, Message, MessageError, dlq_topic
+from commerce.platform.db import Database, PlatformTables
+from commerce.platform.logging import bound
+from commerce.platform.metrics import ServiceMetrics
+from commerce.platform.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+M = TypeVar("M", bound=Message)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for errors that say the database cannot be reached, rather than that the work failed."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    cause = getattr(exc, "orig", None) or exc.__cause__ or exc
+    return isinstance(
+        cause,
+        (OSError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError),
+    ) or "connection was closed" in str(exc)
+
+
+@dataclass
+class MessageContext:
+    """What a handler gets besides its message: the transaction and a way to publish."""
+
+    session: AsyncSession
+    envelope: Envelope
+    outbox: Outbox
+    services: Any = None
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self.envelope.correlation_id
+
+    async def publish(self, message: Message, *, key: str | None = None) -> Envelope:
+        """Publish after commit, with this message's correlation id and as its cause."""
+        return await self.outbox.add(
+            self.session,
+            message,
+            correlation_id=self.envelope.correlation_id,
+            causation_id=self.envelope.message_id,
+            key=key,
+        )
+
+
+@dataclass(frozen=True)
+class Handler(Generic[M]):
+    """Handles one message type; consumed from the message's own topic unless `topic` is set."""
+
+    message: type[M]
+    fn: Callable[[M, MessageContext], Awaitable[None]]
+    topic: str | None = None
+
+    @property
+    def source(self) -> str:
+        return self.topic or self.message.TOPIC
+
+
+@dataclass
+class ConsumerRunner:
+    """Consumes a service's topics as the consumer group `agentshop.<service>`."""
+
+    name: str
+    db: Database
+    tables: PlatformTables
+    outbox: Outbox
+    consumer_factory: Callable[..., AIOKafkaConsumer]
+    handlers: Sequence[Handler[Any]]
+    metrics: ServiceMetrics
+    max_attempts: int = 3
+    backoff_seconds: float = 0.2
+    services: Any = None
+    batch_records: int = 500
+    _by_type: dict[str, Handler[Any]] = field(init=False)
+    _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _started: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    def __post_init__(self) -> None:
+        self._by_type = {h.message.TYPE: h for h in self.handlers}
+
+    @property
+    def group_id(self) -> str:
+        return f"agentshop.{self.name}"
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({h.source for h in self.handlers})
+
+    async def run(self) -> None:
+        consumer = self.consumer_factory(
+            *self.topics, group_id=self.group_id, max_poll_records=self.batch_records
+        )
+        self._consumer = consumer
+        while not self._stopping.is_set():
+            try:
+                await consumer.start()
+                break
+            except KafkaError as exc:
+                log.warning("consumer.start_failed", consumer=self.name, error=str(exc))
+                await asyncio.sleep(1.0)
+        self._started.set()
+        log.info("consumer.started", consumer=self.name, topics=self.topics)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_records)
+                except KafkaError as exc:  # broker away: aiokafka reconnects on the next poll
+                    log.warning("consumer.poll_failed", consumer=self.name, error=str(exc))
+                    await asyncio.sleep(1.0)
+                    continue
+                if not batch:
+                    continue
+                done = await asyncio.gather(
+                    *(self._run_partition(tp, records) for tp, records in batch.items())
+                )
+                offsets = {
+                    tp: OffsetAndMetadata(last + 1, "") for tp, last in done if last is not None
+                }
+                if offsets:
+                    try:
+                        await consumer.commit(offsets)
+                    except CommitFailedError as exc:  # rebalanced meanwhile: redelivered, deduped
+                        log.warning("consumer.commit_failed", consumer=self.name, error=str(exc))
+                await self._record_lag(consumer, batch.keys())
+        finally:
+            await consumer.stop()
+            log.info("consumer.stopped", consumer=self.name)
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
+        for tp in tps:
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                position = await consumer.position(tp)
+            except KafkaError:
+                continue
+            self.metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                max(high - position, 0)
+            )
+
+    async def _run_partition(
+        self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> tuple[TopicPartition, int | None]:
+        last: int | None = None
+        for record in records:
+            await self._process(record)
+            last = record.offset
+        return tp, last
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            envelope = Envelope.from_bytes(record.value)
+        except MessageError as exc:
+            await self._dead_letter(record, None, str(exc), attempts=1)
+            return
+        handler = self._by_type.get(envelope.type)
+        if handler is None:  # a message type on a shared topic that this service does not handle
+            self.metrics.consumed(topic=record.topic, type=envelope.type, outcome="ignored").inc()
+            return
+        with bound(correlation_id=envelope.correlation_id, message_type=envelope.type):
+            try:
+                message = envelope.open()
+            except MessageError as exc:
+                await self._dead_letter(record, envelope, str(exc), attempts=1)
+                return
+            error = ""
+            attempt = 0
+            while attempt < self.max_attempts:
+                attempt += 1
+                started = time.perf_counter()
+                try:
+                    outcome = await self._handle_once(record, envelope, message, handler)
+                except Exception as exc:
+                    if is_unavailable(exc) and not self._stopping.is_set():
+                        # The database is away, not the message at fault: wait, do not count it.
+                        log.warning("consumer.database_unavailable", error=str(exc))
+                        attempt -= 1
+                        await asyncio.sleep(1.0)
+                        continue
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.warning(
+                        "consumer.handler_failed",
+                        consumer=self.name,
+                        attempt=attempt,
+                        error=error,
+                        exc_info=attempt == self.max_attempts,
+                    )
+                    if attempt < self.max_attempts:
+                        self.metrics.handler_retries.labels(type=envelope.type).inc()
+                        await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+                    continue
+                self.metrics.handler_seconds.labels(type=envelope.type).observe(
+                    time.perf_counter() - started
+                )
+                self.metrics.consumed(topic=record.topic, type=envelope.type, outcome=outcome).inc()
+                return
+            await self._dead_letter(record, envelope, error, attempts=self.max_attempts)
+
+    async def _handle_once(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        envelope: Envelope,
+        message: Message,
+        handler: Handler[Any],
+    ) -> str:
+        inbox = self.tables.inbox
+        async with self.db.transaction() as session:
+            claimed = await session.scalar(
+                insert(inbox)
+                .values(
+                    consumer=self.name,
+                    message_id=envelope.message_id,
+                    type=envelope.type,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
+                .on_conflict_do_nothing()
+                .returning(inbox.c.message_id)
+            )
+            if claimed is None:
+                return "duplicate"
+            ctx = MessageContext(session, envelope, self.outbox, self.services)
+            await handler.fn(message, ctx)
+        return "ok"
+
+    async def _dead_letter(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        envelope: Envelope | None,
+        error: str,
+        attempts: int,
+    ) -> None:
+        """Keep the record and publish it to `<topic>.dlq`, then let the partition move on."""
+        key = record.key.decode(errors="replace") if record.key else None
+        type_name = envelope.type if envelope else "undecodable"
+        log.error(
+            "consumer.dead_lettered",
+            consumer=self.name,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=error,
+            attempts=attempts,
+        )
+        while True:
+            try:
+                async with self.db.transaction() as session:
+                    await session.execute(
+                        self.tables.dead_letter.insert().values(
+                            consumer=self.name,
+                            message_id=envelope.message_id if envelope else None,
+                            type=type_name,
+                            topic=record.topic,
+                            partition=record.partition,
+                            offset=record.offset,
+                            key=key,
+                            value=record.value,
+                            error=error[:4000],
+                            attempts=attempts,
+                        )
+                    )
+                    await self.outbox.add_raw(
+                        session,
+                        topic=dlq_topic(record.topic),
+                        key=key,
+                        type_name=type_name,
+                        value=record.value or b"",
+                        message_id=uuid.uuid4(),
+                        headers={
+                            "dlq.error": error[:1000],
+                            "dlq.consumer": self.name,
+                            "dlq.attempts": str(attempts),
+                            "dlq.original_topic": record.topic,
+                            "dlq.original_partition": str(record.partition),
+                            "dlq.original_offset": str(record.offset),
+                        },
+                    )
+                break
+            except Exception as exc:  # database away: the record must not be skipped
+                log.warning("consumer.dead_letter_failed", consumer=self.name, error=str(exc))
+                if self._stopping.is_set():
+                    raise
+                await asyncio.sleep(1.0)
+        self.metrics.dead_lettered.labels(topic=record.topic).inc()
+        self.metrics.consumed(topic=record.topic, type=type_name, outcome="dead_lettered").inc()
+
+    async def wait_started(self) -> None:
+        await self._started.wait()
+
+    async def stop(self) -> None:
+        """Finish the batch in flight, commit it, leave the group."""
+        self._stopping.set()

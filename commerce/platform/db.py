@@ -1,0 +1,169 @@
+"""Per-service database access: async engines, sessions, and the tables every service has.
+
+Each service owns one PostgreSQL database. Its metadata includes the platform's
+`outbox`, `inbox` and `dead_letter` tables, so writes to them join the service's
+own transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+@dataclass(frozen=True)
+class PlatformTables:
+    """The tables the platform keeps in every service database."""
+
+    outbox: Table
+    inbox: Table
+    dead_letter: Table
+
+    @classmethod
+    def of(cls, metadata: MetaData) -> PlatformTables:
+        return cls(
+            outbox=metadata.tables["outbox"],
+            inbox=metadata.tables["inbox"],
+            dead_letter=metadata.tables["dead_letter"],
+        )
+
+
+def service_metadata() -> MetaData:
+    """A service's MetaData, with the outbox, inbox and dead-letter tables already in it."""
+    metadata = MetaData(naming_convention=NAMING)
+    Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("message_id", UUID(as_uuid=True), nullable=False, unique=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200)),
+        Column("type", String(200), nullable=False),
+        Column("value", LargeBinary, nullable=False),
+        Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("sent_at", DateTime(timezone=True)),
+        Index("ix_outbox_pending", "id", postgresql_where=text("sent_at IS NULL")),
+    )
+    Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(200), primary_key=True),
+        Column("message_id", UUID(as_uuid=True), primary_key=True),
+        Column("type", String(200), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    Table(
+        "dead_letter",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("consumer", String(200), nullable=False),
+        Column("message_id", UUID(as_uuid=True)),
+        Column("type", String(200)),
+        Column("topic", String(200), nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("key", String(200)),
+        Column("value", LargeBinary),
+        Column("error", Text, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("replayed_at", DateTime(timezone=True)),
+    )
+    return metadata
+
+
+class Database:
+    """One service's engine and session factory."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            echo=echo,
+        )
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    """The plain libpq-style DSN asyncpg accepts, from a `postgresql+asyncpg://` URL."""
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def ensure_database(server_url: str, database: str, retries: int = 3) -> bool:
+    """Create `database` on the server if it does not exist. Returns True when created."""
+    if not _IDENT.match(database):
+        raise ValueError(f"invalid database name {database!r}")
+    conn = await asyncpg.connect(asyncpg_dsn(server_url))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+        if exists:
+            return False
+        for attempt in range(retries):
+            try:
+                await conn.execute(f'CREATE DATABASE "{database}"')
+                return True
+            except asyncpg.DuplicateDatabaseError:
+                return False
+            except asyncpg.ObjectInUseError:  # template1 busy with a concurrent CREATE DATABASE
+                await asyncio.sleep(0.2 * (attempt + 1))
+        raise RuntimeError(f"could not create database {database}")
+    finally:
+        await conn.close()

@@ -1,0 +1,95 @@
+"""aiokafka clients configured from settings, and topic administration."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+
+from commerce.platform.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Connection options shared by producers, consumers and the admin client."""
+    if not settings.kafka_bootstrap_servers:
+        raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker runs")
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        )
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism or "PLAIN"
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return options
+
+
+def make_producer(settings: Settings, client_id: str = "agentshop") -> AIOKafkaProducer:
+    # No idempotent/transactional producer: not every Kafka-protocol broker supports
+    # InitProducerId (Tansu does not). Duplicates are absorbed by the consumers' inbox.
+    return AIOKafkaProducer(
+        **client_options(settings),
+        client_id=client_id,
+        acks="all",
+        linger_ms=0,
+        request_timeout_ms=10_000,
+    )
+
+
+def make_consumer(
+    settings: Settings, *topics: str, group_id: str, **extra: Any
+) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        **client_options(settings),
+        group_id=group_id,
+        client_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 4, 100),
+        **extra,
+    )
+
+
+async def ensure_topics(
+    settings: Settings, names: list[str], partitions: int | None = None
+) -> list[str]:
+    """Create the topics that do not exist yet. Returns the names created."""
+    admin = AIOKafkaAdminClient(**client_options(settings), client_id="agentshop-admin")
+    for attempt in range(20):
+        try:
+            await admin.start()
+            break
+        except KafkaConnectionError:
+            if attempt == 19:
+                raise
+            await asyncio.sleep(0.5)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in names if n not in existing]
+        if not missing:
+            return []
+        count = partitions or settings.kafka_topic_partitions
+        with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently elsewhere
+            await admin.create_topics(
+                [NewTopic(n, count, settings.kafka_replication_factor) for n in missing]
+            )
+        log.info("kafka.topics_created", topics=missing, partitions=count)
+        return missing
+    finally:
+        await admin.close()

@@ -1,0 +1,238 @@
+"""Transactional outbox: messages are written in the business transaction and published after it.
+
+`Outbox.add` inserts a row (and a NOTIFY, delivered only on commit) in the caller's
+transaction. `OutboxRelay` publishes pending rows in id order and marks them sent.
+A crash between publish and mark re-publishes on restart; consumers drop the
+duplicate through their inbox, so effects happen once. A rolled-back transaction
+leaves no row, so nothing is ever published for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+import zlib
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.contracts import Envelope, Message
+from commerce.platform.db import Database, PlatformTables, asyncpg_dsn
+from commerce.platform.metrics import ServiceMetrics
+
+log = structlog.get_logger(__name__)
+
+NOTIFY_CHANNEL = "agentshop_outbox"
+
+
+class Outbox:
+    """Writes messages to one service database's outbox table."""
+
+    def __init__(self, tables: PlatformTables) -> None:
+        self._table = tables.outbox
+
+    async def add(
+        self,
+        session: AsyncSession,
+        message: Message,
+        *,
+        correlation_id: str | None = None,
+        causation_id: uuid.UUID | None = None,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        topic: str | None = None,
+    ) -> Envelope:
+        """Add `message` to the outbox in `session`'s transaction (published after commit)."""
+        envelope = Envelope.wrap(message, correlation_id=correlation_id, causation_id=causation_id)
+        await self.add_raw(
+            session,
+            topic=topic or message.TOPIC,
+            key=key or message.partition_key() or correlation_id,
+            type_name=envelope.type,
+            value=envelope.to_bytes(),
+            message_id=envelope.message_id,
+            headers={
+                **(headers or {}),
+                "type": envelope.type,
+                **({"correlation_id": correlation_id} if correlation_id else {}),
+            },
+        )
+        return envelope
+
+    async def add_raw(
+        self,
+        session: AsyncSession,
+        *,
+        topic: str,
+        key: str | None,
+        type_name: str,
+        value: bytes,
+        message_id: uuid.UUID | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        await session.execute(
+            self._table.insert().values(
+                message_id=message_id or uuid.uuid4(),
+                topic=topic,
+                key=key,
+                type=type_name,
+                value=value,
+                headers=headers or {},
+            )
+        )
+        await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+
+class OutboxRelay:
+    """Publishes one service database's pending outbox rows to Kafka."""
+
+    def __init__(
+        self,
+        name: str,
+        db: Database,
+        tables: PlatformTables,
+        producer: AIOKafkaProducer,
+        metrics: ServiceMetrics,
+        *,
+        poll_seconds: float = 1.0,
+        batch_size: int = 500,
+        retention_hours: int = 24,
+    ) -> None:
+        self.name = name
+        self.db = db
+        self.table = tables.outbox
+        self.producer = producer
+        self.metrics = metrics
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.retention_hours = retention_hours
+        # One relay per database publishes at a time, so rows go out in id order.
+        self._lock_id = zlib.crc32(f"outbox:{name}".encode())
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+
+    async def publish_pending(self) -> int:
+        """Publish one batch. Returns how many rows were published (0: none or not leader)."""
+        t = self.table
+        async with self.db.transaction() as session:
+            leader = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_id)))
+            if not leader:
+                return 0
+            rows = (
+                await session.execute(
+                    select(t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers)
+                    .where(t.c.sent_at.is_(None))
+                    .order_by(t.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            futures = []
+            for row in rows:
+                futures.append(
+                    await self.producer.send(
+                        row.topic,
+                        value=row.value,
+                        key=row.key.encode() if row.key else None,
+                        headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()],
+                    )
+                )
+            await asyncio.gather(*futures)
+            await session.execute(
+                update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now())
+            )
+        for row in rows:
+            self.metrics.produced.labels(topic=row.topic).inc()
+        return len(rows)
+
+    async def backlog(self) -> int:
+        async with self.db.sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(self.table).where(self.table.c.sent_at.is_(None))
+            )
+        return int(count or 0)
+
+    async def purge_sent(self) -> int:
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                delete(self.table).where(
+                    self.table.c.sent_at
+                    < func.now() - text(f"interval '{self.retention_hours} hours'")
+                )
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _listen(self) -> None:
+        try:
+            conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(self.db.url))
+            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
+            self._listener = conn
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("outbox.listen_failed", relay=self.name, error=str(exc))
+
+    def _notified(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until stopped; wakes on NOTIFY, and polls as a fallback."""
+        await self._listen()
+        failures = 0
+        passes = 0
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                while (published := await self.publish_pending()) == self.batch_size:
+                    pass
+                failures = 0
+                passes += 1
+                if published == 0 and passes % 60 == 0:
+                    self.metrics.outbox_backlog.set(await self.backlog())
+                    await self.purge_sent()
+                    if self._listener is None or self._listener.is_closed():
+                        await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker or database away: back off, keep the rows
+                failures += 1
+                delay = min(0.2 * 2**failures, 10.0)
+                log.warning(
+                    "outbox.publish_failed", relay=self.name, error=str(exc), retry_in=delay
+                )
+                self.metrics.outbox_backlog.set(await self._safe_backlog())
+                await self._sleep(delay)
+                continue
+            await self._wait_for_work()
+
+    async def _safe_backlog(self) -> int:
+        try:
+            return await self.backlog()
+        except Exception:
+            return -1
+
+    async def _wait_for_work(self) -> None:
+        wake = asyncio.ensure_future(self._wake.wait())
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait(
+                {wake, stop}, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+            )
+        finally:
+            wake.cancel()
+            stop.cancel()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def stop(self) -> None:
+        """Stop after the batch in flight; rows not yet published stay for the next start."""
+        self._stopping.set()
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()

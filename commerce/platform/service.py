@@ -1,0 +1,254 @@
+"""One way to declare a service, and the runtime that runs it.
+
+A service is data: its name (from `commerce.services.SERVICES`), its database
+metadata and migrations, its HTTP routes, the messages it handles, background
+tasks and demo data. `ServiceRuntime` wires the real adapters (database,
+outbox relay, consumer, HTTP app) for it; `agentshop up` runs many runtimes in
+one process, `agentshop serve NAME` runs one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import MetaData
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from commerce.platform.consumer import ConsumerRunner, Handler
+from commerce.platform.db import Database, PlatformTables
+from commerce.platform.kafka import make_consumer
+from commerce.platform.logging import bound
+from commerce.platform.metrics import ServiceMetrics
+from commerce.platform.outbox import Outbox, OutboxRelay
+from commerce.platform.settings import Settings
+from commerce.services import SERVICES, ServiceSpec
+
+log = structlog.get_logger(__name__)
+
+BackgroundTask = Callable[["ServiceRuntime"], Awaitable[None]]
+SeedFn = Callable[[Database], Awaitable[None]]
+
+
+@dataclass
+class Service:
+    """The declaration of a service. `name` must be a key of `commerce.services.SERVICES`."""
+
+    name: str
+    metadata: MetaData
+    migrations: Path
+    router: APIRouter | None = None
+    handlers: Sequence[Handler[Any]] = ()
+    background: Sequence[BackgroundTask] = ()
+    seed: SeedFn | None = None
+    title: str | None = None
+
+    @property
+    def spec(self) -> ServiceSpec:
+        """The deployment entry; services outside the list (tests) get one without a port."""
+        return SERVICES.get(self.name) or ServiceSpec(self.name, 0, self.title or self.name, "")
+
+    @property
+    def tables(self) -> PlatformTables:
+        return PlatformTables.of(self.metadata)
+
+
+class ServiceRuntime:
+    """A running service: its database, outbox relay, consumer, background tasks and app."""
+
+    def __init__(
+        self,
+        service: Service,
+        settings: Settings,
+        producer: AIOKafkaProducer,
+        *,
+        database_url: str | None = None,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.spec = service.spec
+        self.producer = producer
+        self.metrics = ServiceMetrics(service.name)
+        self.db = Database(
+            database_url or settings.service_database_url(self.spec.env_prefix, self.spec.database),
+            pool_size=settings.db_pool_size,
+        )
+        self.tables = service.tables
+        self.outbox = Outbox(self.tables)
+        self.relay = OutboxRelay(
+            service.name,
+            self.db,
+            self.tables,
+            producer,
+            self.metrics,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        self.consumer: ConsumerRunner | None = None
+        if service.handlers:
+            self.consumer = ConsumerRunner(
+                name=service.name,
+                db=self.db,
+                tables=self.tables,
+                outbox=self.outbox,
+                consumer_factory=lambda *topics, **kw: make_consumer(settings, *topics, **kw),
+                handlers=service.handlers,
+                metrics=self.metrics,
+                max_attempts=settings.consumer_max_attempts,
+                backoff_seconds=settings.consumer_backoff_seconds,
+                services=self,
+            )
+        self.state: dict[str, Any] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: list[asyncio.Task[None]] = []
+        self.app = build_app(self)
+
+    async def start(self) -> None:
+        """Start publishing, consuming and background work (HTTP is served separately)."""
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service.name}:relay"))
+        if self.consumer is not None:
+            self._tasks.append(
+                asyncio.create_task(self.consumer.run(), name=f"{self.service.name}:consumer")
+            )
+        for task in self.service.background:
+            self._background.append(
+                asyncio.create_task(
+                    _supervised(task, self, self.service.name), name=f"{self.service.name}:bg"
+                )
+            )
+        log.info("service.started", service=self.service.name)
+
+    async def wait_consuming(self) -> None:
+        """Return once the consumer has joined its group (bounded by the caller)."""
+        if self.consumer is not None:
+            await self.consumer.wait_started()
+
+    async def stop(self) -> None:
+        """Graceful: the consumer finishes its batch and commits, the relay its batch."""
+        if self.consumer is not None:
+            await self.consumer.stop()
+        await self.relay.stop()
+        for task in self._background:
+            task.cancel()
+        tasks = self._tasks + self._background
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=15)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error(
+                        "service.task_failed", task=task.get_name(), error=str(task.exception())
+                    )
+        self._tasks.clear()
+        self._background.clear()
+        await self.db.dispose()
+        log.info("service.stopped", service=self.service.name)
+
+    async def ready(self) -> dict[str, str]:
+        """Checks for /readyz: the database answers and the broker is reachable."""
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.db.ping(), 2.0)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 2.0)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unavailable: {type(exc).__name__}"
+        return checks
+
+
+async def _supervised(task: BackgroundTask, runtime: ServiceRuntime, name: str) -> None:
+    """Run a background loop; restart it after an unexpected error, with a pause."""
+    while True:
+        try:
+            await task(runtime)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("service.background_failed", service=name)
+            await asyncio.sleep(2.0)
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+class _RequestContext(BaseHTTPMiddleware):
+    """Correlation id in and out, request metrics, and the id bound to every log record."""
+
+    def __init__(self, app: Any, metrics: ServiceMetrics) -> None:
+        super().__init__(app)
+        self.metrics = metrics
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        correlation_id = request.headers.get("x-correlation-id") or request.headers.get(
+            "x-request-id"
+        )
+        if not correlation_id:
+            correlation_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        with bound(correlation_id=correlation_id):
+            response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        self.metrics.http_requests.labels(request.method, path, str(response.status_code)).inc()
+        self.metrics.http_seconds.labels(request.method, path).observe(
+            time.perf_counter() - started
+        )
+        response.headers["x-correlation-id"] = correlation_id
+        return response
+
+
+def build_app(runtime: ServiceRuntime) -> FastAPI:
+    service = runtime.service
+    app = FastAPI(
+        title=service.title or f"agentshop {service.name}",
+        description=runtime.spec.description,
+        version="0.1.0",
+    )
+    app.state.runtime = runtime
+    app.add_middleware(_RequestContext, metrics=runtime.metrics)
+
+    @app.get("/healthz", tags=["ops"], operation_id="ops-healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process serves requests."""
+        return {"status": "ok", "service": service.name}
+
+    @app.get("/readyz", tags=["ops"], operation_id="ops-readyz")
+    async def readyz() -> JSONResponse:
+        """Readiness: the service's database and the broker answer."""
+        checks = await runtime.ready()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "service": service.name, "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics", tags=["ops"], operation_id="ops-metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        with contextlib.suppress(Exception):
+            runtime.metrics.outbox_backlog.set(await runtime.relay.backlog())
+        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    if service.router is not None:
+        app.include_router(service.router)
+    return app

@@ -1,0 +1,98 @@
+"""Process-wide settings, read from the environment (see README, "Configuration")."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Settings shared by every service. Each field maps to one environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    env: Literal["dev", "test", "prod"] = Field("dev", alias="AGENTSHOP_ENV")
+    data_dir: Path = Field(Path(".agentshop"), alias="AGENTSHOP_DATA_DIR")
+    log_level: str = Field("INFO", alias="AGENTSHOP_LOG_LEVEL")
+    log_format: Literal["json", "console"] = Field("json", alias="AGENTSHOP_LOG_FORMAT")
+
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    db_pool_size: int = Field(10, alias="AGENTSHOP_DB_POOL_SIZE")
+
+    kafka_bootstrap_servers: str | None = Field(None, alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: str | None = Field(None, alias="KAFKA_SASL_MECHANISM")
+    kafka_sasl_username: str | None = Field(None, alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, alias="KAFKA_SASL_PASSWORD")
+    kafka_ssl_cafile: Path | None = Field(None, alias="KAFKA_SSL_CAFILE")
+    kafka_topic_partitions: int = Field(6, ge=1, alias="KAFKA_TOPIC_PARTITIONS")
+    kafka_replication_factor: int = Field(1, ge=1, alias="KAFKA_REPLICATION_FACTOR")
+    kafka_fetch_max_wait_ms: int = Field(500, ge=1, alias="KAFKA_FETCH_MAX_WAIT_MS")
+    kafka_session_timeout_ms: int = Field(10_000, ge=1000, alias="KAFKA_SESSION_TIMEOUT_MS")
+
+    consumer_max_attempts: int = Field(3, ge=1, alias="AGENTSHOP_CONSUMER_MAX_ATTEMPTS")
+    consumer_backoff_seconds: float = Field(0.2, ge=0, alias="AGENTSHOP_CONSUMER_BACKOFF_SECONDS")
+    outbox_poll_seconds: float = Field(1.0, gt=0, alias="AGENTSHOP_OUTBOX_POLL_SECONDS")
+
+    jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), alias="AGENTSHOP_JWT_SECRET")
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_in_production(self) -> Settings:
+        if self.env == "prod":
+            if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+                raise ValueError("AGENTSHOP_JWT_SECRET must be set when AGENTSHOP_ENV=prod")
+            if not self.database_url and not _any_service_database_url():
+                raise ValueError("DATABASE_URL must be set when AGENTSHOP_ENV=prod")
+            if not self.kafka_bootstrap_servers:
+                raise ValueError("KAFKA_BOOTSTRAP_SERVERS must be set when AGENTSHOP_ENV=prod")
+        return self
+
+    @property
+    def embedded_postgres(self) -> bool:
+        return self.database_url is None and not _any_service_database_url()
+
+    @property
+    def embedded_kafka(self) -> bool:
+        return self.kafka_bootstrap_servers is None
+
+    def service_database_url(self, env_prefix: str, database: str) -> str:
+        """The SQLAlchemy (asyncpg) URL of one service's own database.
+
+        `<PREFIX>DATABASE_URL` wins; otherwise the database is `database` on the
+        server named by `DATABASE_URL`.
+        """
+        own = os.environ.get(f"{env_prefix}DATABASE_URL")
+        if own:
+            return to_asyncpg_url(own)
+        if not self.database_url:
+            raise RuntimeError(
+                "No database configured: set DATABASE_URL, or start the embedded stack"
+            )
+        return to_asyncpg_url(self.database_url, database=database)
+
+
+def _any_service_database_url() -> bool:
+    return any(k.endswith("_DATABASE_URL") and v for k, v in os.environ.items())
+
+
+def to_asyncpg_url(url: str, database: str | None = None) -> str:
+    """Normalise a PostgreSQL URL to the asyncpg driver, optionally naming another database."""
+    parsed = make_url(url).set(drivername="postgresql+asyncpg")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

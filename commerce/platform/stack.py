@@ -1,0 +1,265 @@
+"""Bring the system up: infrastructure, databases, migrations, topics, seeds, services.
+
+Used by the CLI (`agentshop up`, `serve`, `migrate`, `topics`, `seed`) and by the
+test fixtures, so tests exercise the same start-up path people run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaProducer
+
+from commerce.contracts import all_topic_names
+from commerce.platform import migrations
+from commerce.platform.db import Database, ensure_database
+from commerce.platform.embedded import EmbeddedBroker, EmbeddedPostgres, port_is_free
+from commerce.platform.kafka import ensure_topics, make_producer
+from commerce.platform.service import Service, ServiceRuntime
+from commerce.platform.settings import Settings, get_settings, to_asyncpg_url
+from commerce.services import SERVICES
+
+log = structlog.get_logger(__name__)
+
+EMBEDDED_BROKER_TUNING = {"KAFKA_FETCH_MAX_WAIT_MS": "5", "KAFKA_SESSION_TIMEOUT_MS": "3000"}
+
+
+def load_service(name: str) -> Service:
+    """Import a service's declaration from the module named in `commerce.services`."""
+    try:
+        spec = SERVICES[name]
+    except KeyError:
+        known = ", ".join(sorted(SERVICES))
+        raise KeyError(f"unknown service {name!r}; known services: {known}") from None
+    module_name, _, attribute = spec.module.partition(":")
+    service = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(service, Service):
+        raise TypeError(f"{spec.module} is not a Service")
+    return service
+
+
+def service_names(names: Iterable[str] | None = None) -> list[str]:
+    chosen = list(names) if names else list(SERVICES)
+    for name in chosen:
+        if name not in SERVICES:
+            raise KeyError(f"unknown service {name!r}; known services: {', '.join(SERVICES)}")
+    return chosen
+
+
+# -- infrastructure -------------------------------------------------------------------
+
+
+@dataclass
+class Infrastructure:
+    """The embedded PostgreSQL and broker this process started (none when external)."""
+
+    postgres: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+
+    def stop(self) -> None:
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+@contextlib.contextmanager
+def infrastructure(
+    settings: Settings | None = None,
+    *,
+    on_step: Callable[[str], None] = lambda _: None,
+    pg_port: int = 0,
+    broker_port: int = 0,
+) -> Iterator[Infrastructure]:
+    """Start embedded PostgreSQL/broker unless DATABASE_URL/KAFKA_BOOTSTRAP_SERVERS are set.
+
+    Exports the URLs into this process's environment (so child processes and
+    `get_settings()` see them) and stops what it started on exit.
+    """
+    settings = settings or get_settings()
+    infra = Infrastructure()
+    saved: dict[str, str | None] = {
+        k: os.environ.get(k) for k in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+    }
+    try:
+        if settings.embedded_postgres:
+            on_step("starting PostgreSQL (embedded)")
+            infra.postgres = EmbeddedPostgres(settings.data_dir / "postgres", port=pg_port)
+            infra.postgres.start()
+            os.environ["DATABASE_URL"] = infra.postgres.url
+        if settings.embedded_kafka:
+            on_step("starting Kafka-protocol broker (embedded Tansu)")
+            infra.broker = EmbeddedBroker(settings.data_dir / "broker", port=broker_port)
+            infra.broker.start()
+            os.environ["KAFKA_BOOTSTRAP_SERVERS"] = infra.broker.bootstrap_servers
+            # Tansu answers a fetch only when its wait expires, even when data arrived
+            # (docs/adr/0002): keep the wait short, and rejoin quickly after a crash.
+            for key, value in EMBEDDED_BROKER_TUNING.items():
+                if key not in os.environ:
+                    saved.setdefault(key, None)
+                    os.environ[key] = value
+        get_settings.cache_clear()
+        yield infra
+    finally:
+        infra.stop()
+        for key, previous in saved.items():
+            if previous is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = previous
+        get_settings.cache_clear()
+
+
+# -- preparation ----------------------------------------------------------------------
+
+
+def _server_url(settings: Settings, database_url: str) -> str:
+    """URL of the maintenance database on the server that holds `database_url`."""
+    return to_asyncpg_url(database_url, database="postgres")
+
+
+async def migrate(settings: Settings, names: Iterable[str] | None = None) -> list[str]:
+    """Create missing service databases and upgrade each to head. Idempotent."""
+    done = []
+    for name in service_names(names):
+        service = load_service(name)
+        url = settings.service_database_url(service.spec.env_prefix, service.spec.database)
+        database = url.rsplit("/", 1)[-1].split("?", 1)[0]
+        await ensure_database(_server_url(settings, url), database)
+        await migrations.upgrade(service.migrations, url, service.metadata)
+        done.append(name)
+        log.info("migrate.done", service=name, database=database)
+    return done
+
+
+async def create_topics(settings: Settings) -> list[str]:
+    return await ensure_topics(settings, all_topic_names())
+
+
+async def seed(settings: Settings, names: Iterable[str] | None = None) -> list[str]:
+    """Load each service's demo data. Seeds are idempotent."""
+    seeded = []
+    for name in service_names(names):
+        service = load_service(name)
+        if service.seed is None:
+            continue
+        db = Database(settings.service_database_url(service.spec.env_prefix, service.spec.database))
+        try:
+            await service.seed(db)
+        finally:
+            await db.dispose()
+        seeded.append(name)
+    return seeded
+
+
+async def prepare(
+    settings: Settings, names: Iterable[str] | None = None, *, with_seed: bool = True
+) -> None:
+    names = service_names(names)
+    await migrate(settings, names)
+    await create_topics(settings)
+    if with_seed:
+        await seed(settings, names)
+
+
+# -- running --------------------------------------------------------------------------
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the process supervisor."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class RunningServices:
+    runtimes: dict[str, ServiceRuntime]
+    producer: AIOKafkaProducer
+    servers: list[_Server] = field(default_factory=list)
+    server_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            server.should_exit = True
+        if self.server_tasks:
+            await asyncio.wait(self.server_tasks, timeout=10)
+        await asyncio.gather(*(r.stop() for r in self.runtimes.values()), return_exceptions=True)
+        await self.producer.stop()
+
+
+async def start_services(
+    settings: Settings,
+    names: Iterable[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port_offset: int = 0,
+    port: int | None = None,
+    serve_http: bool = True,
+) -> RunningServices:
+    """Start the named services in this process (HTTP on each service's own port)."""
+    names = service_names(names)
+    producer = make_producer(settings)
+    await producer.start()
+    runtimes = {name: ServiceRuntime(load_service(name), settings, producer) for name in names}
+    running = RunningServices(runtimes, producer)
+    try:
+        for runtime in runtimes.values():
+            await runtime.start()
+        if serve_http:
+            ports = {
+                name: port if port is not None else r.spec.port + port_offset
+                for name, r in runtimes.items()
+            }
+            busy = [f"{n} ({p})" for n, p in ports.items() if not port_is_free(p, host)]
+            if busy:
+                raise RuntimeError(f"ports already in use: {', '.join(busy)}")
+            for name, runtime in runtimes.items():
+                config = uvicorn.Config(
+                    runtime.app,
+                    host=host,
+                    port=ports[name],
+                    log_config=None,
+                    access_log=False,
+                    lifespan="off",
+                )
+                server = _Server(config)
+                running.servers.append(server)
+                running.server_tasks.append(asyncio.create_task(server.serve()))
+            while not all(s.started for s in running.servers):
+                failed = [t for t in running.server_tasks if t.done()]
+                if failed:
+                    raise RuntimeError("an HTTP server failed to start (is its port in use?)")
+                await asyncio.sleep(0.02)
+    except BaseException:
+        await running.stop()
+        raise
+    return running
+
+
+async def wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def data_dir(settings: Settings) -> Path:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.data_dir

@@ -1,0 +1,318 @@
+"""The messaging core against the real broker and database: outbox, inbox, DLQ, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from commerce.contracts import Envelope
+from commerce.platform import migrations
+from commerce.platform.db import Database
+from commerce.platform.dlq import list_dead_letters, replay
+from commerce.platform.kafka import make_producer
+from commerce.platform.outbox import Outbox, OutboxRelay
+from commerce.platform.service import ServiceRuntime
+from commerce.platform.settings import Settings
+from tests.integration import ledger
+from tests.integration.helpers import eventually, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+async def ledger_db(new_database: Callable[[str], Awaitable[str]]) -> str:
+    url = await new_database("ledger")
+    await migrations.upgrade(ledger.ledger_service("unused").migrations, url, ledger.metadata)
+    return url
+
+
+@asynccontextmanager
+async def running_ledger(
+    infra: Settings, url: str, topic: str, name: str = "ledger", **overrides: Any
+) -> AsyncIterator[ServiceRuntime]:
+    settings = infra.model_copy(update=overrides)
+    producer = make_producer(settings)
+    await producer.start()
+    runtime = ServiceRuntime(
+        ledger.ledger_service(topic, name), settings, producer, database_url=url
+    )
+    await runtime.start()
+    try:
+        await asyncio.wait_for(runtime.wait_consuming(), 30)
+        yield runtime
+    finally:
+        await runtime.stop()
+        await producer.stop()
+
+
+async def balances(url: str) -> dict[str, tuple[int, int]]:
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            return await ledger.balances(session)
+    finally:
+        await db.dispose()
+
+
+async def count(url: str, table: str) -> int:
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            t = ledger.metadata.tables[table]
+            return int(await session.scalar(select(func.count()).select_from(t)) or 0)
+    finally:
+        await db.dispose()
+
+
+async def test_migrations_are_idempotent(new_database: Callable[[str], Awaitable[str]]) -> None:
+    url = await ledger_db(new_database)
+    service = ledger.ledger_service("unused")
+    await migrations.upgrade(service.migrations, url, ledger.metadata)
+    assert await count(url, "entries") == 0
+
+
+async def test_rolled_back_outbox_row_is_never_published(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+) -> None:
+    url = await ledger_db(new_database)
+    topic = await new_topic()
+    service = ledger.ledger_service(topic)
+    db = Database(url)
+    outbox = Outbox(service.tables)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await outbox.add(session, ledger.Credit(account="rolled-back", amount=1), topic=topic)
+            raise RuntimeError("business rule failed after the message was written")
+    async with db.transaction() as session:
+        await outbox.add(session, ledger.Credit(account="committed", amount=2), topic=topic)
+
+    producer = make_producer(infra)
+    await producer.start()
+    try:
+        relay = OutboxRelay("ledger", db, service.tables, producer, runtime_metrics())
+        assert await relay.publish_pending() == 1
+        assert await relay.publish_pending() == 0
+        assert await relay.backlog() == 0
+    finally:
+        await producer.stop()
+        await db.dispose()
+
+    records = await read_topic(infra, topic)
+    accounts = [Envelope.from_bytes(r.value).payload["account"] for r in records]
+    assert accounts == ["committed"]
+
+
+def runtime_metrics() -> Any:
+    from commerce.platform.metrics import ServiceMetrics
+
+    return ServiceMetrics(f"test-{uuid.uuid4().hex[:6]}")
+
+
+async def test_message_delivered_twice_changes_state_once(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    url = await ledger_db(new_database)
+    topic = await new_topic()
+    envelope = Envelope.wrap(ledger.Credit(account="alice", amount=5), correlation_id="c-1")
+    for _ in range(2):
+        await producer.send_and_wait(topic, envelope.to_bytes(), key=b"alice")
+    later = Envelope.wrap(ledger.Credit(account="alice", amount=7))
+    await producer.send_and_wait(topic, later.to_bytes(), key=b"alice")
+
+    async with running_ledger(infra, url, topic) as runtime:
+        assert await eventually(
+            lambda: balances(url), lambda b: b.get("alice", (0, 0))[1] >= 12
+        ) == {"alice": (2, 12)}
+        duplicates = runtime.metrics.registry.get_sample_value(
+            "agentshop_messages_consumed_total",
+            {"topic": topic, "type": "Credit", "outcome": "duplicate"},
+        )
+        assert duplicates == 1
+    assert await count(url, "inbox") == 2
+
+
+async def test_failing_handler_dead_letters_and_partition_moves_on(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    messages = [
+        ledger.Credit(account="bob", amount=1),
+        ledger.Credit(account="bob", amount=100, poison=True),
+        ledger.Credit(account="bob", amount=2),
+        ledger.Credit(account="bob", amount=3),
+    ]
+    for message in messages:
+        await producer.send_and_wait(topic, Envelope.wrap(message).to_bytes(), key=b"bob")
+    await producer.send_and_wait(topic, b"this is not an envelope", key=b"bob")
+    await producer.send_and_wait(
+        topic, Envelope.wrap(ledger.Credit(account="bob", amount=4)).to_bytes(), key=b"bob"
+    )
+
+    async with running_ledger(
+        infra, url, topic, consumer_max_attempts=3, consumer_backoff_seconds=0.01
+    ) as runtime:
+        assert await eventually(lambda: balances(url), lambda b: b.get("bob", (0, 0))[0] >= 4) == {
+            "bob": (4, 10)
+        }
+        letters = await eventually(
+            lambda: list_dead_letters(runtime.service, runtime.db), lambda d: len(d) == 2
+        )
+        poison, garbage = letters
+        assert poison.attempts == 3 and "cannot credit bob" in poison.error
+        assert garbage.attempts == 1 and "not a message envelope" in garbage.error
+        dlq = await eventually(lambda: read_topic(infra, topic + ".dlq"), lambda r: len(r) == 2)
+        headers = dict(dlq[0].headers)
+        assert headers["dlq.original_topic"] == topic.encode()
+        assert b"cannot credit bob" in headers["dlq.error"]
+        assert (
+            runtime.metrics.registry.get_sample_value(
+                "agentshop_dlq_messages_total", {"topic": topic}
+            )
+            == 2
+        )
+
+
+async def test_dead_letter_replay_after_the_fault_is_fixed(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    ledger.BLOCKED_ACCOUNTS.add("carol")
+    try:
+        async with running_ledger(infra, url, topic, consumer_backoff_seconds=0.01) as runtime:
+            await producer.send_and_wait(
+                topic, Envelope.wrap(ledger.Credit(account="carol", amount=9)).to_bytes()
+            )
+            await eventually(
+                lambda: list_dead_letters(runtime.service, runtime.db), lambda d: len(d) == 1
+            )
+            ledger.BLOCKED_ACCOUNTS.discard("carol")
+            assert await replay(runtime.service, runtime.db) == 1
+            assert await eventually(lambda: balances(url), lambda b: "carol" in b) == {
+                "carol": (1, 9)
+            }
+            assert await list_dead_letters(runtime.service, runtime.db) == []
+            assert await replay(runtime.service, runtime.db) == 0
+    finally:
+        ledger.BLOCKED_ACCOUNTS.discard("carol")
+
+
+async def test_relay_killed_mid_stream_loses_and_duplicates_nothing(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+) -> None:
+    url = await ledger_db(new_database)
+    topic = await new_topic()
+    service = ledger.ledger_service(topic)
+    db = Database(url)
+    outbox = Outbox(service.tables)
+    total = 600
+    async with db.transaction() as session:
+        for i in range(total):
+            await outbox.add(session, ledger.Credit(account=f"acct-{i % 7}", amount=1), topic=topic)
+
+    producer = make_producer(infra)
+    await producer.start()
+    try:
+        metrics = runtime_metrics()
+        relay = OutboxRelay("ledger", db, service.tables, producer, metrics, batch_size=50)
+        task = asyncio.create_task(relay.run())
+
+        def published() -> float:
+            return float(
+                sum(
+                    s.value
+                    for m in metrics.produced.collect()
+                    for s in m.samples
+                    if s.name.endswith("_total")
+                )
+            )
+
+        async def progress() -> float:
+            return published()
+
+        await eventually(progress, lambda n: n >= 100, every=0.001)
+        task.cancel()  # a crash: possibly between publishing a batch and marking it sent
+        await asyncio.gather(task, return_exceptions=True)
+        assert await relay.backlog() > 0
+
+        relay2 = OutboxRelay(
+            "ledger", db, service.tables, producer, runtime_metrics(), batch_size=50
+        )
+        while await relay2.publish_pending():
+            pass
+        assert await relay2.backlog() == 0
+    finally:
+        await producer.stop()
+        await db.dispose()
+
+    async with running_ledger(infra, url, topic):
+        final = await eventually(
+            lambda: balances(url), lambda b: sum(n for n, _ in b.values()) >= total
+        )
+        assert sum(n for n, _ in final.values()) == total
+    records = await read_topic(infra, topic)
+    assert len(records) >= total  # at-least-once on the wire ...
+    assert await count(url, "inbox") == total  # ... exactly once in effect
+
+
+async def test_consumer_killed_mid_stream_loses_and_duplicates_nothing(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    url = await ledger_db(new_database)
+    topic = await new_topic()
+    total = 1500
+    for i in range(total):
+        await producer.send(
+            topic,
+            Envelope.wrap(ledger.Credit(account=f"a{i % 11}", amount=2)).to_bytes(),
+            key=f"a{i % 11}".encode(),
+        )
+    await producer.flush()
+
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers or ""}
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.integration.ledger.worker", url, topic, "ledger-kill", env=env
+    )
+    try:
+        processed = await eventually(
+            lambda: count(url, "entries"), lambda n: n >= 200, within=60, every=0.01
+        )
+        assert processed < total, "the worker finished before it could be killed"
+        worker.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(worker.wait(), 10)
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+
+    async with running_ledger(infra, url, topic, name="ledger-kill"):
+        final = await eventually(
+            lambda: balances(url), lambda b: sum(n for n, _ in b.values()) >= total, within=60
+        )
+    assert sum(n for n, _ in final.values()) == total
+    assert sum(s for _, s in final.values()) == 2 * total
+    assert await count(url, "inbox") == total
