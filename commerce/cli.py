@@ -58,10 +58,15 @@ def services() -> None:
 def up(
     names: ServicesOpt = None,
     host: Annotated[str, typer.Option(help="Address the HTTP servers bind to")] = "127.0.0.1",
-    port_offset: Annotated[int, typer.Option(help="Added to every service's port")] = 0,
+    port_offset: Annotated[
+        int | None, typer.Option(help="Added to every service's port [env AGENTSHOP_PORT_OFFSET]")
+    ] = None,
     seed: Annotated[bool, typer.Option(help="Load demo data")] = True,
 ) -> None:
     """Start everything: embedded PostgreSQL and broker (unless configured), then all services."""
+    if port_offset is not None:
+        os.environ["AGENTSHOP_PORT_OFFSET"] = str(port_offset)
+        get_settings.cache_clear()
     settings = _settings()
     stack.data_dir(settings)
     chosen = stack.service_names(names)
@@ -77,8 +82,8 @@ def up(
                 status.update("loading demo data")
                 await stack.seed(fresh, chosen)
             status.update("starting services")
-            running = await stack.start_services(fresh, chosen, host=host, port_offset=port_offset)
-        _print_running(fresh, chosen, host, port_offset)
+            running = await stack.start_services(fresh, chosen, host=host)
+        _print_running(fresh, chosen, host, fresh.port_offset)
         try:
             await stack.wait_for_signal()
         finally:

@@ -29,43 +29,10 @@ class ServiceSpec:
         return self.name.replace("-", "_").upper() + "_"
 
 
-SERVICES: dict[str, ServiceSpec] = {
-    spec.name: spec
-    for spec in [
-        ServiceSpec("gateway-bff", 8000, "the one public REST API", "bff.service:service"),
-        ServiceSpec(
-            "catalog", 8101, "products, search, detail", "commerce.catalog.service:service"
-        ),
-        ServiceSpec("inventory", 8102, "stock, reservations", "commerce.inventory.service:service"),
-        ServiceSpec("cart", 8103, "carts per user", "commerce.cart.service:service"),
-        ServiceSpec(
-            "discount-engine",
-            8104,
-            "discount rules and coupons",
-            "commerce.discount.service:service",
-        ),
-        ServiceSpec(
-            "tax-calculation", 8105, "tax rates and quotes", "commerce.tax.service:service"
-        ),
-        ServiceSpec(
-            "payment-gateway",
-            8106,
-            "simulated payment provider",
-            "commerce.payment.service:service",
-        ),
-        ServiceSpec("order", 8107, "orders and their history", "commerce.order.service:service"),
-        ServiceSpec(
-            "checkout-orchestrator", 8108, "the checkout saga", "commerce.checkout.service:service"
-        ),
-        ServiceSpec("refund", 8109, "refunds", "commerce.refund.service:service"),
-        ServiceSpec(
-            "email-service", 8110, "email notifications", "commerce.notifications.email:service"
-        ),
-        ServiceSpec("sms-service", 8111, "SMS notifications", "commerce.notifications.sms:service"),
-        ServiceSpec(
-            "push-service", 8112, "push notifications", "commerce.notifications.push:service"
-        ),
-    ]
-}
+# Each service adds its entry here when its module exists. Planned ports:
+# gateway-bff 8000, catalog 8101, inventory 8102, cart 8103, discount-engine 8104,
+# tax-calculation 8105, payment-gateway 8106, order 8107, checkout-orchestrator 8108,
+# refund 8109, email-service 8110, sms-service 8111, push-service 8112.
+SERVICES: dict[str, ServiceSpec] = {spec.name: spec for spec in []}
 
 UI_PORT = 8501

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +70,54 @@ async def producer(infra: Settings) -> AsyncIterator[object]:
     await p.start()
     yield p
     await p.stop()
+
+
+class ServiceStack:
+    """Real services running in the test process, started on demand, kept for the session.
+
+    `await stack.ensure("inventory", "payment-gateway")` migrates, seeds and starts
+    those not running yet; HTTP is served on loopback at each service's port plus
+    AGENTSHOP_PORT_OFFSET. `stack.client("cart")` is an httpx client for one service.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.running: Any = None
+        self._lock: Any = None
+
+    async def ensure(self, *names: str) -> None:
+        import asyncio
+
+        from commerce.platform import stack as platform_stack
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self.running is None:
+                await platform_stack.create_topics(self.settings)
+                self.running = await platform_stack.start_services(self.settings, [])
+            missing = [n for n in names if n not in self.running.runtimes]
+            if missing:
+                await platform_stack.migrate(self.settings, missing)
+                await platform_stack.seed(self.settings, missing)
+                await self.running.add(missing)
+                for name in missing:
+                    await asyncio.wait_for(self.running.runtimes[name].wait_consuming(), 60)
+
+    def runtime(self, name: str) -> Any:
+        return self.running.runtimes[name]
+
+    def client(self, name: str) -> Any:
+        import httpx
+
+        return httpx.AsyncClient(base_url=self.settings.service_url(name), timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def stack(infra: Settings) -> AsyncIterator[ServiceStack]:
+    os.environ.setdefault("AGENTSHOP_PORT_OFFSET", "20000")
+    get_settings.cache_clear()
+    services = ServiceStack(get_settings())
+    yield services
+    if services.running is not None:
+        await services.running.stop()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -108,6 +109,7 @@ class ServiceRuntime:
                 backoff_seconds=settings.consumer_backoff_seconds,
                 services=self,
             )
+        self.http = httpx.AsyncClient(timeout=settings.http_timeout_seconds)
         self.state: dict[str, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
@@ -152,8 +154,13 @@ class ServiceRuntime:
                     )
         self._tasks.clear()
         self._background.clear()
+        await self.http.aclose()
         await self.db.dispose()
         log.info("service.stopped", service=self.service.name)
+
+    def url_of(self, service: str) -> str:
+        """Base URL of another service (for the few synchronous calls, e.g. price quotes)."""
+        return self.settings.service_url(service)
 
     async def ready(self) -> dict[str, str]:
         """Checks for /readyz: the database answers and the broker is reachable."""

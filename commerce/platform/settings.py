@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     consumer_backoff_seconds: float = Field(0.2, ge=0, alias="AGENTSHOP_CONSUMER_BACKOFF_SECONDS")
     outbox_poll_seconds: float = Field(1.0, gt=0, alias="AGENTSHOP_OUTBOX_POLL_SECONDS")
 
+    port_offset: int = Field(0, alias="AGENTSHOP_PORT_OFFSET")
+    http_timeout_seconds: float = Field(5.0, gt=0, alias="AGENTSHOP_HTTP_TIMEOUT_SECONDS")
+
     jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), alias="AGENTSHOP_JWT_SECRET")
 
     @model_validator(mode="after")
@@ -79,6 +82,16 @@ class Settings(BaseSettings):
                 "No database configured: set DATABASE_URL, or start the embedded stack"
             )
         return to_asyncpg_url(self.database_url, database=database)
+
+    def service_url(self, name: str) -> str:
+        """Base URL of another service's HTTP API: `<PREFIX>URL`, else loopback on its port."""
+        from commerce.services import SERVICES
+
+        spec = SERVICES[name]
+        own = os.environ.get(f"{spec.env_prefix}URL")
+        if own:
+            return own.rstrip("/")
+        return f"http://127.0.0.1:{spec.port + self.port_offset}"
 
 
 def _any_service_database_url() -> bool:

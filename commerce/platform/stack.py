@@ -184,10 +184,58 @@ class _Server(uvicorn.Server):
 
 @dataclass
 class RunningServices:
-    runtimes: dict[str, ServiceRuntime]
+    """Services running in this process, sharing one producer. More can be added later."""
+
+    settings: Settings
     producer: AIOKafkaProducer
+    host: str = "127.0.0.1"
+    port_offset: int = 0
+    port: int | None = None
+    serve_http: bool = True
+    runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
     servers: list[_Server] = field(default_factory=list)
     server_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def add(self, names: Iterable[str]) -> None:
+        """Start the named services that are not running yet (HTTP on their own ports)."""
+        new = {
+            name: ServiceRuntime(load_service(name), self.settings, self.producer)
+            for name in service_names(names)
+            if name not in self.runtimes
+        }
+        if not new:
+            return
+        ports = {
+            name: self.port if self.port is not None else r.spec.port + self.port_offset
+            for name, r in new.items()
+        }
+        if self.serve_http:
+            busy = [f"{n} ({p})" for n, p in ports.items() if not port_is_free(p, self.host)]
+            if busy:
+                raise RuntimeError(f"ports already in use: {', '.join(busy)}")
+        self.runtimes.update(new)
+        for runtime in new.values():
+            await runtime.start()
+        if not self.serve_http:
+            return
+        servers = []
+        for name, runtime in new.items():
+            config = uvicorn.Config(
+                runtime.app,
+                host=self.host,
+                port=ports[name],
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+            server = _Server(config)
+            servers.append(server)
+            self.servers.append(server)
+            self.server_tasks.append(asyncio.create_task(server.serve()))
+        while not all(s.started for s in servers):
+            if any(t.done() for t in self.server_tasks):
+                raise RuntimeError("an HTTP server failed to start (is its port in use?)")
+            await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
         for server in self.servers:
@@ -203,44 +251,23 @@ async def start_services(
     names: Iterable[str] | None = None,
     *,
     host: str = "127.0.0.1",
-    port_offset: int = 0,
+    port_offset: int | None = None,
     port: int | None = None,
     serve_http: bool = True,
 ) -> RunningServices:
     """Start the named services in this process (HTTP on each service's own port)."""
-    names = service_names(names)
     producer = make_producer(settings)
     await producer.start()
-    runtimes = {name: ServiceRuntime(load_service(name), settings, producer) for name in names}
-    running = RunningServices(runtimes, producer)
+    running = RunningServices(
+        settings,
+        producer,
+        host=host,
+        port_offset=settings.port_offset if port_offset is None else port_offset,
+        port=port,
+        serve_http=serve_http,
+    )
     try:
-        for runtime in runtimes.values():
-            await runtime.start()
-        if serve_http:
-            ports = {
-                name: port if port is not None else r.spec.port + port_offset
-                for name, r in runtimes.items()
-            }
-            busy = [f"{n} ({p})" for n, p in ports.items() if not port_is_free(p, host)]
-            if busy:
-                raise RuntimeError(f"ports already in use: {', '.join(busy)}")
-            for name, runtime in runtimes.items():
-                config = uvicorn.Config(
-                    runtime.app,
-                    host=host,
-                    port=ports[name],
-                    log_config=None,
-                    access_log=False,
-                    lifespan="off",
-                )
-                server = _Server(config)
-                running.servers.append(server)
-                running.server_tasks.append(asyncio.create_task(server.serve()))
-            while not all(s.started for s in running.servers):
-                failed = [t for t in running.server_tasks if t.done()]
-                if failed:
-                    raise RuntimeError("an HTTP server failed to start (is its port in use?)")
-                await asyncio.sleep(0.02)
+        await running.add(service_names(names))
     except BaseException:
         await running.stop()
         raise
