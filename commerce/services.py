@@ -33,6 +33,10 @@ class ServiceSpec:
 # gateway-bff 8000, catalog 8101, inventory 8102, cart 8103, discount-engine 8104,
 # tax-calculation 8105, payment-gateway 8106, order 8107, checkout-orchestrator 8108,
 # refund 8109, email-service 8110, sms-service 8111, push-service 8112.
-SERVICES: dict[str, ServiceSpec] = {spec.name: spec for spec in []}
+_SPECS: list[ServiceSpec] = [
+    # one ServiceSpec(...) per line, in port order
+]
+
+SERVICES: dict[str, ServiceSpec] = {spec.name: spec for spec in _SPECS}
 
 UI_PORT = 8501
