@@ -172,7 +172,11 @@ class CheckoutCompleted(CheckoutMessage, Event, topic=Topic.CHECKOUT_EVENTS):
     checkout_id: uuid.UUID
     user_id: str
     order_id: uuid.UUID
+    payment_id: uuid.UUID
     totals: Totals
+    lines: list[CheckoutLine] = Field(default_factory=list)
+    coupon_code: str | None = None
+    contact: Contact = Contact()
 
 
 class CheckoutFailed(CheckoutMessage, Event, topic=Topic.CHECKOUT_EVENTS):

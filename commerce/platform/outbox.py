@@ -116,6 +116,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
+        # Fault injection for tests and chaos runs: publish every record twice.
+        self.duplicate_deliveries = False
 
     async def publish_pending(self) -> int:
         """Publish one batch. Returns how many rows were published (0: none or not leader)."""
@@ -135,15 +137,17 @@ class OutboxRelay:
             if not rows:
                 return 0
             futures = []
+            copies = 2 if self.duplicate_deliveries else 1
             for row in rows:
-                futures.append(
-                    await self.producer.send(
-                        row.topic,
-                        value=row.value,
-                        key=row.key.encode() if row.key else None,
-                        headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()],
+                for _ in range(copies):
+                    futures.append(
+                        await self.producer.send(
+                            row.topic,
+                            value=row.value,
+                            key=row.key.encode() if row.key else None,
+                            headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()],
+                        )
                     )
-                )
             await asyncio.gather(*futures)
             await session.execute(
                 update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now())
