@@ -171,6 +171,39 @@ def topics() -> None:
     console.print(f"created: {', '.join(created) or 'all topics existed'}")
 
 
+@app.command()
+def contracts(
+    check: Annotated[bool, typer.Option(help="Fail if the committed files are stale")] = False,
+) -> None:
+    """Regenerate docs/asyncapi.yaml and docs/schemas/ from the message models."""
+    import tempfile
+    from pathlib import Path
+
+    from commerce.contracts import asyncapi
+
+    services = [stack.load_service(name) for name in SERVICES]
+    if check:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = Path(tmp)
+            asyncapi.write(services, fresh)
+            stale = [
+                str(p.relative_to(fresh))
+                for p in fresh.rglob("*")
+                if p.is_file()
+                and (
+                    not (asyncapi.DOCS / p.relative_to(fresh)).exists()
+                    or (asyncapi.DOCS / p.relative_to(fresh)).read_text() != p.read_text()
+                )
+            ]
+        if stale:
+            console.print(f"[red]stale:[/red] {', '.join(stale)}; run `agentshop contracts`")
+            raise typer.Exit(1)
+        console.print("contracts are up to date")
+        return
+    changed = asyncapi.write(services)
+    console.print(f"updated {len(changed)} file(s)")
+
+
 @dlq_app.command("list")
 def dlq_list(
     names: ServicesOpt = None,

@@ -1,0 +1,67 @@
+"""Settings: environment mapping, per-service databases, no dev secrets in production."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from commerce.platform.settings import Settings, to_asyncpg_url
+
+
+def test_embedded_defaults_when_nothing_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.embedded_postgres and settings.embedded_kafka
+
+
+def test_service_database_is_derived_from_the_server_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:s3cret@db.internal:5432/postgres")
+    settings = Settings(_env_file=None)
+    assert settings.service_database_url("INVENTORY_", "inventory") == (
+        "postgresql+asyncpg://app:s3cret@db.internal:5432/inventory"
+    )
+    monkeypatch.setenv("INVENTORY_DATABASE_URL", "postgresql://inv@other:5432/stock")
+    assert settings.service_database_url("INVENTORY_", "inventory") == (
+        "postgresql+asyncpg://inv@other:5432/stock"
+    )
+
+
+def test_production_refuses_the_dev_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTSHOP_ENV", "prod")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/postgres")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.delenv("AGENTSHOP_JWT_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="AGENTSHOP_JWT_SECRET"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("AGENTSHOP_JWT_SECRET", "a-real-secret-from-the-vault")
+    assert Settings(_env_file=None).env == "prod"
+
+
+def test_production_needs_external_infrastructure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTSHOP_ENV", "prod")
+    monkeypatch.setenv("AGENTSHOP_JWT_SECRET", "a-real-secret-from-the-vault")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    with pytest.raises(ValidationError, match="DATABASE_URL"):
+        Settings(_env_file=None)
+
+
+def test_service_urls_follow_ports_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    from commerce.services import SERVICES, ServiceSpec
+
+    monkeypatch.setitem(
+        SERVICES, "tax-calculation", ServiceSpec("tax-calculation", 8105, "", "x:y")
+    )
+    monkeypatch.setenv("AGENTSHOP_PORT_OFFSET", "100")
+    settings = Settings(_env_file=None)
+    assert settings.service_url("tax-calculation") == "http://127.0.0.1:8205"
+    monkeypatch.setenv("TAX_CALCULATION_URL", "http://tax:8105/")
+    assert settings.service_url("tax-calculation") == "http://tax:8105"
+
+
+def test_asyncpg_url_normalisation() -> None:
+    assert to_asyncpg_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert (
+        to_asyncpg_url("postgresql://u:p@h:1/db", database="x") == "postgresql+asyncpg://u:p@h:1/x"
+    )
