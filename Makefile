@@ -1,0 +1,41 @@
+# agentshop — the two commands are `make up` (install and run everything) and `make test`.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PYTEST_ARGS ?=
+
+.PHONY: up install test test-fast lint typecheck format contracts clean
+
+up: install ## install, then start PostgreSQL, the broker, every service, BFF and UI
+	$(UV) run --frozen agentshop up
+
+install: $(UV)
+	$(UV) sync --frozen
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+test: install lint typecheck ## install, lint, type-check, run every test
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+test-fast: install ## skip the suites marked slow
+	$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)
+
+lint:
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen agentshop contracts --check
+
+typecheck:
+	$(UV) run --frozen mypy .
+
+format:
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .
+
+contracts: ## regenerate docs/asyncapi.yaml and docs/schemas
+	$(UV) run --frozen agentshop contracts
+
+clean: ## remove the local data dir (embedded PostgreSQL data)
+	rm -rf .agentshop
