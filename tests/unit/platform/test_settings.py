@@ -65,3 +65,15 @@ def test_asyncpg_url_normalisation() -> None:
     assert (
         to_asyncpg_url("postgresql://u:p@h:1/db", database="x") == "postgresql+asyncpg://u:p@h:1/x"
     )
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    missing = [
+        field.alias
+        for field in Settings.model_fields.values()
+        if field.alias and f"`{field.alias}`" not in readme and f"{field.alias}`" not in readme
+    ]
+    assert missing == [], f"add these to the README's configuration table: {missing}"

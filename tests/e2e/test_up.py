@@ -1,0 +1,79 @@
+"""`agentshop up` as a person runs it: everything starts, answers /readyz, and Ctrl-C leaves nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from commerce.services import SERVICES
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PORT_OFFSET = 30000
+
+
+def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") and not k.endswith("_DATABASE_URL")
+    }
+    env.update(
+        AGENTSHOP_DATA_DIR=str(tmp_path / "data"),
+        AGENTSHOP_PORT_OFFSET=str(PORT_OFFSET),
+        AGENTSHOP_LOG_FORMAT="console",
+        AGENTSHOP_LOG_LEVEL="WARNING",
+    )
+    log = (tmp_path / "up.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "commerce.cli", "up"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        pending = {name: spec.port + PORT_OFFSET for name, spec in SERVICES.items()}
+        ready: dict[str, dict[str, object]] = {}
+        started = False
+        while time.monotonic() < deadline and (pending or not started):
+            assert proc.poll() is None, (tmp_path / "up.log").read_text()
+            started = started or "agentshop is running" in (tmp_path / "up.log").read_text()
+            for name, port in list(pending.items()):
+                try:
+                    response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                except httpx.HTTPError:
+                    continue
+                if response.status_code == 200:
+                    ready[name] = response.json()
+                    del pending[name]
+            time.sleep(0.3)
+        assert not pending, f"not ready: {pending}\n{(tmp_path / 'up.log').read_text()}"
+        assert started, (tmp_path / "up.log").read_text()
+        for name, body in ready.items():
+            assert body["checks"] == {"database": "ok", "broker": "ok"}, name
+        children = psutil.Process(proc.pid).children(recursive=True)
+        names = {c.name() for c in children}
+        assert "postgres" in names and any(n.startswith("tansu") for n in names), names
+
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0, (tmp_path / "up.log").read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        log.close()
+    time.sleep(0.5)
+    leftovers = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert leftovers == [], f"processes left behind: {leftovers}"
+    output = (tmp_path / "up.log").read_text()
+    assert "stopped." in output
