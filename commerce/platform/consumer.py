@@ -32,6 +32,7 @@ from commerce.platform.db import Database, PlatformTables
 from commerce.platform.logging import bound
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox
+from commerce.platform.telemetry import consumer_span
 
 log = structlog.get_logger(__name__)
 
@@ -189,7 +190,22 @@ class ConsumerRunner:
         if handler is None:  # a message type on a shared topic that this service does not handle
             self.metrics.consumed(topic=record.topic, type=envelope.type, outcome="ignored").inc()
             return
-        with bound(correlation_id=envelope.correlation_id, message_type=envelope.type):
+        with (
+            bound(correlation_id=envelope.correlation_id, message_type=envelope.type),
+            consumer_span(
+                f"{envelope.type} process",
+                record.headers,
+                {
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": record.topic,
+                    "messaging.kafka.destination.partition": record.partition,
+                    "messaging.kafka.message.offset": record.offset,
+                    "messaging.message.id": str(envelope.message_id),
+                    "messaging.consumer.group.name": self.group_id,
+                    "agentshop.correlation_id": envelope.correlation_id or "",
+                },
+            ),
+        ):
             try:
                 message = envelope.open()
             except MessageError as exc:

@@ -10,6 +10,8 @@ from typing import Any
 
 import structlog
 
+from commerce.platform.telemetry import add_trace_id
+
 _configured = False
 
 
@@ -22,6 +24,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        add_trace_id,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()

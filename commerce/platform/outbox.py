@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.contracts import Envelope, Message
 from commerce.platform.db import Database, PlatformTables, asyncpg_dsn
 from commerce.platform.metrics import ServiceMetrics
+from commerce.platform.telemetry import inject
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +50,8 @@ class Outbox:
     ) -> Envelope:
         """Add `message` to the outbox in `session`'s transaction (published after commit)."""
         envelope = Envelope.wrap(message, correlation_id=correlation_id, causation_id=causation_id)
+        carrier: dict[str, str] = dict(headers or {})
+        inject(carrier)
         await self.add_raw(
             session,
             topic=topic or message.TOPIC,
@@ -57,7 +60,7 @@ class Outbox:
             value=envelope.to_bytes(),
             message_id=envelope.message_id,
             headers={
-                **(headers or {}),
+                **carrier,
                 "type": envelope.type,
                 **({"correlation_id": correlation_id} if correlation_id else {}),
             },

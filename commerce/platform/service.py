@@ -34,6 +34,7 @@ from commerce.platform.logging import bound
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox, OutboxRelay
 from commerce.platform.settings import Settings
+from commerce.platform.telemetry import inject, server_span
 from commerce.services import SERVICES, ServiceSpec
 
 log = structlog.get_logger(__name__)
@@ -109,7 +110,9 @@ class ServiceRuntime:
                 backoff_seconds=settings.consumer_backoff_seconds,
                 services=self,
             )
-        self.http = httpx.AsyncClient(timeout=settings.http_timeout_seconds)
+        self.http = httpx.AsyncClient(
+            timeout=settings.http_timeout_seconds, event_hooks={"request": [_propagate_trace]}
+        )
         self.state: dict[str, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
@@ -178,6 +181,12 @@ class ServiceRuntime:
         return checks
 
 
+async def _propagate_trace(request: httpx.Request) -> None:
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    request.headers.update(carrier)
+
+
 async def _supervised(task: BackgroundTask, runtime: ServiceRuntime, name: str) -> None:
     """Run a background loop; restart it after an unexpected error, with a pause."""
     while True:
@@ -213,10 +222,15 @@ class _RequestContext(BaseHTTPMiddleware):
         if not correlation_id:
             correlation_id = str(uuid.uuid4())
         started = time.perf_counter()
-        with bound(correlation_id=correlation_id):
+        with (
+            bound(correlation_id=correlation_id),
+            server_span(f"{request.method} {request.url.path}", request.headers) as span,
+        ):
             response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            span.update_name(f"{request.method} {path}")
+            span.set_attribute("http.response.status_code", response.status_code)
         self.metrics.http_requests.labels(request.method, path, str(response.status_code)).inc()
         self.metrics.http_seconds.labels(request.method, path).observe(
             time.perf_counter() - started

@@ -26,6 +26,7 @@ from commerce.platform.embedded import EmbeddedBroker, EmbeddedPostgres, port_is
 from commerce.platform.kafka import ensure_topics, make_producer
 from commerce.platform.service import Service, ServiceRuntime
 from commerce.platform.settings import Settings, get_settings, to_asyncpg_url
+from commerce.platform.telemetry import configure_tracing
 from commerce.services import SERVICES
 
 log = structlog.get_logger(__name__)
@@ -256,6 +257,8 @@ async def start_services(
     serve_http: bool = True,
 ) -> RunningServices:
     """Start the named services in this process (HTTP on each service's own port)."""
+    chosen = service_names(names)
+    configure_tracing(chosen[0] if len(chosen) == 1 else "agentshop")
     producer = make_producer(settings)
     await producer.start()
     running = RunningServices(
@@ -267,7 +270,7 @@ async def start_services(
         serve_http=serve_http,
     )
     try:
-        await running.add(service_names(names))
+        await running.add(chosen)
     except BaseException:
         await running.stop()
         raise

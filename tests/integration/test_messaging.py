@@ -316,3 +316,28 @@ async def test_consumer_killed_mid_stream_loses_and_duplicates_nothing(
     assert sum(n for n, _ in final.values()) == total
     assert sum(s for _, s in final.values()) == 2 * total
     assert await count(url, "inbox") == total
+
+
+async def test_trace_context_travels_from_producer_to_handler(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+) -> None:
+    from commerce.platform.telemetry import configure_tracing, current_trace_id, tracer
+
+    configure_tracing("test")
+    url = await ledger_db(new_database)
+    topic = await new_topic()
+    service = ledger.ledger_service(topic)
+    db = Database(url)
+    with tracer.start_as_current_span("place order"):
+        origin = current_trace_id()
+        async with db.transaction() as session:
+            await Outbox(service.tables).add(
+                session, ledger.Credit(account="traced", amount=1), topic=topic
+            )
+    await db.dispose()
+    assert origin is not None
+    async with running_ledger(infra, url, topic):
+        await eventually(lambda: balances(url), lambda b: "traced" in b)
+    assert ledger.TRACE_IDS["traced"] == origin

@@ -12,6 +12,7 @@ from commerce.contracts import Command, Event
 from commerce.platform.consumer import Handler, MessageContext
 from commerce.platform.db import service_metadata
 from commerce.platform.service import Service
+from commerce.platform.telemetry import current_trace_id
 
 TOPIC = "test.ledger"
 
@@ -40,6 +41,9 @@ class Credited(Event, topic=TOPIC + ".events"):
     amount: int
 
 
+TRACE_IDS: dict[str, str | None] = {}
+"""account -> the trace id the handler ran under (to test trace propagation)."""
+
 BLOCKED_ACCOUNTS: set[str] = set()
 """Accounts whose credits fail for now (a fault that is fixed later, then replayed)."""
 
@@ -47,6 +51,7 @@ BLOCKED_ACCOUNTS: set[str] = set()
 async def credit(message: Credit, ctx: MessageContext) -> None:
     if message.poison or message.account in BLOCKED_ACCOUNTS:
         raise RuntimeError(f"cannot credit {message.account}")
+    TRACE_IDS[message.account] = current_trace_id()
     await ctx.session.execute(
         entries.insert().values(
             account=message.account, amount=message.amount, message_id=ctx.envelope.message_id
