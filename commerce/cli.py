@@ -71,7 +71,7 @@ def up(
     stack.data_dir(settings)
     chosen = stack.service_names(names)
 
-    async def main() -> None:
+    async def main(infra: stack.Infrastructure) -> None:
         with console.status("preparing databases") as status:
             fresh = get_settings()
             status.update("migrating service databases")
@@ -84,14 +84,16 @@ def up(
             status.update("starting services")
             running = await stack.start_services(fresh, chosen, host=host)
         _print_running(fresh, chosen, host, fresh.port_offset)
+        supervisor = asyncio.create_task(infra.supervise(fresh))
         try:
             await stack.wait_for_signal()
         finally:
+            supervisor.cancel()
             console.print("stopping services…")
             await running.stop()
 
-    with stack.infrastructure(settings, on_step=lambda s: console.print(f"• {s}")):
-        asyncio.run(main())
+    with stack.infrastructure(settings, on_step=lambda s: console.print(f"• {s}")) as infra:
+        asyncio.run(main(infra))
     console.print("stopped.")
 
 

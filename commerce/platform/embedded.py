@@ -205,6 +205,10 @@ class EmbeddedPostgres:
                 f"A PostgreSQL server (pid {pid}) already uses {pgdata}; stop it first"
             )
 
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def stop(self) -> None:
         # SIGINT = PostgreSQL's "fast" shutdown: roll back open transactions, checkpoint, exit.
         _stop(self._proc, signal.SIGINT, timeout=30)
@@ -247,6 +251,10 @@ class EmbeddedBroker:
             )
         _wait_for_port(self.port, self._proc, "Kafka broker", timeout)
         log.info("broker.started", port=self.port, pid=self._proc.pid)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
 
     def stop(self) -> None:
         _stop(self._proc, signal.SIGTERM, timeout=10)

@@ -72,6 +72,23 @@ class Infrastructure:
         if self.postgres is not None:
             self.postgres.stop()
 
+    async def supervise(self, settings: Settings, every: float = 1.0) -> None:
+        """Restart an embedded server that died, on the same port, until cancelled.
+
+        PostgreSQL comes back with its data. The broker comes back empty (memory
+        storage): topics are created again; records it held are re-sent by the
+        outboxes' owners where they matter (the saga re-sends commands on timeout).
+        """
+        while True:
+            await asyncio.sleep(every)
+            if self.postgres is not None and not self.postgres.running:
+                log.error("postgres.died", action="restarting")
+                await asyncio.to_thread(self.postgres.start)
+            if self.broker is not None and not self.broker.running:
+                log.error("broker.died", action="restarting; topics are recreated")
+                await asyncio.to_thread(self.broker.start)
+                await create_topics(settings)
+
 
 @contextlib.contextmanager
 def infrastructure(

@@ -65,6 +65,27 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
         names = {c.name() for c in children}
         assert "postgres" in names and any(n.startswith("tansu") for n in names), names
 
+        # The embedded broker dies: `up` restarts it and the services become ready again.
+        broker = next(c for c in children if c.name().startswith("tansu"))
+        broker.kill()
+        broker.wait(10)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            current = psutil.Process(proc.pid).children(recursive=True)
+            replacement = [
+                c for c in current if c.name().startswith("tansu") and c.pid != broker.pid
+            ]
+            if replacement:
+                break
+            time.sleep(0.2)
+        assert replacement, (tmp_path / "up.log").read_text()
+        for name, spec in SERVICES.items():
+            url = f"http://127.0.0.1:{spec.port + PORT_OFFSET}/readyz"
+            while httpx.get(url, timeout=5).status_code != 200:
+                assert time.monotonic() < deadline, f"{name} did not recover"
+                time.sleep(0.3)
+        children = psutil.Process(proc.pid).children(recursive=True)
+
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0, (tmp_path / "up.log").read_text()
     finally:
