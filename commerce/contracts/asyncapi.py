@@ -53,7 +53,7 @@ def build_document(services: list[Any] | None = None) -> dict[str, Any]:
     """AsyncAPI 3.0 for every registered message; `services` adds who receives what."""
     schemas: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for model in REGISTRY.all():
+    for model in REGISTRY.contracts():
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -142,7 +142,7 @@ def schema_files() -> dict[str, str]:
     return {
         f"{_message_id(model)}.json": json.dumps(message_schema(model), indent=2, sort_keys=True)
         + "\n"
-        for model in REGISTRY.all()
+        for model in REGISTRY.contracts()
     }
 
 

@@ -79,8 +79,12 @@ class Registry:
     def all(self) -> list[type[Message]]:
         return sorted(self._by_key.values(), key=lambda m: (m.TOPIC, m.TYPE, m.VERSION))
 
+    def contracts(self) -> list[type[Message]]:
+        """The system's own messages (those declared in `commerce.contracts`)."""
+        return [m for m in self.all() if m.__module__.startswith("commerce.contracts.")]
+
     def for_topic(self, topic: Topic | str) -> list[type[Message]]:
-        return [m for m in self.all() if topic == m.TOPIC]
+        return [m for m in self.contracts() if topic == m.TOPIC]
 
 
 REGISTRY = Registry()

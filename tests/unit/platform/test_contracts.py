@@ -50,11 +50,11 @@ def initiate(**overrides: object) -> InitiateCheckoutCommand:
 
 
 def test_every_message_is_registered_once_with_its_topic() -> None:
-    types = [m.TYPE for m in REGISTRY.all()]
+    types = [m.TYPE for m in REGISTRY.contracts()]
     assert len(types) == len(set(types))
     assert REGISTRY.get("InitiateCheckoutCommand", 1).TOPIC == Topic.INITIATE_CHECKOUT
     assert REGISTRY.get("ReserveInventory", 1).TOPIC == "checkout.inventory-command"
-    assert all(m.TOPIC in {t.value for t in Topic} for m in REGISTRY.all())
+    assert all(m.TOPIC in {t.value for t in Topic} for m in REGISTRY.contracts())
 
 
 def test_envelope_round_trip_keeps_identity_and_payload() -> None:
@@ -148,5 +148,5 @@ def test_asyncapi_document_lists_every_message_on_its_channel() -> None:
     document = asyncapi.build_document([])
     assert document["asyncapi"] == "3.0.0"
     addresses = {c["address"]: c for c in document["channels"].values()}
-    for model in REGISTRY.all():
+    for model in REGISTRY.contracts():
         assert f"{model.TYPE}.v{model.VERSION}" in addresses[model.TOPIC]["messages"]
