@@ -1,0 +1,154 @@
+"""What a person can ask the assistant for, as typed models.
+
+Both parser backends (offline and LLM) produce an `Intent`; the plan generator
+consumes it. Money is in cents. JSON Schema of `ParsedMessage` is what the LLM
+backend asks the model to fill (structured outputs).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ItemRequest(Model):
+    """One thing the person wants, as they described it."""
+
+    query: str = Field(
+        min_length=1, max_length=200, description="Product words, e.g. 'AA batteries'"
+    )
+    quantity: int = Field(1, ge=1, le=1000, description="How many units (packs count as units)")
+    pack_size: int | None = Field(None, ge=1, le=1000, description="e.g. 8 for 'an 8-pack'")
+    brand: str | None = Field(None, max_length=80)
+    attributes: dict[str, str] = Field(
+        default_factory=dict, description="e.g. {'color': 'black', 'length': '2m'}"
+    )
+    max_unit_price_cents: int | None = Field(None, ge=0, description="Per-item price cap")
+    cheapest: bool = Field(False, description="The person asked for the cheapest option")
+
+
+class Constraints(Model):
+    budget_cents: int | None = Field(None, ge=0, description="Total budget for the whole purchase")
+    substitutions_allowed: bool = True
+    preferred_brands: list[str] = Field(default_factory=list)
+    ship_to: str | None = Field(None, description="'home' or a named address")
+
+
+class Buy(Model):
+    """Buy or add items. `checkout` is True when the person wants to pay now."""
+
+    kind: Literal["buy"] = "buy"
+    items: list[ItemRequest] = Field(min_length=1, max_length=20)
+    constraints: Constraints = Constraints()
+    coupon_code: str | None = None
+    checkout: bool = True
+
+
+class RemoveItems(Model):
+    kind: Literal["remove_items"] = "remove_items"
+    items: list[ItemRequest] = Field(min_length=1)
+
+
+class ChangeQuantity(Model):
+    """'make it three', 'only one cable'. `item` None means the last item discussed."""
+
+    kind: Literal["change_quantity"] = "change_quantity"
+    item: str | None = None
+    quantity: int = Field(ge=0, le=1000)
+
+
+class ViewCart(Model):
+    kind: Literal["view_cart"] = "view_cart"
+
+
+class Search(Model):
+    kind: Literal["search"] = "search"
+    query: str = Field(min_length=1, max_length=200)
+    max_price_cents: int | None = Field(None, ge=0)
+    cheapest: bool = False
+
+
+class ApplyCoupon(Model):
+    kind: Literal["apply_coupon"] = "apply_coupon"
+    code: str = Field(min_length=1, max_length=64)
+
+
+class Checkout(Model):
+    kind: Literal["checkout"] = "checkout"
+    constraints: Constraints = Constraints()
+    coupon_code: str | None = None
+
+
+class Reorder(Model):
+    """'same as last time': repeat the person's most recent order."""
+
+    kind: Literal["reorder"] = "reorder"
+    constraints: Constraints = Constraints()
+
+
+class OrderStatus(Model):
+    kind: Literal["order_status"] = "order_status"
+    order_ref: str | None = Field(None, description="An order id or prefix; None = the latest")
+
+
+class CancelOrder(Model):
+    kind: Literal["cancel_order"] = "cancel_order"
+    order_ref: str | None = None
+
+
+class Refund(Model):
+    """Return or refund items of an order (all of it when `items` is empty and no amount)."""
+
+    kind: Literal["refund"] = "refund"
+    order_ref: str | None = None
+    items: list[ItemRequest] = Field(default_factory=list)
+    amount_cents: int | None = Field(None, gt=0)
+    reason: str = "customer request"
+
+
+class Confirm(Model):
+    kind: Literal["confirm"] = "confirm"
+
+
+class Decline(Model):
+    kind: Literal["decline"] = "decline"
+
+
+class Unclear(Model):
+    """Nothing actionable: ask one precise question."""
+
+    kind: Literal["unclear"] = "unclear"
+    question: str
+
+
+Intent = Annotated[
+    Buy
+    | RemoveItems
+    | ChangeQuantity
+    | ViewCart
+    | Search
+    | ApplyCoupon
+    | Checkout
+    | Reorder
+    | OrderStatus
+    | CancelOrder
+    | Refund
+    | Confirm
+    | Decline
+    | Unclear,
+    Field(discriminator="kind"),
+]
+
+
+class ParsedMessage(Model):
+    """A parser's reading of one message."""
+
+    intent: Intent
+    notes: list[str] = Field(
+        default_factory=list, description="Parts of the message that were ignored, and why"
+    )

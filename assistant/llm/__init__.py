@@ -1,0 +1,1 @@
+"""Parser backends: the offline deterministic parser and the OpenAI-compatible LLM parser."""

@@ -1,0 +1,503 @@
+"""A deterministic parser for the common ways people ask for things. No network, no model.
+
+It reads quantities written as digits or words ("two", "a dozen", "a couple of"),
+pack sizes ("8-pack", "packs of 12"), budgets ("under $30", "no more than 25 dollars")
+and per-item caps ("max $10 each"), "the cheapest", brands ("by Anker"), colours and
+lengths, coupon codes ("use code SAVE10"), order references (ids or "my last order"),
+"same as last time", cart edits ("make it three", "remove the cable") and yes/no
+answers. Instructions aimed at the assistant itself ("ignore the budget", "approve it
+yourself") are dropped and noted; they never become a confirmation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from assistant.intents import (
+    ApplyCoupon,
+    Buy,
+    CancelOrder,
+    ChangeQuantity,
+    Checkout,
+    Confirm,
+    Constraints,
+    Decline,
+    Intent,
+    ItemRequest,
+    OrderStatus,
+    ParsedMessage,
+    Refund,
+    RemoveItems,
+    Reorder,
+    Search,
+    Unclear,
+    ViewCart,
+)
+
+NUMBER_WORDS = {
+    "zero": 0, "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "three": 3, "four": 4,
+    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11,
+    "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "hundred": 100, "couple": 2, "pair": 2, "dozen": 12,
+    "few": 3, "both": 2,
+}  # fmt: skip
+NUMBER_PHRASES = [
+    (r"half a dozen", 6),
+    (r"a couple of", 2),
+    (r"a couple", 2),
+    (r"a pair of", 2),
+    (r"a dozen", 12),
+    (r"a few", 3),
+]
+NUM = r"(?:\d+|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
+
+COLOURS = {
+    "black", "white", "red", "blue", "green", "yellow", "pink", "purple", "grey", "gray",
+    "silver", "gold", "orange", "brown", "beige", "navy",
+}  # fmt: skip
+SIZES = {"xs": "XS", "small": "S", "medium": "M", "large": "L", "xl": "XL", "xxl": "XXL"}
+CONTAINERS = (
+    r"(?:packs?|boxes|box|bottles?|bags?|cans?|jars?|sets?|rolls?|bundles?|cases?|cartons?)"
+)
+# "2 packs of" counts packs; "a pack of" is one; "12 pack of" is a pack size.
+COUNTED_CONTAINERS = (
+    rf"(?:(?P<q>{NUM})\s+(?:packs|boxes|bottles|bags|cans|jars|sets|rolls|bundles|cases|cartons)"
+    r"|(?P<q1>a|an|one)\s+(?:pack|box|bottle|bag|can|jar|set|roll|bundle|case|carton))"
+)
+
+YES = {
+    "yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "confirm", "confirmed", "approve",
+    "approved", "go ahead", "do it", "place the order", "place it", "buy it", "sounds good",
+    "yes please", "please do", "go for it", "proceed", "looks good", "perfect", "correct",
+}  # fmt: skip
+NO = {
+    "no", "n", "nope", "nah", "cancel", "stop", "don't", "dont", "do not", "not now",
+    "never mind", "nevermind", "no thanks", "no thank you", "abort", "forget it",
+}  # fmt: skip
+
+INJECTION = re.compile(
+    r"(ignore (?:the |my |all |your |previous |prior )*(?:budget|limit|instructions?|rules?|confirmation)"
+    r"|(?:approve|confirm) (?:it |this |the order )?(?:yourself|automatically|for me)"
+    r"|skip (?:the )?(?:confirmation|approval|check(?:s)?|asking)"
+    r"|(?:don'?t|do not|no need to) (?:ask|confirm|check)(?: me)?(?: first)?"
+    r"|without (?:asking|confirmation|confirming|approval)"
+    r"|you are now [^.,;!]*|system prompt[^.,;!]*|developer mode[^.,;!]*"
+    r"|pretend [^.,;!]*|act as [^.,;!]*|override [^.,;!]*)",
+    re.IGNORECASE,
+)
+VAGUE = {
+    "something", "stuff", "things", "thing", "anything", "gift", "present", "items", "item",
+    "whatever", "some", "products", "product",
+}  # fmt: skip
+FILLER = {
+    "please", "pls", "plz", "me", "some", "of", "for", "the", "my", "i", "need", "want",
+    "would", "like", "to", "get", "buy", "order", "purchase", "grab", "add", "cart", "into",
+    "in", "also", "and", "can", "you", "could", "just", "gimme", "wanna", "id", "i'd",
+    "im", "i'm", "looking", "find", "thanks", "thx", "that", "with", "new", "another",
+    "more", "us", "our", "we", "hey", "hi", "hello", "quick", "ship", "it", "them",
+    "deliver", "home", "send", "now", "today", "all", "be", "is", "are", "will", "use",
+    "apply", "redeem", "code", "coupon", "show", "search", "look", "any", "have", "sell",
+    "carry", "do", "options", "got", "there",
+}  # fmt: skip
+PLACES = {
+    "kitchen",
+    "office",
+    "home",
+    "garden",
+    "bathroom",
+    "bedroom",
+    "desk",
+    "car",
+    "kids",
+    "baby",
+    "dog",
+    "cat",
+    "trip",
+    "party",
+    "camping",
+}
+
+MONEY = r"\$?\s*(\d+(?:[.,]\d{1,2})?)\s*(?:dollars?|bucks|usd|\$)?"
+BUDGET = re.compile(
+    r"(?:(?:for |with )?(?:a |my )?budget(?: of| is|:)?|under|below|less than|at most|"
+    r"max(?:imum)?(?: of)?|no more than|not more than|up to|within|cheaper than|"
+    r"spend(?:ing)? (?:at most |up to |no more than )?)\s*" + MONEY
+    + r"(\s*(?:each|apiece|per item|per unit|a piece|per pack|per one))?",
+    re.IGNORECASE,
+)  # fmt: skip
+BUDGET_SUFFIX = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)\s*(?:budget|max|tops|or less)", re.I)
+COUPON = re.compile(
+    r"\b(?:(?:promo|discount|coupon|voucher)\s*(?:code)?|code)\s*[:=]?\s*([A-Za-z0-9][A-Za-z0-9_-]{2,31})\b",
+    re.IGNORECASE,
+)
+APPLY_CODE = re.compile(r"^\s*(?:apply|use|redeem)\s+([A-Z0-9][A-Z0-9_-]{2,31})\s*$")
+UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
+ORDER_NO = re.compile(r"\border\s*(?:#|number|no\.?|id)?\s*:?\s*#?([0-9a-f]{6,36})\b", re.I)
+AMOUNT = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)|(\d+(?:[.,]\d{1,2})?)\s*(?:dollars?|bucks)", re.I)
+
+
+def cents(text: str) -> int:
+    value = text.replace(",", ".")
+    if "." in value:
+        whole, frac = value.split(".", 1)
+        return int(whole or 0) * 100 + int((frac + "0")[:2])
+    return int(value) * 100
+
+
+def number(word: str) -> int | None:
+    word = word.lower()
+    if word.isdigit():
+        return int(word)
+    return NUMBER_WORDS.get(word)
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
+    text = text.replace("\u201d", '"').replace("\u2013", "-").replace("\u2014", "-")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[^a-z' ]", "", text.lower()).strip()
+
+
+class OfflineParser:
+    """Deterministic rules; `parse` never raises and always returns an intent."""
+
+    name = "offline"
+
+    def parse(self, text: str, *, awaiting_confirmation: bool = False) -> ParsedMessage:
+        notes: list[str] = []
+        original = _clean(text)
+        if not original:
+            return ParsedMessage(intent=Unclear(question="What would you like to do?"))
+        without_injection, dropped = self._drop_injections(original)
+        if dropped:
+            notes.append("ignored instructions aimed at the assistant: " + "; ".join(dropped))
+        lowered = without_injection.lower()
+        bare = _bare(without_injection)
+
+        if awaiting_confirmation or len(bare.split()) <= 4:
+            answer = self._yes_no(bare)
+            if answer is not None and not dropped:
+                return ParsedMessage(intent=answer, notes=notes)
+            if isinstance(answer, Confirm) and dropped:
+                notes.append("an approval mixed with instructions to the assistant is not taken")
+
+        intent = self._intent(without_injection, lowered, notes)
+        return ParsedMessage(intent=intent, notes=notes)
+
+    # -- pieces -----------------------------------------------------------------------
+
+    @staticmethod
+    def _drop_injections(text: str) -> tuple[str, list[str]]:
+        dropped = [m.group(0).strip() for m in INJECTION.finditer(text)]
+        return INJECTION.sub(" ", text).strip(" ,.;"), dropped
+
+    @staticmethod
+    def _yes_no(bare: str) -> Confirm | Decline | None:
+        phrase = bare.strip(" !.")
+        if phrase in YES or any(
+            phrase.startswith(y + " ") for y in ("yes", "yeah", "yep", "ok", "sure")
+        ):
+            return Confirm()
+        if phrase in NO or any(
+            phrase.startswith(n + " ") for n in ("no", "nope", "cancel", "stop")
+        ):
+            if "order" in phrase and phrase.startswith("cancel"):
+                return None  # "cancel my order" is a request, not an answer
+            return Decline()
+        return None
+
+    def _intent(self, text: str, lowered: str, notes: list[str]) -> Intent:
+        coupon = self._coupon(text)
+        order_ref = self._order_ref(lowered)
+
+        if m := APPLY_CODE.match(text.strip()):
+            return ApplyCoupon(code=m.group(1).upper())
+        if (
+            re.search(
+                r"\b(where(?:'s| is)|track|status of|has .* (?:shipped|arrived)|when will .* arrive|order status)\b",
+                lowered,
+            )
+            and "order" in lowered
+        ) or re.search(r"\bwhere(?:'s| is) my (?:stuff|package|parcel|delivery)\b", lowered):
+            return OrderStatus(order_ref=order_ref)
+        if re.search(r"\bcancel\b.*\border\b", lowered):
+            return CancelOrder(order_ref=order_ref)
+        if re.search(r"\b(return|refund|send back|money back)\b", lowered):
+            return self._refund(text, lowered, order_ref)
+        if re.search(
+            r"\b(what'?s|what is|show|view|see|check)\b.*\b(cart|basket|bag)\b", lowered
+        ) or lowered.strip(" ?.!") in {"cart", "my cart", "basket"}:
+            return ViewCart()
+        if re.search(
+            r"\b(same as last time|the usual|reorder|order (?:it|that|them) again|again like last time|same again)\b",
+            lowered,
+        ):
+            return Reorder(constraints=self._constraints(lowered, budget=self._budget(lowered)))
+        if m := re.search(
+            r"\b(?:make (?:it|that|them)|change (?:it|that|the (?P<item>[a-z0-9 -]+?)) to|"
+            r"i (?:only )?(?:need|want) (?P<n2>"
+            + NUM
+            + r") instead|actually,? (?P<n3>"
+            + NUM
+            + r"))\s*(?P<n>"
+            + NUM
+            + r")?\b",
+            lowered,
+        ):
+            quantity = None
+            for group in ("n", "n2", "n3"):
+                if m.group(group):
+                    quantity = number(m.group(group))
+                    break
+            if quantity is not None:
+                return ChangeQuantity(item=m.group("item"), quantity=quantity)
+        if re.search(r"\b(remove|take out|delete|drop|get rid of)\b", lowered):
+            items = self._items(
+                re.sub(
+                    r"\b(remove|take out|delete|drop|get rid of|from (?:my |the )?(?:cart|basket))\b",
+                    " ",
+                    lowered,
+                ),
+                notes,
+            )
+            if items:
+                return RemoveItems(items=items)
+            return Unclear(question="Which item should I remove from your cart?")
+
+        budget = self._budget(lowered)
+        constraints = self._constraints(lowered, budget=budget)
+        wants_checkout = not re.search(
+            r"\b(add|put|throw)\b.*\b(cart|basket)\b|\bto (?:my|the) (?:cart|basket)\b", lowered
+        )
+        if re.fullmatch(
+            r"\s*(?:(?:please|ok|now|let'?s|i want to|i'd like to|go to)\s+)*(check ?out|pay|pay now|place (?:my|the) order|buy (?:it|them|everything)|complete (?:my|the) (?:order|purchase))(?:\s+(?:now|please))?\s*[.!]?\s*",
+            self._strip_spans(lowered),
+        ):
+            return Checkout(constraints=constraints, coupon_code=coupon)
+
+        search_only = bool(
+            re.search(
+                r"\b(show me|do you (?:have|sell|carry)|look(?:ing)? for|search(?: for)?|find me|any|what .* do you have|browse|compare|options for)\b",
+                lowered,
+            )
+        ) and not re.search(r"\b(buy|order|purchase|add|get me|i need|i want)\b", lowered)
+        items = self._items(self._strip_spans(lowered), notes)
+        if not items:
+            if coupon:
+                return ApplyCoupon(code=coupon)
+            if re.search(r"\b(check ?out|pay)\b", lowered):
+                return Checkout(constraints=constraints, coupon_code=coupon)
+            return Unclear(
+                question="What would you like to buy? You can name a product and how many."
+            )
+        if search_only:
+            first = items[0]
+            return Search(
+                query=first.query,
+                max_price_cents=first.max_unit_price_cents or budget,
+                cheapest=first.cheapest,
+            )
+        vague = [i for i in items if set(i.query.split()) <= VAGUE | FILLER | PLACES]
+        if vague:
+            places = [w for w in vague[0].query.split() if w in PLACES]
+            where = f" for your {places[0]}" if places else ""
+            return Unclear(question=f"What would you like{where}? A product name helps me find it.")
+        return Buy(
+            items=items, constraints=constraints, coupon_code=coupon, checkout=wants_checkout
+        )
+
+    @staticmethod
+    def _coupon(text: str) -> str | None:
+        for m in COUPON.finditer(text):
+            code = m.group(1)
+            if code.lower() in {"for", "the", "and", "please", "is"}:
+                continue
+            return code.upper()
+        return None
+
+    @staticmethod
+    def _order_ref(lowered: str) -> str | None:
+        if m := UUID.search(lowered):
+            return m.group(0)
+        if m := ORDER_NO.search(lowered):
+            return m.group(1)
+        return None
+
+    @staticmethod
+    def _budget(lowered: str) -> int | None:
+        for found in BUDGET.finditer(lowered):
+            if not found.group(2):  # "each": a per-item cap, not a budget
+                return cents(found.group(1))
+        if suffix := BUDGET_SUFFIX.search(lowered):
+            return cents(suffix.group(1))
+        return None
+
+    @staticmethod
+    def _per_item_cap(chunk: str) -> int | None:
+        for m in BUDGET.finditer(chunk):
+            if m.group(2):
+                return cents(m.group(1))
+        return None
+
+    @staticmethod
+    def _constraints(lowered: str, *, budget: int | None) -> Constraints:
+        ship_to = (
+            "home"
+            if re.search(
+                r"\b(ship|send|deliver)(?:ed)?\b.*\bhome\b|\bto my (?:home|house|place)\b", lowered
+            )
+            else None
+        )
+        substitutions = not re.search(
+            r"\b(no substitut\w*|exact(?:ly)? (?:that|this|those)|only that brand|don'?t substitute|no alternatives?)\b",
+            lowered,
+        )
+        return Constraints(
+            budget_cents=budget, substitutions_allowed=substitutions, ship_to=ship_to
+        )
+
+    @staticmethod
+    def _strip_spans(lowered: str) -> str:
+        text = BUDGET.sub(
+            lambda m: " each-cap " + str(cents(m.group(1))) + " " if m.group(2) else " ", lowered
+        )
+        text = BUDGET_SUFFIX.sub(" ", text)
+        text = COUPON.sub(" ", text)
+        text = re.sub(
+            r"\b(?:and )?(?:please )?(?:ship|send|deliver)(?:ed)?(?: it| them| everything)? (?:to )?(?:my )?(?:home|house|place)\b",
+            " ",
+            text,
+        )
+        text = re.sub(r"\b(no substitut\w*|don'?t substitute|no alternatives?)\b", " ", text)
+        text = re.sub(r"\b(to|in|into) (?:my|the) (?:cart|basket)\b", " ", text)
+        return re.sub(r"\s+", " ", text)
+
+    def _items(self, text: str, notes: list[str]) -> list[ItemRequest]:
+        for phrase, value in NUMBER_PHRASES:
+            text = re.sub(rf"\b{phrase}\b", str(value), text)
+        text = re.sub(rf",\s*(?=(?:in )?(?:a )?{CONTAINERS} of \d)", " ", text)
+        chunks = re.split(r",|;|\band\b|\bplus\b|&|\balso\b|\bwith\b(?= \d| a | an )", text)
+        items: list[ItemRequest] = []
+        loose_cap: int | None = None
+        for chunk in chunks:
+            item = self._item(chunk)
+            if item is not None:
+                items.append(item)
+            elif m := re.search(r"each-cap (\d+)", chunk):
+                loose_cap = int(m.group(1))  # "…, max $20 each": applies to every item
+        if loose_cap is not None:
+            items = [
+                i
+                if i.max_unit_price_cents is not None
+                else i.model_copy(update={"max_unit_price_cents": loose_cap})
+                for i in items
+            ]
+        return items
+
+    def _item(self, chunk: str) -> ItemRequest | None:
+        cap = None
+        if m := re.search(r"each-cap (\d+)", chunk):
+            cap = int(m.group(1))
+            chunk = chunk.replace(m.group(0), " ")
+        cheapest = bool(
+            re.search(r"\b(cheapest|least expensive|lowest price|budget option|cheap)\b", chunk)
+        )
+        chunk = re.sub(
+            r"\b(the )?(cheapest|least expensive|lowest price|budget option|cheap)\b( one)?",
+            " ",
+            chunk,
+        )
+        quantity = 1
+        pack_size = None
+        # "2 packs of 4 AA batteries", "two 8-packs of AA", "a 12 pack of", "pack of 8"
+        if m := re.search(rf"\b{COUNTED_CONTAINERS}\s+of(?:\s+(?P<p>\d+)\b)?", chunk):
+            quantity = number(m.group("q") or "1") or 1
+            if m.group("p"):
+                pack_size = int(m.group("p"))
+            chunk = chunk.replace(m.group(0), " ")
+        elif m := re.search(rf"\b(?P<q>{NUM})\s+(?P<p>\d+)[- ]?(?:packs?|pk)\b(?:\s+of)?", chunk):
+            quantity = number(m.group("q")) or 1
+            pack_size = int(m.group("p"))
+            chunk = chunk.replace(m.group(0), " ")
+        elif (m := re.search(r"\b(?P<p>\d+)[- ]?(?:packs?|pk|count|ct)\b(?:\s+of)?", chunk)) or (
+            m := re.search(rf"\b(?:in )?(?:a )?{CONTAINERS}\s+of\s+(?P<p>\d+)\b", chunk)
+        ):
+            pack_size = int(m.group("p"))
+            chunk = chunk.replace(m.group(0), " ")
+        if m := re.search(rf"(?:^|\s)(?P<q>{NUM})(?:\s*x)?\s+(?=[a-z])", chunk):
+            value = number(m.group("q"))
+            if value is not None and quantity == 1:
+                quantity = value
+                chunk = chunk[: m.start("q")] + " " + chunk[m.end() :]
+        attributes: dict[str, str] = {}
+        if m := re.search(
+            r"\b(\d+(?:\.\d+)?)\s*(m|meters?|metres?|ft|feet|foot|cm|in|inch(?:es)?)\b", chunk
+        ):
+            unit = {
+                "meter": "m",
+                "meters": "m",
+                "metre": "m",
+                "metres": "m",
+                "feet": "ft",
+                "foot": "ft",
+                "inch": "in",
+                "inches": "in",
+            }.get(m.group(2), m.group(2))
+            attributes["length"] = f"{m.group(1)}{unit}"
+            chunk = chunk.replace(m.group(0), " ")
+        words = chunk.split()
+        for word in list(words):
+            if word in COLOURS:
+                attributes["color"] = "grey" if word == "gray" else word
+                words.remove(word)
+            elif word in SIZES and len(words) > 1:
+                attributes["size"] = SIZES[word]
+                words.remove(word)
+        brand = None
+        text = " ".join(words)
+        if m := re.search(r"\b(?:by|from|brand)\s+([a-z][a-z0-9&'-]+)", text):
+            brand = m.group(1)
+            text = text.replace(m.group(0), " ")
+        query_words = [w.strip(".!?'\":,;()") for w in text.split()]
+        query_words = [w for w in query_words if w and w not in FILLER and not w.isdigit()]
+        while query_words and query_words[0] in {"a", "an", "one", "x"}:
+            query_words.pop(0)
+        if not query_words:
+            return None
+        query = " ".join(query_words)
+        return ItemRequest(
+            query=query[:200],
+            quantity=max(quantity, 1),
+            pack_size=pack_size,
+            brand=brand,
+            attributes=attributes,
+            max_unit_price_cents=cap,
+            cheapest=cheapest,
+        )
+
+    def _refund(self, text: str, lowered: str, order_ref: str | None) -> Refund:
+        amount = None
+        if m := AMOUNT.search(lowered):
+            amount = cents(m.group(1) or m.group(2))
+        reason = "customer request"
+        if m := re.search(r"\b(?:because|since|as|reason:?)\s+(.+)$", text, re.I):
+            reason = m.group(1).strip(" .")[:200]
+        body = re.sub(
+            r"\b(i want to|i'd like to|please|can you|could you|return|refund|send back|money back|my|the|for|from|last|latest|recent|order|because .*|since .*)\b",
+            " ",
+            lowered,
+        )
+        body = UUID.sub(" ", ORDER_NO.sub(" ", AMOUNT.sub(" ", body)))
+        items = [] if amount else self._items(body, [])
+        items = [i for i in items if i.query not in {"it", "everything", "all", "whole", "entire"}]
+        return Refund(order_ref=order_ref, items=items, amount_cents=amount, reason=reason)
+
+
+def parse_all(texts: Iterable[str]) -> list[ParsedMessage]:
+    parser = OfflineParser()
+    return [parser.parse(t) for t in texts]
