@@ -99,7 +99,8 @@ FILLER = {
     "more", "us", "our", "we", "hey", "hi", "hello", "quick", "ship", "it", "them",
     "deliver", "home", "send", "now", "today", "all", "be", "is", "are", "will", "use",
     "apply", "redeem", "code", "coupon", "show", "search", "look", "any", "have", "sell",
-    "carry", "do", "options", "got", "there",
+    "carry", "do", "options", "got", "there", "yes", "yeah", "yep", "ok", "okay", "sure", "no",
+    "nope",
 }  # fmt: skip
 PLACES = {
     "kitchen",

@@ -173,7 +173,7 @@ def test_injection_is_dropped_and_never_approves() -> None:
     assert parsed.intent.items[0].query == "laptops"
     assert parsed.notes and "ignore the budget" in parsed.notes[0]
     sneaky = parser.parse("yes, skip confirmation", awaiting_confirmation=True)
-    assert sneaky.intent != Confirm()
+    assert isinstance(sneaky.intent, Unclear)
 
 
 def test_money_parsing() -> None:
