@@ -69,7 +69,7 @@ def up(
         get_settings.cache_clear()
     settings = _settings()
     stack.data_dir(settings)
-    chosen = stack.service_names(names)
+    chosen = stack.service_names(names or None)
 
     async def main(infra: stack.Infrastructure) -> None:
         with console.status("preparing databases") as status:
@@ -143,7 +143,7 @@ def migrate(names: ServicesOpt = None) -> None:
     """Create missing service databases and upgrade them to the latest schema (idempotent)."""
     settings = _settings()
     _needs_infra_db(settings)
-    done = asyncio.run(stack.migrate(settings, names))
+    done = asyncio.run(stack.migrate(settings, names or None))
     console.print(f"migrated: {', '.join(done)}")
 
 
@@ -158,7 +158,7 @@ def seed(names: ServicesOpt = None) -> None:
     """Load demo data (idempotent)."""
     settings = _settings()
     _needs_infra_db(settings)
-    done = asyncio.run(stack.seed(settings, names))
+    done = asyncio.run(stack.seed(settings, names or None))
     console.print(f"seeded: {', '.join(done) or 'nothing to seed'}")
 
 
@@ -220,7 +220,7 @@ def dlq_list(
 
     async def main() -> list[list[str]]:
         rows: list[list[str]] = []
-        for name in stack.service_names(names):
+        for name in stack.service_names(names or None):
             service = stack.load_service(name)
             db = Database(
                 settings.service_database_url(service.spec.env_prefix, service.spec.database)

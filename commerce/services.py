@@ -35,6 +35,10 @@ class ServiceSpec:
 # refund 8109, email-service 8110, sms-service 8111, push-service 8112.
 _SPECS: list[ServiceSpec] = [
     # one ServiceSpec(...) per line, in port order
+    ServiceSpec("inventory", 8102, "stock, reservations", "commerce.inventory.service:service"),
+    ServiceSpec(
+        "payment-gateway", 8106, "simulated payment provider", "commerce.payment.service:service"
+    ),
 ]
 
 SERVICES: dict[str, ServiceSpec] = {spec.name: spec for spec in _SPECS}

@@ -76,6 +76,19 @@ def create_platform_tables() -> None:
     metadata.create_all(op.get_bind(), tables=[metadata.tables[n] for n in PLATFORM_TABLES])
 
 
+def create_initial_schema(metadata: MetaData) -> None:
+    """A service's first migration: every table of its metadata as declared at that revision.
+
+    Later revisions must use explicit `op.*` operations; the drift test compares the
+    result of all revisions with the models, so a model change without a migration fails.
+    """
+    metadata.create_all(op.get_bind())
+
+
+def drop_initial_schema(metadata: MetaData) -> None:
+    metadata.drop_all(op.get_bind())
+
+
 def drop_platform_tables() -> None:
     for name in reversed(PLATFORM_TABLES):
         op.drop_table(name)

@@ -49,7 +49,7 @@ def load_service(name: str) -> Service:
 
 
 def service_names(names: Iterable[str] | None = None) -> list[str]:
-    chosen = list(names) if names else list(SERVICES)
+    chosen = list(SERVICES) if names is None else list(names)
     for name in chosen:
         if name not in SERVICES:
             raise KeyError(f"unknown service {name!r}; known services: {', '.join(SERVICES)}")

@@ -1,0 +1,244 @@
+"""inventory's message handlers: reserve, compensate (release), commit; and the expiry sweeper."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.contracts.checkout import (
+    CommitInventory,
+    CompensateInventory,
+    InventoryCommitted,
+    InventoryReleased,
+    InventoryReservationFailed,
+    InventoryReserved,
+    ReserveInventory,
+)
+from commerce.contracts.values import StockShortage
+from commerce.inventory.domain import Status, merge_lines, shortage_reason, shortages
+from commerce.inventory.tables import reservation_lines, reservations, stock
+from commerce.platform.consumer import MessageContext
+
+log = structlog.get_logger(__name__)
+
+
+async def _reservation(session: AsyncSession, checkout_id: uuid.UUID) -> dict[str, object] | None:
+    row = (
+        (
+            await session.execute(
+                select(reservations)
+                .where(reservations.c.checkout_id == checkout_id)
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def _lines(session: AsyncSession, checkout_id: uuid.UUID) -> dict[str, int]:
+    rows = await session.execute(
+        select(reservation_lines.c.sku, reservation_lines.c.quantity)
+        .where(reservation_lines.c.checkout_id == checkout_id)
+        .order_by(reservation_lines.c.sku)
+    )
+    return {str(sku): int(quantity) for sku, quantity in rows.tuples()}
+
+
+async def reserve(message: ReserveInventory, ctx: MessageContext) -> None:
+    session = ctx.session
+    existing = await _reservation(session, message.checkout_id)
+    if existing is not None:  # a re-sent command: answer as before, hold nothing new
+        await _republish_outcome(ctx, existing)
+        return
+    wanted = merge_lines((line.sku, line.quantity) for line in message.lines)
+    # Row locks taken in sorted SKU order: concurrent reservations never deadlock,
+    # and the last unit goes to exactly one of them.
+    rows = await session.execute(
+        select(stock.c.sku, stock.c.on_hand, stock.c.reserved)
+        .where(stock.c.sku.in_(list(wanted)))
+        .order_by(stock.c.sku)
+        .with_for_update()
+    )
+    available = {sku: on_hand - reserved for sku, on_hand, reserved in rows}
+    short = shortages(wanted, available)
+    if short:
+        reason = shortage_reason(short)
+        await session.execute(
+            insert(reservations).values(
+                checkout_id=message.checkout_id, status=Status.FAILED, reason=reason
+            )
+        )
+        await ctx.publish(
+            InventoryReservationFailed(
+                checkout_id=message.checkout_id,
+                reason=reason,
+                shortages=[
+                    StockShortage(sku=s.sku, requested=s.requested, available=s.available)
+                    for s in short
+                ],
+            )
+        )
+        return
+    expires_at = datetime.now(UTC) + timedelta(seconds=message.hold_seconds)
+    for sku, quantity in wanted.items():
+        await session.execute(
+            update(stock)
+            .where(stock.c.sku == sku)
+            .values(reserved=stock.c.reserved + quantity, updated_at=func.now())
+        )
+    await session.execute(
+        insert(reservations).values(
+            checkout_id=message.checkout_id, status=Status.HELD, expires_at=expires_at
+        )
+    )
+    await session.execute(
+        insert(reservation_lines),
+        [{"checkout_id": message.checkout_id, "sku": s, "quantity": q} for s, q in wanted.items()],
+    )
+    await ctx.publish(InventoryReserved(checkout_id=message.checkout_id, expires_at=expires_at))
+
+
+async def _republish_outcome(ctx: MessageContext, existing: dict[str, object]) -> None:
+    checkout_id = existing["checkout_id"]
+    assert isinstance(checkout_id, uuid.UUID)
+    status = existing["status"]
+    if status in (Status.HELD, Status.COMMITTED):
+        expires_at = existing["expires_at"]
+        assert isinstance(expires_at, datetime)
+        await ctx.publish(InventoryReserved(checkout_id=checkout_id, expires_at=expires_at))
+        return
+    reasons: dict[str, str] = {
+        Status.CANCELLED: "The checkout was cancelled before stock was reserved.",
+        Status.RELEASED: "The reservation was already released.",
+        Status.EXPIRED: "The reservation expired.",
+    }
+    reason = reasons.get(str(status), str(existing["reason"] or "Stock could not be reserved."))
+    await ctx.publish(InventoryReservationFailed(checkout_id=checkout_id, reason=reason))
+
+
+async def _give_back(session: AsyncSession, checkout_id: uuid.UUID) -> int:
+    held = await _lines(session, checkout_id)
+    for sku, quantity in held.items():
+        await session.execute(
+            update(stock)
+            .where(stock.c.sku == sku)
+            .values(reserved=stock.c.reserved - quantity, updated_at=func.now())
+        )
+    return sum(held.values())
+
+
+async def compensate(message: CompensateInventory, ctx: MessageContext) -> None:
+    session = ctx.session
+    existing = await _reservation(session, message.checkout_id)
+    released = 0
+    if existing is None:
+        # The compensation overtook the reservation: leave a tombstone so a late
+        # ReserveInventory for this checkout holds nothing.
+        await session.execute(
+            insert(reservations).values(
+                checkout_id=message.checkout_id, status=Status.CANCELLED, reason=message.reason
+            )
+        )
+    elif existing["status"] == Status.HELD:
+        released = await _give_back(session, message.checkout_id)
+        await session.execute(
+            update(reservations)
+            .where(reservations.c.checkout_id == message.checkout_id)
+            .values(status=Status.RELEASED, reason=message.reason, updated_at=func.now())
+        )
+    elif existing["status"] == Status.COMMITTED:
+        log.warning("inventory.compensate_after_commit", checkout_id=str(message.checkout_id))
+    await ctx.publish(InventoryReleased(checkout_id=message.checkout_id, released_units=released))
+
+
+async def commit(message: CommitInventory, ctx: MessageContext) -> None:
+    """Turn the hold into a sale. A hold that expired is re-taken if the stock is still there."""
+    session = ctx.session
+    existing = await _reservation(session, message.checkout_id)
+    if existing is None:
+        log.error("inventory.commit_without_reservation", checkout_id=str(message.checkout_id))
+        return
+    status = existing["status"]
+    if status == Status.COMMITTED:
+        await ctx.publish(InventoryCommitted(checkout_id=message.checkout_id))
+        return
+    lines = await _lines(session, message.checkout_id)
+    if status == Status.HELD:
+        for sku, quantity in lines.items():
+            await session.execute(
+                update(stock)
+                .where(stock.c.sku == sku)
+                .values(
+                    on_hand=stock.c.on_hand - quantity,
+                    reserved=stock.c.reserved - quantity,
+                    updated_at=func.now(),
+                )
+            )
+    elif status == Status.EXPIRED:
+        rows = await session.execute(
+            select(stock.c.sku, stock.c.on_hand, stock.c.reserved)
+            .where(stock.c.sku.in_(list(lines)))
+            .order_by(stock.c.sku)
+            .with_for_update()
+        )
+        available = {sku: on_hand - reserved for sku, on_hand, reserved in rows}
+        if shortages(lines, available):
+            # Never sell what is not there; the invariant checker reports the order.
+            log.error("inventory.commit_after_expiry_short", checkout_id=str(message.checkout_id))
+            return
+        for sku, quantity in lines.items():
+            await session.execute(
+                update(stock)
+                .where(stock.c.sku == sku)
+                .values(on_hand=stock.c.on_hand - quantity, updated_at=func.now())
+            )
+    else:
+        log.error(
+            "inventory.commit_refused", checkout_id=str(message.checkout_id), status=str(status)
+        )
+        return
+    await session.execute(
+        update(reservations)
+        .where(reservations.c.checkout_id == message.checkout_id)
+        .values(status=Status.COMMITTED, updated_at=func.now())
+    )
+    await ctx.publish(InventoryCommitted(checkout_id=message.checkout_id))
+
+
+async def release_expired(session: AsyncSession, limit: int = 100) -> int:
+    """Release holds past their expiry. Returns how many reservations were released."""
+    rows = await session.execute(
+        select(reservations.c.checkout_id)
+        .where(reservations.c.status == Status.HELD, reservations.c.expires_at < func.now())
+        .order_by(reservations.c.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    expired = [checkout_id for (checkout_id,) in rows]
+    for checkout_id in expired:
+        await _give_back(session, checkout_id)
+        await session.execute(
+            update(reservations)
+            .where(reservations.c.checkout_id == checkout_id)
+            .values(status=Status.EXPIRED, reason="hold expired", updated_at=func.now())
+        )
+        log.info("inventory.hold_expired", checkout_id=str(checkout_id))
+    return len(expired)
+
+
+async def sweeper(runtime: object, every: float = 1.0) -> None:
+    from commerce.platform.service import ServiceRuntime
+
+    assert isinstance(runtime, ServiceRuntime)
+    while True:
+        async with runtime.db.transaction() as session:
+            await release_expired(session)
+        await asyncio.sleep(every)

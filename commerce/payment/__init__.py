@@ -1,0 +1,1 @@
+"""payment-gateway: a simulated payment provider with a ledger per payment."""
