@@ -36,8 +36,13 @@ class ServiceSpec:
 _SPECS: list[ServiceSpec] = [
     # one ServiceSpec(...) per line, in port order
     ServiceSpec("inventory", 8102, "stock, reservations", "commerce.inventory.service:service"),
+    ServiceSpec("cart", 8103, "carts per user", "commerce.cart.service:service"),
     ServiceSpec(
         "payment-gateway", 8106, "simulated payment provider", "commerce.payment.service:service"
+    ),
+    ServiceSpec("order", 8107, "orders and their history", "commerce.order.service:service"),
+    ServiceSpec(
+        "checkout-orchestrator", 8108, "the checkout saga", "commerce.checkout.service:service"
     ),
 ]
 

@@ -104,6 +104,16 @@ class ServiceStack:
                 for name in missing:
                     await asyncio.wait_for(self.running.runtimes[name].wait_consuming(), 60)
 
+    async def stop(self, name: str) -> None:
+        """Stop one service as if it went down (its consumer leaves the group); `ensure` restarts it."""
+        runtime = self.running.runtimes.pop(name)
+        index = next(i for i, s in enumerate(self.running.servers) if s.config.app is runtime.app)
+        server = self.running.servers.pop(index)
+        task = self.running.server_tasks.pop(index)
+        server.should_exit = True
+        await task
+        await runtime.stop()
+
     def runtime(self, name: str) -> Any:
         return self.running.runtimes[name]
 

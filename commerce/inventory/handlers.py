@@ -49,7 +49,7 @@ async def _lines(session: AsyncSession, checkout_id: uuid.UUID) -> dict[str, int
         .where(reservation_lines.c.checkout_id == checkout_id)
         .order_by(reservation_lines.c.sku)
     )
-    return {str(sku): int(quantity) for sku, quantity in rows.tuples()}
+    return {str(row[0]): int(row[1]) for row in rows}
 
 
 async def reserve(message: ReserveInventory, ctx: MessageContext) -> None:

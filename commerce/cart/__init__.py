@@ -1,0 +1,1 @@
+"""cart: one active cart per user, with the prices the user saw."""

@@ -1,0 +1,172 @@
+"""cart's HTTP API. The user id is in the path; the gateway BFF decides who may use which."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.cart.store import bump, cart_for, remove_skus
+from commerce.cart.tables import cart_lines
+from commerce.platform.service import RuntimeDep
+
+router = APIRouter(tags=["carts"])
+UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+Sku = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"sku": "BAT-AA-8", "product_id": "p-0042", "name": "AA batteries, 8 pack", "quantity": 2,
+                 "unit_price_cents": 899, "currency": "USD", "category": "electronics"}
+            ]
+        },
+    )  # fmt: skip
+    sku: str = Field(min_length=1, max_length=64)
+    product_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=300)
+    quantity: int = Field(1, ge=1, le=1000)
+    unit_price_cents: int = Field(ge=0, le=100_000_000)
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    category: str | None = Field(None, max_length=64)
+    tax_class: str = Field("standard", pattern=r"^(standard|reduced|zero)$")
+
+
+class QuantityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"quantity": 3}]})
+    quantity: int = Field(ge=1, le=1000)
+
+
+class LinePublic(BaseModel):
+    sku: str
+    product_id: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+    currency: str
+    category: str | None
+    tax_class: str
+    line_total_cents: int
+
+
+class CartPublic(BaseModel):
+    cart_id: uuid.UUID
+    user_id: str
+    version: int
+    lines: list[LinePublic]
+    item_count: int
+    subtotal_cents: int
+    currency: str
+
+
+async def _read(session: AsyncSession, user_id: str) -> CartPublic:
+    cart = await cart_for(session, user_id)
+    rows = await session.execute(
+        select(cart_lines)
+        .where(cart_lines.c.cart_id == cart["cart_id"])
+        .order_by(cart_lines.c.added_at, cart_lines.c.sku)
+    )
+    lines = [
+        LinePublic(**r, line_total_cents=r["quantity"] * r["unit_price_cents"])
+        for r in rows.mappings()
+    ]
+    return CartPublic(
+        cart_id=cart["cart_id"], user_id=user_id, version=cart["version"], lines=lines,
+        item_count=sum(line.quantity for line in lines),
+        subtotal_cents=sum(line.line_total_cents for line in lines),
+        currency=lines[0].currency if lines else "USD",
+    )  # fmt: skip
+
+
+def _check_version(cart: dict[str, object], if_match: str | None) -> None:
+    if if_match is not None and if_match.strip('"') != str(cart["version"]):
+        raise HTTPException(412, detail=f"the cart changed (version {cart['version']}); reload it")
+
+
+async def _respond(session: AsyncSession, user_id: str, response: Response) -> CartPublic:
+    cart = await _read(session, user_id)
+    response.headers["ETag"] = f'"{cart.version}"'
+    return cart
+
+
+@router.get("/carts/{user_id}", operation_id="carts-get", response_model=CartPublic)
+async def get_cart(runtime: RuntimeDep, user_id: UserId, response: Response) -> CartPublic:
+    async with runtime.db.transaction() as session:
+        return await _respond(session, user_id, response)
+
+
+@router.post("/carts/{user_id}/lines", operation_id="carts-add-line", response_model=CartPublic)
+async def add_line(
+    runtime: RuntimeDep, user_id: UserId, line: LineIn, response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> CartPublic:  # fmt: skip
+    """Add an item; adding a SKU already in the cart increases its quantity."""
+    async with runtime.db.transaction() as session:
+        cart = await cart_for(session, user_id, lock=True)
+        _check_version(cart, if_match)
+        stmt = insert(cart_lines).values(cart_id=cart["cart_id"], **line.model_dump())
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["cart_id", "sku"],
+            set_={
+                "quantity": cart_lines.c.quantity + stmt.excluded.quantity,
+                "unit_price_cents": stmt.excluded.unit_price_cents,
+                "name": stmt.excluded.name,
+            },
+            where=cart_lines.c.quantity + stmt.excluded.quantity <= 1000,
+        )
+        result = await session.execute(stmt)
+        if not getattr(result, "rowcount", 1):
+            raise HTTPException(422, detail="quantity: at most 1000 of one item")
+        await bump(session, cart["cart_id"])
+        return await _respond(session, user_id, response)
+
+
+@router.put(
+    "/carts/{user_id}/lines/{sku}", operation_id="carts-set-quantity", response_model=CartPublic
+)
+async def set_quantity(
+    runtime: RuntimeDep, user_id: UserId, sku: Sku, body: QuantityIn, response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> CartPublic:  # fmt: skip
+    async with runtime.db.transaction() as session:
+        cart = await cart_for(session, user_id, lock=True)
+        _check_version(cart, if_match)
+        result = await session.execute(
+            update(cart_lines)
+            .where(cart_lines.c.cart_id == cart["cart_id"], cart_lines.c.sku == sku)
+            .values(quantity=body.quantity)
+        )
+        if not getattr(result, "rowcount", 0):
+            raise HTTPException(404, detail=f"{sku} is not in the cart")
+        await bump(session, cart["cart_id"])
+        return await _respond(session, user_id, response)
+
+
+@router.delete(
+    "/carts/{user_id}/lines/{sku}", operation_id="carts-remove-line", response_model=CartPublic
+)
+async def remove_line(
+    runtime: RuntimeDep, user_id: UserId, sku: Sku, response: Response
+) -> CartPublic:
+    async with runtime.db.transaction() as session:
+        cart = await cart_for(session, user_id, lock=True)
+        if not await remove_skus(session, cart["cart_id"], [sku]):
+            raise HTTPException(404, detail=f"{sku} is not in the cart")
+        return await _respond(session, user_id, response)
+
+
+@router.delete("/carts/{user_id}", operation_id="carts-empty", response_model=CartPublic)
+async def empty_cart(runtime: RuntimeDep, user_id: UserId, response: Response) -> CartPublic:
+    async with runtime.db.transaction() as session:
+        cart = await cart_for(session, user_id, lock=True)
+        await session.execute(delete(cart_lines).where(cart_lines.c.cart_id == cart["cart_id"]))
+        await bump(session, cart["cart_id"])
+        return await _respond(session, user_id, response)

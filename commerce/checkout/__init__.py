@@ -1,0 +1,1 @@
+"""checkout-orchestrator: the checkout saga."""

@@ -1,0 +1,210 @@
+"""checkout-orchestrator's handlers and the step-deadline sweeper."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.checkout import domain
+from commerce.checkout.domain import FINISHED, Decision, Saga, State, Timeout
+from commerce.checkout.tables import saga_events, sagas
+from commerce.contracts.base import Message
+from commerce.contracts.checkout import InitiateCheckoutCommand
+from commerce.contracts.values import Totals
+from commerce.platform.consumer import MessageContext
+from commerce.platform.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+
+class CheckoutSettings(BaseSettings):
+    """CHECKOUT_ORCHESTRATOR_STEP_TIMEOUT_SECONDS (default 5): how long a step may take
+    before its command is re-sent; CHECKOUT_ORCHESTRATOR_MAX_RESENDS (default 3): re-sends
+    before the saga compensates; CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS (default 0.5)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHECKOUT_ORCHESTRATOR_", extra="ignore")
+
+    step_timeout_seconds: float = Field(5.0, gt=0)
+    max_resends: int = Field(3, ge=0)
+    sweep_seconds: float = Field(0.5, gt=0)
+
+
+settings = CheckoutSettings()
+
+
+def _deadline(state: State) -> datetime | None:
+    if state in FINISHED:
+        return None
+    return datetime.now(UTC) + timedelta(seconds=settings.step_timeout_seconds)
+
+
+def _load(row: Any) -> Saga:
+    return Saga(
+        command=InitiateCheckoutCommand.model_validate(row["command"]),
+        totals=Totals.model_validate(row["totals"]),
+        state=State(row["state"]),
+        payment_id=row["payment_id"],
+        order_id=row["order_id"],
+        code=row["code"],
+        reason=row["reason"],
+        pending=frozenset(row["pending"] or ()),
+    )
+
+
+async def _record(
+    session: AsyncSession, checkout_id: uuid.UUID, direction: str, message: Message, state: State,
+    message_id: uuid.UUID | None = None,
+) -> None:  # fmt: skip
+    await session.execute(
+        insert(saga_events).values(
+            checkout_id=checkout_id, direction=direction, type=message.TYPE, message_id=message_id,
+            state=state, payload=message.model_dump(mode="json"),
+        )
+    )  # fmt: skip
+
+
+async def _send(
+    session: AsyncSession,
+    outbox: Outbox,
+    saga: Saga,
+    messages: list[Message],
+    cause: uuid.UUID | None,
+) -> None:
+    for message in messages:
+        envelope = await outbox.add(
+            session, message, correlation_id=str(saga.checkout_id), causation_id=cause
+        )
+        await _record(session, saga.checkout_id, "out", message, saga.state, envelope.message_id)
+
+
+async def _save(
+    session: AsyncSession, before: Saga, decision: Decision, *, reset_attempts: bool
+) -> None:
+    after = decision.saga
+    values: dict[str, Any] = {
+        "state": after.state, "payment_id": after.payment_id, "order_id": after.order_id,
+        "code": after.code, "reason": after.reason, "pending": sorted(after.pending),
+        "updated_at": func.now(),
+    }  # fmt: skip
+    if reset_attempts or after.state != before.state:
+        values["attempts"] = 0
+        values["deadline_at"] = _deadline(after.state)
+    await session.execute(
+        update(sagas).where(sagas.c.checkout_id == after.checkout_id).values(**values)
+    )
+
+
+async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> None:
+    session = ctx.session
+    created = await session.scalar(
+        insert(sagas)
+        .values(
+            checkout_id=message.checkout_id, user_id=message.user_id, state=State.RESERVING,
+            command=message.model_dump(mode="json"), totals=message.quote.model_dump(mode="json"),
+            deadline_at=_deadline(State.RESERVING),
+        )
+        .on_conflict_do_nothing()
+        .returning(sagas.c.checkout_id)
+    )  # fmt: skip
+    if created is None:  # the same checkout initiated twice: one saga
+        log.info("checkout.duplicate_initiate", checkout_id=str(message.checkout_id))
+        return
+    await _record(
+        session, message.checkout_id, "in", message, State.RESERVING, ctx.envelope.message_id
+    )
+    problem = domain.verify_quote(message)
+    decision = (
+        domain.reject(message, "price_changed", problem)
+        if problem
+        else domain.start(message, message.quote)
+    )
+    await _save(session, decision.saga, decision, reset_attempts=True)
+    await _send(session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id)
+    log.info("checkout.started", state=decision.saga.state.value)
+
+
+async def on_event(message: Message, ctx: MessageContext) -> None:
+    """Any saga event: load the saga (locked), decide, save, send."""
+    checkout_id = getattr(message, "checkout_id", None)
+    if not isinstance(checkout_id, uuid.UUID):
+        return
+    session = ctx.session
+    row = (
+        (
+            await session.execute(
+                select(sagas).where(sagas.c.checkout_id == checkout_id).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        log.warning("checkout.event_without_saga", type=message.TYPE, checkout_id=str(checkout_id))
+        return
+    saga = _load(row)
+    decision = domain.decide(saga, message)
+    await _record(session, checkout_id, "in", message, decision.saga.state, ctx.envelope.message_id)
+    if decision.saga == saga and not decision.send:
+        return
+    await _save(session, saga, decision, reset_attempts=decision.saga.state != saga.state)
+    await _send(session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id)
+    if decision.saga.state != saga.state:
+        log.info("checkout.step", state=decision.saga.state.value, code=decision.saga.code)
+
+
+async def sweep_once(runtime: Any, limit: int = 100) -> int:
+    """Handle sagas past their step deadline: re-send, or compensate when re-sends ran out."""
+    handled = 0
+    async with runtime.db.transaction() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(sagas)
+                    .where(
+                        sagas.c.deadline_at < func.now(),
+                        sagas.c.state.in_([s.value for s in State if s not in FINISHED]),
+                    )
+                    .order_by(sagas.c.deadline_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for row in rows:
+            saga = _load(row)
+            attempts = int(row["attempts"]) + 1
+            final = saga.state != State.COMPENSATING and attempts > settings.max_resends
+            decision = domain.decide(saga, Timeout(final=final))
+            await _save(session, saga, decision, reset_attempts=False)
+            if decision.saga.state == saga.state:
+                await session.execute(
+                    update(sagas)
+                    .where(sagas.c.checkout_id == saga.checkout_id)
+                    .values(
+                        attempts=attempts, deadline_at=_deadline(saga.state) if not final else None
+                    )
+                )
+            await _send(session, runtime.outbox, decision.saga, decision.send, None)
+            log.warning(
+                "checkout.step_timeout", checkout_id=str(saga.checkout_id), state=saga.state.value,
+                attempt=attempts, compensating=final,
+            )  # fmt: skip
+            handled += 1
+    return handled
+
+
+async def sweeper(runtime: Any) -> None:
+    while True:
+        await sweep_once(runtime)
+        await asyncio.sleep(settings.sweep_seconds)

@@ -1,0 +1,114 @@
+"""checkout-orchestrator's HTTP API: a saga's state and its timeline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from commerce.checkout.tables import saga_events, sagas
+from commerce.platform.service import RuntimeDep
+
+router = APIRouter(tags=["checkouts"])
+
+
+class CheckoutPublic(BaseModel):
+    checkout_id: uuid.UUID
+    user_id: str
+    state: str
+    code: str | None
+    reason: str | None
+    totals: dict[str, Any]
+    order_id: uuid.UUID | None
+    payment_id: uuid.UUID | None
+    pending_compensations: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TimelineEntry(BaseModel):
+    direction: str
+    type: str
+    state: str
+    message_id: uuid.UUID | None
+    payload: dict[str, Any]
+    at: datetime
+
+
+class TimelinePublic(BaseModel):
+    checkout_id: uuid.UUID
+    events: list[TimelineEntry]
+
+
+class CheckoutsPublic(BaseModel):
+    items: list[CheckoutPublic]
+
+
+def _public(row: Any) -> CheckoutPublic:
+    return CheckoutPublic(
+        checkout_id=row["checkout_id"], user_id=row["user_id"], state=row["state"], code=row["code"],
+        reason=row["reason"], totals=row["totals"], order_id=row["order_id"], payment_id=row["payment_id"],
+        pending_compensations=list(row["pending"] or []), created_at=row["created_at"], updated_at=row["updated_at"],
+    )  # fmt: skip
+
+
+@router.get("/checkouts/{checkout_id}", operation_id="checkouts-get", response_model=CheckoutPublic)
+async def get_checkout(runtime: RuntimeDep, checkout_id: uuid.UUID) -> CheckoutPublic:
+    async with runtime.db.sessions() as session:
+        row = (
+            (await session.execute(select(sagas).where(sagas.c.checkout_id == checkout_id)))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise HTTPException(
+            404, detail="checkout not found (it may not have reached the orchestrator yet)"
+        )
+    return _public(row)
+
+
+@router.get(
+    "/checkouts/{checkout_id}/events",
+    operation_id="checkouts-timeline",
+    response_model=TimelinePublic,
+)
+async def get_timeline(runtime: RuntimeDep, checkout_id: uuid.UUID) -> TimelinePublic:
+    """Every command the saga sent and every event it received, in order."""
+    async with runtime.db.sessions() as session:
+        exists = await session.scalar(
+            select(sagas.c.checkout_id).where(sagas.c.checkout_id == checkout_id)
+        )
+        if exists is None:
+            raise HTTPException(404, detail="checkout not found")
+        rows = await session.execute(
+            select(saga_events)
+            .where(saga_events.c.checkout_id == checkout_id)
+            .order_by(saga_events.c.id)
+        )
+        return TimelinePublic(
+            checkout_id=checkout_id,
+            events=[
+                TimelineEntry(**{k: r[k] for k in TimelineEntry.model_fields})
+                for r in rows.mappings()
+            ],
+        )
+
+
+@router.get("/checkouts", operation_id="checkouts-list", response_model=CheckoutsPublic)
+async def list_checkouts(
+    runtime: RuntimeDep,
+    user_id: Annotated[str, Query(min_length=1, max_length=64)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> CheckoutsPublic:
+    async with runtime.db.sessions() as session:
+        rows = await session.execute(
+            select(sagas)
+            .where(sagas.c.user_id == user_id)
+            .order_by(sagas.c.created_at.desc())
+            .limit(limit)
+        )
+        return CheckoutsPublic(items=[_public(r) for r in rows.mappings()])

@@ -1,0 +1,48 @@
+"""The checkout-orchestrator service declaration.
+
+Consumes `checkout.initiate-command` (InitiateCheckoutCommand) and the saga's
+events on `checkout.checkout-events`; sends ReserveInventory, ProcessPayment,
+CreateOrder, ClearCart, CommitInventory and the compensations, publishes
+NotificationRequested and CheckoutCompleted / CheckoutFailed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from commerce.checkout import handlers
+from commerce.checkout.routes import router
+from commerce.checkout.tables import metadata
+from commerce.contracts.checkout import (
+    CartCleared,
+    InitiateCheckoutCommand,
+    InventoryReleased,
+    InventoryReservationFailed,
+    InventoryReserved,
+    OrderCreated,
+    OrderCreationFailed,
+    PaymentFailed,
+    PaymentProcessed,
+    PaymentRefunded,
+)
+from commerce.platform.consumer import Handler
+from commerce.platform.service import Service
+
+SAGA_EVENTS: list[Any] = [
+    InventoryReserved, InventoryReservationFailed, InventoryReleased, PaymentProcessed,
+    PaymentFailed, PaymentRefunded, OrderCreated, OrderCreationFailed, CartCleared,
+]  # fmt: skip
+
+service = Service(
+    name="checkout-orchestrator",
+    title="agentshop checkout-orchestrator",
+    metadata=metadata,
+    migrations=Path(__file__).parent / "migrations",
+    router=router,
+    handlers=[
+        Handler(InitiateCheckoutCommand, handlers.initiate),
+        *(Handler(event, handlers.on_event) for event in SAGA_EVENTS),
+    ],
+    background=[handlers.sweeper],
+)

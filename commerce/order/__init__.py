@@ -1,0 +1,1 @@
+"""order: orders, their lines, totals and status history."""

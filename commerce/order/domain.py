@@ -1,0 +1,78 @@
+"""Order rules, free of I/O: the status machine and the totals check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    CREATED = "created"
+    CONFIRMED = "confirmed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+TRANSITIONS: dict[Status, set[Status]] = {
+    Status.CREATED: {Status.CONFIRMED, Status.CANCELLED},
+    Status.CONFIRMED: {
+        Status.SHIPPED,
+        Status.CANCELLED,
+        Status.PARTIALLY_REFUNDED,
+        Status.REFUNDED,
+    },
+    Status.SHIPPED: {Status.DELIVERED, Status.PARTIALLY_REFUNDED, Status.REFUNDED},
+    Status.DELIVERED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
+    Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
+    Status.REFUNDED: set(),
+    Status.CANCELLED: set(),
+}
+
+# Orders that count as sold (money kept, unless refunded): used by the invariant checker.
+SOLD = {
+    Status.CONFIRMED,
+    Status.SHIPPED,
+    Status.DELIVERED,
+    Status.PARTIALLY_REFUNDED,
+    Status.REFUNDED,
+}
+
+
+def transition(current: str, target: Status) -> Status:
+    status = Status(current)
+    if target not in TRANSITIONS[status]:
+        raise IllegalTransition(f"an order that is {status.value} cannot become {target.value}")
+    return target
+
+
+def after_refund(current: str, total_cents: int, refunded_cents: int) -> Status:
+    return transition(
+        current, Status.REFUNDED if refunded_cents >= total_cents else Status.PARTIALLY_REFUNDED
+    )
+
+
+def totals_problem(
+    lines: Iterable[tuple[int, int]],
+    *,
+    subtotal: int,
+    discount: int,
+    tax: int,
+    shipping: int,
+    total: int,
+) -> str | None:
+    """None when the totals add up; otherwise what is wrong, in words."""
+    computed = sum(quantity * unit for quantity, unit in lines)
+    if computed != subtotal:
+        return f"The subtotal {subtotal} does not match the lines ({computed})."
+    if discount > subtotal:
+        return "The discount is larger than the subtotal."
+    if subtotal - discount + tax + shipping != total:
+        return "The total does not equal subtotal - discount + tax + shipping."
+    return None

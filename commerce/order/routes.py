@@ -1,0 +1,161 @@
+"""order's HTTP API: a user's orders, one order with lines and history, operator actions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from commerce.order.domain import IllegalTransition, Status
+from commerce.order.handlers import record_transition
+from commerce.order.tables import order_history, order_lines, orders
+from commerce.platform.service import RuntimeDep
+
+router = APIRouter(tags=["orders"])
+
+
+class OrderLinePublic(BaseModel):
+    sku: str
+    product_id: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+
+class HistoryEntry(BaseModel):
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    at: datetime
+
+
+class OrderPublic(BaseModel):
+    order_id: uuid.UUID
+    checkout_id: uuid.UUID
+    user_id: str
+    status: str
+    subtotal_cents: int
+    discount_cents: int
+    tax_cents: int
+    shipping_cents: int
+    total_cents: int
+    refunded_cents: int
+    currency: str
+    shipping_address: dict[str, Any]
+    contact: dict[str, Any]
+    payment_id: uuid.UUID
+    coupon_code: str | None
+    created_at: datetime
+    updated_at: datetime
+    lines: list[OrderLinePublic] = []
+    history: list[HistoryEntry] = []
+
+
+class OrdersPublic(BaseModel):
+    items: list[OrderPublic]
+    limit: int
+    offset: int
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "changed my mind"}]}
+    )
+    reason: str = Field("requested", min_length=1, max_length=500)
+
+
+async def _load(runtime: RuntimeDep, where: Any, *, details: bool = True) -> OrderPublic:
+    async with runtime.db.sessions() as session:
+        row = (await session.execute(select(orders).where(where))).mappings().first()
+        if row is None:
+            raise HTTPException(404, detail="order not found")
+        order = OrderPublic(**row)
+        if details:
+            lines = await session.execute(
+                select(order_lines)
+                .where(order_lines.c.order_id == row["order_id"])
+                .order_by(order_lines.c.line_no)
+            )
+            history = await session.execute(
+                select(order_history)
+                .where(order_history.c.order_id == row["order_id"])
+                .order_by(order_history.c.id)
+            )
+            order.lines = [OrderLinePublic(**r) for r in lines.mappings()]
+            order.history = [HistoryEntry(**r) for r in history.mappings()]
+        return order
+
+
+@router.get("/orders", operation_id="orders-list", response_model=OrdersPublic)
+async def list_orders(
+    runtime: RuntimeDep,
+    user_id: Annotated[str, Query(min_length=1, max_length=64)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> OrdersPublic:
+    """A user's orders, newest first."""
+    async with runtime.db.sessions() as session:
+        rows = await session.execute(
+            select(orders)
+            .where(orders.c.user_id == user_id)
+            .order_by(orders.c.created_at.desc(), orders.c.order_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return OrdersPublic(
+            items=[OrderPublic(**r) for r in rows.mappings()], limit=limit, offset=offset
+        )
+
+
+@router.get(
+    "/orders/by-checkout/{checkout_id}",
+    operation_id="orders-by-checkout",
+    response_model=OrderPublic,
+)
+async def order_by_checkout(runtime: RuntimeDep, checkout_id: uuid.UUID) -> OrderPublic:
+    return await _load(runtime, orders.c.checkout_id == checkout_id)
+
+
+@router.get("/orders/{order_id}", operation_id="orders-get", response_model=OrderPublic)
+async def get_order(runtime: RuntimeDep, order_id: uuid.UUID) -> OrderPublic:
+    return await _load(runtime, orders.c.order_id == order_id)
+
+
+async def _change(
+    runtime: RuntimeDep, order_id: uuid.UUID, target: Status, reason: str
+) -> OrderPublic:
+    async with runtime.db.transaction() as session:
+        current = await session.scalar(
+            select(orders.c.status).where(orders.c.order_id == order_id).with_for_update()
+        )
+        if current is None:
+            raise HTTPException(404, detail="order not found")
+        try:
+            await record_transition(session, order_id, current, target, reason)
+        except IllegalTransition as exc:
+            raise HTTPException(409, detail=str(exc)) from exc
+    return await _load(runtime, orders.c.order_id == order_id)
+
+
+@router.post("/orders/{order_id}/cancel", operation_id="orders-cancel", response_model=OrderPublic)
+async def cancel_order(
+    runtime: RuntimeDep, order_id: uuid.UUID, body: StatusChange | None = None
+) -> OrderPublic:
+    """Cancel an order that has not shipped (created or confirmed)."""
+    return await _change(runtime, order_id, Status.CANCELLED, (body or StatusChange()).reason)
+
+
+@router.post("/orders/{order_id}/ship", operation_id="orders-ship", response_model=OrderPublic)
+async def ship_order(runtime: RuntimeDep, order_id: uuid.UUID) -> OrderPublic:
+    return await _change(runtime, order_id, Status.SHIPPED, "shipped")
+
+
+@router.post(
+    "/orders/{order_id}/deliver", operation_id="orders-deliver", response_model=OrderPublic
+)
+async def deliver_order(runtime: RuntimeDep, order_id: uuid.UUID) -> OrderPublic:
+    return await _change(runtime, order_id, Status.DELIVERED, "delivered")

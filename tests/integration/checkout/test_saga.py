@@ -1,0 +1,284 @@
+"""The checkout saga end to end against the real broker, databases and services."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import pytest
+
+from commerce.checkout import handlers as saga_handlers
+from commerce.contracts.checkout import InitiateCheckoutCommand
+from commerce.contracts.values import Address, CheckoutLine, Contact, Totals
+from tests.conftest import ServiceStack
+from tests.integration.helpers import eventually, send
+
+pytestmark = pytest.mark.integration
+
+SAGA = ("inventory", "payment-gateway", "order", "cart", "checkout-orchestrator")
+HOME = Address(
+    name="Alice Martin",
+    line1="1 Main St",
+    city="Portland",
+    region="OR",
+    postal_code="97201",
+    country="US",
+)
+
+
+async def ready(stack: ServiceStack) -> None:
+    await stack.ensure(*SAGA)
+
+
+async def stocked(stack: ServiceStack, on_hand: int, price: int = 1000) -> CheckoutLine:
+    sku = f"S-{uuid.uuid4().hex[:10].upper()}"
+    async with stack.client("inventory") as http:
+        assert (
+            await http.put(f"/stock/{sku}", json={"on_hand": on_hand, "product_id": "p-saga"})
+        ).status_code == 200
+    return CheckoutLine(
+        sku=sku, product_id="p-saga", name=f"Widget {sku[-4:]}", quantity=1, unit_price_cents=price
+    )
+
+
+def initiate(
+    lines: list[CheckoutLine], *, token: str = "tok_visa", address: Address = HOME, user: str | None = None,
+    quote_total: int | None = None,
+) -> InitiateCheckoutCommand:  # fmt: skip
+    subtotal = sum(line.quantity * line.unit_price_cents for line in lines)
+    return InitiateCheckoutCommand(
+        checkout_id=uuid.uuid4(), user_id=user or f"u-{uuid.uuid4().hex[:8]}", lines=lines,
+        shipping_address=address, contact=Contact(email="alice@example.com"), payment_token=token,
+        quote=Totals(subtotal_cents=subtotal, total_cents=quote_total if quote_total is not None else subtotal),
+    )  # fmt: skip
+
+
+async def get(stack: ServiceStack, service: str, path: str) -> Any:
+    async with stack.client(service) as http:
+        response = await http.get(path)
+        return response.json() if response.status_code == 200 else None
+
+
+async def finished(
+    stack: ServiceStack, checkout_id: uuid.UUID, within: float = 60
+) -> dict[str, Any]:
+    saga: dict[str, Any] = await eventually(
+        lambda: get(stack, "checkout-orchestrator", f"/checkouts/{checkout_id}"),
+        lambda s: s is not None and s["state"] in ("completed", "failed"),
+        within=within,
+        every=0.1,
+    )
+    return saga
+
+
+async def stock(stack: ServiceStack, sku: str) -> dict[str, Any]:
+    body: dict[str, Any] = await get(stack, "inventory", f"/stock/{sku}")
+    return body
+
+
+async def test_happy_path(stack: ServiceStack, producer: Any) -> None:
+    await ready(stack)
+    line = (await stocked(stack, 5)).model_copy(update={"quantity": 2})
+    command = initiate([line])
+    async with stack.client("cart") as http:
+        await http.post(
+            f"/carts/{command.user_id}/lines",
+            json={k: v for k, v in line.model_dump().items() if k != "tax_class"}
+            | {"currency": "USD"},
+        )
+        await http.post(
+            f"/carts/{command.user_id}/lines",
+            json={
+                "sku": "KEEP-ME",
+                "product_id": "p",
+                "name": "kept",
+                "quantity": 1,
+                "unit_price_cents": 1,
+            },
+        )
+    await send(producer, command)
+    saga = await finished(stack, command.checkout_id)
+    assert saga["state"] == "completed", saga
+    order = await get(stack, "order", f"/orders/{saga['order_id']}")
+    payment = await get(stack, "payment-gateway", f"/payments/{command.checkout_id}")
+    assert payment["captured_cents"] == 2000 and [e["kind"] for e in payment["ledger"]] == [
+        "authorize",
+        "capture",
+    ]
+    assert order["total_cents"] == 2000
+    await eventually(
+        lambda: get(stack, "order", f"/orders/{saga['order_id']}"),
+        lambda o: o["status"] == "confirmed",
+    )
+    await eventually(
+        lambda: stock(stack, line.sku), lambda s: s["on_hand"] == 3 and s["reserved"] == 0
+    )
+    cart = await eventually(
+        lambda: get(stack, "cart", f"/carts/{command.user_id}"), lambda c: len(c["lines"]) == 1
+    )
+    assert [li["sku"] for li in cart["lines"]] == ["KEEP-ME"]
+    timeline = await get(stack, "checkout-orchestrator", f"/checkouts/{command.checkout_id}/events")
+    types = [e["type"] for e in timeline["events"]]
+    assert types[:3] == ["InitiateCheckoutCommand", "ReserveInventory", "InventoryReserved"]
+    assert "CheckoutCompleted" in types
+
+
+async def test_declined_payment_puts_the_stock_back(stack: ServiceStack, producer: Any) -> None:
+    await ready(stack)
+    line = await stocked(stack, 3)
+    command = initiate([line], token="tok_declined")
+    await send(producer, command)
+    saga = await finished(stack, command.checkout_id)
+    assert saga["code"] == "payment_declined" and "declined" in saga["reason"]
+    await eventually(
+        lambda: stock(stack, line.sku), lambda s: s["reserved"] == 0 and s["on_hand"] == 3
+    )
+    payment = await get(stack, "payment-gateway", f"/payments/{command.checkout_id}")
+    assert payment["captured_cents"] == 0
+
+
+async def test_order_failure_refunds_and_puts_the_stock_back(
+    stack: ServiceStack, producer: Any
+) -> None:
+    await ready(stack)
+    line = await stocked(stack, 3)
+    alaska = HOME.model_copy(update={"region": "AK", "city": "Juneau"})
+    command = initiate([line], address=alaska)
+    await send(producer, command)
+    saga = await finished(stack, command.checkout_id)
+    assert saga["code"] == "order_failed" and "Alaska" in saga["reason"], saga
+    payment = await get(stack, "payment-gateway", f"/payments/{command.checkout_id}")
+    assert payment["captured_cents"] == payment["refunded_cents"] == 1000
+    await eventually(
+        lambda: stock(stack, line.sku), lambda s: s["reserved"] == 0 and s["on_hand"] == 3
+    )
+
+
+async def test_out_of_stock_charges_nothing_and_names_the_item(
+    stack: ServiceStack, producer: Any
+) -> None:
+    await ready(stack)
+    line = (await stocked(stack, 1)).model_copy(update={"quantity": 2})
+    command = initiate([line])
+    await send(producer, command)
+    saga = await finished(stack, command.checkout_id)
+    assert saga["code"] == "out_of_stock"
+    assert saga["reason"].startswith(f"Only 1 left of {line.name}")
+    assert await get(stack, "payment-gateway", f"/payments/{command.checkout_id}") is None
+
+
+async def test_a_changed_price_stops_before_anything_happens(
+    stack: ServiceStack, producer: Any
+) -> None:
+    await ready(stack)
+    line = await stocked(stack, 3)
+    command = initiate([line], quote_total=900)
+    await send(producer, command)
+    saga = await finished(stack, command.checkout_id)
+    assert saga["code"] == "price_changed"
+    assert (await stock(stack, line.sku))["reserved"] == 0
+    assert await get(stack, "inventory", f"/reservations/{command.checkout_id}") is None
+
+
+@contextmanager
+def duplicated_deliveries(stack: ServiceStack) -> Iterator[None]:
+    runtimes = list(stack.running.runtimes.values())
+    for runtime in runtimes:
+        runtime.relay.duplicate_deliveries = True
+    try:
+        yield
+    finally:
+        for runtime in runtimes:
+            runtime.relay.duplicate_deliveries = False
+
+
+async def test_every_message_delivered_twice_ends_the_same(
+    stack: ServiceStack, producer: Any
+) -> None:
+    await ready(stack)
+    line = await stocked(stack, 4)
+    ok, declined = initiate([line]), initiate([line], token="tok_declined")
+    with duplicated_deliveries(stack):
+        for command in (ok, declined):
+            await send(producer, command)
+            await send(producer, command)
+        first, second = (
+            await finished(stack, ok.checkout_id),
+            await finished(stack, declined.checkout_id),
+        )
+        await asyncio.sleep(1.0)  # let the duplicates of the last messages arrive too
+    assert first["state"] == "completed" and second["code"] == "payment_declined"
+    payment = await get(stack, "payment-gateway", f"/payments/{ok.checkout_id}")
+    assert [e["kind"] for e in payment["ledger"]] == ["authorize", "capture"]
+    assert await stock(stack, line.sku) == {
+        "sku": line.sku,
+        "product_id": "p-saga",
+        "on_hand": 3,
+        "reserved": 0,
+        "available": 3,
+    }
+
+
+async def test_200_checkouts_compete_for_the_last_units(stack: ServiceStack, producer: Any) -> None:
+    await ready(stack)
+    k = 5
+    line = await stocked(stack, k)
+    commands = [initiate([line]) for _ in range(200)]
+    await asyncio.gather(*(send(producer, c) for c in commands))
+    sagas = [await finished(stack, c.checkout_id, within=120) for c in commands]
+    completed = [s for s in sagas if s["state"] == "completed"]
+    assert len(completed) == k
+    assert all(s["code"] == "out_of_stock" for s in sagas if s["state"] == "failed")
+    level = await eventually(lambda: stock(stack, line.sku), lambda s: s["reserved"] == 0)
+    assert level["on_hand"] == 0
+    for saga in sagas:
+        payment = await get(stack, "payment-gateway", f"/payments/{saga['checkout_id']}")
+        if saga["state"] == "failed":
+            assert payment is None or payment["captured_cents"] == payment["refunded_cents"]
+
+
+@asynccontextmanager
+async def service_down(stack: ServiceStack, name: str) -> AsyncIterator[None]:
+    await stack.stop(name)
+    try:
+        yield
+    finally:
+        await stack.ensure(name)
+
+
+async def test_a_service_down_briefly_is_waited_for(stack: ServiceStack, producer: Any) -> None:
+    await ready(stack)
+    line = await stocked(stack, 2)
+    command = initiate([line])
+    async with service_down(stack, "payment-gateway"):
+        await send(producer, command)
+        await eventually(
+            lambda: get(stack, "checkout-orchestrator", f"/checkouts/{command.checkout_id}"),
+            lambda s: s is not None and s["state"] == "charging",
+        )
+    saga = await finished(stack, command.checkout_id)
+    assert saga["state"] == "completed"
+
+
+async def test_a_service_down_too_long_compensates_and_says_why(
+    stack: ServiceStack, producer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await ready(stack)
+    monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 0.5)
+    monkeypatch.setattr(saga_handlers.settings, "max_resends", 1)
+    line = await stocked(stack, 2)
+    command = initiate([line])
+    async with service_down(stack, "order"):
+        await send(producer, command)
+        saga = await finished(stack, command.checkout_id, within=30)
+    assert saga["code"] == "timeout" and "order service did not answer" in saga["reason"]
+    payment = await get(stack, "payment-gateway", f"/payments/{command.checkout_id}")
+    assert payment["captured_cents"] == payment["refunded_cents"]
+    await eventually(
+        lambda: stock(stack, line.sku), lambda s: s["reserved"] == 0 and s["on_hand"] == 2
+    )
+    # when the order service returns, the CreateOrder it missed is handled and its order cancelled
+    await asyncio.sleep(0.5)
