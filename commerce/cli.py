@@ -206,6 +206,19 @@ def contracts(
     console.print(f"updated {len(changed)} file(s)")
 
 
+@app.command("check-invariants")
+def check_invariants_command() -> None:
+    """Check that payments, orders, stock and sagas agree; exit 1 on any violation."""
+    from commerce.checkout.invariants import check_invariants
+
+    settings = _settings()
+    _needs_infra_db(settings)
+    report = asyncio.run(check_invariants(settings))
+    Console().print(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @dlq_app.command("list")
 def dlq_list(
     names: ServicesOpt = None,

@@ -282,3 +282,54 @@ async def test_a_service_down_too_long_compensates_and_says_why(
     )
     # when the order service returns, the CreateOrder it missed is handled and its order cancelled
     await asyncio.sleep(0.5)
+
+
+async def test_sagas_in_flight_when_a_service_restarts_all_finish_and_agree(
+    stack: ServiceStack, producer: Any, infra: Any
+) -> None:
+    from commerce.checkout.invariants import check_invariants
+
+    await ready(stack)
+    line = await stocked(stack, 1000, price=700)
+    commands = [initiate([line], token=t) for t in ["tok_visa"] * 25 + ["tok_declined"] * 5]
+    await asyncio.gather(*(send(producer, c) for c in commands))
+    await stack.stop("payment-gateway")  # mid-stream: some charged, some not yet
+    await asyncio.sleep(0.3)
+    await stack.ensure("payment-gateway")
+    sagas = [await finished(stack, c.checkout_id, within=90) for c in commands]
+    assert sum(s["state"] == "completed" for s in sagas) == 25
+    await eventually(lambda: stock(stack, line.sku), lambda s: s["reserved"] == 0)
+    report = await eventually(
+        lambda: check_invariants(infra, [c.checkout_id for c in commands]),
+        lambda r: r.ok,
+        within=30,
+    )
+    assert report.completed == 25 and report.failed == 5
+    assert report.net_captured_cents == report.net_sold_cents == 25 * 700
+
+
+async def test_the_invariant_checker_reports_a_planted_violation(
+    stack: ServiceStack, producer: Any, infra: Any
+) -> None:
+    from commerce.checkout.invariants import check_invariants
+    from commerce.payment.tables import payments
+
+    await ready(stack)
+    line = await stocked(stack, 5)
+    command = initiate([line])
+    await send(producer, command)
+    await finished(stack, command.checkout_id)
+    assert (
+        await eventually(lambda: check_invariants(infra, [command.checkout_id]), lambda r: r.ok)
+    ).ok
+    runtime = stack.runtime("payment-gateway")
+    async with runtime.db.transaction() as session:  # a second charge nobody asked for
+        await session.execute(
+            payments.update()
+            .where(payments.c.checkout_id == command.checkout_id)
+            .values(captured_cents=payments.c.captured_cents + 500)
+        )
+    report = await check_invariants(infra, [command.checkout_id])
+    assert not report.ok
+    assert any("captured 1500 cents of 1000" in v for v in report.violations)
+    assert any("money does not agree" in v for v in report.violations)
