@@ -36,6 +36,15 @@ def _settings() -> Settings:
     return settings
 
 
+def _names(names: list[str] | None) -> list[str]:
+    """The chosen services (all when none are named); an unknown name is a clear error."""
+    try:
+        return stack.service_names(names or None)
+    except KeyError as exc:
+        console.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(2) from None
+
+
 def _needs_infra(settings: Settings) -> None:
     if settings.embedded_postgres or settings.embedded_kafka:
         console.print(
@@ -69,7 +78,7 @@ def up(
         get_settings.cache_clear()
     settings = _settings()
     stack.data_dir(settings)
-    chosen = stack.service_names(names or None)
+    chosen = _names(names)
 
     async def main(infra: stack.Infrastructure) -> None:
         with console.status("preparing databases") as status:
@@ -143,7 +152,7 @@ def migrate(names: ServicesOpt = None) -> None:
     """Create missing service databases and upgrade them to the latest schema (idempotent)."""
     settings = _settings()
     _needs_infra_db(settings)
-    done = asyncio.run(stack.migrate(settings, names or None))
+    done = asyncio.run(stack.migrate(settings, _names(names)))
     console.print(f"migrated: {', '.join(done)}")
 
 
@@ -158,7 +167,7 @@ def seed(names: ServicesOpt = None) -> None:
     """Load demo data (idempotent)."""
     settings = _settings()
     _needs_infra_db(settings)
-    done = asyncio.run(stack.seed(settings, names or None))
+    done = asyncio.run(stack.seed(settings, _names(names)))
     console.print(f"seeded: {', '.join(done) or 'nothing to seed'}")
 
 
@@ -233,7 +242,7 @@ def dlq_list(
 
     async def main() -> list[list[str]]:
         rows: list[list[str]] = []
-        for name in stack.service_names(names or None):
+        for name in _names(names):
             service = stack.load_service(name)
             db = Database(
                 settings.service_database_url(service.spec.env_prefix, service.spec.database)
@@ -272,7 +281,7 @@ def dlq_replay(
 
     settings = _settings()
     _needs_infra_db(settings)
-    service = stack.load_service(service_name)
+    service = stack.load_service(_names([service_name])[0])
 
     async def main() -> int:
         db = Database(settings.service_database_url(service.spec.env_prefix, service.spec.database))
