@@ -1,0 +1,162 @@
+"""Deployment files: generated per service, rendered with Helm's engine, schema-checked, linted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import kubernetes_validate
+import pytest
+import yaml
+
+from commerce.services import SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+CHARTS = INFRA / "helm-charts"
+K8S_VERSION = "1.33"
+
+sys.path.insert(0, str(INFRA))
+import generate  # noqa: E402
+
+
+def render(name: str, values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    import helm_python as helm
+
+    chart = helm.Chart.load(CHARTS / name)
+    merged = {**chart.values, **(values or {})}
+    rendered = chart.render(merged, name=name, namespace="agentshop", is_install=True)
+    return [doc for text in rendered.values() for doc in yaml.safe_load_all(text) if doc]
+
+
+PRODUCTION = yaml.safe_load((CHARTS / "values-production.yaml").read_text())
+VARIANTS = {
+    "default": {},
+    "production": PRODUCTION,
+    "ingress": {"ingress": {"enabled": True, "host": "shop.example.com", "tlsSecret": "shop-tls"}},
+}
+
+
+def test_generated_files_are_current() -> None:
+    assert generate.stale() == [], "run `python infra/generate.py` and commit"
+
+
+def test_every_service_has_a_chart_a_compose_entry_a_database_and_a_release() -> None:
+    compose = yaml.safe_load((INFRA / "compose.yaml").read_text())
+    releases = json.loads((INFRA / "terraform" / "services.tf.json").read_text())["locals"][
+        "services"
+    ]
+    init_sql = (INFRA / "postgres-init.sql").read_text()
+    for spec in SERVICES.values():
+        assert (CHARTS / spec.name / "Chart.yaml").exists(), spec.name
+        assert spec.name in compose["services"], spec.name
+        assert releases[spec.name]["port"] == spec.port
+        assert f'CREATE DATABASE "{spec.database}"' in init_sql
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_charts_render_to_valid_kubernetes_objects(name: str, variant: str) -> None:
+    docs = render(name, VARIANTS[variant])
+    kinds = sorted(d["kind"] for d in docs)
+    expected = [
+        "ConfigMap",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Job",
+        "PodDisruptionBudget",
+        "Service",
+    ]
+    assert kinds == sorted(expected + (["Ingress"] if variant == "ingress" else []))
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_pods_are_locked_down_probed_and_sized_for_a_surge(name: str) -> None:
+    docs = {d["kind"]: d for d in render(name, PRODUCTION)}
+    pod = docs["Deployment"]["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    assert container["args"][:2] == ["serve", name]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["runAsNonRoot"] is True
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["resources"]["limits"] and container["resources"]["requests"]
+    assert pod["metadata"]["annotations"]["linkerd.io/inject"] == "enabled"
+    secrets = {e["name"] for e in container["env"] if "valueFrom" in e}
+    assert {"DATABASE_URL", "AGENTSHOP_JWT_SECRET", "KAFKA_SASL_PASSWORD"} <= secrets
+    assert docs["ConfigMap"]["data"]["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    hpa = docs["HorizontalPodAutoscaler"]["spec"]
+    assert hpa["maxReplicas"] >= 10 * hpa["minReplicas"] / 1.5  # room for the 10x surge
+    assert docs["Service"]["spec"]["type"] == "ClusterIP"
+
+
+def test_dockerfile_passes_hadolint_and_runs_as_non_root() -> None:
+    dockerfile = INFRA / "docker" / "Dockerfile"
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    result = subprocess.run(
+        [hadolint, "--failure-threshold", "warning", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = dockerfile.read_text()
+    assert "USER 10001" in text and "HEALTHCHECK" in text and ":latest" not in text
+
+
+def test_compose_is_complete_and_ordered() -> None:
+    compose = yaml.safe_load((INFRA / "compose.yaml").read_text())
+    services = compose["services"]
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    for name, service in services.items():
+        image = service.get("image", "")
+        assert ":latest" not in image, name
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+        if name in SERVICES:
+            assert (
+                "healthcheck" in service
+                and service["depends_on"]["migrate"]["condition"]
+                == "service_completed_successfully"
+            )
+            assert "/readyz" in json.dumps(service["healthcheck"])
+
+
+def test_terraform_declares_what_operators_set() -> None:
+    variables: dict[str, Any] = {}
+    for block in hcl2.loads((INFRA / "terraform" / "variables.tf").read_text())["variable"]:
+        variables.update({key.strip('"'): value for key, value in block.items()})
+    for name in (
+        "image_tag",
+        "replicas",
+        "database_url",
+        "kafka_bootstrap_servers",
+        "jwt_secret",
+        "namespace",
+    ):
+        assert name in variables, name
+    for secret in ("database_url", "jwt_secret", "kafka_sasl_password"):
+        assert variables[secret].get("sensitive") is True, secret
+    main = hcl2.loads((INFRA / "terraform" / "main.tf").read_text())
+    releases = [r['"helm_release"'] for r in main["resource"] if '"helm_release"' in r]
+    assert releases and releases[0]['"service"']["for_each"] == "${local.services}"
+
+
+@pytest.mark.skipif(
+    shutil.which("terraform") is None, reason="the terraform binary is not installed here"
+)
+def test_terraform_is_fmt_clean() -> None:
+    result = subprocess.run(
+        ["terraform", "fmt", "-check", "-recursive", str(INFRA / "terraform")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
