@@ -24,6 +24,7 @@ from commerce.contracts.values import StockShortage
 from commerce.inventory.domain import Status, merge_lines, shortage_reason, shortages
 from commerce.inventory.tables import reservation_lines, reservations, stock
 from commerce.platform.consumer import MessageContext
+from commerce.platform.db import Database
 
 log = structlog.get_logger(__name__)
 
@@ -242,3 +243,15 @@ async def sweeper(runtime: object, every: float = 1.0) -> None:
         async with runtime.db.transaction() as session:
             await release_expired(session)
         await asyncio.sleep(every)
+
+
+async def seed(db: Database) -> None:
+    """Stock for every SKU of the demo catalog; existing stock levels are left alone."""
+    from commerce.catalog.data import catalog_skus
+
+    rows = [
+        {"sku": s.sku, "product_id": s.product_id, "on_hand": s.initial_stock, "reserved": 0}
+        for s in catalog_skus()
+    ]
+    async with db.transaction() as session:
+        await session.execute(insert(stock).values(rows).on_conflict_do_nothing())

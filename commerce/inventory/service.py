@@ -28,4 +28,5 @@ service = Service(
         Handler(CommitInventory, handlers.commit),
     ],
     background=[handlers.sweeper],
+    seed=handlers.seed,
 )

@@ -21,8 +21,7 @@ INFRA = ROOT / "infra"
 CHARTS = INFRA / "helm-charts"
 K8S_VERSION = "1.33"
 
-sys.path.insert(0, str(INFRA))
-import generate  # noqa: E402
+from infra import generate  # noqa: E402
 
 
 def render(name: str, values: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""catalog: products, variants and search (the roadmap's product-read)."""

@@ -1,0 +1,1 @@
+"""Deployment files and the generator that keeps them in step with the service list."""
