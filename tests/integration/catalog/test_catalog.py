@@ -1,0 +1,90 @@
+"""catalog search and detail against the real database, with stock from inventory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import ServiceStack
+
+pytestmark = pytest.mark.integration
+
+
+async def search(stack: ServiceStack, **params: Any) -> Any:
+    await stack.ensure("inventory", "catalog")
+    async with stack.client("catalog") as http:
+        response = await http.get("/products", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_search_finds_despite_punctuation_plurals_and_typos(stack: ServiceStack) -> None:
+    cables = await search(stack, q="usb c cable")
+    assert cables["items"][0]["name"] == "USB-C Cable"
+    typo = await search(stack, q="headphnoes")
+    assert typo["items"] and all("Headphones" in p["name"] for p in typo["items"][:2])
+    singular, plural = await search(stack, q="battery"), await search(stack, q="batteries")
+    assert {p["product_id"] for p in singular["items"]} >= {"p-battery-aa", "p-battery-aaa"}
+    assert {p["product_id"] for p in plural["items"]} >= {"p-battery-aa", "p-battery-aaa"}
+
+
+async def test_filters_sorting_and_stable_pages(stack: ServiceStack) -> None:
+    cheap = await search(stack, category="office", max_price_cents=500, sort="price_asc", limit=100)
+    assert cheap["items"] and all(
+        p["category"] == "office" and p["min_price_cents"] <= 500 for p in cheap["items"]
+    )
+    prices = [p["min_price_cents"] for p in cheap["items"]]
+    assert prices == sorted(prices)
+    first, second = (
+        await search(stack, category="kitchen", sort="name", limit=5),
+        await search(stack, category="kitchen", sort="name", limit=5, offset=5),
+    )
+    assert first["total"] == second["total"] >= 10
+    assert not {p["product_id"] for p in first["items"]} & {
+        p["product_id"] for p in second["items"]
+    }
+    black = await search(stack, q="usb c cable", **{"attr.color": "black"})
+    assert black["items"][0]["product_id"] == "p-cable-usbc"
+
+
+async def test_stock_comes_from_inventory(stack: ServiceStack) -> None:
+    body = await search(stack, q="AA batteries")
+    battery = next(p for p in body["items"] if p["product_id"] == "p-battery-aa")
+    assert battery["availability"] == "in_stock"
+    assert all(v["available"] is not None for v in battery["variants"])
+    async with stack.client("catalog") as http:
+        sku = (await http.get("/skus/BAT-AA-8")).json()
+        assert (
+            sku["price_cents"] == 939
+            and sku["product_id"] == "p-battery-aa"
+            and sku["available"] > 0
+        )
+        detail = (await http.get("/products/p-cable-usbc")).json()
+        assert len(detail["variants"]) == 6
+        assert len((await http.get("/categories")).json()) == 10
+
+
+async def test_bad_input_gets_a_clear_4xx(stack: ServiceStack) -> None:
+    await stack.ensure("inventory", "catalog")
+    async with stack.client("catalog") as http:
+        inverted = await http.get(
+            "/products", params={"min_price_cents": 500, "max_price_cents": 100}
+        )
+        assert inverted.status_code == 422 and "min_price_cents" in inverted.json()["detail"]
+        assert (await http.get("/products", params={"sort": "random"})).status_code == 422
+        assert (await http.get("/products", params={"limit": 0})).status_code == 422
+        assert (await http.get("/products/nope")).status_code == 404
+        assert (await http.get("/skus/NOPE")).status_code == 404
+
+
+async def test_availability_is_unknown_while_inventory_is_down(stack: ServiceStack) -> None:
+    await stack.ensure("inventory", "catalog")
+    await stack.stop("inventory")
+    try:
+        async with stack.client("catalog") as http:
+            body = (await http.get("/products", params={"q": "usb c cable"})).json()
+    finally:
+        await stack.ensure("inventory")
+    assert body["items"][0]["availability"] == "unknown"
+    assert body["items"][0]["variants"][0]["available"] is None
