@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Literal
 
 from commerce.contracts.base import Message
 from commerce.contracts.checkout import (
@@ -220,29 +221,19 @@ def completion(saga: Saga) -> list[Message]:
 def notifications(
     saga: Saga, template: str, data: dict[str, str | int | float | bool | None]
 ) -> list[Message]:
+    """One NotificationRequested per contact channel the person gave (email, SMS)."""
     c = saga.command
-    out: list[Message] = []
-    if c.contact.email:
-        out.append(
-            NotificationRequested(
-                channel="email",
-                user_id=c.user_id,
-                recipient=c.contact.email,
-                template=template,
-                data=data,
-            )
+    channels: list[tuple[Literal["email", "sms"], str | None]] = [
+        ("email", c.contact.email),
+        ("sms", c.contact.phone),
+    ]
+    return [
+        NotificationRequested(
+            channel=channel, user_id=c.user_id, recipient=recipient, template=template, data=data
         )
-    if c.contact.phone:
-        out.append(
-            NotificationRequested(
-                channel="sms",
-                user_id=c.user_id,
-                recipient=c.contact.phone,
-                template=template,
-                data=data,
-            )
-        )
-    return out
+        for channel, recipient in channels
+        if recipient
+    ]
 
 
 def failure_notifications(saga: Saga) -> list[Message]:

@@ -21,6 +21,7 @@ from commerce.contracts.base import Message
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import Totals
 from commerce.platform.consumer import MessageContext
+from commerce.platform.db import locked_row
 from commerce.platform.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -138,15 +139,7 @@ async def on_event(message: Message, ctx: MessageContext) -> None:
     if not isinstance(checkout_id, uuid.UUID):
         return
     session = ctx.session
-    row = (
-        (
-            await session.execute(
-                select(sagas).where(sagas.c.checkout_id == checkout_id).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = await locked_row(session, sagas, sagas.c.checkout_id == checkout_id)
     if row is None:
         log.warning("checkout.event_without_saga", type=message.TYPE, checkout_id=str(checkout_id))
         return

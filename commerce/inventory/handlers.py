@@ -24,24 +24,24 @@ from commerce.contracts.values import StockShortage
 from commerce.inventory.domain import Status, merge_lines, shortage_reason, shortages
 from commerce.inventory.tables import reservation_lines, reservations, stock
 from commerce.platform.consumer import MessageContext
-from commerce.platform.db import Database
+from commerce.platform.db import Database, locked_row
 
 log = structlog.get_logger(__name__)
 
 
 async def _reservation(session: AsyncSession, checkout_id: uuid.UUID) -> dict[str, object] | None:
-    row = (
-        (
-            await session.execute(
-                select(reservations)
-                .where(reservations.c.checkout_id == checkout_id)
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .first()
+    return await locked_row(session, reservations, reservations.c.checkout_id == checkout_id)
+
+
+async def _available(session: AsyncSession, skus: list[str]) -> dict[str, int]:
+    """Units free per SKU, rows locked in sorted SKU order (so concurrent holds never deadlock)."""
+    rows = await session.execute(
+        select(stock.c.sku, stock.c.on_hand, stock.c.reserved)
+        .where(stock.c.sku.in_(skus))
+        .order_by(stock.c.sku)
+        .with_for_update()
     )
-    return dict(row) if row else None
+    return {sku: on_hand - reserved for sku, on_hand, reserved in rows}
 
 
 async def _lines(session: AsyncSession, checkout_id: uuid.UUID) -> dict[str, int]:
@@ -60,16 +60,8 @@ async def reserve(message: ReserveInventory, ctx: MessageContext) -> None:
         await _republish_outcome(ctx, existing)
         return
     wanted = merge_lines((line.sku, line.quantity) for line in message.lines)
-    # Row locks taken in sorted SKU order: concurrent reservations never deadlock,
-    # and the last unit goes to exactly one of them.
-    rows = await session.execute(
-        select(stock.c.sku, stock.c.on_hand, stock.c.reserved)
-        .where(stock.c.sku.in_(list(wanted)))
-        .order_by(stock.c.sku)
-        .with_for_update()
-    )
-    available = {sku: on_hand - reserved for sku, on_hand, reserved in rows}
-    short = shortages(wanted, available)
+    # The last unit goes to exactly one of the concurrent reservations.
+    short = shortages(wanted, await _available(session, list(wanted)))
     if short:
         reason = shortage_reason(short)
         await session.execute(
@@ -184,14 +176,7 @@ async def commit(message: CommitInventory, ctx: MessageContext) -> None:
                 )
             )
     elif status == Status.EXPIRED:
-        rows = await session.execute(
-            select(stock.c.sku, stock.c.on_hand, stock.c.reserved)
-            .where(stock.c.sku.in_(list(lines)))
-            .order_by(stock.c.sku)
-            .with_for_update()
-        )
-        available = {sku: on_hand - reserved for sku, on_hand, reserved in rows}
-        if shortages(lines, available):
+        if shortages(lines, await _available(session, list(lines))):
             # Never sell what is not there; the invariant checker reports the order.
             log.error("inventory.commit_after_expiry_short", checkout_id=str(message.checkout_id))
             return

@@ -26,6 +26,7 @@ from commerce.order.domain import (
 )
 from commerce.order.tables import delivery_restrictions, order_history, order_lines, orders
 from commerce.platform.consumer import MessageContext
+from commerce.platform.db import locked_row
 
 log = structlog.get_logger(__name__)
 
@@ -115,16 +116,7 @@ async def create(message: CreateOrder, ctx: MessageContext) -> None:
 async def _order_for_checkout(
     session: AsyncSession, checkout_id: uuid.UUID
 ) -> dict[str, object] | None:
-    row = (
-        (
-            await session.execute(
-                select(orders).where(orders.c.checkout_id == checkout_id).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
+    return await locked_row(session, orders, orders.c.checkout_id == checkout_id)
 
 
 async def confirm(message: CheckoutCompleted, ctx: MessageContext) -> None:
@@ -147,15 +139,7 @@ async def cancel_failed(message: CheckoutFailed, ctx: MessageContext) -> None:
 
 async def refunded(message: RefundSucceeded, ctx: MessageContext) -> None:
     session = ctx.session
-    row = (
-        (
-            await session.execute(
-                select(orders).where(orders.c.order_id == message.order_id).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = await locked_row(session, orders, orders.c.order_id == message.order_id)
     if row is None:
         log.warning("order.refund_for_unknown_order", order_id=str(message.order_id))
         return

@@ -23,6 +23,7 @@ from commerce.contracts.refunds import RefundFailed, RefundPayment, RefundSuccee
 from commerce.payment.domain import Status, decide, refundable, status_after_refund
 from commerce.payment.tables import ledger, payments
 from commerce.platform.consumer import MessageContext
+from commerce.platform.db import locked_row
 
 log = structlog.get_logger(__name__)
 
@@ -41,16 +42,7 @@ settings = PaymentSettings()
 
 
 async def _payment(session: AsyncSession, checkout_id: uuid.UUID) -> dict[str, object] | None:
-    row = (
-        (
-            await session.execute(
-                select(payments).where(payments.c.checkout_id == checkout_id).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
+    return await locked_row(session, payments, payments.c.checkout_id == checkout_id)
 
 
 async def process(message: ProcessPayment, ctx: MessageContext) -> None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from sqlalchemy import (
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -109,6 +111,12 @@ def service_metadata() -> MetaData:
         Column("replayed_at", DateTime(timezone=True)),
     )
     return metadata
+
+
+async def locked_row(session: AsyncSession, table: Table, *where: Any) -> dict[str, Any] | None:
+    """The one row of `table` matching `where`, locked FOR UPDATE until the transaction ends."""
+    row = (await session.execute(select(table).where(*where).with_for_update())).mappings().first()
+    return dict(row) if row else None
 
 
 class Database:
