@@ -39,6 +39,10 @@ _SPECS: list[ServiceSpec] = [
     ServiceSpec("inventory", 8102, "stock, reservations", "commerce.inventory.service:service"),
     ServiceSpec("cart", 8103, "carts per user", "commerce.cart.service:service"),
     ServiceSpec(
+        "discount-engine", 8104, "discount rules and coupons", "commerce.discount.service:service"
+    ),
+    ServiceSpec("tax-calculation", 8105, "tax rates and quotes", "commerce.tax.service:service"),
+    ServiceSpec(
         "payment-gateway", 8106, "simulated payment provider", "commerce.payment.service:service"
     ),
     ServiceSpec("order", 8107, "orders and their history", "commerce.order.service:service"),

@@ -3,6 +3,8 @@
 CREATE DATABASE "catalog";
 CREATE DATABASE "inventory";
 CREATE DATABASE "cart";
+CREATE DATABASE "discount_engine";
+CREATE DATABASE "tax_calculation";
 CREATE DATABASE "payment_gateway";
 CREATE DATABASE "order";
 CREATE DATABASE "checkout_orchestrator";

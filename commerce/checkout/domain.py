@@ -41,6 +41,7 @@ from commerce.contracts.values import StockLine, Totals
 
 
 class State(StrEnum):
+    PRICING = "pricing"
     RESERVING = "reserving"
     CHARGING = "charging"
     ORDERING = "ordering"
@@ -49,9 +50,10 @@ class State(StrEnum):
     FAILED = "failed"
 
 
-FORWARD = {State.RESERVING, State.CHARGING, State.ORDERING}
+FORWARD = {State.PRICING, State.RESERVING, State.CHARGING, State.ORDERING}
 FINISHED = {State.COMPLETED, State.FAILED}
 STEP_SERVICE = {
+    State.PRICING: "pricing (discount-engine and tax-calculation)",
     State.RESERVING: "inventory",
     State.CHARGING: "payment-gateway",
     State.ORDERING: "order",
@@ -110,6 +112,18 @@ def start(command: InitiateCheckoutCommand, totals: Totals) -> Decision:
     return Decision(saga, [reserve(saga)])
 
 
+def priced(command: InitiateCheckoutCommand, totals: Totals) -> Decision:
+    """Re-priced: go on when the total is what the person approved, otherwise stop."""
+    if totals.total_cents != command.quote.total_cents:
+        was, now = command.quote.total_cents / 100, totals.total_cents / 100
+        reason = (
+            f"The total changed from {was:.2f} to {now:.2f} {totals.currency} since your quote; "
+            "please review it. Nothing was held or charged."
+        )
+        return reject(command, "price_changed", reason)
+    return start(command, totals)
+
+
 def reject(command: InitiateCheckoutCommand, code: str, reason: str) -> Decision:
     saga = Saga(command=command, totals=command.quote, state=State.FAILED, code=code, reason=reason)
     return Decision(saga, [failed_event(saga), *failure_notifications(saga)])
@@ -140,7 +154,7 @@ def create_order(saga: Saga) -> CreateOrder:
 
 
 def step_command(saga: Saga) -> list[Message]:
-    """What to re-send when the current step times out."""
+    """What to re-send when the current step times out (pricing is retried by the handler)."""
     if saga.state == State.RESERVING:
         return [reserve(saga)]
     if saga.state == State.CHARGING:
@@ -255,7 +269,10 @@ def decide(saga: Saga, event: Message | Timeout) -> Decision:
         if s in FORWARD and event.final:
             service = STEP_SERVICE[s]
             reason = f"The {service} service did not answer in time; nothing was kept."
-            which = {"inventory"} if s == State.RESERVING else {"inventory", "payment"}
+            which = {
+                State.PRICING: set(),
+                State.RESERVING: {"inventory"},
+            }.get(s, {"inventory", "payment"})
             return compensate(saga, which, "timeout", reason)
         return (
             Decision(saga, step_command(saga))

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce import pricing
 from commerce.checkout import domain
 from commerce.checkout.domain import FINISHED, Decision, Saga, State, Timeout
 from commerce.checkout.tables import saga_events, sagas
@@ -94,7 +95,7 @@ async def _save(
     values: dict[str, Any] = {
         "state": after.state, "payment_id": after.payment_id, "order_id": after.order_id,
         "code": after.code, "reason": after.reason, "pending": sorted(after.pending),
-        "updated_at": func.now(),
+        "totals": after.totals.model_dump(mode="json"), "updated_at": func.now(),
     }  # fmt: skip
     if reset_attempts or after.state != before.state:
         values["attempts"] = 0
@@ -104,14 +105,34 @@ async def _save(
     )
 
 
+async def reprice(runtime: Any, command: InitiateCheckoutCommand) -> Decision | None:
+    """Quote again through discount-engine and tax-calculation; None while they cannot answer."""
+    try:
+        fresh = await pricing.quote(
+            runtime.http,
+            runtime.settings,
+            user_id=command.user_id,
+            lines=command.lines,
+            shipping_address=command.shipping_address,
+            coupon_code=command.coupon_code,
+            currency=command.quote.currency,
+        )
+    except pricing.PricingUnavailable as exc:
+        log.warning("checkout.pricing_unavailable", error=str(exc))
+        return None
+    except pricing.PricingError as exc:
+        return domain.reject(command, "invalid_request", f"{exc} Nothing was held or charged.")
+    return domain.priced(command, fresh.totals)
+
+
 async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> None:
     session = ctx.session
     created = await session.scalar(
         insert(sagas)
         .values(
-            checkout_id=message.checkout_id, user_id=message.user_id, state=State.RESERVING,
+            checkout_id=message.checkout_id, user_id=message.user_id, state=State.PRICING,
             command=message.model_dump(mode="json"), totals=message.quote.model_dump(mode="json"),
-            deadline_at=_deadline(State.RESERVING),
+            deadline_at=_deadline(State.PRICING),
         )
         .on_conflict_do_nothing()
         .returning(sagas.c.checkout_id)
@@ -120,15 +141,17 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
         log.info("checkout.duplicate_initiate", checkout_id=str(message.checkout_id))
         return
     await _record(
-        session, message.checkout_id, "in", message, State.RESERVING, ctx.envelope.message_id
+        session, message.checkout_id, "in", message, State.PRICING, ctx.envelope.message_id
     )
     problem = domain.verify_quote(message)
-    decision = (
-        domain.reject(message, "price_changed", problem)
-        if problem
-        else domain.start(message, message.quote)
-    )
-    await _save(session, decision.saga, decision, reset_attempts=True)
+    if problem:
+        decision: Decision | None = domain.reject(message, "price_changed", problem)
+    else:
+        decision = await reprice(ctx.services, message)
+    if decision is None:  # pricing is away: the sweeper retries within the step budget
+        return
+    pricing_saga = Saga(command=message, totals=message.quote, state=State.PRICING)
+    await _save(session, pricing_saga, decision, reset_attempts=True)
     await _send(session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id)
     log.info("checkout.started", state=decision.saga.state.value)
 
@@ -179,6 +202,8 @@ async def sweep_once(runtime: Any, limit: int = 100) -> int:
             attempts = int(row["attempts"]) + 1
             final = saga.state != State.COMPENSATING and attempts > settings.max_resends
             decision = domain.decide(saga, Timeout(final=final))
+            if saga.state == State.PRICING and not final:
+                decision = await reprice(runtime, saga.command) or decision
             await _save(session, saga, decision, reset_attempts=False)
             if decision.saga.state == saga.state:
                 await session.execute(

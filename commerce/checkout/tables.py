@@ -42,7 +42,7 @@ sagas = Table(
     Index(
         "ix_sagas_deadline",
         "deadline_at",
-        postgresql_where="state IN ('reserving','charging','ordering','compensating')",
+        postgresql_where="state IN ('pricing','reserving','charging','ordering','compensating')",
     ),
 )
 

@@ -8,17 +8,23 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import httpx
 import pytest
 
+from commerce import pricing
 from commerce.checkout import handlers as saga_handlers
 from commerce.contracts.checkout import InitiateCheckoutCommand
-from commerce.contracts.values import Address, CheckoutLine, Contact, Totals
+from commerce.contracts.values import Address, CheckoutLine, Contact
+from commerce.platform.settings import get_settings
 from tests.conftest import ServiceStack
 from tests.integration.helpers import eventually, send
 
 pytestmark = pytest.mark.integration
 
-SAGA = ("inventory", "payment-gateway", "order", "cart", "checkout-orchestrator")
+SAGA = (
+    "inventory", "payment-gateway", "order", "cart", "discount-engine", "tax-calculation",
+    "checkout-orchestrator",
+)  # fmt: skip
 HOME = Address(
     name="Alice Martin",
     line1="1 Main St",
@@ -44,15 +50,31 @@ async def stocked(stack: ServiceStack, on_hand: int, price: int = 1000) -> Check
     )
 
 
-def initiate(
+async def initiate(
     lines: list[CheckoutLine], *, token: str = "tok_visa", address: Address = HOME, user: str | None = None,
-    quote_total: int | None = None,
+    coupon: str | None = None, quote_total: int | None = None,
 ) -> InitiateCheckoutCommand:  # fmt: skip
-    subtotal = sum(line.quantity * line.unit_price_cents for line in lines)
+    """A checkout the way a client builds it: quoted through the pricing services first."""
+    settings = get_settings()
+    async with httpx.AsyncClient(timeout=10) as http:
+        quoted = await pricing.quote(
+            http, settings, user_id=user, lines=lines, shipping_address=address, coupon_code=coupon
+        )
+    totals = quoted.totals
+    if quote_total is not None:
+        totals = totals.model_copy(
+            update={
+                "total_cents": quote_total,
+                "subtotal_cents": quote_total,
+                "shipping_cents": 0,
+                "tax_cents": 0,
+                "discount_cents": 0,
+            }
+        )
     return InitiateCheckoutCommand(
         checkout_id=uuid.uuid4(), user_id=user or f"u-{uuid.uuid4().hex[:8]}", lines=lines,
         shipping_address=address, contact=Contact(email="alice@example.com"), payment_token=token,
-        quote=Totals(subtotal_cents=subtotal, total_cents=quote_total if quote_total is not None else subtotal),
+        coupon_code=coupon, quote=totals,
     )  # fmt: skip
 
 
@@ -82,7 +104,7 @@ async def stock(stack: ServiceStack, sku: str) -> dict[str, Any]:
 async def test_happy_path(stack: ServiceStack, producer: Any) -> None:
     await ready(stack)
     line = (await stocked(stack, 5)).model_copy(update={"quantity": 2})
-    command = initiate([line])
+    command = await initiate([line])
     async with stack.client("cart") as http:
         await http.post(
             f"/carts/{command.user_id}/lines",
@@ -104,11 +126,13 @@ async def test_happy_path(stack: ServiceStack, producer: Any) -> None:
     assert saga["state"] == "completed", saga
     order = await get(stack, "order", f"/orders/{saga['order_id']}")
     payment = await get(stack, "payment-gateway", f"/payments/{command.checkout_id}")
-    assert payment["captured_cents"] == 2000 and [e["kind"] for e in payment["ledger"]] == [
+    total = command.quote.total_cents
+    assert total == 2000 + 599  # two at 10.00, flat shipping, no sales tax in Oregon
+    assert payment["captured_cents"] == total and [e["kind"] for e in payment["ledger"]] == [
         "authorize",
         "capture",
     ]
-    assert order["total_cents"] == 2000
+    assert order["total_cents"] == total and order["shipping_cents"] == 599
     await eventually(
         lambda: get(stack, "order", f"/orders/{saga['order_id']}"),
         lambda o: o["status"] == "confirmed",
@@ -129,7 +153,7 @@ async def test_happy_path(stack: ServiceStack, producer: Any) -> None:
 async def test_declined_payment_puts_the_stock_back(stack: ServiceStack, producer: Any) -> None:
     await ready(stack)
     line = await stocked(stack, 3)
-    command = initiate([line], token="tok_declined")
+    command = await initiate([line], token="tok_declined")
     await send(producer, command)
     saga = await finished(stack, command.checkout_id)
     assert saga["code"] == "payment_declined" and "declined" in saga["reason"]
@@ -146,12 +170,12 @@ async def test_order_failure_refunds_and_puts_the_stock_back(
     await ready(stack)
     line = await stocked(stack, 3)
     alaska = HOME.model_copy(update={"region": "AK", "city": "Juneau"})
-    command = initiate([line], address=alaska)
+    command = await initiate([line], address=alaska)
     await send(producer, command)
     saga = await finished(stack, command.checkout_id)
     assert saga["code"] == "order_failed" and "Alaska" in saga["reason"], saga
     payment = await get(stack, "payment-gateway", f"/payments/{command.checkout_id}")
-    assert payment["captured_cents"] == payment["refunded_cents"] == 1000
+    assert payment["captured_cents"] == payment["refunded_cents"] == command.quote.total_cents
     await eventually(
         lambda: stock(stack, line.sku), lambda s: s["reserved"] == 0 and s["on_hand"] == 3
     )
@@ -162,7 +186,7 @@ async def test_out_of_stock_charges_nothing_and_names_the_item(
 ) -> None:
     await ready(stack)
     line = (await stocked(stack, 1)).model_copy(update={"quantity": 2})
-    command = initiate([line])
+    command = await initiate([line])
     await send(producer, command)
     saga = await finished(stack, command.checkout_id)
     assert saga["code"] == "out_of_stock"
@@ -175,7 +199,7 @@ async def test_a_changed_price_stops_before_anything_happens(
 ) -> None:
     await ready(stack)
     line = await stocked(stack, 3)
-    command = initiate([line], quote_total=900)
+    command = await initiate([line], quote_total=900)
     await send(producer, command)
     saga = await finished(stack, command.checkout_id)
     assert saga["code"] == "price_changed"
@@ -200,7 +224,7 @@ async def test_every_message_delivered_twice_ends_the_same(
 ) -> None:
     await ready(stack)
     line = await stocked(stack, 4)
-    ok, declined = initiate([line]), initiate([line], token="tok_declined")
+    ok, declined = await initiate([line]), await initiate([line], token="tok_declined")
     with duplicated_deliveries(stack):
         for command in (ok, declined):
             await send(producer, command)
@@ -226,7 +250,7 @@ async def test_200_checkouts_compete_for_the_last_units(stack: ServiceStack, pro
     await ready(stack)
     k = 5
     line = await stocked(stack, k)
-    commands = [initiate([line]) for _ in range(200)]
+    commands = [await initiate([line]) for _ in range(200)]
     await asyncio.gather(*(send(producer, c) for c in commands))
     sagas = [await finished(stack, c.checkout_id, within=120) for c in commands]
     completed = [s for s in sagas if s["state"] == "completed"]
@@ -252,7 +276,7 @@ async def service_down(stack: ServiceStack, name: str) -> AsyncIterator[None]:
 async def test_a_service_down_briefly_is_waited_for(stack: ServiceStack, producer: Any) -> None:
     await ready(stack)
     line = await stocked(stack, 2)
-    command = initiate([line])
+    command = await initiate([line])
     async with service_down(stack, "payment-gateway"):
         await send(producer, command)
         await eventually(
@@ -270,7 +294,7 @@ async def test_a_service_down_too_long_compensates_and_says_why(
     monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 0.5)
     monkeypatch.setattr(saga_handlers.settings, "max_resends", 1)
     line = await stocked(stack, 2)
-    command = initiate([line])
+    command = await initiate([line])
     async with service_down(stack, "order"):
         await send(producer, command)
         saga = await finished(stack, command.checkout_id, within=30)
@@ -291,7 +315,7 @@ async def test_sagas_in_flight_when_a_service_restarts_all_finish_and_agree(
 
     await ready(stack)
     line = await stocked(stack, 1000, price=700)
-    commands = [initiate([line], token=t) for t in ["tok_visa"] * 25 + ["tok_declined"] * 5]
+    commands = [await initiate([line], token=t) for t in ["tok_visa"] * 25 + ["tok_declined"] * 5]
     await asyncio.gather(*(send(producer, c) for c in commands))
     await stack.stop("payment-gateway")  # mid-stream: some charged, some not yet
     await asyncio.sleep(0.3)
@@ -305,7 +329,7 @@ async def test_sagas_in_flight_when_a_service_restarts_all_finish_and_agree(
         within=30,
     )
     assert report.completed == 25 and report.failed == 5
-    assert report.net_captured_cents == report.net_sold_cents == 25 * 700
+    assert report.net_captured_cents == report.net_sold_cents == 25 * commands[0].quote.total_cents
 
 
 async def test_the_invariant_checker_reports_a_planted_violation(
@@ -316,7 +340,7 @@ async def test_the_invariant_checker_reports_a_planted_violation(
 
     await ready(stack)
     line = await stocked(stack, 5)
-    command = initiate([line])
+    command = await initiate([line])
     await send(producer, command)
     await finished(stack, command.checkout_id)
     assert (
@@ -331,5 +355,71 @@ async def test_the_invariant_checker_reports_a_planted_violation(
         )
     report = await check_invariants(infra, [command.checkout_id])
     assert not report.ok
-    assert any("captured 1500 cents of 1000" in v for v in report.violations)
+    total = command.quote.total_cents
+    assert any(f"captured {total + 500} cents of {total}" in v for v in report.violations)
     assert any("money does not agree" in v for v in report.violations)
+
+
+async def test_a_coupon_and_a_taxed_address_charge_exactly_what_was_quoted(
+    stack: ServiceStack, producer: Any
+) -> None:
+    await ready(stack)
+    line = (await stocked(stack, 5, price=1500)).model_copy(update={"quantity": 2})
+    california = HOME.model_copy(
+        update={"city": "San Francisco", "region": "CA", "postal_code": "94105"}
+    )
+    command = await initiate([line], address=california, coupon="save10")
+    # 2 x 15.00 = 30.00; SAVE10 takes 3.00; tax 7.25% of 27.00 = 1.9575 -> 1.96; shipping 5.99
+    assert command.quote.model_dump() == {
+        "subtotal_cents": 3000, "discount_cents": 300, "tax_cents": 196, "shipping_cents": 599,
+        "total_cents": 3495, "currency": "USD",
+    }  # fmt: skip
+    await send(producer, command)
+    saga = await finished(stack, command.checkout_id)
+    assert saga["state"] == "completed", saga
+    payment = await get(stack, "payment-gateway", f"/payments/{command.checkout_id}")
+    order = await get(stack, "order", f"/orders/{saga['order_id']}")
+    assert payment["captured_cents"] == 3495
+    parts = {
+        k: order[k]
+        for k in ("subtotal_cents", "discount_cents", "tax_cents", "shipping_cents", "total_cents")
+    }
+    assert parts == {
+        "subtotal_cents": 3000,
+        "discount_cents": 300,
+        "tax_cents": 196,
+        "shipping_cents": 599,
+        "total_cents": 3495,
+    }
+    assert order["coupon_code"] == "save10"
+
+
+async def test_a_coupon_used_up_since_the_quote_stops_the_checkout(
+    stack: ServiceStack, producer: Any
+) -> None:
+    await ready(stack)
+    line = await stocked(stack, 5, price=2500)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    first = await initiate([line], user=user, coupon="WELCOME5")
+    second = await initiate(
+        [line], user=user, coupon="WELCOME5"
+    )  # quoted before the first completes
+    await send(producer, first)
+    assert (await finished(stack, first.checkout_id))["state"] == "completed"
+    async with stack.client(
+        "discount-engine"
+    ) as http:  # the redemption is recorded from CheckoutCompleted
+        body = {
+            "user_id": user,
+            "coupon_code": "WELCOME5",
+            "lines": [{"sku": line.sku, "quantity": 1, "unit_price_cents": 2500}],
+        }
+        await eventually(
+            lambda: http.post("/calculate-discounts", json=body), lambda r: r.status_code == 422
+        )
+    await send(producer, second)
+    saga = await finished(stack, second.checkout_id)
+    assert (
+        saga["code"] == "invalid_request" and "already used the coupon WELCOME5" in saga["reason"]
+    )
+    assert await get(stack, "inventory", f"/reservations/{second.checkout_id}") is None

@@ -1,0 +1,1 @@
+"""discount-engine: discount rules, coupons and their redemptions."""

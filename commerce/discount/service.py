@@ -1,0 +1,24 @@
+"""The discount-engine service declaration.
+
+Consumes `CheckoutCompleted` (checkout.checkout-events) to count coupon redemptions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from commerce.contracts.checkout import CheckoutCompleted
+from commerce.discount.routes import record_redemption, router, seed
+from commerce.discount.tables import metadata
+from commerce.platform.consumer import Handler
+from commerce.platform.service import Service
+
+service = Service(
+    name="discount-engine",
+    title="agentshop discount-engine",
+    metadata=metadata,
+    migrations=Path(__file__).parent / "migrations",
+    router=router,
+    handlers=[Handler(CheckoutCompleted, record_redemption)],
+    seed=seed,
+)
