@@ -49,6 +49,11 @@ _SPECS: list[ServiceSpec] = [
     ServiceSpec(
         "checkout-orchestrator", 8108, "the checkout saga", "commerce.checkout.service:service"
     ),
+    ServiceSpec(
+        "email-service", 8110, "email notifications", "commerce.notifications.email:service"
+    ),
+    ServiceSpec("sms-service", 8111, "SMS notifications", "commerce.notifications.sms:service"),
+    ServiceSpec("push-service", 8112, "push notifications", "commerce.notifications.push:service"),
 ]
 
 SERVICES: dict[str, ServiceSpec] = {spec.name: spec for spec in _SPECS}

@@ -5,7 +5,7 @@ in order (automatic rules by id, then the coupon), each to what is left of its l
 after the rules before it, so the total discount never exceeds the subtotal and no
 line goes below zero.
 
-Allocation: a rule's discount is spread over its eligible lines in proportion to what
+Allocation (`commerce.platform.money.allocate`): a rule's discount is spread over its eligible lines in proportion to what
 is left of each line, by the largest-remainder method: integer cents, the parts add up
 exactly to the rule's discount, and no line gets more than is left of it.
 """
@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+
+from commerce.platform.money import allocate
 
 Kind = Literal["percent", "fixed", "buy_x_get_y"]
 Scope = Literal["order", "category", "sku"]
@@ -86,19 +88,6 @@ def check_coupon(
         need = rule.min_subtotal_cents / 100
         raise CouponInvalid(f"The coupon {code} needs an order of at least ${need:.2f}.")
     return rule
-
-
-def allocate(total: int, weights: dict[str, int]) -> dict[str, int]:
-    """Split `total` cents over keys in proportion to `weights` (largest remainder)."""
-    whole = sum(weights.values())
-    if total <= 0 or whole <= 0:
-        return dict.fromkeys(weights, 0)
-    total = min(total, whole)
-    shares = {k: total * w // whole for k, w in weights.items()}
-    remainders = sorted(weights, key=lambda k: (-(total * weights[k] % whole), k))
-    for key in remainders[: total - sum(shares.values())]:
-        shares[key] += 1
-    return shares
 
 
 def _rule_discount(rule: Rule, lines: list[Line], left: dict[str, int]) -> int:

@@ -1,0 +1,1 @@
+"""email-service, sms-service and push-service: one codebase, one database each."""

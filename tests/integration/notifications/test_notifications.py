@@ -1,0 +1,171 @@
+"""email-, sms- and push-service against the real broker and databases."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import structlog
+
+from commerce.contracts.notifications import NotificationRequested
+from tests.conftest import ServiceStack
+from tests.integration.helpers import eventually, send
+
+pytestmark = pytest.mark.integration
+SERVICES = ("email-service", "sms-service", "push-service")
+
+
+async def inbox(stack: ServiceStack, service: str, user: str) -> list[dict[str, Any]]:
+    async with stack.client(service) as http:
+        items: list[dict[str, Any]] = (
+            await http.get("/notifications", params={"user_id": user})
+        ).json()["items"]
+        return items
+
+
+async def test_each_service_handles_only_its_channel_and_logs_the_request(
+    stack: ServiceStack, producer: Any
+) -> None:
+    await stack.ensure(*SERVICES)
+    user = f"user_{uuid.uuid4().hex[:6]}"
+    data: dict[str, str | int | float | bool | None] = {
+        "order_id": "8c1d2e3f-0000",
+        "total_cents": 2599,
+        "currency": "USD",
+    }
+    with structlog.testing.capture_logs() as logs:
+        await send(
+            producer,
+            NotificationRequested(
+                channel="email",
+                user_id=user,
+                recipient="alice@example.com",
+                template="order_confirmation",
+                data=data,
+            ),
+        )
+        await send(
+            producer,
+            NotificationRequested(
+                channel="sms",
+                user_id=user,
+                recipient="+15550100123",
+                template="order_confirmation",
+                data=data,
+            ),
+        )
+        await send(
+            producer,
+            NotificationRequested(
+                channel="sms",
+                user_id=user,
+                recipient="not-a-phone",
+                template="order_confirmation",
+                data=data,
+            ),
+        )
+        emails = await eventually(
+            lambda: inbox(stack, "email-service", user), lambda i: len(i) == 1
+        )
+        texts = await eventually(lambda: inbox(stack, "sms-service", user), lambda i: len(i) == 2)
+    assert (
+        emails[0]["subject"] == "Your order 8c1d2e3f is confirmed"
+        and "Total: 25.99 USD" in emails[0]["body"]
+    )
+    assert sorted(t["status"] for t in texts) == ["failed", "sent"]
+    failed = next(t for t in texts if t["status"] == "failed")
+    assert "E.164" in failed["failure_reason"]
+    assert await inbox(stack, "push-service", user) == []
+    events = {entry["event"] for entry in logs}
+    assert f"[email-service] INFO: Received request to send email to {user}" in events
+    assert f"[sms-service] INFO: Received request to send sms to {user}" in events
+
+
+async def test_send_endpoint_and_bad_input(stack: ServiceStack) -> None:
+    await stack.ensure("push-service")
+    async with stack.client("push-service") as http:
+        sent = await http.post(
+            "/send",
+            json={
+                "user_id": "user_123",
+                "recipient": "device-1",
+                "template": "order_shipped",
+                "data": {"order_id": "abc12345"},
+            },
+        )
+        assert sent.status_code == 202 and sent.json()["status"] == "sent"
+        unknown = await http.post(
+            "/send", json={"user_id": "user_123", "recipient": "device-1", "template": "nope"}
+        )
+        assert (
+            unknown.status_code == 202
+            and unknown.json()["failure_reason"] == "unknown template 'nope'"
+        )
+        assert (
+            await http.post("/send", json={"user_id": "", "recipient": "x", "template": "t"})
+        ).status_code == 422
+        assert (
+            await http.post(
+                "/send", json={"user_id": "u", "recipient": "x", "template": "t", "extra": 1}
+            )
+        ).status_code == 422
+        assert (await http.get(f"/notifications/{uuid.uuid4()}")).status_code == 404
+        assert (await http.get(f"/notifications/{sent.json()['notification_id']}")).json()[
+            "template"
+        ] == "order_shipped"
+
+
+class SmtpSink:
+    """A loopback SMTP server that keeps what it receives (enough of RFC 5321 for smtplib)."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 sink ready\r\n")
+        while line := await reader.readline():
+            command = line.decode().strip().upper()
+            if command.startswith("DATA"):
+                writer.write(b"354 go ahead\r\n")
+                await writer.drain()
+                body = await reader.readuntil(b"\r\n.\r\n")
+                self.messages.append(body.decode())
+                writer.write(b"250 queued\r\n")
+            elif command.startswith("QUIT"):
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                break
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def smtp_sink(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SmtpSink]:
+    sink = SmtpSink()
+    server = await asyncio.start_server(sink.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("EMAIL_SERVICE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("EMAIL_SERVICE_SMTP_PORT", str(port))
+    async with server:
+        yield sink
+
+
+async def test_email_is_delivered_over_smtp_when_configured(
+    stack: ServiceStack, smtp_sink: SmtpSink
+) -> None:
+    await stack.ensure("email-service")
+    async with stack.client("email-service") as http:
+        sent = await http.post(
+            "/send",
+            json={"user_id": "user_123", "recipient": "alice@example.com", "template": "refund_processed",
+                  "data": {"order_id": "abc12345", "amount_cents": 500, "currency": "USD"}},
+        )  # fmt: skip
+    assert sent.json()["status"] == "sent"
+    assert len(smtp_sink.messages) == 1
+    assert "Subject: Your refund of 5.00 USD is on its way" in smtp_sink.messages[0]
+    assert "To: alice@example.com" in smtp_sink.messages[0]
