@@ -49,6 +49,7 @@ _SPECS: list[ServiceSpec] = [
     ServiceSpec(
         "checkout-orchestrator", 8108, "the checkout saga", "commerce.checkout.service:service"
     ),
+    ServiceSpec("refund", 8109, "refunds", "commerce.refund.service:service"),
     ServiceSpec(
         "email-service", 8110, "email notifications", "commerce.notifications.email:service"
     ),

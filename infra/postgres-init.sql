@@ -8,6 +8,7 @@ CREATE DATABASE "tax_calculation";
 CREATE DATABASE "payment_gateway";
 CREATE DATABASE "order";
 CREATE DATABASE "checkout_orchestrator";
+CREATE DATABASE "refund";
 CREATE DATABASE "email_service";
 CREATE DATABASE "sms_service";
 CREATE DATABASE "push_service";

@@ -1,0 +1,1 @@
+"""refund: refunds of completed orders, flowing to payment-gateway over Kafka."""
