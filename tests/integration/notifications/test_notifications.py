@@ -159,10 +159,11 @@ async def test_email_is_delivered_over_smtp_when_configured(
     stack: ServiceStack, smtp_sink: SmtpSink
 ) -> None:
     await stack.ensure("email-service")
+    recipient = f"smtp-{uuid.uuid4().hex[:8]}@example.com"  # other tests' emails may pass by
     async with stack.client("email-service") as http:
         sent = await http.post(
             "/send",
-            json={"user_id": "user_123", "recipient": "alice@example.com", "template": "refund_processed",
+            json={"user_id": "user_123", "recipient": recipient, "template": "refund_processed",
                   "data": {"order_id": "abc12345", "amount_cents": 500, "currency": "USD"}},
         )  # fmt: skip
     assert sent.json()["status"] == "sent"
