@@ -37,6 +37,9 @@ kafka:
   replicationFactor: 3
 migrations:
   enabled: true
+networkPolicy:
+  enabled: true
+  allowFromNamespaces: [ingress-nginx, monitoring]  # the ingress controller and Prometheus
 mesh:
   provider: none  # none | linkerd | istio: mTLS between services via sidecar injection
 podAnnotations: {}

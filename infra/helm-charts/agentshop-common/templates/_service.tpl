@@ -57,11 +57,18 @@ sidecar.istio.io/inject: "true"
 {{- end }}
 {{- end -}}
 
+{{/* Policy-scanner findings accepted on purpose, each with its reason. */}}
+{{- define "agentshop.policyExceptions" -}}
+checkov.io/skip1: CKV_K8S_43=Images are immutable release tags set by CI; set image.tag to a digest where one is required
+checkov.io/skip2: CKV_K8S_35=Settings are read from environment variables (pydantic-settings); the Secret is referenced, never inlined
+{{- end -}}
+
 {{- define "agentshop.configmap" -}}
 apiVersion: v1
 kind: ConfigMap
 metadata:
   name: {{ include "agentshop.name" . }}-config
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "agentshop.labels" . | nindent 4 }}
 data:
@@ -106,8 +113,11 @@ apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ include "agentshop.name" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "agentshop.labels" . | nindent 4 }}
+  annotations:
+    {{- include "agentshop.policyExceptions" . | nindent 4 }}
 spec:
   {{- if not .Values.autoscaling.enabled }}
   replicas: {{ .Values.replicas }}
@@ -197,6 +207,7 @@ apiVersion: v1
 kind: Service
 metadata:
   name: {{ include "agentshop.name" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "agentshop.labels" . | nindent 4 }}
 spec:
@@ -214,6 +225,7 @@ apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
   name: {{ include "agentshop.name" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "agentshop.labels" . | nindent 4 }}
 spec:
@@ -245,6 +257,7 @@ apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
   name: {{ include "agentshop.name" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "agentshop.labels" . | nindent 4 }}
 spec:
@@ -252,15 +265,45 @@ spec:
   selector:
     matchLabels:
       {{- include "agentshop.selector" . | nindent 6 }}
+{{- if .Values.networkPolicy.enabled }}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "agentshop.name" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "agentshop.labels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "agentshop.selector" . | nindent 6 }}
+  policyTypes: ["Ingress"]
+  ingress:
+    - from:
+        - podSelector:
+            matchLabels:
+              app.kubernetes.io/part-of: agentshop
+        {{- range .Values.networkPolicy.allowFromNamespaces }}
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: {{ . }}
+        {{- end }}
+      ports:
+        - port: http
+          protocol: TCP
+{{- end }}
 {{- if .Values.migrations.enabled }}
 ---
 apiVersion: batch/v1
 kind: Job
 metadata:
   name: {{ include "agentshop.name" . }}-migrate
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "agentshop.labels" . | nindent 4 }}
   annotations:
+    {{- include "agentshop.policyExceptions" . | nindent 4 }}
     helm.sh/hook: pre-install,pre-upgrade
     helm.sh/hook-weight: "-5"
     helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
@@ -308,6 +351,7 @@ apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: {{ include "agentshop.name" . }}
+  namespace: {{ .Release.Namespace }}
   labels:
     {{- include "agentshop.labels" . | nindent 4 }}
   {{- with .Values.ingress.annotations }}
