@@ -35,6 +35,7 @@ class ServiceSpec:
 # refund 8109, email-service 8110, sms-service 8111, push-service 8112.
 _SPECS: list[ServiceSpec] = [
     # one ServiceSpec(...) per line, in port order
+    ServiceSpec("gateway-bff", 8000, "the one public REST API", "bff.service:service"),
     ServiceSpec("catalog", 8101, "products, search, detail", "commerce.catalog.service:service"),
     ServiceSpec("inventory", 8102, "stock, reservations", "commerce.inventory.service:service"),
     ServiceSpec("cart", 8103, "carts per user", "commerce.cart.service:service"),

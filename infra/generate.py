@@ -138,6 +138,16 @@ def postgres_init() -> str:
     return "\n".join(lines) + "\n"
 
 
+PUBLIC_SERVICE = "gateway-bff"
+PUBLIC_INGRESS = """\
+# The one public entry point (the roadmap's example: NGINX, path /).
+ingress:
+  enabled: true
+  className: nginx
+  path: /
+"""
+
+
 def chart_files(name: str, port: int) -> dict[str, str]:
     return {
         "Chart.yaml": (
@@ -156,7 +166,7 @@ def chart_files(name: str, port: int) -> dict[str, str]:
             f"# agentshop {name}. Every other setting has a default in\n"
             "# ../agentshop-common/templates/_defaults.tpl; override any of them here or with --set.\n"
             f"service: {name}\n"
-            f"port: {port}\n"
+            f"port: {port}\n" + (PUBLIC_INGRESS if name == PUBLIC_SERVICE else "")
         ),
         "templates/service.yaml": '{{ include "agentshop.service" . }}\n',
     }

@@ -55,6 +55,7 @@ class Service:
     background: Sequence[BackgroundTask] = ()
     seed: SeedFn | None = None
     title: str | None = None
+    configure_app: Callable[[FastAPI], None] | None = None
 
     @property
     def spec(self) -> ServiceSpec:
@@ -272,4 +273,6 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
 
     if service.router is not None:
         app.include_router(service.router)
+    if service.configure_app is not None:
+        service.configure_app(app)
     return app

@@ -72,7 +72,8 @@ def test_charts_render_to_valid_kubernetes_objects(name: str, variant: str) -> N
         "PodDisruptionBudget",
         "Service",
     ]
-    assert kinds == sorted(expected + (["Ingress"] if variant == "ingress" else []))
+    public = variant == "ingress" or name == "gateway-bff"
+    assert kinds == sorted(expected + (["Ingress"] if public else []))
     for doc in docs:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 

@@ -1,0 +1,78 @@
+"""One error shape everywhere: {"error": {"type", "code", "message", "param"}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+
+class ErrorBody(BaseModel):
+    type: str
+    code: str
+    message: str
+    param: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        param: str | None = None,
+        error_type: str = "invalid_request",
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.param, self.error_type = (
+            status,
+            code,
+            message,
+            param,
+            error_type,
+        )
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"{what} not found", error_type="not_found")
+
+
+def _body(error_type: str, code: str, message: str, param: str | None) -> dict[str, Any]:
+    return {"error": {"type": error_type, "code": code, "message": message, "param": param}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            _body(exc.error_type, exc.code, exc.message, exc.param), status_code=exc.status
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        param = ".".join(loc) or None
+        message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+        return JSONResponse(
+            _body("invalid_request", "invalid_field", message, param), status_code=422
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        code = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        return JSONResponse(
+            _body("invalid_request", code, str(exc.detail), None),
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )

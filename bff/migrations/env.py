@@ -1,0 +1,3 @@
+from commerce.platform.migrations import run_env
+
+run_env()

@@ -1,0 +1,394 @@
+"""The public API under /v1. Each route checks who asks, then calls the owning service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Header, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from bff.auth import CurrentUser, hasher, issue_token
+from bff.errors import ApiError, ErrorResponse, not_found
+from bff.idempotency import idempotent
+from bff.tables import checkouts, users
+from commerce import pricing
+from commerce.contracts.checkout import InitiateCheckoutCommand
+from commerce.contracts.values import Address, CheckoutLine, Contact
+from commerce.platform.service import RuntimeDep, ServiceRuntime
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (401, 404, 409, 422, 503)
+}
+router = APIRouter(prefix="/v1", responses=ERRORS)
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+async def call(runtime: ServiceRuntime, service: str, method: str, path: str, **kwargs: Any) -> Any:
+    """A request to a backend service; its 404 stays a 404, its being away becomes a 503."""
+    try:
+        response = await runtime.http.request(method, f"{runtime.url_of(service)}{path}", **kwargs)
+    except httpx.HTTPError as exc:
+        raise ApiError(
+            503,
+            "service_unavailable",
+            f"The {service} service is not answering; try again shortly.",
+            error_type="api_error",
+        ) from exc
+    if response.status_code == 404:
+        raise not_found(path.strip("/").split("/")[0].rstrip("s") or "resource")
+    if response.status_code in (409, 422):
+        detail = response.json().get("detail")
+        message = detail.get("message") if isinstance(detail, dict) else str(detail)
+        code = detail.get("code", "rejected") if isinstance(detail, dict) else "rejected"
+        raise ApiError(response.status_code, code, str(message))
+    if response.status_code >= 400:
+        raise ApiError(
+            503,
+            "service_error",
+            f"The {service} service failed ({response.status_code}).",
+            error_type="api_error",
+        )
+    return response.json()
+
+
+# -- auth -----------------------------------------------------------------------------
+
+
+class TokenRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "alice@example.com", "password": "alice-demo-pass"}]
+        },
+    )
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user_id: str
+
+
+@router.post("/auth/token", operation_id="auth-token", response_model=Token, tags=["auth"])
+async def sign_in(runtime: RuntimeDep, body: TokenRequest) -> Token:
+    """Sign in with email and password; returns a bearer token."""
+    async with runtime.db.sessions() as session:
+        user = (
+            (await session.execute(select(users).where(users.c.email == body.email.lower())))
+            .mappings()
+            .first()
+        )
+    if user is None or not hasher.verify(body.password, user["password_hash"]):
+        raise ApiError(
+            401, "invalid_credentials", "Wrong email or password.", error_type="authentication"
+        )
+    return Token(
+        access_token=issue_token(runtime, user["user_id"]), expires_in=3600, user_id=user["user_id"]
+    )
+
+
+@router.get("/me", operation_id="auth-me", tags=["auth"])
+async def me(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
+    async with runtime.db.sessions() as session:
+        row = (
+            (
+                await session.execute(
+                    select(users.c.user_id, users.c.email, users.c.name, users.c.phone).where(
+                        users.c.user_id == user
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise not_found("user")
+    return dict(row)
+
+
+# -- products (public) ----------------------------------------------------------------
+
+
+@router.get("/products", operation_id="products-search", tags=["products"])
+async def search_products(runtime: RuntimeDep, request: Request) -> Any:
+    """Search the catalog (same parameters as the catalog service: q, category, price range, sort, limit, offset)."""
+    return await call(runtime, "catalog", "GET", "/products", params=request.query_params)
+
+
+@router.get("/products/{product_id}", operation_id="products-get", tags=["products"])
+async def get_product(runtime: RuntimeDep, product_id: Annotated[str, Path(max_length=64)]) -> Any:
+    return await call(runtime, "catalog", "GET", f"/products/{product_id}")
+
+
+# -- cart -------------------------------------------------------------------------------
+
+
+class CartLineIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"sku": "BAT-AA-8", "quantity": 2}]}
+    )
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(1, ge=1, le=1000)
+
+
+class QuantityIn(Strict):
+    quantity: int = Field(ge=1, le=1000)
+
+
+@router.get("/cart", operation_id="cart-get", tags=["cart"])
+async def get_cart(runtime: RuntimeDep, user: CurrentUser) -> Any:
+    return await call(runtime, "cart", "GET", f"/carts/{user}")
+
+
+@router.post("/cart/lines", operation_id="cart-add", tags=["cart"])
+async def add_to_cart(runtime: RuntimeDep, user: CurrentUser, body: CartLineIn) -> Any:
+    """Add an item; its price comes from the catalog, never from the client."""
+    sku = await call(runtime, "catalog", "GET", f"/skus/{body.sku}")
+    line = {
+        "sku": sku["sku"], "product_id": sku["product_id"], "name": sku["name"], "quantity": body.quantity,
+        "unit_price_cents": sku["price_cents"], "currency": sku["currency"], "category": sku["category"],
+        "tax_class": sku["tax_class"],
+    }  # fmt: skip
+    return await call(runtime, "cart", "POST", f"/carts/{user}/lines", json=line)
+
+
+@router.put("/cart/lines/{sku}", operation_id="cart-set-quantity", tags=["cart"])
+async def set_quantity(runtime: RuntimeDep, user: CurrentUser, sku: str, body: QuantityIn) -> Any:
+    return await call(runtime, "cart", "PUT", f"/carts/{user}/lines/{sku}", json=body.model_dump())
+
+
+@router.delete("/cart/lines/{sku}", operation_id="cart-remove", tags=["cart"])
+async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: str) -> Any:
+    return await call(runtime, "cart", "DELETE", f"/carts/{user}/lines/{sku}")
+
+
+# -- checkout ---------------------------------------------------------------------------
+
+
+class QuoteRequest(Strict):
+    shipping_address: Address
+    coupon_code: str | None = Field(None, max_length=64)
+
+
+class CheckoutRequest(QuoteRequest):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"shipping_address": {"name": "Alice Martin", "line1": "1 Main St", "city": "Portland", "region": "OR", "postal_code": "97201", "country": "US"},
+                                         "payment_token": "tok_visa", "expected_total_cents": 2477}]},
+    )  # fmt: skip
+    payment_token: str = Field(min_length=1, max_length=200)
+    expected_total_cents: int = Field(
+        ge=0, description="The total of the quote the person approved"
+    )
+
+
+async def _cart_lines(runtime: ServiceRuntime, user: str) -> tuple[str, list[CheckoutLine]]:
+    cart = await call(runtime, "cart", "GET", f"/carts/{user}")
+    if not cart["lines"]:
+        raise ApiError(422, "cart_empty", "The cart is empty.")
+    lines = [
+        CheckoutLine(sku=li["sku"], product_id=li["product_id"], name=li["name"], quantity=li["quantity"],
+                     unit_price_cents=li["unit_price_cents"], tax_class=li["tax_class"], category=li["category"])
+        for li in cart["lines"]
+    ]  # fmt: skip
+    return str(cart["cart_id"]), lines
+
+
+async def _quote(
+    runtime: ServiceRuntime, user: str, body: QuoteRequest
+) -> tuple[str, list[CheckoutLine], pricing.Quote]:
+    cart_id, lines = await _cart_lines(runtime, user)
+    try:
+        quoted = await pricing.quote(
+            runtime.http, runtime.settings, user_id=user, lines=lines,
+            shipping_address=body.shipping_address, coupon_code=body.coupon_code,
+        )  # fmt: skip
+    except pricing.CouponInvalid as exc:
+        raise ApiError(422, "coupon_invalid", str(exc), param="coupon_code") from exc
+    except pricing.AddressUnsupported as exc:
+        raise ApiError(422, "unsupported_address", str(exc), param="shipping_address") from exc
+    except pricing.PricingUnavailable as exc:
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "Prices cannot be calculated right now; try again shortly.",
+            error_type="api_error",
+        ) from exc
+    return cart_id, lines, quoted
+
+
+@router.post("/checkout/quote", operation_id="checkout-quote", tags=["checkout"])
+async def quote_checkout(
+    runtime: RuntimeDep, user: CurrentUser, body: QuoteRequest
+) -> dict[str, Any]:
+    """What the person will pay for their cart: lines, discount, tax, shipping, total."""
+    _, lines, quoted = await _quote(runtime, user, body)
+    return {
+        "lines": [{**line.model_dump(), "discount_cents": q.discount_cents, "tax_cents": q.tax_cents} for line, q in zip(lines, quoted.lines, strict=True)],
+        "totals": quoted.totals.model_dump(), "applied": quoted.applied, "jurisdiction": quoted.jurisdiction,
+        "expires_at": (datetime.now(UTC) + timedelta(minutes=15)).isoformat(),
+    }  # fmt: skip
+
+
+@router.post("/checkouts", operation_id="checkouts-create", status_code=202, tags=["checkout"])
+async def create_checkout(
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    body: CheckoutRequest,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Start a checkout of the cart at the approved total. Answers 202 at once; follow
+    `GET /v1/checkouts/{id}`. A changed total answers 409 `price_changed` instead."""
+
+    async def run() -> tuple[int, Any]:
+        cart_id, lines, quoted = await _quote(runtime, user, body)
+        if quoted.totals.total_cents != body.expected_total_cents:
+            raise ApiError(
+                409,
+                "price_changed",
+                f"The total is now {quoted.totals.total_cents / 100:.2f}; please review the new quote.",
+                param="expected_total_cents",
+            )
+        async with runtime.db.sessions() as session:
+            person = (
+                (
+                    await session.execute(
+                        select(users.c.email, users.c.phone).where(users.c.user_id == user)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        checkout_id = uuid.uuid4()
+        command = InitiateCheckoutCommand(
+            checkout_id=checkout_id, user_id=user, cart_id=cart_id, lines=lines, shipping_address=body.shipping_address,
+            contact=Contact(email=person["email"] if person else None, phone=person["phone"] if person else None),
+            payment_token=body.payment_token, coupon_code=body.coupon_code, quote=quoted.totals, source="web",
+        )  # fmt: skip
+        async with runtime.db.transaction() as session:
+            await session.execute(
+                insert(checkouts).values(
+                    checkout_id=str(checkout_id),
+                    user_id=user,
+                    total_cents=quoted.totals.total_cents,
+                )
+            )
+            await runtime.outbox.add(session, command, correlation_id=str(checkout_id))
+        return 202, {
+            "checkout_id": str(checkout_id),
+            "status": "submitted",
+            "totals": quoted.totals.model_dump(),
+        }
+
+    return await idempotent(
+        runtime, user, idempotency_key, "POST /v1/checkouts", body.model_dump(mode="json"), run
+    )
+
+
+async def _own_checkout(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> None:
+    async with runtime.db.sessions() as session:
+        owner = await session.scalar(
+            select(checkouts.c.user_id).where(checkouts.c.checkout_id == str(checkout_id))
+        )
+    if owner != user:
+        raise not_found("checkout")
+
+
+@router.get("/checkouts/{checkout_id}", operation_id="checkouts-get", tags=["checkout"])
+async def get_checkout(runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID) -> Any:
+    await _own_checkout(runtime, user, checkout_id)
+    try:
+        return await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}")
+    except ApiError as exc:
+        if exc.status == 404:  # published, not yet picked up
+            return {"checkout_id": str(checkout_id), "state": "submitted"}
+        raise
+
+
+@router.get("/checkouts/{checkout_id}/events", operation_id="checkouts-timeline", tags=["checkout"])
+async def checkout_timeline(runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID) -> Any:
+    await _own_checkout(runtime, user, checkout_id)
+    return await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}/events")
+
+
+# -- orders and refunds -------------------------------------------------------------------
+
+
+async def _own_order(runtime: ServiceRuntime, user: str, order_id: uuid.UUID) -> Any:
+    order = await call(runtime, "order", "GET", f"/orders/{order_id}")
+    if order["user_id"] != user:
+        raise not_found("order")
+    return order
+
+
+@router.get("/orders", operation_id="orders-list", tags=["orders"])
+async def list_orders(
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    return await call(
+        runtime,
+        "order",
+        "GET",
+        "/orders",
+        params={"user_id": user, "limit": limit, "offset": offset},
+    )
+
+
+@router.get("/orders/{order_id}", operation_id="orders-get", tags=["orders"])
+async def get_order(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID) -> Any:
+    return await _own_order(runtime, user, order_id)
+
+
+class RefundIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "arrived damaged", "amount_cents": 500}]},
+    )
+    reason: str = Field(min_length=1, max_length=500)
+    amount_cents: int | None = Field(None, gt=0)
+    lines: list[dict[str, Any]] | None = Field(None, max_length=100)
+
+
+@router.post(
+    "/orders/{order_id}/refunds", operation_id="orders-refund", status_code=202, tags=["orders"]
+)
+async def request_refund(
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    order_id: uuid.UUID,
+    body: RefundIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    await _own_order(runtime, user, order_id)
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    payload = {"order_id": str(order_id), "user_id": user, **body.model_dump(exclude_none=True)}
+    return await call(runtime, "refund", "POST", "/issue-refund", json=payload, headers=headers)
+
+
+@router.get("/notifications", operation_id="notifications-list", tags=["notifications"])
+async def inbox(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
+    """The emails, texts and push messages the shop sent this person, newest first."""
+    items: list[Any] = []
+    for service in ("email-service", "sms-service", "push-service"):
+        try:
+            found = await call(runtime, service, "GET", "/notifications", params={"user_id": user})
+        except ApiError:
+            continue  # one channel away does not hide the others
+        items += [{**n, "channel": service.split("-")[0]} for n in found["items"]]
+    items.sort(key=lambda n: n["created_at"], reverse=True)
+    return {"items": items}

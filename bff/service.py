@@ -1,0 +1,60 @@
+"""The gateway-bff service: the one public entry point (`/v1`), with a landing page at `/`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from sqlalchemy.dialects.postgresql import insert
+
+from bff import errors
+from bff.auth import hasher
+from bff.routes import router
+from bff.tables import metadata, users
+from commerce.demo import DEMO_USERS
+from commerce.platform.db import Database
+from commerce.platform.service import Service
+
+LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>agentshop</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 42rem; margin: 3rem auto; line-height: 1.5">
+<h1>agentshop</h1>
+<p>An agentic shopping assistant on an event-driven commerce backend. This is its public API.</p>
+<ul><li><a href="/docs">API reference (OpenAPI)</a></li><li><a href="/openapi.json">OpenAPI document</a></li>
+<li><a href="http://localhost:8501">Shop by chat (the UI)</a></li></ul>
+<p>Sign in with <code>POST /v1/auth/token</code>; demo users are listed in the README.</p></body></html>"""
+
+
+def configure(app: FastAPI) -> None:
+    errors.install(app)
+
+    @app.get("/", include_in_schema=False)
+    async def landing() -> HTMLResponse:
+        return HTMLResponse(LANDING)
+
+
+async def seed(db: Database) -> None:
+    async with db.transaction() as session:
+        for person in DEMO_USERS:
+            await session.execute(
+                insert(users)
+                .values(
+                    user_id=person.user_id,
+                    email=person.email,
+                    name=person.name,
+                    phone=person.phone,
+                    password_hash=hasher.hash(person.password),
+                )
+                .on_conflict_do_nothing()
+            )
+
+
+service = Service(
+    name="gateway-bff",
+    title="agentshop API",
+    metadata=metadata,
+    migrations=Path(__file__).parent / "migrations",
+    router=router,
+    seed=seed,
+    configure_app=configure,
+)

@@ -1,0 +1,42 @@
+"""gateway-bff's own database: users and idempotency keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, String, Table, func
+from sqlalchemy.dialects.postgresql import JSONB
+
+from commerce.platform.db import service_metadata
+
+metadata = service_metadata()
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(32)),
+    Column("password_hash", String(300), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("route", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer),  # NULL while the first request is in flight
+    Column("response", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+checkouts = Table(
+    "checkouts",
+    metadata,
+    Column("checkout_id", String(36), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("total_cents", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

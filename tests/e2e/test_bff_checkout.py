@@ -1,0 +1,186 @@
+"""A person shops through the BFF only: sign in, search, cart, quote, checkout, order, refund."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from commerce.services import SERVICES
+from tests.conftest import ServiceStack
+from tests.integration.helpers import eventually
+
+pytestmark = pytest.mark.integration
+HOME = {
+    "name": "Alice Martin",
+    "line1": "1 Main St",
+    "city": "Portland",
+    "region": "OR",
+    "postal_code": "97201",
+    "country": "US",
+}
+
+
+@asynccontextmanager
+async def closing(*clients: httpx.AsyncClient) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def signed_in(stack: ServiceStack, email: str, password: str) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = stack.client("gateway-bff")
+    token = await client.post("/v1/auth/token", json={"email": email, "password": password})
+    assert token.status_code == 200, token.text
+    client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    return client
+
+
+async def test_shopping_through_the_bff(stack: ServiceStack) -> None:
+    await stack.ensure(*SERVICES)
+    alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
+    bob = await signed_in(stack, "bob@example.com", "bob-demo-pass")
+    async with closing(alice, bob):
+        await alice.delete("/v1/cart/lines/BAT-AA-8")
+        found = (await alice.get("/v1/products", params={"q": "aa batteries"})).json()
+        assert found["items"][0]["product_id"] == "p-battery-aa"
+        added = await alice.post("/v1/cart/lines", json={"sku": "BAT-AA-8", "quantity": 2})
+        assert added.status_code == 200
+        assert (
+            next(li for li in added.json()["lines"] if li["sku"] == "BAT-AA-8")["unit_price_cents"]
+            == 939
+        )
+        quote = (await alice.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()
+        total = quote["totals"]["total_cents"]
+        body = {
+            "shipping_address": HOME,
+            "payment_token": "tok_visa",
+            "expected_total_cents": total,
+        }
+        key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+        first = await alice.post("/v1/checkouts", json=body, headers=key)
+        again = await alice.post("/v1/checkouts", json=body, headers=key)
+        assert first.status_code == again.status_code == 202
+        assert again.json()["checkout_id"] == first.json()["checkout_id"]
+        changed = await alice.post(
+            "/v1/checkouts", json={**body, "payment_token": "tok_other"}, headers=key
+        )
+        assert (
+            changed.status_code == 422
+            and changed.json()["error"]["code"] == "idempotency_key_reused"
+        )
+        checkout_id = first.json()["checkout_id"]
+        status = await eventually(
+            lambda: _json(alice.get(f"/v1/checkouts/{checkout_id}")),
+            lambda s: s.get("state") in ("completed", "failed"),
+            within=60,
+        )
+        assert status["state"] == "completed", status
+        order = (await alice.get(f"/v1/orders/{status['order_id']}")).json()
+        assert order["total_cents"] == total
+        refund = await alice.post(
+            f"/v1/orders/{order['order_id']}/refunds",
+            json={"reason": "one pack too many", "amount_cents": 500},
+        )
+        assert refund.status_code == 202 and refund.json()["status"] == "PENDING"
+        # another person sees none of it
+        for path in (
+            f"/v1/checkouts/{checkout_id}",
+            f"/v1/orders/{order['order_id']}",
+            f"/v1/checkouts/{checkout_id}/events",
+        ):
+            response = await bob.get(path)
+            assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+        assert (
+            await bob.post(f"/v1/orders/{order['order_id']}/refunds", json={"reason": "mine now"})
+        ).status_code == 404
+        assert order["order_id"] not in {
+            o["order_id"] for o in (await bob.get("/v1/orders")).json()["items"]
+        }
+        inbox = await eventually(
+            lambda: _json(alice.get("/v1/notifications")),
+            lambda i: any(n["template"] == "order_confirmation" for n in i["items"]),
+        )
+        assert inbox["items"]
+
+
+async def _json(response: Any) -> Any:
+    return (await response).json()
+
+
+async def test_bad_requests_get_a_reason_never_a_500(stack: ServiceStack) -> None:
+    await stack.ensure(*SERVICES)
+    anonymous = stack.client("gateway-bff")
+    alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
+    async with closing(anonymous, alice):
+        assert (await anonymous.get("/v1/cart")).json()["error"]["code"] == "unauthorized"
+        forged = await anonymous.get("/v1/cart", headers={"Authorization": "Bearer not.a.token"})
+        assert forged.status_code == 401 and forged.json()["error"]["code"] == "invalid_token"
+        wrong = await anonymous.post(
+            "/v1/auth/token", json={"email": "alice@example.com", "password": "nope"}
+        )
+        assert wrong.status_code == 401
+        cases = [
+            ("/v1/cart/lines", {"sku": "BAT-AA-8", "quantity": "two"}, "quantity"),
+            ("/v1/cart/lines", {"sku": "BAT-AA-8", "quantity": 1, "price_cents": 1}, "price_cents"),
+            ("/v1/cart/lines", {"sku": "NO-SUCH-SKU", "quantity": 1}, None),
+            (
+                "/v1/checkouts",
+                {
+                    "shipping_address": {**HOME, "country": "usa"},
+                    "payment_token": "t",
+                    "expected_total_cents": 1,
+                },
+                "shipping_address.country",
+            ),
+            ("/v1/checkouts", {"payment_token": "t"}, "shipping_address"),
+        ]
+        for path, body, param in cases:
+            response = await alice.post(path, json=body)
+            assert 400 <= response.status_code < 500, (path, body, response.text)
+            error = response.json()["error"]
+            assert error["message"]
+            if param:
+                assert error["param"] == param, error
+        huge = await alice.post(
+            "/v1/cart/lines",
+            content=b"{" + b'"x":1,' * 200_000 + b'"sku":"A"}',
+            headers={"content-type": "application/json"},
+        )
+        assert 400 <= huge.status_code < 500
+        garbage = await alice.post(
+            "/v1/checkouts", content=b"not json", headers={"content-type": "application/json"}
+        )
+        assert garbage.status_code == 422
+        landing = await anonymous.get("/")
+        assert "agentshop" in landing.text and "/docs" in landing.text
+        assert (await anonymous.get("/v1/products", params={"q": "cable"})).status_code == 200
+
+
+async def test_concurrent_replays_create_one_checkout(stack: ServiceStack) -> None:
+    await stack.ensure(*SERVICES)
+    carla = await signed_in(stack, "carla@example.com", "carla-demo-pass")
+    async with closing(carla):
+        await carla.post("/v1/cart/lines", json={"sku": "NB-A5-BLA", "quantity": 1})
+        total = (await carla.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()[
+            "totals"
+        ]["total_cents"]
+        body = {
+            "shipping_address": HOME,
+            "payment_token": "tok_visa",
+            "expected_total_cents": total,
+        }
+        key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+        responses = await asyncio.gather(
+            *(carla.post("/v1/checkouts", json=body, headers=key) for _ in range(5))
+        )
+        ids = {r.json()["checkout_id"] for r in responses if r.status_code == 202}
+        assert len(ids) == 1
+        assert all(r.status_code in (202, 409) for r in responses)
