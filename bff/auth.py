@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -53,4 +55,38 @@ def current_user(
     return str(claims["sub"])
 
 
-CurrentUser = Annotated[str, Depends(current_user)]
+class RateLimiter:
+    """A token bucket per user: `per_minute` requests a minute, bursts up to the same.
+
+    Kept in this process's memory, so each BFF replica limits on its own.
+    """
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, user_id: str, per_minute: int) -> float:
+        """0 when allowed, else the seconds to wait before the next request is."""
+        now = time.monotonic()
+        tokens, last = self._buckets.get(user_id, (float(per_minute), now))
+        tokens = min(float(per_minute), tokens + (now - last) * per_minute / 60)
+        if tokens < 1:
+            self._buckets[user_id] = (tokens, now)
+            return (1 - tokens) * 60 / per_minute
+        self._buckets[user_id] = (tokens - 1, now)
+        return 0.0
+
+
+limiter = RateLimiter()
+
+
+def limited_user(request: Request, user: Annotated[str, Depends(current_user)]) -> str:
+    wait = limiter.take(user, get_runtime(request).settings.rate_limit_per_minute)
+    if wait:
+        raise ApiError(
+            429, "rate_limited", f"Too many requests; try again in {math.ceil(wait)} s.",
+            error_type="rate_limit", headers={"Retry-After": str(math.ceil(wait))},
+        )  # fmt: skip
+    return user
+
+
+CurrentUser = Annotated[str, Depends(limited_user)]

@@ -22,6 +22,8 @@ class ErrorResponse(BaseModel):
 
 
 class ApiError(Exception):
+    """An error answered in the one error shape, with its HTTP status."""
+
     def __init__(
         self,
         status: int,
@@ -30,15 +32,15 @@ class ApiError(Exception):
         *,
         param: str | None = None,
         error_type: str = "invalid_request",
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        self.status, self.code, self.message, self.param, self.error_type = (
-            status,
-            code,
-            message,
-            param,
-            error_type,
-        )
+        self.status = status
+        self.code = code
+        self.message = message
+        self.param = param
+        self.error_type = error_type
+        self.headers = headers
 
 
 def not_found(what: str) -> ApiError:
@@ -53,7 +55,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
-            _body(exc.error_type, exc.code, exc.message, exc.param), status_code=exc.status
+            _body(exc.error_type, exc.code, exc.message, exc.param),
+            status_code=exc.status,
+            headers=exc.headers,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -392,3 +396,44 @@ async def inbox(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
         items += [{**n, "channel": service.split("-")[0]} for n in found["items"]]
     items.sort(key=lambda n: n["created_at"], reverse=True)
     return {"items": items}
+
+
+@router.get(
+    "/checkouts/{checkout_id}/stream",
+    operation_id="checkouts-stream",
+    tags=["checkout"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+)
+async def stream_checkout(
+    runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID
+) -> StreamingResponse:
+    """The saga's events as Server-Sent Events, live, ending with CheckoutCompleted or
+    CheckoutFailed. The timeline so far comes first, so a late subscriber misses nothing."""
+    await _own_checkout(runtime, user, checkout_id)
+
+    async def events() -> AsyncIterator[str]:
+        seen = 0
+        deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                timeline = await call(
+                    runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}/events"
+                )
+            except ApiError:
+                timeline = {"events": []}  # not picked up yet, or the orchestrator is away
+            for entry in timeline["events"][seen:]:
+                seen += 1
+                yield f"id: {seen}\nevent: {entry['type']}\ndata: {json.dumps(entry, default=str)}\n\n"
+                if entry["type"] in ("CheckoutCompleted", "CheckoutFailed"):
+                    return
+            yield ": keep-alive\n\n"
+            await asyncio.sleep(STREAM_POLL_SECONDS)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
+
+
+STREAM_SECONDS = 300.0
+STREAM_POLL_SECONDS = 0.1

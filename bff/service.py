@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from sqlalchemy.dialects.postgresql import insert
 
@@ -27,6 +28,14 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>a
 
 def configure(app: FastAPI) -> None:
     errors.install(app)
+    settings = app.state.runtime.settings
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-ID"],
+        expose_headers=["X-Correlation-ID", "Retry-After", "Idempotent-Replayed"],
+    )
 
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     port_offset: int = Field(0, alias="AGENTSHOP_PORT_OFFSET")
     http_timeout_seconds: float = Field(5.0, gt=0, alias="AGENTSHOP_HTTP_TIMEOUT_SECONDS")
 
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8501"], alias="AGENTSHOP_CORS_ORIGINS"
+    )
+    rate_limit_per_minute: int = Field(600, ge=1, alias="AGENTSHOP_RATE_LIMIT_PER_MINUTE")
+
     jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), alias="AGENTSHOP_JWT_SECRET")
 
     @model_validator(mode="after")

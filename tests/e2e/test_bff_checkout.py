@@ -184,3 +184,55 @@ async def test_concurrent_replays_create_one_checkout(stack: ServiceStack) -> No
         ids = {r.json()["checkout_id"] for r in responses if r.status_code == 202}
         assert len(ids) == 1
         assert all(r.status_code in (202, 409) for r in responses)
+
+
+async def test_live_stream_ends_with_the_outcome(stack: ServiceStack) -> None:
+    await stack.ensure(*SERVICES)
+    carla = await signed_in(stack, "carla@example.com", "carla-demo-pass")
+    async with closing(carla):
+        await carla.post("/v1/cart/lines", json={"sku": "COF-HOUSE-340", "quantity": 1})
+        total = (await carla.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()[
+            "totals"
+        ]["total_cents"]
+        started = await carla.post(
+            "/v1/checkouts",
+            json={
+                "shipping_address": HOME,
+                "payment_token": "tok_visa",
+                "expected_total_cents": total,
+            },
+        )
+        checkout_id = started.json()["checkout_id"]
+        events = []
+        async with carla.stream(
+            "GET", f"/v1/checkouts/{checkout_id}/stream", timeout=60
+        ) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            async for line in response.aiter_lines():
+                if line.startswith("event: "):
+                    events.append(line.removeprefix("event: "))
+    assert events[0] == "InitiateCheckoutCommand"
+    assert "ReserveInventory" in events and "PaymentProcessed" in events
+    assert events[-1] == "CheckoutCompleted"
+
+
+async def test_rate_limit_and_cors(stack: ServiceStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    await stack.ensure("gateway-bff")
+    bob = await signed_in(stack, "bob@example.com", "bob-demo-pass")
+    async with closing(bob):
+        monkeypatch.setattr(stack.runtime("gateway-bff").settings, "rate_limit_per_minute", 3)
+        statuses = [(await bob.get("/v1/me")).status_code for _ in range(6)]
+        assert statuses.count(429) >= 2 and statuses[0] == 200
+        limited = await bob.get("/v1/me")
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert limited.json()["error"]["code"] == "rate_limited"
+        preflight = await bob.options(
+            "/v1/cart",
+            headers={"Origin": "http://localhost:8501", "Access-Control-Request-Method": "GET"},
+        )
+        assert preflight.headers["access-control-allow-origin"] == "http://localhost:8501"
+        stranger = await bob.options(
+            "/v1/cart",
+            headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert "access-control-allow-origin" not in stranger.headers
