@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -34,6 +35,11 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def seg(value: str) -> str:
+    """One path segment, percent-encoded (client text never changes the backend path)."""
+    return quote(value, safe="")
 
 
 async def call(runtime: ServiceRuntime, service: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -133,7 +139,7 @@ async def search_products(runtime: RuntimeDep, request: Request) -> Any:
 
 @router.get("/products/{product_id}", operation_id="products-get", tags=["products"])
 async def get_product(runtime: RuntimeDep, product_id: Annotated[str, Path(max_length=64)]) -> Any:
-    return await call(runtime, "catalog", "GET", f"/products/{product_id}")
+    return await call(runtime, "catalog", "GET", f"/products/{seg(product_id)}")
 
 
 # -- cart -------------------------------------------------------------------------------
@@ -153,29 +159,31 @@ class QuantityIn(Strict):
 
 @router.get("/cart", operation_id="cart-get", tags=["cart"])
 async def get_cart(runtime: RuntimeDep, user: CurrentUser) -> Any:
-    return await call(runtime, "cart", "GET", f"/carts/{user}")
+    return await call(runtime, "cart", "GET", f"/carts/{seg(user)}")
 
 
 @router.post("/cart/lines", operation_id="cart-add", tags=["cart"])
 async def add_to_cart(runtime: RuntimeDep, user: CurrentUser, body: CartLineIn) -> Any:
     """Add an item; its price comes from the catalog, never from the client."""
-    sku = await call(runtime, "catalog", "GET", f"/skus/{body.sku}")
+    sku = await call(runtime, "catalog", "GET", f"/skus/{seg(body.sku)}")
     line = {
         "sku": sku["sku"], "product_id": sku["product_id"], "name": sku["name"], "quantity": body.quantity,
         "unit_price_cents": sku["price_cents"], "currency": sku["currency"], "category": sku["category"],
         "tax_class": sku["tax_class"],
     }  # fmt: skip
-    return await call(runtime, "cart", "POST", f"/carts/{user}/lines", json=line)
+    return await call(runtime, "cart", "POST", f"/carts/{seg(user)}/lines", json=line)
 
 
 @router.put("/cart/lines/{sku}", operation_id="cart-set-quantity", tags=["cart"])
 async def set_quantity(runtime: RuntimeDep, user: CurrentUser, sku: str, body: QuantityIn) -> Any:
-    return await call(runtime, "cart", "PUT", f"/carts/{user}/lines/{sku}", json=body.model_dump())
+    return await call(
+        runtime, "cart", "PUT", f"/carts/{seg(user)}/lines/{seg(sku)}", json=body.model_dump()
+    )
 
 
 @router.delete("/cart/lines/{sku}", operation_id="cart-remove", tags=["cart"])
 async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: str) -> Any:
-    return await call(runtime, "cart", "DELETE", f"/carts/{user}/lines/{sku}")
+    return await call(runtime, "cart", "DELETE", f"/carts/{seg(user)}/lines/{seg(sku)}")
 
 
 # -- checkout ---------------------------------------------------------------------------
@@ -183,7 +191,7 @@ async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: str) -> Any:
 
 class QuoteRequest(Strict):
     shipping_address: Address
-    coupon_code: str | None = Field(None, max_length=64)
+    coupon_code: str | None = Field(None, min_length=1, max_length=64)
 
 
 class CheckoutRequest(QuoteRequest):
@@ -199,7 +207,7 @@ class CheckoutRequest(QuoteRequest):
 
 
 async def _cart_lines(runtime: ServiceRuntime, user: str) -> tuple[str, list[CheckoutLine]]:
-    cart = await call(runtime, "cart", "GET", f"/carts/{user}")
+    cart = await call(runtime, "cart", "GET", f"/carts/{seg(user)}")
     if not cart["lines"]:
         raise ApiError(422, "cart_empty", "The cart is empty.")
     lines = [
@@ -230,6 +238,8 @@ async def _quote(
             "Prices cannot be calculated right now; try again shortly.",
             error_type="api_error",
         ) from exc
+    except pricing.PricingError as exc:  # a request the pricing services refused
+        raise ApiError(422, "pricing_rejected", f"The cart cannot be priced: {exc}") from exc
     return cart_id, lines, quoted
 
 
