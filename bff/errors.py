@@ -47,36 +47,53 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"{what} not found", error_type="not_found")
 
 
-def _body(error_type: str, code: str, message: str, param: str | None) -> dict[str, Any]:
+ACP_TYPES = {"invalid_request", "processing_error", "service_unavailable"}
+
+
+def _body(
+    error_type: str, code: str, message: str, param: str | None, path: str = ""
+) -> dict[str, Any]:
+    """The error shape; the Agentic Commerce Protocol's routes use its flat Error object."""
+    if path.startswith("/checkout_sessions"):
+        kind = (
+            error_type
+            if error_type in ACP_TYPES
+            else ("service_unavailable" if error_type == "api_error" else "invalid_request")
+        )
+        flat: dict[str, Any] = {"type": kind, "code": code, "message": message}
+        if param:
+            flat["param"] = param if param.startswith("$") else f"$.{param}"
+        return flat
     return {"error": {"type": error_type, "code": code, "message": message, "param": param}}
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
-            _body(exc.error_type, exc.code, exc.message, exc.param),
+            _body(exc.error_type, exc.code, exc.message, exc.param, request.url.path),
             status_code=exc.status,
             headers=exc.headers,
         )
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
         param = ".".join(loc) or None
         message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
         return JSONResponse(
-            _body("invalid_request", "invalid_field", message, param), status_code=422
+            _body("invalid_request", "invalid_field", message, param, request.url.path),
+            status_code=422,
         )
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
         return JSONResponse(
-            _body("invalid_request", code, str(exc.detail), None),
+            _body("invalid_request", code, str(exc.detail), None, request.url.path),
             status_code=exc.status_code,
             headers=exc.headers,
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import httpx
@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bff.auth import CurrentUser, hasher, issue_token
 from bff.errors import ApiError, ErrorResponse, not_found
@@ -275,31 +276,10 @@ async def create_checkout(
                 f"The total is now {quoted.totals.total_cents / 100:.2f}; please review the new quote.",
                 param="expected_total_cents",
             )
-        async with runtime.db.sessions() as session:
-            person = (
-                (
-                    await session.execute(
-                        select(users.c.email, users.c.phone).where(users.c.user_id == user)
-                    )
-                )
-                .mappings()
-                .first()
-            )
-        checkout_id = uuid.uuid4()
-        command = InitiateCheckoutCommand(
-            checkout_id=checkout_id, user_id=user, cart_id=cart_id, lines=lines, shipping_address=body.shipping_address,
-            contact=Contact(email=person["email"] if person else None, phone=person["phone"] if person else None),
-            payment_token=body.payment_token, coupon_code=body.coupon_code, quote=quoted.totals, source="web",
+        checkout_id = await start_checkout(
+            runtime, user, cart_id, lines, body.shipping_address, body.coupon_code, body.payment_token,
+            quoted, source="web",
         )  # fmt: skip
-        async with runtime.db.transaction() as session:
-            await session.execute(
-                insert(checkouts).values(
-                    checkout_id=str(checkout_id),
-                    user_id=user,
-                    total_cents=quoted.totals.total_cents,
-                )
-            )
-            await runtime.outbox.add(session, command, correlation_id=str(checkout_id))
         return 202, {
             "checkout_id": str(checkout_id),
             "status": "submitted",
@@ -309,6 +289,45 @@ async def create_checkout(
     return await idempotent(
         runtime, user, idempotency_key, "POST /v1/checkouts", body.model_dump(mode="json"), run
     )
+
+
+async def start_checkout(
+    runtime: ServiceRuntime, user: str, cart_id: str | None, lines: list[CheckoutLine], address: Address,
+    coupon: str | None, payment_token: str, quoted: pricing.Quote, *,
+    source: Literal["web", "assistant", "agent", "cli", "load-test"],
+    claim: Callable[[AsyncSession, uuid.UUID], Awaitable[None]] | None = None,
+) -> uuid.UUID:  # fmt: skip
+    """Publish InitiateCheckoutCommand (through the outbox) with the approved quote.
+
+    `claim` runs in the same transaction before the command is written; raising there
+    (e.g. the session was already paid by a concurrent request) publishes nothing.
+    """
+    async with runtime.db.sessions() as session:
+        person = (
+            (
+                await session.execute(
+                    select(users.c.email, users.c.phone).where(users.c.user_id == user)
+                )
+            )
+            .mappings()
+            .first()
+        )
+    checkout_id = uuid.uuid4()
+    command = InitiateCheckoutCommand(
+        checkout_id=checkout_id, user_id=user, cart_id=cart_id, lines=lines, shipping_address=address,
+        contact=Contact(email=person["email"] if person else None, phone=person["phone"] if person else None),
+        payment_token=payment_token, coupon_code=coupon, quote=quoted.totals, source=source,
+    )  # fmt: skip
+    async with runtime.db.transaction() as session:
+        await session.execute(
+            insert(checkouts).values(
+                checkout_id=str(checkout_id), user_id=user, total_cents=quoted.totals.total_cents
+            )
+        )
+        if claim is not None:
+            await claim(session, checkout_id)
+        await runtime.outbox.add(session, command, correlation_id=str(checkout_id))
+    return checkout_id
 
 
 async def _own_checkout(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> None:

@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from sqlalchemy.dialects.postgresql import insert
 
-from bff import errors
+from bff import acp, errors
 from bff.auth import hasher
 from bff.routes import router
 from bff.tables import metadata, users
@@ -28,6 +28,7 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>a
 
 def configure(app: FastAPI) -> None:
     errors.install(app)
+    app.include_router(acp.router)
     settings = app.state.runtime.settings
     app.add_middleware(
         CORSMiddleware,

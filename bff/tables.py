@@ -40,3 +40,19 @@ checkouts = Table(
     Column("total_cents", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+checkout_sessions = Table(
+    "checkout_sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("items", JSONB, nullable=False),  # [{"sku", "quantity"}]
+    Column("buyer", JSONB),
+    Column("address", JSONB),  # our Address contract
+    Column("coupon", String(64)),
+    Column("checkout_id", String(36)),
+    Column("canceled", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
