@@ -15,6 +15,7 @@ import structlog
 from langgraph.runtime import Runtime
 
 from assistant.commerce import Commerce, CommerceError
+from assistant.nodes.clarification import STILL_WAITING
 from assistant.plan import (
     AddToCartStep,
     ApplyCouponStep,
@@ -31,6 +32,7 @@ from assistant.state import AssistantContext, AssistantState
 
 log = structlog.get_logger(__name__)
 
+BUYING = ("checkout", "substitute")
 UNDONE = {
     "payment_declined": "The items held for you were released; nothing was charged.",
     "order_failed": "Your payment was refunded and the items released.",
@@ -126,6 +128,12 @@ async def plan_executor(
     update: dict[str, Any] = {}
 
     def done(status: str = "idle", **more: Any) -> dict[str, Any]:
+        if state.get("editing") and state.get("pending") and plan.outcome not in BUYING:
+            # an answer or a refund in the middle: the purchase still awaits approval
+            return {
+                **update, "replies": [*replies, STILL_WAITING], "plan": None,
+                "status": "awaiting_confirmation", **more,
+            }  # fmt: skip
         return {
             **update, "replies": replies, "cart_undo": undo, "status": status, "plan": None,
             "pending": None, "approved_total_cents": None, **more,
@@ -178,8 +186,9 @@ async def plan_executor(
                     return {
                         **update, "replies": replies, "cart_undo": undo, "coupon_code": coupon,
                         "pending": confirmation.model_dump(mode="json"), "cursor": cursor + 1,
+                        "pending_plan": raw, "pending_cursor": cursor + 1,
                         "status": "awaiting_confirmation", "approved_total_cents": None,
-                        "last_items": [
+                        "editing": False, "last_items": [
                             {"sku": s.sku, "name": s.name, "quantity": s.quantity} for s in plan.adds
                         ],
                     }  # fmt: skip
@@ -209,6 +218,7 @@ async def plan_executor(
                         return {
                             **update, "replies": replies, "pending": fresh.model_dump(mode="json"),
                             "cursor": cursor - 1, "approved_total_cents": None,
+                            "pending_plan": raw, "pending_cursor": cursor - 1,
                             "status": "awaiting_confirmation",
                         }  # fmt: skip
                     if budget is not None and fresh.total_cents > budget:

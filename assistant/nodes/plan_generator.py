@@ -43,9 +43,9 @@ async def plan_generator(
         "plan": plan.model_dump(mode="json"),
         "cursor": 0,
         "approved_total_cents": None,
-        "pending": None,
-        "editing": False,
     }
+    if not editing:
+        update["pending"] = None
     if plan.outcome in ("checkout", "substitute"):
         update["budget_cents"] = plan.budget_cents
         update["coupon_code"] = plan.coupon_code

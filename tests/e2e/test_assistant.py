@@ -182,3 +182,93 @@ async def test_prompt_injection_cannot_skip_confirmation_or_the_budget(
     assert mixed["checkout_id"] is None
     assert await checkout_count(stack, "user_456") == before
     await say(bob, "no", sneaky["conversation_id"])
+
+
+@pytest.fixture
+async def carla(stack: ServiceStack) -> AsyncIterator[httpx.AsyncClient]:
+    await stack.ensure(*SERVICES)
+    client = await _signed_in(stack, "carla@example.com", "carla-demo-pass")
+    await _empty_cart(client)
+    yield client
+    await client.aclose()
+
+
+async def _set_stock(stack: ServiceStack, sku: str, on_hand: int) -> None:
+    async with stack.client("inventory") as inventory:
+        response = await inventory.put(f"/stock/{sku}", json={"on_hand": on_hand})
+        assert response.status_code == 200, response.text
+
+
+async def test_out_of_stock_gets_a_substitute_or_a_question(
+    stack: ServiceStack, bob: httpx.AsyncClient
+) -> None:
+    await _set_stock(stack, "HP-ANC-BLA", 0)
+    try:
+        turn = await say(bob, "buy black noise cancelling headphones")
+        assert turn["state"] == "awaiting_confirmation", said(turn)
+        assert [li["sku"] for li in turn["pending"]["lines"]] == ["HP-ANC-SIL"]
+        assert "out of stock" in " ".join(turn["pending"]["notes"])
+        assert "out of stock" in said(turn)
+        assert turn["checkout_id"] is None
+        await say(bob, "no", turn["conversation_id"])
+
+        strict = await say(bob, "buy black noise cancelling headphones, no substitutions")
+        assert strict["pending"] is None and strict["state"] == "idle"
+        assert "out of stock" in said(strict) and "?" in said(strict)
+        assert (await bob.get("/v1/cart")).json()["lines"] == []
+    finally:
+        await _set_stock(stack, "HP-ANC-BLA", 50)
+
+
+async def test_order_status_and_a_return_from_the_last_order(
+    stack: ServiceStack, carla: httpx.AsyncClient
+) -> None:
+    turn = await say(carla, "buy a USB-C cable and a pack of AA batteries")
+    assert turn["state"] == "awaiting_confirmation", said(turn)
+    placed = await say(carla, "yes", turn["conversation_id"])
+    checkout_id = placed["checkout_id"]
+    status = await eventually(
+        lambda: _json(carla.get(f"/v1/checkouts/{checkout_id}")),
+        lambda s: s.get("state") in ("completed", "failed"),
+        within=60,
+    )
+    assert status["state"] == "completed", status
+    order_id = status["order_id"]
+
+    where = await say(carla, "where is my order?")
+    assert order_id[:8] in said(where) and "USB-C Cable" in said(where)
+    assert "confirmed" in said(where)
+
+    back = await say(carla, "return the cable from my last order")
+    assert "USB-C Cable" in said(back) and "refund" in said(back).lower(), said(back)
+    order = await eventually(
+        lambda: _json(carla.get(f"/v1/orders/{order_id}")),
+        lambda o: o["refunded_cents"] > 0,
+        within=60,
+    )
+    cable = next(li for li in order["lines"] if li["sku"].startswith("CBL-USBC"))
+    assert cable["unit_price_cents"] <= order["refunded_cents"] < order["total_cents"]
+
+
+async def test_a_conversation_survives_a_restart(
+    stack: ServiceStack, carla: httpx.AsyncClient
+) -> None:
+    turn = await say(carla, "buy 2 AAA batteries, under $20")
+    assert turn["state"] == "awaiting_confirmation", said(turn)
+    conversation = turn["conversation_id"]
+    total = turn["pending"]["total_cents"]
+
+    await stack.stop("gateway-bff")  # the graph, its checkpointer and their pool go away
+    await stack.ensure("gateway-bff")  # new process objects, same database
+
+    after = (await carla.get(f"/v1/assistant/conversations/{conversation}")).json()
+    assert after["pending"]["total_cents"] == total
+    assert [m["role"] for m in after["messages"]] == ["user", "assistant"]
+    done = await say(carla, "yes", conversation)
+    assert done["checkout_id"], said(done)
+    status = await eventually(
+        lambda: _json(carla.get(f"/v1/checkouts/{done['checkout_id']}")),
+        lambda s: s.get("state") in ("completed", "failed"),
+        within=60,
+    )
+    assert status["state"] == "completed" and status["totals"]["total_cents"] == total
