@@ -13,9 +13,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from assistant.llm.openai import OpenAIParser
 from bff.tables import checkouts
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
+from tests.integration.assistant.model_server import Scripted, answer_json, model_server
 from tests.integration.helpers import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -272,3 +274,38 @@ async def test_a_conversation_survives_a_restart(
         within=60,
     )
     assert status["state"] == "completed" and status["totals"]["total_cents"] == total
+
+
+async def test_the_model_backend_through_the_bff(
+    stack: ServiceStack, bob: httpx.AsyncClient
+) -> None:
+    service = stack.runtime("gateway-bff").state["assistant"]
+    original = service.parser
+    async with model_server() as model:
+        service.parser = OpenAIParser.from_settings(model.base_url, "test-key", "scripted", 0.5)
+        try:
+            cable = {"kind": "buy", "items": [{"query": "usb-c cable"}],
+                     "constraints": {"budget_cents": 2000}}  # fmt: skip
+            model.play(answer_json(cable))
+            turn = await say(bob, "a cord to charge my phone, under $20")
+            assert turn["state"] == "awaiting_confirmation", said(turn)
+            assert turn["pending"]["lines"][0]["sku"].startswith("CBL-USBC")
+            assert turn["pending"]["budget_cents"] == 2000
+            declined = await say(bob, "no", turn["conversation_id"])
+            assert declined["state"] == "idle"
+            assert len(model.requests) == 1  # the yes/no was never the model's to read
+
+            model.play(Scripted(content="{"), Scripted(content="{"))
+            cart = await say(bob, "what's in my cart?")
+            assert "Your cart is empty." in said(cart)
+
+            slow = Scripted(delay_seconds=2, content="{}")
+            model.play(slow, slow)
+            late = await say(bob, "add a pack of AA batteries to my cart")
+            assert "AA Alkaline Batteries" in said(late)
+
+            model.play(Scripted(refusal="no"), Scripted(refusal="no"))
+            vague = await say(bob, "I need something for my kitchen")
+            assert "kitchen" in said(vague) and vague["pending"] is None
+        finally:
+            service.parser = original
