@@ -6,15 +6,18 @@ checkpointer; checkouts go through the saga like a web client's.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from assistant.llm.openai import OpenAIParser
 from bff.tables import checkouts
+from commerce import cli
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.integration.assistant.model_server import Scripted, answer_json, model_server
@@ -309,3 +312,22 @@ async def test_the_model_backend_through_the_bff(
             assert "kitchen" in said(vague) and vague["pending"] is None
         finally:
             service.parser = original
+
+
+async def test_chat_in_the_terminal(stack: ServiceStack, carla: httpx.AsyncClient) -> None:
+    runner = CliRunner()
+    url = stack.settings.service_url("gateway-bff")
+    args = ["chat", "--url", url, "--email", "carla@example.com", "--password", "carla-demo-pass"]
+    result = await asyncio.to_thread(
+        runner.invoke, cli.app, args, input="buy 2 AAA batteries, under $20\nn\nquit\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Your order" in result.output and "BAT-AAA-4" in result.output
+    assert "total" in result.output and "Place this order?" in result.output
+    assert "did not place the order" in result.output
+    assert (await carla.get("/v1/cart")).json()["lines"] == []
+
+    wrong = await asyncio.to_thread(
+        runner.invoke, cli.app, ["chat", "--url", url, "--password", "nope"], input="quit\n"
+    )
+    assert wrong.exit_code == 1 and "Could not sign in" in wrong.output
