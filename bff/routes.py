@@ -193,7 +193,9 @@ async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: str) -> Any:
 
 class QuoteRequest(Strict):
     shipping_address: Address
-    coupon_code: str | None = Field(None, min_length=1, max_length=64)
+    coupon_code: str | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
+    )
 
 
 class CheckoutRequest(QuoteRequest):

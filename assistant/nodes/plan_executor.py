@@ -277,8 +277,11 @@ async def plan_executor(
     if plan.outcome in ("answer",) and plan.message:
         replies.append(plan.message)
     if plan.outcome == "cart_updated":
-        cart = await commerce.cart()
-        replies.append(plan.message + "\n" + cart_summary(cart.lines))
+        try:
+            summary = "\n" + cart_summary((await commerce.cart()).lines)
+        except CommerceError:
+            summary = ""
+        replies.append(plan.message + summary)
         return done(
             last_items=[{"sku": s.sku, "name": s.name, "quantity": s.quantity} for s in plan.adds]
         )

@@ -286,3 +286,9 @@ def test_plans_round_trip_as_json() -> None:
         outcome="checkout", budget_cents=100,
     )  # fmt: skip
     assert Plan.model_validate_json(plan.model_dump_json()) == plan
+
+
+async def test_a_question_about_one_item_keeps_the_others_out_of_the_cart() -> None:
+    plan = await plan_for("an AA battery 8-pack and a 5m usb-c cable", FakeShop())
+    assert plan.outcome == "clarify" and "5m" in plan.message
+    assert not plan.adds
