@@ -331,3 +331,56 @@ async def test_chat_in_the_terminal(stack: ServiceStack, carla: httpx.AsyncClien
         runner.invoke, cli.app, ["chat", "--url", url, "--password", "nope"], input="quit\n"
     )
     assert wrong.exit_code == 1 and "Could not sign in" in wrong.output
+
+
+async def test_a_failed_checkout_is_explained_with_what_was_undone(
+    stack: ServiceStack, bob: httpx.AsyncClient
+) -> None:
+    turn = await say(bob, "buy a silver noise cancelling headphones")
+    assert turn["state"] == "awaiting_confirmation", said(turn)
+    await _set_stock(stack, "HP-ANC-SIL", 0)  # the last units went elsewhere meanwhile
+    try:
+        outcome = await say(bob, "yes", turn["conversation_id"])
+        assert outcome["checkout_id"]
+        if outcome["state"] == "checking_out":
+            history = await eventually(
+                lambda: _json(bob.get(f"/v1/assistant/conversations/{turn['conversation_id']}")),
+                lambda c: "did not go through" in c["messages"][-1]["text"],
+                within=60,
+            )
+            text = history["messages"][-1]["text"]
+        else:
+            assert outcome["state"] == "failed", said(outcome)
+            text = said(outcome)
+        assert "did not go through" in text and "Noise Cancelling Headphones" in text
+        assert "charged" in text
+        status = (await bob.get(f"/v1/checkouts/{outcome['checkout_id']}")).json()
+        assert status["state"] == "failed" and status["code"] == "out_of_stock"
+    finally:
+        await _set_stock(stack, "HP-ANC-SIL", 50)
+
+
+async def test_cancelling_an_order_refunds_it(
+    stack: ServiceStack, carla: httpx.AsyncClient
+) -> None:
+    turn = await say(carla, "buy a pack of AAA batteries")
+    placed = await say(carla, "yes", turn["conversation_id"])
+    status = await eventually(
+        lambda: _json(carla.get(f"/v1/checkouts/{placed['checkout_id']}")),
+        lambda s: s.get("state") in ("completed", "failed"),
+        within=60,
+    )
+    assert status["state"] == "completed", status
+    order_id = status["order_id"]
+    await eventually(  # the refund service learns of the order from CheckoutCompleted
+        lambda: _json(carla.get(f"/v1/orders/{order_id}")),
+        lambda o: o["status"] == "confirmed",
+    )
+    cancel = await say(carla, f"cancel my order {order_id[:8]}")
+    assert "cancelled" in said(cancel) and order_id[:8] in said(cancel), said(cancel)
+    order = await eventually(
+        lambda: _json(carla.get(f"/v1/orders/{order_id}")),
+        lambda o: o["refunded_cents"] == o["total_cents"],
+        within=60,
+    )
+    assert order["status"] == "refunded"
