@@ -384,3 +384,31 @@ async def test_cancelling_an_order_refunds_it(
         within=60,
     )
     assert order["status"] == "refunded"
+
+
+async def test_another_persons_conversation_is_not_found(
+    stack: ServiceStack, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    turn = await say(alice, "buy 2 AAA batteries")
+    conversation = turn["conversation_id"]
+    assert (await bob.get(f"/v1/assistant/conversations/{conversation}")).status_code == 404
+    stolen = await bob.post(
+        f"/v1/assistant/conversations/{conversation}/confirm", json={"approve": True}
+    )
+    assert stolen.status_code == 404 and stolen.json()["error"]["code"] == "not_found"
+    hijack = await bob.post(
+        "/v1/assistant/messages", json={"conversation_id": conversation, "text": "yes"}
+    )
+    assert hijack.status_code == 404
+    assert conversation not in {
+        c["conversation_id"] for c in (await bob.get("/v1/assistant/conversations")).json()["items"]
+    }
+    # still pending for alice, and bad input is a clear 4xx
+    assert (await alice.get(f"/v1/assistant/conversations/{conversation}")).json()["pending"]
+    empty = await alice.post("/v1/assistant/messages", json={"conversation_id": None, "text": ""})
+    assert empty.status_code == 422
+    long = await alice.post(
+        "/v1/assistant/messages", json={"conversation_id": None, "text": "x" * 2001}
+    )
+    assert long.status_code == 422
+    await say(alice, "no", conversation)
