@@ -412,3 +412,34 @@ async def test_another_persons_conversation_is_not_found(
     )
     assert long.status_code == 422
     await say(alice, "no", conversation)
+
+
+async def test_cart_edits_coupons_and_edits_while_awaiting_approval(
+    stack: ServiceStack, alice: httpx.AsyncClient
+) -> None:
+    added = await say(alice, "add 3 8-packs of AA batteries to my cart")
+    assert added["state"] == "idle" and added["pending"] is None
+    assert "3 x AA Alkaline Batteries, 8-pack" in said(added)
+    conversation = added["conversation_id"]
+
+    bogus = await say(alice, "checkout with code BOGUS", conversation)
+    assert bogus["pending"] is None and "could not price" in said(bogus), said(bogus)
+
+    turn = await say(alice, "checkout with code SAVE10", conversation)
+    pending = turn["pending"]
+    assert pending["coupon_code"] == "SAVE10" and pending["discount_cents"] > 0, said(turn)
+    assert [(li["sku"], li["quantity"]) for li in pending["lines"]] == [("BAT-AA-8", 3)]
+
+    edited = await say(alice, "make it 4", conversation)
+    assert edited["state"] == "awaiting_confirmation", said(edited)
+    assert [(li["sku"], li["quantity"]) for li in edited["pending"]["lines"]] == [("BAT-AA-8", 4)]
+    assert edited["pending"]["total_cents"] > pending["total_cents"]
+    assert edited["pending"]["coupon_code"] == "SAVE10"
+
+    asked = await say(alice, "what's in my cart?", conversation)
+    assert "4 x AA Alkaline Batteries" in said(asked)
+    assert asked["state"] == "awaiting_confirmation" and asked["pending"]
+
+    await say(alice, "no", conversation)
+    lines = (await alice.get("/v1/cart")).json()["lines"]
+    assert [(li["sku"], li["quantity"]) for li in lines] == [("BAT-AA-8", 3)]
