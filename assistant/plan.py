@@ -554,9 +554,27 @@ def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
 
 
 async def _resolve(
-    item: ItemRequest, commerce: CommerceReader, preferred: Sequence[str], substitutions: bool
+    item: ItemRequest,
+    commerce: CommerceReader,
+    preferred: Sequence[str],
+    substitutions: bool,
+    exact: OrderLine | None = None,
 ) -> tuple[list[PlanStep], _Choice | None, str | None, str]:
-    """Steps, the choice (or None), and when None the reason and its refuse/clarify code."""
+    """Steps, the choice (or None), and when None the reason and its refuse/clarify code.
+    `exact` (a line of an earlier order) is taken as it was when it is still in stock."""
+    if exact is not None and exact.product_id:
+        product = await commerce.product(exact.product_id)
+        same = next((v for v in product.variants if v.sku == exact.sku), None) if product else None
+        if product is not None and same is not None and _in_stock(same, item.quantity):
+            return [], _Choice(product, same), None, ""
+        searched, choice, reason, code = await _resolve(item, commerce, preferred, substitutions)
+        if choice is None or choice.variant.sku == exact.sku:
+            return searched, choice, reason, code
+        shortage = f"{exact.name} is out of stock"
+        if not substitutions:
+            offer = f"{shortage}. Would {choice.variant.name} at {money(choice.variant.price_cents)} do instead?"
+            return searched, None, offer, "ask_substitute"
+        return searched, _Choice(choice.product, choice.variant, exact.sku), shortage, "substitute"
     found = await commerce.search(item.query, limit=10)
     products = [p for p in found if _relevant(p, item)]
     steps: list[PlanStep] = [
@@ -641,16 +659,22 @@ async def _resolve(
     return steps, substitute, shortage, "substitute"
 
 
-async def _buy(intent: Buy, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+async def _buy(
+    intent: Buy,
+    commerce: CommerceReader,
+    ctx: PlanContext,
+    exact: Sequence[OrderLine] = (),
+) -> Plan:
     constraints = intent.constraints
     budget = constraints.budget_cents if constraints.budget_cents is not None else ctx.budget_cents
     steps: list[PlanStep] = []
     notes: list[str] = []
     substituted = False
-    for item in intent.items:
+    for index, item in enumerate(intent.items):
         found, choice, reason, code = await _resolve(
-            item, commerce, constraints.preferred_brands, constraints.substitutions_allowed
-        )
+            item, commerce, constraints.preferred_brands, constraints.substitutions_allowed,
+            exact[index] if index < len(exact) else None,
+        )  # fmt: skip
         steps += found
         if choice is None:
             assert reason is not None
@@ -855,11 +879,14 @@ async def _reorder(intent: Reorder, commerce: CommerceReader, ctx: PlanContext) 
     if not orders:
         return _refuse("You have no earlier orders to repeat.", "nothing_to_do")
     last = await commerce.order(orders[0].order_id) or orders[0]
-    items = [ItemRequest(query=line.name, quantity=line.quantity) for line in last.lines]
+    items = [
+        ItemRequest(query=line.name.split(",")[0][:200], quantity=line.quantity)
+        for line in last.lines
+    ]
     if not items:
         return _refuse("I could not read the items of your last order.", "nothing_to_do")
     buy = Buy(items=items, constraints=intent.constraints)
-    return await _buy(buy, commerce, ctx)
+    return await _buy(buy, commerce, ctx, exact=last.lines)
 
 
 async def _find_order(

@@ -322,3 +322,25 @@ async def test_a_size_is_asked_never_guessed() -> None:
     assert plan.outcome == "clarify" and plan.message == "Which size of Signature Hoodie: S, M, L?"
     sized = await plan_for("buy 2 large hoodies in black", shop)
     assert [(s.sku, s.quantity) for s in sized.adds] == [("HOOD-L", 2)]
+
+
+async def test_same_as_last_time_repeats_the_exact_items() -> None:
+    shop = FakeShop()
+    order = _order()
+    shop.order_list = [
+        order.model_copy(
+            update={
+                "lines": [
+                    li.model_copy(update={"product_id": pid})
+                    for li, pid in zip(order.lines, ["p-battery-aa", "p-cable-usbc"], strict=True)
+                ]
+            }
+        )
+    ]
+    plan = await plan_for("same as last time", shop)
+    assert plan.outcome == "checkout"
+    assert [(s.sku, s.quantity) for s in plan.adds] == [("BAT-AA-4", 2), ("CBL-1M-BLA", 1)]
+    shop.out_of_stock("CBL-1M-BLA")
+    again = await plan_for("same as last time", shop)
+    assert again.outcome == "substitute"
+    assert [s.sku for s in again.adds] == ["BAT-AA-4", "CBL-2M-BLA"]
