@@ -258,6 +258,13 @@ async def test_order_status_and_a_return_from_the_last_order(
     cable = next(li for li in order["lines"] if li["sku"].startswith("CBL-USBC"))
     assert cable["unit_price_cents"] <= order["refunded_cents"] < order["total_cents"]
 
+    again = await say(carla, "same as last time")
+    assert again["state"] == "awaiting_confirmation", said(again)
+    assert {(li["sku"], li["quantity"]) for li in again["pending"]["lines"]} == {
+        (li["sku"], li["quantity"]) for li in order["lines"]
+    }
+    await say(carla, "no", again["conversation_id"])
+
 
 async def test_a_conversation_survives_a_restart(
     stack: ServiceStack, carla: httpx.AsyncClient
