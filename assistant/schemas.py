@@ -1,4 +1,4 @@
-"""The assistant's public shapes (ASSISTANT_API.md): what the BFF routes answer and the UI,
+"""The assistant's public shapes: what the BFF's `/v1/assistant` routes answer and the UI,
 CLI and evals read. Money in cents."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The shopping assistant over REST (`/v1/assistant/...`, see ASSISTANT_API.md).
+"""The shopping assistant over REST (`/v1/assistant/...`; README, "The shopping assistant").
 
 The LangGraph graph runs inside this process. Each conversation is a graph thread whose
 state is checkpointed in PostgreSQL (the `assistant` schema of this service's database),
