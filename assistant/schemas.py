@@ -33,6 +33,9 @@ class MessageIn(Shape):
 
 class ConfirmIn(Shape):
     approve: bool
+    expected_total_cents: int | None = Field(
+        None, ge=0, description="The total the person saw; another pending total answers 409"
+    )
 
 
 class Message(Shape):
