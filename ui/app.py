@@ -51,7 +51,7 @@ def shown_errors(what: str) -> Iterator[None]:
     except SignedOut:
         raise
     except BffUnavailable as exc:
-        st.warning(f"{exc.message} ({what} will load again when you retry.)", icon="⏳")
+        st.warning(f"{exc.message} Press Retry to load {what}.", icon="⏳")
         st.button("Retry", key=f"retry-{what}")
     except BffError as exc:
         st.error(exc.message)
@@ -104,6 +104,8 @@ def load_conversation(bff: BffClient, conversation_id: str | None) -> None:
     state()["messages"] = list(found.get("messages", []))
     state()["pending"] = found.get("pending")
     state()["checkout_id"] = found.get("checkout_id")
+    if found.get("state") == "checking_out" and found.get("checkout_id"):
+        state()["follow"] = found["checkout_id"]  # a checkout still running: show it live
 
 
 def ensure_history(bff: BffClient) -> None:
@@ -152,9 +154,14 @@ def conversation_picker(bff: BffClient) -> None:
 
 def assistant_page(bff: BffClient) -> None:
     st.title("Shopping assistant")
-    with shown_errors("the conversation"):
+    try:
         ensure_history(bff)
         conversation_picker(bff)
+    except BffError as exc:
+        if exc.status != 404 or exc.code == "not_found":
+            raise
+        st.warning("The assistant is not available on this server yet; orders and messages are.")
+        return
     messages = state().get("messages", [])
     if not messages:
         with st.chat_message("assistant"):
@@ -209,6 +216,8 @@ def confirmation(bff: BffClient, pending: dict[str, Any]) -> None:
         st.subheader("Please confirm this purchase")
         st.table(fmt.plan_lines(pending))
         st.table(fmt.plan_totals(pending))
+        for note in pending.get("notes") or []:
+            st.info(fmt.md(note))
         ship_to = fmt.address(pending.get("shipping_address"))
         if ship_to:
             st.markdown(fmt.md(f"**Ship to:** {ship_to}"))
@@ -298,7 +307,7 @@ def cart_panel(bff: BffClient) -> None:
             st.markdown(
                 fmt.md(
                     f"**Subtotal: {fmt.money(cart['subtotal_cents'], cart['currency'])}** "
-                    f"({cart['item_count']} items)"
+                    f"({cart['item_count']} item{'' if cart['item_count'] == 1 else 's'})"
                 )
             )
 
@@ -374,21 +383,19 @@ def order_detail(bff: BffClient, order_id: str) -> None:
         )
     )
     st.caption(fmt.md(f"Ship to: {fmt.address(order.get('shipping_address'))}"))
-    history, timeline = st.columns(2)
-    with history:
-        st.markdown("**Status history**")
-        st.table(
-            [
-                {
-                    "When": fmt.when(h["at"]),
-                    "Status": fmt.status_label(h["to_status"]),
-                    "Why": h["reason"] or "",
-                }
-                for h in order.get("history", [])
-            ]
-        )
-    with timeline, shown_errors("the checkout timeline"):
-        st.markdown("**Checkout steps**")
+    st.markdown("**Status history**")
+    st.table(
+        [
+            {
+                "When": fmt.when(h["at"]),
+                "Status": fmt.status_label(h["to_status"]),
+                "Why": h["reason"] or "",
+            }
+            for h in order.get("history", [])
+        ]
+    )
+    with shown_errors("the checkout timeline"):
+        st.markdown("**Checkout steps** (the saga behind this order; undo steps are compensations)")
         st.table([fmt.step(e) for e in bff.timeline(str(order["checkout_id"]))])
     refund_form(bff, order)
 

@@ -59,8 +59,19 @@ def when(value: str | None) -> str:
     return at.strftime("%b %d, %H:%M:%S")
 
 
+def clock(value: str | None) -> str:
+    """An ISO-8601 time as "21:10:05.123": saga steps are milliseconds apart."""
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).strftime("%H:%M:%S.%f")[:-3]
+    except ValueError:
+        return value
+
+
 def short_id(value: str) -> str:
-    return value.split("-", 1)[0].upper()
+    """The order reference the emails and texts use: the id's first 8 characters."""
+    return value[:8]
 
 
 def words(name: str) -> str:
@@ -80,7 +91,7 @@ def step(entry: dict[str, Any]) -> dict[str, str]:
     elif kind == "CheckoutCompleted" and payload.get("order_id"):
         detail = f"order {short_id(str(payload['order_id']))}"
     return {
-        "When": when(str(entry.get("at") or "")),
+        "When": clock(str(entry.get("at") or "")),
         "Step": label,
         "Compensation": "yes" if undo else "",
         "Detail": detail,

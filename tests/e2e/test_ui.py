@@ -1,0 +1,190 @@
+"""The web UI, run with Streamlit's own testing API against the real BFF of the test stack.
+
+Each test drives `ui/app.py` as a person would (sign in, read the cart, the orders and the
+messages, ask for a refund) and checks what the page shows. The app runs in a worker
+thread because the stack's services share this test's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from commerce.services import SERVICES
+from tests.conftest import ServiceStack
+from tests.e2e.test_bff_checkout import HOME, closing, signed_in
+from tests.integration.helpers import eventually
+
+pytestmark = pytest.mark.integration
+
+APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
+
+
+@pytest.fixture
+def bff_url(stack: ServiceStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = stack.settings.service_url("gateway-bff")
+    monkeypatch.setenv("GATEWAY_BFF_URL", url)
+    yield url
+
+
+async def run(app: AppTest) -> AppTest:
+    return await asyncio.to_thread(app.run, timeout=60)
+
+
+def texts(app: AppTest) -> str:
+    """Everything the page shows as text (markdown, alerts, captions, titles, tables)."""
+    parts: list[str] = []
+    for kind in (
+        "title",
+        "subheader",
+        "markdown",
+        "caption",
+        "error",
+        "warning",
+        "info",
+        "success",
+    ):
+        parts += [str(e.value) for e in getattr(app, kind)]
+    for table in app.table:
+        parts.append(table.value.to_string())
+    return "\n".join(parts)
+
+
+async def signed_in_app(email: str, password: str) -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    await run(app)
+    app.text_input(key="email").input(email)
+    app.text_input(key="password").input(password)
+    button(app, "Sign in").click()
+    return await run(app)
+
+
+def button(app: AppTest, label: str) -> Any:
+    found = [b for b in app.button if b.label == label or b.key == label]
+    assert found, f"no button {label!r}; buttons: {[b.label for b in app.button]}"
+    return found[0]
+
+
+async def buy(client: httpx.AsyncClient, sku: str) -> dict[str, Any]:
+    """A checkout through the BFF's REST routes (as the web client does); returns the order."""
+    await client.post("/v1/cart/lines", json={"sku": sku, "quantity": 1})
+    quote = (await client.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()
+    started = await client.post(
+        "/v1/checkouts",
+        json={
+            "shipping_address": HOME,
+            "payment_token": "tok_visa",
+            "expected_total_cents": quote["totals"]["total_cents"],
+        },
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    checkout_id = started.json()["checkout_id"]
+
+    async def status() -> Any:
+        return (await client.get(f"/v1/checkouts/{checkout_id}")).json()
+
+    done = await eventually(status, lambda s: s.get("state") in ("completed", "failed"), within=60)
+    assert done["state"] == "completed", done
+    return dict((await client.get(f"/v1/orders/{done['order_id']}")).json())
+
+
+async def test_sign_in_refuses_a_wrong_password_and_lists_the_demo_accounts(
+    stack: ServiceStack, bff_url: str
+) -> None:
+    await stack.ensure("gateway-bff")
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    await run(app)
+    shown = texts(app)
+    assert "alice@example.com" in shown and "alice-demo-pass" in shown
+
+    wrong = await signed_in_app("alice@example.com", "not-her-password")
+    assert [e.value for e in wrong.error] == ["Wrong email or password."]
+    assert "token" not in wrong.session_state
+
+    alice = await signed_in_app("alice@example.com", "alice-demo-pass")
+    assert not alice.exception and not alice.error
+    assert "Signed in as **Alice Martin**" in [m.value for m in alice.sidebar.markdown]
+
+
+async def test_cart_orders_timeline_refund_and_messages(stack: ServiceStack, bff_url: str) -> None:
+    await stack.ensure(*SERVICES)
+    carla = await signed_in(stack, "carla@example.com", "carla-demo-pass")
+    async with closing(carla):
+        order = await buy(carla, "COF-HOUSE-340")
+        await carla.post("/v1/cart/lines", json={"sku": "NB-A5-BLA", "quantity": 2})
+        app = await signed_in_app("carla@example.com", "carla-demo-pass")
+        # the cart panel shows what is in the cart now (the bought coffee was cleared)
+        sidebar = "\n".join(m.value for m in app.sidebar.markdown)
+        assert "2 x A5 Dotted Notebook, black" in sidebar, sidebar
+        assert "House Blend" not in sidebar
+
+        app.sidebar.radio(key="page").set_value("Orders")
+        await run(app)
+        assert not app.exception, app.exception
+        shown = texts(app)
+        short = order["order_id"][:8]  # the reference the emails use too
+        assert f"Order {short}: Confirmed" in shown, shown
+        for step in ("Checkout requested", "Items reserved", "Payment captured", "Order created",
+                     "Checkout completed"):  # fmt: skip
+            assert step in shown, step
+
+        app.text_input(key=f"refund-reason-{order['order_id']}").input("arrived damaged")
+        app.checkbox(key=f"refund-all-{order['order_id']}").uncheck()
+        app.number_input(key=f"refund-amount-{order['order_id']}").set_value(2.5)
+        button(app, "Request refund").click()
+        await run(app)
+        assert [s.value for s in app.success] == [
+            "Refund of $2.50 requested (Pending). You will get a message when it is done."
+        ], texts(app)
+
+        async def refunded() -> Any:
+            return (await carla.get(f"/v1/orders/{order['order_id']}")).json()
+
+        await eventually(refunded, lambda o: o["refunded_cents"] == 250, within=60)
+
+        app.sidebar.radio(key="page").set_value("Notifications")
+        await run(app)
+        messages = app.table[0].value
+        assert "Email" in set(messages["Channel"]) and "SMS" in set(messages["Channel"])
+        assert any(f"Order {short} is confirmed" in body for body in messages["Message"])
+
+
+async def test_a_service_down_is_said_in_a_sentence_and_the_rest_keeps_working(
+    stack: ServiceStack, bff_url: str
+) -> None:
+    await stack.ensure(*SERVICES)
+    app = await signed_in_app("bob@example.com", "bob-demo-pass")
+    app.sidebar.radio(key="page").set_value("Orders")
+    await stack.stop("order")
+    try:
+        await run(app)
+        assert not app.exception
+        assert [w.value for w in app.warning] == [
+            "The order service is not answering; try again shortly. Press Retry to load your orders."
+        ]
+        assert "Your cart" in [h.value for h in app.sidebar.subheader]  # the cart still shows
+    finally:
+        await stack.ensure("order")
+    button(app, "retry-your orders").click()
+    await run(app)
+    assert not app.warning and not app.exception
+
+
+async def test_the_bff_away_is_said_in_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("GATEWAY_BFF_URL", f"http://127.0.0.1:{port}")
+    app = await signed_in_app("alice@example.com", "alice-demo-pass")
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "The shop is not answering right now; please try again in a moment."
+    ]
