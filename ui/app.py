@@ -173,10 +173,13 @@ def assistant_page(bff: BffClient) -> None:
             )
     for message in messages:
         with st.chat_message("user" if message["role"] == "user" else "assistant"):
-            st.markdown(fmt.md(message["text"]))
+            st.markdown(fmt.chat(message["text"]))
 
     if state().get("follow"):
         follow_checkout(bff, state()["follow"])
+    elif state().get("checkout_id"):
+        with shown_errors("the checkout steps"):
+            checkout_steps(bff, state()["checkout_id"])
     if state().get("pending"):
         confirmation(bff, state()["pending"])
 
@@ -205,7 +208,7 @@ def ask(bff: BffClient, text: str) -> None:
             {"role": "user", "text": text, "at": ""},
         ]
         for message in apply_turn(turn):
-            st.write_stream(reveal(fmt.md(message["text"])))
+            st.write_stream(reveal(fmt.chat(message["text"])))
     state()["conversations_stale"] = True
     st.rerun()
 
@@ -257,8 +260,9 @@ def decide(bff: BffClient, *, approve: bool) -> None:
     st.rerun()
 
 
-def follow_checkout(bff: BffClient, checkout_id: str) -> None:
-    """The saga's steps as they happen, until it completes or fails."""
+def follow_checkout(bff: BffClient, checkout_id: str, *, rerun: bool = True) -> None:
+    """The saga's steps as they happen, until it completes or fails; then the page is
+    drawn again (`rerun`) to show the assistant's outcome message."""
     outcome = None
     with st.status("Checking out…", expanded=True) as box:
         try:
@@ -285,7 +289,24 @@ def follow_checkout(bff: BffClient, checkout_id: str) -> None:
     if conversation_id:  # the outcome message the assistant added meanwhile
         with contextlib.suppress(BffError):
             load_conversation(bff, conversation_id)
-    st.rerun()
+    if rerun:
+        st.rerun()
+
+
+def checkout_steps(bff: BffClient, checkout_id: str) -> None:
+    """The finished checkout of this conversation, folded: what the saga did, step by step."""
+    entries = bff.timeline(checkout_id)
+    ends = [e for e in entries if e.get("type") in fmt.TERMINAL]
+    last = ends[-1] if ends else {}
+    if last.get("type") == "CheckoutCompleted":
+        order_id = str((last.get("payload") or {}).get("order_id", ""))
+        label, status = f"Order {fmt.short_id(order_id)} placed: checkout steps", "complete"
+    elif last.get("type") == "CheckoutFailed":
+        label, status = "Checkout failed: what was done and undone", "error"
+    else:
+        label, status = "Checkout in progress", "running"
+    with st.status(label, expanded=False, state=status):  # type: ignore[arg-type]
+        st.table([fmt.step(e) for e in entries])
 
 
 # -- cart ----------------------------------------------------------------------------------
@@ -320,7 +341,7 @@ def orders_page(bff: BffClient) -> None:
     running = state().get("follow")
     if running:
         st.subheader("Checkout in progress")
-        follow_checkout(bff, running)
+        follow_checkout(bff, running, rerun=False)
     with shown_errors("your orders"):
         orders = bff.orders()
         if not orders:

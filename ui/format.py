@@ -48,6 +48,19 @@ def md(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+def chat(text: str) -> str:
+    """A chat message for st.markdown: its line breaks kept, a list ended before prose."""
+    out: list[str] = []
+    in_list = False
+    for line in text.splitlines():
+        bullet = line.lstrip().startswith(("- ", "* ")) or bool(re.match(r"\s*\d+\. ", line))
+        if in_list and not bullet and line.strip():
+            out.append("")
+        in_list = bullet
+        out.append(line)
+    return md("  \n".join(out).replace("  \n  \n", "\n\n"))
+
+
 def when(value: str | None) -> str:
     """An ISO-8601 time as "Nov 24, 21:10:05" (UTC)."""
     if not value:

@@ -188,3 +188,148 @@ async def test_the_bff_away_is_said_in_a_sentence(monkeypatch: pytest.MonkeyPatc
     assert [e.value for e in app.error] == [
         "The shop is not answering right now; please try again in a moment."
     ]
+
+
+async def empty_cart(client: httpx.AsyncClient) -> None:
+    for line in (await client.get("/v1/cart")).json()["lines"]:
+        await client.delete(f"/v1/cart/lines/{line['sku']}")
+
+
+async def say(app: AppTest, text: str) -> AppTest:
+    app.chat_input(key="prompt").set_value(text)
+    return await run(app)
+
+
+def chat(app: AppTest) -> list[tuple[str, str]]:
+    return [(m.name, "\n".join(str(md.value) for md in m.markdown)) for m in app.chat_message]
+
+
+def confirmation(app: AppTest) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The plan table and the totals table of the confirmation card."""
+    lines = app.table[0].value.to_dict("records")
+    totals = {row[""]: row["Amount"] for row in app.table[1].value.to_dict("records")}
+    return lines, totals
+
+
+async def test_chat_shows_the_plan_and_approve_places_the_order(
+    stack: ServiceStack, bff_url: str
+) -> None:
+    await stack.ensure(*SERVICES)
+    alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
+    async with closing(alice):
+        await empty_cart(alice)
+        orders_before = len((await alice.get("/v1/orders")).json()["items"])
+        app = await signed_in_app("alice@example.com", "alice-demo-pass")
+        button(app, "new-conversation").click()
+        await run(app)
+        await say(app, "two packs of AA batteries and a USB-C cable, under $30, ship home")
+        assert not app.exception, app.exception
+        assert chat(app)[-2] == (
+            "user",
+            r"two packs of AA batteries and a USB-C cable, under \$30, ship home",
+        )
+        assert "Please confirm this purchase" in [h.value for h in app.subheader]
+        lines, totals = confirmation(app)
+        assert [(li["SKU"], li["Quantity"], li["Unit price"]) for li in lines] == [
+            ("BAT-AA-4", 2, "$4.99"),
+            ("CBL-USBC-1M-BLA", 1, "$7.99"),
+        ]
+        assert list(totals) == ["Subtotal", "Discount", "Tax", "Shipping", "Total", "Budget"]
+        assert totals["Budget"] == "$30.00 (within budget)"
+        total = totals["Total"]
+        # the cart panel shows what the assistant put in the cart; nothing is bought yet
+        sidebar = "\n".join(m.value for m in app.sidebar.markdown)
+        assert "2 x AA Alkaline Batteries, 4-pack" in sidebar, sidebar
+        assert len((await alice.get("/v1/orders")).json()["items"]) == orders_before
+
+        button(app, f"Approve and pay {total}").click()
+        await run(app)
+        assert not app.exception, app.exception
+        assert "Please confirm this purchase" not in [h.value for h in app.subheader]
+        reply = chat(app)[-1][1]
+        assert "order number" in reply and total.replace("$", r"\$") in reply, chat(app)
+        orders = (await alice.get("/v1/orders")).json()["items"]
+        assert len(orders) == orders_before + 1 and orders[0]["order_id"] in reply
+        assert "Empty." in [c.value for c in app.sidebar.caption]  # bought lines left the cart
+        steps = app.table[0].value  # the finished checkout's steps under the chat
+        assert "Checkout completed" in list(steps["Step"])
+        assert any(
+            s.label.startswith(f"Order {orders[0]['order_id'][:8]} placed") for s in app.status
+        )
+
+        app.sidebar.radio(key="page").set_value("Orders")
+        await run(app)
+        assert f"Order {orders[0]['order_id'][:8]}: Confirmed" in texts(app)
+
+
+async def test_cancel_buys_nothing_and_says_so(stack: ServiceStack, bff_url: str) -> None:
+    await stack.ensure(*SERVICES)
+    bob = await signed_in(stack, "bob@example.com", "bob-demo-pass")
+    async with closing(bob):
+        await empty_cart(bob)
+        orders_before = (await bob.get("/v1/orders")).json()["items"]
+        app = await signed_in_app("bob@example.com", "bob-demo-pass")
+        button(app, "new-conversation").click()
+        await run(app)
+        await say(app, "buy 3 AAA batteries")
+        lines, totals = confirmation(app)
+        assert lines and lines[0]["Quantity"] == 3
+        assert "Budget" not in totals  # no budget was given
+        button(app, "cancel").click()
+        await run(app)
+        assert not app.exception, app.exception
+        assert "Please confirm this purchase" not in [h.value for h in app.subheader]
+        assert "did not place" in chat(app)[-1][1], chat(app)
+        assert not any(b.key in ("approve", "cancel") for b in app.button)
+        assert (await bob.get("/v1/orders")).json()["items"] == orders_before
+        assert "Empty." in [c.value for c in app.sidebar.caption]
+
+
+async def test_a_typed_yes_approves_and_the_conversation_survives_a_reload(
+    stack: ServiceStack, bff_url: str
+) -> None:
+    await stack.ensure(*SERVICES)
+    carla = await signed_in(stack, "carla@example.com", "carla-demo-pass")
+    async with closing(carla):
+        await empty_cart(carla)
+        app = await signed_in_app("carla@example.com", "carla-demo-pass")
+        button(app, "new-conversation").click()
+        await run(app)
+        await say(app, "a USB-C cable")
+        assert confirmation(app)[0][0]["SKU"].startswith("CBL-USBC")
+        await say(app, "yes")
+        assert not app.exception, app.exception
+        conversation = chat(app)
+        assert "order number" in conversation[-1][1], conversation
+
+        # a reload is a new browser session: signing in again brings the conversation back
+        again = await signed_in_app("carla@example.com", "carla-demo-pass")
+        assert chat(again) == conversation
+        assert not any(b.key == "approve" for b in again.button)
+
+
+async def test_a_running_checkout_is_followed_live(stack: ServiceStack, bff_url: str) -> None:
+    await stack.ensure(*SERVICES)
+    carla = await signed_in(stack, "carla@example.com", "carla-demo-pass")
+    async with closing(carla):
+        await empty_cart(carla)
+        await carla.post("/v1/cart/lines", json={"sku": "NB-A5-BLA", "quantity": 1})
+        quote = (await carla.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()
+        app = await signed_in_app("carla@example.com", "carla-demo-pass")
+        started = await carla.post(
+            "/v1/checkouts",
+            json={"shipping_address": HOME, "payment_token": "tok_slow",
+                  "expected_total_cents": quote["totals"]["total_cents"]},
+        )  # fmt: skip
+        checkout_id = started.json()["checkout_id"]
+        app.session_state["follow"] = checkout_id  # as after an approval the saga outlasts
+        app.sidebar.radio(key="page").set_value("Orders")
+        await run(app)
+        assert not app.exception, app.exception
+        status = (await carla.get(f"/v1/checkouts/{checkout_id}")).json()
+        assert status["state"] == "completed"
+        shown = texts(app)
+        assert f"Order {status['order_id'][:8]}: Confirmed" in shown
+        box = next(s for s in app.status if s.label == f"Order {status['order_id'][:8]} placed")
+        live = [str(m.value) for m in box.markdown]
+        assert any("Payment captured" in m for m in live) and "Checkout completed" in live[-1]
