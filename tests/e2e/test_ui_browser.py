@@ -7,6 +7,8 @@ stack's BFF. Each screen is saved under reports/screens/ for a person to look at
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,15 +40,15 @@ async def web_ui(stack: ServiceStack, monkeypatch: pytest.MonkeyPatch) -> AsyncI
     app = UiProcess(stack.settings)
     app.start()
     try:
-        assert app.wait_ready(), "the web UI did not start"
+        assert await asyncio.to_thread(app.wait_ready), "the web UI did not start"
         yield f"http://127.0.0.1:{app.port}"
     finally:
-        app.stop()
+        await asyncio.to_thread(app.stop)
 
 
 @pytest.fixture
 async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    if not Path(CHROMIUM).exists():
+    if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is missing: `make chromium` installs it")
     async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
