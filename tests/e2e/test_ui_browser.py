@@ -48,7 +48,7 @@ async def web_ui(stack: ServiceStack, monkeypatch: pytest.MonkeyPatch) -> AsyncI
 
 @pytest.fixture
 async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    if not os.path.exists(CHROMIUM):
+    if not await asyncio.to_thread(os.path.exists, CHROMIUM):
         pytest.fail("Debian's chromium is missing: `make chromium` installs it")
     async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
