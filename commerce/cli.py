@@ -161,12 +161,12 @@ def serve(
     """Run one service in this process (uses DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS).
 
     `serve ui` runs the web UI instead (it needs only the BFF: GATEWAY_BFF_URL)."""
-    settings = _settings()
-    if name == "ui":
+    if name == "ui":  # no database or broker: only the BFF (GATEWAY_BFF_URL)
         from ui.process import command, environment, ui_port
 
-        argv = command(host, port or ui_port(settings))
-        os.execve(argv[0], argv, environment(settings))  # signals go straight to Streamlit
+        argv = command(host, port or ui_port())
+        os.execve(argv[0], argv, environment())  # signals go straight to Streamlit
+    settings = _settings()
     _needs_infra(settings)
     if name not in SERVICES:
         known = ", ".join([*SERVICES, "ui"])

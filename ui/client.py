@@ -7,6 +7,7 @@ read; a backend that is away becomes `BffUnavailable` after a few quick retries.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from typing import Any, cast
@@ -15,7 +16,7 @@ import httpx
 import structlog
 
 from commerce.demo import DEMO_USERS, DemoUser
-from commerce.platform.settings import get_settings
+from commerce.services import SERVICES
 
 log = structlog.get_logger(__name__)
 
@@ -24,9 +25,16 @@ RETRY_DELAY_SECONDS = 0.5
 
 
 def bff_url() -> str:
-    """Where the BFF is: `GATEWAY_BFF_URL`, else loopback on its port plus AGENTSHOP_PORT_OFFSET."""
-    get_settings.cache_clear()  # the environment may change between app runs (tests)
-    return get_settings().service_url("gateway-bff")
+    """Where the BFF is: `GATEWAY_BFF_URL`, else loopback on its port plus AGENTSHOP_PORT_OFFSET.
+
+    Read from the environment directly: the UI has no database or broker, so the backend's
+    settings (which insist on both in production) do not apply to it.
+    """
+    own = os.environ.get("GATEWAY_BFF_URL")
+    if own:
+        return own.rstrip("/")
+    offset = int(os.environ.get("AGENTSHOP_PORT_OFFSET", "0") or 0)
+    return f"http://127.0.0.1:{SERVICES['gateway-bff'].port + offset}"
 
 
 class BffError(Exception):
@@ -248,6 +256,6 @@ def _seg(value: str) -> str:
 
 def demo_users() -> list[DemoUser]:
     """The demo accounts shown on the sign-in page outside production."""
-    if get_settings().env == "prod":
+    if os.environ.get("AGENTSHOP_ENV", "dev") == "prod":
         return []
     return list(DEMO_USERS)

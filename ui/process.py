@@ -31,8 +31,11 @@ def _end_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def ui_port(settings: Settings) -> int:
-    return UI_PORT + settings.port_offset
+def ui_port(settings: Settings | None = None) -> int:
+    """8501 plus AGENTSHOP_PORT_OFFSET."""
+    if settings is not None:
+        return UI_PORT + settings.port_offset
+    return UI_PORT + int(os.environ.get("AGENTSHOP_PORT_OFFSET", "0") or 0)
 
 
 def command(host: str, port: int) -> list[str]:
@@ -51,10 +54,13 @@ def command(host: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def environment(settings: Settings) -> dict[str, str]:
-    """The child's environment: where the BFF is, unless set already."""
+def environment(settings: Settings | None = None) -> dict[str, str]:
+    """The app's environment: where the BFF is (unless set already), and a writable HOME."""
     env = dict(os.environ)
-    env.setdefault("GATEWAY_BFF_URL", settings.service_url("gateway-bff"))
+    if settings is not None:
+        env.setdefault("GATEWAY_BFF_URL", settings.service_url("gateway-bff"))
+    if not os.access(env.get("HOME", "/nonexistent"), os.W_OK):
+        env["HOME"] = "/tmp"  # a read-only container: Streamlit keeps its few files there
     return env
 
 
