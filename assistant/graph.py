@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -57,7 +57,7 @@ def builder() -> StateGraph[AssistantState, AssistantContext, Any, Any]:
     graph.add_edge(START, "intent_parser")
     graph.add_edge("intent_parser", "plan_generator")
     graph.add_conditional_edges("plan_generator", after_plan)
-    graph.add_edge("clarification", END)
+    graph.add_conditional_edges("clarification", after_execution)
     graph.add_conditional_edges("plan_executor", after_execution)
     return graph
 

@@ -450,12 +450,16 @@ async def generate_plan(
     return _clarify("What would you like to do?")  # pragma: no cover - the union is exhaustive
 
 
+READ_ONLY = ("search", "choose_variant", "lookup_order")
+
+
 def _clarify(question: str, steps: Sequence[PlanStep] = ()) -> Plan:
-    return Plan(steps=[*steps, ClarifyStep(question=question)], outcome="clarify", message=question)
+    kept = [s for s in steps if s.kind in READ_ONLY]
+    return Plan(steps=[*kept, ClarifyStep(question=question)], outcome="clarify", message=question)
 
 
 def _refuse(reason: str, code: str, steps: Sequence[PlanStep] = (), **extra: Any) -> Plan:
-    kept = [s for s in steps if s.kind in ("search", "choose_variant")]
+    kept = [s for s in steps if s.kind in READ_ONLY]
     return Plan(
         steps=[*kept, RefuseStep(reason=reason, code=code)],
         outcome="refuse",
@@ -637,6 +641,15 @@ async def _buy(intent: Buy, commerce: CommerceReader, ctx: PlanContext) -> Plan:
             )
         )
     subtotal = sum(s.quantity * s.unit_price_cents for s in steps if isinstance(s, AddToCartStep))
+    if intent.checkout or ctx.checkout_pending:
+        # a checkout buys the whole cart: what was in it already counts too
+        adding = {s.sku: s.quantity for s in steps if isinstance(s, AddToCartStep)}
+        for line in (await commerce.cart()).lines:
+            if line.sku not in adding and not ctx.checkout_pending:
+                notes.append(
+                    f"your cart already holds {line.quantity} x {line.name}; it is part of this order"
+                )
+            subtotal += line.quantity * line.unit_price_cents
     if budget is not None and subtotal > budget:
         return _refuse(
             f"That comes to {money(subtotal)} before tax and shipping, over your {money(budget)} budget. "

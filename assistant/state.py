@@ -22,6 +22,8 @@ class AssistantState(TypedDict, total=False):
     plan: dict[str, Any] | None  # assistant.plan.Plan as JSON
     cursor: int  # index of the next plan step to run
     pending: dict[str, Any] | None  # assistant.schemas.Confirmation as JSON
+    pending_plan: dict[str, Any] | None  # the plan the confirmation belongs to
+    pending_cursor: int  # where that plan resumes on a yes
     approved_total_cents: int | None  # set only by the confirmation node on an explicit yes
     editing: bool  # the message edits a purchase that awaited approval
     cart_undo: list[dict[str, Any]]  # [{"sku", "previous"}] to put the cart back

@@ -40,13 +40,16 @@ async def confirmation(
         else:
             return Command(
                 goto="intent_parser",
-                update={"text": text, "editing": True, "pending": None, "replies": []},
+                update={"text": text, "editing": True, "replies": []},
             )
     if approve:
         return Command(
             goto="plan_executor",
             update={
                 "approved_total_cents": pending["total_cents"],
+                "plan": state.get("pending_plan"),
+                "cursor": state.get("pending_cursor", 0),
+                "editing": False,
                 "replies": ["Placing your order now."],
                 "status": "checking_out",
             },
@@ -62,6 +65,7 @@ async def confirmation(
             "pending": None,
             "plan": None,
             "cart_undo": [],
+            "editing": False,
             "approved_total_cents": None,
             "status": "idle",
         },

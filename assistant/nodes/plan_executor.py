@@ -15,6 +15,7 @@ import structlog
 from langgraph.runtime import Runtime
 
 from assistant.commerce import Commerce, CommerceError
+from assistant.nodes.clarification import STILL_WAITING
 from assistant.plan import (
     AddToCartStep,
     ApplyCouponStep,
@@ -31,6 +32,7 @@ from assistant.state import AssistantContext, AssistantState
 
 log = structlog.get_logger(__name__)
 
+BUYING = ("checkout", "substitute")
 UNDONE = {
     "payment_declined": "The items held for you were released; nothing was charged.",
     "order_failed": "Your payment was refunded and the items released.",
@@ -126,6 +128,12 @@ async def plan_executor(
     update: dict[str, Any] = {}
 
     def done(status: str = "idle", **more: Any) -> dict[str, Any]:
+        if state.get("editing") and state.get("pending") and plan.outcome not in BUYING:
+            # an answer or a refund in the middle: the purchase still awaits approval
+            return {
+                **update, "replies": [*replies, STILL_WAITING], "plan": None,
+                "status": "awaiting_confirmation", **more,
+            }  # fmt: skip
         return {
             **update, "replies": replies, "cart_undo": undo, "status": status, "plan": None,
             "pending": None, "approved_total_cents": None, **more,
@@ -178,8 +186,9 @@ async def plan_executor(
                     return {
                         **update, "replies": replies, "cart_undo": undo, "coupon_code": coupon,
                         "pending": confirmation.model_dump(mode="json"), "cursor": cursor + 1,
+                        "pending_plan": raw, "pending_cursor": cursor + 1,
                         "status": "awaiting_confirmation", "approved_total_cents": None,
-                        "last_items": [
+                        "editing": False, "last_items": [
                             {"sku": s.sku, "name": s.name, "quantity": s.quantity} for s in plan.adds
                         ],
                     }  # fmt: skip
@@ -209,6 +218,7 @@ async def plan_executor(
                         return {
                             **update, "replies": replies, "pending": fresh.model_dump(mode="json"),
                             "cursor": cursor - 1, "approved_total_cents": None,
+                            "pending_plan": raw, "pending_cursor": cursor - 1,
                             "status": "awaiting_confirmation",
                         }  # fmt: skip
                     if budget is not None and fresh.total_cents > budget:
@@ -234,16 +244,16 @@ async def plan_executor(
                     replies.append(message)
                     return done(status)
                 case CancelOrderStep():
-                    refund = await commerce.refund(
-                        step.order_id, "order cancelled by the customer",
+                    refund = await _refund(
+                        commerce, step.order_id, "order cancelled by the customer",
                         idempotency_key=f"cancel-{step.order_id}",
                     )  # fmt: skip
                     replies.append(
                         f"I cancelled order {step.order_id[:8]}; {money(refund['amount_cents'])} is on its way back to your card."
                     )
                 case RefundStep():
-                    refund = await commerce.refund(
-                        step.order_id, step.reason,
+                    refund = await _refund(
+                        commerce, step.order_id, step.reason,
                         lines=[{"sku": li.sku, "quantity": li.quantity} for li in step.lines] or None,
                         amount_cents=step.amount_cents,
                     )  # fmt: skip
@@ -267,12 +277,28 @@ async def plan_executor(
     if plan.outcome in ("answer",) and plan.message:
         replies.append(plan.message)
     if plan.outcome == "cart_updated":
-        cart = await commerce.cart()
-        replies.append(plan.message + "\n" + cart_summary(cart.lines))
+        try:
+            summary = "\n" + cart_summary((await commerce.cart()).lines)
+        except CommerceError:
+            summary = ""
+        replies.append(plan.message + summary)
         return done(
             last_items=[{"sku": s.sku, "name": s.name, "quantity": s.quantity} for s in plan.adds]
         )
     return done()
+
+
+async def _refund(commerce: Commerce, order_id: str, reason: str, **kwargs: Any) -> dict[str, Any]:
+    """A refund; the refund service learns of a new order from the saga's completion event,
+    so right after a purchase it may not know the order yet: wait a little for it."""
+    for attempt in range(10):
+        try:
+            return await commerce.refund(order_id, reason, **kwargs)
+        except CommerceError as exc:
+            if exc.status != 404 or attempt == 9:
+                raise
+            await asyncio.sleep(0.3)
+    raise AssertionError("unreachable")
 
 
 async def follow(

@@ -6,16 +6,21 @@ checkpointer; checkouts go through the saga like a web client's.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from assistant.llm.openai import OpenAIParser
 from bff.tables import checkouts
+from commerce import cli
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
+from tests.integration.assistant.model_server import Scripted, answer_json, model_server
 from tests.integration.helpers import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -182,3 +187,200 @@ async def test_prompt_injection_cannot_skip_confirmation_or_the_budget(
     assert mixed["checkout_id"] is None
     assert await checkout_count(stack, "user_456") == before
     await say(bob, "no", sneaky["conversation_id"])
+
+
+@pytest.fixture
+async def carla(stack: ServiceStack) -> AsyncIterator[httpx.AsyncClient]:
+    await stack.ensure(*SERVICES)
+    client = await _signed_in(stack, "carla@example.com", "carla-demo-pass")
+    await _empty_cart(client)
+    yield client
+    await client.aclose()
+
+
+async def _set_stock(stack: ServiceStack, sku: str, on_hand: int) -> None:
+    async with stack.client("inventory") as inventory:
+        response = await inventory.put(f"/stock/{sku}", json={"on_hand": on_hand})
+        assert response.status_code == 200, response.text
+
+
+async def test_out_of_stock_gets_a_substitute_or_a_question(
+    stack: ServiceStack, bob: httpx.AsyncClient
+) -> None:
+    await _set_stock(stack, "HP-ANC-BLA", 0)
+    try:
+        turn = await say(bob, "buy black noise cancelling headphones")
+        assert turn["state"] == "awaiting_confirmation", said(turn)
+        assert [li["sku"] for li in turn["pending"]["lines"]] == ["HP-ANC-SIL"]
+        assert "out of stock" in " ".join(turn["pending"]["notes"])
+        assert "out of stock" in said(turn)
+        assert turn["checkout_id"] is None
+        await say(bob, "no", turn["conversation_id"])
+
+        strict = await say(bob, "buy black noise cancelling headphones, no substitutions")
+        assert strict["pending"] is None and strict["state"] == "idle"
+        assert "out of stock" in said(strict) and "?" in said(strict)
+        assert (await bob.get("/v1/cart")).json()["lines"] == []
+    finally:
+        await _set_stock(stack, "HP-ANC-BLA", 50)
+
+
+async def test_order_status_and_a_return_from_the_last_order(
+    stack: ServiceStack, carla: httpx.AsyncClient
+) -> None:
+    turn = await say(carla, "buy a USB-C cable and a pack of AA batteries")
+    assert turn["state"] == "awaiting_confirmation", said(turn)
+    placed = await say(carla, "yes", turn["conversation_id"])
+    checkout_id = placed["checkout_id"]
+    status = await eventually(
+        lambda: _json(carla.get(f"/v1/checkouts/{checkout_id}")),
+        lambda s: s.get("state") in ("completed", "failed"),
+        within=60,
+    )
+    assert status["state"] == "completed", status
+    order_id = status["order_id"]
+
+    where = await say(carla, "where is my order?")
+    assert order_id[:8] in said(where) and "USB-C Cable" in said(where)
+    assert "confirmed" in said(where)
+
+    back = await say(carla, "return the cable from my last order")
+    assert "USB-C Cable" in said(back) and "refund" in said(back).lower(), said(back)
+    order = await eventually(
+        lambda: _json(carla.get(f"/v1/orders/{order_id}")),
+        lambda o: o["refunded_cents"] > 0,
+        within=60,
+    )
+    cable = next(li for li in order["lines"] if li["sku"].startswith("CBL-USBC"))
+    assert cable["unit_price_cents"] <= order["refunded_cents"] < order["total_cents"]
+
+
+async def test_a_conversation_survives_a_restart(
+    stack: ServiceStack, carla: httpx.AsyncClient
+) -> None:
+    turn = await say(carla, "buy 2 AAA batteries, under $20")
+    assert turn["state"] == "awaiting_confirmation", said(turn)
+    conversation = turn["conversation_id"]
+    total = turn["pending"]["total_cents"]
+
+    await stack.stop("gateway-bff")  # the graph, its checkpointer and their pool go away
+    await stack.ensure("gateway-bff")  # new process objects, same database
+
+    after = (await carla.get(f"/v1/assistant/conversations/{conversation}")).json()
+    assert after["pending"]["total_cents"] == total
+    assert [m["role"] for m in after["messages"]] == ["user", "assistant"]
+    done = await say(carla, "yes", conversation)
+    assert done["checkout_id"], said(done)
+    status = await eventually(
+        lambda: _json(carla.get(f"/v1/checkouts/{done['checkout_id']}")),
+        lambda s: s.get("state") in ("completed", "failed"),
+        within=60,
+    )
+    assert status["state"] == "completed" and status["totals"]["total_cents"] == total
+
+
+async def test_the_model_backend_through_the_bff(
+    stack: ServiceStack, bob: httpx.AsyncClient
+) -> None:
+    service = stack.runtime("gateway-bff").state["assistant"]
+    original = service.parser
+    async with model_server() as model:
+        service.parser = OpenAIParser.from_settings(model.base_url, "test-key", "scripted", 0.5)
+        try:
+            cable = {"kind": "buy", "items": [{"query": "usb-c cable"}],
+                     "constraints": {"budget_cents": 2000}}  # fmt: skip
+            model.play(answer_json(cable))
+            turn = await say(bob, "a cord to charge my phone, under $20")
+            assert turn["state"] == "awaiting_confirmation", said(turn)
+            assert turn["pending"]["lines"][0]["sku"].startswith("CBL-USBC")
+            assert turn["pending"]["budget_cents"] == 2000
+            declined = await say(bob, "no", turn["conversation_id"])
+            assert declined["state"] == "idle"
+            assert len(model.requests) == 1  # the yes/no was never the model's to read
+
+            model.play(Scripted(content="{"), Scripted(content="{"))
+            cart = await say(bob, "what's in my cart?")
+            assert "Your cart is empty." in said(cart)
+
+            slow = Scripted(delay_seconds=2, content="{}")
+            model.play(slow, slow)
+            late = await say(bob, "add a pack of AA batteries to my cart")
+            assert "AA Alkaline Batteries" in said(late)
+
+            model.play(Scripted(refusal="no"), Scripted(refusal="no"))
+            vague = await say(bob, "I need something for my kitchen")
+            assert "kitchen" in said(vague) and vague["pending"] is None
+        finally:
+            service.parser = original
+
+
+async def test_chat_in_the_terminal(stack: ServiceStack, carla: httpx.AsyncClient) -> None:
+    runner = CliRunner()
+    url = stack.settings.service_url("gateway-bff")
+    args = ["chat", "--url", url, "--email", "carla@example.com", "--password", "carla-demo-pass"]
+    result = await asyncio.to_thread(
+        runner.invoke, cli.app, args, input="buy 2 AAA batteries, under $20\nn\nquit\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Your order" in result.output and "BAT-AAA-4" in result.output
+    assert "total" in result.output and "Place this order?" in result.output
+    assert "did not place the order" in result.output
+    assert (await carla.get("/v1/cart")).json()["lines"] == []
+
+    wrong = await asyncio.to_thread(
+        runner.invoke, cli.app, ["chat", "--url", url, "--password", "nope"], input="quit\n"
+    )
+    assert wrong.exit_code == 1 and "Could not sign in" in wrong.output
+
+
+async def test_a_failed_checkout_is_explained_with_what_was_undone(
+    stack: ServiceStack, bob: httpx.AsyncClient
+) -> None:
+    turn = await say(bob, "buy a silver noise cancelling headphones")
+    assert turn["state"] == "awaiting_confirmation", said(turn)
+    await _set_stock(stack, "HP-ANC-SIL", 0)  # the last units went elsewhere meanwhile
+    try:
+        outcome = await say(bob, "yes", turn["conversation_id"])
+        assert outcome["checkout_id"]
+        if outcome["state"] == "checking_out":
+            history = await eventually(
+                lambda: _json(bob.get(f"/v1/assistant/conversations/{turn['conversation_id']}")),
+                lambda c: "did not go through" in c["messages"][-1]["text"],
+                within=60,
+            )
+            text = history["messages"][-1]["text"]
+        else:
+            assert outcome["state"] == "failed", said(outcome)
+            text = said(outcome)
+        assert "did not go through" in text and "Noise Cancelling Headphones" in text
+        assert "charged" in text
+        status = (await bob.get(f"/v1/checkouts/{outcome['checkout_id']}")).json()
+        assert status["state"] == "failed" and status["code"] == "out_of_stock"
+    finally:
+        await _set_stock(stack, "HP-ANC-SIL", 50)
+
+
+async def test_cancelling_an_order_refunds_it(
+    stack: ServiceStack, carla: httpx.AsyncClient
+) -> None:
+    turn = await say(carla, "buy a pack of AAA batteries")
+    placed = await say(carla, "yes", turn["conversation_id"])
+    status = await eventually(
+        lambda: _json(carla.get(f"/v1/checkouts/{placed['checkout_id']}")),
+        lambda s: s.get("state") in ("completed", "failed"),
+        within=60,
+    )
+    assert status["state"] == "completed", status
+    order_id = status["order_id"]
+    await eventually(  # the refund service learns of the order from CheckoutCompleted
+        lambda: _json(carla.get(f"/v1/orders/{order_id}")),
+        lambda o: o["status"] == "confirmed",
+    )
+    cancel = await say(carla, f"cancel my order {order_id[:8]}")
+    assert "cancelled" in said(cancel) and order_id[:8] in said(cancel), said(cancel)
+    order = await eventually(
+        lambda: _json(carla.get(f"/v1/orders/{order_id}")),
+        lambda o: o["refunded_cents"] == o["total_cents"],
+        within=60,
+    )
+    assert order["status"] == "refunded"
