@@ -190,6 +190,12 @@ async def test_the_bff_away_is_said_in_a_sentence(monkeypatch: pytest.MonkeyPatc
     ]
 
 
+async def orders_of(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    response = await client.get("/v1/orders")
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
 async def empty_cart(client: httpx.AsyncClient) -> None:
     for line in (await client.get("/v1/cart")).json()["lines"]:
         await client.delete(f"/v1/cart/lines/{line['sku']}")
@@ -218,7 +224,7 @@ async def test_chat_shows_the_plan_and_approve_places_the_order(
     alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
     async with closing(alice):
         await empty_cart(alice)
-        orders_before = len((await alice.get("/v1/orders")).json()["items"])
+        orders_before = len(await orders_of(alice))
         app = await signed_in_app("alice@example.com", "alice-demo-pass")
         button(app, "new-conversation").click()
         await run(app)
@@ -240,7 +246,7 @@ async def test_chat_shows_the_plan_and_approve_places_the_order(
         # the cart panel shows what the assistant put in the cart; nothing is bought yet
         sidebar = "\n".join(m.value for m in app.sidebar.markdown)
         assert "2 x AA Alkaline Batteries, 4-pack" in sidebar, sidebar
-        assert len((await alice.get("/v1/orders")).json()["items"]) == orders_before
+        assert len(await orders_of(alice)) == orders_before
 
         button(app, f"Approve and pay {total}").click()
         await run(app)
@@ -248,7 +254,7 @@ async def test_chat_shows_the_plan_and_approve_places_the_order(
         assert "Please confirm this purchase" not in [h.value for h in app.subheader]
         reply = chat(app)[-1][1]
         assert "order number" in reply and total.replace("$", r"\$") in reply, chat(app)
-        orders = (await alice.get("/v1/orders")).json()["items"]
+        orders = await orders_of(alice)
         assert len(orders) == orders_before + 1 and orders[0]["order_id"] in reply
         assert "Empty." in [c.value for c in app.sidebar.caption]  # bought lines left the cart
         steps = app.table[0].value  # the finished checkout's steps under the chat
@@ -267,7 +273,7 @@ async def test_cancel_buys_nothing_and_says_so(stack: ServiceStack, bff_url: str
     bob = await signed_in(stack, "bob@example.com", "bob-demo-pass")
     async with closing(bob):
         await empty_cart(bob)
-        orders_before = (await bob.get("/v1/orders")).json()["items"]
+        orders_before = await orders_of(bob)
         app = await signed_in_app("bob@example.com", "bob-demo-pass")
         button(app, "new-conversation").click()
         await run(app)
@@ -281,7 +287,7 @@ async def test_cancel_buys_nothing_and_says_so(stack: ServiceStack, bff_url: str
         assert "Please confirm this purchase" not in [h.value for h in app.subheader]
         assert "did not place" in chat(app)[-1][1], chat(app)
         assert not any(b.key in ("approve", "cancel") for b in app.button)
-        assert (await bob.get("/v1/orders")).json()["items"] == orders_before
+        assert await orders_of(bob) == orders_before
         assert "Empty." in [c.value for c in app.sidebar.caption]
 
 

@@ -19,7 +19,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright, expect
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.e2e.test_bff_checkout import closing, signed_in
-from tests.e2e.test_ui import empty_cart
+from tests.e2e.test_ui import empty_cart, orders_of
 from ui.process import UiProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -87,7 +87,7 @@ async def test_sign_in_ask_approve_and_see_the_order(
     alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
     async with closing(alice):
         await empty_cart(alice)
-        orders_before = len((await alice.get("/v1/orders")).json()["items"])
+        orders_before = len(await orders_of(alice))
         page = browser.pages[0] if browser.pages else await browser.new_page()
         page.set_default_timeout(WAIT_MS)
         expect.set_options(timeout=WAIT_MS)
@@ -114,13 +114,13 @@ async def test_sign_in_ask_approve_and_see_the_order(
         approve = page.get_by_role("button", name=re.compile(r"Approve and pay \$\d+\.\d\d"))
         await expect(approve).to_be_visible()
         await screen(page, "03-confirm")
-        assert len((await alice.get("/v1/orders")).json()["items"]) == orders_before  # not yet
+        assert len(await orders_of(alice)) == orders_before  # not yet
 
         await approve.click()
         await expect(page.get_by_text(re.compile("order number"))).to_be_visible()
         await expect(page.get_by_text(re.compile(r"placed: checkout steps"))).to_be_visible()
         await screen(page, "04-order-placed")
-        orders = (await alice.get("/v1/orders")).json()["items"]
+        orders = await orders_of(alice)
         assert len(orders) == orders_before + 1
         order = orders[0]
         await expect(page.get_by_text(re.compile(order["order_id"]))).to_be_visible()
