@@ -140,14 +140,14 @@ def reveal(text: str) -> Iterator[str]:
 
 def conversation_picker(bff: BffClient) -> None:
     with st.sidebar.expander("Conversations"):
-        if st.button("New conversation", key="new-conversation", use_container_width=True):
+        if st.button("New conversation", key="new-conversation", width="stretch"):
             load_conversation(bff, None)
             st.rerun()
         items = state().get("conversations") or []
         for item in items[:10]:
             title = item.get("title") or "Untitled"
             label = f"{title[:40]} · {fmt.when(item.get('updated_at'))}"
-            if st.button(label, key=f"conv-{item['conversation_id']}", use_container_width=True):
+            if st.button(label, key=f"conv-{item['conversation_id']}", width="stretch"):
                 load_conversation(bff, item["conversation_id"])
                 st.rerun()
 
@@ -233,9 +233,9 @@ def confirmation(bff: BffClient, pending: dict[str, Any]) -> None:
         approve_col, cancel_col = st.columns(2)
         total = fmt.money(pending.get("total_cents"), str(pending.get("currency", "USD")))
         approve = approve_col.button(
-            f"Approve and pay {total}", key="approve", type="primary", use_container_width=True
+            f"Approve and pay {total}", key="approve", type="primary", width="stretch"
         )
-        cancel = cancel_col.button("Cancel", key="cancel", use_container_width=True)
+        cancel = cancel_col.button("Cancel", key="cancel", width="stretch")
     if approve or cancel:
         decide(bff, approve=bool(approve))
 
