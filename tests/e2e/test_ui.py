@@ -339,3 +339,31 @@ async def test_a_running_checkout_is_followed_live(stack: ServiceStack, bff_url:
         box = next(s for s in app.status if s.label == f"Order {status['order_id'][:8]} placed")
         live = [str(m.value) for m in box.markdown]
         assert any("Payment captured" in m for m in live) and "Checkout completed" in live[-1]
+
+
+async def test_a_failed_checkout_says_why_and_shows_what_was_undone(
+    stack: ServiceStack, bff_url: str
+) -> None:
+    await stack.ensure(*SERVICES)
+    bob = await signed_in(stack, "bob@example.com", "bob-demo-pass")
+    async with closing(bob):
+        await empty_cart(bob)
+        await bob.post("/v1/cart/lines", json={"sku": "NB-A5-BLA", "quantity": 1})
+        quote = (await bob.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()
+        app = await signed_in_app("bob@example.com", "bob-demo-pass")
+        started = await bob.post(
+            "/v1/checkouts",
+            json={"shipping_address": HOME, "payment_token": "tok_declined",
+                  "expected_total_cents": quote["totals"]["total_cents"]},
+        )  # fmt: skip
+        app.session_state["follow"] = started.json()["checkout_id"]
+        app.sidebar.radio(key="page").set_value("Orders")
+        await run(app)
+        assert not app.exception, app.exception
+        box = next(s for s in app.status if s.label.startswith("Not bought"))
+        assert box.label.startswith("Not bought: Your card was declined."), box.label
+        steps = [str(m.value) for m in box.markdown]
+        assert any("Payment declined" in s for s in steps), steps
+        assert any("Undo: releasing the reserved items" in s for s in steps), steps
+        # nothing was bought: the notebook is still in the cart
+        assert "1 x A5 Dotted Notebook, black" in "\n".join(m.value for m in app.sidebar.markdown)
