@@ -384,3 +384,62 @@ async def test_cancelling_an_order_refunds_it(
         within=60,
     )
     assert order["status"] == "refunded"
+
+
+async def test_another_persons_conversation_is_not_found(
+    stack: ServiceStack, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    turn = await say(alice, "buy 2 AAA batteries")
+    conversation = turn["conversation_id"]
+    assert (await bob.get(f"/v1/assistant/conversations/{conversation}")).status_code == 404
+    stolen = await bob.post(
+        f"/v1/assistant/conversations/{conversation}/confirm", json={"approve": True}
+    )
+    assert stolen.status_code == 404 and stolen.json()["error"]["code"] == "not_found"
+    hijack = await bob.post(
+        "/v1/assistant/messages", json={"conversation_id": conversation, "text": "yes"}
+    )
+    assert hijack.status_code == 404
+    assert conversation not in {
+        c["conversation_id"] for c in (await bob.get("/v1/assistant/conversations")).json()["items"]
+    }
+    # still pending for alice, and bad input is a clear 4xx
+    assert (await alice.get(f"/v1/assistant/conversations/{conversation}")).json()["pending"]
+    empty = await alice.post("/v1/assistant/messages", json={"conversation_id": None, "text": ""})
+    assert empty.status_code == 422
+    long = await alice.post(
+        "/v1/assistant/messages", json={"conversation_id": None, "text": "x" * 2001}
+    )
+    assert long.status_code == 422
+    await say(alice, "no", conversation)
+
+
+async def test_cart_edits_coupons_and_edits_while_awaiting_approval(
+    stack: ServiceStack, alice: httpx.AsyncClient
+) -> None:
+    added = await say(alice, "add 3 8-packs of AA batteries to my cart")
+    assert added["state"] == "idle" and added["pending"] is None
+    assert "3 x AA Alkaline Batteries, 8-pack" in said(added)
+    conversation = added["conversation_id"]
+
+    bogus = await say(alice, "checkout with code BOGUS", conversation)
+    assert bogus["pending"] is None and "could not price" in said(bogus), said(bogus)
+
+    turn = await say(alice, "checkout with code SAVE10", conversation)
+    pending = turn["pending"]
+    assert pending["coupon_code"] == "SAVE10" and pending["discount_cents"] > 0, said(turn)
+    assert [(li["sku"], li["quantity"]) for li in pending["lines"]] == [("BAT-AA-8", 3)]
+
+    edited = await say(alice, "make it 4", conversation)
+    assert edited["state"] == "awaiting_confirmation", said(edited)
+    assert [(li["sku"], li["quantity"]) for li in edited["pending"]["lines"]] == [("BAT-AA-8", 4)]
+    assert edited["pending"]["total_cents"] > pending["total_cents"]
+    assert edited["pending"]["coupon_code"] == "SAVE10"
+
+    asked = await say(alice, "what's in my cart?", conversation)
+    assert "4 x AA Alkaline Batteries" in said(asked)
+    assert asked["state"] == "awaiting_confirmation" and asked["pending"]
+
+    await say(alice, "no", conversation)
+    lines = (await alice.get("/v1/cart")).json()["lines"]
+    assert [(li["sku"], li["quantity"]) for li in lines] == [("BAT-AA-8", 3)]
