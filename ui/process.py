@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import structlog
 
+from commerce.platform.embedded import port_is_free
 from commerce.platform.settings import Settings
 from commerce.services import UI_PORT
 
@@ -84,6 +85,8 @@ class UiProcess:
         return f"http://{shown}:{self.port}"
 
     def start(self) -> None:
+        if self.process is None and not port_is_free(self.port, self.host):
+            raise RuntimeError(f"port already in use: web UI ({self.port})")
         self.process = subprocess.Popen(
             command(self.host, self.port),
             env=environment(self.settings),
@@ -113,11 +116,14 @@ class UiProcess:
             time.sleep(0.2)
         return False
 
-    async def supervise(self, every: float = 1.0) -> None:
-        """Restart the app if it exits on its own, until cancelled."""
+    async def supervise(self, every: float = 1.0, max_restarts: int = 20) -> None:
+        """Restart the app if it exits on its own (up to `max_restarts` times), until cancelled."""
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(every * min(2**self.restarts, 30))
             if not self._stopping and self.process is not None and not self.running:
+                if self.restarts >= max_restarts:
+                    log.error("ui.gave_up", restarts=self.restarts)
+                    return
                 log.error("ui.died", returncode=self.process.returncode, action="restarting")
                 self.restarts += 1
                 self.start()

@@ -90,6 +90,20 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
             while httpx.get(url, timeout=5).status_code != 200:
                 assert time.monotonic() < deadline, f"{name} did not recover"
                 time.sleep(0.3)
+        # the web UI dies: `up` starts it again
+        children = psutil.Process(proc.pid).children(recursive=True)
+        web = next(c for c in children if "streamlit" in " ".join(c.cmdline()))
+        web.kill()
+        web.wait(10)
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, "the web UI did not come back"
+            try:
+                if httpx.get(f"{ui}/_stcore/health", timeout=2).text == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
         children = psutil.Process(proc.pid).children(recursive=True)
 
         proc.send_signal(signal.SIGINT)
