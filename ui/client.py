@@ -87,9 +87,8 @@ def _error_of(response: httpx.Response) -> BffError:
         return BffError(
             _sentence(message or "That request was not valid."), status=status, code=code
         )
-    return BffError(
-        _sentence(message or f"The request failed ({status})."), status=status, code=code
-    )
+    fallback = "That could not be found." if status == 404 else f"The request failed ({status})."
+    return BffError(_sentence(message or fallback), status=status, code=code)
 
 
 def _sentence(text: str) -> str:

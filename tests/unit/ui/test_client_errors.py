@@ -37,4 +37,4 @@ def test_refusals_keep_their_reason_as_a_sentence() -> None:
     refused = error(409, "nothing_pending", "nothing awaits your confirmation")
     assert refused.message == "Nothing awaits your confirmation." and refused.status == 409
     assert error(404, "not_found", "order not found").message == "Order not found."
-    assert _error_of(httpx.Response(404)).message == "The request failed (404)."
+    assert _error_of(httpx.Response(404)).message == "That could not be found."
