@@ -4,7 +4,7 @@ UV_VERSION := 0.13.8
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: up install test test-fast lint typecheck format contracts clean
+.PHONY: up install test test-fast lint typecheck format contracts clean chromium
 
 up: install ## install, then start PostgreSQL, the broker, every service, BFF and UI
 	$(UV) run --frozen agentshop up
@@ -16,11 +16,18 @@ install: $(UV)
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-test: install lint typecheck ## install, lint, type-check, run every test
+test: install chromium lint typecheck ## install, lint, type-check, run every test
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
-test-fast: install ## skip the suites marked slow
+test-fast: install chromium ## skip the suites marked slow
 	$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)
+
+# The browser test of the web UI drives Debian's chromium (never a downloaded browser).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium for the browser test of the web UI"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
 
 lint:
 	$(UV) run --frozen ruff check .

@@ -13,7 +13,8 @@ from rich.table import Table
 from commerce.platform import stack
 from commerce.platform.logging import configure_logging
 from commerce.platform.settings import Settings, get_settings
-from commerce.services import SERVICES
+from commerce.services import SERVICES, UI_PORT
+from ui.process import HEALTH_PATH, UiProcess
 
 app = typer.Typer(
     help="agentshop: an agentic shopping assistant on an event-driven commerce backend.",
@@ -75,6 +76,7 @@ def services() -> None:
     table = Table("service", "port", "database", "what it does")
     for spec in SERVICES.values():
         table.add_row(spec.name, str(spec.port), spec.database, spec.description)
+    table.add_row("ui", str(UI_PORT), "—", "the web UI (Streamlit), talks to gateway-bff only")
     Console().print(table)
 
 
@@ -86,8 +88,9 @@ def up(
         int | None, typer.Option(help="Added to every service's port [env AGENTSHOP_PORT_OFFSET]")
     ] = None,
     seed: Annotated[bool, typer.Option(help="Load demo data")] = True,
+    ui: Annotated[bool, typer.Option(help="Run the web UI (Streamlit) too")] = True,
 ) -> None:
-    """Start everything: embedded PostgreSQL and broker (unless configured), then all services."""
+    """Start everything: embedded PostgreSQL and broker (unless configured), all services, the UI."""
     if port_offset is not None:
         os.environ["AGENTSHOP_PORT_OFFSET"] = str(port_offset)
         get_settings.cache_clear()
@@ -106,14 +109,33 @@ def up(
                 status.update("loading demo data")
                 await stack.seed(fresh, chosen)
             status.update("starting services")
-            running = await stack.start_services(fresh, chosen, host=host)
-        _print_running(fresh, chosen, host, fresh.port_offset)
-        supervisor = asyncio.create_task(infra.supervise(fresh))
+            web = UiProcess(fresh, host=host) if ui else None
+            if web is not None:
+                web.start()
+            try:
+                running = await stack.start_services(fresh, chosen, host=host)
+            except BaseException:
+                if web is not None:
+                    web.stop()
+                raise
+            if web is not None:
+                status.update("starting the web UI")
+                if not await asyncio.to_thread(web.wait_ready):
+                    console.print(
+                        "[yellow]the web UI did not answer yet; it keeps starting[/yellow]"
+                    )
+        _print_running(fresh, chosen, host, fresh.port_offset, web)
+        supervisors = [asyncio.create_task(infra.supervise(fresh))]
+        if web is not None:
+            supervisors.append(asyncio.create_task(web.supervise()))
         try:
             await stack.wait_for_signal()
         finally:
-            supervisor.cancel()
+            for task in supervisors:
+                task.cancel()
             console.print("stopping services…")
+            if web is not None:
+                await asyncio.to_thread(web.stop)
             await running.stop()
 
     with stack.infrastructure(settings, on_step=lambda s: console.print(f"• {s}")) as infra:
@@ -121,13 +143,19 @@ def up(
     console.print("stopped.")
 
 
-def _print_running(settings: Settings, names: list[str], host: str, offset: int) -> None:
+def _print_running(
+    settings: Settings, names: list[str], host: str, offset: int, web: UiProcess | None = None
+) -> None:
     table = Table("service", "url", "ready", title="agentshop is running")
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     for name in names:
         port = SERVICES[name].port + offset
         table.add_row(name, f"http://{shown}:{port}", f"http://{shown}:{port}/readyz")
+    if web is not None:
+        table.add_row("web UI", web.url, f"{web.url}{HEALTH_PATH}")
     console.print(table)
+    if web is not None:
+        console.print(f"Open {web.url} in a browser to shop with the assistant.")
     console.print(f"PostgreSQL: {_redact(os.environ.get('DATABASE_URL', ''))}")
     console.print(f"Kafka: {settings.kafka_bootstrap_servers}")
     console.print("Press Ctrl-C to stop.")
@@ -145,11 +173,19 @@ def serve(
     host: Annotated[str, typer.Option()] = "0.0.0.0",
     port: Annotated[int | None, typer.Option(help="Default: the service's own port")] = None,
 ) -> None:
-    """Run one service in this process (uses DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS)."""
+    """Run one service in this process (uses DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS).
+
+    `serve ui` runs the web UI instead (it needs only the BFF: GATEWAY_BFF_URL)."""
+    if name == "ui":  # no database or broker: only the BFF (GATEWAY_BFF_URL)
+        from ui.process import command, environment, ui_port
+
+        argv = command(host, port or ui_port())
+        os.execve(argv[0], argv, environment())  # signals go straight to Streamlit
     settings = _settings()
     _needs_infra(settings)
     if name not in SERVICES:
-        console.print(f"[red]unknown service {name!r}[/red]; known: {', '.join(SERVICES)}")
+        known = ", ".join([*SERVICES, "ui"])
+        console.print(f"[red]unknown service {name!r}[/red]; known: {known}")
         raise typer.Exit(2)
 
     async def main() -> None:

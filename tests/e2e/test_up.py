@@ -13,7 +13,7 @@ import httpx
 import psutil
 import pytest
 
-from commerce.services import SERVICES
+from commerce.services import SERVICES, UI_PORT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -61,9 +61,15 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
         assert started, (tmp_path / "up.log").read_text()
         for name, body in ready.items():
             assert body["checks"] == {"database": "ok", "broker": "ok"}, name
+        # the web UI runs too, as a child process, and serves its page
+        ui = f"http://127.0.0.1:{UI_PORT + PORT_OFFSET}"
+        assert httpx.get(f"{ui}/_stcore/health", timeout=5).text == "ok"
+        assert "<title>Streamlit</title>" in httpx.get(ui, timeout=5).text
+        assert f"http://localhost:{UI_PORT + PORT_OFFSET}" in (tmp_path / "up.log").read_text()
         children = psutil.Process(proc.pid).children(recursive=True)
         names = {c.name() for c in children}
         assert "postgres" in names and any(n.startswith("tansu") for n in names), names
+        assert any("streamlit" in " ".join(c.cmdline()) for c in children), names
 
         # The embedded broker dies: `up` restarts it and the services become ready again.
         broker = next(c for c in children if c.name().startswith("tansu"))
@@ -84,6 +90,20 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
             while httpx.get(url, timeout=5).status_code != 200:
                 assert time.monotonic() < deadline, f"{name} did not recover"
                 time.sleep(0.3)
+        # the web UI dies: `up` starts it again
+        children = psutil.Process(proc.pid).children(recursive=True)
+        web = next(c for c in children if "streamlit" in " ".join(c.cmdline()))
+        web.kill()
+        web.wait(10)
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, "the web UI did not come back"
+            try:
+                if httpx.get(f"{ui}/_stcore/health", timeout=2).text == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
         children = psutil.Process(proc.pid).children(recursive=True)
 
         proc.send_signal(signal.SIGINT)

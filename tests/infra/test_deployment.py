@@ -58,6 +58,38 @@ def test_every_service_has_a_chart_a_compose_entry_a_database_and_a_release() ->
         assert f'CREATE DATABASE "{spec.database}"' in init_sql
 
 
+def test_the_web_ui_has_a_chart_a_compose_entry_and_a_release() -> None:
+    compose = yaml.safe_load((INFRA / "compose.yaml").read_text())["services"]["ui"]
+    assert compose["command"][:2] == ["serve", "ui"]
+    assert compose["environment"]["GATEWAY_BFF_URL"] == "http://gateway-bff:8000"
+    assert "DATABASE_URL" not in compose["environment"]
+    assert "/_stcore/health" in json.dumps(compose["healthcheck"])
+    assert compose["depends_on"]["gateway-bff"]["condition"] == "service_healthy"
+    releases = json.loads((INFRA / "terraform" / "services.tf.json").read_text())["locals"][
+        "services"
+    ]
+    assert releases["ui"]["port"] == 8501
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_web_ui_chart_renders_without_database_or_secrets(variant: str) -> None:
+    docs = render("ui", VARIANTS[variant])
+    kinds = sorted(d["kind"] for d in docs)
+    expected = ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
+                "PodDisruptionBudget", "Service"]  # fmt: skip
+    assert kinds == sorted(expected + (["Ingress"] if variant == "ingress" else []))
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    by_kind = {d["kind"]: d for d in docs}
+    container = by_kind["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][:2] == ["serve", "ui"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/_stcore/health"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/_stcore/health"
+    assert not [e for e in container["env"] if "valueFrom" in e]  # no database, no JWT secret
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert by_kind["ConfigMap"]["data"]["GATEWAY_BFF_URL"] == "http://gateway-bff:8000"
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("name", sorted(SERVICES))
 def test_charts_render_to_valid_kubernetes_objects(name: str, variant: str) -> None:
@@ -174,7 +206,7 @@ def test_policy_scanner_finds_nothing_unjustified(tmp_path: Path) -> None:
     """checkov (run in its own environment: its pins clash with ours) over the rendered
     production manifests, the Dockerfile and the Terraform. Accepted findings carry a
     `checkov.io/skip` annotation with the reason (see the library chart)."""
-    for name in SERVICES:
+    for name in [*SERVICES, "ui"]:
         docs = render(name, {**PRODUCTION, **VARIANTS["ingress"]})
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump_all(docs))
     checks = {

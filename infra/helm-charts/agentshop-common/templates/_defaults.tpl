@@ -22,6 +22,10 @@ autoscaling:
 pdb:
   minAvailable: 1
 secretName: agentshop-secrets  # keys: DATABASE_URL, AGENTSHOP_JWT_SECRET[, KAFKA_SASL_PASSWORD]
+secretEnv: true  # false: the pod gets none of the Secret's keys (the web UI needs none)
+probes:
+  readinessPath: /readyz
+  livenessPath: /healthz
 config:
   env: prod
   logLevel: INFO

@@ -17,6 +17,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "agentshop.env" -}}
 - name: PORT
   value: {{ .Values.port | quote }}
+{{- if .Values.secretEnv }}
 {{- range $key := list "DATABASE_URL" "AGENTSHOP_JWT_SECRET" }}
 - name: {{ $key }}
   valueFrom:
@@ -30,6 +31,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     secretKeyRef:
       name: {{ .Values.secretName }}
       key: KAFKA_SASL_PASSWORD
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -168,14 +170,14 @@ spec:
             {{- include "agentshop.env" . | nindent 12 }}
           readinessProbe:
             httpGet:
-              path: /readyz
+              path: {{ .Values.probes.readinessPath }}
               port: http
             periodSeconds: 5
             timeoutSeconds: 3
             failureThreshold: 3
           livenessProbe:
             httpGet:
-              path: /healthz
+              path: {{ .Values.probes.livenessPath }}
               port: http
             initialDelaySeconds: 10
             periodSeconds: 10

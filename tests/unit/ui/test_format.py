@@ -1,0 +1,64 @@
+"""What the person reads: amounts, the plan table's totals and budget, the saga's steps."""
+
+from __future__ import annotations
+
+from ui import format as fmt
+
+PENDING = {
+    "lines": [
+        {"sku": "BAT-AA-8", "name": "AA Batteries", "quantity": 2, "unit_price_cents": 939,
+         "line_total_cents": 1878},
+    ],
+    "subtotal_cents": 1878, "discount_cents": 188, "tax_cents": 0, "shipping_cents": 599,
+    "total_cents": 2289, "budget_cents": 3000, "coupon_code": "SAVE10", "currency": "USD",
+}  # fmt: skip
+
+
+def test_money_is_shown_in_dollars_and_cents() -> None:
+    assert fmt.money(2477) == "$24.77"
+    assert fmt.money(5) == "$0.05"
+    assert fmt.money(-188) == "-$1.88"
+    assert fmt.money(123456789) == "$1,234,567.89"
+    assert fmt.money(None) == "—"
+
+
+def test_dollar_signs_never_become_math_in_markdown() -> None:
+    assert fmt.md("under $30, about $24") == r"under \$30, about \$24"
+
+
+def test_plan_table_lists_items_and_every_total_with_the_budget_verdict() -> None:
+    assert fmt.plan_lines(PENDING) == [
+        {"Item": "AA Batteries", "SKU": "BAT-AA-8", "Quantity": 2, "Unit price": "$9.39",
+         "Line total": "$18.78"},
+    ]  # fmt: skip
+    rows = {r[""]: r["Amount"] for r in fmt.plan_totals(PENDING)}
+    assert rows == {
+        "Subtotal": "$18.78",
+        "Discount (SAVE10)": "-$1.88",
+        "Tax": "$0.00",
+        "Shipping": "$5.99",
+        "Total": "$22.89",
+        "Budget": "$30.00 (within budget)",
+    }
+    over = {r[""]: r["Amount"] for r in fmt.plan_totals({**PENDING, "budget_cents": 2000})}
+    assert over["Budget"] == "$20.00 (over budget)"
+    assert "Budget" not in {r[""] for r in fmt.plan_totals({**PENDING, "budget_cents": None})}
+
+
+def test_saga_steps_read_as_sentences_and_mark_compensations() -> None:
+    undo = fmt.step({"type": "CompensatePayment", "at": "2026-11-24T21:57:21.123456+00:00"})
+    assert undo == {
+        "When": "21:57:21.123",
+        "Step": "Undo: refunding the payment",
+        "Compensation": "yes",
+        "Detail": "",
+    }
+    failed = fmt.step({"type": "CheckoutFailed", "payload": {"reason": "Card declined."}})
+    assert failed["Step"] == "Checkout failed" and failed["Detail"] == "Card declined."
+    assert fmt.step({"type": "SomethingNewHappened"})["Step"] == "Something new happened"
+
+
+def test_addresses_read_on_one_line() -> None:
+    home = {"name": "Alice Martin", "line1": "1 Main St", "city": "Portland", "region": "OR",
+            "postal_code": "97201", "country": "US"}  # fmt: skip
+    assert fmt.address(home) == "Alice Martin, 1 Main St, Portland, OR 97201, US"

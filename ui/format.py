@@ -1,0 +1,162 @@
+"""Turning BFF answers into what a person reads: money, plan tables, saga steps."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+# What each saga message means to the person buying. `undo` marks compensations.
+STEPS: dict[str, tuple[str, bool]] = {
+    "InitiateCheckoutCommand": ("Checkout requested", False),
+    "ReserveInventory": ("Reserving the items in stock", False),
+    "InventoryReserved": ("Items reserved", False),
+    "InventoryReservationFailed": ("Not enough stock", False),
+    "ProcessPayment": ("Charging the payment method", False),
+    "PaymentProcessed": ("Payment captured", False),
+    "PaymentFailed": ("Payment declined", False),
+    "CreateOrder": ("Creating the order", False),
+    "OrderCreated": ("Order created", False),
+    "OrderCreationFailed": ("The order could not be created", False),
+    "CommitInventory": ("Taking the items out of stock", False),
+    "InventoryCommitted": ("Items taken out of stock", False),
+    "ClearCart": ("Removing the bought items from the cart", False),
+    "CartCleared": ("Cart updated", False),
+    "CartClearanceFailed": ("The cart could not be updated", False),
+    "CompensateInventory": ("Undo: releasing the reserved items", True),
+    "InventoryReleased": ("Undone: reserved items released", True),
+    "CompensatePayment": ("Undo: refunding the payment", True),
+    "PaymentRefunded": ("Undone: payment refunded", True),
+    "CheckoutCompleted": ("Checkout completed", False),
+    "CheckoutFailed": ("Checkout failed", False),
+}
+TERMINAL = ("CheckoutCompleted", "CheckoutFailed")
+
+
+def money(cents: int | None, currency: str = "USD") -> str:
+    """Integer minor units as the person reads them: 2477 -> "$24.77"."""
+    if cents is None:
+        return "—"
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    symbol = "$" if currency == "USD" else f"{currency} "
+    return f"{sign}{symbol}{whole:,}.{part:02d}"
+
+
+def md(text: str) -> str:
+    """Text for st.markdown: dollar signs shown as such, never read as math."""
+    return text.replace("$", r"\$")
+
+
+def chat(text: str) -> str:
+    """A chat message for st.markdown: its line breaks kept, a list ended before prose."""
+    out: list[str] = []
+    in_list = False
+    for line in text.splitlines():
+        bullet = line.lstrip().startswith(("- ", "* ")) or bool(re.match(r"\s*\d+\. ", line))
+        if in_list and not bullet and line.strip():
+            out.append("")
+        in_list = bullet
+        out.append(line)
+    return md("  \n".join(out).replace("  \n  \n", "\n\n"))
+
+
+def when(value: str | None) -> str:
+    """An ISO-8601 time as "Nov 24, 21:10:05" (UTC)."""
+    if not value:
+        return ""
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return at.strftime("%b %d, %H:%M:%S")
+
+
+def clock(value: str | None) -> str:
+    """An ISO-8601 time as "21:10:05.123": saga steps are milliseconds apart."""
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).strftime("%H:%M:%S.%f")[:-3]
+    except ValueError:
+        return value
+
+
+def short_id(value: str) -> str:
+    """The order reference the emails and texts use: the id's first 8 characters."""
+    return value[:8]
+
+
+def words(name: str) -> str:
+    """CamelCase to a sentence: "PaymentProcessed" -> "Payment processed"."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower()
+    return spaced[:1].upper() + spaced[1:]
+
+
+def step(entry: dict[str, Any]) -> dict[str, str]:
+    """One timeline entry of the saga as a row: when, what happened, whether it undid something."""
+    kind = str(entry.get("type", ""))
+    label, undo = STEPS.get(kind, (words(kind), False))
+    payload = entry.get("payload") or {}
+    detail = ""
+    if kind in ("CheckoutFailed", "PaymentFailed", "InventoryReservationFailed"):
+        detail = str(payload.get("reason") or "")
+    elif kind == "CheckoutCompleted" and payload.get("order_id"):
+        detail = f"order {short_id(str(payload['order_id']))}"
+    return {
+        "When": clock(str(entry.get("at") or "")),
+        "Step": label,
+        "Compensation": "yes" if undo else "",
+        "Detail": detail,
+    }
+
+
+def plan_lines(pending: dict[str, Any]) -> list[dict[str, Any]]:
+    """The confirmation's items as table rows."""
+    currency = str(pending.get("currency", "USD"))
+    return [
+        {
+            "Item": line["name"],
+            "SKU": line["sku"],
+            "Quantity": line["quantity"],
+            "Unit price": money(line["unit_price_cents"], currency),
+            "Line total": money(line["line_total_cents"], currency),
+        }
+        for line in pending.get("lines", [])
+    ]
+
+
+def plan_totals(pending: dict[str, Any]) -> list[dict[str, str]]:
+    """Subtotal, discount, tax, shipping, total and the budget, as rows of a small table."""
+    currency = str(pending.get("currency", "USD"))
+    discount = int(pending.get("discount_cents") or 0)
+    coupon = pending.get("coupon_code")
+    rows = [
+        {"": "Subtotal", "Amount": money(pending.get("subtotal_cents"), currency)},
+        {
+            "": f"Discount ({coupon})" if coupon else "Discount",
+            "Amount": money(-discount if discount else 0, currency),
+        },
+        {"": "Tax", "Amount": money(pending.get("tax_cents"), currency)},
+        {"": "Shipping", "Amount": money(pending.get("shipping_cents"), currency)},
+        {"": "Total", "Amount": money(pending.get("total_cents"), currency)},
+    ]
+    budget = pending.get("budget_cents")
+    if budget is not None:
+        total = int(pending.get("total_cents") or 0)
+        verdict = "within budget" if total <= int(budget) else "over budget"
+        rows.append({"": "Budget", "Amount": f"{money(int(budget), currency)} ({verdict})"})
+    return rows
+
+
+def address(value: dict[str, Any] | None) -> str:
+    if not value:
+        return ""
+    parts = [value.get("name"), value.get("line1"), value.get("line2"), value.get("city")]
+    region = " ".join(str(p) for p in (value.get("region"), value.get("postal_code")) if p)
+    parts += [region, value.get("country")]
+    return ", ".join(str(p) for p in parts if p)
+
+
+def status_label(status: str) -> str:
+    return status.replace("_", " ").capitalize()
