@@ -1,0 +1,918 @@
+"""Plans: an ordered list of typed steps the assistant will take, and how they end.
+
+`generate_plan(intent, commerce, context)` turns a parsed intent into a checked `Plan`,
+resolving products against the real catalog through a `CommerceReader` (the BFF's
+product search and detail, the cart, the orders). It never touches the cart or money:
+the executor runs the steps. The rules it enforces:
+
+- every product must exist in the catalog (else the plan is a `refuse`);
+- the estimated subtotal must fit the person's budget and each item its price cap
+  (else `refuse`; the exact total is checked again against the quote before paying);
+- an out-of-stock item gets an in-stock substitute when substitutions are allowed
+  (outcome `substitute`, confirmed like any purchase) or a question when they are not;
+- anything that moves money ends in `quote -> confirm -> initiate_checkout`, and a plan
+  that puts `initiate_checkout` before an approved `confirm` does not validate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from assistant.intents import (
+    ApplyCoupon,
+    Buy,
+    CancelOrder,
+    ChangeQuantity,
+    Checkout,
+    Confirm,
+    Decline,
+    Intent,
+    ItemRequest,
+    OrderStatus,
+    Refund,
+    RemoveItems,
+    Reorder,
+    Search,
+    Unclear,
+    ViewCart,
+)
+
+StepKind = Literal[
+    "search", "choose_variant", "add_to_cart", "remove_from_cart", "set_quantity", "view_cart",
+    "apply_coupon", "quote", "confirm", "initiate_checkout", "track_checkout", "lookup_order",
+    "order_status", "cancel_order", "refund", "clarify", "refuse",
+]  # fmt: skip
+Outcome = Literal[
+    "checkout", "cart_updated", "answer", "clarify", "refuse", "substitute", "refund", "cancel"
+]
+
+
+def money(cents: int) -> str:
+    return f"${cents / 100:,.2f}"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# -- steps ----------------------------------------------------------------------------------
+
+
+class SearchStep(Frozen):
+    kind: Literal["search"] = "search"
+    query: str
+    max_price_cents: int | None = None
+    results: list[str] = Field(default_factory=list, description="Product ids found, best first")
+
+    @property
+    def description(self) -> str:
+        cap = f" up to {money(self.max_price_cents)}" if self.max_price_cents is not None else ""
+        return f"Search the catalog for “{self.query}”{cap}"
+
+
+class ChooseVariantStep(Frozen):
+    kind: Literal["choose_variant"] = "choose_variant"
+    query: str
+    product_id: str
+    sku: str
+    name: str
+    unit_price_cents: int = Field(ge=0)
+    available: int | None = None
+    substitute_for: str | None = Field(None, description="The SKU this one replaces (out of stock)")
+
+    @property
+    def description(self) -> str:
+        if self.substitute_for:
+            return f"Substitute {self.name} ({self.sku}, {money(self.unit_price_cents)}) for the out-of-stock {self.substitute_for}"
+        return f"Choose {self.name} ({self.sku}) at {money(self.unit_price_cents)}"
+
+
+class AddToCartStep(Frozen):
+    kind: Literal["add_to_cart"] = "add_to_cart"
+    sku: str
+    name: str
+    quantity: int = Field(ge=1, le=1000)
+    unit_price_cents: int = Field(ge=0)
+
+    @property
+    def description(self) -> str:
+        return (
+            f"Add {self.quantity} x {self.name} ({money(self.unit_price_cents)} each) to the cart"
+        )
+
+
+class RemoveFromCartStep(Frozen):
+    kind: Literal["remove_from_cart"] = "remove_from_cart"
+    sku: str
+    name: str
+
+    @property
+    def description(self) -> str:
+        return f"Remove {self.name} from the cart"
+
+
+class SetQuantityStep(Frozen):
+    kind: Literal["set_quantity"] = "set_quantity"
+    sku: str
+    name: str
+    quantity: int = Field(ge=1, le=1000)
+
+    @property
+    def description(self) -> str:
+        return f"Change {self.name} to {self.quantity}"
+
+
+class ViewCartStep(Frozen):
+    kind: Literal["view_cart"] = "view_cart"
+
+    @property
+    def description(self) -> str:
+        return "Show the cart"
+
+
+class ApplyCouponStep(Frozen):
+    kind: Literal["apply_coupon"] = "apply_coupon"
+    code: str = Field(min_length=1, max_length=64)
+
+    @property
+    def description(self) -> str:
+        return f"Apply coupon {self.code}"
+
+
+class QuoteStep(Frozen):
+    kind: Literal["quote"] = "quote"
+
+    @property
+    def description(self) -> str:
+        return "Price the cart: discount, tax, shipping and total"
+
+
+class ConfirmStep(Frozen):
+    kind: Literal["confirm"] = "confirm"
+    budget_cents: int | None = None
+
+    @property
+    def description(self) -> str:
+        within = f", within your {money(self.budget_cents)} budget" if self.budget_cents else ""
+        return f"Ask you to approve the exact total{within}"
+
+
+class InitiateCheckoutStep(Frozen):
+    kind: Literal["initiate_checkout"] = "initiate_checkout"
+    payment_token: str = "tok_visa"
+
+    @property
+    def description(self) -> str:
+        return "Place the order with your saved card"
+
+
+class TrackCheckoutStep(Frozen):
+    kind: Literal["track_checkout"] = "track_checkout"
+
+    @property
+    def description(self) -> str:
+        return "Follow the checkout until the order is confirmed or undone"
+
+
+class LookupOrderStep(Frozen):
+    kind: Literal["lookup_order"] = "lookup_order"
+    order_ref: str | None = None
+    order_id: str | None = None
+
+    @property
+    def description(self) -> str:
+        return f"Find order {self.order_ref}" if self.order_ref else "Find your latest order"
+
+
+class OrderStatusStep(Frozen):
+    kind: Literal["order_status"] = "order_status"
+    order_id: str
+
+    @property
+    def description(self) -> str:
+        return f"Report the status of order {self.order_id[:8]}"
+
+
+class CancelOrderStep(Frozen):
+    kind: Literal["cancel_order"] = "cancel_order"
+    order_id: str
+    amount_cents: int = Field(ge=0)
+
+    @property
+    def description(self) -> str:
+        return f"Cancel order {self.order_id[:8]} and refund {money(self.amount_cents)}"
+
+
+class RefundLine(Frozen):
+    sku: str
+    name: str
+    quantity: int = Field(ge=1)
+
+
+class RefundStep(Frozen):
+    kind: Literal["refund"] = "refund"
+    order_id: str
+    lines: list[RefundLine] = Field(default_factory=list)
+    amount_cents: int | None = Field(None, gt=0)
+    reason: str = "customer request"
+
+    @property
+    def skus(self) -> list[str]:
+        return [line.sku for line in self.lines]
+
+    @property
+    def description(self) -> str:
+        if self.lines:
+            what = ", ".join(f"{li.quantity} x {li.name}" for li in self.lines)
+            return f"Return {what} from order {self.order_id[:8]} for a refund"
+        if self.amount_cents:
+            return f"Refund {money(self.amount_cents)} of order {self.order_id[:8]}"
+        return f"Refund order {self.order_id[:8]} in full"
+
+
+class ClarifyStep(Frozen):
+    kind: Literal["clarify"] = "clarify"
+    question: str
+
+    @property
+    def description(self) -> str:
+        return f"Ask: {self.question}"
+
+
+class RefuseStep(Frozen):
+    kind: Literal["refuse"] = "refuse"
+    reason: str
+    code: Literal[
+        "over_budget", "over_price_cap", "unknown_product", "out_of_stock", "no_address",
+        "nothing_to_do", "not_allowed", "unsupported",
+    ] = "not_allowed"  # fmt: skip
+
+    @property
+    def description(self) -> str:
+        return f"Refuse: {self.reason}"
+
+
+PlanStep = Annotated[
+    SearchStep
+    | ChooseVariantStep
+    | AddToCartStep
+    | RemoveFromCartStep
+    | SetQuantityStep
+    | ViewCartStep
+    | ApplyCouponStep
+    | QuoteStep
+    | ConfirmStep
+    | InitiateCheckoutStep
+    | TrackCheckoutStep
+    | LookupOrderStep
+    | OrderStatusStep
+    | CancelOrderStep
+    | RefundStep
+    | ClarifyStep
+    | RefuseStep,
+    Field(discriminator="kind"),
+]
+
+MONEY_MOVES = {"initiate_checkout"}
+
+
+class Plan(Frozen):
+    """Ordered steps and how the plan ends. Validation keeps the money rules structural."""
+
+    steps: list[PlanStep] = Field(min_length=1)
+    outcome: Outcome
+    message: str = Field("", description="What the assistant tells the person about this plan")
+    budget_cents: int | None = None
+    coupon_code: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _money_needs_quote_and_confirm(self) -> Plan:
+        kinds = [s.kind for s in self.steps]
+        if "initiate_checkout" in kinds:
+            at = kinds.index("initiate_checkout")
+            if "confirm" not in kinds[:at] or "quote" not in kinds[: kinds.index("confirm")]:
+                raise ValueError("initiate_checkout must follow a quote and a confirm step")
+            if self.outcome not in ("checkout", "substitute"):
+                raise ValueError(f"a {self.outcome} plan cannot initiate a checkout")
+        if self.outcome in ("checkout", "substitute") and "initiate_checkout" not in kinds:
+            raise ValueError(f"a {self.outcome} plan must end in a confirmed checkout")
+        if self.outcome == "refuse" and kinds[-1] != "refuse":
+            raise ValueError("a refuse plan ends with a refuse step")
+        if self.outcome == "clarify" and kinds[-1] != "clarify":
+            raise ValueError("a clarify plan ends with a clarify step")
+        if self.outcome in ("refuse", "clarify") and set(kinds) & (
+            MONEY_MOVES | {"add_to_cart", "refund", "cancel_order"}
+        ):
+            raise ValueError(f"a {self.outcome} plan changes nothing")
+        return self
+
+    def public(self) -> list[dict[str, str]]:
+        """The plan as the contract shows it: kind and description per step."""
+        return [{"kind": s.kind, "description": s.description} for s in self.steps]
+
+    @property
+    def adds(self) -> list[AddToCartStep]:
+        return [s for s in self.steps if isinstance(s, AddToCartStep)]
+
+    @property
+    def estimated_subtotal_cents(self) -> int:
+        return sum(s.quantity * s.unit_price_cents for s in self.adds)
+
+
+# -- what the generator reads -----------------------------------------------------------------
+
+
+class Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Variant(Loose):
+    sku: str
+    name: str
+    price_cents: int
+    attributes: dict[str, str] = Field(default_factory=dict)
+    available: int | None = None
+
+
+class Product(Loose):
+    product_id: str
+    name: str
+    brand: str = ""
+    category: str = ""
+    description: str = ""
+    min_price_cents: int = 0
+    variants: list[Variant] = Field(default_factory=list)
+
+
+class CartLine(Loose):
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+    product_id: str = ""
+
+
+class Cart(Loose):
+    lines: list[CartLine] = Field(default_factory=list)
+
+
+class OrderLine(Loose):
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+    product_id: str = ""
+
+
+class Order(Loose):
+    order_id: str
+    status: str
+    total_cents: int
+    refunded_cents: int = 0
+    created_at: str = ""
+    updated_at: str = ""
+    lines: list[OrderLine] = Field(default_factory=list)
+    history: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class CommerceReader(Protocol):
+    """What plan generation reads. The BFF client implements it; unit tests use a fake."""
+
+    async def search(
+        self, query: str, *, max_price_cents: int | None = None, limit: int = 10
+    ) -> list[Product]: ...
+
+    async def product(self, product_id: str) -> Product | None: ...
+
+    async def cart(self) -> Cart: ...
+
+    async def orders(self, limit: int = 10) -> list[Order]: ...
+
+    async def order(self, order_id: str) -> Order | None: ...
+
+
+class PlanContext(Frozen):
+    """What earlier turns of the conversation left behind."""
+
+    last_items: list[RefundLine] = Field(
+        default_factory=list, description="Items last discussed (sku, name, quantity)"
+    )
+    budget_cents: int | None = None
+    coupon_code: str | None = None
+    checkout_pending: bool = Field(
+        False, description="A purchase awaits approval; edits re-quote it"
+    )
+    has_address: bool = True
+
+
+# -- generation -------------------------------------------------------------------------------
+
+
+async def generate_plan(
+    intent: Intent, commerce: CommerceReader, context: PlanContext | None = None
+) -> Plan:
+    """The checked plan for `intent`. Reads the catalog, cart and orders; changes nothing."""
+    ctx = context or PlanContext()
+    match intent:
+        case Buy():
+            return await _buy(intent, commerce, ctx)
+        case Checkout():
+            return await _checkout(
+                intent.constraints.budget_cents, intent.coupon_code, commerce, ctx
+            )
+        case Reorder():
+            return await _reorder(intent, commerce, ctx)
+        case RemoveItems():
+            return await _remove(intent, commerce, ctx)
+        case ChangeQuantity():
+            return await _change_quantity(intent, commerce, ctx)
+        case ViewCart():
+            return Plan(steps=[ViewCartStep()], outcome="answer")
+        case Search():
+            return await _search(intent, commerce)
+        case ApplyCoupon():
+            return await _checkout(ctx.budget_cents, intent.code, commerce, ctx)
+        case OrderStatus():
+            return await _order_status(intent, commerce)
+        case CancelOrder():
+            return await _cancel(intent, commerce)
+        case Refund():
+            return await _refund(intent, commerce)
+        case Confirm() | Decline():
+            return _clarify("There is nothing waiting for a yes or no. What would you like to do?")
+        case Unclear():
+            return _clarify(intent.question)
+    return _clarify("What would you like to do?")  # pragma: no cover - the union is exhaustive
+
+
+def _clarify(question: str, steps: Sequence[PlanStep] = ()) -> Plan:
+    return Plan(steps=[*steps, ClarifyStep(question=question)], outcome="clarify", message=question)
+
+
+def _refuse(reason: str, code: str, steps: Sequence[PlanStep] = (), **extra: Any) -> Plan:
+    kept = [s for s in steps if s.kind in ("search", "choose_variant")]
+    return Plan(
+        steps=[*kept, RefuseStep(reason=reason, code=code)],
+        outcome="refuse",
+        message=reason,
+        **extra,
+    )
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9]+", text.lower()) if w}
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _matches_attributes(variant: Variant, item: ItemRequest) -> bool:
+    wanted = dict(item.attributes)
+    if item.pack_size is not None:
+        wanted["pack_size"] = str(item.pack_size)
+    for key, value in wanted.items():
+        have = variant.attributes.get(key)
+        if have is not None and have.lower() != value.lower():
+            return False
+        if have is None and value.lower() not in variant.name.lower():
+            return False
+    return True
+
+
+def _brand_ok(product: Product, item: ItemRequest, preferred: Sequence[str]) -> bool:
+    return not item.brand or item.brand.lower() in product.brand.lower()
+
+
+def _in_stock(variant: Variant, quantity: int) -> bool:
+    return variant.available is None or variant.available >= quantity
+
+
+class _Choice:
+    def __init__(self, product: Product, variant: Variant, substitute_for: str | None = None):
+        self.product = product
+        self.variant = variant
+        self.substitute_for = substitute_for
+
+
+def _pick_variant(product: Product, item: ItemRequest, *, need_stock: bool) -> Variant | None:
+    cap = item.max_unit_price_cents
+    candidates = [
+        v
+        for v in product.variants
+        if _matches_attributes(v, item)
+        and (cap is None or v.price_cents <= cap)
+        and (not need_stock or _in_stock(v, item.quantity))
+    ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda v: (v.price_cents, v.sku))
+
+
+def _relevant(product: Product, item: ItemRequest) -> bool:
+    """At least one meaningful query word appears in the product's name or description."""
+    text = {_singular(w) for w in _words(f"{product.name} {product.description} {product.brand}")}
+    words = {_singular(w) for w in _words(item.query)} - {"a", "an", "the", "of"}
+    return not words or bool(words & text)
+
+
+async def _resolve(
+    item: ItemRequest, commerce: CommerceReader, preferred: Sequence[str], substitutions: bool
+) -> tuple[list[PlanStep], _Choice | None, str | None, str]:
+    """Steps, the choice (or None), and when None the reason and its refuse/clarify code."""
+    found = await commerce.search(item.query, limit=10)
+    products = [p for p in found if _relevant(p, item)]
+    steps: list[PlanStep] = [
+        SearchStep(
+            query=item.query,
+            max_price_cents=item.max_unit_price_cents,
+            results=[p.product_id for p in products[:5]],
+        )
+    ]
+    if not products:
+        return steps, None, f"I could not find “{item.query}” in the catalog.", "unknown_product"
+    branded = [p for p in products if _brand_ok(p, item, preferred)]
+    if not branded:
+        return (
+            steps,
+            None,
+            f"I found no {item.query} by {item.brand}; the closest is {products[0].name} by {products[0].brand}.",
+            "unknown_product",
+        )
+    if preferred:
+        branded.sort(key=lambda p: not any(b.lower() in p.brand.lower() for b in preferred))
+    ordered = sorted(branded, key=lambda p: p.min_price_cents) if item.cheapest else branded
+    # the best match, with its stock (search already carries it; detail is authoritative)
+    best = await commerce.product(ordered[0].product_id) or ordered[0]
+    variant = _pick_variant(best, item, need_stock=True)
+    if variant is not None:
+        return steps, _Choice(best, variant), None, ""
+    any_variant = _pick_variant(best, item, need_stock=False)
+    if any_variant is None:
+        if item.max_unit_price_cents is not None and _pick_variant(
+            best, item.model_copy(update={"max_unit_price_cents": None}), need_stock=False
+        ):
+            cheapest = min(v.price_cents for v in best.variants)
+            return (
+                steps,
+                None,
+                f"{best.name} costs at least {money(cheapest)}, above your {money(item.max_unit_price_cents)} cap per item.",
+                "over_price_cap",
+            )
+        wanted = ", ".join(f"{k} {v}" for k, v in item.attributes.items()) or (
+            f"{item.pack_size}-pack" if item.pack_size else "that option"
+        )
+        options = ", ".join(v.name for v in best.variants[:4])
+        return (
+            steps,
+            None,
+            f"{best.name} does not come in {wanted}. Options: {options}.",
+            "ambiguous",
+        )
+    # out of stock: another variant of the same product, then another matching product
+    shortage = f"{any_variant.name} is out of stock" + (
+        f" (only {any_variant.available} left)" if any_variant.available else ""
+    )
+    relaxed = item.model_copy(update={"attributes": {}, "pack_size": None})
+    substitute: _Choice | None = None
+    other = _pick_variant(best, relaxed, need_stock=True)
+    if other is not None:
+        substitute = _Choice(best, other, substitute_for=any_variant.sku)
+    else:
+        for candidate in ordered[1:5]:
+            detail = await commerce.product(candidate.product_id) or candidate
+            pick = _pick_variant(detail, relaxed, need_stock=True)
+            if pick is not None:
+                substitute = _Choice(detail, pick, substitute_for=any_variant.sku)
+                break
+    if substitute is None:
+        return steps, None, f"{shortage} and I found nothing similar in stock.", "out_of_stock"
+    if not substitutions:
+        return (
+            steps,
+            None,
+            f"{shortage}. You asked for no substitutions: would {substitute.variant.name} at {money(substitute.variant.price_cents)} do instead?",
+            "ask_substitute",
+        )
+    return steps, substitute, shortage, "substitute"
+
+
+async def _buy(intent: Buy, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    constraints = intent.constraints
+    budget = constraints.budget_cents if constraints.budget_cents is not None else ctx.budget_cents
+    steps: list[PlanStep] = []
+    notes: list[str] = []
+    substituted = False
+    for item in intent.items:
+        found, choice, reason, code = await _resolve(
+            item, commerce, constraints.preferred_brands, constraints.substitutions_allowed
+        )
+        steps += found
+        if choice is None:
+            assert reason is not None
+            if code in ("ambiguous", "ask_substitute"):
+                return _clarify(reason, steps)
+            return _refuse(reason, code, steps, budget_cents=budget)
+        if choice.substitute_for:
+            substituted = True
+            notes.append(f"{reason}; proposing {choice.variant.name} instead")
+        steps.append(
+            ChooseVariantStep(
+                query=item.query, product_id=choice.product.product_id, sku=choice.variant.sku,
+                name=choice.variant.name, unit_price_cents=choice.variant.price_cents,
+                available=choice.variant.available, substitute_for=choice.substitute_for,
+            )
+        )  # fmt: skip
+        steps.append(
+            AddToCartStep(
+                sku=choice.variant.sku,
+                name=choice.variant.name,
+                quantity=item.quantity,
+                unit_price_cents=choice.variant.price_cents,
+            )
+        )
+    subtotal = sum(s.quantity * s.unit_price_cents for s in steps if isinstance(s, AddToCartStep))
+    if budget is not None and subtotal > budget:
+        return _refuse(
+            f"That comes to {money(subtotal)} before tax and shipping, over your {money(budget)} budget. "
+            "Fewer items or a cheaper option would fit.",
+            "over_budget",
+            steps,
+            budget_cents=budget,
+        )
+    coupon = intent.coupon_code or ctx.coupon_code
+    if not intent.checkout and not ctx.checkout_pending:
+        names = ", ".join(f"{s.quantity} x {s.name}" for s in steps if isinstance(s, AddToCartStep))
+        return Plan(
+            steps=steps, outcome="cart_updated", message=f"Added {names} to your cart.",
+            budget_cents=budget, coupon_code=coupon, notes=notes,
+        )  # fmt: skip
+    if not ctx.has_address:
+        return _refuse("I need a shipping address on your account first.", "no_address", steps)
+    if coupon:
+        steps.append(ApplyCouponStep(code=coupon))
+    steps += [
+        QuoteStep(),
+        ConfirmStep(budget_cents=budget),
+        InitiateCheckoutStep(),
+        TrackCheckoutStep(),
+    ]
+    message = "; ".join(n[0].upper() + n[1:] for n in notes)
+    return Plan(
+        steps=steps, outcome="substitute" if substituted else "checkout", message=message,
+        budget_cents=budget, coupon_code=coupon, notes=notes,
+    )  # fmt: skip
+
+
+async def _checkout(
+    budget: int | None, coupon: str | None, commerce: CommerceReader, ctx: PlanContext
+) -> Plan:
+    budget = budget if budget is not None else ctx.budget_cents
+    cart = await commerce.cart()
+    if not cart.lines:
+        return _refuse("Your cart is empty. Tell me what you would like to buy.", "nothing_to_do")
+    if not ctx.has_address:
+        return _refuse("I need a shipping address on your account first.", "no_address")
+    subtotal = sum(li.quantity * li.unit_price_cents for li in cart.lines)
+    if budget is not None and subtotal > budget:
+        return _refuse(
+            f"Your cart comes to {money(subtotal)} before tax and shipping, over your {money(budget)} budget.",
+            "over_budget",
+            budget_cents=budget,
+        )
+    steps: list[PlanStep] = [ViewCartStep()]
+    if coupon:
+        steps.append(ApplyCouponStep(code=coupon))
+    steps += [
+        QuoteStep(),
+        ConfirmStep(budget_cents=budget),
+        InitiateCheckoutStep(),
+        TrackCheckoutStep(),
+    ]
+    return Plan(steps=steps, outcome="checkout", budget_cents=budget, coupon_code=coupon)
+
+
+def _after_edit(steps: list[PlanStep], message: str, ctx: PlanContext) -> Plan:
+    """A cart edit; while a purchase awaits approval it is re-quoted and asked again."""
+    if not ctx.checkout_pending:
+        return Plan(steps=steps, outcome="cart_updated", message=message)
+    steps = [*steps]
+    if ctx.coupon_code:
+        steps.append(ApplyCouponStep(code=ctx.coupon_code))
+    steps += [
+        QuoteStep(),
+        ConfirmStep(budget_cents=ctx.budget_cents),
+        InitiateCheckoutStep(),
+        TrackCheckoutStep(),
+    ]
+    return Plan(
+        steps=steps, outcome="checkout", message=message, budget_cents=ctx.budget_cents,
+        coupon_code=ctx.coupon_code,
+    )  # fmt: skip
+
+
+def _cart_match(lines: Sequence[CartLine], query: str | None) -> list[CartLine]:
+    if not query:
+        return []
+    words = {_singular(w) for w in _words(query)}
+    return [
+        li
+        for li in lines
+        if words <= {_singular(w) for w in _words(f"{li.name} {li.sku}")} or query.upper() == li.sku
+    ]
+
+
+async def _remove(intent: RemoveItems, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    cart = await commerce.cart()
+    steps: list[PlanStep] = []
+    for item in intent.items:
+        found = _cart_match(cart.lines, item.query)
+        if not found:
+            return _refuse(f"There is no {item.query} in your cart.", "nothing_to_do")
+        if len(found) > 1:
+            names = " or ".join(li.name for li in found)
+            return _clarify(f"Which one should I remove: {names}?")
+        steps.append(RemoveFromCartStep(sku=found[0].sku, name=found[0].name))
+    names = ", ".join(s.name for s in steps if isinstance(s, RemoveFromCartStep))
+    return _after_edit(steps, f"Removed {names} from your cart.", ctx)
+
+
+async def _change_quantity(
+    intent: ChangeQuantity, commerce: CommerceReader, ctx: PlanContext
+) -> Plan:
+    cart = await commerce.cart()
+    if intent.item:
+        found = _cart_match(cart.lines, intent.item)
+    elif ctx.last_items:
+        found = [li for li in cart.lines if li.sku == ctx.last_items[-1].sku]
+    elif len(cart.lines) == 1:
+        found = list(cart.lines)
+    else:
+        found = []
+    if not found:
+        return _clarify("Which item should I change?")
+    if len(found) > 1:
+        return _clarify(f"Which one: {' or '.join(li.name for li in found)}?")
+    line = found[0]
+    step: PlanStep
+    if intent.quantity == 0:
+        step = RemoveFromCartStep(sku=line.sku, name=line.name)
+        message = f"Removed {line.name}."
+    else:
+        step = SetQuantityStep(sku=line.sku, name=line.name, quantity=intent.quantity)
+        message = f"{line.name}: now {intent.quantity}."
+    subtotal = sum(
+        (intent.quantity if li.sku == line.sku else li.quantity) * li.unit_price_cents
+        for li in cart.lines
+    )
+    if ctx.budget_cents is not None and subtotal > ctx.budget_cents:
+        return _refuse(
+            f"That would make {money(subtotal)} before tax and shipping, over your {money(ctx.budget_cents)} budget.",
+            "over_budget",
+            budget_cents=ctx.budget_cents,
+        )
+    return _after_edit([step], message, ctx)
+
+
+async def _search(intent: Search, commerce: CommerceReader) -> Plan:
+    found = await commerce.search(intent.query, max_price_cents=intent.max_price_cents, limit=5)
+    if intent.cheapest:
+        found = sorted(found, key=lambda p: p.min_price_cents)
+    step = SearchStep(
+        query=intent.query,
+        max_price_cents=intent.max_price_cents,
+        results=[p.product_id for p in found],
+    )
+    if not found:
+        return Plan(
+            steps=[step], outcome="answer", message=f"I found nothing for “{intent.query}”."
+        )
+    lines = [f"- {p.name} by {p.brand}, from {money(p.min_price_cents)}" for p in found]
+    return Plan(
+        steps=[step],
+        outcome="answer",
+        message="Here is what I found:\n" + "\n".join(lines) + "\nSay “buy …” to order one.",
+    )
+
+
+async def _reorder(intent: Reorder, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    orders = await commerce.orders(limit=5)
+    if not orders:
+        return _refuse("You have no earlier orders to repeat.", "nothing_to_do")
+    last = await commerce.order(orders[0].order_id) or orders[0]
+    items = [ItemRequest(query=line.name, quantity=line.quantity) for line in last.lines]
+    if not items:
+        return _refuse("I could not read the items of your last order.", "nothing_to_do")
+    buy = Buy(items=items, constraints=intent.constraints)
+    return await _buy(buy, commerce, ctx)
+
+
+async def _find_order(
+    ref: str | None, commerce: CommerceReader
+) -> tuple[LookupOrderStep, Order | None]:
+    orders = await commerce.orders(limit=20)
+    match: Order | None = None
+    if ref:
+        match = next((o for o in orders if o.order_id.lower().startswith(ref.lower())), None)
+    elif orders:
+        match = orders[0]
+    if match is not None:
+        match = await commerce.order(match.order_id) or match
+    return LookupOrderStep(order_ref=ref, order_id=match.order_id if match else None), match
+
+
+STATUS_WORDS = {
+    "created": "has been placed and is being confirmed",
+    "confirmed": "is confirmed and waiting to ship",
+    "shipped": "has shipped",
+    "delivered": "was delivered",
+    "cancelled": "was cancelled",
+    "partially_refunded": "was partly refunded",
+    "refunded": "was refunded in full",
+}
+
+
+async def _order_status(intent: OrderStatus, commerce: CommerceReader) -> Plan:
+    lookup, order = await _find_order(intent.order_ref, commerce)
+    if order is None:
+        what = f"an order {intent.order_ref}" if intent.order_ref else "any orders"
+        return _refuse(f"I could not find {what} on your account.", "nothing_to_do", [lookup])
+    items = ", ".join(f"{li.quantity} x {li.name}" for li in order.lines) or "your items"
+    status = STATUS_WORDS.get(order.status, f"is {order.status}")
+    message = f"Your order {order.order_id[:8]} ({items}, {money(order.total_cents)}) {status}."
+    return Plan(
+        steps=[lookup, OrderStatusStep(order_id=order.order_id)], outcome="answer", message=message
+    )
+
+
+async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
+    lookup, order = await _find_order(intent.order_ref, commerce)
+    if order is None:
+        return _refuse("I could not find that order on your account.", "nothing_to_do", [lookup])
+    if order.status in ("shipped", "delivered", "partially_refunded"):
+        return _refuse(
+            f"Order {order.order_id[:8]} {STATUS_WORDS[order.status]}, so it can no longer be cancelled; "
+            "I can start a return instead.",
+            "not_allowed",
+            [lookup],
+        )
+    if order.status in ("cancelled", "refunded"):
+        return _refuse(
+            f"Order {order.order_id[:8]} {STATUS_WORDS[order.status]} already.",
+            "nothing_to_do",
+            [lookup],
+        )
+    amount = order.total_cents - order.refunded_cents
+    return Plan(
+        steps=[lookup, CancelOrderStep(order_id=order.order_id, amount_cents=amount)],
+        outcome="cancel",
+    )
+
+
+async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
+    lookup, order = await _find_order(intent.order_ref, commerce)
+    if order is None:
+        return _refuse("I could not find that order on your account.", "nothing_to_do", [lookup])
+    if order.status not in ("confirmed", "shipped", "delivered", "partially_refunded"):
+        return _refuse(
+            f"Order {order.order_id[:8]} {STATUS_WORDS.get(order.status, 'is ' + order.status)}; it cannot be refunded.",
+            "not_allowed",
+            [lookup],
+        )
+    lines: list[RefundLine] = []
+    for item in intent.items:
+        found = [
+            li
+            for li in order.lines
+            if {_singular(w) for w in _words(item.query)}
+            <= {_singular(w) for w in _words(f"{li.name} {li.sku}")}
+        ]
+        if not found:
+            return _refuse(
+                f"Order {order.order_id[:8]} has no {item.query}.", "nothing_to_do", [lookup]
+            )
+        if len(found) > 1:
+            return _clarify(
+                f"Which one should I return: {' or '.join(li.name for li in found)}?", [lookup]
+            )
+        quantity = min(item.quantity, found[0].quantity)
+        lines.append(RefundLine(sku=found[0].sku, name=found[0].name, quantity=quantity))
+    if intent.amount_cents and intent.amount_cents > order.total_cents - order.refunded_cents:
+        return _refuse(
+            f"You paid {money(order.total_cents)} for order {order.order_id[:8]} "
+            f"({money(order.refunded_cents)} refunded already); I cannot refund {money(intent.amount_cents)}.",
+            "not_allowed",
+            [lookup],
+        )
+    step = RefundStep(
+        order_id=order.order_id,
+        lines=lines,
+        amount_cents=None if lines else intent.amount_cents,
+        reason=intent.reason,
+    )
+    return Plan(steps=[lookup, step], outcome="refund")
