@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 # -- text matching ---------------------------------------------------------------------
@@ -46,6 +47,7 @@ def _distinctive(token: str) -> bool:
     return len(token) <= 3 or any(c.isdigit() for c in token)
 
 
+@lru_cache(maxsize=200_000)
 def _token_match(a: str, b: str) -> bool:
     if a == b:
         return True
