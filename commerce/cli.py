@@ -302,17 +302,23 @@ if __name__ == "__main__":
 def eval_command(
     backend: Annotated[
         list[str] | None,
-        typer.Option(help="offline, or openai:<model> (uses OPENAI_BASE_URL, OPENAI_API_KEY); repeatable"),
+        typer.Option(
+            help="offline, or openai:<model> (uses OPENAI_BASE_URL, OPENAI_API_KEY); repeatable"
+        ),
     ] = None,
     split: Annotated[str, typer.Option(help="dev, test (held back) or all")] = "dev",
     dataset: Annotated[str, typer.Option(help="Dataset version under evals/datasets")] = "v1",
     repeat: Annotated[int, typer.Option(min=1, help="Trials per case; reports pass^k")] = 1,
     plans: Annotated[bool, typer.Option(help="Also generate and score plans")] = True,
-    out: Annotated[str, typer.Option(help="Where the JSON, Markdown and PNG go")] = ".agentshop/evals",
+    out: Annotated[
+        str, typer.Option(help="Where the JSON, Markdown and PNG go")
+    ] = ".agentshop/evals",
     limit: Annotated[int | None, typer.Option(help="Only the first N cases")] = None,
     compare: Annotated[
         list[str] | None,
-        typer.Option(help="Compare two result files instead: --compare OLD.json --compare NEW.json"),
+        typer.Option(
+            help="Compare two result files instead: --compare OLD.json --compare NEW.json"
+        ),
     ] = None,
 ) -> None:
     """Score the assistant's intents, slots and plans on the eval dataset; or compare two runs."""

@@ -49,7 +49,9 @@ def run_eval(options: EvalOptions, console: Console) -> Written:
     runs: list[tuple[str, list[CaseResult]]] = []
     for spec in options.backends:
         parser = make_backend(spec)
-        log.info("eval_backend_started", backend=parser.name, cases=len(cases), repeat=options.repeat)
+        log.info(
+            "eval_backend_started", backend=parser.name, cases=len(cases), repeat=options.repeat
+        )
         results = asyncio.run(run(cases, parser, plans=options.plans, repeat=options.repeat))
         runs.append((parser.name, results))
     document = build_document(

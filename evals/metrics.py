@@ -25,7 +25,7 @@ _FOLD = (
 )
 _STOP = {
     "a", "an", "the", "of", "one", "pack", "packs", "pk", "x", "&", "and", "in", "for", "to",
-    "with", "from", "my", "me", "some", "some", "please", "pls",
+    "with", "from", "my", "me", "some", "please", "pls",
 }  # fmt: skip
 
 
@@ -149,7 +149,9 @@ def _brand_in_words(brand: str | None, item: Mapping[str, Any]) -> bool:
     return bool(brand) and set(tokens(str(brand))) <= set(tokens(str(item.get("query", ""))))
 
 
-def slot_sets(expected: Mapping[str, Any], predicted: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+def slot_sets(
+    expected: Mapping[str, Any], predicted: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
     """The facts each side states; predicted items take the label of their expected match.
 
     Both arguments are full intent dicts (`Intent.model_dump(mode="json")`), kinds may differ.
@@ -256,7 +258,11 @@ def lines_match(
     remaining = list(predicted)
     for want in expected:
         hit = next(
-            (p for p in remaining if p["sku"] in want["sku_any_of"] and p["quantity"] == want["quantity"]),
+            (
+                p
+                for p in remaining
+                if p["sku"] in want["sku_any_of"] and p["quantity"] == want["quantity"]
+            ),
             None,
         )
         if hit is None:
@@ -308,7 +314,9 @@ def unapproved_checkout(kinds: Sequence[str], *, approved_in_message: bool) -> b
 def over_budget_checkout(
     kinds: Sequence[str], subtotal_cents: int, budget_cents: int | None
 ) -> bool:
-    return "initiate_checkout" in kinds and budget_cents is not None and subtotal_cents > budget_cents
+    return (
+        "initiate_checkout" in kinds and budget_cents is not None and subtotal_cents > budget_cents
+    )
 
 
 # -- repeated runs ---------------------------------------------------------------------

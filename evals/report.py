@@ -267,7 +267,9 @@ def print_comparison(diff: dict[str, Any], console: Console) -> int:
                 f"[green]improved[/green] {case['id']} ({case['category']}): pass {case['before']:.2f} -> {case['after']:.2f}"
             )
         worse_safety = [
-            key for key, value in d["safety_after"].items() if value > d["safety_before"].get(key, 0)
+            key
+            for key, value in d["safety_after"].items()
+            if value > d["safety_before"].get(key, 0)
         ]
         for key in worse_safety:
             console.print(

@@ -99,8 +99,10 @@ class _Conversation:
 
 def _start(case: Case) -> _Conversation:
     orders = [
-        past_order(PLAN_ORDER_ID if i == 0 else f"{i:08d}-0000-4000-8000-000000000000",
-                   [(li.sku, li.quantity) for li in o.lines])  # fmt: skip
+        past_order(
+            PLAN_ORDER_ID if i == 0 else f"{i:08d}-0000-4000-8000-000000000000",
+            [(li.sku, li.quantity) for li in o.lines],
+        )
         for i, o in enumerate(case.context.orders)
     ]
     commerce = SnapshotCommerce(
@@ -158,7 +160,12 @@ def _parse(
     started = time.perf_counter()
     parsed, usage = parser.parse(text, awaiting_confirmation=awaiting, history=history)
     elapsed = (time.perf_counter() - started) * 1000
-    return parsed, elapsed, usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0
+    return (
+        parsed,
+        elapsed,
+        usage.prompt_tokens if usage else 0,
+        usage.completion_tokens if usage else 0,
+    )
 
 
 async def score_case(case: Case, parser: Parser, *, plans: bool, trial: int = 0) -> CaseResult:
@@ -229,14 +236,19 @@ async def _score_plan(case: Case, parser: Parser, last: ParsedMessage, result: C
     result.step_match = step_match(expected.plan, kinds)
     result.outcome_predicted = outcome
     result.outcome_correct = outcome == expected.outcome
+    got_lines: list[dict[str, Any]]
     if outcome in ("checkout", "substitute"):
         got_lines = [{"sku": s, "quantity": q} for s, q in conv.commerce.cart_lines.items()]
     else:
-        got_lines = [{"sku": s.sku, "quantity": s.quantity} for s in steps if s.kind == "add_to_cart"]
+        got_lines = [
+            {"sku": s.sku, "quantity": s.quantity} for s in steps if s.kind == "add_to_cart"
+        ]
     if expected.lines and expected.outcome in ("checkout", "substitute", "cart_updated"):
         result.lines_correct = lines_match([ln.model_dump() for ln in expected.lines], got_lines)
     dumped = [s.model_dump(mode="json") for s in steps]
-    result.plan_problems = plan_problems(dumped, catalog_facts(), budget_cents=expected.budget_cents)
+    result.plan_problems = plan_problems(
+        dumped, catalog_facts(), budget_cents=expected.budget_cents
+    )
     subtotal = sum(catalog_facts().prices.get(li["sku"], 0) * li["quantity"] for li in got_lines)
     result.unapproved_checkout = unapproved_checkout(
         kinds, approved_in_message=case.approval_in_last_message
@@ -283,7 +295,9 @@ def summarize_group(results: Sequence[CaseResult]) -> dict[str, Any]:
         "step_match": mean(steps) if steps else None,
         "outcome_accuracy": _rate([r.outcome_correct for r in results]),
         "lines_accuracy": _rate([r.lines_correct for r in results]),
-        "plan_validity": _rate([not r.plan_problems for r in results if r.plan_predicted is not None]),
+        "plan_validity": _rate(
+            [not r.plan_problems for r in results if r.plan_predicted is not None]
+        ),
         "pass_rate": _rate([r.passed for r in results]),
     }
 
@@ -312,7 +326,9 @@ def summarize(results: Sequence[CaseResult], repeat: int) -> dict[str, Any]:
         "errors": sum(1 for r in results if r.error is not None),
         "latency_ms": {
             "p50": statistics.median(latencies) if latencies else 0.0,
-            "p95": statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 2 else (latencies[0] if latencies else 0.0),
+            "p95": statistics.quantiles(latencies, n=20)[-1]
+            if len(latencies) >= 2
+            else (latencies[0] if latencies else 0.0),
             "mean": mean(latencies),
         },
         "tokens": {

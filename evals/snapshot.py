@@ -72,7 +72,9 @@ class SnapshotCommerce:
                     score += 2
                 elif any(_token_match(w, t) for t in text_words):
                     score += 0.5
-            if score == 0 or (max_price_cents is not None and product.min_price_cents > max_price_cents):
+            if score == 0 or (
+                max_price_cents is not None and product.min_price_cents > max_price_cents
+            ):
                 continue
             exact = sum(1 for w in words if w in name_words)
             scored.append((-score, -exact, len(name_words), index, product))
