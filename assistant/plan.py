@@ -637,6 +637,15 @@ async def _buy(intent: Buy, commerce: CommerceReader, ctx: PlanContext) -> Plan:
             )
         )
     subtotal = sum(s.quantity * s.unit_price_cents for s in steps if isinstance(s, AddToCartStep))
+    if intent.checkout or ctx.checkout_pending:
+        # a checkout buys the whole cart: what was in it already counts too
+        adding = {s.sku: s.quantity for s in steps if isinstance(s, AddToCartStep)}
+        for line in (await commerce.cart()).lines:
+            if line.sku not in adding and not ctx.checkout_pending:
+                notes.append(
+                    f"your cart already holds {line.quantity} x {line.name}; it is part of this order"
+                )
+            subtotal += line.quantity * line.unit_price_cents
     if budget is not None and subtotal > budget:
         return _refuse(
             f"That comes to {money(subtotal)} before tax and shipping, over your {money(budget)} budget. "

@@ -14,14 +14,14 @@ import httpx
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bff.auth import CurrentUser, hasher, issue_token
 from bff.errors import ApiError, ErrorResponse, not_found
 from bff.idempotency import idempotent
-from bff.tables import checkouts, users
+from bff.tables import addresses, checkouts, users
 from commerce import pricing
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import Address, CheckoutLine, Contact
@@ -124,9 +124,26 @@ async def me(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
             .mappings()
             .first()
         )
+        home = await session.scalar(select(addresses.c.address).where(addresses.c.user_id == user))
     if row is None:
         raise not_found("user")
-    return dict(row)
+    return {**row, "address": home}
+
+
+@router.put("/me/address", operation_id="auth-set-address", tags=["auth"])
+async def set_address(runtime: RuntimeDep, user: CurrentUser, body: Address) -> dict[str, Any]:
+    """Save the person's home address (the assistant ships there)."""
+    value = body.model_dump(mode="json")
+    async with runtime.db.transaction() as session:
+        await session.execute(
+            insert(addresses)
+            .values(user_id=user, address=value)
+            .on_conflict_do_update(
+                index_elements=[addresses.c.user_id],
+                set_={"address": value, "updated_at": func.now()},
+            )
+        )
+    return {"address": value}
 
 
 # -- products (public) ----------------------------------------------------------------

@@ -9,10 +9,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from sqlalchemy.dialects.postgresql import insert
 
-from bff import acp, errors
+from bff import acp, assistant, errors
 from bff.auth import hasher
 from bff.routes import router
-from bff.tables import metadata, users
+from bff.tables import addresses, metadata, users
 from commerce.demo import DEMO_USERS
 from commerce.platform.db import Database
 from commerce.platform.service import Service
@@ -29,6 +29,7 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>a
 def configure(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(acp.router)
+    app.include_router(assistant.router)
     settings = app.state.runtime.settings
     app.add_middleware(
         CORSMiddleware,
@@ -41,6 +42,16 @@ def configure(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:
         return HTMLResponse(LANDING)
+
+
+DEMO_ADDRESSES = {
+    "user_123": {"name": "Alice Martin", "line1": "1 Main St", "city": "San Francisco", "region": "CA",
+                 "postal_code": "94105", "country": "US"},
+    "user_456": {"name": "Bob Chen", "line1": "200 Pine St", "city": "Seattle", "region": "WA",
+                 "postal_code": "98101", "country": "US"},
+    "user_789": {"name": "Carla Diaz", "line1": "12 Congress Ave", "city": "Austin", "region": "TX",
+                 "postal_code": "78701", "country": "US"},
+}  # fmt: skip
 
 
 async def seed(db: Database) -> None:
@@ -57,6 +68,11 @@ async def seed(db: Database) -> None:
                 )
                 .on_conflict_do_nothing()
             )
+            await session.execute(
+                insert(addresses)
+                .values(user_id=person.user_id, address=DEMO_ADDRESSES[person.user_id])
+                .on_conflict_do_nothing()
+            )
 
 
 service = Service(
@@ -65,6 +81,7 @@ service = Service(
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     router=router,
+    background=[assistant.assistant_runtime],
     seed=seed,
     configure_app=configure,
 )

@@ -1,8 +1,9 @@
-"""gateway-bff's own database: users and idempotency keys."""
+"""gateway-bff's own database: users, addresses, idempotency keys, checkouts, ACP sessions and
+the assistant's conversations (the graph's checkpoints live in the `assistant` schema)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, func
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Integer, String, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 
 from commerce.platform.db import service_metadata
@@ -55,4 +56,34 @@ checkout_sessions = Table(
     Column("canceled", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+addresses = Table(
+    "addresses",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("address", JSONB, nullable=False),  # our Address contract: the person's home address
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+assistant_conversations = Table(
+    "assistant_conversations",
+    metadata,
+    Column("conversation_id", String(64), primary_key=True),  # = the graph's thread id
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("state", String(32), nullable=False, server_default="idle"),
+    Column("checkout_id", String(36)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+assistant_messages = Table(
+    "assistant_messages",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("conversation_id", String(64), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
 
     jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), alias="AGENTSHOP_JWT_SECRET")
 
+    # the shopping assistant: no model configured = the offline deterministic parser
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    llm_model: str | None = Field(None, alias="AGENTSHOP_LLM_MODEL")
+    llm_timeout_seconds: float = Field(20.0, gt=0, alias="AGENTSHOP_LLM_TIMEOUT_SECONDS")
+    assistant_wait_seconds: float = Field(8.0, ge=0, alias="AGENTSHOP_ASSISTANT_WAIT_SECONDS")
+
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:
         if self.env == "prod":

@@ -1,0 +1,21 @@
+"""clarification: one precise question back, or the reason a plan was refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.state import AssistantState
+
+
+async def clarification(state: AssistantState) -> dict[str, Any]:
+    plan = state.get("plan") or {}
+    message = plan.get("message") or "Could you say that another way?"
+    replies = [*state.get("replies", []), message]
+    if state.get("editing") and state.get("pending"):
+        # the purchase that awaited approval still does, unchanged
+        replies.append(STILL_WAITING)
+        return {"replies": replies, "status": "awaiting_confirmation", "plan": None}
+    return {"replies": replies, "status": "idle", "plan": None}
+
+
+STILL_WAITING = "The order I showed you is unchanged and still waits for your yes or no."
