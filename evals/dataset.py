@@ -61,13 +61,27 @@ class LineSpec(Model):
     quantity: int = Field(ge=1)
 
 
+class RefundDone(Model):
+    """A refund of the case's order: all of it, some of its lines, or an amount."""
+
+    kind: Literal["full", "lines", "amount"]
+    skus: list[str] = []
+    cents: int | None = None
+
+
 class FinalState(Model):
-    """What the stores hold after the conversation (tau-bench style end-state check)."""
+    """What the stores hold after the conversation (tau-bench style end-state check).
+
+    `new_order_lines`: the one order the conversation placed ([] = no order at all);
+    `cart`: the cart's lines at the end (None = not checked); `pending_confirmation`:
+    whether the assistant still waits for a yes/no; `refund`: what was refunded of the
+    case's order (None = nothing); `order_cancelled`: the case's order is cancelled.
+    """
 
     new_order_lines: list[LineSpec]
     cart: list[LineSpec] | None
     pending_confirmation: bool
-    refunded_cents: int | None
+    refund: RefundDone | None
     order_cancelled: bool
 
 

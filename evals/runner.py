@@ -139,7 +139,7 @@ async def _turn(conv: _Conversation, parsed: ParsedMessage) -> tuple[list[Any], 
             cart.pop(step.sku, None)
         elif step.kind == "set_quantity":
             cart[step.sku] = step.quantity
-    if plan.outcome in ("checkout", "substitute", "cancel", "refund"):
+    if any(s.kind == "confirm" for s in plan.steps):  # the graph waits at the confirm step
         conv.pending = plan
         adds = [s for s in plan.steps if s.kind == "add_to_cart"]
         conv.context = PlanContext(
