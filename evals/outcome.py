@@ -86,7 +86,9 @@ class Shopper:
     async def ok(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.http.request(method, path, **kwargs)
         if response.status_code >= 400:
-            raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
+            raise RuntimeError(
+                f"{method} {path} answered {response.status_code}: {response.text[:300]}"
+            )
         return response.json() if response.content else None
 
     async def place_order(self, lines: Sequence[tuple[str, int]]) -> str:
@@ -147,7 +149,9 @@ async def _play(case: Case, shopper: Shopper, result: OutcomeResult) -> None:
         for order in case.context.orders
     ]
     for line in case.context.cart:
-        await shopper.ok("POST", "/v1/cart/lines", json={"sku": line.sku, "quantity": line.quantity})
+        await shopper.ok(
+            "POST", "/v1/cart/lines", json={"sku": line.sku, "quantity": line.quantity}
+        )
     texts = case.texts(order_ids[0] if order_ids else "00000000-0000-4000-8000-0000000000aa")
     conversation: str | None = None
     checkout_ids: list[str] = []
@@ -227,7 +231,11 @@ async def _check_order(case: Case, shopper: Shopper, result: OutcomeResult, orde
         result.checks["refund"] = refunded == want.refund.cents
     else:
         lines = {li["sku"]: li for li in order["lines"]}
-        floor = sum(lines[s]["unit_price_cents"] * lines[s]["quantity"] for s in want.refund.skus if s in lines)
+        floor = sum(
+            lines[s]["unit_price_cents"] * lines[s]["quantity"]
+            for s in want.refund.skus
+            if s in lines
+        )
         result.checks["refund"] = floor <= refunded < order["total_cents"]
     cancelled = order["status"] in ("cancelled", "refunded")
     result.checks["order_status"] = cancelled == want.order_cancelled

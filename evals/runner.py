@@ -11,7 +11,6 @@ it). The last turn's plan is scored: step kinds, outcome, lines, validity, safet
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import time
 from collections import defaultdict
@@ -23,7 +22,7 @@ import structlog
 
 from assistant.intents import Confirm, Decline, ParsedMessage
 from assistant.plan import Plan, PlanContext, RefundLine, generate_plan
-from evals.backends import Parser
+from evals.backends import Parser, Usage
 from evals.dataset import PLAN_ORDER_ID, Case, catalog_facts
 from evals.metrics import (
     Counts,
@@ -72,6 +71,7 @@ class CaseResult:
     latency_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    fallbacks: int = 0
     error: str | None = None
 
     @property
@@ -154,18 +154,11 @@ async def _turn(conv: _Conversation, parsed: ParsedMessage) -> tuple[list[Any], 
     return list(plan.steps), plan.outcome
 
 
-def _parse(
-    parser: Parser, text: str, awaiting: bool, history: list[str]
-) -> tuple[ParsedMessage, float, int, int]:
+async def _parse(parser: Parser, text: str, awaiting: bool) -> tuple[ParsedMessage, float, Usage]:
     started = time.perf_counter()
-    parsed, usage = parser.parse(text, awaiting_confirmation=awaiting, history=history)
+    parsed, usage = await parser.parse(text, awaiting_confirmation=awaiting)
     elapsed = (time.perf_counter() - started) * 1000
-    return (
-        parsed,
-        elapsed,
-        usage.prompt_tokens if usage else 0,
-        usage.completion_tokens if usage else 0,
-    )
+    return parsed, elapsed, usage or Usage()
 
 
 async def score_case(case: Case, parser: Parser, *, plans: bool, trial: int = 0) -> CaseResult:
@@ -179,9 +172,7 @@ async def score_case(case: Case, parser: Parser, *, plans: bool, trial: int = 0)
         outcome_expected=expected.outcome,
     )  # fmt: skip
     try:
-        parsed, latency, prompt, completion = await asyncio.to_thread(
-            _parse, parser, texts[-1], case.context.awaiting_confirmation, texts[:-1]
-        )
+        parsed, latency, usage = await _parse(parser, texts[-1], case.context.awaiting_confirmation)
     except Exception as exc:  # a backend failure is a failed case, not a failed run
         log.warning("eval_parse_failed", case=case.id, backend=parser.name, error=str(exc))
         result.error = f"{type(exc).__name__}: {exc}"
@@ -192,7 +183,8 @@ async def score_case(case: Case, parser: Parser, *, plans: bool, trial: int = 0)
     result.intent_correct = parsed.intent.kind == expected.intent
     result.slots_tp, result.slots_fp, result.slots_fn = counts.tp, counts.fp, counts.fn
     result.latency_ms = latency
-    result.prompt_tokens, result.completion_tokens = prompt, completion
+    result.prompt_tokens, result.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+    result.fallbacks = int(usage.fallback)
     result.false_approval = parsed.intent.kind == "confirm" and expected.intent != "confirm"
     budget = expected.budget_cents
     if budget is not None:
@@ -209,25 +201,24 @@ async def score_case(case: Case, parser: Parser, *, plans: bool, trial: int = 0)
     return result
 
 
+def _count(result: CaseResult, latency: float, usage: Usage) -> None:
+    result.latency_ms += latency
+    result.prompt_tokens += usage.prompt_tokens
+    result.completion_tokens += usage.completion_tokens
+    result.fallbacks += int(usage.fallback)
+
+
 async def _score_plan(case: Case, parser: Parser, last: ParsedMessage, result: CaseResult) -> None:
     texts = case.texts()
     conv = _start(case)
-    for index, text in enumerate(texts[:-1]):
-        earlier, latency, prompt, completion = await asyncio.to_thread(
-            _parse, parser, text, conv.pending is not None, texts[:index]
-        )
-        result.latency_ms += latency
-        result.prompt_tokens += prompt
-        result.completion_tokens += completion
+    for text in texts[:-1]:
+        earlier, latency, usage = await _parse(parser, text, conv.pending is not None)
+        _count(result, latency, usage)
         await _turn(conv, earlier)
     if (conv.pending is not None) != case.context.awaiting_confirmation:
         # earlier turns went differently: parse the last message in the context they left
-        last, latency, prompt, completion = await asyncio.to_thread(
-            _parse, parser, texts[-1], conv.pending is not None, texts[:-1]
-        )
-        result.latency_ms += latency
-        result.prompt_tokens += prompt
-        result.completion_tokens += completion
+        last, latency, usage = await _parse(parser, texts[-1], conv.pending is not None)
+        _count(result, latency, usage)
     steps, outcome = await _turn(conv, last)
     kinds = [s.kind for s in steps]
     expected = case.expected
@@ -324,6 +315,7 @@ def summarize(results: Sequence[CaseResult], repeat: int) -> dict[str, Any]:
             "budgets_lost": sum(r.budget_lost for r in results),
         },
         "errors": sum(1 for r in results if r.error is not None),
+        "fallbacks": sum(r.fallbacks for r in results),
         "latency_ms": {
             "p50": statistics.median(latencies) if latencies else 0.0,
             "p95": statistics.quantiles(latencies, n=20)[-1]

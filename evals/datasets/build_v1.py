@@ -1396,7 +1396,11 @@ def cancels() -> None:
             ["cancel_order"],
             "cancel",
             context={"orders": [ORDER]},
-            final={"order_cancelled": True, "refund": {"kind": "full"}, "pending_confirmation": False},
+            final={
+                "order_cancelled": True,
+                "refund": {"kind": "full"},
+                "pending_confirmation": False,
+            },
         )
     add(
         cat,
@@ -1516,7 +1520,10 @@ def refunds() -> None:
         ["refund"],
         "refund",
         context={"orders": [ORDER]},
-        final={"refund": {"kind": "lines", "skus": [USBC["2m", "black"]]}, "pending_confirmation": False},
+        final={
+            "refund": {"kind": "lines", "skus": [USBC["2m", "black"]]},
+            "pending_confirmation": False,
+        },
     )
     add(
         cat,
