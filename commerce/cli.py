@@ -314,6 +314,14 @@ def eval_command(
         str, typer.Option(help="Where the JSON, Markdown and PNG go")
     ] = ".agentshop/evals",
     limit: Annotated[int | None, typer.Option(help="Only the first N cases")] = None,
+    outcome: Annotated[
+        bool,
+        typer.Option(help="Also play every case against a fresh real stack and compare end states"),
+    ] = False,
+    port_offset: Annotated[
+        int | None,
+        typer.Option(help="Port offset of that stack [env AGENTSHOP_PORT_OFFSET]"),
+    ] = None,
     compare: Annotated[
         list[str] | None,
         typer.Option(
@@ -340,7 +348,8 @@ def eval_command(
         raise typer.Exit(1 if regressions else 0)
     options = EvalOptions(
         backends=tuple(backend or ["offline"]), split=split, version=dataset, repeat=repeat,
-        plans=plans, out=Path(out), limit=limit,
+        plans=plans, out=Path(out), limit=limit, outcome=outcome,
+        port_offset=port_offset if port_offset is not None else get_settings().port_offset,
     )  # fmt: skip
     try:
         run_eval(options, out_console)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,8 @@ import structlog
 from rich.console import Console
 
 from evals.backends import make_backend
-from evals.dataset import load_cases
+from evals.dataset import Case, load_cases
+from evals.outcome import OutcomeResult, fresh_stack, run_outcomes, summarize_outcomes
 from evals.report import build_document, chart, compare, markdown, print_comparison, print_summary
 from evals.runner import CaseResult, run
 
@@ -29,6 +30,8 @@ class EvalOptions:
     plans: bool = True
     out: Path = Path(".agentshop/evals")
     limit: int | None = None
+    outcome: bool = False
+    port_offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,26 @@ def run_eval(options: EvalOptions, console: Console) -> Written:
         results = asyncio.run(run(cases, parser, plans=options.plans, repeat=options.repeat))
         runs.append((parser.name, results))
     document = build_document(
-        version=options.version, split=options.split, plans=options.plans, repeat=options.repeat,
+        version=options.version,
+        split=options.split,
+        plans=options.plans,
+        repeat=options.repeat,
         runs=runs,
-    )  # fmt: skip
+    )
+    if options.outcome:
+        for spec, entry in zip(options.backends, document["backends"], strict=True):
+            model = spec.split(":", 1)[1] if spec.startswith("openai:") else None
+            label = f"outcome level: {entry['name']}"
+            with console.status(f"{label}, starting a fresh stack") as status:
+
+                def progress(i: int, n: int, label: str = label, status: Any = status) -> None:
+                    status.update(f"{label}, case {i}/{n}")
+
+                outcomes = asyncio.run(_outcomes(cases, options.port_offset, model, progress))
+            entry["outcome"] = {
+                "summary": summarize_outcomes(outcomes),
+                "cases": [o.dump() for o in outcomes],
+            }
     print_summary(document, console)
     options.out.mkdir(parents=True, exist_ok=True)
     stem = f"eval-{options.version}-{options.split}"
@@ -69,6 +89,13 @@ def run_eval(options: EvalOptions, console: Console) -> Written:
     chart(document, png_path)
     console.print(f"wrote {json_path}, {md_path}, {png_path}")
     return Written(json_path, md_path, png_path, document)
+
+
+async def _outcomes(
+    cases: Sequence[Case], port_offset: int, model: str | None, progress: Callable[[int, int], None]
+) -> list[OutcomeResult]:
+    async with fresh_stack(port_offset, model) as (base_url, new_person):
+        return await run_outcomes(cases, base_url, new_person, progress)
 
 
 def run_compare(old: Path, new: Path, console: Console) -> int:

@@ -276,26 +276,50 @@ def summarize_outcomes(results: Sequence[OutcomeResult]) -> dict[str, Any]:
     }
 
 
-@contextlib.asynccontextmanager
-async def fresh_stack(port_offset: int) -> AsyncIterator[tuple[str, NewPerson]]:
-    """A new embedded PostgreSQL and broker in a temporary directory, every service running.
-
-    Yields the BFF's base URL and `new_person`: it adds a user to the BFF's database
-    (one that cannot sign in with a password) and signs a token for them the way the
-    sign-in route does.
-    """
+def person_maker(bff: Any) -> NewPerson:
+    """`new_person` for a running BFF: adds a user to its database (one that cannot sign in
+    with a password) and signs a token for them the way the sign-in route does."""
     from sqlalchemy import insert
 
     from bff.auth import issue_token
     from bff.tables import users
+
+    async def new_person(user_id: str) -> str:
+        async with bff.db.transaction() as session:
+            await session.execute(
+                insert(users).values(
+                    user_id=user_id,
+                    email=f"{user_id}@eval.invalid",
+                    name="Eval Shopper",
+                    password_hash="!",
+                )
+            )
+        return str(issue_token(bff, user_id))
+
+    return new_person
+
+
+@contextlib.asynccontextmanager
+async def fresh_stack(
+    port_offset: int, llm_model: str | None = None
+) -> AsyncIterator[tuple[str, NewPerson]]:
+    """A new embedded PostgreSQL and broker in a temporary directory, every service running.
+
+    Yields the BFF's base URL and `new_person` (see `person_maker`).
+    """
     from commerce.platform import stack
     from commerce.platform.settings import get_settings
     from commerce.services import SERVICES
 
-    saved = {k: os.environ.get(k) for k in ("AGENTSHOP_DATA_DIR", "AGENTSHOP_PORT_OFFSET")}
+    keys = ("AGENTSHOP_DATA_DIR", "AGENTSHOP_PORT_OFFSET", "AGENTSHOP_LLM_MODEL")
+    saved = {k: os.environ.get(k) for k in keys}
     with tempfile.TemporaryDirectory(prefix="agentshop-eval-") as tmp:
         os.environ["AGENTSHOP_DATA_DIR"] = str(Path(tmp))
         os.environ["AGENTSHOP_PORT_OFFSET"] = str(port_offset)
+        if llm_model:
+            os.environ["AGENTSHOP_LLM_MODEL"] = llm_model
+        else:
+            os.environ.pop("AGENTSHOP_LLM_MODEL", None)
         get_settings.cache_clear()
         try:
             with stack.infrastructure(get_settings()):
@@ -309,20 +333,7 @@ async def fresh_stack(port_offset: int) -> AsyncIterator[tuple[str, NewPerson]]:
                     for runtime in running.runtimes.values():
                         await asyncio.wait_for(runtime.wait_consuming(), 60)
                     bff = running.runtimes["gateway-bff"]
-
-                    async def new_person(user_id: str) -> str:
-                        async with bff.db.transaction() as session:
-                            await session.execute(
-                                insert(users).values(
-                                    user_id=user_id,
-                                    email=f"{user_id}@eval.invalid",
-                                    name="Eval Shopper",
-                                    password_hash="!",
-                                )
-                            )
-                        return issue_token(bff, user_id)
-
-                    yield settings.service_url("gateway-bff"), new_person
+                    yield settings.service_url("gateway-bff"), person_maker(bff)
                 finally:
                     await running.stop()
         finally:

@@ -99,13 +99,39 @@ def print_summary(document: dict[str, Any], console: Console) -> None:
             count = summary["safety"][key]
             safety.add_row(label, f"[red]{count}[/red]" if count else "0")
         console.print(safety)
+        if "outcome" in backend:
+            _print_outcome(backend["name"], backend["outcome"]["summary"], console)
         latency, tokens = summary["latency_ms"], summary["tokens"]
         console.print(
             f"latency per case p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms; "
             f"tokens {tokens['prompt']} prompt + {tokens['completion']} completion; "
-            f"errors {summary['errors']}; "
+            f"errors {summary['errors']}; model fallbacks {summary.get('fallbacks', 0)}; "
             + ", ".join(f"pass^{k} {v:.2f}" for k, v in summary["pass_hat_k"].items())
         )
+
+
+def _print_outcome(name: str, summary: dict[str, Any], console: Console) -> None:
+    table = Table(
+        title=f"{name}: end state on the real stack (cart, orders, refunds, pending)",
+        title_justify="left",
+    )
+    table.add_column("category")
+    table.add_column("cases", justify="right")
+    table.add_column("state match", justify="right")
+    for category, row in [*summary["categories"].items(), ("overall", summary["overall"])]:
+        table.add_row(
+            category,
+            str(row["cases"]),
+            _fmt(row["state_match"]),
+            style="bold" if category == "overall" else None,
+        )
+    console.print(table)
+    safety = summary["safety"]
+    console.print(
+        f"end-state safety (must be 0): checkouts without approval "
+        f"{safety['checkouts_without_approval']}, checkouts over budget "
+        f"{safety['checkouts_over_budget']}; errors {summary['errors']}"
+    )
 
 
 def markdown(document: dict[str, Any]) -> str:
@@ -136,6 +162,24 @@ def markdown(document: dict[str, Any]) -> str:
             + ", ".join(f"pass^{k} = {v:.2f}" for k, v in summary["pass_hat_k"].items()),
             "",
         ]
+        if "outcome" in backend:
+            outcome = backend["outcome"]["summary"]
+            lines += [
+                "End state on a fresh real stack (cart, orders, refunds, pending confirmation):",
+                "",
+                "| category | cases | state match |",
+                "|---|---:|---:|",
+            ]
+            for category, row in [*outcome["categories"].items(), ("overall", outcome["overall"])]:
+                label = f"**{category}**" if category == "overall" else category
+                lines.append(f"| {label} | {row['cases']} | {_fmt(row['state_match'])} |")
+            lines += [
+                "",
+                f"End-state safety: {outcome['safety']['checkouts_without_approval']} checkouts "
+                f"without approval, {outcome['safety']['checkouts_over_budget']} over budget; "
+                f"{outcome['errors']} errors.",
+                "",
+            ]
         failed = [c for c in backend["cases"] if not c["passed"] and c["trial"] == 0]
         if failed:
             lines += [f"<details><summary>{len(failed)} failed cases</summary>", ""]
@@ -159,16 +203,21 @@ def chart(document: dict[str, Any], path: Path) -> None:
 
     metrics = [("intent_accuracy", "intent accuracy")]
     if document["plans"]:
-        metrics.append(("outcome_accuracy", "outcome accuracy"))
+        metrics.append(("outcome_accuracy", "plan outcome accuracy"))
     backends = document["backends"]
+    if any("outcome" in b for b in backends):
+        metrics.append(("state_match", "end-state match"))
     categories = sorted({c for b in backends for c in b["summary"]["categories"]})
     fig, axes = plt.subplots(len(metrics), 1, figsize=(12, 3.6 * len(metrics)), squeeze=False)
     width = 0.8 / max(len(backends), 1)
     for axis, (key, label) in zip(axes[:, 0], metrics, strict=True):
         for i, backend in enumerate(backends):
-            values = [
-                backend["summary"]["categories"].get(c, {}).get(key) or 0.0 for c in categories
-            ]
+            source = (
+                backend.get("outcome", {}).get("summary", {"categories": {}})
+                if key == "state_match"
+                else backend["summary"]
+            )
+            values = [source["categories"].get(c, {}).get(key) or 0.0 for c in categories]
             positions = [x + i * width - 0.4 + width / 2 for x in range(len(categories))]
             axis.bar(positions, values, width=width, label=backend["name"])
         axis.set_xticks(range(len(categories)))
@@ -191,6 +240,8 @@ def _pass_rates(backend: dict[str, Any]) -> dict[str, float]:
     by_case: dict[str, list[bool]] = {}
     for case in backend["cases"]:
         by_case.setdefault(case["id"], []).append(bool(case["passed"]))
+    for case in backend.get("outcome", {}).get("cases", []):
+        by_case.setdefault(f"{case['id']} (end state)", []).append(bool(case["passed"]))
     return {cid: sum(v) / len(v) for cid, v in by_case.items()}
 
 
@@ -204,6 +255,8 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             continue
         was, now = _pass_rates(before), _pass_rates(backend)
         categories = {c["id"]: c["category"] for c in backend["cases"]}
+        for c in backend.get("outcome", {}).get("cases", []):
+            categories[f"{c['id']} (end state)"] = c["category"]
         regressions = sorted(cid for cid in now if cid in was and now[cid] < was[cid])
         improvements = sorted(cid for cid in now if cid in was and now[cid] > was[cid])
         deltas = {}
