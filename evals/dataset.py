@@ -19,6 +19,10 @@ SPLITS = ("dev", "test")
 # outcome-level runs the id of the order the case's context created.
 ORDER_PLACEHOLDER = "{order_id}"
 PLAN_ORDER_ID = "3f2c9a4e-7b1d-4c8e-9a6f-1e2d3c4b5a69"
+# A later message that is one of these approves what is pending (the person's typed yes).
+APPROVALS = frozenset(
+    {"yes", "yes please", "go ahead", "confirm", "y", "yep", "yeah", "ok", "okay", "sure"}
+)
 
 Outcome = Literal[
     "checkout", "cart_updated", "answer", "clarify", "refuse", "substitute", "refund", "cancel"

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import structlog
 
-from evals.dataset import Case
+from evals.dataset import APPROVALS, Case
 from evals.metrics import lines_match
 
 log = structlog.get_logger()
@@ -38,7 +38,6 @@ HOME = {
     "postal_code": "94105",
     "country": "US",
 }
-APPROVALS = {"yes", "yes please", "go ahead", "confirm", "y", "yep", "ok", "okay", "sure"}
 SETTLE_SECONDS = 30.0
 
 

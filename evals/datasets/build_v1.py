@@ -38,6 +38,7 @@ from assistant.intents import (
     ViewCart,
 )
 from commerce.catalog.data import Product, catalog_products
+from evals.dataset import APPROVALS
 
 VERSION = "v1"
 OUT = Path(__file__).parent / VERSION
@@ -206,9 +207,7 @@ def add(
     if outcome == "refuse" and budget is not None and "over_budget" in (tags or []):
         cheapest = sum(ln.min_total for ln in expected_lines)
         assert cheapest > budget, (texts, cheapest, budget)
-    approved = any(
-        t.strip().lower() in {"yes", "yes please", "go ahead", "confirm"} for t in texts[1:]
-    )
+    approved = any(t.strip().lower() in APPROVALS for t in texts[1:])
     state = {
         "new_order_lines": [ln.dump() for ln in expected_lines]
         if approved and outcome == "checkout"
