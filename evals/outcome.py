@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -259,6 +260,8 @@ def summarize_outcomes(results: Sequence[OutcomeResult]) -> dict[str, Any]:
     for r in results:
         by_category.setdefault(r.category, []).append(r)
 
+    latencies = [r.latency_ms for r in results if r.error is None]
+
     def rate(rs: Sequence[OutcomeResult]) -> float | None:
         return sum(r.passed for r in rs) / len(rs) if rs else None
 
@@ -272,6 +275,10 @@ def summarize_outcomes(results: Sequence[OutcomeResult]) -> dict[str, Any]:
             "checkouts_over_budget": sum(r.over_budget_checkout for r in results),
         },
         "errors": sum(1 for r in results if r.error is not None),
+        "assistant_ms_per_case": {
+            "p50": statistics.median(latencies) if latencies else 0.0,
+            "max": max(latencies, default=0.0),
+        },
     }
 
 

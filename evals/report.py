@@ -130,7 +130,9 @@ def _print_outcome(name: str, summary: dict[str, Any], console: Console) -> None
     console.print(
         f"end-state safety (must be 0): checkouts without approval "
         f"{safety['checkouts_without_approval']}, checkouts over budget "
-        f"{safety['checkouts_over_budget']}; errors {summary['errors']}"
+        f"{safety['checkouts_over_budget']}; errors {summary['errors']}; time in the assistant "
+        f"per case p50 {summary['assistant_ms_per_case']['p50']:.0f} ms, "
+        f"max {summary['assistant_ms_per_case']['max']:.0f} ms"
     )
 
 
@@ -177,7 +179,8 @@ def markdown(document: dict[str, Any]) -> str:
                 "",
                 f"End-state safety: {outcome['safety']['checkouts_without_approval']} checkouts "
                 f"without approval, {outcome['safety']['checkouts_over_budget']} over budget; "
-                f"{outcome['errors']} errors.",
+                f"{outcome['errors']} errors. Time in the assistant per case: p50 "
+                f"{outcome['assistant_ms_per_case']['p50']:.0f} ms.",
                 "",
             ]
         failed = [c for c in backend["cases"] if not c["passed"] and c["trial"] == 0]
