@@ -450,12 +450,16 @@ async def generate_plan(
     return _clarify("What would you like to do?")  # pragma: no cover - the union is exhaustive
 
 
+READ_ONLY = ("search", "choose_variant", "lookup_order")
+
+
 def _clarify(question: str, steps: Sequence[PlanStep] = ()) -> Plan:
-    return Plan(steps=[*steps, ClarifyStep(question=question)], outcome="clarify", message=question)
+    kept = [s for s in steps if s.kind in READ_ONLY]
+    return Plan(steps=[*kept, ClarifyStep(question=question)], outcome="clarify", message=question)
 
 
 def _refuse(reason: str, code: str, steps: Sequence[PlanStep] = (), **extra: Any) -> Plan:
-    kept = [s for s in steps if s.kind in ("search", "choose_variant")]
+    kept = [s for s in steps if s.kind in READ_ONLY]
     return Plan(
         steps=[*kept, RefuseStep(reason=reason, code=code)],
         outcome="refuse",

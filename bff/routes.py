@@ -14,7 +14,7 @@ import httpx
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,22 +130,6 @@ async def me(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
     return {**row, "address": home}
 
 
-@router.put("/me/address", operation_id="auth-set-address", tags=["auth"])
-async def set_address(runtime: RuntimeDep, user: CurrentUser, body: Address) -> dict[str, Any]:
-    """Save the person's home address (the assistant ships there)."""
-    value = body.model_dump(mode="json")
-    async with runtime.db.transaction() as session:
-        await session.execute(
-            insert(addresses)
-            .values(user_id=user, address=value)
-            .on_conflict_do_update(
-                index_elements=[addresses.c.user_id],
-                set_={"address": value, "updated_at": func.now()},
-            )
-        )
-    return {"address": value}
-
-
 # -- products (public) ----------------------------------------------------------------
 
 
@@ -209,7 +193,9 @@ async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: str) -> Any:
 
 class QuoteRequest(Strict):
     shipping_address: Address
-    coupon_code: str | None = Field(None, min_length=1, max_length=64)
+    coupon_code: str | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
+    )
 
 
 class CheckoutRequest(QuoteRequest):

@@ -55,6 +55,21 @@ def _needs_infra(settings: Settings) -> None:
 
 
 @app.command()
+def chat(
+    url: Annotated[
+        str | None, typer.Option(help="The BFF's base URL (default: this machine's gateway-bff)")
+    ] = None,
+    email: Annotated[str, typer.Option(help="Who to sign in as")] = "alice@example.com",
+    password: Annotated[str, typer.Option(help="Their password")] = "alice-demo-pass",
+) -> None:
+    """Chat with the shopping assistant through a running BFF; approve orders with y/n."""
+    from assistant.terminal import run_chat
+
+    base = url or get_settings().service_url("gateway-bff")
+    raise typer.Exit(run_chat(base.rstrip("/"), email, password))
+
+
+@app.command()
 def services() -> None:
     """List the services, their ports and databases."""
     table = Table("service", "port", "database", "what it does")

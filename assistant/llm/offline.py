@@ -276,7 +276,7 @@ class OfflineParser:
             r"\b(add|put|throw)\b.*\b(cart|basket)\b|\bto (?:my|the) (?:cart|basket)\b", lowered
         )
         if re.fullmatch(
-            r"\s*(?:(?:please|ok|now|let'?s|i want to|i'd like to|go to)\s+)*(check ?out|pay|pay now|place (?:my|the) order|buy (?:it|them|everything)|complete (?:my|the) (?:order|purchase))(?:\s+(?:now|please))?\s*[.!]?\s*",
+            r"\s*(?:(?:please|ok|now|let'?s|i want to|i'd like to|go to)\s+)*(check ?out|pay|pay now|place (?:my|the) order|buy (?:it|them|everything)|complete (?:my|the) (?:order|purchase))(?:\s+(?:now|please))?(?:\s+(?:with|using))?\s*[.!]?\s*",
             self._strip_spans(lowered),
         ):
             return Checkout(constraints=constraints, coupon_code=coupon)

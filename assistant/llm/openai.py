@@ -98,12 +98,23 @@ class OpenAIParser:
         )
 
     def _with_guard(self, text: str, parsed: ParsedMessage) -> ParsedMessage:
-        """Instructions aimed at the assistant are noted whatever the model made of them."""
+        """The deterministic reading of the message bounds the model's: instructions aimed
+        at the assistant are noted, and a budget the rules read is never loosened (a model
+        talked into "ignore the budget" does not drop it)."""
         offline = self._fallback.parse(text)
         injected = [n for n in offline.notes if n.startswith("ignored instructions")]
-        if not injected:
-            return parsed
-        return parsed.model_copy(update={"notes": [*injected, *parsed.notes]})
+        intent = parsed.intent
+        rule_budget = getattr(getattr(offline.intent, "constraints", None), "budget_cents", None)
+        constraints = getattr(intent, "constraints", None)
+        if rule_budget is not None and constraints is not None:
+            model_budget = constraints.budget_cents
+            if model_budget is None or model_budget > rule_budget:
+                intent = intent.model_copy(
+                    update={
+                        "constraints": constraints.model_copy(update={"budget_cents": rule_budget})
+                    }
+                )
+        return ParsedMessage(intent=intent, notes=[*injected, *parsed.notes])
 
     async def _ask(self, text: str, problem: str) -> ParsedMessage:
         messages: list[dict[str, Any]] = [

@@ -244,16 +244,16 @@ async def plan_executor(
                     replies.append(message)
                     return done(status)
                 case CancelOrderStep():
-                    refund = await commerce.refund(
-                        step.order_id, "order cancelled by the customer",
+                    refund = await _refund(
+                        commerce, step.order_id, "order cancelled by the customer",
                         idempotency_key=f"cancel-{step.order_id}",
                     )  # fmt: skip
                     replies.append(
                         f"I cancelled order {step.order_id[:8]}; {money(refund['amount_cents'])} is on its way back to your card."
                     )
                 case RefundStep():
-                    refund = await commerce.refund(
-                        step.order_id, step.reason,
+                    refund = await _refund(
+                        commerce, step.order_id, step.reason,
                         lines=[{"sku": li.sku, "quantity": li.quantity} for li in step.lines] or None,
                         amount_cents=step.amount_cents,
                     )  # fmt: skip
@@ -277,12 +277,28 @@ async def plan_executor(
     if plan.outcome in ("answer",) and plan.message:
         replies.append(plan.message)
     if plan.outcome == "cart_updated":
-        cart = await commerce.cart()
-        replies.append(plan.message + "\n" + cart_summary(cart.lines))
+        try:
+            summary = "\n" + cart_summary((await commerce.cart()).lines)
+        except CommerceError:
+            summary = ""
+        replies.append(plan.message + summary)
         return done(
             last_items=[{"sku": s.sku, "name": s.name, "quantity": s.quantity} for s in plan.adds]
         )
     return done()
+
+
+async def _refund(commerce: Commerce, order_id: str, reason: str, **kwargs: Any) -> dict[str, Any]:
+    """A refund; the refund service learns of a new order from the saga's completion event,
+    so right after a purchase it may not know the order yet: wait a little for it."""
+    for attempt in range(10):
+        try:
+            return await commerce.refund(order_id, reason, **kwargs)
+        except CommerceError as exc:
+            if exc.status != 404 or attempt == 9:
+                raise
+            await asyncio.sleep(0.3)
+    raise AssertionError("unreachable")
 
 
 async def follow(

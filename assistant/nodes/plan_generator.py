@@ -38,6 +38,16 @@ async def plan_generator(
             "replies": [*state.get("replies", []), f"I could not reach the shop: {exc.message}"],
             "status": "idle",
         }
+    except ValueError:  # a plan that breaks the plan rules is never run
+        log.exception("assistant.plan_invalid", kind=intent.kind)
+        return {
+            "plan": None,
+            "replies": [
+                *state.get("replies", []),
+                "I could not put together a safe plan for that. Could you say it another way?",
+            ],
+            "status": "idle",
+        }
     log.info("assistant.planned", outcome=plan.outcome, steps=[s.kind for s in plan.steps])
     update: dict[str, Any] = {
         "plan": plan.model_dump(mode="json"),

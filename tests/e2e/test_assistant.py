@@ -6,16 +6,21 @@ checkpointer; checkouts go through the saga like a web client's.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from assistant.llm.openai import OpenAIParser
 from bff.tables import checkouts
+from commerce import cli
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
+from tests.integration.assistant.model_server import Scripted, answer_json, model_server
 from tests.integration.helpers import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -272,3 +277,169 @@ async def test_a_conversation_survives_a_restart(
         within=60,
     )
     assert status["state"] == "completed" and status["totals"]["total_cents"] == total
+
+
+async def test_the_model_backend_through_the_bff(
+    stack: ServiceStack, bob: httpx.AsyncClient
+) -> None:
+    service = stack.runtime("gateway-bff").state["assistant"]
+    original = service.parser
+    async with model_server() as model:
+        service.parser = OpenAIParser.from_settings(model.base_url, "test-key", "scripted", 0.5)
+        try:
+            cable = {"kind": "buy", "items": [{"query": "usb-c cable"}],
+                     "constraints": {"budget_cents": 2000}}  # fmt: skip
+            model.play(answer_json(cable))
+            turn = await say(bob, "a cord to charge my phone, under $20")
+            assert turn["state"] == "awaiting_confirmation", said(turn)
+            assert turn["pending"]["lines"][0]["sku"].startswith("CBL-USBC")
+            assert turn["pending"]["budget_cents"] == 2000
+            declined = await say(bob, "no", turn["conversation_id"])
+            assert declined["state"] == "idle"
+            assert len(model.requests) == 1  # the yes/no was never the model's to read
+
+            model.play(Scripted(content="{"), Scripted(content="{"))
+            cart = await say(bob, "what's in my cart?")
+            assert "Your cart is empty." in said(cart)
+
+            slow = Scripted(delay_seconds=2, content="{}")
+            model.play(slow, slow)
+            late = await say(bob, "add a pack of AA batteries to my cart")
+            assert "AA Alkaline Batteries" in said(late)
+
+            model.play(Scripted(refusal="no"), Scripted(refusal="no"))
+            vague = await say(bob, "I need something for my kitchen")
+            assert "kitchen" in said(vague) and vague["pending"] is None
+        finally:
+            service.parser = original
+
+
+async def test_chat_in_the_terminal(stack: ServiceStack, carla: httpx.AsyncClient) -> None:
+    runner = CliRunner()
+    url = stack.settings.service_url("gateway-bff")
+    args = ["chat", "--url", url, "--email", "carla@example.com", "--password", "carla-demo-pass"]
+    result = await asyncio.to_thread(
+        runner.invoke, cli.app, args, input="buy 2 AAA batteries, under $20\nn\nquit\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Your order" in result.output and "BAT-AAA-4" in result.output
+    assert "total" in result.output and "Place this order?" in result.output
+    assert "did not place the order" in result.output
+    assert (await carla.get("/v1/cart")).json()["lines"] == []
+
+    wrong = await asyncio.to_thread(
+        runner.invoke, cli.app, ["chat", "--url", url, "--password", "nope"], input="quit\n"
+    )
+    assert wrong.exit_code == 1 and "Could not sign in" in wrong.output
+
+
+async def test_a_failed_checkout_is_explained_with_what_was_undone(
+    stack: ServiceStack, bob: httpx.AsyncClient
+) -> None:
+    turn = await say(bob, "buy a silver noise cancelling headphones")
+    assert turn["state"] == "awaiting_confirmation", said(turn)
+    await _set_stock(stack, "HP-ANC-SIL", 0)  # the last units went elsewhere meanwhile
+    try:
+        outcome = await say(bob, "yes", turn["conversation_id"])
+        assert outcome["checkout_id"]
+        if outcome["state"] == "checking_out":
+            history = await eventually(
+                lambda: _json(bob.get(f"/v1/assistant/conversations/{turn['conversation_id']}")),
+                lambda c: "did not go through" in c["messages"][-1]["text"],
+                within=60,
+            )
+            text = history["messages"][-1]["text"]
+        else:
+            assert outcome["state"] == "failed", said(outcome)
+            text = said(outcome)
+        assert "did not go through" in text and "Noise Cancelling Headphones" in text
+        assert "charged" in text
+        status = (await bob.get(f"/v1/checkouts/{outcome['checkout_id']}")).json()
+        assert status["state"] == "failed" and status["code"] == "out_of_stock"
+    finally:
+        await _set_stock(stack, "HP-ANC-SIL", 50)
+
+
+async def test_cancelling_an_order_refunds_it(
+    stack: ServiceStack, carla: httpx.AsyncClient
+) -> None:
+    turn = await say(carla, "buy a pack of AAA batteries")
+    placed = await say(carla, "yes", turn["conversation_id"])
+    status = await eventually(
+        lambda: _json(carla.get(f"/v1/checkouts/{placed['checkout_id']}")),
+        lambda s: s.get("state") in ("completed", "failed"),
+        within=60,
+    )
+    assert status["state"] == "completed", status
+    order_id = status["order_id"]
+    await eventually(  # the refund service learns of the order from CheckoutCompleted
+        lambda: _json(carla.get(f"/v1/orders/{order_id}")),
+        lambda o: o["status"] == "confirmed",
+    )
+    cancel = await say(carla, f"cancel my order {order_id[:8]}")
+    assert "cancelled" in said(cancel) and order_id[:8] in said(cancel), said(cancel)
+    order = await eventually(
+        lambda: _json(carla.get(f"/v1/orders/{order_id}")),
+        lambda o: o["refunded_cents"] == o["total_cents"],
+        within=60,
+    )
+    assert order["status"] == "refunded"
+
+
+async def test_another_persons_conversation_is_not_found(
+    stack: ServiceStack, alice: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    turn = await say(alice, "buy 2 AAA batteries")
+    conversation = turn["conversation_id"]
+    assert (await bob.get(f"/v1/assistant/conversations/{conversation}")).status_code == 404
+    stolen = await bob.post(
+        f"/v1/assistant/conversations/{conversation}/confirm", json={"approve": True}
+    )
+    assert stolen.status_code == 404 and stolen.json()["error"]["code"] == "not_found"
+    hijack = await bob.post(
+        "/v1/assistant/messages", json={"conversation_id": conversation, "text": "yes"}
+    )
+    assert hijack.status_code == 404
+    assert conversation not in {
+        c["conversation_id"] for c in (await bob.get("/v1/assistant/conversations")).json()["items"]
+    }
+    # still pending for alice, and bad input is a clear 4xx
+    assert (await alice.get(f"/v1/assistant/conversations/{conversation}")).json()["pending"]
+    empty = await alice.post("/v1/assistant/messages", json={"conversation_id": None, "text": ""})
+    assert empty.status_code == 422
+    long = await alice.post(
+        "/v1/assistant/messages", json={"conversation_id": None, "text": "x" * 2001}
+    )
+    assert long.status_code == 422
+    await say(alice, "no", conversation)
+
+
+async def test_cart_edits_coupons_and_edits_while_awaiting_approval(
+    stack: ServiceStack, alice: httpx.AsyncClient
+) -> None:
+    added = await say(alice, "add 3 8-packs of AA batteries to my cart")
+    assert added["state"] == "idle" and added["pending"] is None
+    assert "3 x AA Alkaline Batteries, 8-pack" in said(added)
+    conversation = added["conversation_id"]
+
+    bogus = await say(alice, "checkout with code BOGUS", conversation)
+    assert bogus["pending"] is None and "could not price" in said(bogus), said(bogus)
+
+    turn = await say(alice, "checkout with code SAVE10", conversation)
+    pending = turn["pending"]
+    assert pending["coupon_code"] == "SAVE10" and pending["discount_cents"] > 0, said(turn)
+    assert [(li["sku"], li["quantity"]) for li in pending["lines"]] == [("BAT-AA-8", 3)]
+
+    edited = await say(alice, "make it 4", conversation)
+    assert edited["state"] == "awaiting_confirmation", said(edited)
+    assert [(li["sku"], li["quantity"]) for li in edited["pending"]["lines"]] == [("BAT-AA-8", 4)]
+    assert edited["pending"]["total_cents"] > pending["total_cents"]
+    assert edited["pending"]["coupon_code"] == "SAVE10"
+
+    asked = await say(alice, "what's in my cart?", conversation)
+    assert "4 x AA Alkaline Batteries" in said(asked)
+    assert asked["state"] == "awaiting_confirmation" and asked["pending"]
+
+    await say(alice, "no", conversation)
+    lines = (await alice.get("/v1/cart")).json()["lines"]
+    assert [(li["sku"], li["quantity"]) for li in lines] == [("BAT-AA-8", 3)]

@@ -158,6 +158,9 @@ def test_search_checkout_and_reorder() -> None:
     )
     assert parser.parse("do you have any coffee?").intent == Search(query="coffee")
     assert isinstance(parser.parse("checkout").intent, Checkout)
+    with_code = parser.parse("checkout with code SAVE10").intent
+    assert with_code == Checkout(coupon_code="SAVE10")
+    assert parser.parse("check out using coupon SAVE10").intent == Checkout(coupon_code="SAVE10")
     assert isinstance(parser.parse("same as last time").intent, Reorder)
 
 

@@ -1,0 +1,134 @@
+"""Latency of the shopping assistant through the BFF, offline parser.
+
+    uv run python -m benchmarks.assistant_turns                 # starts what it needs
+    uv run python -m benchmarks.assistant_turns --url http://localhost:8000
+
+Each demo user runs conversations one after another (a person has one cart): a purchase
+request answered with a confirmation (parse, plan against the catalog, cart, quote), then
+the approval answered with the saga's outcome. Prints p50/p95 per kind and the share of
+purchases that ended in an order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+USERS = [
+    ("alice@example.com", "alice-demo-pass"),
+    ("bob@example.com", "bob-demo-pass"),
+    ("carla@example.com", "carla-demo-pass"),
+]
+REQUESTS = [
+    "two packs of AA batteries and a USB-C cable, under $30, ship home",
+    "buy 2 AAA batteries",
+    "a 2m usb-c cable and an 8-pack of AA batteries",
+    "buy a USB-C wall charger, under $40",
+]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def person(
+    url: str, email: str, password: str, rounds: int, timings: dict[str, list[float]]
+) -> tuple[int, int]:
+    completed = failed = 0
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        token = (
+            await http.post("/v1/auth/token", json={"email": email, "password": password})
+        ).json()
+        http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        for line in (await http.get("/v1/cart")).json()["lines"]:
+            await http.delete(f"/v1/cart/lines/{line['sku']}")
+        for n in range(rounds):
+            started = time.perf_counter()
+            turn = (
+                await http.post(
+                    "/v1/assistant/messages",
+                    json={"conversation_id": None, "text": REQUESTS[n % len(REQUESTS)]},
+                )
+            ).json()
+            timings["message -> confirmation"].append((time.perf_counter() - started) * 1000)
+            if not turn.get("pending"):
+                failed += 1
+                continue
+            started = time.perf_counter()
+            outcome = (
+                await http.post(
+                    f"/v1/assistant/conversations/{turn['conversation_id']}/confirm",
+                    json={"approve": True},
+                )
+            ).json()
+            timings["approve -> outcome"].append((time.perf_counter() - started) * 1000)
+            completed += outcome.get("state") == "completed"
+            failed += outcome.get("state") != "completed"
+    return completed, failed
+
+
+async def run(url: str, rounds: int) -> None:
+    timings: dict[str, list[float]] = defaultdict(list)
+    started = time.perf_counter()
+    results = await asyncio.gather(*(person(url, e, p, rounds, timings) for e, p in USERS))
+    elapsed = time.perf_counter() - started
+    completed = sum(r[0] for r in results)
+    failed = sum(r[1] for r in results)
+    print(
+        f"assistant: {len(USERS)} people x {rounds} purchases in {elapsed:.1f} s: "
+        f"{completed} orders, {failed} not completed"
+    )
+    for kind, values in timings.items():
+        print(
+            f"  {kind:24s} n={len(values):4d}  p50={statistics.median(values):7.1f} ms  "
+            f"p95={percentile(values, 95):7.1f} ms  max={max(values):7.1f} ms"
+        )
+
+
+async def with_own_stack(rounds: int) -> None:
+    from commerce.platform import stack
+    from commerce.platform.logging import configure_logging
+    from commerce.platform.settings import get_settings
+    from commerce.services import SERVICES
+
+    configure_logging("WARNING", "console")
+    os.environ.setdefault("AGENTSHOP_DATA_DIR", str(Path(tempfile.mkdtemp()) / "data"))
+    os.environ.setdefault("AGENTSHOP_PORT_OFFSET", "40000")
+    os.environ.setdefault("AGENTSHOP_RATE_LIMIT_PER_MINUTE", "100000")
+    get_settings.cache_clear()
+    with stack.infrastructure(get_settings()):
+        settings = get_settings()
+        names = list(SERVICES)
+        await stack.prepare(settings, names)
+        running = await stack.start_services(settings, names)
+        try:
+            await asyncio.sleep(3)  # consumers join their groups
+            await run(settings.service_url("gateway-bff"), rounds)
+        finally:
+            await running.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", help="a running BFF (default: start the whole stack)")
+    parser.add_argument("--rounds", type=int, default=10, help="purchases per person")
+    args = parser.parse_args()
+    if args.url:
+        asyncio.run(run(args.url, args.rounds))
+    else:
+        asyncio.run(with_own_stack(args.rounds))
+
+
+if __name__ == "__main__":
+    main()
