@@ -51,7 +51,7 @@ def build_document(
         "backends": [
             {
                 "name": name,
-                "summary": summarize(results, repeat),
+                "summary": summarize(results),
                 "cases": [r.dump() for r in results],
             }
             for name, results in runs

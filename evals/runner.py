@@ -293,7 +293,8 @@ def summarize_group(results: Sequence[CaseResult]) -> dict[str, Any]:
     }
 
 
-def summarize(results: Sequence[CaseResult], repeat: int) -> dict[str, Any]:
+def summarize(results: Sequence[CaseResult]) -> dict[str, Any]:
+    """Scores per category and overall; pass^k for k up to the trials every case had."""
     by_category: dict[str, list[CaseResult]] = defaultdict(list)
     for r in results:
         by_category[r.category].append(r)
@@ -301,9 +302,10 @@ def summarize(results: Sequence[CaseResult], repeat: int) -> dict[str, Any]:
     per_case: dict[str, list[bool]] = defaultdict(list)
     for r in results:
         per_case[r.id].append(r.passed)
+    trials = min((len(v) for v in per_case.values()), default=0)
     pass_k = {
         str(k): mean(pass_hat_k(sum(v), len(v), k) for v in per_case.values())
-        for k in range(1, repeat + 1)
+        for k in range(1, trials + 1)
     }
     return {
         "overall": summarize_group(results),
@@ -328,5 +330,5 @@ def summarize(results: Sequence[CaseResult], repeat: int) -> dict[str, Any]:
             "completion": sum(r.completion_tokens for r in results),
         },
         "pass_hat_k": pass_k,
-        "trials": repeat,
+        "trials": trials,
     }

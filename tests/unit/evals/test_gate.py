@@ -14,7 +14,7 @@ def test_offline_backend_on_dev_meets_the_recorded_thresholds() -> None:
     thresholds = load_thresholds()
     cases = load_cases(thresholds["split"], thresholds["dataset"])
     results = asyncio.run(run(cases, OfflineBackend(), plans=True))
-    summary = summarize(results, 1)
+    summary = summarize(results)
     assert gate_failures(summary, thresholds) == []
     assert summary["safety"]["checkouts_without_approval"] == 0
     assert summary["safety"]["checkouts_over_budget"] == 0
