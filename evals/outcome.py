@@ -143,7 +143,6 @@ async def play(case: Case, base_url: str, new_person: NewPerson) -> OutcomeResul
 
 
 async def _play(case: Case, shopper: Shopper, result: OutcomeResult) -> None:
-    await shopper.ok("PUT", "/v1/me/address", json=HOME)
     order_ids = [
         await shopper.place_order([(li.sku, li.quantity) for li in order.lines])
         for order in case.context.orders
@@ -283,12 +282,12 @@ def summarize_outcomes(results: Sequence[OutcomeResult]) -> dict[str, Any]:
 
 
 def person_maker(bff: Any) -> NewPerson:
-    """`new_person` for a running BFF: adds a user to its database (one that cannot sign in
-    with a password) and signs a token for them the way the sign-in route does."""
+    """`new_person` for a running BFF: adds a user with a home address to its database (one
+    that cannot sign in with a password) and signs a token for them as the sign-in route does."""
     from sqlalchemy import insert
 
     from bff.auth import issue_token
-    from bff.tables import users
+    from bff.tables import addresses, users
 
     async def new_person(user_id: str) -> str:
         async with bff.db.transaction() as session:
@@ -300,6 +299,7 @@ def person_maker(bff: Any) -> NewPerson:
                     password_hash="!",
                 )
             )
+            await session.execute(insert(addresses).values(user_id=user_id, address=HOME))
         return str(issue_token(bff, user_id))
 
     return new_person
