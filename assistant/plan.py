@@ -237,6 +237,9 @@ class RefundStep(Frozen):
 class ClarifyStep(Frozen):
     kind: Literal["clarify"] = "clarify"
     question: str
+    about: Literal["request", "ambiguous", "substitute"] = Field(
+        "request", description="What the answer will settle: the request, a choice, a substitute"
+    )
 
     @property
     def description(self) -> str:
@@ -453,9 +456,17 @@ async def generate_plan(
 READ_ONLY = ("search", "choose_variant", "lookup_order")
 
 
-def _clarify(question: str, steps: Sequence[PlanStep] = ()) -> Plan:
+def _clarify(
+    question: str,
+    steps: Sequence[PlanStep] = (),
+    about: Literal["request", "ambiguous", "substitute"] = "request",
+) -> Plan:
     kept = [s for s in steps if s.kind in READ_ONLY]
-    return Plan(steps=[*kept, ClarifyStep(question=question)], outcome="clarify", message=question)
+    return Plan(
+        steps=[*kept, ClarifyStep(question=question, about=about)],
+        outcome="clarify",
+        message=question,
+    )
 
 
 def _refuse(reason: str, code: str, steps: Sequence[PlanStep] = (), **extra: Any) -> Plan:
@@ -525,10 +536,45 @@ def _relevant(product: Product, item: ItemRequest) -> bool:
     return not words or bool(words & text)
 
 
+def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
+    """One bare word ("cable", "batteries") that names several different products: ask
+    which, unless the person said the cheapest, a brand, or an attribute."""
+    words = {_singular(w) for w in _words(item.query)}
+    if len(words) != 1 or item.cheapest or item.brand or item.attributes or item.pack_size:
+        return None
+    (word,) = words
+    names: list[str] = []
+    for product in products[:6]:
+        if word in {_singular(w) for w in _words(product.name)} and product.name not in names:
+            names.append(product.name)
+    if len(names) < 2:
+        return None
+    shown = names[:4]
+    return f"Which {item.query} do you mean: {', '.join(shown[:-1])} or {shown[-1]}?"
+
+
 async def _resolve(
-    item: ItemRequest, commerce: CommerceReader, preferred: Sequence[str], substitutions: bool
+    item: ItemRequest,
+    commerce: CommerceReader,
+    preferred: Sequence[str],
+    substitutions: bool,
+    exact: OrderLine | None = None,
 ) -> tuple[list[PlanStep], _Choice | None, str | None, str]:
-    """Steps, the choice (or None), and when None the reason and its refuse/clarify code."""
+    """Steps, the choice (or None), and when None the reason and its refuse/clarify code.
+    `exact` (a line of an earlier order) is taken as it was when it is still in stock."""
+    if exact is not None and exact.product_id:
+        product = await commerce.product(exact.product_id)
+        same = next((v for v in product.variants if v.sku == exact.sku), None) if product else None
+        if product is not None and same is not None and _in_stock(same, item.quantity):
+            return [], _Choice(product, same), None, ""
+        searched, choice, reason, code = await _resolve(item, commerce, preferred, substitutions)
+        if choice is None or choice.variant.sku == exact.sku:
+            return searched, choice, reason, code
+        shortage = f"{exact.name} is out of stock"
+        if not substitutions:
+            offer = f"{shortage}. Would {choice.variant.name} at {money(choice.variant.price_cents)} do instead?"
+            return searched, None, offer, "ask_substitute"
+        return searched, _Choice(choice.product, choice.variant, exact.sku), shortage, "substitute"
     found = await commerce.search(item.query, limit=10)
     products = [p for p in found if _relevant(p, item)]
     steps: list[PlanStep] = [
@@ -550,9 +596,16 @@ async def _resolve(
         )
     if preferred:
         branded.sort(key=lambda p: not any(b.lower() in p.brand.lower() for b in preferred))
+    if question := _ambiguous(item, branded):
+        return steps, None, question, "ambiguous"
     ordered = sorted(branded, key=lambda p: p.min_price_cents) if item.cheapest else branded
     # the best match, with its stock (search already carries it; detail is authoritative)
     best = await commerce.product(ordered[0].product_id) or ordered[0]
+    sizes = list(
+        dict.fromkeys(v.attributes["size"] for v in best.variants if "size" in v.attributes)
+    )
+    if len(sizes) > 1 and "size" not in item.attributes:  # clothes: never guess a size
+        return steps, None, f"Which size of {best.name}: {', '.join(sizes)}?", "ambiguous"
     variant = _pick_variant(best, item, need_stock=True)
     if variant is not None:
         return steps, _Choice(best, variant), None, ""
@@ -606,21 +659,29 @@ async def _resolve(
     return steps, substitute, shortage, "substitute"
 
 
-async def _buy(intent: Buy, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+async def _buy(
+    intent: Buy,
+    commerce: CommerceReader,
+    ctx: PlanContext,
+    exact: Sequence[OrderLine] = (),
+) -> Plan:
     constraints = intent.constraints
     budget = constraints.budget_cents if constraints.budget_cents is not None else ctx.budget_cents
     steps: list[PlanStep] = []
     notes: list[str] = []
     substituted = False
-    for item in intent.items:
+    for index, item in enumerate(intent.items):
         found, choice, reason, code = await _resolve(
-            item, commerce, constraints.preferred_brands, constraints.substitutions_allowed
-        )
+            item, commerce, constraints.preferred_brands, constraints.substitutions_allowed,
+            exact[index] if index < len(exact) else None,
+        )  # fmt: skip
         steps += found
         if choice is None:
             assert reason is not None
             if code in ("ambiguous", "ask_substitute"):
-                return _clarify(reason, steps)
+                return _clarify(
+                    reason, steps, "substitute" if code == "ask_substitute" else "ambiguous"
+                )
             return _refuse(reason, code, steps, budget_cents=budget)
         if choice.substitute_for:
             substituted = True
@@ -818,11 +879,14 @@ async def _reorder(intent: Reorder, commerce: CommerceReader, ctx: PlanContext) 
     if not orders:
         return _refuse("You have no earlier orders to repeat.", "nothing_to_do")
     last = await commerce.order(orders[0].order_id) or orders[0]
-    items = [ItemRequest(query=line.name, quantity=line.quantity) for line in last.lines]
+    items = [
+        ItemRequest(query=line.name.split(",")[0][:200], quantity=line.quantity)
+        for line in last.lines
+    ]
     if not items:
         return _refuse("I could not read the items of your last order.", "nothing_to_do")
     buy = Buy(items=items, constraints=intent.constraints)
-    return await _buy(buy, commerce, ctx)
+    return await _buy(buy, commerce, ctx, exact=last.lines)
 
 
 async def _find_order(

@@ -33,6 +33,7 @@ class AssistantState(TypedDict, total=False):
     budget_cents: int | None
     coupon_code: str | None
     last_items: list[dict[str, Any]]
+    asked: dict[str, Any] | None  # {"text", "about"}: the request a question was asked about
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -9,8 +10,9 @@ from langgraph.runtime import Runtime
 from pydantic import TypeAdapter
 
 from assistant.commerce import CommerceError
-from assistant.intents import Intent
-from assistant.plan import PlanContext, RefundLine, generate_plan
+from assistant.intents import Buy, Confirm, Intent, Search, Unclear
+from assistant.llm.offline import FILLER, SIZES
+from assistant.plan import Plan, PlanContext, RefundLine, generate_plan
 from assistant.state import AssistantContext, AssistantState
 
 log = structlog.get_logger(__name__)
@@ -32,6 +34,11 @@ async def plan_generator(
     )
     try:
         plan = await generate_plan(intent, runtime.context.commerce, context)
+        asked = state.get("asked")
+        if asked and not editing:
+            plan = await _answer_to_question(
+                asked, state.get("text", ""), intent, plan, runtime.context, context
+            )
     except CommerceError as exc:
         return {
             "plan": None,
@@ -53,6 +60,7 @@ async def plan_generator(
         "plan": plan.model_dump(mode="json"),
         "cursor": 0,
         "approved_total_cents": None,
+        "asked": None,
     }
     if not editing:
         update["pending"] = None
@@ -62,3 +70,52 @@ async def plan_generator(
     if not editing:
         update["cart_undo"] = []
     return update
+
+
+async def _answer_to_question(
+    asked: dict[str, Any],
+    text: str,
+    intent: Intent,
+    plan: Plan,
+    context: AssistantContext,
+    plan_context: PlanContext,
+) -> Plan:
+    """After "Which batteries: AA or AAA?" an answer like "AA" completes the earlier request:
+    the request and the answer are read together. A yes after "would X do instead?" takes
+    the substitute. A message that is a request of its own is left as it is."""
+    original = (await context.parser.parse(asked["text"])).intent
+    if asked["about"] == "substitute" and isinstance(intent, Confirm) and isinstance(original, Buy):
+        allowed = original.constraints.model_copy(update={"substitutions_allowed": True})
+        retry = original.model_copy(update={"constraints": allowed})
+        return await generate_plan(retry, context.commerce, plan_context)
+    short_answer = len(text.split()) <= 4 and isinstance(intent, Buy | Unclear | Search)
+    if not short_answer or not isinstance(original, Buy):
+        return plan
+    for candidate in _answered(original, text):
+        combined = await generate_plan(candidate, context.commerce, plan_context)
+        unknown = any(getattr(s, "code", None) == "unknown_product" for s in combined.steps)
+        if combined.outcome != "clarify" and not unknown:
+            return combined
+    return plan
+
+
+SIZE_WORDS = {**SIZES, "s": "S", "m": "M", "l": "L", "extra": "XL"}
+NOT_PRODUCT_WORDS = FILLER | {"one", "ones", "mean", "meant", "the", "a", "an", "size", "please"}
+
+
+def _answered(original: Buy, answer: str) -> list[Buy]:
+    """The earlier request with the answer put into each of its items in turn: a size as
+    the item's size, other words in front of the item's words ("AA" + "batteries")."""
+    words = [w for w in re.findall(r"[a-z0-9-]+", answer.lower()) if w not in NOT_PRODUCT_WORDS]
+    if not words:
+        return []
+    size = SIZE_WORDS.get(words[0]) if len(words) == 1 else None
+    candidates = []
+    for index, item in enumerate(original.items):
+        if size is not None:
+            changed = item.model_copy(update={"attributes": {**item.attributes, "size": size}})
+        else:
+            changed = item.model_copy(update={"query": f"{' '.join(words)} {item.query}"[:200]})
+        items = [*original.items[:index], changed, *original.items[index + 1 :]]
+        candidates.append(original.model_copy(update={"items": items}))
+    return candidates

@@ -221,6 +221,10 @@ async def test_out_of_stock_gets_a_substitute_or_a_question(
         assert strict["pending"] is None and strict["state"] == "idle"
         assert "out of stock" in said(strict) and "?" in said(strict)
         assert (await bob.get("/v1/cart")).json()["lines"] == []
+        taken = await say(bob, "yes", strict["conversation_id"])  # "would silver do instead?"
+        assert taken["state"] == "awaiting_confirmation", said(taken)
+        assert [li["sku"] for li in taken["pending"]["lines"]] == ["HP-ANC-SIL"]
+        await say(bob, "no", strict["conversation_id"])
     finally:
         await _set_stock(stack, "HP-ANC-BLA", 50)
 
@@ -253,6 +257,13 @@ async def test_order_status_and_a_return_from_the_last_order(
     )
     cable = next(li for li in order["lines"] if li["sku"].startswith("CBL-USBC"))
     assert cable["unit_price_cents"] <= order["refunded_cents"] < order["total_cents"]
+
+    again = await say(carla, "same as last time")
+    assert again["state"] == "awaiting_confirmation", said(again)
+    assert {(li["sku"], li["quantity"]) for li in again["pending"]["lines"]} == {
+        (li["sku"], li["quantity"]) for li in order["lines"]
+    }
+    await say(carla, "no", again["conversation_id"])
 
 
 async def test_a_conversation_survives_a_restart(
@@ -443,3 +454,21 @@ async def test_cart_edits_coupons_and_edits_while_awaiting_approval(
     await say(alice, "no", conversation)
     lines = (await alice.get("/v1/cart")).json()["lines"]
     assert [(li["sku"], li["quantity"]) for li in lines] == [("BAT-AA-8", 3)]
+
+
+async def test_an_ambiguous_request_gets_one_question_and_the_answer_completes_it(
+    stack: ServiceStack, bob: httpx.AsyncClient
+) -> None:
+    turn = await say(bob, "two packs of batteries, under $30")
+    assert turn["pending"] is None
+    assert (
+        said(turn)
+        == "Which batteries do you mean: AA Alkaline Batteries or AAA Alkaline Batteries?"
+    )
+    answered = await say(bob, "AAA", turn["conversation_id"])
+    assert answered["state"] == "awaiting_confirmation", said(answered)
+    assert [(li["sku"], li["quantity"]) for li in answered["pending"]["lines"]] == [
+        ("BAT-AAA-4", 2)
+    ]
+    assert answered["pending"]["budget_cents"] == 3000
+    await say(bob, "no", turn["conversation_id"])

@@ -85,9 +85,13 @@ async def test_shopping_through_the_bff(stack: ServiceStack) -> None:
         assert status["state"] == "completed", status
         order = (await alice.get(f"/v1/orders/{status['order_id']}")).json()
         assert order["total_cents"] == total
-        refund = await alice.post(
-            f"/v1/orders/{order['order_id']}/refunds",
-            json={"reason": "one pack too many", "amount_cents": 500},
+        refund = await eventually(  # the refund service learns of orders from CheckoutCompleted
+            lambda: alice.post(
+                f"/v1/orders/{order['order_id']}/refunds",
+                json={"reason": "one pack too many", "amount_cents": 500},
+                headers={"Idempotency-Key": f"r-{order['order_id']}"},
+            ),
+            lambda r: r.status_code != 404,
         )
         assert refund.status_code == 202 and refund.json()["status"] == "PENDING"
         # another person sees none of it

@@ -292,3 +292,55 @@ async def test_a_question_about_one_item_keeps_the_others_out_of_the_cart() -> N
     plan = await plan_for("an AA battery 8-pack and a 5m usb-c cable", FakeShop())
     assert plan.outcome == "clarify" and "5m" in plan.message
     assert not plan.adds
+
+
+async def test_one_word_naming_several_products_asks_which() -> None:
+    shop = FakeShop()
+    shop.products["p-cable-ltg"] = Product(
+        product_id="p-cable-ltg", name="USB-C to Lightning Cable", brand="Northwire",
+        min_price_cents=1499,
+        variants=[Variant(sku="CBL-LTG", name="USB-C to Lightning Cable, 1m", price_cents=1499)],
+    )  # fmt: skip
+    plan = await plan_for("buy a cable", shop)
+    assert plan.outcome == "clarify"
+    assert plan.message == "Which cable do you mean: USB-C Cable or USB-C to Lightning Cable?"
+    assert (await plan_for("buy the cheapest cable", shop)).outcome == "checkout"
+    assert (await plan_for("buy a usb-c cable", shop)).adds[0].sku == "CBL-1M-BLA"
+
+
+async def test_a_size_is_asked_never_guessed() -> None:
+    shop = FakeShop()
+    shop.products["p-hoodie"] = Product(
+        product_id="p-hoodie", name="Signature Hoodie", brand="Cobble", min_price_cents=3298,
+        variants=[
+            Variant(sku=f"HOOD-{size}", name=f"Signature Hoodie, black, {size}", price_cents=3298,
+                    attributes={"color": "black", "size": size}, available=10)
+            for size in ("S", "M", "L")
+        ],
+    )  # fmt: skip
+    plan = await plan_for("buy 2 hoodies in black", shop)
+    assert plan.outcome == "clarify" and plan.message == "Which size of Signature Hoodie: S, M, L?"
+    sized = await plan_for("buy 2 large hoodies in black", shop)
+    assert [(s.sku, s.quantity) for s in sized.adds] == [("HOOD-L", 2)]
+
+
+async def test_same_as_last_time_repeats_the_exact_items() -> None:
+    shop = FakeShop()
+    order = _order()
+    shop.order_list = [
+        order.model_copy(
+            update={
+                "lines": [
+                    li.model_copy(update={"product_id": pid})
+                    for li, pid in zip(order.lines, ["p-battery-aa", "p-cable-usbc"], strict=True)
+                ]
+            }
+        )
+    ]
+    plan = await plan_for("same as last time", shop)
+    assert plan.outcome == "checkout"
+    assert [(s.sku, s.quantity) for s in plan.adds] == [("BAT-AA-4", 2), ("CBL-1M-BLA", 1)]
+    shop.out_of_stock("CBL-1M-BLA")
+    again = await plan_for("same as last time", shop)
+    assert again.outcome == "substitute"
+    assert [s.sku for s in again.adds] == ["BAT-AA-4", "CBL-2M-BLA"]
