@@ -1,4 +1,4 @@
-"""The assistant's public shapes (ASSISTANT_API.md): what the BFF routes answer and the UI,
+"""The assistant's public shapes: what the BFF's `/v1/assistant` routes answer and the UI,
 CLI and evals read. Money in cents."""
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class MessageIn(Shape):
 
 class ConfirmIn(Shape):
     approve: bool
+    expected_total_cents: int | None = Field(
+        None, ge=0, description="The total the person saw; another pending total answers 409"
+    )
 
 
 class Message(Shape):

@@ -57,9 +57,11 @@ class ChatSession:
         body = {"conversation_id": self.conversation_id, "text": text}
         return self._turn(self.http.post("/v1/assistant/messages", json=body))
 
-    def confirm(self, approve: bool) -> dict[str, Any]:
+    def confirm(self, approve: bool, total_cents: int | None = None) -> dict[str, Any]:
+        """Approve or decline; with `total_cents`, only the order the person saw is approved."""
         path = f"/v1/assistant/conversations/{self.conversation_id}/confirm"
-        return self._turn(self.http.post(path, json={"approve": approve}))
+        body = {"approve": approve, "expected_total_cents": total_cents}
+        return self._turn(self.http.post(path, json=body))
 
     def _turn(self, response: httpx.Response) -> dict[str, Any]:
         if response.status_code != 200:
@@ -89,7 +91,7 @@ class ChatSession:
                         approve = Confirm.ask("Place this order?", console=self.console)
                     except (EOFError, KeyboardInterrupt):
                         return
-                    turn = self.confirm(approve)
+                    turn = self.confirm(approve, turn["pending"]["total_cents"])
             except ChatError as exc:
                 self.console.print(f"[red]{exc}[/red]")
 

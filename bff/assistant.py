@@ -1,4 +1,4 @@
-"""The shopping assistant over REST (`/v1/assistant/...`, see ASSISTANT_API.md).
+"""The shopping assistant over REST (`/v1/assistant/...`; README, "The shopping assistant").
 
 The LangGraph graph runs inside this process. Each conversation is a graph thread whose
 state is checkpointed in PostgreSQL (the `assistant` schema of this service's database),
@@ -320,10 +320,18 @@ async def confirm(
     """Approve (or cancel) the purchase that awaits confirmation. 409 when none does."""
     await _conversation(runtime, user, conversation_id)
     async with service.lock(conversation_id):
-        if await _pending(service, conversation_id) is None:
+        pending = await _pending(service, conversation_id)
+        if pending is None:
             raise ApiError(
                 409, "nothing_pending", "Nothing in this conversation is waiting for approval."
             )
+        expected = body.expected_total_cents
+        if body.approve and expected is not None and expected != pending.total_cents:
+            raise ApiError(
+                409, "pending_changed",
+                f"The order awaiting approval now totals {pending.total_cents / 100:.2f}; review it again.",
+                param="expected_total_cents",
+            )  # fmt: skip
         said = "Yes, place the order." if body.approve else "No, do not place it."
         return await _turn(
             runtime, service, user, _token(request), conversation_id,

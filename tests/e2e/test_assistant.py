@@ -104,8 +104,14 @@ async def test_a_budgeted_purchase_ends_in_an_order_after_yes(
     assert turn["checkout_id"] is None
 
     conversation = turn["conversation_id"]
+    stale = await alice.post(
+        f"/v1/assistant/conversations/{conversation}/confirm",
+        json={"approve": True, "expected_total_cents": pending["total_cents"] - 1},
+    )
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "pending_changed"
     done = await alice.post(
-        f"/v1/assistant/conversations/{conversation}/confirm", json={"approve": True}
+        f"/v1/assistant/conversations/{conversation}/confirm",
+        json={"approve": True, "expected_total_cents": pending["total_cents"]},
     )
     assert done.status_code == 200, done.text
     outcome = done.json()
