@@ -103,7 +103,7 @@ def up(
             await running.stop()
 
     with stack.infrastructure(settings, on_step=lambda s: console.print(f"• {s}")) as infra:
-        asyncio.run(main(infra))
+        stack.run_loop(main(infra))
     console.print("stopped.")
 
 
@@ -145,7 +145,7 @@ def serve(
         finally:
             await running.stop()
 
-    asyncio.run(main())
+    stack.run_loop(main())
 
 
 @app.command()
@@ -284,7 +284,7 @@ def load(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     try:
-        report = asyncio.run(run(options))
+        report = stack.run_loop(run(options))
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

@@ -204,6 +204,7 @@ async def run(options: LoadOptions) -> reporting.LoadReport:
 
 async def _with_own_stack(options: LoadOptions, out: Path) -> reporting.LoadReport:
     from commerce.platform import stack
+    from commerce.platform.logging import configure_logging
     from commerce.platform.settings import get_settings
 
     data = Path(tempfile.mkdtemp(prefix="agentshop-load-"))
@@ -217,6 +218,7 @@ async def _with_own_stack(options: LoadOptions, out: Path) -> reporting.LoadRepo
     try:
         with _environment(env):
             get_settings.cache_clear()
+            configure_logging(get_settings().log_level, get_settings().log_format)
             with stack.infrastructure(get_settings()):
                 settings = get_settings()
                 await stack.prepare(settings)
