@@ -31,7 +31,7 @@ def issue_token(runtime: ServiceRuntime, user_id: str) -> str:
     return jwt.encode(claims, runtime.settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
-def current_user(
+async def current_user(  # async: a plain def would run in the thread pool
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:
@@ -79,7 +79,7 @@ class RateLimiter:
 limiter = RateLimiter()
 
 
-def limited_user(request: Request, user: Annotated[str, Depends(current_user)]) -> str:
+async def limited_user(request: Request, user: Annotated[str, Depends(current_user)]) -> str:
     wait = limiter.take(user, get_runtime(request).settings.rate_limit_per_minute)
     if wait:
         raise ApiError(

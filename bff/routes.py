@@ -101,7 +101,10 @@ async def sign_in(runtime: RuntimeDep, body: TokenRequest) -> Token:
             .mappings()
             .first()
         )
-    if user is None or not hasher.verify(body.password, user["password_hash"]):
+    # Argon2 is meant to be slow: verify off the event loop so other requests keep flowing.
+    if user is None or not await asyncio.to_thread(
+        hasher.verify, body.password, user["password_hash"]
+    ):
         raise ApiError(
             401, "invalid_credentials", "Wrong email or password.", error_type="authentication"
         )

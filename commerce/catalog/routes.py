@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Literal
 
 import httpx
 import structlog
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select, text
 
 from commerce.catalog import search as product_search
@@ -81,19 +83,72 @@ class CategoryPublic(BaseModel):
     product_count: int
 
 
+class StockSettings(BaseSettings):
+    """CATALOG_STOCK_CACHE_SECONDS (default 1, 0 turns it off): how long a stock level read
+    from inventory is shown again before it is asked anew."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
+
+    stock_cache_seconds: float = Field(1.0, ge=0)
+
+
+class StockCache:
+    """Stock levels per SKU, kept for a second: a page of results asks inventory only for
+    the SKUs it has not seen lately. Availability on a product page may be a second old;
+    the checkout's reservation is what decides whether stock is there."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._levels: dict[str, tuple[int, float]] = {}
+
+    def get(self, skus: list[str], now: float) -> tuple[dict[str, int], list[str]]:
+        found, missing = {}, []
+        for sku in skus:
+            hit = self._levels.get(sku)
+            if hit is not None and hit[1] > now:
+                found[sku] = hit[0]
+            else:
+                missing.append(sku)
+        return found, missing
+
+    def put(self, levels: dict[str, int], now: float) -> None:
+        if len(self._levels) > 50_000:  # bounded: the catalog has far fewer SKUs
+            self._levels.clear()
+        expires = now + self.seconds
+        for sku, level in levels.items():
+            self._levels[sku] = (level, expires)
+
+
+def _stock_cache(runtime: ServiceRuntime) -> StockCache:
+    cache = runtime.state.get("stock_cache")
+    if cache is None:
+        cache = runtime.state["stock_cache"] = StockCache(StockSettings().stock_cache_seconds)
+    assert isinstance(cache, StockCache)
+    return cache
+
+
 async def stock_levels(runtime: ServiceRuntime, skus: list[str]) -> dict[str, int] | None:
-    """Available units per SKU from inventory in one request; None when it cannot answer."""
+    """Available units per SKU (inventory asked once, for the SKUs not seen lately);
+    None when inventory cannot answer."""
     if not skus:
         return {}
+    cache = _stock_cache(runtime)
+    now = time.monotonic()
+    found, missing = cache.get(skus, now)
+    if not missing:
+        return found
     try:
         response = await runtime.http.get(
-            f"{runtime.url_of('inventory')}/stock", params={"sku": skus}, timeout=1.0
+            f"{runtime.url_of('inventory')}/stock", params={"sku": missing}, timeout=1.0
         )
         response.raise_for_status()
     except (httpx.HTTPError, KeyError) as exc:
         log.warning("catalog.stock_unavailable", error=str(exc))
         return None
-    return {item["sku"]: int(item["available"]) for item in response.json()["items"]}
+    fresh = {item["sku"]: int(item["available"]) for item in response.json()["items"]}
+    if cache.seconds:
+        cache.put({sku: fresh.get(sku, 0) for sku in missing}, now)
+    return {**found, **fresh}
 
 
 def _with_stock(product: dict[str, Any], levels: dict[str, int] | None) -> ProductPublic:

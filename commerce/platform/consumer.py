@@ -1,7 +1,7 @@
 """Idempotent Kafka consumer: inbox + handler writes in one transaction, offsets after commit.
 
-Per partition, records are handled strictly in order; partitions of one batch run
-concurrently. A handler that keeps failing is retried a bounded number of times
+Per partition, records are handled strictly in order; partitions run concurrently,
+each at its own pace. A handler that keeps failing is retried a bounded number of times
 with backoff, then the record is dead-lettered (kept in the `dead_letter` table
 and published to `<topic>.dlq` through the outbox, in one transaction) and the
 partition moves on. Offsets are committed only for records whose outcome is
@@ -132,31 +132,67 @@ class ConsumerRunner:
                 await asyncio.sleep(1.0)
         self._started.set()
         log.info("consumer.started", consumer=self.name, topics=self.topics)
+        # Each partition's records run as their own task while the consumer keeps fetching
+        # for the others: a slow message (e.g. a checkout re-priced over HTTP) holds up only
+        # its own partition. A partition with work in flight is paused, so its next records
+        # are fetched only after these are done and their offsets committed.
+        inflight: dict[TopicPartition, asyncio.Task[tuple[TopicPartition, int | None]]] = {}
+        fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None = None
         try:
             while not self._stopping.is_set():
-                try:
-                    batch = await consumer.getmany(timeout_ms=200, max_records=self.batch_records)
-                except KafkaError as exc:  # broker away: aiokafka reconnects on the next poll
-                    log.warning("consumer.poll_failed", consumer=self.name, error=str(exc))
-                    await asyncio.sleep(1.0)
-                    continue
-                if not batch:
-                    continue
-                done = await asyncio.gather(
-                    *(self._run_partition(tp, records) for tp, records in batch.items())
+                if fetch is None:
+                    fetch = asyncio.create_task(
+                        consumer.getmany(timeout_ms=200, max_records=self.batch_records)
+                    )
+                done, _ = await asyncio.wait(
+                    {fetch, *inflight.values()}, return_when=asyncio.FIRST_COMPLETED
                 )
-                offsets = {
-                    tp: OffsetAndMetadata(last + 1, "") for tp, last in done if last is not None
-                }
-                if offsets:
+                if fetch in done:
+                    fetched, fetch = fetch, None
                     try:
-                        await consumer.commit(offsets)
-                    except CommitFailedError as exc:  # rebalanced meanwhile: redelivered, deduped
-                        log.warning("consumer.commit_failed", consumer=self.name, error=str(exc))
-                await self._record_lag(consumer, batch.keys())
+                        batch = fetched.result()
+                    except KafkaError as exc:  # broker away: aiokafka reconnects on the next poll
+                        log.warning("consumer.poll_failed", consumer=self.name, error=str(exc))
+                        await asyncio.sleep(1.0)
+                        batch = {}
+                    for tp, records in batch.items():
+                        consumer.pause(tp)
+                        inflight[tp] = asyncio.create_task(
+                            self._run_partition(tp, records, after=inflight.get(tp))
+                        )
+                finished = [tp for tp, task in inflight.items() if task.done()]
+                if finished:
+                    await self._complete(consumer, [inflight.pop(tp) for tp in finished])
         finally:
+            if inflight:  # finish the work in flight and commit it before leaving the group
+                await asyncio.wait(inflight.values())
+                await self._complete(consumer, list(inflight.values()), resume=False)
+            if fetch is not None:
+                fetch.cancel()
             await consumer.stop()
             log.info("consumer.stopped", consumer=self.name)
+
+    async def _complete(
+        self,
+        consumer: AIOKafkaConsumer,
+        tasks: list[asyncio.Task[tuple[TopicPartition, int | None]]],
+        *,
+        resume: bool = True,
+    ) -> None:
+        """Commit the offsets of finished partitions and let them be fetched again."""
+        results = [task.result() for task in tasks]  # a failure here stops the consumer
+        offsets = {tp: OffsetAndMetadata(last + 1, "") for tp, last in results if last is not None}
+        if offsets:
+            try:
+                await consumer.commit(offsets)
+            except CommitFailedError as exc:  # rebalanced meanwhile: redelivered, deduped
+                log.warning("consumer.commit_failed", consumer=self.name, error=str(exc))
+        assigned = consumer.assignment()
+        if resume:
+            for tp, _ in results:
+                if tp in assigned:
+                    consumer.resume(tp)
+        await self._record_lag(consumer, [tp for tp, _ in results if tp in assigned])
 
     async def _record_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
         for tp in tps:
@@ -172,8 +208,13 @@ class ConsumerRunner:
             )
 
     async def _run_partition(
-        self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[bytes, bytes]],
+        after: asyncio.Task[tuple[TopicPartition, int | None]] | None = None,
     ) -> tuple[TopicPartition, int | None]:
+        if after is not None:  # the partition came back after a rebalance: keep its order
+            await asyncio.wait([after])
         last: int | None = None
         for record in records:
             await self._process(record)

@@ -206,7 +206,13 @@ def get_runtime(request: Request) -> ServiceRuntime:
     return runtime
 
 
-RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+async def runtime_dependency(request: Request) -> ServiceRuntime:
+    """`get_runtime` as a dependency. Async on purpose: FastAPI runs a plain `def`
+    dependency in its thread pool, a thread hop on every request for a dict lookup."""
+    return get_runtime(request)
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_dependency)]
 
 
 class _RequestContext(BaseHTTPMiddleware):

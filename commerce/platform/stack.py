@@ -11,9 +11,10 @@ import contextlib
 import importlib
 import os
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import structlog
 import uvicorn
@@ -30,6 +31,7 @@ from commerce.platform.telemetry import configure_tracing
 from commerce.services import SERVICES
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 EMBEDDED_BROKER_TUNING = {"KAFKA_FETCH_MAX_WAIT_MS": "5", "KAFKA_SESSION_TIMEOUT_MS": "3000"}
 
@@ -292,6 +294,19 @@ async def start_services(
         await running.stop()
         raise
     return running
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run the services' event loop: uvloop when installed (it ships with uvicorn[standard]).
+
+    Every service of a process shares this one loop, so its own overhead is paid on every
+    request and every fetch from the broker; uvloop's is several times lower than asyncio's.
+    """
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 async def wait_for_signal() -> None:

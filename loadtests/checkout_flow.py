@@ -1,0 +1,31 @@
+"""Checkout flow: every user fills a cart, quotes it, starts the checkout and waits.
+
+A share of checkouts pays with `tok_declined` (AGENTSHOP_LOAD_DECLINE_SHARE, default
+0.1) and a share asks for more units than are on hand (AGENTSHOP_LOAD_OUT_OF_STOCK_SHARE,
+default 0.05), so compensation runs under load too. Those outcomes are expected and
+count as successes; any other failure counts as an error.
+"""
+
+from __future__ import annotations
+
+import random
+
+from locust import between, task
+
+from loadtests.shop import OUT_OF_STOCK_QUANTITY, Shopper, env_float
+
+
+class Buyer(Shopper):
+    wait_time = between(0.0, env_float("AGENTSHOP_LOAD_WAIT_SECONDS", 0.1))
+    decline_share = env_float("AGENTSHOP_LOAD_DECLINE_SHARE", 0.1)
+    out_of_stock_share = env_float("AGENTSHOP_LOAD_OUT_OF_STOCK_SHARE", 0.05)
+
+    @task
+    def buy_something(self) -> None:
+        if self.view_cart()["lines"]:
+            self.empty_cart()
+        for _ in range(random.randint(1, 2)):
+            self.add_to_cart(quantity=random.randint(1, 2))
+        if random.random() < self.out_of_stock_share:
+            self.add_to_cart(quantity=OUT_OF_STOCK_QUANTITY)
+        self.checkout()

@@ -1,0 +1,279 @@
+"""What a load-test shopper does through the BFF (`/v1`), shared by the Locust scenarios.
+
+Only the Locust process imports this module. Every request and every checkout outcome
+is appended to the request log named by `AGENTSHOP_LOAD_LOG` (one CSV line each:
+start time, kind, name, milliseconds, ok, detail); `loadtests.report` reads it after
+the run. Users sign in before the run (`agentshop load` does it through
+`POST /v1/auth/token`) and their bearer tokens come from `AGENTSHOP_LOAD_TOKENS`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, TextIO
+
+from locust import FastHttpUser, events
+from locust.env import Environment
+
+from commerce.catalog.data import catalog_products, catalog_skus
+
+HOME = {
+    "name": "Load Tester",
+    "line1": "1 Main St",
+    "city": "Portland",
+    "region": "OR",
+    "postal_code": "97201",
+    "country": "US",
+}
+QUERIES: list[dict[str, str | int]] = [
+    {"q": "usb c cable"}, {"q": "headphnoes"}, {"q": "aa batteries"}, {"q": "coffee"},
+    {"q": "notebook", "sort": "price_asc"}, {"category": "kitchen", "max_price_cents": 3000},
+    {"q": "wireless", "category": "electronics"}, {"q": "tent"}, {"q": "hoodie"},
+    {"category": "books", "sort": "name", "offset": 20}, {"q": "charger"}, {"q": "mug"},
+]  # fmt: skip
+PRODUCTS = [p.product_id for p in catalog_products()]
+# Ordinary lines use SKUs with plenty of stock, so running out is only ever intended.
+SKUS = [s.sku for s in catalog_skus() if s.initial_stock >= 50]
+# More than any SKU's seeded stock, so the saga runs out of stock and compensates.
+OUT_OF_STOCK_QUANTITY = 1000
+TERMINAL = ("completed", "failed")
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+# -- the request log ------------------------------------------------------------------
+
+
+class RequestLog:
+    """Appends one line per request or checkout outcome; flushed when Locust quits."""
+
+    def __init__(self) -> None:
+        self._file: TextIO | None = None
+        self._lock = threading.Lock()
+
+    def open(self, path: str) -> None:
+        self._file = open(path, "a", buffering=1 << 20)  # noqa: SIM115 - closed on quit
+
+    def write(
+        self, start: float, kind: str, name: str, ms: float, ok: bool, detail: str = ""
+    ) -> None:
+        if self._file is None:
+            return
+        with self._lock:
+            self._file.write(f"{start:.4f},{kind},{name},{ms:.3f},{int(ok)},{detail}\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+LOG = RequestLog()
+
+
+@events.init.add_listener
+def _open_log(environment: Environment, **_: Any) -> None:
+    path = os.environ.get("AGENTSHOP_LOAD_LOG")
+    if path:
+        LOG.open(path)
+
+
+@events.quitting.add_listener
+def _close_log(environment: Environment, **_: Any) -> None:
+    LOG.close()
+
+
+@events.request.add_listener
+def _log_request(
+    request_type: str,
+    name: str,
+    response_time: float,
+    exception: BaseException | None,
+    start_time: float | None = None,
+    **_: Any,
+) -> None:
+    started = start_time if start_time is not None else time.time() - response_time / 1000
+    detail = "" if exception is None else type(exception).__name__
+    LOG.write(started, request_type, name, response_time, exception is None, detail)
+
+
+def _tokens() -> Iterator[str]:
+    path = os.environ.get("AGENTSHOP_LOAD_TOKENS")
+    if not path:
+        raise RuntimeError("AGENTSHOP_LOAD_TOKENS must name the signed-in users' token file")
+    with open(path) as f:
+        tokens: list[str] = json.load(f)
+    return itertools.cycle(tokens)
+
+
+_token_lock = threading.Lock()
+_token_pool: Iterator[str] | None = None
+
+
+def next_token() -> str:
+    """A signed-in load-test user's token; each Locust user takes the next one."""
+    global _token_pool
+    with _token_lock:
+        if _token_pool is None:
+            _token_pool = _tokens()
+        return next(_token_pool)
+
+
+# -- the shopper ------------------------------------------------------------------------
+
+
+class Shopper(FastHttpUser):
+    """A signed-in person; subclasses choose what they do and how often."""
+
+    abstract = True
+    decline_share = 0.0
+    out_of_stock_share = 0.0
+
+    def on_start(self) -> None:
+        self.auth = {"Authorization": f"Bearer {next_token()}"}
+        self.recent: list[str] = []  # SKUs of recent checkouts (their ClearCart may still come)
+
+    # browsing
+    def search(self) -> None:
+        self.client.get("/v1/products", params=random.choice(QUERIES), name="GET /v1/products")
+
+    def product_detail(self) -> None:
+        self.client.get(f"/v1/products/{random.choice(PRODUCTS)}", name="GET /v1/products/{id}")
+
+    def view_cart(self) -> dict[str, Any]:
+        response = self.client.get("/v1/cart", headers=self.auth, name="GET /v1/cart")
+        cart: dict[str, Any] = response.json() if response.ok else {"lines": []}
+        return cart
+
+    def add_to_cart(self, sku: str | None = None, quantity: int = 1) -> None:
+        sku = sku or self.fresh_sku()
+        self.client.post(
+            "/v1/cart/lines",
+            json={"sku": sku, "quantity": quantity},
+            headers=self.auth,
+            name="POST /v1/cart/lines",
+        )
+
+    def fresh_sku(self) -> str:
+        while (sku := random.choice(SKUS)) in self.recent:
+            pass
+        return sku
+
+    def empty_cart(self) -> None:
+        for line in self.view_cart()["lines"]:
+            with self.client.delete(
+                f"/v1/cart/lines/{line['sku']}",
+                headers=self.auth,
+                name="DELETE /v1/cart/lines/{sku}",
+                catch_response=True,
+            ) as response:
+                if response.status_code == 404:  # a late ClearCart took it first
+                    response.success()
+
+    # buying
+    def checkout(self) -> None:
+        """Quote the cart, start the checkout at that total, wait for the saga's outcome."""
+        cart = self.view_cart()
+        if not cart["lines"]:
+            return
+        expect_out_of_stock = any(li["quantity"] >= OUT_OF_STOCK_QUANTITY for li in cart["lines"])
+        declined = random.random() < self.decline_share
+        quote = self.client.post(
+            "/v1/checkout/quote",
+            json={"shipping_address": HOME},
+            headers=self.auth,
+            name="POST /v1/checkout/quote",
+        )
+        if not quote.ok:
+            return
+        body = {
+            "shipping_address": HOME,
+            "payment_token": "tok_declined" if declined else "tok_visa",
+            "expected_total_cents": quote.json()["totals"]["total_cents"],
+        }
+        sent = time.time()
+        created = self.client.post(
+            "/v1/checkouts",
+            json=body,
+            headers={**self.auth, "Idempotency-Key": str(uuid.uuid4())},
+            name="POST /v1/checkouts",
+        )
+        accepted = time.time()
+        if created.status_code != 202:
+            return
+        checkout_id = created.json()["checkout_id"]
+        self.recent = ([li["sku"] for li in cart["lines"]] + self.recent)[:12]
+        status = self.wait_for_outcome(checkout_id)
+        observed = time.time()
+        if status is None:
+            self.outcome(sent, "timeout", 0.0, ok=False, detail=checkout_id)
+            return
+        expected = (
+            "out_of_stock" if expect_out_of_stock else "payment_declined" if declined else None
+        )
+        code = status.get("code") if status["state"] == "failed" else None
+        finished_at = self.finished_at(checkout_id)
+        ok = code == expected and finished_at is not None
+        label = status["state"] if code is None else f"failed {code}"
+        if finished_at is None:
+            self.outcome(sent, label, (observed - sent) * 1000, ok=False, detail="no timeline")
+            return
+        # initiate request sent -> the orchestrator recorded the outcome (same clock)
+        self.outcome(sent, label, (finished_at - sent) * 1000, ok=ok, detail=expected or "")
+        events.request.fire(
+            request_type="SAGA", name=label, response_time=(finished_at - accepted) * 1000,
+            response_length=0, exception=None if ok else RuntimeError(f"expected {expected}"),
+            context={}, start_time=accepted,
+        )  # fmt: skip
+        events.request.fire(
+            request_type="OBSERVED", name=label, response_time=(observed - sent) * 1000,
+            response_length=0, exception=None, context={}, start_time=sent,
+        )  # fmt: skip
+        if status["state"] == "failed":
+            self.empty_cart()  # a person drops what could not be bought
+
+    def outcome(self, sent: float, label: str, ms: float, *, ok: bool, detail: str = "") -> None:
+        events.request.fire(
+            request_type="CHECKOUT", name=label, response_time=ms, response_length=0,
+            exception=None if ok else RuntimeError(f"unexpected outcome {label} {detail}"),
+            context={}, start_time=sent,
+        )  # fmt: skip
+
+    def wait_for_outcome(self, checkout_id: str, within: float = 60.0) -> dict[str, Any] | None:
+        delay, deadline = 0.05, time.monotonic() + within
+        while time.monotonic() < deadline:
+            time.sleep(delay)
+            response = self.client.get(
+                f"/v1/checkouts/{checkout_id}", headers=self.auth, name="GET /v1/checkouts/{id}"
+            )
+            if response.ok:
+                status: dict[str, Any] = response.json()
+                if status.get("state") in TERMINAL:
+                    return status
+            delay = min(delay * 2, 0.4)
+        return None
+
+    def finished_at(self, checkout_id: str) -> float | None:
+        """When the orchestrator recorded CheckoutCompleted or CheckoutFailed (epoch seconds)."""
+        response = self.client.get(
+            f"/v1/checkouts/{checkout_id}/events",
+            headers=self.auth,
+            name="GET /v1/checkouts/{id}/events",
+        )
+        if not response.ok:
+            return None
+        for entry in response.json()["events"]:
+            if entry["type"] in ("CheckoutCompleted", "CheckoutFailed"):
+                return datetime.fromisoformat(entry["at"]).timestamp()
+        return None
