@@ -17,7 +17,10 @@ DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 class Settings(BaseSettings):
     """Settings shared by every service. Each field maps to one environment variable."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # An empty variable (e.g. compose's `${X:-}`) means unset, so defaults apply.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     env: Literal["dev", "test", "prod"] = Field("dev", alias="AGENTSHOP_ENV")
     data_dir: Path = Field(Path(".agentshop"), alias="AGENTSHOP_DATA_DIR")

@@ -20,6 +20,7 @@ resource "kubernetes_secret_v1" "agentshop" {
     DATABASE_URL         = var.database_url
     AGENTSHOP_JWT_SECRET = var.jwt_secret
     KAFKA_SASL_PASSWORD  = var.kafka_sasl_password
+    OPENAI_API_KEY       = var.openai_api_key
   }
 }
 
@@ -32,7 +33,7 @@ resource "helm_release" "service" {
   atomic    = true
   timeout   = 600
 
-  values = [yamlencode({
+  values = concat([yamlencode({
     image = {
       repository = var.image_repository
       tag        = var.image_tag
@@ -52,5 +53,18 @@ resource "helm_release" "service" {
     mesh = {
       provider = var.mesh_provider
     }
-  })]
+  })], each.key == "gateway-bff" ? [local.assistant_values] : [])
+}
+
+# The assistant runs in gateway-bff; only that release gets its model settings
+# (an empty model keeps the offline parser).
+locals {
+  assistant_values = yamlencode({
+    config = {
+      extra = {
+        AGENTSHOP_LLM_MODEL = var.llm_model
+        OPENAI_BASE_URL     = var.openai_base_url
+      }
+    }
+  })
 }

@@ -80,3 +80,22 @@ variable "mesh_provider" {
   type        = string
   default     = "linkerd"
 }
+
+variable "llm_model" {
+  description = "Model the shopping assistant uses (empty: the offline parser)"
+  type        = string
+  default     = ""
+}
+
+variable "openai_base_url" {
+  description = "OpenAI-compatible endpoint for the assistant (empty: the provider's default)"
+  type        = string
+  default     = ""
+}
+
+variable "openai_api_key" {
+  description = "API key of that endpoint (empty for none)"
+  type        = string
+  default     = ""
+  sensitive   = true
+}

@@ -208,6 +208,13 @@ async def _set_stock(stack: ServiceStack, sku: str, on_hand: int) -> None:
     async with stack.client("inventory") as inventory:
         response = await inventory.put(f"/stock/{sku}", json={"on_hand": on_hand})
         assert response.status_code == 200, response.text
+    available = response.json()["available"]
+    async with stack.client("catalog") as catalog:  # catalog keeps stock levels a moment
+        await eventually(
+            lambda: catalog.get(f"/skus/{sku}"),
+            lambda r: r.status_code == 200 and r.json()["available"] == available,
+            within=10,
+        )
 
 
 async def test_out_of_stock_gets_a_substitute_or_a_question(
