@@ -154,9 +154,16 @@ class QuoteStep(Frozen):
 class ConfirmStep(Frozen):
     kind: Literal["confirm"] = "confirm"
     budget_cents: int | None = None
+    action: Literal["purchase", "refund", "cancel"] = Field(
+        "purchase", description="What the approval is for: paying, a refund, a cancellation"
+    )
 
     @property
     def description(self) -> str:
+        if self.action == "refund":
+            return "Ask you to approve the refund: order, items and amount"
+        if self.action == "cancel":
+            return "Ask you to approve cancelling the order and refunding it"
         within = f", within your {money(self.budget_cents)} budget" if self.budget_cents else ""
         return f"Ask you to approve the exact total{within}"
 
@@ -211,6 +218,7 @@ class RefundLine(Frozen):
     sku: str
     name: str
     quantity: int = Field(ge=1)
+    unit_price_cents: int = Field(0, ge=0)
 
 
 class RefundStep(Frozen):
@@ -219,6 +227,9 @@ class RefundStep(Frozen):
     lines: list[RefundLine] = Field(default_factory=list)
     amount_cents: int | None = Field(None, gt=0)
     reason: str = "customer request"
+    estimate_cents: int = Field(
+        0, ge=0, description="What the refund comes to, as shown for approval (items: before tax)"
+    )
 
     @property
     def skus(self) -> list[str]:
@@ -281,6 +292,7 @@ PlanStep = Annotated[
 ]
 
 MONEY_MOVES = {"initiate_checkout"}
+GIVES_BACK = {"refund": "refund", "cancel_order": "cancel"}
 
 
 class Plan(Frozen):
@@ -304,6 +316,11 @@ class Plan(Frozen):
                 raise ValueError(f"a {self.outcome} plan cannot initiate a checkout")
         if self.outcome in ("checkout", "substitute") and "initiate_checkout" not in kinds:
             raise ValueError(f"a {self.outcome} plan must end in a confirmed checkout")
+        for kind, action in GIVES_BACK.items():
+            if kind in kinds:
+                before = self.steps[: kinds.index(kind)]
+                if not any(isinstance(s, ConfirmStep) and s.action == action for s in before):
+                    raise ValueError(f"{kind} must follow a confirm step for the {action}")
         if self.outcome == "refuse" and kinds[-1] != "refuse":
             raise ValueError("a refuse plan ends with a refuse step")
         if self.outcome == "clarify" and kinds[-1] != "clarify":
@@ -945,9 +962,15 @@ async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
             [lookup],
         )
     amount = order.total_cents - order.refunded_cents
+    items = ", ".join(f"{li.quantity} x {li.name}" for li in order.lines) or "its items"
     return Plan(
-        steps=[lookup, CancelOrderStep(order_id=order.order_id, amount_cents=amount)],
+        steps=[
+            lookup,
+            ConfirmStep(action="cancel"),
+            CancelOrderStep(order_id=order.order_id, amount_cents=amount),
+        ],
         outcome="cancel",
+        message=f"Cancel order {order.order_id[:8]} ({items}) and refund {money(amount)}?",
     )
 
 
@@ -978,7 +1001,12 @@ async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
                 f"Which one should I return: {' or '.join(li.name for li in found)}?", [lookup]
             )
         quantity = min(item.quantity, found[0].quantity)
-        lines.append(RefundLine(sku=found[0].sku, name=found[0].name, quantity=quantity))
+        lines.append(
+            RefundLine(
+                sku=found[0].sku, name=found[0].name, quantity=quantity,
+                unit_price_cents=found[0].unit_price_cents,
+            )
+        )  # fmt: skip
     if intent.amount_cents and intent.amount_cents > order.total_cents - order.refunded_cents:
         return _refuse(
             f"You paid {money(order.total_cents)} for order {order.order_id[:8]} "
@@ -986,10 +1014,20 @@ async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
             "not_allowed",
             [lookup],
         )
+    left = order.total_cents - order.refunded_cents
+    if lines:
+        estimate = min(left, sum(li.quantity * li.unit_price_cents for li in lines))
+    else:
+        estimate = intent.amount_cents or left
     step = RefundStep(
         order_id=order.order_id,
         lines=lines,
         amount_cents=None if lines else intent.amount_cents,
         reason=intent.reason,
+        estimate_cents=estimate,
     )
-    return Plan(steps=[lookup, step], outcome="refund")
+    return Plan(
+        steps=[lookup, ConfirmStep(action="refund"), step],
+        outcome="refund",
+        message=step.description + "?",
+    )
