@@ -240,6 +240,35 @@ async def test_order_status_and_returns_resolve_the_last_order() -> None:
     assert missing.outcome == "refuse"
 
 
+async def test_refunds_and_cancellations_ask_first_with_the_order_items_and_amount() -> None:
+    shop = FakeShop()
+    shop.order_list = [_order()]
+    back = await plan_for("return the cable from my last order", shop)
+    assert [s.kind for s in back.steps] == ["lookup_order", "confirm", "refund"]
+    confirm = back.steps[1]
+    assert isinstance(confirm, ConfirmStep) and confirm.action == "refund"
+    refund = back.steps[2]
+    assert isinstance(refund, RefundStep) and refund.estimate_cents == 799
+    assert "USB-C Cable" in back.message and "0d1f3a9e" in back.message
+    full = await generate_plan(Refund(), shop)
+    assert isinstance(full.steps[-1], RefundStep) and full.steps[-1].estimate_cents == 2526
+    cancel = await plan_for("cancel my last order", shop)
+    assert [s.kind for s in cancel.steps] == ["lookup_order", "confirm", "cancel_order"]
+    assert cancel.outcome == "cancel" and "$25.26" in cancel.message
+
+
+def test_money_cannot_go_back_without_a_confirm_for_it() -> None:
+    refund = RefundStep(order_id="o-1")
+    with pytest.raises(ValidationError, match="confirm step for the refund"):
+        Plan(steps=[refund], outcome="refund")
+    with pytest.raises(ValidationError, match="confirm step for the refund"):
+        Plan(steps=[ConfirmStep(), refund], outcome="refund")  # a purchase's confirm
+    with pytest.raises(ValidationError, match="confirm step for the refund"):
+        Plan(steps=[refund, ConfirmStep(action="refund")], outcome="refund")
+    ok = Plan(steps=[ConfirmStep(action="refund"), refund], outcome="refund")
+    assert ok.public()[0]["description"].startswith("Ask you to approve the refund")
+
+
 async def test_no_orders_is_said_plainly() -> None:
     plan = await generate_plan(OrderStatus(), FakeShop())
     assert plan.outcome == "refuse" and "could not find" in plan.message
