@@ -553,12 +553,43 @@ def _relevant(product: Product, item: ItemRequest) -> bool:
     return not words or bool(words & text)
 
 
+def _closest(products: list[Product], item: ItemRequest) -> list[Product]:
+    """The products whose names carry the most of the query's words, whole words only:
+    "AA batteries" keeps AA and drops AAA, whatever their prices."""
+    words = {_singular(w) for w in _words(item.query)} - {"a", "an", "the", "of"}
+
+    def hits(product: Product) -> int:
+        return len(words & {_singular(w) for w in _words(f"{product.name} {product.brand}")})
+
+    best = max((hits(p) for p in products), default=0)
+    return [p for p in products if hits(p) == best] if best else products
+
+
+GENERIC_NOUNS = {"set", "kit", "pack", "collection"}
+
+
+def product_kind(product: Product) -> tuple[str, str]:
+    """(category, head noun of the name): what a substitute has to share with the original,
+    e.g. ("toys", "kite"); "Toy Car Set" and "Play Dough Set" differ ("car set", "dough set")."""
+    name = product.name.split(",")[0].lower()
+    words = [w for w in re.split(r"[^a-z'-]+", name) if w and w.strip("-'")]
+    words = [w for w in words if not re.search(r"\d", w)]
+    if not words:
+        return product.category.lower(), ""
+    head = _singular(words[-1])
+    if head in GENERIC_NOUNS and len(words) > 1:
+        head = f"{_singular(words[-2])} {head}"
+    return product.category.lower(), head
+
+
 def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
     """One bare word ("cable", "batteries") that names several different products: ask
     which, unless the person said the cheapest, a brand, or an attribute."""
     words = {_singular(w) for w in _words(item.query)}
     if len(words) != 1 or item.cheapest or item.brand or item.attributes or item.pack_size:
         return None
+    cap = item.max_unit_price_cents
+    products = [p for p in products if cap is None or p.min_price_cents <= cap]
     (word,) = words
     names: list[str] = []
     for product in products[:6]:
@@ -613,6 +644,7 @@ async def _resolve(
         )
     if preferred:
         branded.sort(key=lambda p: not any(b.lower() in p.brand.lower() for b in preferred))
+    branded = _closest(branded, item)
     if question := _ambiguous(item, branded):
         return steps, None, question, "ambiguous"
     ordered = sorted(branded, key=lambda p: p.min_price_cents) if item.cheapest else branded
@@ -653,27 +685,61 @@ async def _resolve(
         f" (only {any_variant.available} left)" if any_variant.available else ""
     )
     relaxed = item.model_copy(update={"attributes": {}, "pack_size": None})
-    substitute: _Choice | None = None
     other = _pick_variant(best, relaxed, need_stock=True)
-    if other is not None:
-        substitute = _Choice(best, other, substitute_for=any_variant.sku)
-    else:
-        for candidate in ordered[1:5]:
-            detail = await commerce.product(candidate.product_id) or candidate
-            pick = _pick_variant(detail, relaxed, need_stock=True)
-            if pick is not None:
-                substitute = _Choice(detail, pick, substitute_for=any_variant.sku)
-                break
-    if substitute is None:
-        return steps, None, f"{shortage} and I found nothing similar in stock.", "out_of_stock"
+    if other is not None:  # another colour, size or pack of the same product
+        if not substitutions:
+            return (
+                steps,
+                None,
+                f"{shortage}. You asked for no substitutions: would {other.name} at {money(other.price_cents)} do instead?",
+                "ask_substitute",
+            )
+        return steps, _Choice(best, other, substitute_for=any_variant.sku), shortage, "substitute"
     if not substitutions:
         return (
             steps,
             None,
-            f"{shortage}. You asked for no substitutions: would {substitute.variant.name} at {money(substitute.variant.price_cents)} do instead?",
-            "ask_substitute",
+            f"{shortage}, and you asked for no substitutes, so I cannot buy it now.",
+            "out_of_stock",
         )
-    return steps, substitute, shortage, "substitute"
+    substitute = await _same_kind(best, relaxed, ordered, commerce, any_variant.sku)
+    if substitute is not None:
+        return steps, substitute, shortage, "substitute"
+    if any_variant.available:  # some left, just not enough
+        return steps, None, f"{shortage} and I found nothing similar in stock.", "out_of_stock"
+    kind = product_kind(best)[1] or "product"
+    return (
+        steps,
+        None,
+        f"{shortage}, and I have no other {kind} in stock. Would you like something else instead?",
+        "ask_substitute",
+    )
+
+
+async def _same_kind(
+    original: Product,
+    item: ItemRequest,
+    found: Sequence[Product],
+    commerce: CommerceReader,
+    replaces: str,
+) -> _Choice | None:
+    """An in-stock product of the same category and product type as `original` (another
+    kite for a kite, never a toy car), the closest in price first."""
+    kind = product_kind(original)
+    more = await commerce.search(kind[1], limit=20) if kind[1] else []
+    seen = {original.product_id}
+    candidates: list[Product] = []
+    for product in [*found, *more]:
+        if product.product_id not in seen and product_kind(product) == kind:
+            seen.add(product.product_id)
+            candidates.append(product)
+    candidates.sort(key=lambda p: abs(p.min_price_cents - original.min_price_cents))
+    for candidate in candidates[:8]:
+        detail = await commerce.product(candidate.product_id) or candidate
+        pick = _pick_variant(detail, item, need_stock=True)
+        if pick is not None:
+            return _Choice(detail, pick, substitute_for=replaces)
+    return None
 
 
 async def _buy(

@@ -187,13 +187,57 @@ async def test_out_of_stock_without_substitutions_asks() -> None:
     assert "silver" in plan.message and plan.message.endswith("?")
 
 
-async def test_nothing_similar_in_stock_is_refused() -> None:
+async def test_nothing_of_the_same_kind_in_stock_is_asked_about() -> None:
     shop = FakeShop()
     shop.out_of_stock("HP-BLA")
     shop.out_of_stock("HP-SIL")
     plan = await plan_for("noise cancelling headphones", shop)
+    assert plan.outcome == "clarify" and "no other headphone in stock" in plan.message
+    assert not plan.adds
+
+
+async def test_more_than_the_stock_is_refused() -> None:
+    plan = await plan_for("buy 60 black noise cancelling headphones", FakeShop())
     assert plan.outcome == "refuse"
     assert isinstance(plan.steps[-1], RefuseStep) and plan.steps[-1].code == "out_of_stock"
+
+
+def _toy_shop() -> FakeShop:
+    shop = FakeShop()
+    for product_id, name, price, stock in (
+        ("p-kite-sig", "Playfield Signature Kite", 2499, 0),
+        ("p-car-sig", "Playfield Signature Toy Car Set", 2399, 40),
+        ("p-kite-eco", "Skyline Eco Kite", 1999, 12),
+    ):
+        shop.products[product_id] = Product(
+            product_id=product_id, name=name, brand=name.split()[0], category="toys",
+            min_price_cents=price,
+            variants=[Variant(sku=product_id.upper(), name=name, price_cents=price, available=stock)],
+        )  # fmt: skip
+    return shop
+
+
+async def test_a_substitute_is_the_same_kind_of_product() -> None:
+    plan = await plan_for("buy the Playfield Signature Kite", _toy_shop())
+    assert plan.outcome == "substitute"
+    assert [s.sku for s in plan.adds] == ["P-KITE-ECO"]  # another kite, not the toy car
+    strict = await plan_for("buy the Playfield Signature Kite, no substitutes", _toy_shop())
+    assert strict.outcome == "refuse" and "no substitutes" in strict.message
+    assert not strict.adds
+
+
+async def test_the_cheapest_keeps_the_words_that_tell_products_apart() -> None:
+    shop = FakeShop()
+    shop.products["p-battery-aaa"] = Product(
+        product_id="p-battery-aaa", name="AAA Alkaline Batteries", brand="Voltra",
+        min_price_cents=449,
+        variants=[Variant(sku="BAT-AAA-4", name="AAA Alkaline Batteries, 4-pack",
+                          price_cents=449, attributes={"pack_size": "4"}, available=400)],
+    )  # fmt: skip
+    plan = await plan_for("the cheapest AA batteries", shop)
+    assert [s.sku for s in plan.adds] == ["BAT-AA-4"]
+    plan = await plan_for("the cheapest AAA batteries", shop)
+    assert [s.sku for s in plan.adds] == ["BAT-AAA-4"]
 
 
 async def test_add_to_cart_only_needs_no_confirmation() -> None:
