@@ -124,8 +124,21 @@ MONEY = r"\$?\s*(\d+(?:[.,]\d{1,2})?)\s*(?:dollars?|bucks|usd|\$)?"
 BUDGET = re.compile(
     r"(?:(?:for |with )?(?:a |my )?budget(?: of| is|:)?|under|below|less than|at most|"
     r"max(?:imum)?(?: of)?|no more than|not more than|up to|within|cheaper than|"
+    r"(?:can'?t|cannot|can not|won'?t|don'?t want to|do not want to|shouldn'?t|mustn'?t) "
+    r"(?:spend|pay|go|be)(?: more than| over| above| beyond| past)|"
+    r"(?:not|nothing) (?:over|above)|keep it (?:under|below|to)|"
     r"spend(?:ing)? (?:at most |up to |no more than )?)\s*" + MONEY
     + r"(\s*(?:each|apiece|per item|per unit|a piece|per pack|per one))?",
+    re.IGNORECASE,
+)  # fmt: skip
+# "but I only have $40", "I've got 30 bucks", "all I have is $25": a money sign or word is
+# required, so "I have 2 kids" is no budget
+CASH = r"(\$\s*\d+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?\s*(?:dollars?|bucks|usd)\b|\d+(?:[.,]\d{1,2})?\s*\$)"
+BUDGET_HAVE = re.compile(
+    r"\b(?:i\s+)?(?:only\s+|just\s+)?(?:have|'ve got|ve got|got|have got|has)\s+(?:only\s+|just\s+)?"
+    r"(?:about\s+|around\s+|like\s+)?" + CASH + r"(?:\s+to spend(?:\s+on)?)?"
+    + r"|\ball i (?:have|got) is\s+" + CASH
+    + r"|(?<![\w$.])" + CASH + r"\s+(?:is all i (?:have|got)|to spend|is my limit|is the limit|max\b|tops\b)",
     re.IGNORECASE,
 )  # fmt: skip
 BUDGET_SUFFIX = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)\s*(?:budget|max|tops|or less)", re.I)
@@ -336,6 +349,9 @@ class OfflineParser:
                 return cents(found.group(1))
         if suffix := BUDGET_SUFFIX.search(lowered):
             return cents(suffix.group(1))
+        if have := BUDGET_HAVE.search(lowered):
+            amount = next(g for g in have.groups() if g)
+            return cents(re.sub(r"[^\d.,]", "", amount))
         return None
 
     @staticmethod
@@ -368,6 +384,8 @@ class OfflineParser:
             lambda m: " each-cap " + str(cents(m.group(1))) + " " if m.group(2) else " ", lowered
         )
         text = BUDGET_SUFFIX.sub(" ", text)
+        text = BUDGET_HAVE.sub(" ", text)
+        text = re.sub(r"\b(?:but|though|however)\s*(?=[,.;]|$)", " ", text)
         text = COUPON.sub(" ", text)
         text = re.sub(
             r"\b(?:and )?(?:please )?(?:ship|send|deliver)(?:ed)?(?: it| them| everything)? (?:to )?(?:my )?(?:home|house|place)\b",

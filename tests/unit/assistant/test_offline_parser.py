@@ -94,6 +94,33 @@ def test_budgets(text: str, budget: int) -> None:
     assert intent.items[0].query == "headphones"
 
 
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [
+        ("two packs of AA batteries but I only have $40", 4000),
+        ("a usb-c cable, I've got 30 bucks", 3000),
+        ("noise cancelling headphones, can't spend more than 25", 2500),
+        ("a kite, I cannot pay over $18.50", 1850),
+        ("wired headphones, all I have is $20", 2000),
+        ("a kite, $15 is all I got", 1500),
+        ("got $50 to spend on a kite", 5000),
+        ("buy a kite, don't want to spend more than 30 dollars", 3000),
+    ],
+)
+def test_budgets_said_the_way_people_say_them(text: str, budget: int) -> None:
+    intent = buy(text)
+    assert intent.constraints.budget_cents == budget
+    assert [i.query for i in intent.items] in (
+        ["aa batteries"], ["usb-c cable"], ["noise cancelling headphones"], ["kite"],
+        ["wired headphones"],
+    )  # fmt: skip
+
+
+def test_having_things_is_not_a_budget() -> None:
+    intent = buy("I have 2 cables already, buy one kite")
+    assert intent.constraints.budget_cents is None
+
+
 def test_per_item_cap_is_not_a_budget() -> None:
     intent = buy("buy the cheapest headphones, max $20 each")
     item = intent.items[0]
