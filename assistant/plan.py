@@ -248,8 +248,10 @@ class RefundStep(Frozen):
 class ClarifyStep(Frozen):
     kind: Literal["clarify"] = "clarify"
     question: str
-    about: Literal["request", "ambiguous", "substitute"] = Field(
-        "request", description="What the answer will settle: the request, a choice, a substitute"
+    about: Literal["request", "ambiguous", "substitute", "coupon"] = Field(
+        "request",
+        description="What the answer will settle: the request, a choice, a substitute, or "
+        "whether to go on without a coupon that cannot apply",
     )
 
     @property
@@ -325,9 +327,13 @@ class Plan(Frozen):
             raise ValueError("a refuse plan ends with a refuse step")
         if self.outcome == "clarify" and kinds[-1] != "clarify":
             raise ValueError("a clarify plan ends with a clarify step")
-        if self.outcome in ("refuse", "clarify") and set(kinds) & (
-            MONEY_MOVES | {"add_to_cart", "refund", "cancel_order"}
-        ):
+        changes = MONEY_MOVES | {"add_to_cart", "refund", "cancel_order"}
+        last = self.steps[-1]
+        if isinstance(last, ClarifyStep) and last.about == "coupon":
+            # never run (a clarify plan goes to the question): the steps show the
+            # purchase that a coupon which cannot apply is asked about
+            changes = changes - {"add_to_cart"}
+        if self.outcome in ("refuse", "clarify") and set(kinds) & changes:
             raise ValueError(f"a {self.outcome} plan changes nothing")
         return self
 
@@ -414,6 +420,11 @@ class CommerceReader(Protocol):
     async def orders(self, limit: int = 10) -> list[Order]: ...
 
     async def order(self, order_id: str) -> Order | None: ...
+
+    async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
+        """Why `code` cannot apply to these (sku, quantity) lines (unknown, expired, used,
+        below its minimum), or None when it applies."""
+        ...
 
 
 class PlanContext(Frozen):
@@ -813,6 +824,11 @@ async def _buy(
         return _refuse("I need a shipping address on your account first.", "no_address", steps)
     if coupon:
         steps.append(ApplyCouponStep(code=coupon))
+        buying = {s.sku: s.quantity for s in steps if isinstance(s, AddToCartStep)}
+        for line in (await commerce.cart()).lines:
+            buying[line.sku] = buying.get(line.sku, 0) + line.quantity
+        if problem := await commerce.coupon_problem(coupon, list(buying.items())):
+            return _coupon_question(coupon, problem, steps, budget)
     steps += [
         QuoteStep(),
         ConfirmStep(budget_cents=budget),
@@ -824,6 +840,23 @@ async def _buy(
         steps=steps, outcome="substitute" if substituted else "checkout", message=message,
         budget_cents=budget, coupon_code=coupon, notes=notes,
     )  # fmt: skip
+
+
+def _coupon_question(
+    code: str, problem: str, steps: Sequence[PlanStep], budget: int | None
+) -> Plan:
+    """A coupon that cannot apply is asked about before anything is priced or confirmed,
+    never silently dropped."""
+    question = (
+        f"{problem.rstrip('.')}. Shall I go ahead without {code}, or do you have another code?"
+    )
+    return Plan(
+        steps=[*steps, ClarifyStep(question=question, about="coupon")],
+        outcome="clarify",
+        message=question,
+        budget_cents=budget,
+        coupon_code=code,
+    )
 
 
 async def _checkout(
@@ -842,9 +875,13 @@ async def _checkout(
             "over_budget",
             budget_cents=budget,
         )
-    steps: list[PlanStep] = [ViewCartStep()]
+    # while a purchase awaits approval the cart is already on show
+    steps: list[PlanStep] = [] if ctx.checkout_pending else [ViewCartStep()]
     if coupon:
         steps.append(ApplyCouponStep(code=coupon))
+        lines = [(li.sku, li.quantity) for li in cart.lines]
+        if problem := await commerce.coupon_problem(coupon, lines):
+            return _coupon_question(coupon, problem, steps, budget)
     steps += [
         QuoteStep(),
         ConfirmStep(budget_cents=budget),

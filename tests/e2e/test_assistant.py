@@ -463,7 +463,8 @@ async def test_cart_edits_coupons_and_edits_while_awaiting_approval(
     conversation = added["conversation_id"]
 
     bogus = await say(alice, "checkout with code BOGUS", conversation)
-    assert bogus["pending"] is None and "could not price" in said(bogus), said(bogus)
+    assert bogus["pending"] is None and "BOGUS does not exist" in said(bogus), said(bogus)
+    assert said(bogus).endswith("?")  # asked about, never silently dropped
 
     turn = await say(alice, "checkout with code SAVE10", conversation)
     pending = turn["pending"]

@@ -3,10 +3,13 @@ and the structural money rule (no checkout without a quote and a confirm)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from pydantic import ValidationError
 
 from assistant.intents import (
+    ApplyCoupon,
     Buy,
     ChangeQuantity,
     Constraints,
@@ -18,9 +21,11 @@ from assistant.intents import (
 from assistant.llm.offline import OfflineParser
 from assistant.plan import (
     AddToCartStep,
+    ApplyCouponStep,
     Cart,
     CartLine,
     ChooseVariantStep,
+    ClarifyStep,
     ConfirmStep,
     InitiateCheckoutStep,
     Order,
@@ -97,6 +102,18 @@ class FakeShop:
 
     async def order(self, order_id: str) -> Order | None:
         return next((o for o in self.order_list if o.order_id == order_id), None)
+
+    async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
+        """SAVE10 needs a $20.00 subtotal; OLD is expired; other codes do not exist."""
+        prices = {v.sku: v.price_cents for p in self.products.values() for v in p.variants}
+        subtotal = sum(prices[sku] * quantity for sku, quantity in lines)
+        if code == "SAVE10":
+            return (
+                None if subtotal >= 2000 else "The coupon SAVE10 needs an order of at least $20.00."
+            )
+        if code == "OLD":
+            return "The coupon OLD has expired."
+        return f"The coupon {code} does not exist."
 
     def out_of_stock(self, sku: str) -> None:
         for product in self.products.values():
@@ -417,3 +434,32 @@ async def test_same_as_last_time_repeats_the_exact_items() -> None:
     again = await plan_for("same as last time", shop)
     assert again.outcome == "substitute"
     assert [s.sku for s in again.adds] == ["BAT-AA-4", "CBL-2M-BLA"]
+
+
+async def test_a_coupon_that_cannot_apply_is_asked_about_before_confirmation() -> None:
+    small = await plan_for("buy an 8-pack of AA batteries with code SAVE10", FakeShop())
+    assert small.outcome == "clarify"
+    assert [s.kind for s in small.steps][-2:] == ["apply_coupon", "clarify"]
+    assert "at least $20.00" in small.message and small.message.endswith("?")
+    assert "confirm" not in [s.kind for s in small.steps]
+    expired = await plan_for("buy the wired usb-c cable, code OLD", FakeShop())
+    assert expired.outcome == "clarify" and "expired" in expired.message
+    unknown = await plan_for("two packs of AA batteries, promo code NOPE", FakeShop())
+    assert unknown.outcome == "clarify" and "NOPE does not exist" in unknown.message
+    fits = await plan_for("three 8-packs of AA batteries with code SAVE10", FakeShop())
+    assert fits.outcome == "checkout" and fits.coupon_code == "SAVE10"
+    shop = FakeShop()
+    shop.cart_lines = [CartLine(sku="BAT-AA-4", name="AA", quantity=1, unit_price_cents=499)]
+    cart = await generate_plan(ApplyCoupon(code="SAVE10"), shop)
+    assert [s.kind for s in cart.steps] == ["view_cart", "apply_coupon", "clarify"]
+
+
+def test_only_a_coupon_question_may_show_the_items_it_is_about() -> None:
+    add = AddToCartStep(sku="BAT-AA-4", name="AA", quantity=1, unit_price_cents=499)
+    with pytest.raises(ValidationError, match="changes nothing"):
+        Plan(steps=[add, ClarifyStep(question="Which one?")], outcome="clarify")
+    shown = Plan(
+        steps=[add, ApplyCouponStep(code="X"), ClarifyStep(question="Without X?", about="coupon")],
+        outcome="clarify",
+    )
+    assert shown.adds == [add]
