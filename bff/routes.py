@@ -243,6 +243,8 @@ async def check_coupon(runtime: RuntimeDep, user: CurrentUser, body: CouponCheck
     detail = response.json().get("detail") if response.status_code == 422 else None
     if isinstance(detail, dict) and detail.get("code") == "coupon_invalid":
         return CouponCheck(code=body.code.upper(), applies=False, reason=str(detail["message"]))
+    if response.status_code == 422:  # e.g. more than 1000 of one SKU once lines are merged
+        raise ApiError(422, "invalid_lines", "These lines cannot be priced.", param="lines")
     if response.status_code >= 400:
         raise ApiError(
             503, "service_error", f"The discount-engine service failed ({response.status_code}).",
