@@ -63,7 +63,7 @@ CONTAINERS = (
 )
 # "2 packs of" counts packs; "a pack of" is one; "12 pack of" is a pack size.
 COUNTED_CONTAINERS = (
-    rf"(?:(?P<q>{NUM})\s+(?:packs|boxes|bottles|bags|cans|jars|sets|rolls|bundles|cases|cartons)"
+    rf"(?:(?P<q>{NUM})\s+(?:packs|boxes|bottles|bags|cans|jars|sets|rolls|bundles|cases|cartons|pairs)"
     r"|(?P<q1>a|an|one)\s+(?:pack|box|bottle|bag|can|jar|set|roll|bundle|case|carton))"
 )
 
@@ -92,7 +92,7 @@ VAGUE = {
     "whatever", "some", "products", "product",
 }  # fmt: skip
 FILLER = {
-    "please", "pls", "plz", "me", "some", "of", "for", "the", "my", "i", "need", "want",
+    "please", "pls", "plz", "me", "give", "using", "ok", "asap", "some", "of", "for", "the", "my", "i", "need", "want",
     "would", "like", "to", "get", "buy", "order", "purchase", "grab", "add", "cart", "into",
     "in", "also", "and", "can", "you", "could", "just", "gimme", "wanna", "id", "i'd",
     "im", "i'm", "looking", "find", "thanks", "thx", "that", "with", "new", "another",
@@ -167,9 +167,51 @@ def number(word: str) -> int | None:
     return NUMBER_WORDS.get(word)
 
 
+# chat shorthand, spelled out before anything else reads the message
+INFORMAL = {
+    "teh": "the", "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
+    "ty": "thanks", "wanna": "want to", "gonna": "going to", "gimme": "give me",
+    "lemme": "let me", "k": "ok", "kk": "ok", "asap": "", "rn": "now", "tho": "though",
+    "w/": "with",
+}  # fmt: skip
+# the words that decide what a message asks for; a misspelling one letter off (a letter
+# left out, added or swapped with its neighbour) still reads as the word
+KEYWORDS = ("cancel", "return", "refund", "checkout", "remove", "order", "orders", "delete")
+
+
+def _one_letter_off(word: str, target: str) -> bool:
+    """True when `word` is `target` with one letter dropped, added or swapped with its
+    neighbour (no substitutions: "remote" is not "remove")."""
+    if word == target or abs(len(word) - len(target)) > 1:
+        return False
+    if len(word) == len(target):
+        diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and word[diff[0]] == target[diff[1]]
+            and word[diff[1]] == target[diff[0]]
+        )
+    short, long_ = (word, target) if len(word) < len(target) else (target, word)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _normalise_word(word: str) -> str:
+    lowered = word.lower()
+    if lowered in INFORMAL:
+        return INFORMAL[lowered]
+    if len(lowered) >= 5 and lowered.isalpha() and lowered not in KEYWORDS:
+        for keyword in KEYWORDS:
+            if _one_letter_off(lowered, keyword):
+                return keyword
+    return word
+
+
 def _clean(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
     text = text.replace("\u201d", '"').replace("\u2013", "-").replace("\u2014", "-")
+    text = re.sub(r"([!?.])\1+", r"\1", text)  # "hey!!" -> "hey!"
+    text = re.sub(r"[A-Za-z0-9/]+", lambda m: _normalise_word(m.group(0)), text)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -400,10 +442,16 @@ class OfflineParser:
         for phrase, value in NUMBER_PHRASES:
             text = re.sub(rf"\b{phrase}\b", str(value), text)
         text = re.sub(rf",\s*(?=(?:in )?(?:a )?{CONTAINERS} of \d)", " ", text)
-        chunks = re.split(r",|;|\band\b|\bplus\b|&|\balso\b|\bwith\b(?= \d| a | an )", text)
+        chunks = re.split(
+            r",|;|\band\b|\bplus\b|&(?= \d| a | an | some )|\balso\b|\bwith\b(?= \d| a | an )",
+            text,
+        )
         items: list[ItemRequest] = []
         loose_cap: int | None = None
         for chunk in chunks:
+            if items and (more := self._more_about(chunk, items[-1])) is not None:
+                items[-1] = more  # ", x2", ", silver", ", 3m", ", the house blend one"
+                continue
             item = self._item(chunk)
             if item is not None:
                 items.append(item)
@@ -417,6 +465,30 @@ class OfflineParser:
                 for i in items
             ]
         return items
+
+    def _more_about(self, chunk: str, last: ItemRequest) -> ItemRequest | None:
+        """A fragment that only adds to the item before it: a count ("x2"), an attribute
+        ("silver", "3m", "size large") or a description ending in "one" ("the house blend
+        one"). None when the fragment is an item of its own."""
+        text = chunk.strip(" .!?")
+        if m := re.fullmatch(r"(?:x\s*(\d+)|(\d+)\s*x)", text):
+            return last.model_copy(update={"quantity": int(m.group(1) or m.group(2))})
+        if m := re.fullmatch(r"(?:the |a |an )?([a-z0-9 '-]+?) one", text):
+            extra = [w for w in m.group(1).split() if w not in FILLER and w not in last.query]
+            if extra and len(extra) <= 4:
+                return last.model_copy(update={"query": f"{last.query} {' '.join(extra)}"[:200]})
+            return None
+        probe = self._item(f"{text} zzitem")
+        if probe is None or probe.query != "zzitem" or probe.brand or probe.cheapest:
+            return None
+        if not (probe.attributes or probe.pack_size or probe.quantity != 1):
+            return None
+        update: dict[str, object] = {"attributes": {**probe.attributes, **last.attributes}}
+        if probe.quantity != 1 and last.quantity == 1:
+            update["quantity"] = probe.quantity
+        if probe.pack_size and not last.pack_size:
+            update["pack_size"] = probe.pack_size
+        return last.model_copy(update=update)
 
     def _item(self, chunk: str) -> ItemRequest | None:
         cap = None
@@ -448,7 +520,7 @@ class OfflineParser:
         ):
             pack_size = int(m.group("p"))
             chunk = chunk.replace(m.group(0), " ")
-        if m := re.search(rf"(?:^|\s)(?P<q>{NUM})(?:\s*x)?\s+(?=[a-z])", chunk):
+        if m := re.search(rf"(?:^|\s)(?P<q>{NUM})(?:\s*x)?\s+(?=[a-z]|\d+[a-z])", chunk):
             value = number(m.group("q"))
             if value is not None and quantity == 1:
                 quantity = value
