@@ -89,7 +89,8 @@ INJECTION = re.compile(
 )
 VAGUE = {
     "something", "stuff", "things", "thing", "anything", "gift", "present", "items", "item",
-    "whatever", "some", "products", "product",
+    "whatever", "some", "products", "product", "nice", "good", "cool", "fun", "random",
+    "special", "interesting", "useful",
 }  # fmt: skip
 FILLER = {
     "please", "pls", "plz", "me", "give", "using", "ok", "asap", "some", "of", "for", "the", "my", "i", "need", "want",
@@ -146,6 +147,9 @@ COUPON = re.compile(
     r"\b(?:(?:promo|discount|coupon|voucher)\s*(?:code)?|code)\s*[:=]?\s*([A-Za-z0-9][A-Za-z0-9_-]{2,31})\b",
     re.IGNORECASE,
 )
+# "apply SAVE10", "redeem WELCOME5 please": a code named without the word "code" is
+# written in capitals and carries a digit
+CODE_VERB = re.compile(r"\b(?:apply|use|redeem)\s+(?:the\s+)?([A-Z][A-Z_-]*\d[A-Z0-9_-]*)\b")
 APPLY_CODE = re.compile(r"^\s*(?:apply|use|redeem)\s+([A-Z0-9][A-Z0-9_-]{2,31})\s*$")
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 ORDER_NO = re.compile(r"\border\s*(?:#|number|no\.?|id)?\s*:?\s*#?([0-9a-f]{6,36})\b", re.I)
@@ -235,6 +239,12 @@ class OfflineParser:
         lowered = without_injection.lower()
         bare = _bare(without_injection)
 
+        if not awaiting_confirmation and re.fullmatch(
+            r"(?:please )?cancel (?:it|that|this|that one)(?: please)?", bare.strip(" !.")
+        ):
+            return ParsedMessage(intent=CancelOrder(), notes=notes)  # nothing awaits a no
+        if not re.search(r"[a-z0-9]", bare):
+            return ParsedMessage(intent=Unclear(question="What would you like to do?"), notes=notes)
         if awaiting_confirmation or len(bare.split()) <= 4:
             answer = self._yes_no(bare)
             if answer is not None and not dropped:
@@ -275,7 +285,8 @@ class OfflineParser:
             return ApplyCoupon(code=m.group(1).upper())
         if (
             re.search(
-                r"\b(where(?:'s| is)|track|status of|has .* (?:shipped|arrived)|when will .* arrive|order status)\b",
+                r"\b(where(?:'s| is)|track|status of|has .* (?:shipped|arrived)|when will .* arrive|order status"
+                r"|what'?s (?:happening|going on|up) with|any (?:news|update) on|update on)\b",
                 lowered,
             )
             and "order" in lowered
@@ -283,14 +294,17 @@ class OfflineParser:
             return OrderStatus(order_ref=order_ref)
         if re.search(r"\bcancel\b.*\border\b", lowered):
             return CancelOrder(order_ref=order_ref)
-        if re.search(r"\b(return|refund|send back|money back)\b", lowered):
+        if re.search(
+            r"\b(return|refund|send back|money back)\b|\bget (?:\S+ ){0,3}back (?:on|for|from)\b",
+            lowered,
+        ):
             return self._refund(text, lowered, order_ref)
         if re.search(
             r"\b(what'?s|what is|show|view|see|check)\b.*\b(cart|basket|bag)\b", lowered
         ) or lowered.strip(" ?.!") in {"cart", "my cart", "basket"}:
             return ViewCart()
         if re.search(
-            r"\b(same as last time|the usual|reorder|order (?:it|that|them) again|again like last time|same again)\b",
+            r"\b(same as last time|the usual|reorder|(?:order|buy|get) (?:it|that|them|those) again|again like last time|same again)\b",
             lowered,
         ):
             return Reorder(constraints=self._constraints(lowered, budget=self._budget(lowered)))
@@ -312,10 +326,10 @@ class OfflineParser:
                     break
             if quantity is not None:
                 return ChangeQuantity(item=m.group("item"), quantity=quantity)
-        if re.search(r"\b(remove|take out|delete|drop|get rid of)\b", lowered):
+        if re.search(r"\b(remove|take out|delete|drop|get rid of)\b|\btake .+ out\b", lowered):
             items = self._items(
                 re.sub(
-                    r"\b(remove|take out|delete|drop|get rid of|from (?:my |the )?(?:cart|basket))\b",
+                    r"\b(remove|take out|take|out|delete|drop|get rid of|from (?:my |the )?(?:cart|basket))\b",
                     " ",
                     lowered,
                 ),
@@ -331,7 +345,7 @@ class OfflineParser:
             r"\b(add|put|throw)\b.*\b(cart|basket)\b|\bto (?:my|the) (?:cart|basket)\b", lowered
         )
         if re.fullmatch(
-            r"\s*(?:(?:please|ok|now|let'?s|i want to|i'd like to|go to)\s+)*(check ?out|pay|pay now|place (?:my|the) order|buy (?:it|them|everything)|complete (?:my|the) (?:order|purchase))(?:\s+(?:now|please))?(?:\s+(?:with|using))?\s*[.!]?\s*",
+            r"\s*(?:(?:please|ok|now|let'?s|i want to|i'd like to|go to|i'?m ready to|ready to)\s+)*(check ?out|pay|pay now|place (?:my|the) order|buy (?:it|them|everything)|complete (?:my|the) (?:order|purchase))(?:\s+(?:now|please))?(?:\s+(?:with|using))?\s*[.!]?\s*",
             self._strip_spans(lowered),
         ):
             return Checkout(constraints=constraints, coupon_code=coupon)
@@ -374,6 +388,8 @@ class OfflineParser:
             if code.lower() in {"for", "the", "and", "please", "is"}:
                 continue
             return code.upper()
+        if m := CODE_VERB.search(text):
+            return m.group(1)
         return None
 
     @staticmethod
@@ -429,12 +445,19 @@ class OfflineParser:
         text = BUDGET_HAVE.sub(" ", text)
         text = re.sub(r"\b(?:but|though|however)\s*(?=[,.;]|$)", " ", text)
         text = COUPON.sub(" ", text)
+        text = re.sub(r"\b(?:apply|use|redeem)\s+(?:the\s+)?[a-z][a-z_-]*\d[a-z0-9_-]*\b", " ", text)
         text = re.sub(
             r"\b(?:and )?(?:please )?(?:ship|send|deliver)(?:ed)?(?: it| them| everything)? (?:to )?(?:my )?(?:home|house|place)\b",
             " ",
             text,
         )
         text = re.sub(r"\b(no substitut\w*|don'?t substitute|no alternatives?)\b", " ", text)
+        text = re.sub(
+            r"\b(?:something|anything) (?:similar|else|like it) (?:is |would be )?(?:fine|ok|good)"
+            r"(?: if (?:it'?s|it is|they'?re|they are) (?:gone|out(?: of stock)?|sold out))?",
+            " ",
+            text,
+        )
         text = re.sub(r"\b(to|in|into) (?:my|the) (?:cart|basket)\b", " ", text)
         return re.sub(r"\s+", " ", text)
 
