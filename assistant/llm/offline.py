@@ -93,7 +93,8 @@ VAGUE = {
     "special", "interesting", "useful",
 }  # fmt: skip
 FILLER = {
-    "please", "pls", "plz", "me", "give", "using", "ok", "asap", "some", "of", "for", "the", "my", "i", "need", "want",
+    "please", "pls", "plz", "me", "give", "using", "asap", "some", "of", "for", "the", "my",
+    "i", "need", "want",
     "would", "like", "to", "get", "buy", "order", "purchase", "grab", "add", "cart", "into",
     "in", "also", "and", "can", "you", "could", "just", "gimme", "wanna", "id", "i'd",
     "im", "i'm", "looking", "find", "thanks", "thx", "that", "with", "new", "another",
@@ -445,7 +446,9 @@ class OfflineParser:
         text = BUDGET_HAVE.sub(" ", text)
         text = re.sub(r"\b(?:but|though|however)\s*(?=[,.;]|$)", " ", text)
         text = COUPON.sub(" ", text)
-        text = re.sub(r"\b(?:apply|use|redeem)\s+(?:the\s+)?[a-z][a-z_-]*\d[a-z0-9_-]*\b", " ", text)
+        text = re.sub(
+            r"\b(?:apply|use|redeem)\s+(?:the\s+)?[a-z][a-z_-]*\d[a-z0-9_-]*\b", " ", text
+        )
         text = re.sub(
             r"\b(?:and )?(?:please )?(?:ship|send|deliver)(?:ed)?(?: it| them| everything)? (?:to )?(?:my )?(?:home|house|place)\b",
             " ",
