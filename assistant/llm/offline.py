@@ -389,9 +389,8 @@ class OfflineParser:
             if code.lower() in {"for", "the", "and", "please", "is"}:
                 continue
             return code.upper()
-        if m := CODE_VERB.search(text):
-            return m.group(1)
-        return None
+        named = CODE_VERB.search(text)
+        return named.group(1) if named else None
 
     @staticmethod
     def _order_ref(lowered: str) -> str | None:
