@@ -891,8 +891,16 @@ async def _checkout(
     return Plan(steps=steps, outcome="checkout", budget_cents=budget, coupon_code=coupon)
 
 
-def _after_edit(steps: list[PlanStep], message: str, ctx: PlanContext) -> Plan:
-    """A cart edit; while a purchase awaits approval it is re-quoted and asked again."""
+def _after_edit(
+    steps: list[PlanStep], message: str, ctx: PlanContext, *, empties: bool = False
+) -> Plan:
+    """A cart edit; while a purchase awaits approval it is re-quoted and asked again, unless
+    the edit empties the cart: then there is nothing left to buy."""
+    if empties and ctx.checkout_pending:
+        return Plan(
+            steps=steps, outcome="cart_updated",
+            message=f"{message} Your cart is now empty, so there is nothing to order.",
+        )  # fmt: skip
     if not ctx.checkout_pending:
         return Plan(steps=steps, outcome="cart_updated", message=message)
     steps = [*steps]
@@ -933,7 +941,9 @@ async def _remove(intent: RemoveItems, commerce: CommerceReader, ctx: PlanContex
             return _clarify(f"Which one should I remove: {names}?")
         steps.append(RemoveFromCartStep(sku=found[0].sku, name=found[0].name))
     names = ", ".join(s.name for s in steps if isinstance(s, RemoveFromCartStep))
-    return _after_edit(steps, f"Removed {names} from your cart.", ctx)
+    removed = {s.sku for s in steps if isinstance(s, RemoveFromCartStep)}
+    empties = all(li.sku in removed for li in cart.lines)
+    return _after_edit(steps, f"Removed {names} from your cart.", ctx, empties=empties)
 
 
 async def _change_quantity(
@@ -957,6 +967,8 @@ async def _change_quantity(
     if intent.quantity == 0:
         step = RemoveFromCartStep(sku=line.sku, name=line.name)
         message = f"Removed {line.name}."
+        if len(cart.lines) == 1:
+            return _after_edit([step], message, ctx, empties=True)
     else:
         step = SetQuantityStep(sku=line.sku, name=line.name, quantity=intent.quantity)
         message = f"{line.name}: now {intent.quantity}."

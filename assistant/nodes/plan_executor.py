@@ -174,7 +174,13 @@ async def plan_executor(
     update: dict[str, Any] = {}
 
     def done(status: str = "idle", **more: Any) -> dict[str, Any]:
-        if state.get("editing") and state.get("pending") and plan.outcome not in BUYING:
+        emptied = plan.outcome == "cart_updated"  # an edit that left nothing to buy
+        if (
+            state.get("editing")
+            and state.get("pending")
+            and plan.outcome not in BUYING
+            and not emptied
+        ):
             # an answer or a refund in the middle: the purchase still awaits approval
             return {
                 **update, "replies": [*replies, STILL_WAITING], "plan": None,

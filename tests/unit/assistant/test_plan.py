@@ -463,3 +463,17 @@ def test_only_a_coupon_question_may_show_the_items_it_is_about() -> None:
         outcome="clarify",
     )
     assert shown.adds == [add]
+
+
+async def test_removing_the_last_item_of_a_pending_purchase_leaves_nothing_to_buy() -> None:
+    shop = FakeShop()
+    shop.cart_lines = [
+        CartLine(sku="CBL-1M-BLA", name="USB-C Cable", quantity=1, unit_price_cents=799)
+    ]
+    pending = PlanContext(checkout_pending=True)
+    plan = await plan_for("remove the cable", shop, pending)
+    assert plan.outcome == "cart_updated" and [s.kind for s in plan.steps] == ["remove_from_cart"]
+    assert "nothing to order" in plan.message
+    shop.cart_lines.append(CartLine(sku="BAT-AA-4", name="AA", quantity=1, unit_price_cents=499))
+    requoted = await plan_for("remove the cable", shop, pending)
+    assert requoted.outcome == "checkout"
