@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.intents import (
+    SCOPE,
     ApplyCoupon,
     Buy,
     CancelOrder,
@@ -476,6 +477,8 @@ async def generate_plan(
             return await _refund(intent, commerce)
         case Confirm() | Decline():
             return _clarify("There is nothing waiting for a yes or no. What would you like to do?")
+        case Unclear() if intent.question == SCOPE:
+            return _refuse(f"That is not something I can do. {SCOPE}", "unsupported")
         case Unclear():
             return _clarify(intent.question)
     return _clarify("What would you like to do?")  # pragma: no cover - the union is exhaustive

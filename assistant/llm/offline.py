@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 
 from assistant.intents import (
+    SCOPE,
     ApplyCoupon,
     Buy,
     CancelOrder,
@@ -85,6 +86,18 @@ INJECTION = re.compile(
     r"|without (?:asking|confirmation|confirming|approval)"
     r"|you are now [^.,;!]*|system prompt[^.,;!]*|developer mode[^.,;!]*"
     r"|pretend [^.,;!]*|act as [^.,;!]*|override [^.,;!]*)",
+    re.IGNORECASE,
+)
+# requests no shopper's assistant carries out: its own prompt, made-up discounts, prices,
+# other people's data, the shop's systems
+OUT_OF_SCOPE = re.compile(
+    r"\b(?:system prompt|your (?:prompt|instructions|rules|configuration)"
+    r"|(?:give|make|generate|create|invent) (?:me )?(?:a |an )?(?:\S+ )?(?:discount|coupon|promo) code"
+    r"|(?:set|change|lower|edit) the price"
+    r"|(?:orders?|account|cart|address|details) of (?:someone|somebody|another|other|[\w.+-]+@)"
+    r"|(?:someone|somebody) else'?s (?:orders?|account|cart)"
+    r"|(?:delete|drop|wipe|hack|dump) (?:the |your |all )?(?:database|db|server|system|tables?|users)"
+    r"|sql injection)",
     re.IGNORECASE,
 )
 VAGUE = {
@@ -234,6 +247,8 @@ class OfflineParser:
         original = _clean(text)
         if not original:
             return ParsedMessage(intent=Unclear(question="What would you like to do?"))
+        if OUT_OF_SCOPE.search(original):
+            return ParsedMessage(intent=Unclear(question=SCOPE), notes=["out of scope"])
         without_injection, dropped = self._drop_injections(original)
         if dropped:
             notes.append("ignored instructions aimed at the assistant: " + "; ".join(dropped))
