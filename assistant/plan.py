@@ -16,6 +16,7 @@ the executor runs the steps. The rules it enforces:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Protocol
@@ -41,6 +42,7 @@ from assistant.intents import (
     Unclear,
     ViewCart,
 )
+from assistant.text import one_letter_off as _one_letter_off
 
 StepKind = Literal[
     "search", "choose_variant", "add_to_cart", "remove_from_cart", "set_quantity", "view_cart",
@@ -484,7 +486,7 @@ async def generate_plan(
     return _clarify("What would you like to do?")  # pragma: no cover - the union is exhaustive
 
 
-READ_ONLY = ("search", "choose_variant", "lookup_order")
+READ_ONLY = ("search", "choose_variant", "lookup_order", "view_cart")
 
 
 def _clarify(
@@ -560,11 +562,26 @@ def _pick_variant(product: Product, item: ItemRequest, *, need_stock: bool) -> V
     return min(candidates, key=lambda v: (v.price_cents, v.sku))
 
 
+def _spellings(text: str) -> set[str]:
+    """The words of `text`, singular, plus each pair of neighbours written together
+    ("usb-c" also reads as "usbc")."""
+    words = [_singular(w) for w in _words(text)]
+    return set(words) | {a + b for a, b in itertools.pairwise(words)}
+
+
+def _word_in(word: str, text: set[str]) -> bool:
+    """`word` is in `text`, or one letter off a word of it (a letter dropped, added or
+    swapped with its neighbour: "cabel" for "cable")."""
+    if word in text:
+        return True
+    return len(word) >= 4 and any(_one_letter_off(word, w) for w in text if len(w) >= 4)
+
+
 def _relevant(product: Product, item: ItemRequest) -> bool:
     """At least one meaningful query word appears in the product's name or description."""
-    text = {_singular(w) for w in _words(f"{product.name} {product.description} {product.brand}")}
+    text = _spellings(f"{product.name} {product.description} {product.brand}")
     words = {_singular(w) for w in _words(item.query)} - {"a", "an", "the", "of"}
-    return not words or bool(words & text)
+    return not words or any(_word_in(w, text) for w in words)
 
 
 def _closest(products: list[Product], item: ItemRequest) -> list[Product]:
@@ -573,7 +590,8 @@ def _closest(products: list[Product], item: ItemRequest) -> list[Product]:
     words = {_singular(w) for w in _words(item.query)} - {"a", "an", "the", "of"}
 
     def hits(product: Product) -> int:
-        return len(words & {_singular(w) for w in _words(f"{product.name} {product.brand}")})
+        text = _spellings(f"{product.name} {product.brand}")
+        return sum(1 for w in words if _word_in(w, text))
 
     best = max((hits(p) for p in products), default=0)
     return [p for p in products if hits(p) == best] if best else products
@@ -602,8 +620,8 @@ def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
     words = {_singular(w) for w in _words(item.query)}
     if len(words) != 1 or item.cheapest or item.brand or item.attributes or item.pack_size:
         return None
-    cap = item.max_unit_price_cents
-    products = [p for p in products if cap is None or p.min_price_cents <= cap]
+    if item.max_unit_price_cents is not None:  # a price cap picks among them
+        return None
     (word,) = words
     names: list[str] = []
     for product in products[:6]:
@@ -716,11 +734,11 @@ async def _resolve(
             f"{shortage}, and you asked for no substitutes, so I cannot buy it now.",
             "out_of_stock",
         )
+    if any_variant.available:  # some left, just not enough: another product is no answer
+        return steps, None, f"{shortage}, not enough for {item.quantity}.", "out_of_stock"
     substitute = await _same_kind(best, relaxed, ordered, commerce, any_variant.sku)
     if substitute is not None:
         return steps, substitute, shortage, "substitute"
-    if any_variant.available:  # some left, just not enough
-        return steps, None, f"{shortage} and I found nothing similar in stock.", "out_of_stock"
     kind = product_kind(best)[1] or "product"
     return (
         steps,
@@ -868,7 +886,7 @@ async def _checkout(
     budget = budget if budget is not None else ctx.budget_cents
     cart = await commerce.cart()
     if not cart.lines:
-        return _refuse("Your cart is empty. Tell me what you would like to buy.", "nothing_to_do")
+        return _clarify("Your cart is empty. What would you like to buy?", [ViewCartStep()])
     if not ctx.has_address:
         return _refuse("I need a shipping address on your account first.", "no_address")
     subtotal = sum(li.quantity * li.unit_price_cents for li in cart.lines)
@@ -1062,8 +1080,13 @@ async def _order_status(intent: OrderStatus, commerce: CommerceReader) -> Plan:
     )
 
 
+NO_ORDERS = "I found no orders on your account. Which order do you mean? Its number helps."
+
+
 async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
     lookup, order = await _find_order(intent.order_ref, commerce)
+    if order is None and intent.order_ref is None:
+        return _clarify(NO_ORDERS, [lookup])
     if order is None:
         return _refuse("I could not find that order on your account.", "nothing_to_do", [lookup])
     if order.status in ("shipped", "delivered", "partially_refunded"):
@@ -1094,6 +1117,8 @@ async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
 
 async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
     lookup, order = await _find_order(intent.order_ref, commerce)
+    if order is None and intent.order_ref is None:
+        return _clarify(NO_ORDERS, [lookup])
     if order is None:
         return _refuse("I could not find that order on your account.", "nothing_to_do", [lookup])
     if order.status not in ("confirmed", "shipped", "delivered", "partially_refunded"):

@@ -35,6 +35,7 @@ from assistant.intents import (
     Unclear,
     ViewCart,
 )
+from assistant.text import one_letter_off as _one_letter_off
 
 NUMBER_WORDS = {
     "zero": 0, "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "three": 3, "four": 4,
@@ -85,7 +86,8 @@ INJECTION = re.compile(
     r"|(?:don'?t|do not|no need to) (?:ask|confirm|check)(?: me)?(?: first)?"
     r"|without (?:asking|confirmation|confirming|approval)"
     r"|you are now [^.,;!]*|system prompt[^.,;!]*|developer mode[^.,;!]*"
-    r"|pretend [^.,;!]*|act as [^.,;!]*|override [^.,;!]*)",
+    r"|pretend [^.,;!]*|act as [^.,;!]*|override [^.,;!]*"
+    r"|(?:^|(?<=[;.!?]))\s*(?:assistant|system|user|admin)\s*:[^.;!]*)",
     re.IGNORECASE,
 )
 # requests no shopper's assistant carries out: its own prompt, made-up discounts, prices,
@@ -195,23 +197,6 @@ INFORMAL = {
 # the words that decide what a message asks for; a misspelling one letter off (a letter
 # left out, added or swapped with its neighbour) still reads as the word
 KEYWORDS = ("cancel", "return", "refund", "checkout", "remove", "order", "orders", "delete")
-
-
-def _one_letter_off(word: str, target: str) -> bool:
-    """True when `word` is `target` with one letter dropped, added or swapped with its
-    neighbour (no substitutions: "remote" is not "remove")."""
-    if word == target or abs(len(word) - len(target)) > 1:
-        return False
-    if len(word) == len(target):
-        diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
-        return (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and word[diff[0]] == target[diff[1]]
-            and word[diff[1]] == target[diff[0]]
-        )
-    short, long_ = (word, target) if len(word) < len(target) else (target, word)
-    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 def _normalise_word(word: str) -> str:

@@ -477,3 +477,28 @@ async def test_removing_the_last_item_of_a_pending_purchase_leaves_nothing_to_bu
     shop.cart_lines.append(CartLine(sku="BAT-AA-4", name="AA", quantity=1, unit_price_cents=499))
     requoted = await plan_for("remove the cable", shop, pending)
     assert requoted.outcome == "checkout"
+
+
+class TypoTolerantShop(FakeShop):
+    """A search that, like the catalog's trigram search, answers loosely: everything."""
+
+    async def search(
+        self, query: str, *, max_price_cents: int | None = None, limit: int = 10
+    ) -> list[Product]:
+        return list(self.products.values())[:limit]
+
+
+async def test_misspelt_product_words_still_find_the_product() -> None:
+    plan = await plan_for("need a usbc cabel 2m black asap", TypoTolerantShop())
+    assert [s.sku for s in plan.adds] == ["CBL-2M-BLA"]
+
+
+async def test_nothing_to_act_on_gets_a_question_not_a_refusal() -> None:
+    empty = await plan_for("check out", FakeShop())
+    assert empty.outcome == "clarify" and [s.kind for s in empty.steps] == ["view_cart", "clarify"]
+    for text in ("cancel my order", "I want to return my last order"):
+        plan = await plan_for(text, FakeShop())
+        assert plan.outcome == "clarify" and "no orders" in plan.message
+        assert [s.kind for s in plan.steps] == ["lookup_order", "clarify"]
+    unknown = await plan_for("cancel order 0d1f3a9e", FakeShop())
+    assert unknown.outcome == "refuse"
