@@ -257,15 +257,22 @@ def confirmation(bff: BffClient, pending: dict[str, Any]) -> None:
             "Cancel" if action == "purchase" else "Keep the order", key="cancel", width="stretch"
         )
     if approve or cancel:
-        decide(bff, approve=bool(approve))
+        decide(bff, approve=bool(approve), action=action)
 
 
-def decide(bff: BffClient, *, approve: bool) -> None:
+WORKING = {
+    "purchase": "Placing your order…",
+    "refund": "Starting the refund…",
+    "cancel": "Cancelling the order…",
+}
+
+
+def decide(bff: BffClient, *, approve: bool, action: str = "purchase") -> None:
     conversation_id = state().get("conversation_id")
     if not conversation_id:
         return
     try:
-        with st.spinner("Placing your order…" if approve else "Cancelling…"):
+        with st.spinner(WORKING.get(action, "Working…") if approve else "Cancelling…"):
             turn = bff.confirm(conversation_id, approve)
     except SignedOut:
         raise

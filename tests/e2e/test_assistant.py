@@ -208,6 +208,12 @@ async def _set_stock(stack: ServiceStack, sku: str, on_hand: int) -> None:
     async with stack.client("inventory") as inventory:
         response = await inventory.put(f"/stock/{sku}", json={"on_hand": on_hand})
         assert response.status_code == 200, response.text
+    async with stack.client("catalog") as catalog:  # its stock levels are cached a second
+
+        async def level() -> Any:
+            return (await catalog.get(f"/skus/{sku}")).json().get("available")
+
+        await eventually(level, lambda available: available == on_hand)
 
 
 async def test_out_of_stock_gets_a_substitute_or_a_question(
