@@ -8,7 +8,7 @@ BFF's outbox with the quote the person approved.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import httpx
@@ -84,6 +84,13 @@ class BffCommerce:
     async def me(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("GET", "/v1/me")
         return result
+
+    async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
+        if not lines:
+            return None
+        body = {"code": code, "lines": [{"sku": sku, "quantity": q} for sku, q in lines]}
+        found = await self._call("POST", "/v1/coupons/check", json=body)
+        return None if found.get("applies") else str(found.get("reason") or "It does not apply.")
 
     async def search(
         self, query: str, *, max_price_cents: int | None = None, limit: int = 10

@@ -119,6 +119,10 @@ class Decline(Model):
     kind: Literal["decline"] = "decline"
 
 
+SCOPE = "I can help you shop, check orders and handle returns."
+"""The question of an `Unclear` for a request outside the assistant's job; its plan refuses."""
+
+
 class Unclear(Model):
     """Nothing actionable: ask one precise question."""
 

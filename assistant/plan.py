@@ -16,6 +16,7 @@ the executor runs the steps. The rules it enforces:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Protocol
@@ -23,6 +24,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.intents import (
+    SCOPE,
     ApplyCoupon,
     Buy,
     CancelOrder,
@@ -40,6 +42,7 @@ from assistant.intents import (
     Unclear,
     ViewCart,
 )
+from assistant.text import one_letter_off as _one_letter_off
 
 StepKind = Literal[
     "search", "choose_variant", "add_to_cart", "remove_from_cart", "set_quantity", "view_cart",
@@ -154,9 +157,16 @@ class QuoteStep(Frozen):
 class ConfirmStep(Frozen):
     kind: Literal["confirm"] = "confirm"
     budget_cents: int | None = None
+    action: Literal["purchase", "refund", "cancel"] = Field(
+        "purchase", description="What the approval is for: paying, a refund, a cancellation"
+    )
 
     @property
     def description(self) -> str:
+        if self.action == "refund":
+            return "Ask you to approve the refund: order, items and amount"
+        if self.action == "cancel":
+            return "Ask you to approve cancelling the order and refunding it"
         within = f", within your {money(self.budget_cents)} budget" if self.budget_cents else ""
         return f"Ask you to approve the exact total{within}"
 
@@ -211,6 +221,7 @@ class RefundLine(Frozen):
     sku: str
     name: str
     quantity: int = Field(ge=1)
+    unit_price_cents: int = Field(0, ge=0)
 
 
 class RefundStep(Frozen):
@@ -219,6 +230,9 @@ class RefundStep(Frozen):
     lines: list[RefundLine] = Field(default_factory=list)
     amount_cents: int | None = Field(None, gt=0)
     reason: str = "customer request"
+    estimate_cents: int = Field(
+        0, ge=0, description="What the refund comes to, as shown for approval (items: before tax)"
+    )
 
     @property
     def skus(self) -> list[str]:
@@ -237,8 +251,10 @@ class RefundStep(Frozen):
 class ClarifyStep(Frozen):
     kind: Literal["clarify"] = "clarify"
     question: str
-    about: Literal["request", "ambiguous", "substitute"] = Field(
-        "request", description="What the answer will settle: the request, a choice, a substitute"
+    about: Literal["request", "ambiguous", "substitute", "coupon"] = Field(
+        "request",
+        description="What the answer will settle: the request, a choice, a substitute, or "
+        "whether to go on without a coupon that cannot apply",
     )
 
     @property
@@ -281,6 +297,7 @@ PlanStep = Annotated[
 ]
 
 MONEY_MOVES = {"initiate_checkout"}
+GIVES_BACK = {"refund": "refund", "cancel_order": "cancel"}
 
 
 class Plan(Frozen):
@@ -304,13 +321,22 @@ class Plan(Frozen):
                 raise ValueError(f"a {self.outcome} plan cannot initiate a checkout")
         if self.outcome in ("checkout", "substitute") and "initiate_checkout" not in kinds:
             raise ValueError(f"a {self.outcome} plan must end in a confirmed checkout")
+        for kind, action in GIVES_BACK.items():
+            if kind in kinds:
+                before = self.steps[: kinds.index(kind)]
+                if not any(isinstance(s, ConfirmStep) and s.action == action for s in before):
+                    raise ValueError(f"{kind} must follow a confirm step for the {action}")
         if self.outcome == "refuse" and kinds[-1] != "refuse":
             raise ValueError("a refuse plan ends with a refuse step")
         if self.outcome == "clarify" and kinds[-1] != "clarify":
             raise ValueError("a clarify plan ends with a clarify step")
-        if self.outcome in ("refuse", "clarify") and set(kinds) & (
-            MONEY_MOVES | {"add_to_cart", "refund", "cancel_order"}
-        ):
+        changes = MONEY_MOVES | {"add_to_cart", "refund", "cancel_order"}
+        last = self.steps[-1]
+        if isinstance(last, ClarifyStep) and last.about == "coupon":
+            # never run (a clarify plan goes to the question): the steps show the
+            # purchase that a coupon which cannot apply is asked about
+            changes = changes - {"add_to_cart"}
+        if self.outcome in ("refuse", "clarify") and set(kinds) & changes:
             raise ValueError(f"a {self.outcome} plan changes nothing")
         return self
 
@@ -398,6 +424,11 @@ class CommerceReader(Protocol):
 
     async def order(self, order_id: str) -> Order | None: ...
 
+    async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
+        """Why `code` cannot apply to these (sku, quantity) lines (unknown, expired, used,
+        below its minimum), or None when it applies."""
+        ...
+
 
 class PlanContext(Frozen):
     """What earlier turns of the conversation left behind."""
@@ -448,12 +479,14 @@ async def generate_plan(
             return await _refund(intent, commerce)
         case Confirm() | Decline():
             return _clarify("There is nothing waiting for a yes or no. What would you like to do?")
+        case Unclear() if intent.question == SCOPE:
+            return _refuse(f"That is not something I can do. {SCOPE}", "unsupported")
         case Unclear():
             return _clarify(intent.question)
     return _clarify("What would you like to do?")  # pragma: no cover - the union is exhaustive
 
 
-READ_ONLY = ("search", "choose_variant", "lookup_order")
+READ_ONLY = ("search", "choose_variant", "lookup_order", "view_cart")
 
 
 def _clarify(
@@ -529,11 +562,56 @@ def _pick_variant(product: Product, item: ItemRequest, *, need_stock: bool) -> V
     return min(candidates, key=lambda v: (v.price_cents, v.sku))
 
 
+def _spellings(text: str) -> set[str]:
+    """The words of `text`, singular, plus each pair of neighbours written together
+    ("usb-c" also reads as "usbc")."""
+    words = [_singular(w) for w in _words(text)]
+    return set(words) | {a + b for a, b in itertools.pairwise(words)}
+
+
+def _word_in(word: str, text: set[str]) -> bool:
+    """`word` is in `text`, or one letter off a word of it (a letter dropped, added or
+    swapped with its neighbour: "cabel" for "cable")."""
+    if word in text:
+        return True
+    return len(word) >= 4 and any(_one_letter_off(word, w) for w in text if len(w) >= 4)
+
+
 def _relevant(product: Product, item: ItemRequest) -> bool:
     """At least one meaningful query word appears in the product's name or description."""
-    text = {_singular(w) for w in _words(f"{product.name} {product.description} {product.brand}")}
+    text = _spellings(f"{product.name} {product.description} {product.brand}")
     words = {_singular(w) for w in _words(item.query)} - {"a", "an", "the", "of"}
-    return not words or bool(words & text)
+    return not words or any(_word_in(w, text) for w in words)
+
+
+def _closest(products: list[Product], item: ItemRequest) -> list[Product]:
+    """The products whose names carry the most of the query's words, whole words only:
+    "AA batteries" keeps AA and drops AAA, whatever their prices."""
+    words = {_singular(w) for w in _words(item.query)} - {"a", "an", "the", "of"}
+
+    def hits(product: Product) -> int:
+        text = _spellings(f"{product.name} {product.brand}")
+        return sum(1 for w in words if _word_in(w, text))
+
+    best = max((hits(p) for p in products), default=0)
+    return [p for p in products if hits(p) == best] if best else products
+
+
+GENERIC_NOUNS = {"set", "kit", "pack", "collection"}
+
+
+def product_kind(product: Product) -> tuple[str, str]:
+    """(category, head noun of the name): what a substitute has to share with the original,
+    e.g. ("toys", "kite"); "Toy Car Set" and "Play Dough Set" differ ("car set", "dough set")."""
+    name = product.name.split(",")[0].lower()
+    words = [w for w in re.split(r"[^a-z'-]+", name) if w and w.strip("-'")]
+    words = [w for w in words if not re.search(r"\d", w)]
+    if not words:
+        return product.category.lower(), ""
+    head = _singular(words[-1])
+    if head in GENERIC_NOUNS and len(words) > 1:
+        head = f"{_singular(words[-2])} {head}"
+    return product.category.lower(), head
 
 
 def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
@@ -541,6 +619,8 @@ def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
     which, unless the person said the cheapest, a brand, or an attribute."""
     words = {_singular(w) for w in _words(item.query)}
     if len(words) != 1 or item.cheapest or item.brand or item.attributes or item.pack_size:
+        return None
+    if item.max_unit_price_cents is not None:  # a price cap picks among them
         return None
     (word,) = words
     names: list[str] = []
@@ -596,6 +676,7 @@ async def _resolve(
         )
     if preferred:
         branded.sort(key=lambda p: not any(b.lower() in p.brand.lower() for b in preferred))
+    branded = _closest(branded, item)
     if question := _ambiguous(item, branded):
         return steps, None, question, "ambiguous"
     ordered = sorted(branded, key=lambda p: p.min_price_cents) if item.cheapest else branded
@@ -636,27 +717,61 @@ async def _resolve(
         f" (only {any_variant.available} left)" if any_variant.available else ""
     )
     relaxed = item.model_copy(update={"attributes": {}, "pack_size": None})
-    substitute: _Choice | None = None
     other = _pick_variant(best, relaxed, need_stock=True)
-    if other is not None:
-        substitute = _Choice(best, other, substitute_for=any_variant.sku)
-    else:
-        for candidate in ordered[1:5]:
-            detail = await commerce.product(candidate.product_id) or candidate
-            pick = _pick_variant(detail, relaxed, need_stock=True)
-            if pick is not None:
-                substitute = _Choice(detail, pick, substitute_for=any_variant.sku)
-                break
-    if substitute is None:
-        return steps, None, f"{shortage} and I found nothing similar in stock.", "out_of_stock"
+    if other is not None:  # another colour, size or pack of the same product
+        if not substitutions:
+            return (
+                steps,
+                None,
+                f"{shortage}. You asked for no substitutions: would {other.name} at {money(other.price_cents)} do instead?",
+                "ask_substitute",
+            )
+        return steps, _Choice(best, other, substitute_for=any_variant.sku), shortage, "substitute"
     if not substitutions:
         return (
             steps,
             None,
-            f"{shortage}. You asked for no substitutions: would {substitute.variant.name} at {money(substitute.variant.price_cents)} do instead?",
-            "ask_substitute",
+            f"{shortage}, and you asked for no substitutes, so I cannot buy it now.",
+            "out_of_stock",
         )
-    return steps, substitute, shortage, "substitute"
+    if any_variant.available:  # some left, just not enough: another product is no answer
+        return steps, None, f"{shortage}, not enough for {item.quantity}.", "out_of_stock"
+    substitute = await _same_kind(best, relaxed, ordered, commerce, any_variant.sku)
+    if substitute is not None:
+        return steps, substitute, shortage, "substitute"
+    kind = product_kind(best)[1] or "product"
+    return (
+        steps,
+        None,
+        f"{shortage}, and I have no other {kind} in stock. Would you like something else instead?",
+        "ask_substitute",
+    )
+
+
+async def _same_kind(
+    original: Product,
+    item: ItemRequest,
+    found: Sequence[Product],
+    commerce: CommerceReader,
+    replaces: str,
+) -> _Choice | None:
+    """An in-stock product of the same category and product type as `original` (another
+    kite for a kite, never a toy car), the closest in price first."""
+    kind = product_kind(original)
+    more = await commerce.search(kind[1], limit=20) if kind[1] else []
+    seen = {original.product_id}
+    candidates: list[Product] = []
+    for product in [*found, *more]:
+        if product.product_id not in seen and product_kind(product) == kind:
+            seen.add(product.product_id)
+            candidates.append(product)
+    candidates.sort(key=lambda p: abs(p.min_price_cents - original.min_price_cents))
+    for candidate in candidates[:8]:
+        detail = await commerce.product(candidate.product_id) or candidate
+        pick = _pick_variant(detail, item, need_stock=True)
+        if pick is not None:
+            return _Choice(detail, pick, substitute_for=replaces)
+    return None
 
 
 async def _buy(
@@ -730,6 +845,11 @@ async def _buy(
         return _refuse("I need a shipping address on your account first.", "no_address", steps)
     if coupon:
         steps.append(ApplyCouponStep(code=coupon))
+        buying = {s.sku: s.quantity for s in steps if isinstance(s, AddToCartStep)}
+        for line in (await commerce.cart()).lines:
+            buying[line.sku] = buying.get(line.sku, 0) + line.quantity
+        if problem := await commerce.coupon_problem(coupon, list(buying.items())):
+            return _coupon_question(coupon, problem, steps, budget)
     steps += [
         QuoteStep(),
         ConfirmStep(budget_cents=budget),
@@ -743,13 +863,30 @@ async def _buy(
     )  # fmt: skip
 
 
+def _coupon_question(
+    code: str, problem: str, steps: Sequence[PlanStep], budget: int | None
+) -> Plan:
+    """A coupon that cannot apply is asked about before anything is priced or confirmed,
+    never silently dropped."""
+    question = (
+        f"{problem.rstrip('.')}. Shall I go ahead without {code}, or do you have another code?"
+    )
+    return Plan(
+        steps=[*steps, ClarifyStep(question=question, about="coupon")],
+        outcome="clarify",
+        message=question,
+        budget_cents=budget,
+        coupon_code=code,
+    )
+
+
 async def _checkout(
     budget: int | None, coupon: str | None, commerce: CommerceReader, ctx: PlanContext
 ) -> Plan:
     budget = budget if budget is not None else ctx.budget_cents
     cart = await commerce.cart()
     if not cart.lines:
-        return _refuse("Your cart is empty. Tell me what you would like to buy.", "nothing_to_do")
+        return _clarify("Your cart is empty. What would you like to buy?", [ViewCartStep()])
     if not ctx.has_address:
         return _refuse("I need a shipping address on your account first.", "no_address")
     subtotal = sum(li.quantity * li.unit_price_cents for li in cart.lines)
@@ -759,9 +896,13 @@ async def _checkout(
             "over_budget",
             budget_cents=budget,
         )
-    steps: list[PlanStep] = [ViewCartStep()]
+    # while a purchase awaits approval the cart is already on show
+    steps: list[PlanStep] = [] if ctx.checkout_pending else [ViewCartStep()]
     if coupon:
         steps.append(ApplyCouponStep(code=coupon))
+        lines = [(li.sku, li.quantity) for li in cart.lines]
+        if problem := await commerce.coupon_problem(coupon, lines):
+            return _coupon_question(coupon, problem, steps, budget)
     steps += [
         QuoteStep(),
         ConfirmStep(budget_cents=budget),
@@ -771,8 +912,16 @@ async def _checkout(
     return Plan(steps=steps, outcome="checkout", budget_cents=budget, coupon_code=coupon)
 
 
-def _after_edit(steps: list[PlanStep], message: str, ctx: PlanContext) -> Plan:
-    """A cart edit; while a purchase awaits approval it is re-quoted and asked again."""
+def _after_edit(
+    steps: list[PlanStep], message: str, ctx: PlanContext, *, empties: bool = False
+) -> Plan:
+    """A cart edit; while a purchase awaits approval it is re-quoted and asked again, unless
+    the edit empties the cart: then there is nothing left to buy."""
+    if empties and ctx.checkout_pending:
+        return Plan(
+            steps=steps, outcome="cart_updated",
+            message=f"{message} Your cart is now empty, so there is nothing to order.",
+        )  # fmt: skip
     if not ctx.checkout_pending:
         return Plan(steps=steps, outcome="cart_updated", message=message)
     steps = [*steps]
@@ -813,7 +962,9 @@ async def _remove(intent: RemoveItems, commerce: CommerceReader, ctx: PlanContex
             return _clarify(f"Which one should I remove: {names}?")
         steps.append(RemoveFromCartStep(sku=found[0].sku, name=found[0].name))
     names = ", ".join(s.name for s in steps if isinstance(s, RemoveFromCartStep))
-    return _after_edit(steps, f"Removed {names} from your cart.", ctx)
+    removed = {s.sku for s in steps if isinstance(s, RemoveFromCartStep)}
+    empties = all(li.sku in removed for li in cart.lines)
+    return _after_edit(steps, f"Removed {names} from your cart.", ctx, empties=empties)
 
 
 async def _change_quantity(
@@ -837,6 +988,8 @@ async def _change_quantity(
     if intent.quantity == 0:
         step = RemoveFromCartStep(sku=line.sku, name=line.name)
         message = f"Removed {line.name}."
+        if len(cart.lines) == 1:
+            return _after_edit([step], message, ctx, empties=True)
     else:
         step = SetQuantityStep(sku=line.sku, name=line.name, quantity=intent.quantity)
         message = f"{line.name}: now {intent.quantity}."
@@ -927,8 +1080,13 @@ async def _order_status(intent: OrderStatus, commerce: CommerceReader) -> Plan:
     )
 
 
+NO_ORDERS = "I found no orders on your account. Which order do you mean? Its number helps."
+
+
 async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
     lookup, order = await _find_order(intent.order_ref, commerce)
+    if order is None and intent.order_ref is None:
+        return _clarify(NO_ORDERS, [lookup])
     if order is None:
         return _refuse("I could not find that order on your account.", "nothing_to_do", [lookup])
     if order.status in ("shipped", "delivered", "partially_refunded"):
@@ -945,14 +1103,22 @@ async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
             [lookup],
         )
     amount = order.total_cents - order.refunded_cents
+    items = ", ".join(f"{li.quantity} x {li.name}" for li in order.lines) or "its items"
     return Plan(
-        steps=[lookup, CancelOrderStep(order_id=order.order_id, amount_cents=amount)],
+        steps=[
+            lookup,
+            ConfirmStep(action="cancel"),
+            CancelOrderStep(order_id=order.order_id, amount_cents=amount),
+        ],
         outcome="cancel",
+        message=f"Cancel order {order.order_id[:8]} ({items}) and refund {money(amount)}?",
     )
 
 
 async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
     lookup, order = await _find_order(intent.order_ref, commerce)
+    if order is None and intent.order_ref is None:
+        return _clarify(NO_ORDERS, [lookup])
     if order is None:
         return _refuse("I could not find that order on your account.", "nothing_to_do", [lookup])
     if order.status not in ("confirmed", "shipped", "delivered", "partially_refunded"):
@@ -978,7 +1144,12 @@ async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
                 f"Which one should I return: {' or '.join(li.name for li in found)}?", [lookup]
             )
         quantity = min(item.quantity, found[0].quantity)
-        lines.append(RefundLine(sku=found[0].sku, name=found[0].name, quantity=quantity))
+        lines.append(
+            RefundLine(
+                sku=found[0].sku, name=found[0].name, quantity=quantity,
+                unit_price_cents=found[0].unit_price_cents,
+            )
+        )  # fmt: skip
     if intent.amount_cents and intent.amount_cents > order.total_cents - order.refunded_cents:
         return _refuse(
             f"You paid {money(order.total_cents)} for order {order.order_id[:8]} "
@@ -986,10 +1157,20 @@ async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
             "not_allowed",
             [lookup],
         )
+    left = order.total_cents - order.refunded_cents
+    if lines:
+        estimate = min(left, sum(li.quantity * li.unit_price_cents for li in lines))
+    else:
+        estimate = intent.amount_cents or left
     step = RefundStep(
         order_id=order.order_id,
         lines=lines,
         amount_cents=None if lines else intent.amount_cents,
         reason=intent.reason,
+        estimate_cents=estimate,
     )
-    return Plan(steps=[lookup, step], outcome="refund")
+    return Plan(
+        steps=[lookup, ConfirmStep(action="refund"), step],
+        outcome="refund",
+        message=step.description + "?",
+    )

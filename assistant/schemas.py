@@ -58,6 +58,13 @@ class ConfirmationLine(Shape):
 
 
 class Confirmation(Shape):
+    action: Literal["purchase", "refund", "cancel"] = Field(
+        "purchase",
+        description="What approving does: pay for the lines, refund them (or the amount), "
+        "or cancel the order and refund it; for a refund or a cancellation `total_cents` is "
+        "what goes back to the card",
+    )
+    order_id: str | None = Field(None, description="The order a refund or cancellation is for")
     plan: list[PlanStepPublic]
     lines: list[ConfirmationLine]
     subtotal_cents: int

@@ -304,6 +304,13 @@ async def send_message(
         )
 
 
+SAID = {
+    "purchase": {True: "Yes, place the order.", False: "No, do not place it."},
+    "refund": {True: "Yes, refund it.", False: "No, do not refund it."},
+    "cancel": {True: "Yes, cancel the order.", False: "No, keep the order."},
+}
+
+
 @router.post(
     "/conversations/{conversation_id}/confirm",
     operation_id="assistant-confirm",
@@ -317,7 +324,8 @@ async def confirm(
     conversation_id: ConversationId,
     body: ConfirmIn,
 ) -> AssistantTurn:
-    """Approve (or cancel) the purchase that awaits confirmation. 409 when none does."""
+    """Approve (or decline) the purchase, refund or cancellation that awaits confirmation.
+    409 when none does."""
     await _conversation(runtime, user, conversation_id)
     async with service.lock(conversation_id):
         pending = await _pending(service, conversation_id)
@@ -332,7 +340,7 @@ async def confirm(
                 f"The order awaiting approval now totals {pending.total_cents / 100:.2f}; review it again.",
                 param="expected_total_cents",
             )  # fmt: skip
-        said = "Yes, place the order." if body.approve else "No, do not place it."
+        said = SAID[pending.action][body.approve]
         return await _turn(
             runtime, service, user, _token(request), conversation_id,
             Command(resume={"approve": body.approve}), said,

@@ -191,6 +191,73 @@ async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: str) -> Any:
     return await call(runtime, "cart", "DELETE", f"/carts/{seg(user)}/lines/{seg(sku)}")
 
 
+# -- coupons ----------------------------------------------------------------------------
+
+
+class CouponCheckIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"code": "SAVE10", "lines": [{"sku": "BAT-AA-8", "quantity": 1}]}]
+        },
+    )
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+    lines: list[CartLineIn] = Field(min_length=1, max_length=200)
+
+
+class CouponCheck(BaseModel):
+    code: str
+    applies: bool
+    reason: str | None = Field(None, description="Why the coupon cannot apply to these lines")
+    discount_cents: int = 0
+
+
+@router.post(
+    "/coupons/check", operation_id="coupons-check", tags=["checkout"], response_model=CouponCheck
+)
+async def check_coupon(runtime: RuntimeDep, user: CurrentUser, body: CouponCheckIn) -> CouponCheck:
+    """Whether a coupon would apply to these lines (prices from the catalog): unknown,
+    expired, used, or below its minimum answer `applies: false` with the reason."""
+    wanted: dict[str, int] = {}
+    for li in body.lines:
+        wanted[li.sku] = wanted.get(li.sku, 0) + li.quantity
+    skus = await asyncio.gather(
+        *(call(runtime, "catalog", "GET", f"/skus/{seg(sku)}") for sku in wanted)
+    )
+    request = {
+        "user_id": user, "currency": "USD", "coupon_code": body.code,
+        "lines": [
+            {"sku": s["sku"], "product_id": s["product_id"], "category": s["category"],
+             "quantity": wanted[s["sku"]], "unit_price_cents": s["price_cents"]}
+            for s in skus
+        ],
+    }  # fmt: skip
+    url = f"{runtime.url_of('discount-engine')}/calculate-discounts"
+    try:
+        response = await runtime.http.post(url, json=request)
+    except httpx.HTTPError as exc:
+        raise ApiError(
+            503, "service_unavailable", "Coupons cannot be checked right now; try again shortly.",
+            error_type="api_error",
+        ) from exc  # fmt: skip
+    detail = response.json().get("detail") if response.status_code == 422 else None
+    if isinstance(detail, dict) and detail.get("code") == "coupon_invalid":
+        return CouponCheck(code=body.code.upper(), applies=False, reason=str(detail["message"]))
+    if response.status_code == 422:  # e.g. more than 1000 of one SKU once lines are merged
+        raise ApiError(422, "invalid_lines", "These lines cannot be priced.", param="lines")
+    if response.status_code >= 400:
+        raise ApiError(
+            503, "service_error", f"The discount-engine service failed ({response.status_code}).",
+            error_type="api_error",
+        )  # fmt: skip
+    found = response.json()
+    mine = [a for a in found["applied"] if (a.get("code") or "").upper() == body.code.upper()]
+    return CouponCheck(
+        code=body.code.upper(), applies=True,
+        discount_cents=sum(int(a["discount_cents"]) for a in mine),
+    )  # fmt: skip
+
+
 # -- checkout ---------------------------------------------------------------------------
 
 

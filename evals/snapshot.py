@@ -9,11 +9,15 @@ ranking; the outcome-level run uses the real services instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from functools import cache
 
 from assistant.plan import Cart, CartLine, Order, OrderLine, Product, Variant
 from commerce.catalog.data import catalog_products
+from commerce.discount.domain import CouponInvalid, Rule, check_coupon
+from commerce.discount.routes import DEMO_RULES, RuleIn
 from evals.metrics import _token_match, tokens
 
 
@@ -104,6 +108,30 @@ class SnapshotCommerce:
 
     async def order(self, order_id: str) -> Order | None:
         return next((o for o in self.past_orders if o.order_id == order_id), None)
+
+    async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
+        """The discount engine's coupon rules over the seeded coupons; nobody has used one."""
+        subtotal = sum(variant(sku)[1].price_cents * quantity for sku, quantity in lines)
+        rule = next((r for r in _rules() if (r.coupon_code or "").upper() == code.upper()), None)
+        try:
+            check_coupon(
+                rule, code.upper(), now=datetime.now(UTC), subtotal=subtotal, used=0,
+                used_by_customer=False,
+            )  # fmt: skip
+        except CouponInvalid as exc:
+            return str(exc)
+        return None
+
+
+@cache
+def _rules() -> tuple[Rule, ...]:
+    names = {f.name for f in fields(Rule)}
+    rules = []
+    for index, raw in enumerate(DEMO_RULES, 1):
+        values = {k: v for k, v in RuleIn.model_validate(raw).model_dump().items() if k in names}
+        values["scope_values"] = tuple(values.get("scope_values") or ())
+        rules.append(Rule(id=index, **values))
+    return tuple(rules)
 
 
 def past_order(order_id: str, lines: list[tuple[str, int]], status: str = "confirmed") -> Order:

@@ -214,11 +214,23 @@ def ask(bff: BffClient, text: str) -> None:
 
 
 def confirmation(bff: BffClient, pending: dict[str, Any]) -> None:
-    """The plan waiting for approval, as a table, with Approve and Cancel."""
+    """The plan waiting for approval (a purchase, a refund or a cancellation), with
+    Approve and Cancel."""
+    action = str(pending.get("action") or "purchase")
+    total = fmt.money(pending.get("total_cents"), str(pending.get("currency", "USD")))
     with st.container(border=True, key="confirmation"):
-        st.subheader("Please confirm this purchase")
-        st.table(fmt.plan_lines(pending))
-        st.table(fmt.plan_totals(pending))
+        if action == "purchase":
+            st.subheader("Please confirm this purchase")
+        else:
+            order = str(pending.get("order_id") or "")[:8]
+            what = "cancelling order" if action == "cancel" else "a refund on order"
+            st.subheader(f"Please confirm {what} {order}")
+        if pending.get("lines"):
+            st.table(fmt.plan_lines(pending))
+        if action == "purchase":
+            st.table(fmt.plan_totals(pending))
+        else:
+            st.markdown(fmt.md(f"**Back to your card:** {total}"))
         for note in pending.get("notes") or []:
             st.info(fmt.md(note))
         ship_to = fmt.address(pending.get("shipping_address"))
@@ -229,23 +241,38 @@ def confirmation(bff: BffClient, pending: dict[str, Any]) -> None:
             with st.expander("What happens when you approve"):
                 for number, item in enumerate(steps, 1):
                     st.markdown(fmt.md(f"{number}. {item['description']}"))
-        st.caption("Nothing is bought until you approve (or type “yes”).")
-        approve_col, cancel_col = st.columns(2)
-        total = fmt.money(pending.get("total_cents"), str(pending.get("currency", "USD")))
-        approve = approve_col.button(
-            f"Approve and pay {total}", key="approve", type="primary", width="stretch"
+        st.caption(
+            "Nothing is bought until you approve (or type “yes”)."
+            if action == "purchase"
+            else "Your order stays as it is until you approve (or type “yes”)."
         )
-        cancel = cancel_col.button("Cancel", key="cancel", width="stretch")
+        approve_col, cancel_col = st.columns(2)
+        label = {
+            "purchase": f"Approve and pay {total}",
+            "refund": f"Approve the refund of {total}",
+            "cancel": f"Cancel the order, refund {total}",
+        }.get(action, f"Approve {total}")
+        approve = approve_col.button(label, key="approve", type="primary", width="stretch")
+        cancel = cancel_col.button(
+            "Cancel" if action == "purchase" else "Keep the order", key="cancel", width="stretch"
+        )
     if approve or cancel:
-        decide(bff, approve=bool(approve))
+        decide(bff, approve=bool(approve), action=action)
 
 
-def decide(bff: BffClient, *, approve: bool) -> None:
+WORKING = {
+    "purchase": "Placing your order…",
+    "refund": "Starting the refund…",
+    "cancel": "Cancelling the order…",
+}
+
+
+def decide(bff: BffClient, *, approve: bool, action: str = "purchase") -> None:
     conversation_id = state().get("conversation_id")
     if not conversation_id:
         return
     try:
-        with st.spinner("Placing your order…" if approve else "Cancelling…"):
+        with st.spinner(WORKING.get(action, "Working…") if approve else "Cancelling…"):
             turn = bff.confirm(conversation_id, approve)
     except SignedOut:
         raise

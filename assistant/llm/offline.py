@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 
 from assistant.intents import (
+    SCOPE,
     ApplyCoupon,
     Buy,
     CancelOrder,
@@ -34,6 +35,7 @@ from assistant.intents import (
     Unclear,
     ViewCart,
 )
+from assistant.text import one_letter_off as _one_letter_off
 
 NUMBER_WORDS = {
     "zero": 0, "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "three": 3, "four": 4,
@@ -63,7 +65,7 @@ CONTAINERS = (
 )
 # "2 packs of" counts packs; "a pack of" is one; "12 pack of" is a pack size.
 COUNTED_CONTAINERS = (
-    rf"(?:(?P<q>{NUM})\s+(?:packs|boxes|bottles|bags|cans|jars|sets|rolls|bundles|cases|cartons)"
+    rf"(?:(?P<q>{NUM})\s+(?:packs|boxes|bottles|bags|cans|jars|sets|rolls|bundles|cases|cartons|pairs)"
     r"|(?P<q1>a|an|one)\s+(?:pack|box|bottle|bag|can|jar|set|roll|bundle|case|carton))"
 )
 
@@ -84,15 +86,30 @@ INJECTION = re.compile(
     r"|(?:don'?t|do not|no need to) (?:ask|confirm|check)(?: me)?(?: first)?"
     r"|without (?:asking|confirmation|confirming|approval)"
     r"|you are now [^.,;!]*|system prompt[^.,;!]*|developer mode[^.,;!]*"
-    r"|pretend [^.,;!]*|act as [^.,;!]*|override [^.,;!]*)",
+    r"|pretend [^.,;!]*|act as [^.,;!]*|override [^.,;!]*"
+    r"|(?:^|(?<=[;.!?]))\s*(?:assistant|system|user|admin)\s*:[^.;!]*)",
+    re.IGNORECASE,
+)
+# requests no shopper's assistant carries out: its own prompt, made-up discounts, prices,
+# other people's data, the shop's systems
+OUT_OF_SCOPE = re.compile(
+    r"\b(?:system prompt|your (?:prompt|instructions|rules|configuration)"
+    r"|(?:give|make|generate|create|invent) (?:me )?(?:a |an )?(?:\S+ )?(?:discount|coupon|promo) code"
+    r"|(?:set|change|lower|edit) the price"
+    r"|(?:orders?|account|cart|address|details) of (?:someone|somebody|another|other|[\w.+-]+@)"
+    r"|(?:someone|somebody) else'?s (?:orders?|account|cart)"
+    r"|(?:delete|drop|wipe|hack|dump) (?:the |your |all )?(?:database|db|server|system|tables?|users)"
+    r"|sql injection)",
     re.IGNORECASE,
 )
 VAGUE = {
     "something", "stuff", "things", "thing", "anything", "gift", "present", "items", "item",
-    "whatever", "some", "products", "product",
+    "whatever", "some", "products", "product", "nice", "good", "cool", "fun", "random",
+    "special", "interesting", "useful",
 }  # fmt: skip
 FILLER = {
-    "please", "pls", "plz", "me", "some", "of", "for", "the", "my", "i", "need", "want",
+    "please", "pls", "plz", "me", "give", "using", "asap", "some", "of", "for", "the", "my",
+    "i", "need", "want",
     "would", "like", "to", "get", "buy", "order", "purchase", "grab", "add", "cart", "into",
     "in", "also", "and", "can", "you", "could", "just", "gimme", "wanna", "id", "i'd",
     "im", "i'm", "looking", "find", "thanks", "thx", "that", "with", "new", "another",
@@ -124,8 +141,21 @@ MONEY = r"\$?\s*(\d+(?:[.,]\d{1,2})?)\s*(?:dollars?|bucks|usd|\$)?"
 BUDGET = re.compile(
     r"(?:(?:for |with )?(?:a |my )?budget(?: of| is|:)?|under|below|less than|at most|"
     r"max(?:imum)?(?: of)?|no more than|not more than|up to|within|cheaper than|"
+    r"(?:can'?t|cannot|can not|won'?t|don'?t want to|do not want to|shouldn'?t|mustn'?t) "
+    r"(?:spend|pay|go|be)(?: more than| over| above| beyond| past)|"
+    r"(?:not|nothing) (?:over|above)|keep it (?:under|below|to)|"
     r"spend(?:ing)? (?:at most |up to |no more than )?)\s*" + MONEY
     + r"(\s*(?:each|apiece|per item|per unit|a piece|per pack|per one))?",
+    re.IGNORECASE,
+)  # fmt: skip
+# "but I only have $40", "I've got 30 bucks", "all I have is $25": a money sign or word is
+# required, so "I have 2 kids" is no budget
+CASH = r"(\$\s*\d+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?\s*(?:dollars?|bucks|usd)\b|\d+(?:[.,]\d{1,2})?\s*\$)"
+BUDGET_HAVE = re.compile(
+    r"\b(?:i\s+)?(?:only\s+|just\s+)?(?:have|'ve got|ve got|got|have got|has)\s+(?:only\s+|just\s+)?"
+    r"(?:about\s+|around\s+|like\s+)?" + CASH + r"(?:\s+to spend(?:\s+on)?)?"
+    + r"|\ball i (?:have|got) is\s+" + CASH
+    + r"|(?<![\w$.])" + CASH + r"\s+(?:is all i (?:have|got)|to spend|is my limit|is the limit|max\b|tops\b)",
     re.IGNORECASE,
 )  # fmt: skip
 BUDGET_SUFFIX = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)\s*(?:budget|max|tops|or less)", re.I)
@@ -133,6 +163,9 @@ COUPON = re.compile(
     r"\b(?:(?:promo|discount|coupon|voucher)\s*(?:code)?|code)\s*[:=]?\s*([A-Za-z0-9][A-Za-z0-9_-]{2,31})\b",
     re.IGNORECASE,
 )
+# "apply SAVE10", "redeem WELCOME5 please": a code named without the word "code" is
+# written in capitals and carries a digit
+CODE_VERB = re.compile(r"\b(?:apply|use|redeem)\s+(?:the\s+)?([A-Z][A-Z_-]*\d[A-Z0-9_-]*)\b")
 APPLY_CODE = re.compile(r"^\s*(?:apply|use|redeem)\s+([A-Z0-9][A-Z0-9_-]{2,31})\s*$")
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 ORDER_NO = re.compile(r"\border\s*(?:#|number|no\.?|id)?\s*:?\s*#?([0-9a-f]{6,36})\b", re.I)
@@ -154,9 +187,34 @@ def number(word: str) -> int | None:
     return NUMBER_WORDS.get(word)
 
 
+# chat shorthand, spelled out before anything else reads the message
+INFORMAL = {
+    "teh": "the", "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
+    "ty": "thanks", "wanna": "want to", "gonna": "going to", "gimme": "give me",
+    "lemme": "let me", "k": "ok", "kk": "ok", "asap": "", "rn": "now", "tho": "though",
+    "w/": "with",
+}  # fmt: skip
+# the words that decide what a message asks for; a misspelling one letter off (a letter
+# left out, added or swapped with its neighbour) still reads as the word
+KEYWORDS = ("cancel", "return", "refund", "checkout", "remove", "order", "orders", "delete")
+
+
+def _normalise_word(word: str) -> str:
+    lowered = word.lower()
+    if lowered in INFORMAL:
+        return INFORMAL[lowered]
+    if len(lowered) >= 5 and lowered.isalpha() and lowered not in KEYWORDS:
+        for keyword in KEYWORDS:
+            if _one_letter_off(lowered, keyword):
+                return keyword
+    return word
+
+
 def _clean(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
     text = text.replace("\u201d", '"').replace("\u2013", "-").replace("\u2014", "-")
+    text = re.sub(r"([!?.])\1+", r"\1", text)  # "hey!!" -> "hey!"
+    text = re.sub(r"[A-Za-z0-9/]+", lambda m: _normalise_word(m.group(0)), text)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -174,12 +232,20 @@ class OfflineParser:
         original = _clean(text)
         if not original:
             return ParsedMessage(intent=Unclear(question="What would you like to do?"))
+        if OUT_OF_SCOPE.search(original):
+            return ParsedMessage(intent=Unclear(question=SCOPE), notes=["out of scope"])
         without_injection, dropped = self._drop_injections(original)
         if dropped:
             notes.append("ignored instructions aimed at the assistant: " + "; ".join(dropped))
         lowered = without_injection.lower()
         bare = _bare(without_injection)
 
+        if not awaiting_confirmation and re.fullmatch(
+            r"(?:please )?cancel (?:it|that|this|that one)(?: please)?", bare.strip(" !.")
+        ):
+            return ParsedMessage(intent=CancelOrder(), notes=notes)  # nothing awaits a no
+        if not re.search(r"[a-z0-9]", bare):
+            return ParsedMessage(intent=Unclear(question="What would you like to do?"), notes=notes)
         if awaiting_confirmation or len(bare.split()) <= 4:
             answer = self._yes_no(bare)
             if answer is not None and not dropped:
@@ -220,7 +286,8 @@ class OfflineParser:
             return ApplyCoupon(code=m.group(1).upper())
         if (
             re.search(
-                r"\b(where(?:'s| is)|track|status of|has .* (?:shipped|arrived)|when will .* arrive|order status)\b",
+                r"\b(where(?:'s| is)|track|status of|has .* (?:shipped|arrived)|when will .* arrive|order status"
+                r"|what'?s (?:happening|going on|up) with|any (?:news|update) on|update on)\b",
                 lowered,
             )
             and "order" in lowered
@@ -228,14 +295,17 @@ class OfflineParser:
             return OrderStatus(order_ref=order_ref)
         if re.search(r"\bcancel\b.*\border\b", lowered):
             return CancelOrder(order_ref=order_ref)
-        if re.search(r"\b(return|refund|send back|money back)\b", lowered):
+        if re.search(
+            r"\b(return|refund|send back|money back)\b|\bget (?:\S+ ){0,3}back (?:on|for|from)\b",
+            lowered,
+        ):
             return self._refund(text, lowered, order_ref)
         if re.search(
             r"\b(what'?s|what is|show|view|see|check)\b.*\b(cart|basket|bag)\b", lowered
         ) or lowered.strip(" ?.!") in {"cart", "my cart", "basket"}:
             return ViewCart()
         if re.search(
-            r"\b(same as last time|the usual|reorder|order (?:it|that|them) again|again like last time|same again)\b",
+            r"\b(same as last time|the usual|reorder|(?:order|buy|get) (?:it|that|them|those) again|again like last time|same again)\b",
             lowered,
         ):
             return Reorder(constraints=self._constraints(lowered, budget=self._budget(lowered)))
@@ -257,10 +327,10 @@ class OfflineParser:
                     break
             if quantity is not None:
                 return ChangeQuantity(item=m.group("item"), quantity=quantity)
-        if re.search(r"\b(remove|take out|delete|drop|get rid of)\b", lowered):
+        if re.search(r"\b(remove|take out|delete|drop|get rid of)\b|\btake .+ out\b", lowered):
             items = self._items(
                 re.sub(
-                    r"\b(remove|take out|delete|drop|get rid of|from (?:my |the )?(?:cart|basket))\b",
+                    r"\b(remove|take out|take|out|delete|drop|get rid of|from (?:my |the )?(?:cart|basket))\b",
                     " ",
                     lowered,
                 ),
@@ -276,7 +346,7 @@ class OfflineParser:
             r"\b(add|put|throw)\b.*\b(cart|basket)\b|\bto (?:my|the) (?:cart|basket)\b", lowered
         )
         if re.fullmatch(
-            r"\s*(?:(?:please|ok|now|let'?s|i want to|i'd like to|go to)\s+)*(check ?out|pay|pay now|place (?:my|the) order|buy (?:it|them|everything)|complete (?:my|the) (?:order|purchase))(?:\s+(?:now|please))?(?:\s+(?:with|using))?\s*[.!]?\s*",
+            r"\s*(?:(?:please|ok|now|let'?s|i want to|i'd like to|go to|i'?m ready to|ready to)\s+)*(check ?out|pay|pay now|place (?:my|the) order|buy (?:it|them|everything)|complete (?:my|the) (?:order|purchase))(?:\s+(?:now|please))?(?:\s+(?:with|using))?\s*[.!]?\s*",
             self._strip_spans(lowered),
         ):
             return Checkout(constraints=constraints, coupon_code=coupon)
@@ -319,7 +389,8 @@ class OfflineParser:
             if code.lower() in {"for", "the", "and", "please", "is"}:
                 continue
             return code.upper()
-        return None
+        named = CODE_VERB.search(text)
+        return named.group(1) if named else None
 
     @staticmethod
     def _order_ref(lowered: str) -> str | None:
@@ -336,6 +407,9 @@ class OfflineParser:
                 return cents(found.group(1))
         if suffix := BUDGET_SUFFIX.search(lowered):
             return cents(suffix.group(1))
+        if have := BUDGET_HAVE.search(lowered):
+            amount = next(g for g in have.groups() if g)
+            return cents(re.sub(r"[^\d.,]", "", amount))
         return None
 
     @staticmethod
@@ -368,13 +442,24 @@ class OfflineParser:
             lambda m: " each-cap " + str(cents(m.group(1))) + " " if m.group(2) else " ", lowered
         )
         text = BUDGET_SUFFIX.sub(" ", text)
+        text = BUDGET_HAVE.sub(" ", text)
+        text = re.sub(r"\b(?:but|though|however)\s*(?=[,.;]|$)", " ", text)
         text = COUPON.sub(" ", text)
+        text = re.sub(
+            r"\b(?:apply|use|redeem)\s+(?:the\s+)?[a-z][a-z_-]*\d[a-z0-9_-]*\b", " ", text
+        )
         text = re.sub(
             r"\b(?:and )?(?:please )?(?:ship|send|deliver)(?:ed)?(?: it| them| everything)? (?:to )?(?:my )?(?:home|house|place)\b",
             " ",
             text,
         )
         text = re.sub(r"\b(no substitut\w*|don'?t substitute|no alternatives?)\b", " ", text)
+        text = re.sub(
+            r"\b(?:something|anything) (?:similar|else|like it) (?:is |would be )?(?:fine|ok|good)"
+            r"(?: if (?:it'?s|it is|they'?re|they are) (?:gone|out(?: of stock)?|sold out))?",
+            " ",
+            text,
+        )
         text = re.sub(r"\b(to|in|into) (?:my|the) (?:cart|basket)\b", " ", text)
         return re.sub(r"\s+", " ", text)
 
@@ -382,10 +467,16 @@ class OfflineParser:
         for phrase, value in NUMBER_PHRASES:
             text = re.sub(rf"\b{phrase}\b", str(value), text)
         text = re.sub(rf",\s*(?=(?:in )?(?:a )?{CONTAINERS} of \d)", " ", text)
-        chunks = re.split(r",|;|\band\b|\bplus\b|&|\balso\b|\bwith\b(?= \d| a | an )", text)
+        chunks = re.split(
+            r",|;|\band\b|\bplus\b|&(?= \d| a | an | some )|\balso\b|\bwith\b(?= \d| a | an )",
+            text,
+        )
         items: list[ItemRequest] = []
         loose_cap: int | None = None
         for chunk in chunks:
+            if items and (more := self._more_about(chunk, items[-1])) is not None:
+                items[-1] = more  # ", x2", ", silver", ", 3m", ", the house blend one"
+                continue
             item = self._item(chunk)
             if item is not None:
                 items.append(item)
@@ -399,6 +490,30 @@ class OfflineParser:
                 for i in items
             ]
         return items
+
+    def _more_about(self, chunk: str, last: ItemRequest) -> ItemRequest | None:
+        """A fragment that only adds to the item before it: a count ("x2"), an attribute
+        ("silver", "3m", "size large") or a description ending in "one" ("the house blend
+        one"). None when the fragment is an item of its own."""
+        text = chunk.strip(" .!?")
+        if m := re.fullmatch(r"(?:x\s*(\d+)|(\d+)\s*x)", text):
+            return last.model_copy(update={"quantity": int(m.group(1) or m.group(2))})
+        if m := re.fullmatch(r"(?:the |a |an )?([a-z0-9 '-]+?) one", text):
+            extra = [w for w in m.group(1).split() if w not in FILLER and w not in last.query]
+            if extra and len(extra) <= 4:
+                return last.model_copy(update={"query": f"{last.query} {' '.join(extra)}"[:200]})
+            return None
+        probe = self._item(f"{text} zzitem")
+        if probe is None or probe.query != "zzitem" or probe.brand or probe.cheapest:
+            return None
+        if not (probe.attributes or probe.pack_size or probe.quantity != 1):
+            return None
+        update: dict[str, object] = {"attributes": {**probe.attributes, **last.attributes}}
+        if probe.quantity != 1 and last.quantity == 1:
+            update["quantity"] = probe.quantity
+        if probe.pack_size and not last.pack_size:
+            update["pack_size"] = probe.pack_size
+        return last.model_copy(update=update)
 
     def _item(self, chunk: str) -> ItemRequest | None:
         cap = None
@@ -430,7 +545,7 @@ class OfflineParser:
         ):
             pack_size = int(m.group("p"))
             chunk = chunk.replace(m.group(0), " ")
-        if m := re.search(rf"(?:^|\s)(?P<q>{NUM})(?:\s*x)?\s+(?=[a-z])", chunk):
+        if m := re.search(rf"(?:^|\s)(?P<q>{NUM})(?:\s*x)?\s+(?=[a-z]|\d+[a-z])", chunk):
             value = number(m.group("q"))
             if value is not None and quantity == 1:
                 quantity = value

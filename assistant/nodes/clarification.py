@@ -13,10 +13,11 @@ async def clarification(state: AssistantState) -> dict[str, Any]:
     replies = [*state.get("replies", []), message]
     last = (plan.get("steps") or [{}])[-1]
     about = last.get("about") if last.get("kind") == "clarify" else None
-    # a question about a choice: the answer ("AA", "large", "yes") completes this request
+    # a question about a choice: the answer ("AA", "large", "yes", another coupon code)
+    # completes this request
     asked = (
         {"text": state.get("text", ""), "about": about}
-        if about in ("ambiguous", "substitute")
+        if about in ("ambiguous", "substitute", "coupon")
         else None
     )
     if state.get("editing") and state.get("pending"):

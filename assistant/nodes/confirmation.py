@@ -20,6 +20,11 @@ from assistant.nodes.plan_executor import undo_cart
 from assistant.state import AssistantContext, AssistantState
 
 _answers = OfflineParser()
+APPROVED = {
+    "purchase": "Placing your order now.",
+    "refund": "Starting the refund now.",
+    "cancel": "Cancelling the order now.",
+}
 
 
 async def confirmation(
@@ -42,6 +47,8 @@ async def confirmation(
                 goto="intent_parser",
                 update={"text": text, "editing": True, "replies": []},
             )
+    action = pending.get("action", "purchase")
+    order = str(pending.get("order_id") or "")[:8]
     if approve:
         return Command(
             goto="plan_executor",
@@ -50,21 +57,27 @@ async def confirmation(
                 "plan": state.get("pending_plan"),
                 "cursor": state.get("pending_cursor", 0),
                 "editing": False,
-                "replies": ["Placing your order now."],
+                "replies": [APPROVED.get(action, APPROVED["purchase"])],
                 "status": "checking_out",
             },
         )
-    await undo_cart(runtime.context.commerce, state.get("cart_undo") or [])
+    if action != "purchase":  # a refund or cancellation declined: the order stays as it is
+        said = f"Okay, I left order {order} as it is; nothing was refunded or cancelled."
+        undo = list(state.get("cart_undo") or [])
+    else:
+        await undo_cart(runtime.context.commerce, state.get("cart_undo") or [])
+        said = (
+            "Okay, I did not place the order and nothing was charged. "
+            "I put your cart back the way it was."
+        )
+        undo = []
     return Command(
         goto="__end__",
         update={
-            "replies": [
-                "Okay, I did not place the order and nothing was charged. "
-                "I put your cart back the way it was."
-            ],
+            "replies": [said],
             "pending": None,
             "plan": None,
-            "cart_undo": [],
+            "cart_undo": undo,
             "editing": False,
             "approved_total_cents": None,
             "status": "idle",

@@ -112,6 +112,52 @@ def describe(confirmation: Confirmation) -> str:
     )
 
 
+def give_back_confirmation(plan: Plan) -> Confirmation:
+    """What a refund or cancellation will do, for the person to approve: the order, the
+    items and the amount going back to the card."""
+    step = next(s for s in plan.steps if isinstance(s, RefundStep | CancelOrderStep))
+    if isinstance(step, CancelOrderStep):
+        action, amount, lines, notes = "cancel", step.amount_cents, [], []
+    else:
+        action, amount = "refund", step.estimate_cents
+        lines = [
+            ConfirmationLine(
+                sku=li.sku, name=li.name, quantity=li.quantity,
+                unit_price_cents=li.unit_price_cents,
+                line_total_cents=li.quantity * li.unit_price_cents,
+            )
+            for li in step.lines
+        ]  # fmt: skip
+        notes = (
+            ["the refund also returns the tax paid on these items, less any discount they had"]
+            if step.lines
+            else []
+        )
+    return Confirmation(
+        action=action, order_id=step.order_id, plan=[PlanStepPublic(**s) for s in plan.public()],
+        lines=lines, subtotal_cents=amount, discount_cents=0, tax_cents=0, shipping_cents=0,
+        total_cents=amount, budget_cents=None, coupon_code=None, shipping_address={},
+        notes=notes,
+    )  # fmt: skip
+
+
+def describe_give_back(plan: Plan, confirmation: Confirmation) -> str:
+    order = (confirmation.order_id or "")[:8]
+    amount = money(confirmation.total_cents)
+    if confirmation.action == "cancel":
+        head = f"I can cancel order {order} and refund {amount} to your card."
+    elif confirmation.lines:
+        items = ", ".join(f"{li.quantity} x {li.name}" for li in confirmation.lines)
+        head = (
+            f"I can return {items} from order {order}: {amount} before tax back to your card "
+            "(plus the tax paid on them, less any discount)."
+        )
+    else:
+        head = f"I can refund {amount} of order {order} to your card."
+    what = "cancel it" if confirmation.action == "cancel" else "start the refund"
+    return f"{head}\nShall I {what}? (yes / no)"
+
+
 async def plan_executor(
     state: AssistantState, runtime: Runtime[AssistantContext]
 ) -> dict[str, Any]:
@@ -128,7 +174,13 @@ async def plan_executor(
     update: dict[str, Any] = {}
 
     def done(status: str = "idle", **more: Any) -> dict[str, Any]:
-        if state.get("editing") and state.get("pending") and plan.outcome not in BUYING:
+        emptied = plan.outcome == "cart_updated"  # an edit that left nothing to buy
+        if (
+            state.get("editing")
+            and state.get("pending")
+            and plan.outcome not in BUYING
+            and not emptied
+        ):
             # an answer or a refund in the middle: the purchase still awaits approval
             return {
                 **update, "replies": [*replies, STILL_WAITING], "plan": None,
@@ -192,6 +244,29 @@ async def plan_executor(
                             {"sku": s.sku, "name": s.name, "quantity": s.quantity} for s in plan.adds
                         ],
                     }  # fmt: skip
+                case _ if step.kind == "confirm" and plan.outcome in ("refund", "cancel"):
+                    pending = state.get("pending")
+                    approved = state.get("approved_total_cents")
+                    if state.get("editing") and pending and pending.get("action") == "purchase":
+                        replies.append(
+                            "I can do that once the order waiting for approval is settled."
+                        )
+                        return done()
+                    if (
+                        pending is None
+                        or approved is None
+                        or approved != pending["total_cents"]
+                        or pending.get("action") != plan.outcome
+                    ):
+                        confirmation = give_back_confirmation(plan)
+                        replies.append(describe_give_back(plan, confirmation))
+                        return {
+                            **update, "replies": replies,
+                            "pending": confirmation.model_dump(mode="json"), "cursor": cursor,
+                            "pending_plan": raw, "pending_cursor": cursor,
+                            "status": "awaiting_confirmation", "approved_total_cents": None,
+                            "editing": False,
+                        }  # fmt: skip
                 case _ if step.kind == "confirm":
                     pending = state.get("pending")
                     approved = state.get("approved_total_cents")

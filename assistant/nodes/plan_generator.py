@@ -10,9 +10,18 @@ from langgraph.runtime import Runtime
 from pydantic import TypeAdapter
 
 from assistant.commerce import CommerceError
-from assistant.intents import Buy, Confirm, Intent, Search, Unclear
+from assistant.intents import (
+    ApplyCoupon,
+    Buy,
+    Checkout,
+    Confirm,
+    Decline,
+    Intent,
+    Search,
+    Unclear,
+)
 from assistant.llm.offline import FILLER, SIZES
-from assistant.plan import Plan, PlanContext, RefundLine, generate_plan
+from assistant.plan import ClarifyStep, Plan, PlanContext, RefundLine, generate_plan
 from assistant.state import AssistantContext, AssistantState
 
 log = structlog.get_logger(__name__)
@@ -84,6 +93,8 @@ async def _answer_to_question(
     the request and the answer are read together. A yes after "would X do instead?" takes
     the substitute. A message that is a request of its own is left as it is."""
     original = (await context.parser.parse(asked["text"])).intent
+    if asked["about"] == "coupon":
+        return await _answer_about_coupon(original, intent, plan, context, plan_context)
     if asked["about"] == "substitute" and isinstance(intent, Confirm) and isinstance(original, Buy):
         allowed = original.constraints.model_copy(update={"substitutions_allowed": True})
         retry = original.model_copy(update={"constraints": allowed})
@@ -97,6 +108,31 @@ async def _answer_to_question(
         if combined.outcome != "clarify" and not unknown:
             return combined
     return plan
+
+
+async def _answer_about_coupon(
+    original: Intent, answer: Intent, plan: Plan, context: AssistantContext, ctx: PlanContext
+) -> Plan:
+    """After "SAVE10 needs an order of at least $20.00. Shall I go ahead without it?": a yes
+    plans the request without the coupon, another code plans it with that code."""
+    code: str | None
+    if isinstance(answer, Decline):
+        said = "Okay, I did not order it. What would you like to do?"
+        return Plan(steps=[ClarifyStep(question=said)], outcome="clarify", message=said)
+    if isinstance(answer, Confirm):
+        code = None
+    elif isinstance(answer, ApplyCoupon):
+        code = answer.code
+    else:
+        return plan
+    retry: Intent
+    if isinstance(original, Buy | Checkout):
+        retry = original.model_copy(update={"coupon_code": code})
+    elif isinstance(original, ApplyCoupon):
+        retry = Checkout(coupon_code=code)
+    else:
+        return plan
+    return await generate_plan(retry, context.commerce, ctx)
 
 
 SIZE_WORDS = {**SIZES, "s": "S", "m": "M", "l": "L", "extra": "XL"}

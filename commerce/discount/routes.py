@@ -307,17 +307,20 @@ async def record_redemption(message: CheckoutCompleted, ctx: MessageContext) -> 
     )
 
 
+DEMO_RULES: list[dict[str, Any]] = [
+    {"name": "10% off orders of $20 or more", "kind": "percent", "value": 1000, "coupon_code": "SAVE10", "min_subtotal_cents": 2000},
+    {"name": "$5 off your first order", "kind": "fixed", "value": 500, "coupon_code": "WELCOME5", "once_per_customer": True},
+    {"name": "10% off outdoors", "kind": "percent", "value": 1000, "scope": "category", "scope_values": ["outdoors"]},
+    {"name": "Toys: buy 2, get 1 free", "kind": "buy_x_get_y", "scope": "category", "scope_values": ["toys"], "buy_x": 2, "get_y": 1},
+    {"name": "Summer 2025: 20% off", "kind": "percent", "value": 2000, "coupon_code": "SUMMER2025",
+     "starts_at": datetime(2025, 6, 1, tzinfo=UTC), "ends_at": datetime(2025, 9, 1, tzinfo=UTC)},
+]  # fmt: skip
+"""The seeded rules and coupons (also what plan-level evals check coupons against)."""
+
+
 async def seed(db: Database) -> None:
-    demo = [
-        {"name": "10% off orders of $20 or more", "kind": "percent", "value": 1000, "coupon_code": "SAVE10", "min_subtotal_cents": 2000},
-        {"name": "$5 off your first order", "kind": "fixed", "value": 500, "coupon_code": "WELCOME5", "once_per_customer": True},
-        {"name": "10% off outdoors", "kind": "percent", "value": 1000, "scope": "category", "scope_values": ["outdoors"]},
-        {"name": "Toys: buy 2, get 1 free", "kind": "buy_x_get_y", "scope": "category", "scope_values": ["toys"], "buy_x": 2, "get_y": 1},
-        {"name": "Summer 2025: 20% off", "kind": "percent", "value": 2000, "coupon_code": "SUMMER2025",
-         "starts_at": datetime(2025, 6, 1, tzinfo=UTC), "ends_at": datetime(2025, 9, 1, tzinfo=UTC)},
-    ]  # fmt: skip
     async with db.transaction() as session:
         if await session.scalar(select(func.count()).select_from(rules)):
             return
-        for rule in demo:
+        for rule in DEMO_RULES:
             await session.execute(insert(rules).values(**RuleIn.model_validate(rule).model_dump()))

@@ -367,3 +367,43 @@ async def test_a_failed_checkout_says_why_and_shows_what_was_undone(
         assert any("Undo: releasing the reserved items" in s for s in steps), steps
         # nothing was bought: the notebook is still in the cart
         assert "1 x A5 Dotted Notebook, black" in "\n".join(m.value for m in app.sidebar.markdown)
+
+
+async def test_cancelling_an_order_in_chat_shows_it_first_and_keep_leaves_it(
+    stack: ServiceStack, bff_url: str
+) -> None:
+    await stack.ensure(*SERVICES)
+    carla = await signed_in(stack, "carla@example.com", "carla-demo-pass")
+    async with closing(carla):
+        await empty_cart(carla)
+        order = await buy(carla, "BAT-AAA-4")
+        short = order["order_id"][:8]
+
+        async def current() -> Any:
+            return (await carla.get(f"/v1/orders/{order['order_id']}")).json()
+
+        await eventually(current, lambda o: o["status"] == "confirmed")
+        app = await signed_in_app("carla@example.com", "carla-demo-pass")
+        button(app, "new-conversation").click()
+        await run(app)
+        await say(app, f"cancel my order {short}")
+        assert not app.exception, app.exception
+        assert f"Please confirm cancelling order {short}" in [h.value for h in app.subheader]
+        total = f"${order['total_cents'] / 100:,.2f}"
+        assert any(b.label == f"Cancel the order, refund {total}" for b in app.button)
+        button(app, "Keep the order").click()
+        await run(app)
+        assert not app.exception, app.exception
+        assert "as it is" in chat(app)[-1][1], chat(app)
+        kept = await current()
+        assert kept["status"] == "confirmed" and kept["refunded_cents"] == 0
+
+        await say(app, f"cancel my order {short}")
+        button(app, f"Cancel the order, refund {total}").click()
+        await run(app)
+        assert not app.exception, app.exception
+        assert "cancelled" in chat(app)[-1][1], chat(app)
+        done = await eventually(
+            current, lambda o: o["refunded_cents"] == o["total_cents"], within=60
+        )
+        assert done["status"] == "refunded"

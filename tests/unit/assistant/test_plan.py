@@ -3,10 +3,13 @@ and the structural money rule (no checkout without a quote and a confirm)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from pydantic import ValidationError
 
 from assistant.intents import (
+    ApplyCoupon,
     Buy,
     ChangeQuantity,
     Constraints,
@@ -18,9 +21,11 @@ from assistant.intents import (
 from assistant.llm.offline import OfflineParser
 from assistant.plan import (
     AddToCartStep,
+    ApplyCouponStep,
     Cart,
     CartLine,
     ChooseVariantStep,
+    ClarifyStep,
     ConfirmStep,
     InitiateCheckoutStep,
     Order,
@@ -97,6 +102,18 @@ class FakeShop:
 
     async def order(self, order_id: str) -> Order | None:
         return next((o for o in self.order_list if o.order_id == order_id), None)
+
+    async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
+        """SAVE10 needs a $20.00 subtotal; OLD is expired; other codes do not exist."""
+        prices = {v.sku: v.price_cents for p in self.products.values() for v in p.variants}
+        subtotal = sum(prices[sku] * quantity for sku, quantity in lines)
+        if code == "SAVE10":
+            return (
+                None if subtotal >= 2000 else "The coupon SAVE10 needs an order of at least $20.00."
+            )
+        if code == "OLD":
+            return "The coupon OLD has expired."
+        return f"The coupon {code} does not exist."
 
     def out_of_stock(self, sku: str) -> None:
         for product in self.products.values():
@@ -187,13 +204,57 @@ async def test_out_of_stock_without_substitutions_asks() -> None:
     assert "silver" in plan.message and plan.message.endswith("?")
 
 
-async def test_nothing_similar_in_stock_is_refused() -> None:
+async def test_nothing_of_the_same_kind_in_stock_is_asked_about() -> None:
     shop = FakeShop()
     shop.out_of_stock("HP-BLA")
     shop.out_of_stock("HP-SIL")
     plan = await plan_for("noise cancelling headphones", shop)
+    assert plan.outcome == "clarify" and "no other headphone in stock" in plan.message
+    assert not plan.adds
+
+
+async def test_more_than_the_stock_is_refused() -> None:
+    plan = await plan_for("buy 60 black noise cancelling headphones", FakeShop())
     assert plan.outcome == "refuse"
     assert isinstance(plan.steps[-1], RefuseStep) and plan.steps[-1].code == "out_of_stock"
+
+
+def _toy_shop() -> FakeShop:
+    shop = FakeShop()
+    for product_id, name, price, stock in (
+        ("p-kite-sig", "Playfield Signature Kite", 2499, 0),
+        ("p-car-sig", "Playfield Signature Toy Car Set", 2399, 40),
+        ("p-kite-eco", "Skyline Eco Kite", 1999, 12),
+    ):
+        shop.products[product_id] = Product(
+            product_id=product_id, name=name, brand=name.split()[0], category="toys",
+            min_price_cents=price,
+            variants=[Variant(sku=product_id.upper(), name=name, price_cents=price, available=stock)],
+        )  # fmt: skip
+    return shop
+
+
+async def test_a_substitute_is_the_same_kind_of_product() -> None:
+    plan = await plan_for("buy the Playfield Signature Kite", _toy_shop())
+    assert plan.outcome == "substitute"
+    assert [s.sku for s in plan.adds] == ["P-KITE-ECO"]  # another kite, not the toy car
+    strict = await plan_for("buy the Playfield Signature Kite, no substitutes", _toy_shop())
+    assert strict.outcome == "refuse" and "no substitutes" in strict.message
+    assert not strict.adds
+
+
+async def test_the_cheapest_keeps_the_words_that_tell_products_apart() -> None:
+    shop = FakeShop()
+    shop.products["p-battery-aaa"] = Product(
+        product_id="p-battery-aaa", name="AAA Alkaline Batteries", brand="Voltra",
+        min_price_cents=449,
+        variants=[Variant(sku="BAT-AAA-4", name="AAA Alkaline Batteries, 4-pack",
+                          price_cents=449, attributes={"pack_size": "4"}, available=400)],
+    )  # fmt: skip
+    plan = await plan_for("the cheapest AA batteries", shop)
+    assert [s.sku for s in plan.adds] == ["BAT-AA-4"]
+    plan = await plan_for("the cheapest AAA batteries", shop)
+    assert [s.sku for s in plan.adds] == ["BAT-AAA-4"]
 
 
 async def test_add_to_cart_only_needs_no_confirmation() -> None:
@@ -238,6 +299,35 @@ async def test_order_status_and_returns_resolve_the_last_order() -> None:
     assert too_much.outcome == "refuse"
     missing = await plan_for("return the headphones from my last order", shop)
     assert missing.outcome == "refuse"
+
+
+async def test_refunds_and_cancellations_ask_first_with_the_order_items_and_amount() -> None:
+    shop = FakeShop()
+    shop.order_list = [_order()]
+    back = await plan_for("return the cable from my last order", shop)
+    assert [s.kind for s in back.steps] == ["lookup_order", "confirm", "refund"]
+    confirm = back.steps[1]
+    assert isinstance(confirm, ConfirmStep) and confirm.action == "refund"
+    refund = back.steps[2]
+    assert isinstance(refund, RefundStep) and refund.estimate_cents == 799
+    assert "USB-C Cable" in back.message and "0d1f3a9e" in back.message
+    full = await generate_plan(Refund(), shop)
+    assert isinstance(full.steps[-1], RefundStep) and full.steps[-1].estimate_cents == 2526
+    cancel = await plan_for("cancel my last order", shop)
+    assert [s.kind for s in cancel.steps] == ["lookup_order", "confirm", "cancel_order"]
+    assert cancel.outcome == "cancel" and "$25.26" in cancel.message
+
+
+def test_money_cannot_go_back_without_a_confirm_for_it() -> None:
+    refund = RefundStep(order_id="o-1")
+    with pytest.raises(ValidationError, match="confirm step for the refund"):
+        Plan(steps=[refund], outcome="refund")
+    with pytest.raises(ValidationError, match="confirm step for the refund"):
+        Plan(steps=[ConfirmStep(), refund], outcome="refund")  # a purchase's confirm
+    with pytest.raises(ValidationError, match="confirm step for the refund"):
+        Plan(steps=[refund, ConfirmStep(action="refund")], outcome="refund")
+    ok = Plan(steps=[ConfirmStep(action="refund"), refund], outcome="refund")
+    assert ok.public()[0]["description"].startswith("Ask you to approve the refund")
 
 
 async def test_no_orders_is_said_plainly() -> None:
@@ -344,3 +434,71 @@ async def test_same_as_last_time_repeats_the_exact_items() -> None:
     again = await plan_for("same as last time", shop)
     assert again.outcome == "substitute"
     assert [s.sku for s in again.adds] == ["BAT-AA-4", "CBL-2M-BLA"]
+
+
+async def test_a_coupon_that_cannot_apply_is_asked_about_before_confirmation() -> None:
+    small = await plan_for("buy an 8-pack of AA batteries with code SAVE10", FakeShop())
+    assert small.outcome == "clarify"
+    assert [s.kind for s in small.steps][-2:] == ["apply_coupon", "clarify"]
+    assert "at least $20.00" in small.message and small.message.endswith("?")
+    assert "confirm" not in [s.kind for s in small.steps]
+    expired = await plan_for("buy the wired usb-c cable, code OLD", FakeShop())
+    assert expired.outcome == "clarify" and "expired" in expired.message
+    unknown = await plan_for("two packs of AA batteries, promo code NOPE", FakeShop())
+    assert unknown.outcome == "clarify" and "NOPE does not exist" in unknown.message
+    fits = await plan_for("three 8-packs of AA batteries with code SAVE10", FakeShop())
+    assert fits.outcome == "checkout" and fits.coupon_code == "SAVE10"
+    shop = FakeShop()
+    shop.cart_lines = [CartLine(sku="BAT-AA-4", name="AA", quantity=1, unit_price_cents=499)]
+    cart = await generate_plan(ApplyCoupon(code="SAVE10"), shop)
+    assert [s.kind for s in cart.steps] == ["view_cart", "apply_coupon", "clarify"]
+
+
+def test_only_a_coupon_question_may_show_the_items_it_is_about() -> None:
+    add = AddToCartStep(sku="BAT-AA-4", name="AA", quantity=1, unit_price_cents=499)
+    with pytest.raises(ValidationError, match="changes nothing"):
+        Plan(steps=[add, ClarifyStep(question="Which one?")], outcome="clarify")
+    shown = Plan(
+        steps=[add, ApplyCouponStep(code="X"), ClarifyStep(question="Without X?", about="coupon")],
+        outcome="clarify",
+    )
+    assert shown.adds == [add]
+
+
+async def test_removing_the_last_item_of_a_pending_purchase_leaves_nothing_to_buy() -> None:
+    shop = FakeShop()
+    shop.cart_lines = [
+        CartLine(sku="CBL-1M-BLA", name="USB-C Cable", quantity=1, unit_price_cents=799)
+    ]
+    pending = PlanContext(checkout_pending=True)
+    plan = await plan_for("remove the cable", shop, pending)
+    assert plan.outcome == "cart_updated" and [s.kind for s in plan.steps] == ["remove_from_cart"]
+    assert "nothing to order" in plan.message
+    shop.cart_lines.append(CartLine(sku="BAT-AA-4", name="AA", quantity=1, unit_price_cents=499))
+    requoted = await plan_for("remove the cable", shop, pending)
+    assert requoted.outcome == "checkout"
+
+
+class TypoTolerantShop(FakeShop):
+    """A search that, like the catalog's trigram search, answers loosely: everything."""
+
+    async def search(
+        self, query: str, *, max_price_cents: int | None = None, limit: int = 10
+    ) -> list[Product]:
+        return list(self.products.values())[:limit]
+
+
+async def test_misspelt_product_words_still_find_the_product() -> None:
+    plan = await plan_for("need a usbc cabel 2m black asap", TypoTolerantShop())
+    assert [s.sku for s in plan.adds] == ["CBL-2M-BLA"]
+
+
+async def test_nothing_to_act_on_gets_a_question_not_a_refusal() -> None:
+    empty = await plan_for("check out", FakeShop())
+    assert empty.outcome == "clarify" and [s.kind for s in empty.steps] == ["view_cart", "clarify"]
+    for text in ("cancel my order", "I want to return my last order"):
+        plan = await plan_for(text, FakeShop())
+        assert plan.outcome == "clarify" and "no orders" in plan.message
+        assert [s.kind for s in plan.steps] == ["lookup_order", "clarify"]
+    unknown = await plan_for("cancel order 0d1f3a9e", FakeShop())
+    assert unknown.outcome == "refuse"
