@@ -29,6 +29,8 @@ from commerce.platform.telemetry import inject
 log = structlog.get_logger(__name__)
 
 NOTIFY_CHANNEL = "agentshop_outbox"
+_NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
+_NOTIFIED_IN = "agentshop.outbox_notified_in"
 
 
 class Outbox:
@@ -88,7 +90,12 @@ class Outbox:
                 headers=headers or {},
             )
         )
-        await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        # One NOTIFY per transaction wakes the relay (PostgreSQL delivers it on commit and
+        # folds repeats anyway); a savepoint counts as its own, since its rollback drops it.
+        transaction = session.get_nested_transaction() or session.get_transaction()
+        if session.info.get(_NOTIFIED_IN) is not transaction:
+            await session.execute(_NOTIFY)
+            session.info[_NOTIFIED_IN] = transaction
 
 
 class OutboxRelay:
