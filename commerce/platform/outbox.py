@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.contracts import Envelope, Message
+from commerce.platform import wakeups
 from commerce.platform.db import Database, PlatformTables, asyncpg_dsn
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.telemetry import inject
@@ -162,6 +163,7 @@ class OutboxRelay:
             await session.execute(
                 update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now())
             )
+        wakeups.published(row.topic for row in rows)
         for row in rows:
             self.metrics.produced.labels(topic=row.topic).inc()
         return len(rows)

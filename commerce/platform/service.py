@@ -110,6 +110,7 @@ class ServiceRuntime:
                 metrics=self.metrics,
                 max_attempts=settings.consumer_max_attempts,
                 backoff_seconds=settings.consumer_backoff_seconds,
+                idle_fetch_interval=settings.kafka_idle_fetch_interval_ms / 1000,
                 services=self,
             )
         self.http = httpx.AsyncClient(
