@@ -151,7 +151,9 @@ class _Processes:
                     "--host",
                     "127.0.0.1",
                     cwd=ROOT,
-                    env=dict(os.environ),
+                    # Idle consumers are woken by relays in their own process only; here
+                    # every other service publishes from another process.
+                    env={**os.environ, "KAFKA_IDLE_FETCH_INTERVAL_MS": "0"},
                 )
             )
         async with httpx.AsyncClient(timeout=2) as http:

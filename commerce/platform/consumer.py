@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.contracts import Envelope, Message, MessageError, dlq_topic
+from commerce.platform import wakeups
 from commerce.platform.db import Database, PlatformTables
 from commerce.platform.logging import bound
 from commerce.platform.metrics import ServiceMetrics
@@ -102,13 +103,21 @@ class ConsumerRunner:
     backoff_seconds: float = 0.2
     services: Any = None
     batch_records: int = 500
+    idle_fetch_interval: float = 0.0  # seconds; 0: fetch continuously even when idle
+    idle_after_empty_fetches: int = 3
     _by_type: dict[str, Handler[Any]] = field(init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _started: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _idle: set[TopicPartition] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self._by_type = {h.message.TYPE: h for h in self.handlers}
+
+    @property
+    def idle(self) -> bool:
+        """True while the partitions are paused for lack of records (see `idle_fetch_interval`)."""
+        return bool(self._idle)
 
     @property
     def group_id(self) -> str:
@@ -138,15 +147,46 @@ class ConsumerRunner:
         # are fetched only after these are done and their offsets committed.
         inflight: dict[TopicPartition, asyncio.Task[tuple[TopicPartition, int | None]]] = {}
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None = None
+        # Idle: after a few empty fetches with nothing in flight, every partition is paused
+        # (aiokafka then sends no fetches) until a relay in this process publishes to one of
+        # our topics or `idle_fetch_interval` passes; then one round of fetching follows.
+        wake = asyncio.Event()
+        woken: asyncio.Task[bool] | None = None
+        idle = self._idle
+        idle_until = 0.0
+        empty_fetches = 0
+        loop = asyncio.get_running_loop()
+        if self.idle_fetch_interval > 0:
+            wakeups.register(self.topics, wake)
         try:
             while not self._stopping.is_set():
                 if fetch is None:
                     fetch = asyncio.create_task(
                         consumer.getmany(timeout_ms=200, max_records=self.batch_records)
                     )
+                waits: set[asyncio.Future[Any]] = {fetch, *inflight.values()}
+                if idle:
+                    if woken is None:
+                        woken = asyncio.create_task(wake.wait())
+                    waits.add(woken)
                 done, _ = await asyncio.wait(
-                    {fetch, *inflight.values()}, return_when=asyncio.FIRST_COMPLETED
+                    waits,
+                    timeout=max(idle_until - loop.time(), 0.0) if idle else None,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
+                if idle and (woken in done or loop.time() >= idle_until):
+                    # A publish here (fetch until a few come back empty) or the interval
+                    # (one fetch, for records published by other processes).
+                    empty_fetches = 0 if woken in done else self.idle_after_empty_fetches - 1
+                    wake.clear()
+                    if woken is not None:
+                        woken.cancel()
+                        woken = None
+                    assigned = consumer.assignment()
+                    for tp in idle:
+                        if tp in assigned and tp not in inflight:
+                            consumer.resume(tp)
+                    idle.clear()
                 if fetch in done:
                     fetched, fetch = fetch, None
                     try:
@@ -160,10 +200,28 @@ class ConsumerRunner:
                         inflight[tp] = asyncio.create_task(
                             self._run_partition(tp, records, after=inflight.get(tp))
                         )
+                    if batch or inflight:
+                        empty_fetches = 0
+                    elif not idle:
+                        empty_fetches += 1
+                    if (
+                        self.idle_fetch_interval > 0
+                        and not idle
+                        and not inflight
+                        and empty_fetches >= self.idle_after_empty_fetches
+                    ):
+                        idle.update(consumer.assignment())
+                        idle_until = loop.time() + self.idle_fetch_interval
+                        for tp in idle:
+                            consumer.pause(tp)
                 finished = [tp for tp, task in inflight.items() if task.done()]
                 if finished:
                     await self._complete(consumer, [inflight.pop(tp) for tp in finished])
         finally:
+            if self.idle_fetch_interval > 0:
+                wakeups.unregister(self.topics, wake)
+            if woken is not None:
+                woken.cancel()
             if inflight:  # finish the work in flight and commit it before leaving the group
                 await asyncio.wait(inflight.values())
                 await self._complete(consumer, list(inflight.values()), resume=False)

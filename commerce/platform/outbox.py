@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.contracts import Envelope, Message
+from commerce.platform import wakeups
 from commerce.platform.db import Database, PlatformTables, asyncpg_dsn
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.telemetry import inject
@@ -29,6 +30,8 @@ from commerce.platform.telemetry import inject
 log = structlog.get_logger(__name__)
 
 NOTIFY_CHANNEL = "agentshop_outbox"
+_NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
+_NOTIFIED_IN = "agentshop.outbox_notified_in"
 
 
 class Outbox:
@@ -88,7 +91,12 @@ class Outbox:
                 headers=headers or {},
             )
         )
-        await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        # One NOTIFY per transaction wakes the relay (PostgreSQL delivers it on commit and
+        # folds repeats anyway); a savepoint counts as its own, since its rollback drops it.
+        transaction = session.get_nested_transaction() or session.get_transaction()
+        if session.info.get(_NOTIFIED_IN) is not transaction:
+            await session.execute(_NOTIFY)
+            session.info[_NOTIFIED_IN] = transaction
 
 
 class OutboxRelay:
@@ -155,6 +163,7 @@ class OutboxRelay:
             await session.execute(
                 update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now())
             )
+        wakeups.published(row.topic for row in rows)
         for row in rows:
             self.metrics.produced.labels(topic=row.topic).inc()
         return len(rows)

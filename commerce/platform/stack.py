@@ -33,7 +33,11 @@ from commerce.services import SERVICES
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-EMBEDDED_BROKER_TUNING = {"KAFKA_FETCH_MAX_WAIT_MS": "5", "KAFKA_SESSION_TIMEOUT_MS": "3000"}
+EMBEDDED_BROKER_TUNING = {
+    "KAFKA_FETCH_MAX_WAIT_MS": "5",
+    "KAFKA_SESSION_TIMEOUT_MS": "3000",
+    "KAFKA_IDLE_FETCH_INTERVAL_MS": "100",
+}
 
 
 def load_service(name: str) -> Service:

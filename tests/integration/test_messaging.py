@@ -341,3 +341,33 @@ async def test_trace_context_travels_from_producer_to_handler(
     async with running_ledger(infra, url, topic):
         await eventually(lambda: balances(url), lambda b: "traced" in b)
     assert ledger.TRACE_IDS["traced"] == origin
+
+
+async def test_idle_consumer_handles_local_and_outside_records(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    """A consumer with nothing to do pauses its fetching; a message published by a relay
+    in its own process wakes it, and one published elsewhere is picked up on its interval."""
+    url = await ledger_db(new_database)
+    topic = await new_topic()
+
+    async def idle(runtime: ServiceRuntime) -> bool:
+        return runtime.consumer is not None and runtime.consumer.idle
+
+    async with running_ledger(infra, url, topic, kafka_idle_fetch_interval_ms=300) as runtime:
+        assert await eventually(lambda: idle(runtime), bool)
+        async with runtime.db.transaction() as session:
+            await runtime.outbox.add(session, ledger.Credit(account="local", amount=3), topic=topic)
+        assert (await eventually(lambda: balances(url), lambda b: "local" in b))["local"] == (1, 3)
+
+        assert await eventually(lambda: idle(runtime), bool)
+        outside = Envelope.wrap(ledger.Credit(account="outside", amount=4))
+        await producer.send_and_wait(topic, outside.to_bytes(), key=b"outside")
+        assert (await eventually(lambda: balances(url), lambda b: "outside" in b))["outside"] == (
+            1,
+            4,
+        )
+        assert await eventually(lambda: idle(runtime), bool)
