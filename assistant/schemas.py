@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from commerce.contracts.values import Paragraph
+
 TurnState = Literal["idle", "awaiting_confirmation", "checking_out", "completed", "failed"]
 
 
@@ -28,7 +30,7 @@ class MessageIn(Shape):
         },
     )
     conversation_id: str | None = Field(None, max_length=64)
-    text: str = Field(min_length=1, max_length=2000)
+    text: Paragraph = Field(min_length=1, max_length=2000)
 
 
 class ConfirmIn(Shape):

@@ -27,7 +27,7 @@ from bff.idempotency import idempotent
 from bff.routes import call, seg, start_checkout
 from bff.tables import checkout_sessions
 from commerce import pricing
-from commerce.contracts.values import Address, CheckoutLine
+from commerce.contracts.values import Address, CheckoutLine, Text
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 router = APIRouter(prefix="/checkout_sessions", tags=["agentic-checkout"])
@@ -52,13 +52,13 @@ class AcpItem(AcpModel):
 
 
 class AcpAddress(AcpModel):
-    name: str = Field(min_length=1, max_length=200)
-    line_one: str = Field(min_length=1, max_length=200)
-    line_two: str | None = Field(None, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
-    state: str = Field(min_length=1, max_length=100)
-    country: str = Field(pattern=r"^[A-Z]{2}$")
-    postal_code: str = Field(min_length=1, max_length=20)
+    name: Text = Field(min_length=1, max_length=200)
+    line_one: Text = Field(min_length=1, max_length=200)
+    line_two: Text | None = Field(None, max_length=200)
+    city: Text = Field(min_length=1, max_length=100)
+    state: Text = Field(min_length=1, max_length=100)
+    country: Text = Field(pattern=r"^[A-Z]{2}$")
+    postal_code: Text = Field(min_length=1, max_length=20)
 
     def ours(self) -> Address:
         return Address(

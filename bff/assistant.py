@@ -279,8 +279,6 @@ async def send_message(
     While a purchase awaits approval, "yes" approves it, "no" cancels it and anything
     else edits it."""
     text = body.text.strip()
-    if "\x00" in text:
-        raise ApiError(422, "invalid_text", "The message contains a NUL character.", param="text")
     if not text:
         raise ApiError(422, "empty_message", "Say what you would like.", param="text")
     if body.conversation_id is None:

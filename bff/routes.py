@@ -24,7 +24,7 @@ from bff.idempotency import idempotent
 from bff.tables import addresses, checkouts, users
 from commerce import pricing
 from commerce.contracts.checkout import InitiateCheckoutCommand
-from commerce.contracts.values import Address, CheckoutLine, Contact
+from commerce.contracts.values import Address, CheckoutLine, Contact, Paragraph, Text
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -81,8 +81,8 @@ class TokenRequest(Strict):
             "examples": [{"email": "alice@example.com", "password": "alice-demo-pass"}]
         },
     )
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=200)
+    email: Text = Field(min_length=3, max_length=254)
+    password: Text = Field(min_length=1, max_length=200)
 
 
 class Token(BaseModel):
@@ -154,7 +154,7 @@ class CartLineIn(Strict):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"sku": "BAT-AA-8", "quantity": 2}]}
     )
-    sku: str = Field(min_length=1, max_length=64)
+    sku: Text = Field(min_length=1, max_length=64)
     quantity: int = Field(1, ge=1, le=1000)
 
 
@@ -201,7 +201,7 @@ class CouponCheckIn(Strict):
             "examples": [{"code": "SAVE10", "lines": [{"sku": "BAT-AA-8", "quantity": 1}]}]
         },
     )
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+    code: Text = Field(min_length=1, max_length=64)
     lines: list[CartLineIn] = Field(min_length=1, max_length=200)
 
 
@@ -263,9 +263,7 @@ async def check_coupon(runtime: RuntimeDep, user: CurrentUser, body: CouponCheck
 
 class QuoteRequest(Strict):
     shipping_address: Address
-    coupon_code: str | None = Field(
-        None, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
-    )
+    coupon_code: Text | None = Field(None, min_length=1, max_length=64)
 
 
 class CheckoutRequest(QuoteRequest):
@@ -274,7 +272,7 @@ class CheckoutRequest(QuoteRequest):
         json_schema_extra={"examples": [{"shipping_address": {"name": "Alice Martin", "line1": "1 Main St", "city": "Portland", "region": "OR", "postal_code": "97201", "country": "US"},
                                          "payment_token": "tok_visa", "expected_total_cents": 2477}]},
     )  # fmt: skip
-    payment_token: str = Field(min_length=1, max_length=200)
+    payment_token: Text = Field(min_length=1, max_length=200)
     expected_total_cents: int = Field(
         ge=0, description="The total of the quote the person approved"
     )
@@ -465,7 +463,7 @@ class RefundIn(Strict):
         extra="forbid",
         json_schema_extra={"examples": [{"reason": "arrived damaged", "amount_cents": 500}]},
     )
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Paragraph = Field(min_length=1, max_length=500)
     amount_cents: int | None = Field(None, gt=0)
     lines: list[dict[str, Any]] | None = Field(None, max_length=100)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Cents = Annotated[int, Field(ge=0, description="An amount in minor units (cents)")]
@@ -12,23 +12,39 @@ Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
+def _refuse(value: str, allowed: str) -> str:
+    """Control characters (pydantic already refuses unpaired surrogates): PostgreSQL refuses
+    NUL, and none of them belongs in a name, an address or a code."""
+    for c in value:
+        code = ord(c)
+        if (code < 0x20 or code == 0x7F) and c not in allowed:
+            raise ValueError("must not contain control characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(lambda v: _refuse(v, ""))]
+"""One line a person typed: a name, an address line, a code."""
+Paragraph = Annotated[str, AfterValidator(lambda v: _refuse(v, "\t\n\r"))]
+"""Text a person typed that may run over several lines: a chat message, a reason."""
+
+
 class Value(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Address(Value):
-    name: str = Field(min_length=1, max_length=200)
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str | None = Field(None, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
-    region: str | None = Field(None, max_length=100, description="State, province or county code")
-    postal_code: str = Field(min_length=1, max_length=20)
+    name: Text = Field(min_length=1, max_length=200)
+    line1: Text = Field(min_length=1, max_length=200)
+    line2: Text | None = Field(None, max_length=200)
+    city: Text = Field(min_length=1, max_length=100)
+    region: Text | None = Field(None, max_length=100, description="State, province or county code")
+    postal_code: Text = Field(min_length=1, max_length=20)
     country: CountryCode
 
 
 class Contact(Value):
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=32)
+    email: Text | None = Field(None, max_length=254)
+    phone: Text | None = Field(None, max_length=32)
 
 
 class CheckoutLine(Value):

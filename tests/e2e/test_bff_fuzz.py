@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from commerce.services import SERVICES
+from loadtests.runner import LOAD_PASSWORD, load_email, seed_load_users
 from tests.conftest import ServiceStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -19,10 +20,12 @@ async def test_schemathesis_finds_no_server_errors(
 ) -> None:
     await stack.ensure(*SERVICES)
     monkeypatch.setattr(stack.runtime("gateway-bff").settings, "rate_limit_per_minute", 100_000)
+    # A person of its own, so its requests count against nobody else's rate limit or data.
+    await seed_load_users(stack.settings, 1)
     async with stack.client("gateway-bff") as http:
         token = (
             await http.post(
-                "/v1/auth/token", json={"email": "bob@example.com", "password": "bob-demo-pass"}
+                "/v1/auth/token", json={"email": load_email(0), "password": LOAD_PASSWORD}
             )
         ).json()["access_token"]
         base = str(http.base_url).rstrip("/")

@@ -150,3 +150,25 @@ def test_asyncapi_document_lists_every_message_on_its_channel() -> None:
     addresses = {c["address"]: c for c in document["channels"].values()}
     for model in REGISTRY.contracts():
         assert f"{model.TYPE}.v{model.VERSION}" in addresses[model.TOPIC]["messages"]
+
+
+@pytest.mark.parametrize("bad", ["Main\x00St", "Main\nSt", "Main\udabbSt", "\x7f"])
+def test_typed_text_refuses_control_characters_and_lone_surrogates(bad: str) -> None:
+    from commerce.contracts.values import Address
+
+    good = {"name": "A", "line1": "1 Main St", "city": "Portland", "postal_code": "97201"}
+    Address.model_validate({**good, "country": "US"})
+    with pytest.raises(ValidationError) as refused:
+        Address.model_validate({**good, "line1": bad, "country": "US"})
+    assert refused.value.errors()[0]["loc"] == ("line1",)
+
+
+def test_paragraphs_keep_their_line_breaks() -> None:
+    from pydantic import TypeAdapter
+
+    from commerce.contracts.values import Paragraph
+
+    adapter = TypeAdapter(Paragraph)
+    assert adapter.validate_python("first line\nsecond\tline") == "first line\nsecond\tline"
+    with pytest.raises(ValidationError):
+        adapter.validate_python("nul\x00")
