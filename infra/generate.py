@@ -99,6 +99,18 @@ services:
 """
 
 
+def _healthcheck(probe: str) -> list[str]:
+    """A compose health check that runs `probe` (Python) in the container."""
+    return [
+        "    healthcheck:",
+        f'      test: ["CMD", "python", "-c", "{probe}"]',
+        "      interval: 10s",
+        "      timeout: 3s",
+        "      retries: 10",
+        "      start_period: 20s",
+    ]
+
+
 def compose() -> str:
     urls = [f"      {s.env_prefix}URL: http://{s.name}:{s.port}" for s in SERVICES.values()]
     out = [COMPOSE_HEAD]
@@ -128,12 +140,7 @@ def compose() -> str:
             f'      PORT: "{s.port}"',
             *urls,
             *(LLM_ENV if s.name == PUBLIC_SERVICE else []),
-            "    healthcheck:",
-            f'      test: ["CMD", "python", "-c", "{probe}"]',
-            "      interval: 10s",
-            "      timeout: 3s",
-            "      retries: 10",
-            "      start_period: 20s",
+            *_healthcheck(probe),
             "    depends_on:",
             *[f"      {job}:\n        condition: service_completed_successfully" for job in jobs],
             "",
@@ -152,12 +159,7 @@ def compose() -> str:
         f'      PORT: "{UI_PORT}"',
         "    ports:",
         f'      - "{UI_PORT}:{UI_PORT}"',
-        "    healthcheck:",
-        f'      test: ["CMD", "python", "-c", "{probe}"]',
-        "      interval: 10s",
-        "      timeout: 3s",
-        "      retries: 10",
-        "      start_period: 20s",
+        *_healthcheck(probe),
         "    depends_on:",
         f"      {bff.name}:",
         "        condition: service_healthy",
