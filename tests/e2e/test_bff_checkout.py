@@ -43,6 +43,28 @@ async def signed_in(stack: ServiceStack, email: str, password: str) -> httpx.Asy
     return client
 
 
+async def start_checkout(client: httpx.AsyncClient, sku: str, token: str = "tok_visa") -> str:
+    """Put one `sku` in the cart, quote and start the checkout as a web client does; returns
+    its id. An earlier checkout of the same person may still be clearing its lines, which
+    changes the total (409): then it quotes again, as a client shown the new total would."""
+    await client.post("/v1/cart/lines", json={"sku": sku, "quantity": 1})
+    for _ in range(5):
+        quote = (await client.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()
+        started = await client.post(
+            "/v1/checkouts",
+            json={
+                "shipping_address": HOME,
+                "payment_token": token,
+                "expected_total_cents": quote["totals"]["total_cents"],
+            },
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        if started.status_code != 409:
+            break
+    assert started.status_code == 202, started.text
+    return str(started.json()["checkout_id"])
+
+
 async def test_shopping_through_the_bff(stack: ServiceStack) -> None:
     await stack.ensure(*SERVICES)
     alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
@@ -194,23 +216,7 @@ async def test_live_stream_ends_with_the_outcome(stack: ServiceStack) -> None:
     await stack.ensure(*SERVICES)
     carla = await signed_in(stack, "carla@example.com", "carla-demo-pass")
     async with closing(carla):
-        await carla.post("/v1/cart/lines", json={"sku": "COF-HOUSE-340", "quantity": 1})
-        for _ in range(5):  # an earlier test's checkout may still clear its lines: quote again
-            total = (
-                await carla.post("/v1/checkout/quote", json={"shipping_address": HOME})
-            ).json()["totals"]["total_cents"]
-            started = await carla.post(
-                "/v1/checkouts",
-                json={
-                    "shipping_address": HOME,
-                    "payment_token": "tok_visa",
-                    "expected_total_cents": total,
-                },
-            )
-            if started.status_code != 409:
-                break
-        assert started.status_code == 202, started.text
-        checkout_id = started.json()["checkout_id"]
+        checkout_id = await start_checkout(carla, "COF-HOUSE-340")
         events = []
         async with carla.stream(
             "GET", f"/v1/checkouts/{checkout_id}/stream", timeout=60

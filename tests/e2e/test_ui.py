@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
-from tests.e2e.test_bff_checkout import HOME, closing, signed_in
+from tests.e2e.test_bff_checkout import closing, signed_in, start_checkout
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
@@ -75,18 +74,7 @@ def button(app: AppTest, label: str) -> Any:
 
 async def buy(client: httpx.AsyncClient, sku: str) -> dict[str, Any]:
     """A checkout through the BFF's REST routes (as the web client does); returns the order."""
-    await client.post("/v1/cart/lines", json={"sku": sku, "quantity": 1})
-    quote = (await client.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()
-    started = await client.post(
-        "/v1/checkouts",
-        json={
-            "shipping_address": HOME,
-            "payment_token": "tok_visa",
-            "expected_total_cents": quote["totals"]["total_cents"],
-        },
-        headers={"Idempotency-Key": str(uuid.uuid4())},
-    )
-    checkout_id = started.json()["checkout_id"]
+    checkout_id = await start_checkout(client, sku)
 
     async def status() -> Any:
         return (await client.get(f"/v1/checkouts/{checkout_id}")).json()
@@ -319,15 +307,8 @@ async def test_a_running_checkout_is_followed_live(stack: ServiceStack, bff_url:
     carla = await signed_in(stack, "carla@example.com", "carla-demo-pass")
     async with closing(carla):
         await empty_cart(carla)
-        await carla.post("/v1/cart/lines", json={"sku": "NB-A5-BLA", "quantity": 1})
-        quote = (await carla.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()
         app = await signed_in_app("carla@example.com", "carla-demo-pass")
-        started = await carla.post(
-            "/v1/checkouts",
-            json={"shipping_address": HOME, "payment_token": "tok_slow",
-                  "expected_total_cents": quote["totals"]["total_cents"]},
-        )  # fmt: skip
-        checkout_id = started.json()["checkout_id"]
+        checkout_id = await start_checkout(carla, "NB-A5-BLA", "tok_slow")
         app.session_state["follow"] = checkout_id  # as after an approval the saga outlasts
         app.sidebar.radio(key="page").set_value("Orders")
         await run(app)
@@ -348,15 +329,8 @@ async def test_a_failed_checkout_says_why_and_shows_what_was_undone(
     bob = await signed_in(stack, "bob@example.com", "bob-demo-pass")
     async with closing(bob):
         await empty_cart(bob)
-        await bob.post("/v1/cart/lines", json={"sku": "NB-A5-BLA", "quantity": 1})
-        quote = (await bob.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()
         app = await signed_in_app("bob@example.com", "bob-demo-pass")
-        started = await bob.post(
-            "/v1/checkouts",
-            json={"shipping_address": HOME, "payment_token": "tok_declined",
-                  "expected_total_cents": quote["totals"]["total_cents"]},
-        )  # fmt: skip
-        app.session_state["follow"] = started.json()["checkout_id"]
+        app.session_state["follow"] = await start_checkout(bob, "NB-A5-BLA", "tok_declined")
         app.sidebar.radio(key="page").set_value("Orders")
         await run(app)
         assert not app.exception, app.exception
