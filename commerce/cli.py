@@ -298,6 +298,14 @@ def load(
         str, typer.Option(help="one-process (as `agentshop up`) or per-service (`serve` each)")
     ] = "one-process",
     wait: Annotated[float, typer.Option(help="Longest pause between a user's actions, s")] = 0.1,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Paced load: tasks started per second by all users together (a search, a "
+            "product page... in read-heavy; a whole checkout in checkout; the base in surge), "
+            "whatever the latency; default: closed loop with --wait"
+        ),
+    ] = None,
     decline_share: Annotated[float, typer.Option(help="Checkouts paying with tok_declined")] = 0.1,
     out_of_stock_share: Annotated[
         float, typer.Option(help="Checkouts asking for more than is on hand")
@@ -323,7 +331,7 @@ def load(
         scenario=scenario,  # type: ignore[arg-type]  # checked by validate()
         users=users, spawn_rate=spawn_rate, run_seconds=run_time, target=target,
         services=services,  # type: ignore[arg-type]
-        wait_seconds=wait, decline_share=decline_share, out_of_stock_share=out_of_stock_share,
+        wait_seconds=wait, rate=rate, decline_share=decline_share, out_of_stock_share=out_of_stock_share,
         surge_factor=surge_factor, rate_limit_per_minute=rate_limit, port_offset=port_offset, out=out,
     )  # fmt: skip
     if services not in ("one-process", "per-service"):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import random
 
-from locust import between, task
+from locust import task
 
-from loadtests.shop import OUT_OF_STOCK_QUANTITY, Shopper, env_float
+from loadtests.shop import OUT_OF_STOCK_QUANTITY, Shopper, env_float, pacing
 
 
 class Buyer(Shopper):
-    wait_time = between(0.0, env_float("AGENTSHOP_LOAD_WAIT_SECONDS", 0.1))
+    wait_time = pacing()
     decline_share = env_float("AGENTSHOP_LOAD_DECLINE_SHARE", 0.1)
     out_of_stock_share = env_float("AGENTSHOP_LOAD_OUT_OF_STOCK_SHARE", 0.05)
 

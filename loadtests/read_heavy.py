@@ -8,13 +8,13 @@ Per Locust user, out of 100 actions: 50 searches, 30 product pages, 10 cart view
 
 from __future__ import annotations
 
-from locust import between, task
+from locust import task
 
-from loadtests.shop import Shopper, env_float
+from loadtests.shop import Shopper, pacing
 
 
 class Browser(Shopper):
-    wait_time = between(0.0, env_float("AGENTSHOP_LOAD_WAIT_SECONDS", 0.1))
+    wait_time = pacing()
 
     @task(50)
     def browse_search(self) -> None:

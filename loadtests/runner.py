@@ -68,6 +68,7 @@ class LoadOptions:
     out: Path | None = None
     rate_limit_per_minute: int = 1_000_000
     wait_seconds: float = 0.1
+    rate: float | None = None  # tasks started per second by all users (paced); None: closed loop
     decline_share: float = 0.1
     out_of_stock_share: float = 0.05
     surge_factor: float = 10.0
@@ -88,6 +89,8 @@ class LoadOptions:
             raise ValueError(f"users x surge factor must not exceed {MAX_USERS}")
         if not 1 <= self.run_seconds <= MAX_RUN_SECONDS:
             raise ValueError(f"run time must be between 1 and {MAX_RUN_SECONDS} seconds")
+        if self.rate is not None and not 0 < self.rate <= 100 * self.users:
+            raise ValueError("rate must be above 0 and at most 100 tasks/s per user")
         if not 0 < self.spawn_rate <= 1000:
             raise ValueError("spawn rate must be above 0 and at most 1000 users/s")
         if not (0 <= self.decline_share <= 1 and 0 <= self.out_of_stock_share <= 1):
@@ -334,6 +337,7 @@ async def _execute(
         "AGENTSHOP_LOAD_LOG": str(requests_log),
         "AGENTSHOP_LOAD_TOKENS": str(tokens_file),
         "AGENTSHOP_LOAD_WAIT_SECONDS": str(options.wait_seconds),
+        "AGENTSHOP_LOAD_RATE_PER_USER": str(options.rate / options.users if options.rate else 0),
         "AGENTSHOP_LOAD_DECLINE_SHARE": str(options.decline_share),
         "AGENTSHOP_LOAD_OUT_OF_STOCK_SHARE": str(options.out_of_stock_share),
         "AGENTSHOP_LOAD_USERS": str(options.users),
@@ -360,7 +364,7 @@ async def _execute(
         "users": options.users, "peak_users": pool, "spawn_rate": options.spawn_rate,
         "run_seconds": options.run_seconds,
         "services": options.services if options.target is None else "target",
-        "wait_seconds": options.wait_seconds, "decline_share": options.decline_share,
+        "wait_seconds": options.wait_seconds, "rate": options.rate, "decline_share": options.decline_share,
         "out_of_stock_share": options.out_of_stock_share, "cpus": os.cpu_count(),
     }  # fmt: skip
     report = reporting.analyse(

@@ -16,11 +16,11 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
-from locust import FastHttpUser, events
+from locust import FastHttpUser, between, constant_throughput, events
 from locust.env import Environment
 
 from commerce.catalog.data import catalog_products, catalog_skus
@@ -50,6 +50,20 @@ TERMINAL = ("completed", "failed")
 def env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value else default
+
+
+def pacing() -> Callable[[Any], float]:
+    """How long a user waits between tasks.
+
+    With AGENTSHOP_LOAD_RATE_PER_USER set, each user starts a task at that rate (Locust's
+    `constant_throughput`), so the offered load is users x rate whatever the latency, as
+    long as a task finishes within its slot; otherwise a random pause of up to
+    AGENTSHOP_LOAD_WAIT_SECONDS (closed loop: the slower the answers, the fewer requests).
+    """
+    rate = env_float("AGENTSHOP_LOAD_RATE_PER_USER", 0.0)
+    if rate > 0:
+        return constant_throughput(rate)
+    return between(0.0, env_float("AGENTSHOP_LOAD_WAIT_SECONDS", 0.1))
 
 
 # -- the request log ------------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_a_short_checkout_run_has_no_errors_and_no_invariant_violations(tmp_path
     result = subprocess.run(
         [
             sys.executable, "-m", "commerce.cli", "load", "checkout", "--users", "4",
-            "--run-time", "20", "--wait", "0.3", "--decline-share", "0.25",
+            "--run-time", "20", "--rate", "3", "--decline-share", "0.25",
             "--out-of-stock-share", "0.15", "--port-offset", str(offset), "--out", str(tmp_path),
         ],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
@@ -46,3 +46,4 @@ def test_a_short_checkout_run_has_no_errors_and_no_invariant_violations(tmp_path
     assert report["invariants"]["checked_sagas"] >= report["checkouts"]["count"]
     assert (tmp_path / "chart.png").stat().st_size > 0
     assert report["floor"]["kafka_round_trip_ms_p50"] > 0
+    assert report["settings"]["rate"] == 3
