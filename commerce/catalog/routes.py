@@ -6,14 +6,16 @@ import time
 from typing import Annotated, Any, Literal
 
 import httpx
+import orjson
 import structlog
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from commerce.catalog import search as product_search
-from commerce.catalog.tables import categories, products, variants
+from commerce.catalog.documents import Catalog, ProductDocument
+from commerce.catalog.tables import categories
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 router = APIRouter(tags=["products"])
@@ -83,13 +85,16 @@ class CategoryPublic(BaseModel):
     product_count: int
 
 
-class StockSettings(BaseSettings):
+class CatalogSettings(BaseSettings):
     """CATALOG_STOCK_CACHE_SECONDS (default 1, 0 turns it off): how long a stock level read
-    from inventory is shown again before it is asked anew."""
+    from inventory is shown again before it is asked anew. CATALOG_PRODUCT_CACHE_SECONDS
+    (default 60): how long products read from the database are served from memory before
+    they are read again (they change only when the catalog is seeded or migrated)."""
 
     model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
 
     stock_cache_seconds: float = Field(1.0, ge=0)
+    product_cache_seconds: float = Field(60.0, gt=0)
 
 
 class StockCache:
@@ -122,9 +127,18 @@ class StockCache:
 def _stock_cache(runtime: ServiceRuntime) -> StockCache:
     cache = runtime.state.get("stock_cache")
     if cache is None:
-        cache = runtime.state["stock_cache"] = StockCache(StockSettings().stock_cache_seconds)
+        cache = runtime.state["stock_cache"] = StockCache(CatalogSettings().stock_cache_seconds)
     assert isinstance(cache, StockCache)
     return cache
+
+
+def _catalog(runtime: ServiceRuntime) -> Catalog:
+    catalog = runtime.state.get("catalog")
+    if catalog is None:
+        seconds = CatalogSettings().product_cache_seconds
+        catalog = runtime.state["catalog"] = Catalog(runtime.db, seconds)
+    assert isinstance(catalog, Catalog)
+    return catalog
 
 
 async def stock_levels(runtime: ServiceRuntime, skus: list[str]) -> dict[str, int] | None:
@@ -151,18 +165,21 @@ async def stock_levels(runtime: ServiceRuntime, skus: list[str]) -> dict[str, in
     return {**found, **fresh}
 
 
-def _with_stock(product: dict[str, Any], levels: dict[str, int] | None) -> ProductPublic:
-    items = [
-        VariantPublic(**v, available=None if levels is None else levels.get(v["sku"], 0))
-        for v in product["variants"]
-    ]
+def _with_stock(product: ProductDocument, levels: dict[str, int] | None) -> dict[str, Any]:
+    """A product answer (the fields of `ProductPublic`, in order) with its stock laid over."""
     availability: Availability = "unknown"
-    if levels is not None:
-        availability = "in_stock" if any((v.available or 0) > 0 for v in items) else "out_of_stock"
-    fields = {
-        k: product[k] for k in ProductPublic.model_fields if k not in ("variants", "availability")
-    }
-    return ProductPublic(**fields, variants=items, availability=availability)
+    if levels is None:
+        items = [{**v, "available": None} for v in product.variants]
+    else:
+        items = [{**v, "available": levels.get(v["sku"], 0)} for v in product.variants]
+        availability = "in_stock" if any(v["available"] > 0 for v in items) else "out_of_stock"
+    return {**product.fields, "availability": availability, "variants": items}
+
+
+def _json(content: object) -> Response:
+    """The answer encoded once, here: orjson writes the same bytes FastAPI's JSONResponse
+    would for these documents, without a validation and encoding pass per request."""
+    return Response(orjson.dumps(content), media_type="application/json")
 
 
 @router.get("/products", operation_id="products-search", response_model=ProductsPublic)
@@ -177,7 +194,7 @@ async def search_products(
     sort: product_search.Sort = "relevance",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
-) -> ProductsPublic:
+) -> Response:
     """Search by text with filters; `attr.<name>=<value>` filters on attributes (e.g. `attr.color=black`)."""
     if (
         min_price_cents is not None
@@ -192,69 +209,29 @@ async def search_products(
         q=(q or "").strip() or None, category=category, brand=brand, min_price_cents=min_price_cents,
         max_price_cents=max_price_cents, attributes=attributes, sort=sort, limit=limit, offset=offset,
     )  # fmt: skip
-    async with runtime.db.sessions() as session:
-        rows, total = await product_search.search(session, query)
-    levels = await stock_levels(runtime, [v["sku"] for r in rows for v in r["variants"]])
-    return ProductsPublic(
-        items=[_with_stock(r, levels) for r in rows], total=total, limit=limit, offset=offset
-    )
+    found, total = await _catalog(runtime).search(query)
+    levels = await stock_levels(runtime, [v["sku"] for p in found for v in p.variants])
+    items = [_with_stock(p, levels) for p in found]
+    return _json({"items": items, "total": total, "limit": limit, "offset": offset})
 
 
 @router.get("/products/{product_id}", operation_id="products-get", response_model=ProductPublic)
-async def get_product(runtime: RuntimeDep, product_id: str) -> ProductPublic:
-    async with runtime.db.sessions() as session:
-        row = (
-            (await session.execute(select(products).where(products.c.product_id == product_id)))
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise HTTPException(404, detail=f"unknown product {product_id!r}")
-        found = (
-            await session.execute(
-                select(
-                    variants.c.sku, variants.c.name, variants.c.price_cents, variants.c.attributes
-                )
-                .where(variants.c.product_id == product_id)
-                .order_by(variants.c.price_cents, variants.c.sku)
-            )
-        ).mappings()
-        product = {**row, "variants": [dict(v) for v in found]}
-    return _with_stock(
-        product, await stock_levels(runtime, [v["sku"] for v in product["variants"]])
-    )
+async def get_product(runtime: RuntimeDep, product_id: str) -> Response:
+    product = await _catalog(runtime).product(product_id)
+    if product is None:
+        raise HTTPException(404, detail=f"unknown product {product_id!r}")
+    levels = await stock_levels(runtime, [v["sku"] for v in product.variants])
+    return _json(_with_stock(product, levels))
 
 
 @router.get("/skus/{sku}", operation_id="skus-get", response_model=SkuPublic)
-async def get_sku(runtime: RuntimeDep, sku: str) -> SkuPublic:
+async def get_sku(runtime: RuntimeDep, sku: str) -> Response:
     """One SKU with its price and product; used to price carts (never trust a client's price)."""
-    async with runtime.db.sessions() as session:
-        row = (
-            (
-                await session.execute(
-                    select(
-                        variants.c.sku,
-                        variants.c.name,
-                        variants.c.price_cents,
-                        variants.c.attributes,
-                        products.c.product_id,
-                        products.c.name.label("product_name"),
-                        products.c.brand,
-                        products.c.category,
-                        products.c.tax_class,
-                        products.c.currency,
-                    )
-                    .join(products, products.c.product_id == variants.c.product_id)
-                    .where(variants.c.sku == sku)
-                )
-            )
-            .mappings()
-            .first()
-        )
-    if row is None:
+    found = await _catalog(runtime).sku(sku)
+    if found is None:
         raise HTTPException(404, detail=f"unknown SKU {sku!r}")
     levels = await stock_levels(runtime, [sku])
-    return SkuPublic(**row, available=None if levels is None else levels.get(sku, 0))
+    return _json({**found, "available": None if levels is None else levels.get(sku, 0)})
 
 
 @router.get(
