@@ -107,6 +107,11 @@ class Catalog:
         self._documents: Documents | None = None
         self._reading = asyncio.Lock()
 
+    @property
+    def loaded(self) -> Documents | None:
+        """The documents last read, whatever their age (None before the first reading)."""
+        return self._documents
+
     async def documents(self) -> Documents:
         current = self._documents
         if current is not None and self._timer() - current.read_at < self.seconds:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Collection, Sequence
 from typing import Annotated, Any, Literal
 
-import httpx
 import orjson
-import structlog
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,11 +13,11 @@ from sqlalchemy import text
 
 from commerce.catalog import search as product_search
 from commerce.catalog.documents import Catalog, ProductDocument
+from commerce.catalog.stock import StockLevels
 from commerce.catalog.tables import categories
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 router = APIRouter(tags=["products"])
-log = structlog.get_logger(__name__)
 Availability = Literal["in_stock", "out_of_stock", "unknown"]
 
 
@@ -97,41 +95,6 @@ class CatalogSettings(BaseSettings):
     product_cache_seconds: float = Field(60.0, gt=0)
 
 
-class StockCache:
-    """Stock levels per SKU, kept for a second: a page of results asks inventory only for
-    the SKUs it has not seen lately. Availability on a product page may be a second old;
-    the checkout's reservation is what decides whether stock is there."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._levels: dict[str, tuple[int, float]] = {}
-
-    def get(self, skus: list[str], now: float) -> tuple[dict[str, int], list[str]]:
-        found, missing = {}, []
-        for sku in skus:
-            hit = self._levels.get(sku)
-            if hit is not None and hit[1] > now:
-                found[sku] = hit[0]
-            else:
-                missing.append(sku)
-        return found, missing
-
-    def put(self, levels: dict[str, int], now: float) -> None:
-        if len(self._levels) > 50_000:  # bounded: the catalog has far fewer SKUs
-            self._levels.clear()
-        expires = now + self.seconds
-        for sku, level in levels.items():
-            self._levels[sku] = (level, expires)
-
-
-def _stock_cache(runtime: ServiceRuntime) -> StockCache:
-    cache = runtime.state.get("stock_cache")
-    if cache is None:
-        cache = runtime.state["stock_cache"] = StockCache(CatalogSettings().stock_cache_seconds)
-    assert isinstance(cache, StockCache)
-    return cache
-
-
 def _catalog(runtime: ServiceRuntime) -> Catalog:
     catalog = runtime.state.get("catalog")
     if catalog is None:
@@ -141,28 +104,33 @@ def _catalog(runtime: ServiceRuntime) -> Catalog:
     return catalog
 
 
+def _stock(runtime: ServiceRuntime) -> StockLevels:
+    levels = runtime.state.get("stock_levels")
+    if levels is None:
+
+        async def read(skus: Sequence[str]) -> dict[str, int]:
+            response = await runtime.http.get(
+                f"{runtime.url_of('inventory')}/stock", params={"sku": list(skus)}, timeout=1.0
+            )
+            response.raise_for_status()
+            return {item["sku"]: int(item["available"]) for item in response.json()["items"]}
+
+        seconds = CatalogSettings().stock_cache_seconds
+        levels = runtime.state["stock_levels"] = StockLevels(seconds, read)
+    assert isinstance(levels, StockLevels)
+    return levels
+
+
 async def stock_levels(runtime: ServiceRuntime, skus: list[str]) -> dict[str, int] | None:
-    """Available units per SKU (inventory asked once, for the SKUs not seen lately);
-    None when inventory cannot answer."""
-    if not skus:
-        return {}
-    cache = _stock_cache(runtime)
-    now = time.monotonic()
-    found, missing = cache.get(skus, now)
-    if not missing:
-        return found
-    try:
-        response = await runtime.http.get(
-            f"{runtime.url_of('inventory')}/stock", params={"sku": missing}, timeout=1.0
-        )
-        response.raise_for_status()
-    except (httpx.HTTPError, KeyError) as exc:
-        log.warning("catalog.stock_unavailable", error=str(exc))
-        return None
-    fresh = {item["sku"]: int(item["available"]) for item in response.json()["items"]}
-    if cache.seconds:
-        cache.put({sku: fresh.get(sku, 0) for sku in missing}, now)
-    return {**found, **fresh}
+    """Available units per SKU, at most CATALOG_STOCK_CACHE_SECONDS old; None when
+    inventory cannot answer."""
+    catalog = _catalog(runtime)
+
+    def every_sku() -> Collection[str]:
+        documents = catalog.loaded
+        return documents.skus.keys() if documents is not None else ()
+
+    return await _stock(runtime).of(skus, every_sku)
 
 
 def _with_stock(product: ProductDocument, levels: dict[str, int] | None) -> dict[str, Any]:
