@@ -6,8 +6,9 @@ at once (a few hundred products, about a thousand SKUs) into plain dicts already
 shape of its answers, and reads them again once they are `seconds` old
 (CATALOG_PRODUCT_CACHE_SECONDS). PostgreSQL stays the source of truth and still ranks
 searches; the ids of each search's page are kept with the documents they point to, so a
-search asked again costs no query until the documents are read again. Stock levels are
-not part of the documents: they change all the time and are laid over each answer.
+search asked again costs no query until the documents are read again (in the background,
+the old ones answering meanwhile). Stock levels are not part of the documents: they
+change all the time and are laid over each answer.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from cachetools import LRUCache
 from sqlalchemy import select
 
@@ -25,6 +27,7 @@ from commerce.catalog import search as product_search
 from commerce.catalog.tables import products, variants
 from commerce.platform.db import Database
 
+log = structlog.get_logger(__name__)
 SEARCHES_KEPT = 4096  # pages of search results per reading of the documents
 
 PRODUCT_FIELDS = (
@@ -95,8 +98,9 @@ async def read_documents(db: Database, now: float) -> Documents:
 
 
 class Catalog:
-    """The documents, read on first use and again once `seconds` old; one reading at a
-    time, whoever asks meanwhile waits for it."""
+    """The documents, read on first use (whoever asks meanwhile waits for that reading)
+    and read again in the background once `seconds` old, the old ones answering until the
+    new ones are in: products change rarely, and no page should wait for a reading."""
 
     def __init__(
         self, db: Database, seconds: float, *, timer: Callable[[], float] = time.monotonic
@@ -105,7 +109,8 @@ class Catalog:
         self.seconds = seconds
         self._timer = timer
         self._documents: Documents | None = None
-        self._reading = asyncio.Lock()
+        self._first = asyncio.Lock()
+        self._again: asyncio.Task[None] | None = None
 
     @property
     def loaded(self) -> Documents | None:
@@ -114,13 +119,22 @@ class Catalog:
 
     async def documents(self) -> Documents:
         current = self._documents
-        if current is not None and self._timer() - current.read_at < self.seconds:
-            return current
-        async with self._reading:
-            current = self._documents
-            if current is None or self._timer() - current.read_at >= self.seconds:
-                current = self._documents = await read_documents(self.db, self._timer())
+        if current is None:
+            async with self._first:
+                if self._documents is None:
+                    self._documents = await read_documents(self.db, self._timer())
+                return self._documents
+        if self._timer() - current.read_at >= self.seconds and self._again is None:
+            self._again = asyncio.create_task(self._read_again())
         return current
+
+    async def _read_again(self) -> None:
+        try:
+            self._documents = await read_documents(self.db, self._timer())
+        except Exception:
+            log.exception("catalog.documents_unreadable")  # the old ones keep answering
+        finally:
+            self._again = None
 
     async def product(self, product_id: str) -> ProductDocument | None:
         return (await self.documents()).products.get(product_id)
