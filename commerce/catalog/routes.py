@@ -84,10 +84,10 @@ class CategoryPublic(BaseModel):
 
 
 class CatalogSettings(BaseSettings):
-    """CATALOG_STOCK_CACHE_SECONDS (default 1, 0 turns it off): how long a stock level read
-    from inventory is shown again before it is asked anew. CATALOG_PRODUCT_CACHE_SECONDS
-    (default 60): how long products read from the database are served from memory before
-    they are read again (they change only when the catalog is seeded or migrated)."""
+    """CATALOG_STOCK_CACHE_SECONDS (default 1; 0: each page asks inventory for its own
+    SKUs): how old the stock levels shown may be. CATALOG_PRODUCT_CACHE_SECONDS (default
+    60): how long products read from the database are served from memory before they are
+    read again in the background (they change only when the catalog is seeded or migrated)."""
 
     model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
 
