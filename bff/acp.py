@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bff.auth import CurrentUser
 from bff.errors import ApiError, not_found
 from bff.idempotency import idempotent
-from bff.routes import call, seg, start_checkout
+from bff.routes import call, catalog_get, seg, start_checkout
 from bff.tables import checkout_sessions
 from commerce import pricing
 from commerce.contracts.values import Address, CheckoutLine, Text
@@ -176,7 +176,7 @@ async def _lines(
     found = []
     for index, item in enumerate(items):
         try:
-            sku = await call(runtime, "catalog", "GET", f"/skus/{seg(item['sku'])}")
+            sku = (await catalog_get(runtime, f"/skus/{seg(item['sku'])}")).json
         except ApiError as exc:
             if exc.status != 404:
                 raise

@@ -11,14 +11,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import httpx
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bff.auth import CurrentUser, hasher, issue_token
+from bff.catalog_cache import CatalogCacheSettings, ReadCache, Upstream
 from bff.errors import ApiError, ErrorResponse, not_found
 from bff.idempotency import idempotent
 from bff.tables import addresses, checkouts, users
@@ -43,32 +45,92 @@ def seg(value: str) -> str:
     return quote(value, safe="")
 
 
+def _unavailable(service: str) -> ApiError:
+    return ApiError(
+        503,
+        "service_unavailable",
+        f"The {service} service is not answering; try again shortly.",
+        error_type="api_error",
+    )
+
+
+def _refusal(service: str, path: str, status: int, body: Callable[[], Any]) -> ApiError | None:
+    """The error a backend's answer becomes (None for a success): its 404 stays a 404,
+    its 409 and 422 keep their reason, any other failure is a 503."""
+    if status == 404:
+        return not_found(path.strip("/").split("/")[0].rstrip("s") or "resource")
+    if status in (409, 422):
+        detail = body().get("detail")
+        message = detail.get("message") if isinstance(detail, dict) else str(detail)
+        code = detail.get("code", "rejected") if isinstance(detail, dict) else "rejected"
+        return ApiError(status, code, str(message))
+    if status >= 400:
+        return ApiError(
+            503,
+            "service_error",
+            f"The {service} service failed ({status}).",
+            error_type="api_error",
+        )
+    return None
+
+
 async def call(runtime: ServiceRuntime, service: str, method: str, path: str, **kwargs: Any) -> Any:
     """A request to a backend service; its 404 stays a 404, its being away becomes a 503."""
     try:
         response = await runtime.http.request(method, f"{runtime.url_of(service)}{path}", **kwargs)
     except httpx.HTTPError as exc:
-        raise ApiError(
-            503,
-            "service_unavailable",
-            f"The {service} service is not answering; try again shortly.",
-            error_type="api_error",
-        ) from exc
-    if response.status_code == 404:
-        raise not_found(path.strip("/").split("/")[0].rstrip("s") or "resource")
-    if response.status_code in (409, 422):
-        detail = response.json().get("detail")
-        message = detail.get("message") if isinstance(detail, dict) else str(detail)
-        code = detail.get("code", "rejected") if isinstance(detail, dict) else "rejected"
-        raise ApiError(response.status_code, code, str(message))
-    if response.status_code >= 400:
-        raise ApiError(
-            503,
-            "service_error",
-            f"The {service} service failed ({response.status_code}).",
-            error_type="api_error",
-        )
+        raise _unavailable(service) from exc
+    refusal = _refusal(service, path, response.status_code, response.json)
+    if refusal is not None:
+        raise refusal
     return response.json()
+
+
+def catalog_cache(runtime: ServiceRuntime) -> ReadCache:
+    """The BFF's cache of catalog answers (one per BFF runtime, made on first use)."""
+    cache = runtime.state.get("catalog_cache")
+    if cache is None:
+        settings = CatalogCacheSettings()
+        lookups = Counter(
+            "agentshop_bff_catalog_cache_lookups",
+            "Catalog reads through the BFF's cache, by outcome (hit, miss, shared)",
+            ["outcome"],
+            registry=runtime.metrics.registry,
+        )
+        outcomes = {outcome: lookups.labels(outcome) for outcome in ("hit", "miss", "shared")}
+        cache = runtime.state["catalog_cache"] = ReadCache(
+            settings.catalog_cache_seconds,
+            settings.catalog_cache_mb * 1_000_000,
+            count=lambda outcome: outcomes[outcome].inc(),
+        )
+    assert isinstance(cache, ReadCache)
+    return cache
+
+
+async def catalog_get(
+    runtime: ServiceRuntime, path: str, params: tuple[tuple[str, str], ...] = ()
+) -> Upstream:
+    """A GET of the catalog through the BFF's read cache, its errors answered as `call`
+    answers them. `.body` is the catalog's JSON as sent, `.json` the same parsed."""
+    url = f"{runtime.url_of('catalog')}{path}"
+
+    async def fetch(asked_at: float) -> Upstream:
+        response = await runtime.http.get(url, params=params)
+        key_size = len(path) + sum(len(k) + len(v) for k, v in params)
+        return Upstream(response.status_code, response.content, asked_at, key_size)
+
+    try:
+        answer = await catalog_cache(runtime).get((path, params), fetch)
+    except httpx.HTTPError as exc:
+        raise _unavailable("catalog") from exc
+    refusal = _refusal("catalog", path, answer.status, lambda: answer.json)
+    if refusal is not None:
+        raise refusal
+    return answer
+
+
+def _as_sent(answer: Upstream) -> Response:
+    return Response(answer.body, status_code=answer.status, media_type="application/json")
 
 
 # -- auth -----------------------------------------------------------------------------
@@ -139,12 +201,15 @@ async def me(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
 @router.get("/products", operation_id="products-search", tags=["products"])
 async def search_products(runtime: RuntimeDep, request: Request) -> Any:
     """Search the catalog (same parameters as the catalog service: q, category, price range, sort, limit, offset)."""
-    return await call(runtime, "catalog", "GET", "/products", params=request.query_params)
+    # One value per name (the last, as the catalog reads them), in name order: the same
+    # search in another order or with a repeated name is the same cache entry.
+    params = tuple(sorted(request.query_params.items()))
+    return _as_sent(await catalog_get(runtime, "/products", params))
 
 
 @router.get("/products/{product_id}", operation_id="products-get", tags=["products"])
 async def get_product(runtime: RuntimeDep, product_id: Annotated[str, Path(max_length=64)]) -> Any:
-    return await call(runtime, "catalog", "GET", f"/products/{seg(product_id)}")
+    return _as_sent(await catalog_get(runtime, f"/products/{seg(product_id)}"))
 
 
 # -- cart -------------------------------------------------------------------------------
@@ -170,7 +235,7 @@ async def get_cart(runtime: RuntimeDep, user: CurrentUser) -> Any:
 @router.post("/cart/lines", operation_id="cart-add", tags=["cart"])
 async def add_to_cart(runtime: RuntimeDep, user: CurrentUser, body: CartLineIn) -> Any:
     """Add an item; its price comes from the catalog, never from the client."""
-    sku = await call(runtime, "catalog", "GET", f"/skus/{seg(body.sku)}")
+    sku = (await catalog_get(runtime, f"/skus/{seg(body.sku)}")).json
     line = {
         "sku": sku["sku"], "product_id": sku["product_id"], "name": sku["name"], "quantity": body.quantity,
         "unit_price_cents": sku["price_cents"], "currency": sku["currency"], "category": sku["category"],
@@ -221,9 +286,8 @@ async def check_coupon(runtime: RuntimeDep, user: CurrentUser, body: CouponCheck
     wanted: dict[str, int] = {}
     for li in body.lines:
         wanted[li.sku] = wanted.get(li.sku, 0) + li.quantity
-    skus = await asyncio.gather(
-        *(call(runtime, "catalog", "GET", f"/skus/{seg(sku)}") for sku in wanted)
-    )
+    found = await asyncio.gather(*(catalog_get(runtime, f"/skus/{seg(sku)}") for sku in wanted))
+    skus = [answer.json for answer in found]
     request = {
         "user_id": user, "currency": "USD", "coupon_code": body.code,
         "lines": [

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Collection, Sequence
 from typing import Annotated, Any, Literal
 
-import httpx
-import structlog
-from fastapi import APIRouter, HTTPException, Query, Request
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from commerce.catalog import search as product_search
-from commerce.catalog.tables import categories, products, variants
+from commerce.catalog.documents import Catalog, ProductDocument
+from commerce.catalog.stock import StockLevels
+from commerce.catalog.tables import categories
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 router = APIRouter(tags=["products"])
-log = structlog.get_logger(__name__)
 Availability = Literal["in_stock", "out_of_stock", "unknown"]
 
 
@@ -83,86 +83,71 @@ class CategoryPublic(BaseModel):
     product_count: int
 
 
-class StockSettings(BaseSettings):
-    """CATALOG_STOCK_CACHE_SECONDS (default 1, 0 turns it off): how long a stock level read
-    from inventory is shown again before it is asked anew."""
+class CatalogSettings(BaseSettings):
+    """CATALOG_STOCK_CACHE_SECONDS (default 1; 0: each page asks inventory for its own
+    SKUs): how old the stock levels shown may be. CATALOG_PRODUCT_CACHE_SECONDS (default
+    60): how long products read from the database are served from memory before they are
+    read again in the background (they change only when the catalog is seeded or migrated)."""
 
     model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
 
     stock_cache_seconds: float = Field(1.0, ge=0)
+    product_cache_seconds: float = Field(60.0, gt=0)
 
 
-class StockCache:
-    """Stock levels per SKU, kept for a second: a page of results asks inventory only for
-    the SKUs it has not seen lately. Availability on a product page may be a second old;
-    the checkout's reservation is what decides whether stock is there."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._levels: dict[str, tuple[int, float]] = {}
-
-    def get(self, skus: list[str], now: float) -> tuple[dict[str, int], list[str]]:
-        found, missing = {}, []
-        for sku in skus:
-            hit = self._levels.get(sku)
-            if hit is not None and hit[1] > now:
-                found[sku] = hit[0]
-            else:
-                missing.append(sku)
-        return found, missing
-
-    def put(self, levels: dict[str, int], now: float) -> None:
-        if len(self._levels) > 50_000:  # bounded: the catalog has far fewer SKUs
-            self._levels.clear()
-        expires = now + self.seconds
-        for sku, level in levels.items():
-            self._levels[sku] = (level, expires)
+def _catalog(runtime: ServiceRuntime) -> Catalog:
+    catalog = runtime.state.get("catalog")
+    if catalog is None:
+        seconds = CatalogSettings().product_cache_seconds
+        catalog = runtime.state["catalog"] = Catalog(runtime.db, seconds)
+    assert isinstance(catalog, Catalog)
+    return catalog
 
 
-def _stock_cache(runtime: ServiceRuntime) -> StockCache:
-    cache = runtime.state.get("stock_cache")
-    if cache is None:
-        cache = runtime.state["stock_cache"] = StockCache(StockSettings().stock_cache_seconds)
-    assert isinstance(cache, StockCache)
-    return cache
+def _stock(runtime: ServiceRuntime) -> StockLevels:
+    levels = runtime.state.get("stock_levels")
+    if levels is None:
+
+        async def read(skus: Sequence[str]) -> dict[str, int]:
+            response = await runtime.http.get(
+                f"{runtime.url_of('inventory')}/stock", params={"sku": list(skus)}, timeout=1.0
+            )
+            response.raise_for_status()
+            return {item["sku"]: int(item["available"]) for item in response.json()["items"]}
+
+        seconds = CatalogSettings().stock_cache_seconds
+        levels = runtime.state["stock_levels"] = StockLevels(seconds, read)
+    assert isinstance(levels, StockLevels)
+    return levels
 
 
 async def stock_levels(runtime: ServiceRuntime, skus: list[str]) -> dict[str, int] | None:
-    """Available units per SKU (inventory asked once, for the SKUs not seen lately);
-    None when inventory cannot answer."""
-    if not skus:
-        return {}
-    cache = _stock_cache(runtime)
-    now = time.monotonic()
-    found, missing = cache.get(skus, now)
-    if not missing:
-        return found
-    try:
-        response = await runtime.http.get(
-            f"{runtime.url_of('inventory')}/stock", params={"sku": missing}, timeout=1.0
-        )
-        response.raise_for_status()
-    except (httpx.HTTPError, KeyError) as exc:
-        log.warning("catalog.stock_unavailable", error=str(exc))
-        return None
-    fresh = {item["sku"]: int(item["available"]) for item in response.json()["items"]}
-    if cache.seconds:
-        cache.put({sku: fresh.get(sku, 0) for sku in missing}, now)
-    return {**found, **fresh}
+    """Available units per SKU, at most CATALOG_STOCK_CACHE_SECONDS old; None when
+    inventory cannot answer."""
+    catalog = _catalog(runtime)
+
+    def every_sku() -> Collection[str]:
+        documents = catalog.loaded
+        return documents.skus.keys() if documents is not None else ()
+
+    return await _stock(runtime).of(skus, every_sku)
 
 
-def _with_stock(product: dict[str, Any], levels: dict[str, int] | None) -> ProductPublic:
-    items = [
-        VariantPublic(**v, available=None if levels is None else levels.get(v["sku"], 0))
-        for v in product["variants"]
-    ]
+def _with_stock(product: ProductDocument, levels: dict[str, int] | None) -> dict[str, Any]:
+    """A product answer (the fields of `ProductPublic`, in order) with its stock laid over."""
     availability: Availability = "unknown"
-    if levels is not None:
-        availability = "in_stock" if any((v.available or 0) > 0 for v in items) else "out_of_stock"
-    fields = {
-        k: product[k] for k in ProductPublic.model_fields if k not in ("variants", "availability")
-    }
-    return ProductPublic(**fields, variants=items, availability=availability)
+    if levels is None:
+        items = [{**v, "available": None} for v in product.variants]
+    else:
+        items = [{**v, "available": levels.get(v["sku"], 0)} for v in product.variants]
+        availability = "in_stock" if any(v["available"] > 0 for v in items) else "out_of_stock"
+    return {**product.fields, "availability": availability, "variants": items}
+
+
+def _json(content: object) -> Response:
+    """The answer encoded once, here: orjson writes the same bytes FastAPI's JSONResponse
+    would for these documents, without a validation and encoding pass per request."""
+    return Response(orjson.dumps(content), media_type="application/json")
 
 
 @router.get("/products", operation_id="products-search", response_model=ProductsPublic)
@@ -177,7 +162,7 @@ async def search_products(
     sort: product_search.Sort = "relevance",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
-) -> ProductsPublic:
+) -> Response:
     """Search by text with filters; `attr.<name>=<value>` filters on attributes (e.g. `attr.color=black`)."""
     if (
         min_price_cents is not None
@@ -192,69 +177,29 @@ async def search_products(
         q=(q or "").strip() or None, category=category, brand=brand, min_price_cents=min_price_cents,
         max_price_cents=max_price_cents, attributes=attributes, sort=sort, limit=limit, offset=offset,
     )  # fmt: skip
-    async with runtime.db.sessions() as session:
-        rows, total = await product_search.search(session, query)
-    levels = await stock_levels(runtime, [v["sku"] for r in rows for v in r["variants"]])
-    return ProductsPublic(
-        items=[_with_stock(r, levels) for r in rows], total=total, limit=limit, offset=offset
-    )
+    found, total = await _catalog(runtime).search(query)
+    levels = await stock_levels(runtime, [v["sku"] for p in found for v in p.variants])
+    items = [_with_stock(p, levels) for p in found]
+    return _json({"items": items, "total": total, "limit": limit, "offset": offset})
 
 
 @router.get("/products/{product_id}", operation_id="products-get", response_model=ProductPublic)
-async def get_product(runtime: RuntimeDep, product_id: str) -> ProductPublic:
-    async with runtime.db.sessions() as session:
-        row = (
-            (await session.execute(select(products).where(products.c.product_id == product_id)))
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise HTTPException(404, detail=f"unknown product {product_id!r}")
-        found = (
-            await session.execute(
-                select(
-                    variants.c.sku, variants.c.name, variants.c.price_cents, variants.c.attributes
-                )
-                .where(variants.c.product_id == product_id)
-                .order_by(variants.c.price_cents, variants.c.sku)
-            )
-        ).mappings()
-        product = {**row, "variants": [dict(v) for v in found]}
-    return _with_stock(
-        product, await stock_levels(runtime, [v["sku"] for v in product["variants"]])
-    )
+async def get_product(runtime: RuntimeDep, product_id: str) -> Response:
+    product = await _catalog(runtime).product(product_id)
+    if product is None:
+        raise HTTPException(404, detail=f"unknown product {product_id!r}")
+    levels = await stock_levels(runtime, [v["sku"] for v in product.variants])
+    return _json(_with_stock(product, levels))
 
 
 @router.get("/skus/{sku}", operation_id="skus-get", response_model=SkuPublic)
-async def get_sku(runtime: RuntimeDep, sku: str) -> SkuPublic:
+async def get_sku(runtime: RuntimeDep, sku: str) -> Response:
     """One SKU with its price and product; used to price carts (never trust a client's price)."""
-    async with runtime.db.sessions() as session:
-        row = (
-            (
-                await session.execute(
-                    select(
-                        variants.c.sku,
-                        variants.c.name,
-                        variants.c.price_cents,
-                        variants.c.attributes,
-                        products.c.product_id,
-                        products.c.name.label("product_name"),
-                        products.c.brand,
-                        products.c.category,
-                        products.c.tax_class,
-                        products.c.currency,
-                    )
-                    .join(products, products.c.product_id == variants.c.product_id)
-                    .where(variants.c.sku == sku)
-                )
-            )
-            .mappings()
-            .first()
-        )
-    if row is None:
+    found = await _catalog(runtime).sku(sku)
+    if found is None:
         raise HTTPException(404, detail=f"unknown SKU {sku!r}")
     levels = await stock_levels(runtime, [sku])
-    return SkuPublic(**row, available=None if levels is None else levels.get(sku, 0))
+    return _json({**found, "available": None if levels is None else levels.get(sku, 0)})
 
 
 @router.get(

@@ -1,5 +1,6 @@
 """Product search: PostgreSQL full text (stemmed, weighted, accent-free) plus trigram
-similarity for typos and partial words, filters, sorting, one query per page."""
+similarity for typos and partial words, filters, sorting, one query per page. The query
+ranks and counts; the products themselves come from the catalog's documents in memory."""
 
 from __future__ import annotations
 
@@ -38,9 +39,16 @@ class Query:
     limit: int = 20
     offset: int = 0
 
+    def key(self) -> tuple[object, ...]:
+        """The same search as a hashable value (attribute filters in name order)."""
+        return (
+            self.q, self.category, self.brand, self.min_price_cents, self.max_price_cents,
+            tuple(sorted(self.attributes.items())), self.sort, self.limit, self.offset,
+        )  # fmt: skip
 
-async def search(session: AsyncSession, query: Query) -> tuple[list[dict[str, Any]], int]:
-    """Matching products (with their variants) for one page, and the total count."""
+
+async def search(session: AsyncSession, query: Query) -> tuple[list[str], int]:
+    """The ids of one page of matching products, best first, and how many match in all."""
     where = ["TRUE"]
     params: dict[str, Any] = {
         "limit": query.limit,
@@ -78,26 +86,15 @@ async def search(session: AsyncSession, query: Query) -> tuple[list[dict[str, An
         )
         params[f"ak{n}"], params[f"av{n}"] = key, value
     sql = f"""
-        WITH page AS (
-            SELECT p.product_id, p.name, p.brand, p.category, p.description, p.tax_class,
-                   p.attributes, p.min_price_cents, p.max_price_cents, p.currency,
-                   {score} AS score, count(*) OVER () AS total
-            FROM products p
-            WHERE {" AND ".join(where)}
-            ORDER BY {ORDER[query.sort]}
-            LIMIT :limit OFFSET :offset
-        )
-        SELECT page.*, coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
-                'sku', v.sku, 'name', v.name, 'price_cents', v.price_cents, 'attributes', v.attributes
-            ) ORDER BY v.price_cents, v.sku)
-            FROM variants v WHERE v.product_id = page.product_id), '[]'::jsonb) AS variants
-        FROM page
-        ORDER BY {ORDER[query.sort].replace("p.", "page.")}
+        SELECT p.product_id, {score} AS score, count(*) OVER () AS total
+        FROM products p
+        WHERE {" AND ".join(where)}
+        ORDER BY {ORDER[query.sort]}
+        LIMIT :limit OFFSET :offset
     """
-    rows = [dict(r) for r in (await session.execute(text(sql), params)).mappings()]
-    total = int(rows[0]["total"]) if rows else 0
+    rows = (await session.execute(text(sql), params)).all()
+    total = int(rows[0].total) if rows else 0
     if not rows and query.offset:
         count_sql = f"SELECT count(*) FROM products p WHERE {' AND '.join(where)}"
         total = int((await session.execute(text(count_sql), params)).scalar_one())
-    return rows, total
+    return [str(row.product_id) for row in rows], total

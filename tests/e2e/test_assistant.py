@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from assistant.llm.openai import OpenAIParser
+from bff.catalog_cache import CatalogCacheSettings
 from bff.tables import checkouts
 from commerce import cli
 from commerce.services import SERVICES
@@ -215,6 +216,8 @@ async def _set_stock(stack: ServiceStack, sku: str, on_hand: int) -> None:
             lambda r: r.status_code == 200 and r.json()["available"] == available,
             within=10,
         )
+    # and the BFF keeps the catalog's answers a moment more: let those read before expire
+    await asyncio.sleep(CatalogCacheSettings().catalog_cache_seconds)
 
 
 async def test_out_of_stock_gets_a_substitute_or_a_question(

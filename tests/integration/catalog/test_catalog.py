@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, insert, text
 
+from commerce.catalog.documents import Catalog
+from commerce.catalog.tables import products, variants
 from tests.conftest import ServiceStack
 from tests.integration.helpers import eventually
 
@@ -97,3 +101,34 @@ async def test_availability_is_unknown_while_inventory_is_down(stack: ServiceSta
 
 async def _json(response: Any) -> Any:
     return (await response).json()
+
+
+async def test_products_are_read_again_once_old(stack: ServiceStack) -> None:
+    """A product seeded into a running catalog shows once its documents are read again."""
+    await stack.ensure("inventory", "catalog")
+    db = stack.runtime("catalog").db
+    catalog = Catalog(db, seconds=0.05)
+    product_id = f"p-late-{uuid.uuid4().hex[:8]}"
+    assert await catalog.product("p-cable-usbc") is not None
+    late = {
+        "product_id": product_id, "name": "Late Stapler", "brand": "Deskmate", "category": "office",
+        "description": "Seeded after the catalog started.", "tax_class": "standard",
+        "attributes": {}, "min_price_cents": 500, "max_price_cents": 500, "currency": "USD",
+        "search": text("''::tsvector"),
+    }  # fmt: skip
+    sku = {"sku": f"SKU-{product_id}", "product_id": product_id, "name": "Late Stapler",
+           "price_cents": 500, "attributes": {}}  # fmt: skip
+    async with db.transaction() as session:
+        await session.execute(insert(products).values(late))
+        await session.execute(insert(variants).values(sku))
+    try:
+        assert await catalog.product(product_id) is None  # documents read before it came
+        found = await eventually(
+            lambda: catalog.product(product_id), lambda p: p is not None, within=10
+        )
+        assert found is not None and found.fields["name"] == "Late Stapler"
+        assert (await catalog.sku(f"SKU-{product_id}") or {}).get("price_cents") == 500
+    finally:
+        async with db.transaction() as session:
+            await session.execute(delete(variants).where(variants.c.product_id == product_id))
+            await session.execute(delete(products).where(products.c.product_id == product_id))

@@ -1,0 +1,99 @@
+"""Stock levels laid over the catalog's answers, read from inventory's API.
+
+Every answer shows availability, and stock changes all the time, so the catalog keeps
+the levels of all its SKUs for `seconds` (CATALOG_STOCK_CACHE_SECONDS, default 1):
+one reading of every SKU (a few calls of up to 200 SKUs each) serves every page until
+it is that old, instead of a call to inventory on most pages. While the levels are in
+use a new reading starts a little before they expire, so under steady traffic no page
+waits for it. Availability on a page may be `seconds` old; the checkout's reservation is
+what decides whether stock is there. With `seconds` 0 each page asks for its own SKUs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
+
+import httpx
+import structlog
+
+log = structlog.get_logger(__name__)
+
+PER_CALL = 200  # the most SKUs inventory's GET /stock takes at once
+REFRESH_AHEAD = 0.75  # of `seconds`: when a reading in use starts the next one
+UNAVAILABLE = (httpx.HTTPError, KeyError, ValueError)  # inventory away, failing or garbled
+
+Read = Callable[[Sequence[str]], Awaitable[dict[str, int]]]
+"""Asks inventory for the available units of some SKUs (at most PER_CALL)."""
+
+
+class StockLevels:
+    def __init__(
+        self, seconds: float, read: Read, *, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.seconds = seconds
+        self._read = read
+        self._timer = timer
+        self._levels: dict[str, int] = {}
+        self._covered: frozenset[str] = frozenset()
+        self._read_at = float("-inf")
+        self._reading: asyncio.Task[None] | None = None
+
+    async def of(
+        self, skus: Sequence[str], every_sku: Callable[[], Collection[str]]
+    ) -> dict[str, int] | None:
+        """Available units of `skus` (0 for a SKU inventory does not know); None when
+        inventory cannot answer. `every_sku` names the SKUs one reading covers."""
+        if not skus:
+            return {}
+        if self.seconds <= 0:
+            try:
+                return _complete(skus, await self._read_all(skus))
+            except UNAVAILABLE as exc:
+                log.warning("catalog.stock_unavailable", error=str(exc))
+                return None
+        age = self._timer() - self._read_at
+        if age >= self.seconds or not self._covered.issuperset(skus):
+            if self._reading is None:
+                self._start(frozenset(every_sku()).union(skus))
+            assert self._reading is not None
+            try:
+                # Shielded: a page that goes away does not cancel the reading others wait on.
+                await asyncio.shield(self._reading)
+            except UNAVAILABLE:
+                return None  # logged by the reading
+        elif age >= self.seconds * REFRESH_AHEAD and self._reading is None:
+            self._start(frozenset(every_sku()))
+        return _complete(skus, self._levels)
+
+    def _start(self, skus: frozenset[str]) -> None:
+        self._reading = asyncio.create_task(self._reading_of(skus))
+        self._reading.add_done_callback(_observe)
+
+    async def _reading_of(self, skus: frozenset[str]) -> None:
+        started = self._timer()
+        try:
+            self._levels = await self._read_all(sorted(skus))
+            self._covered, self._read_at = skus, started
+        except UNAVAILABLE as exc:
+            log.warning("catalog.stock_unavailable", error=str(exc))
+            raise
+        finally:
+            self._reading = None
+
+    async def _read_all(self, skus: Sequence[str]) -> dict[str, int]:
+        parts = await asyncio.gather(
+            *(self._read(skus[i : i + PER_CALL]) for i in range(0, len(skus), PER_CALL))
+        )
+        return {sku: level for part in parts for sku, level in part.items()}
+
+
+def _complete(skus: Sequence[str], levels: dict[str, int]) -> dict[str, int]:
+    return {sku: levels.get(sku, 0) for sku in skus}
+
+
+def _observe(task: asyncio.Task[None]) -> None:
+    """Mark a failed reading as seen even when no page waited for it (it was logged)."""
+    if not task.cancelled():
+        task.exception()
