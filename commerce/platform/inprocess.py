@@ -59,7 +59,8 @@ class InProcessTransport(httpx.AsyncBaseTransport):
         try:
             # shielded: a caller that gives up (timeout, cancellation) leaves the target
             # to finish, as a server keeps handling a request whose client went away
-            return await asyncio.wait_for(asyncio.shield(task), timeout)
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(task)
         except TimeoutError as exc:
             raise httpx.ReadTimeout(
                 f"no answer from {request.url.host}:{request.url.port} within {timeout} s",
