@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.metrics_core import Metric
 
 M = TypeVar("M", bound=MetricWrapperBase)
 
@@ -34,6 +36,17 @@ class Labelled(Generic[M]):
             if len(self._children) < KEPT_CHILDREN:
                 self._children[key] = child
         return child
+
+    def remove(self, *values: str) -> None:
+        self._children.clear()
+        self.metric.remove(*values)
+
+    def clear(self) -> None:
+        self._children.clear()
+        self.metric.clear()
+
+    def collect(self) -> Iterable[Metric]:
+        return self.metric.collect()
 
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
