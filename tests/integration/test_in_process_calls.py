@@ -61,8 +61,9 @@ async def probes(app: FastAPI) -> AsyncIterator[asyncio.Event]:
         finished.set()
         return {"status": "done"}
 
-    for path, endpoint in zip(PROBES, (context, fail, slow), strict=True):
-        app.add_api_route(path, endpoint, methods=["GET"])
+    app.add_api_route(PROBES[0], context, methods=["GET"])
+    app.add_api_route(PROBES[1], fail, methods=["GET"])
+    app.add_api_route(PROBES[2], slow, methods=["GET"])
     try:
         yield finished
     finally:
