@@ -23,6 +23,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 from starlette.datastructures import Headers, MutableHeaders
@@ -30,12 +31,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commerce.platform.consumer import ConsumerRunner, Handler
 from commerce.platform.db import Database, PlatformTables
+from commerce.platform.inprocess import InProcessTransport, LocalApps
 from commerce.platform.kafka import make_consumer
 from commerce.platform.logging import bound
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox, OutboxRelay
 from commerce.platform.settings import Settings
-from commerce.platform.telemetry import inject, server_span
+from commerce.platform.telemetry import inject, server_span, tracing_exported
 from commerce.services import SERVICES, ServiceSpec
 
 log = structlog.get_logger(__name__)
@@ -78,6 +80,7 @@ class ServiceRuntime:
         producer: AIOKafkaProducer,
         *,
         database_url: str | None = None,
+        local: LocalApps | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -113,8 +116,14 @@ class ServiceRuntime:
                 idle_fetch_interval=settings.kafka_idle_fetch_interval_ms / 1000,
                 services=self,
             )
+        # `local` finds the services running in this process: calls to them skip the network
+        transport = None
+        if local is not None and settings.in_process_calls:
+            transport = InProcessTransport(local, httpx.AsyncHTTPTransport())
         self.http = httpx.AsyncClient(
-            timeout=settings.http_timeout_seconds, event_hooks={"request": [_propagate_trace]}
+            timeout=settings.http_timeout_seconds,
+            event_hooks={"request": [_propagate_context]},
+            transport=transport,
         )
         self.state: dict[str, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -184,10 +193,16 @@ class ServiceRuntime:
         return checks
 
 
-async def _propagate_trace(request: httpx.Request) -> None:
+async def _propagate_context(request: httpx.Request) -> None:
+    """Outgoing calls carry the trace context and the correlation id of the work at hand."""
     carrier: dict[str, str] = {}
     inject(carrier)
-    request.headers.update(carrier)
+    if "x-correlation-id" not in request.headers:
+        correlation_id = structlog.contextvars.get_contextvars().get("correlation_id")
+        if correlation_id:
+            carrier["x-correlation-id"] = str(correlation_id)
+    if carrier:
+        request.headers.update(carrier)
 
 
 async def _supervised(task: BackgroundTask, runtime: ServiceRuntime, name: str) -> None:
@@ -213,6 +228,8 @@ async def runtime_dependency(request: Request) -> ServiceRuntime:
     dependency in its thread pool, a thread hop on every request for a dict lookup."""
     return get_runtime(request)
 
+
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(runtime_dependency)]
 
@@ -254,8 +271,9 @@ class _RequestContext:
                 await self.app(scope, receive, send_with_id)
             finally:
                 path = getattr(scope.get("route"), "path", "unmatched")
-                span.update_name(f"{method} {path}")
-                span.set_attribute("http.response.status_code", status)
+                if span.is_recording():  # not when no exporter is set (docs/adr/0015)
+                    span.update_name(f"{method} {path}")
+                    span.set_attribute("http.response.status_code", status)
                 self.metrics.http_requests.labels(method, path, str(status)).inc()
                 self.metrics.http_seconds.labels(method, path).observe(
                     time.perf_counter() - started
@@ -268,6 +286,9 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         title=service.title or f"agentshop {service.name}",
         description=runtime.spec.description,
         version="0.1.0",
+        # FastAPI's own request and operation spans: only when spans are exported, since
+        # unexported ones would be dropped anyway (docs/adr/0015)
+        telemetry=None if tracing_exported() else NO_FASTAPI_TELEMETRY,
     )
     app.state.runtime = runtime
     app.add_middleware(_RequestContext, metrics=runtime.metrics)

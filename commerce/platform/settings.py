@@ -50,6 +50,8 @@ class Settings(BaseSettings):
 
     port_offset: int = Field(0, alias="AGENTSHOP_PORT_OFFSET")
     http_timeout_seconds: float = Field(5.0, gt=0, alias="AGENTSHOP_HTTP_TIMEOUT_SECONDS")
+    # a call to a service of this same process goes straight to its app (docs/adr/0015)
+    in_process_calls: bool = Field(True, alias="AGENTSHOP_IN_PROCESS_CALLS")
 
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:8501"], alias="AGENTSHOP_CORS_ORIGINS"

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
+from starlette.types import ASGIApp
 
 from commerce.contracts import all_topic_names
 from commerce.platform import migrations
@@ -206,9 +208,18 @@ class _Server(uvicorn.Server):
         yield
 
 
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})
+
+
 @dataclass
 class RunningServices:
-    """Services running in this process, sharing one producer. More can be added later."""
+    """Services running in this process, sharing one producer. More can be added later.
+
+    Their calls to each other skip the network (`local_app`, docs/adr/0015): a request to
+    the address a service of this process serves on goes straight to its app, for as long
+    as its HTTP server is up.
+    """
 
     settings: Settings
     producer: AIOKafkaProducer
@@ -219,11 +230,35 @@ class RunningServices:
     runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
     servers: list[_Server] = field(default_factory=list)
     server_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _serving: dict[tuple[str, int], tuple[ServiceRuntime, _Server]] = field(default_factory=dict)
+
+    def local_app(self, url: httpx.URL) -> ASGIApp | None:
+        """The app of the service of this process that serves `url`'s origin, if it is up.
+
+        Looked up on every call: a service that was stopped (its server told to exit, or
+        taken out of `runtimes`) is not found, so its callers go to the network and find
+        it down there, and one started again is found again.
+        """
+        if url.scheme != "http":
+            return None
+        found = self._serving.get((url.host, url.port or 80))
+        if found is None:
+            return None
+        runtime, server = found
+        if (
+            not server.started
+            or server.should_exit
+            or self.runtimes.get(runtime.service.name) is not runtime
+        ):
+            return None
+        return runtime.app
 
     async def add(self, names: Iterable[str]) -> None:
         """Start the named services that are not running yet (HTTP on their own ports)."""
         new = {
-            name: ServiceRuntime(load_service(name), self.settings, self.producer)
+            name: ServiceRuntime(
+                load_service(name), self.settings, self.producer, local=self.local_app
+            )
             for name in service_names(names)
             if name not in self.runtimes
         }
@@ -256,6 +291,11 @@ class RunningServices:
             servers.append(server)
             self.servers.append(server)
             self.server_tasks.append(asyncio.create_task(server.serve()))
+            hosts = (
+                LOOPBACK | {self.host} if self.host in LOOPBACK | ALL_INTERFACES else {self.host}
+            )
+            for host in hosts:
+                self._serving[(host, ports[name])] = (runtime, server)
         while not all(s.started for s in servers):
             if any(t.done() for t in self.server_tasks):
                 raise RuntimeError("an HTTP server failed to start (is its port in use?)")

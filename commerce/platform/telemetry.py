@@ -3,25 +3,48 @@
 A trace started by an HTTP request continues through the outbox (the context is
 stored with the row and sent as the record's `traceparent` header), into the
 consumer that handles it, and into any HTTP call that handler makes. Spans are
-exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise they
-are still created (so ids propagate and appear in logs) but not exported.
+exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (sampled as
+`OTEL_TRACES_SAMPLER` says, by default every trace a sampled parent or none started).
+Otherwise every span is sampled out: it still has a valid context, so trace ids
+propagate and appear in logs, but it records nothing, which costs a fraction of a
+recorded span that would be thrown away (docs/adr/0015).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import Span, SpanKind
 
 _configured = False
 tracer = trace.get_tracer("agentshop")
+
+
+def tracing_exported() -> bool:
+    """Whether spans leave this process (an OTLP endpoint is configured)."""
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
+
+def tracer_provider(service_name: str, exporter: SpanExporter | None) -> TracerProvider:
+    """The SDK provider: recording and exporting through `exporter`, or, without one,
+    creating valid but non-recording spans (trace ids still propagate and reach logs)."""
+    resource = Resource.create({"service.name": service_name})
+    if exporter is None:
+        return TracerProvider(resource=resource, sampler=ALWAYS_OFF)
+    provider = TracerProvider(resource=resource)  # sampler: OTEL_TRACES_SAMPLER, else parent-based
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
 
 
 def configure_tracing(service_name: str) -> None:
@@ -29,12 +52,12 @@ def configure_tracing(service_name: str) -> None:
     global _configured
     if _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+    exporter: SpanExporter | None = None
+    if tracing_exported():
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(provider)
+        exporter = OTLPSpanExporter()
+    trace.set_tracer_provider(tracer_provider(service_name, exporter))
     _configured = True
 
 
@@ -45,20 +68,27 @@ def inject(carrier: MutableMapping[str, str]) -> None:
 
 @contextmanager
 def consumer_span(
-    name: str, headers: list[tuple[str, bytes]] | None, attributes: Mapping[str, Any]
+    name: str,
+    headers: list[tuple[str, bytes]] | None,
+    attributes: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
 ) -> Iterator[Span]:
-    """A CONSUMER span whose parent is the trace context carried by a Kafka record."""
+    """A CONSUMER span whose parent is the trace context carried by a Kafka record.
+
+    `attributes` are set only on a recording span; pass a function to build them only then.
+    """
     carrier = {k: v.decode(errors="replace") for k, v in headers or [] if v is not None}
     parent = propagate.extract(carrier)
-    with tracer.start_as_current_span(
-        name, context=parent, kind=SpanKind.CONSUMER, attributes=dict(attributes)
-    ) as span:
+    with tracer.start_as_current_span(name, context=parent, kind=SpanKind.CONSUMER) as span:
+        if span.is_recording():
+            span.set_attributes(attributes() if callable(attributes) else attributes)
         yield span
 
 
 @contextmanager
 def server_span(name: str, headers: Mapping[str, str]) -> Iterator[Span]:
-    parent = propagate.extract(dict(headers))
+    """A SERVER span whose parent is the trace context of the request's headers (any
+    mapping with case-insensitive `get`, e.g. Starlette's `Headers`)."""
+    parent = propagate.extract(headers)
     with tracer.start_as_current_span(name, context=parent, kind=SpanKind.SERVER) as span:
         yield span
 
