@@ -12,4 +12,3 @@ def test_a_paced_rate_must_be_positive_and_within_what_the_users_can_start() -> 
     for rate in (0.0, -1.0, 1001.0):
         with pytest.raises(ValueError, match="rate"):
             LoadOptions("read-heavy", users=10, rate=rate).validate()
-
