@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(5.0, gt=0, alias="AGENTSHOP_HTTP_TIMEOUT_SECONDS")
     # a call to a service of this same process goes straight to its app (docs/adr/0015)
     in_process_calls: bool = Field(True, alias="AGENTSHOP_IN_PROCESS_CALLS")
+    # the cyclic garbage collector's thresholds once services run (docs/adr/0017);
+    # (a JSON list; Python's own are [700, 10, 10])
+    gc_thresholds: tuple[int, int, int] = Field((10_000, 20, 20), alias="AGENTSHOP_GC_THRESHOLDS")
 
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:8501"], alias="AGENTSHOP_CORS_ORIGINS"

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaProducer
 from starlette.types import ASGIApp
 
 from commerce.contracts import all_topic_names
-from commerce.platform import migrations
+from commerce.platform import heap, migrations
 from commerce.platform.db import Database, ensure_database
 from commerce.platform.embedded import EmbeddedBroker, EmbeddedPostgres, port_is_free
 from commerce.platform.kafka import ensure_topics, make_producer
@@ -337,6 +337,8 @@ async def start_services(
     except BaseException:
         await running.stop()
         raise
+    if chosen:  # what start-up made lives as long as the process (docs/adr/0017)
+        heap.settle(settings.gc_thresholds)
     return running
 
 
