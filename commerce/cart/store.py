@@ -13,16 +13,19 @@ from commerce.cart.tables import cart_lines, carts
 
 
 async def cart_for(session: AsyncSession, user_id: str, *, lock: bool = False) -> dict[str, Any]:
-    """The user's cart, created on first use (concurrency-safe)."""
-    await session.execute(
-        insert(carts)
-        .values(cart_id=uuid.uuid4(), user_id=user_id)
-        .on_conflict_do_nothing(index_elements=["user_id"])
-    )
+    """The user's cart, created on first use (concurrency-safe: a concurrent first use
+    inserts nothing, and both read the one row)."""
     query = select(carts).where(carts.c.user_id == user_id)
     if lock:
         query = query.with_for_update()
-    row = (await session.execute(query)).mappings().one()
+    row = (await session.execute(query)).mappings().first()
+    if row is None:
+        await session.execute(
+            insert(carts)
+            .values(cart_id=uuid.uuid4(), user_id=user_id)
+            .on_conflict_do_nothing(index_elements=["user_id"])
+        )
+        row = (await session.execute(query)).mappings().one()
     return dict(row)
 
 
