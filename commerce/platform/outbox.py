@@ -89,6 +89,9 @@ class Outbox:
                 type=type_name,
                 value=value,
                 headers=headers or {},
+                # the moment of the write, not the transaction's start (`now()`): with
+                # `sent_at` it shows how long a row waited for commit and relay
+                created_at=func.clock_timestamp(),
             )
         )
         # One NOTIFY per transaction wakes the relay (PostgreSQL delivers it on commit and
@@ -161,7 +164,9 @@ class OutboxRelay:
                     )
             await asyncio.gather(*futures)
             await session.execute(
-                update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now())
+                update(t)
+                .where(t.c.id.in_([r.id for r in rows]))
+                .values(sent_at=func.clock_timestamp())  # acknowledged by the broker
             )
         wakeups.published(row.topic for row in rows)
         for row in rows:
