@@ -23,6 +23,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,10 @@ from commerce.platform.telemetry import consumer_span
 log = structlog.get_logger(__name__)
 
 M = TypeVar("M", bound=Message)
+
+# How long a batch's transaction waits for a row lock before it gives up and its records
+# are handled one per transaction (see `ConsumerRunner._process_batch`).
+_BATCH_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '200ms'")
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -273,11 +278,77 @@ class ConsumerRunner:
     ) -> tuple[TopicPartition, int | None]:
         if after is not None:  # the partition came back after a rebalance: keep its order
             await asyncio.wait([after])
+        if len(records) > 1 and await self._process_batch(records):
+            return tp, records[-1].offset
         last: int | None = None
         for record in records:
             await self._process(record)
             last = record.offset
         return tp, last
+
+    async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+        """Handle a partition's records in order in ONE transaction (one commit for all).
+
+        False, with nothing written, when any record cannot be decoded or its handler
+        fails: the caller then handles the records one per transaction, where a bad one
+        gets its retries and dead letter and the others commit once.
+        """
+        opened: list[tuple[ConsumerRecord[bytes, bytes], Envelope, Message, Handler[Any]]] = []
+        ignored: list[tuple[str, str]] = []
+        for record in records:
+            try:
+                envelope = Envelope.from_bytes(record.value)
+                handler = self._by_type.get(envelope.type)
+                if handler is None:
+                    ignored.append((record.topic, envelope.type))
+                    continue
+                opened.append((record, envelope, envelope.open(), handler))
+            except MessageError:
+                return False
+        outcomes: list[tuple[ConsumerRecord[bytes, bytes], str, str, float]] = []
+        try:
+            async with self.db.transaction() as session:
+                # Rows locked for one record stay locked until the batch commits; a lock
+                # another batch holds (possibly waiting for ours) ends this try quickly.
+                await session.execute(_BATCH_LOCK_TIMEOUT)
+                for record, envelope, message, handler in opened:
+                    started = time.perf_counter()
+                    with (
+                        bound(correlation_id=envelope.correlation_id, message_type=envelope.type),
+                        self._span(record, envelope),
+                    ):
+                        outcome = await self._claim_and_handle(
+                            session, record, envelope, message, handler
+                        )
+                    outcomes.append((record, envelope.type, outcome, time.perf_counter() - started))
+        except Exception as exc:
+            log.info(
+                "consumer.batch_fell_back", consumer=self.name, records=len(records), error=str(exc)
+            )
+            self.metrics.batches.labels(outcome="fell_back").inc()
+            return False
+        self.metrics.batches.labels(outcome="committed").inc()
+        for topic, type_name in ignored:
+            self.metrics.consumed(topic=topic, type=type_name, outcome="ignored").inc()
+        for record, type_name, outcome, seconds in outcomes:
+            self.metrics.handler_seconds.labels(type=type_name).observe(seconds)
+            self.metrics.consumed(topic=record.topic, type=type_name, outcome=outcome).inc()
+        return True
+
+    def _span(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope) -> Any:
+        return consumer_span(
+            f"{envelope.type} process",
+            record.headers,
+            {
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.kafka.destination.partition": record.partition,
+                "messaging.kafka.message.offset": record.offset,
+                "messaging.message.id": str(envelope.message_id),
+                "messaging.consumer.group.name": self.group_id,
+                "agentshop.correlation_id": envelope.correlation_id or "",
+            },
+        )
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -291,19 +362,7 @@ class ConsumerRunner:
             return
         with (
             bound(correlation_id=envelope.correlation_id, message_type=envelope.type),
-            consumer_span(
-                f"{envelope.type} process",
-                record.headers,
-                {
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": record.topic,
-                    "messaging.kafka.destination.partition": record.partition,
-                    "messaging.kafka.message.offset": record.offset,
-                    "messaging.message.id": str(envelope.message_id),
-                    "messaging.consumer.group.name": self.group_id,
-                    "agentshop.correlation_id": envelope.correlation_id or "",
-                },
-            ),
+            self._span(record, envelope),
         ):
             try:
                 message = envelope.open()
@@ -350,25 +409,36 @@ class ConsumerRunner:
         message: Message,
         handler: Handler[Any],
     ) -> str:
-        inbox = self.tables.inbox
         async with self.db.transaction() as session:
-            claimed = await session.scalar(
-                insert(inbox)
-                .values(
-                    consumer=self.name,
-                    message_id=envelope.message_id,
-                    type=envelope.type,
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                )
-                .on_conflict_do_nothing()
-                .returning(inbox.c.message_id)
+            return await self._claim_and_handle(session, record, envelope, message, handler)
+
+    async def _claim_and_handle(
+        self,
+        session: AsyncSession,
+        record: ConsumerRecord[bytes, bytes],
+        envelope: Envelope,
+        message: Message,
+        handler: Handler[Any],
+    ) -> str:
+        """Claim the message in the inbox and run its handler, in `session`'s transaction."""
+        inbox = self.tables.inbox
+        claimed = await session.scalar(
+            insert(inbox)
+            .values(
+                consumer=self.name,
+                message_id=envelope.message_id,
+                type=envelope.type,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
             )
-            if claimed is None:
-                return "duplicate"
-            ctx = MessageContext(session, envelope, self.outbox, self.services)
-            await handler.fn(message, ctx)
+            .on_conflict_do_nothing()
+            .returning(inbox.c.message_id)
+        )
+        if claimed is None:
+            return "duplicate"
+        ctx = MessageContext(session, envelope, self.outbox, self.services)
+        await handler.fn(message, ctx)
         return "ok"
 
     async def _dead_letter(

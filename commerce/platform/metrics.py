@@ -23,6 +23,12 @@ class ServiceMetrics:
             ["type"],
             registry=self.registry,
         )
+        self.batches = Counter(
+            "agentshop_consumer_batches",
+            "Partition batches handled in one transaction, by outcome (committed, fell_back)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.produced = Counter(
             "agentshop_messages_produced",
             "Messages published to Kafka by the outbox relay",

@@ -1,7 +1,11 @@
 """Transactional outbox: messages are written in the business transaction and published after it.
 
-`Outbox.add` inserts a row (and a NOTIFY, delivered only on commit) in the caller's
-transaction. `OutboxRelay` publishes pending rows in id order and marks them sent.
+`Outbox.add` inserts a row in the caller's transaction. When a relay for the same
+outbox runs in this process, the commit itself wakes it (a session `after_commit` hook);
+otherwise the transaction also sends a NOTIFY (delivered only on commit) for a relay
+elsewhere. `OutboxRelay` publishes pending rows in id order and marks them sent, in
+two statements: take the leader lock and read the batch, then mark it sent
+(docs/adr/0016).
 A crash between publish and mark re-publishes on restart; consumers drop the
 duplicate through their inbox, so effects happen once. A rolled-back transaction
 leaves no row, so nothing is ever published for it.
@@ -18,8 +22,9 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Table, and_, delete, event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from commerce.contracts import Envelope, Message
 from commerce.platform import wakeups
@@ -32,6 +37,24 @@ log = structlog.get_logger(__name__)
 NOTIFY_CHANNEL = "agentshop_outbox"
 _NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 _NOTIFIED_IN = "agentshop.outbox_notified_in"
+_WRITTEN = "agentshop.outbox_written"
+
+# Relays running in this process, by the outbox table they publish (see `_wake_local`).
+_local_relays: dict[Table, set[asyncio.Event]] = {}
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_local(session: Session) -> None:
+    """A transaction that wrote outbox rows committed: wake this process's relays at once."""
+    table = session.info.pop(_WRITTEN, None)
+    if table is not None:
+        for wake in _local_relays.get(table, ()):
+            wake.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_written(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
 
 
 class Outbox:
@@ -94,8 +117,14 @@ class Outbox:
                 created_at=func.clock_timestamp(),
             )
         )
-        # One NOTIFY per transaction wakes the relay (PostgreSQL delivers it on commit and
-        # folds repeats anyway); a savepoint counts as its own, since its rollback drops it.
+        if _local_relays.get(self._table):
+            # A relay in this process publishes this outbox: the commit wakes it
+            # (`_wake_local`), without a NOTIFY round trip to PostgreSQL and back.
+            session.info[_WRITTEN] = self._table
+            return
+        # One NOTIFY per transaction wakes a relay elsewhere (PostgreSQL delivers it on
+        # commit and folds repeats anyway); a savepoint counts as its own, since its
+        # rollback drops it.
         transaction = session.get_nested_transaction() or session.get_transaction()
         if session.info.get(_NOTIFIED_IN) is not transaction:
             await session.execute(_NOTIFY)
@@ -130,24 +159,28 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
+        # False after a pass that found another relay publishing this outbox.
+        self.leader = True
         # Fault injection for tests and chaos runs: publish every record twice.
         self.duplicate_deliveries = False
 
     async def publish_pending(self) -> int:
         """Publish one batch. Returns how many rows were published (0: none or not leader)."""
         t = self.table
-        async with self.db.transaction() as session:
-            leader = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_id)))
-            if not leader:
-                return 0
-            rows = (
-                await session.execute(
-                    select(t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers)
-                    .where(t.c.sent_at.is_(None))
-                    .order_by(t.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
+        # One statement takes the leader lock and reads the batch. The CTE runs once; the
+        # outer join gives one row without an id when there is nothing to publish or this
+        # relay is not the leader, and says which.
+        leader = select(func.pg_try_advisory_xact_lock(self._lock_id).label("leader")).cte("leader")
+        pending = (
+            select(leader.c.leader, t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers)
+            .select_from(leader.outerjoin(t, and_(leader.c.leader, t.c.sent_at.is_(None))))
+            .order_by(t.c.id)
+            .limit(self.batch_size)
+        )
+        async with self.db.engine.begin() as conn:
+            found = (await conn.execute(pending)).all()
+            self.leader = bool(found and found[0].leader)
+            rows = [row for row in found if row.id is not None]
             if not rows:
                 return 0
             futures = []
@@ -163,7 +196,7 @@ class OutboxRelay:
                         )
                     )
             await asyncio.gather(*futures)
-            await session.execute(
+            await conn.execute(
                 update(t)
                 .where(t.c.id.in_([r.id for r in rows]))
                 .values(sent_at=func.clock_timestamp())  # acknowledged by the broker
@@ -202,8 +235,16 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Publish until stopped; wakes on NOTIFY, and polls as a fallback."""
+        """Publish until stopped; wakes on a local commit or a NOTIFY, polls as a fallback."""
         await self._listen()
+        local = _local_relays.setdefault(self.table, set())
+        local.add(self._wake)
+        try:
+            await self._run()
+        finally:
+            local.discard(self._wake)
+
+    async def _run(self) -> None:
         failures = 0
         passes = 0
         while not self._stopping.is_set():
@@ -213,6 +254,9 @@ class OutboxRelay:
                     pass
                 failures = 0
                 passes += 1
+                if not self.leader:  # another relay is publishing: look again shortly, as
+                    await self._sleep(0.02)  # the rows that woke this one may be after its batch
+                    continue
                 if published == 0 and passes % 60 == 0:
                     self.metrics.outbox_backlog.set(await self.backlog())
                     await self.purge_sent()
