@@ -197,8 +197,19 @@ async def sweep_once(runtime: Any, limit: int = 100) -> int:
             .mappings()
             .all()
         )
+        unsent = await _unsent(runtime, session, [row["checkout_id"] for row in rows])
         for row in rows:
             saga = _load(row)
+            if saga.state != State.PRICING and str(saga.checkout_id) in unsent:
+                # Its last command is still in our outbox (the relay is behind): a re-send
+                # would queue behind it and add work. Give the step another period, uncounted.
+                await session.execute(
+                    update(sagas)
+                    .where(sagas.c.checkout_id == saga.checkout_id)
+                    .values(deadline_at=_deadline(saga.state))
+                )
+                log.info("checkout.step_still_queued", checkout_id=str(saga.checkout_id))
+                continue
             attempts = int(row["attempts"]) + 1
             final = saga.state != State.COMPENSATING and attempts > settings.max_resends
             decision = domain.decide(saga, Timeout(final=final))
@@ -220,6 +231,20 @@ async def sweep_once(runtime: Any, limit: int = 100) -> int:
             )  # fmt: skip
             handled += 1
     return handled
+
+
+async def _unsent(runtime: Any, session: AsyncSession, checkout_ids: list[uuid.UUID]) -> set[str]:
+    """The checkouts among `checkout_ids` with a message still waiting in our outbox."""
+    if not checkout_ids:
+        return set()
+    outbox = runtime.tables.outbox
+    correlation = outbox.c.headers["correlation_id"].astext
+    found = await session.scalars(
+        select(correlation)
+        .where(outbox.c.sent_at.is_(None), correlation.in_([str(c) for c in checkout_ids]))
+        .distinct()
+    )
+    return {c for c in found if c}
 
 
 async def sweeper(runtime: Any) -> None:

@@ -155,7 +155,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.retention_hours = retention_hours
         # One relay per database publishes at a time, so rows go out in id order.
-        self._lock_id = zlib.crc32(f"outbox:{name}".encode())
+        self.lock_id = zlib.crc32(f"outbox:{name}".encode())
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
@@ -170,7 +170,7 @@ class OutboxRelay:
         # One statement takes the leader lock and reads the batch. The CTE runs once; the
         # outer join gives one row without an id when there is nothing to publish or this
         # relay is not the leader, and says which.
-        leader = select(func.pg_try_advisory_xact_lock(self._lock_id).label("leader")).cte("leader")
+        leader = select(func.pg_try_advisory_xact_lock(self.lock_id).label("leader")).cte("leader")
         pending = (
             select(leader.c.leader, t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers)
             .select_from(leader.outerjoin(t, and_(leader.c.leader, t.c.sent_at.is_(None))))
