@@ -109,7 +109,7 @@ class ConsumerRunner:
     services: Any = None
     batch_records: int = 500
     idle_fetch_interval: float = 0.0  # seconds; 0: fetch continuously even when idle
-    idle_after_empty_fetches: int = 3
+    idle_after_empty_fetches: int = 1
     _by_type: dict[str, Handler[Any]] = field(init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -152,9 +152,10 @@ class ConsumerRunner:
         # are fetched only after these are done and their offsets committed.
         inflight: dict[TopicPartition, asyncio.Task[tuple[TopicPartition, int | None]]] = {}
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None = None
-        # Idle: after a few empty fetches with nothing in flight, every partition is paused
-        # (aiokafka then sends no fetches) until a relay in this process publishes to one of
-        # our topics or `idle_fetch_interval` passes; then one round of fetching follows.
+        # Idle: after an empty fetch, the partitions being fetched are paused (aiokafka then
+        # sends no fetches for them) until a relay in this process publishes to one of our
+        # topics or `idle_fetch_interval` passes; then one round of fetching follows. A
+        # partition whose records were handled is fetched once more when it is resumed.
         wake = asyncio.Event()
         woken: asyncio.Task[bool] | None = None
         idle = self._idle
@@ -205,20 +206,20 @@ class ConsumerRunner:
                         inflight[tp] = asyncio.create_task(
                             self._run_partition(tp, records, after=inflight.get(tp))
                         )
-                    if batch or inflight:
-                        empty_fetches = 0
-                    elif not idle:
-                        empty_fetches += 1
+                    empty_fetches = 0 if batch else empty_fetches + 1
                     if (
                         self.idle_fetch_interval > 0
-                        and not idle
-                        and not inflight
                         and empty_fetches >= self.idle_after_empty_fetches
                     ):
-                        idle.update(consumer.assignment())
-                        idle_until = loop.time() + self.idle_fetch_interval
-                        for tp in idle:
-                            consumer.pause(tp)
+                        # Partitions still being fetched found nothing: pause them too, also
+                        # while others have work in flight (docs/adr/0016).
+                        fetching = consumer.assignment() - consumer.paused()
+                        if fetching:
+                            if not idle:
+                                idle_until = loop.time() + self.idle_fetch_interval
+                            idle.update(fetching)
+                            for tp in fetching:
+                                consumer.pause(tp)
                 finished = [tp for tp, task in inflight.items() if task.done()]
                 if finished:
                     await self._complete(consumer, [inflight.pop(tp) for tp in finished])
