@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Table, and_, delete, event, func, select, text, update
+from sqlalchemy import BigInteger, Table, and_, delete, event, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -156,6 +156,7 @@ class OutboxRelay:
         self.retention_hours = retention_hours
         # One relay per database publishes at a time, so rows go out in id order.
         self.lock_id = zlib.crc32(f"outbox:{name}".encode())
+        self._lock_key = literal(self.lock_id, BigInteger)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
@@ -167,44 +168,67 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch. Returns how many rows were published (0: none or not leader)."""
         t = self.table
-        # One statement takes the leader lock and reads the batch. The CTE runs once; the
-        # outer join gives one row without an id when there is nothing to publish or this
-        # relay is not the leader, and says which.
-        leader = select(func.pg_try_advisory_xact_lock(self.lock_id).label("leader")).cte("leader")
+        # Two statements, each its own transaction (autocommit; no BEGIN and COMMIT round
+        # trips): the first takes the leader lock, a session-level advisory lock, and reads
+        # the batch; the second marks the batch sent and lets the lock go. The CTE runs
+        # once; the outer join gives one row without an id when there is nothing to publish
+        # or this relay is not the leader, and says which.
+        leader = select(func.pg_try_advisory_lock(self._lock_key).label("leader")).cte("leader")
         pending = (
             select(leader.c.leader, t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers)
             .select_from(leader.outerjoin(t, and_(leader.c.leader, t.c.sent_at.is_(None))))
             .order_by(t.c.id)
             .limit(self.batch_size)
         )
-        async with self.db.engine.begin() as conn:
+        async with self.db.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             found = (await conn.execute(pending)).all()
             self.leader = bool(found and found[0].leader)
-            rows = [row for row in found if row.id is not None]
-            if not rows:
+            if not self.leader:
                 return 0
-            futures = []
-            copies = 2 if self.duplicate_deliveries else 1
-            for row in rows:
-                for _ in range(copies):
-                    futures.append(
-                        await self.producer.send(
-                            row.topic,
-                            value=row.value,
-                            key=row.key.encode() if row.key else None,
-                            headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()],
-                        )
+            released = False
+            try:
+                rows = [row for row in found if row.id is not None]
+                if rows:
+                    await self._send(rows)
+                    sent = (
+                        update(t)
+                        .where(t.c.id.in_([r.id for r in rows]))
+                        .values(sent_at=func.clock_timestamp())  # acknowledged by the broker
+                        .returning(t.c.id)
+                        .cte("sent")
                     )
-            await asyncio.gather(*futures)
-            await conn.execute(
-                update(t)
-                .where(t.c.id.in_([r.id for r in rows]))
-                .values(sent_at=func.clock_timestamp())  # acknowledged by the broker
-            )
+                    # the unlock reads the UPDATE's result, so it runs after the update
+                    counted = select(func.count().label("n")).select_from(sent).subquery()
+                    await conn.execute(
+                        select(func.pg_advisory_unlock(self._lock_key)).select_from(counted)
+                    )
+                else:
+                    await conn.execute(select(func.pg_advisory_unlock(self._lock_key)))
+                released = True
+            finally:
+                if not released:  # the lock must not go back to the pool with the connection
+                    await conn.invalidate()
         wakeups.published(row.topic for row in rows)
         for row in rows:
             self.metrics.produced.labels(topic=row.topic).inc()
         return len(rows)
+
+    async def _send(self, rows: list[Any]) -> None:
+        """Publish `rows` and wait until the broker acknowledged every one."""
+        futures = []
+        copies = 2 if self.duplicate_deliveries else 1
+        for row in rows:
+            for _ in range(copies):
+                futures.append(
+                    await self.producer.send(
+                        row.topic,
+                        value=row.value,
+                        key=row.key.encode() if row.key else None,
+                        headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()],
+                    )
+                )
+        await asyncio.gather(*futures)
 
     async def backlog(self) -> int:
         async with self.db.sessions() as session:
