@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import uuid
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -75,23 +76,49 @@ class Outbox:
         topic: str | None = None,
     ) -> Envelope:
         """Add `message` to the outbox in `session`'s transaction (published after commit)."""
+        envelope, row = self._row(message, correlation_id, causation_id, key, headers, topic)
+        await self._insert(session, [row])
+        return envelope
+
+    async def add_all(
+        self,
+        session: AsyncSession,
+        messages: Sequence[Message],
+        *,
+        correlation_id: str | None = None,
+        causation_id: uuid.UUID | None = None,
+    ) -> list[Envelope]:
+        """`add` for several messages in one statement; they are published in this order."""
+        if not messages:
+            return []
+        made = [self._row(m, correlation_id, causation_id, None, None, None) for m in messages]
+        await self._insert(session, [row for _, row in made])
+        return [envelope for envelope, _ in made]
+
+    def _row(
+        self,
+        message: Message,
+        correlation_id: str | None,
+        causation_id: uuid.UUID | None,
+        key: str | None,
+        headers: dict[str, str] | None,
+        topic: str | None,
+    ) -> tuple[Envelope, dict[str, Any]]:
         envelope = Envelope.wrap(message, correlation_id=correlation_id, causation_id=causation_id)
         carrier: dict[str, str] = dict(headers or {})
         inject(carrier)
-        await self.add_raw(
-            session,
-            topic=topic or message.TOPIC,
-            key=key or message.partition_key() or correlation_id,
-            type_name=envelope.type,
-            value=envelope.to_bytes(),
-            message_id=envelope.message_id,
-            headers={
+        return envelope, {
+            "message_id": envelope.message_id,
+            "topic": topic or message.TOPIC,
+            "key": key or message.partition_key() or correlation_id,
+            "type": envelope.type,
+            "value": envelope.to_bytes(),
+            "headers": {
                 **carrier,
                 "type": envelope.type,
                 **({"correlation_id": correlation_id} if correlation_id else {}),
             },
-        )
-        return envelope
+        }
 
     async def add_raw(
         self,
@@ -104,19 +131,26 @@ class Outbox:
         message_id: uuid.UUID | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        await session.execute(
-            self._table.insert().values(
-                message_id=message_id or uuid.uuid4(),
-                topic=topic,
-                key=key,
-                type=type_name,
-                value=value,
-                headers=headers or {},
-                # the moment of the write, not the transaction's start (`now()`): with
-                # `sent_at` it shows how long a row waited for commit and relay
-                created_at=func.clock_timestamp(),
-            )
+        await self._insert(
+            session,
+            [
+                {
+                    "message_id": message_id or uuid.uuid4(),
+                    "topic": topic,
+                    "key": key,
+                    "type": type_name,
+                    "value": value,
+                    "headers": headers or {},
+                }
+            ],
         )
+
+    async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        # `created_at` is the moment of the write, not the transaction's start (`now()`):
+        # with `sent_at` it shows how long a row waited for commit and relay.
+        for row in rows:
+            row["created_at"] = func.clock_timestamp()
+        await session.execute(self._table.insert().values(rows))
         if _local_relays.get(self._table):
             # A relay in this process publishes this outbox: the commit wakes it
             # (`_wake_local`), without a NOTIFY round trip to PostgreSQL and back.

@@ -339,6 +339,9 @@ async def test_a_command_still_in_the_outbox_is_not_sent_again(
             str(command.checkout_id),
         )
         assert queued == 1
+        # from here the command goes out; give it the usual time to be answered
+        monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 5.0)
+        await asyncio.sleep(1.0)  # the sweeper moves the deadline with the usual period
     finally:
         await blocker.close()  # releases the lock
     saga = await finished(stack, command.checkout_id)
