@@ -24,6 +24,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import BigInteger, Table, and_, delete, event, func, literal, select, text, update
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -40,16 +41,17 @@ _NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 _NOTIFIED_IN = "agentshop.outbox_notified_in"
 _WRITTEN = "agentshop.outbox_written"
 
-# Relays running in this process, by the outbox table they publish (see `_wake_local`).
-_local_relays: dict[Table, set[asyncio.Event]] = {}
+# Relays running in this process, by the database and outbox table they publish (see
+# `_wake_local`). Services share one table definition across databases in tests.
+_local_relays: dict[tuple[URL, Table], set[asyncio.Event]] = {}
 
 
 @event.listens_for(Session, "after_commit")
 def _wake_local(session: Session) -> None:
     """A transaction that wrote outbox rows committed: wake this process's relays at once."""
-    table = session.info.pop(_WRITTEN, None)
-    if table is not None:
-        for wake in _local_relays.get(table, ()):
+    written = session.info.pop(_WRITTEN, None)
+    if written is not None:
+        for wake in _local_relays.get(written, ()):
             wake.set()
 
 
@@ -151,10 +153,11 @@ class Outbox:
         for row in rows:
             row["created_at"] = func.clock_timestamp()
         await session.execute(self._table.insert().values(rows))
-        if _local_relays.get(self._table):
+        written = (session.get_bind().engine.url, self._table)
+        if _local_relays.get(written):
             # A relay in this process publishes this outbox: the commit wakes it
             # (`_wake_local`), without a NOTIFY round trip to PostgreSQL and back.
-            session.info[_WRITTEN] = self._table
+            session.info[_WRITTEN] = written
             return
         # One NOTIFY per transaction wakes a relay elsewhere (PostgreSQL delivers it on
         # commit and folds repeats anyway); a savepoint counts as its own, since its
@@ -295,7 +298,7 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until stopped; wakes on a local commit or a NOTIFY, polls as a fallback."""
         await self._listen()
-        local = _local_relays.setdefault(self.table, set())
+        local = _local_relays.setdefault((self.db.engine.url, self.table), set())
         local.add(self._wake)
         try:
             await self._run()

@@ -286,6 +286,31 @@ async def test_dead_letter_replay_after_the_fault_is_fixed(
         ledger.BLOCKED_ACCOUNTS.discard("carol")
 
 
+async def test_a_commit_wakes_the_relay_in_its_process(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+) -> None:
+    """With the relay's poll made an hour long, only the commit can wake it: a committed
+    message is published and handled, a rolled-back one never is."""
+    url = await ledger_db(new_database)
+    topic = await new_topic()
+    async with running_ledger(infra, url, topic, outbox_poll_seconds=3600) as runtime:
+        await asyncio.sleep(0.5)  # the relay's first pass is over; it waits for work
+        with pytest.raises(RuntimeError):
+            async with runtime.db.transaction() as session:
+                await runtime.outbox.add(
+                    session, ledger.Credit(account="fay", amount=50), topic=topic
+                )
+                raise RuntimeError("the change failed")
+        async with runtime.db.transaction() as session:
+            await runtime.outbox.add(session, ledger.Credit(account="fay", amount=5), topic=topic)
+        assert await eventually(lambda: balances(url), lambda b: b.get("fay", (0, 0))[0] >= 1) == {
+            "fay": (1, 5)
+        }
+        assert await runtime.relay.backlog() == 0
+
+
 async def test_relay_killed_mid_stream_loses_and_duplicates_nothing(
     infra: Settings,
     new_database: Callable[[str], Awaitable[str]],
