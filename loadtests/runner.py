@@ -34,6 +34,7 @@ import structlog
 from sqlalchemy.dialects.postgresql import insert
 
 from commerce.platform.settings import Settings
+from loadtests import hops
 from loadtests import report as reporting
 from loadtests.floor import measure_floor
 
@@ -360,6 +361,14 @@ async def _execute(
         await asyncio.to_thread(tokens_file.unlink, missing_ok=True)
     await _settle(settings)
     invariants = await check_invariants(settings)
+    if options.scenario != "read-heavy":
+        try:
+            hop_times = await hops.breakdown(settings)
+        except Exception as exc:  # the breakdown is a diagnostic; the run stands without it
+            log.warning("load.hops_failed", error=str(exc))
+        else:
+            (out / "hops.json").write_text(json.dumps(hop_times, indent=2))
+            (out / "hops.md").write_text(hops.table(hop_times) + "\n")
     run_settings = {
         "users": options.users, "peak_users": pool, "spawn_rate": options.spawn_rate,
         "run_seconds": options.run_seconds,

@@ -62,16 +62,20 @@ def _load(row: Any) -> Saga:
     )
 
 
-async def _record(
-    session: AsyncSession, checkout_id: uuid.UUID, direction: str, message: Message, state: State,
+def _event(
+    checkout_id: uuid.UUID, direction: str, message: Message, state: State,
     message_id: uuid.UUID | None = None,
-) -> None:  # fmt: skip
-    await session.execute(
-        insert(saga_events).values(
-            checkout_id=checkout_id, direction=direction, type=message.TYPE, message_id=message_id,
-            state=state, payload=message.model_dump(mode="json"),
-        )
-    )  # fmt: skip
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "checkout_id": checkout_id, "direction": direction, "type": message.TYPE,
+        "message_id": message_id, "state": state, "payload": message.model_dump(mode="json"),
+    }  # fmt: skip
+
+
+async def _record(session: AsyncSession, *events: dict[str, Any]) -> None:
+    """Append to the saga's timeline, in this order, in one statement."""
+    if events:
+        await session.execute(insert(saga_events).values(list(events)))
 
 
 async def _send(
@@ -80,12 +84,20 @@ async def _send(
     saga: Saga,
     messages: list[Message],
     cause: uuid.UUID | None,
+    *recorded_first: dict[str, Any],
 ) -> None:
-    for message in messages:
-        envelope = await outbox.add(
-            session, message, correlation_id=str(saga.checkout_id), causation_id=cause
-        )
-        await _record(session, saga.checkout_id, "out", message, saga.state, envelope.message_id)
+    """Queue `messages` in the outbox and record them (after `recorded_first`) in the timeline."""
+    envelopes = await outbox.add_all(
+        session, messages, correlation_id=str(saga.checkout_id), causation_id=cause
+    )
+    await _record(
+        session,
+        *recorded_first,
+        *(
+            _event(saga.checkout_id, "out", m, saga.state, e.message_id)
+            for m, e in zip(messages, envelopes, strict=True)
+        ),
+    )
 
 
 async def _save(
@@ -140,19 +152,20 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
     if created is None:  # the same checkout initiated twice: one saga
         log.info("checkout.duplicate_initiate", checkout_id=str(message.checkout_id))
         return
-    await _record(
-        session, message.checkout_id, "in", message, State.PRICING, ctx.envelope.message_id
-    )
+    received = _event(message.checkout_id, "in", message, State.PRICING, ctx.envelope.message_id)
     problem = domain.verify_quote(message)
     if problem:
         decision: Decision | None = domain.reject(message, "price_changed", problem)
     else:
         decision = await reprice(ctx.services, message)
     if decision is None:  # pricing is away: the sweeper retries within the step budget
+        await _record(session, received)
         return
     pricing_saga = Saga(command=message, totals=message.quote, state=State.PRICING)
     await _save(session, pricing_saga, decision, reset_attempts=True)
-    await _send(session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id)
+    await _send(
+        session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id, received
+    )
     log.info("checkout.started", state=decision.saga.state.value)
 
 
@@ -168,11 +181,14 @@ async def on_event(message: Message, ctx: MessageContext) -> None:
         return
     saga = _load(row)
     decision = domain.decide(saga, message)
-    await _record(session, checkout_id, "in", message, decision.saga.state, ctx.envelope.message_id)
+    received = _event(checkout_id, "in", message, decision.saga.state, ctx.envelope.message_id)
     if decision.saga == saga and not decision.send:
+        await _record(session, received)
         return
     await _save(session, saga, decision, reset_attempts=decision.saga.state != saga.state)
-    await _send(session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id)
+    await _send(
+        session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id, received
+    )
     if decision.saga.state != saga.state:
         log.info("checkout.step", state=decision.saga.state.value, code=decision.saga.code)
 
@@ -197,8 +213,19 @@ async def sweep_once(runtime: Any, limit: int = 100) -> int:
             .mappings()
             .all()
         )
+        unsent = await _unsent(runtime, session, [row["checkout_id"] for row in rows])
         for row in rows:
             saga = _load(row)
+            if saga.state != State.PRICING and str(saga.checkout_id) in unsent:
+                # Its last command is still in our outbox (the relay is behind): a re-send
+                # would queue behind it and add work. Give the step another period, uncounted.
+                await session.execute(
+                    update(sagas)
+                    .where(sagas.c.checkout_id == saga.checkout_id)
+                    .values(deadline_at=_deadline(saga.state))
+                )
+                log.info("checkout.step_still_queued", checkout_id=str(saga.checkout_id))
+                continue
             attempts = int(row["attempts"]) + 1
             final = saga.state != State.COMPENSATING and attempts > settings.max_resends
             decision = domain.decide(saga, Timeout(final=final))
@@ -220,6 +247,20 @@ async def sweep_once(runtime: Any, limit: int = 100) -> int:
             )  # fmt: skip
             handled += 1
     return handled
+
+
+async def _unsent(runtime: Any, session: AsyncSession, checkout_ids: list[uuid.UUID]) -> set[str]:
+    """The checkouts among `checkout_ids` with a message still waiting in our outbox."""
+    if not checkout_ids:
+        return set()
+    outbox = runtime.tables.outbox
+    correlation = outbox.c.headers["correlation_id"].astext
+    found = await session.scalars(
+        select(correlation)
+        .where(outbox.c.sent_at.is_(None), correlation.in_([str(c) for c in checkout_ids]))
+        .distinct()
+    )
+    return {c for c in found if c}
 
 
 async def sweeper(runtime: Any) -> None:

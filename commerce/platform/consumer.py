@@ -1,7 +1,9 @@
 """Idempotent Kafka consumer: inbox + handler writes in one transaction, offsets after commit.
 
 Per partition, records are handled strictly in order; partitions run concurrently,
-each at its own pace. A handler that keeps failing is retried a bounded number of times
+each at its own pace. The records one partition fetched share one transaction; when
+any of them fails, that transaction rolls back and they are handled one per
+transaction (docs/adr/0016). A handler that keeps failing is retried a bounded number of times
 with backoff, then the record is dead-lettered (kept in the `dead_letter` table
 and published to `<topic>.dlq` through the outbox, in one transaction) and the
 partition moves on. Offsets are committed only for records whose outcome is
@@ -23,6 +25,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +41,10 @@ from commerce.platform.telemetry import consumer_span
 log = structlog.get_logger(__name__)
 
 M = TypeVar("M", bound=Message)
+
+# How long a batch's transaction waits for a row lock before it gives up and its records
+# are handled one per transaction (see `ConsumerRunner._process_batch`).
+_BATCH_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '200ms'")
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -104,7 +111,7 @@ class ConsumerRunner:
     services: Any = None
     batch_records: int = 500
     idle_fetch_interval: float = 0.0  # seconds; 0: fetch continuously even when idle
-    idle_after_empty_fetches: int = 3
+    idle_after_empty_fetches: int = 1
     _by_type: dict[str, Handler[Any]] = field(init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -147,9 +154,10 @@ class ConsumerRunner:
         # are fetched only after these are done and their offsets committed.
         inflight: dict[TopicPartition, asyncio.Task[tuple[TopicPartition, int | None]]] = {}
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None = None
-        # Idle: after a few empty fetches with nothing in flight, every partition is paused
-        # (aiokafka then sends no fetches) until a relay in this process publishes to one of
-        # our topics or `idle_fetch_interval` passes; then one round of fetching follows.
+        # Idle: after an empty fetch, the partitions being fetched are paused (aiokafka then
+        # sends no fetches for them) until a relay in this process publishes to one of our
+        # topics or `idle_fetch_interval` passes; then one round of fetching follows. A
+        # partition whose records were handled is fetched once more when it is resumed.
         wake = asyncio.Event()
         woken: asyncio.Task[bool] | None = None
         idle = self._idle
@@ -200,20 +208,20 @@ class ConsumerRunner:
                         inflight[tp] = asyncio.create_task(
                             self._run_partition(tp, records, after=inflight.get(tp))
                         )
-                    if batch or inflight:
-                        empty_fetches = 0
-                    elif not idle:
-                        empty_fetches += 1
+                    empty_fetches = 0 if batch else empty_fetches + 1
                     if (
                         self.idle_fetch_interval > 0
-                        and not idle
-                        and not inflight
                         and empty_fetches >= self.idle_after_empty_fetches
                     ):
-                        idle.update(consumer.assignment())
-                        idle_until = loop.time() + self.idle_fetch_interval
-                        for tp in idle:
-                            consumer.pause(tp)
+                        # Partitions still being fetched found nothing: pause them too, also
+                        # while others have work in flight (docs/adr/0016).
+                        fetching = consumer.assignment() - consumer.paused()
+                        if fetching:
+                            if not idle:
+                                idle_until = loop.time() + self.idle_fetch_interval
+                            idle.update(fetching)
+                            for tp in fetching:
+                                consumer.pause(tp)
                 finished = [tp for tp, task in inflight.items() if task.done()]
                 if finished:
                     await self._complete(consumer, [inflight.pop(tp) for tp in finished])
@@ -273,11 +281,77 @@ class ConsumerRunner:
     ) -> tuple[TopicPartition, int | None]:
         if after is not None:  # the partition came back after a rebalance: keep its order
             await asyncio.wait([after])
+        if len(records) > 1 and await self._process_batch(records):
+            return tp, records[-1].offset
         last: int | None = None
         for record in records:
             await self._process(record)
             last = record.offset
         return tp, last
+
+    async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+        """Handle a partition's records in order in ONE transaction (one commit for all).
+
+        False, with nothing written, when any record cannot be decoded or its handler
+        fails: the caller then handles the records one per transaction, where a bad one
+        gets its retries and dead letter and the others commit once.
+        """
+        opened: list[tuple[ConsumerRecord[bytes, bytes], Envelope, Message, Handler[Any]]] = []
+        ignored: list[tuple[str, str]] = []
+        for record in records:
+            try:
+                envelope = Envelope.from_bytes(record.value)
+                handler = self._by_type.get(envelope.type)
+                if handler is None:
+                    ignored.append((record.topic, envelope.type))
+                    continue
+                opened.append((record, envelope, envelope.open(), handler))
+            except MessageError:
+                return False
+        outcomes: list[tuple[ConsumerRecord[bytes, bytes], str, str, float]] = []
+        try:
+            async with self.db.transaction() as session:
+                # Rows locked for one record stay locked until the batch commits; a lock
+                # another batch holds (possibly waiting for ours) ends this try quickly.
+                await session.execute(_BATCH_LOCK_TIMEOUT)
+                for record, envelope, message, handler in opened:
+                    started = time.perf_counter()
+                    with (
+                        bound(correlation_id=envelope.correlation_id, message_type=envelope.type),
+                        self._span(record, envelope),
+                    ):
+                        outcome = await self._claim_and_handle(
+                            session, record, envelope, message, handler
+                        )
+                    outcomes.append((record, envelope.type, outcome, time.perf_counter() - started))
+        except Exception as exc:
+            log.info(
+                "consumer.batch_fell_back", consumer=self.name, records=len(records), error=str(exc)
+            )
+            self.metrics.batches.labels(outcome="fell_back").inc()
+            return False
+        self.metrics.batches.labels(outcome="committed").inc()
+        for topic, type_name in ignored:
+            self.metrics.consumed(topic=topic, type=type_name, outcome="ignored").inc()
+        for record, type_name, outcome, seconds in outcomes:
+            self.metrics.handler_seconds.labels(type=type_name).observe(seconds)
+            self.metrics.consumed(topic=record.topic, type=type_name, outcome=outcome).inc()
+        return True
+
+    def _span(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope) -> Any:
+        return consumer_span(
+            f"{envelope.type} process",
+            record.headers,
+            {
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.kafka.destination.partition": record.partition,
+                "messaging.kafka.message.offset": record.offset,
+                "messaging.message.id": str(envelope.message_id),
+                "messaging.consumer.group.name": self.group_id,
+                "agentshop.correlation_id": envelope.correlation_id or "",
+            },
+        )
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -291,19 +365,7 @@ class ConsumerRunner:
             return
         with (
             bound(correlation_id=envelope.correlation_id, message_type=envelope.type),
-            consumer_span(
-                f"{envelope.type} process",
-                record.headers,
-                {
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": record.topic,
-                    "messaging.kafka.destination.partition": record.partition,
-                    "messaging.kafka.message.offset": record.offset,
-                    "messaging.message.id": str(envelope.message_id),
-                    "messaging.consumer.group.name": self.group_id,
-                    "agentshop.correlation_id": envelope.correlation_id or "",
-                },
-            ),
+            self._span(record, envelope),
         ):
             try:
                 message = envelope.open()
@@ -350,25 +412,36 @@ class ConsumerRunner:
         message: Message,
         handler: Handler[Any],
     ) -> str:
-        inbox = self.tables.inbox
         async with self.db.transaction() as session:
-            claimed = await session.scalar(
-                insert(inbox)
-                .values(
-                    consumer=self.name,
-                    message_id=envelope.message_id,
-                    type=envelope.type,
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                )
-                .on_conflict_do_nothing()
-                .returning(inbox.c.message_id)
+            return await self._claim_and_handle(session, record, envelope, message, handler)
+
+    async def _claim_and_handle(
+        self,
+        session: AsyncSession,
+        record: ConsumerRecord[bytes, bytes],
+        envelope: Envelope,
+        message: Message,
+        handler: Handler[Any],
+    ) -> str:
+        """Claim the message in the inbox and run its handler, in `session`'s transaction."""
+        inbox = self.tables.inbox
+        claimed = await session.scalar(
+            insert(inbox)
+            .values(
+                consumer=self.name,
+                message_id=envelope.message_id,
+                type=envelope.type,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
             )
-            if claimed is None:
-                return "duplicate"
-            ctx = MessageContext(session, envelope, self.outbox, self.services)
-            await handler.fn(message, ctx)
+            .on_conflict_do_nothing()
+            .returning(inbox.c.message_id)
+        )
+        if claimed is None:
+            return "duplicate"
+        ctx = MessageContext(session, envelope, self.outbox, self.services)
+        await handler.fn(message, ctx)
         return "ok"
 
     async def _dead_letter(

@@ -72,6 +72,14 @@ class ServiceMetrics:
                 registry=self.registry,
             )
         )
+        self.batches = Labelled(
+            Counter(
+                "agentshop_consumer_batches",
+                "Partition batches handled in one transaction, by outcome (committed, fell_back)",
+                ["outcome"],
+                registry=self.registry,
+            )
+        )
         self.produced = Labelled(
             Counter(
                 "agentshop_messages_produced",

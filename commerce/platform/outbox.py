@@ -1,7 +1,11 @@
 """Transactional outbox: messages are written in the business transaction and published after it.
 
-`Outbox.add` inserts a row (and a NOTIFY, delivered only on commit) in the caller's
-transaction. `OutboxRelay` publishes pending rows in id order and marks them sent.
+`Outbox.add` inserts a row in the caller's transaction. When a relay for the same
+outbox runs in this process, the commit itself wakes it (a session `after_commit` hook);
+otherwise the transaction also sends a NOTIFY (delivered only on commit) for a relay
+elsewhere. `OutboxRelay` publishes pending rows in id order and marks them sent, in
+two statements: take the leader lock and read the batch, then mark it sent
+(docs/adr/0016).
 A crash between publish and mark re-publishes on restart; consumers drop the
 duplicate through their inbox, so effects happen once. A rolled-back transaction
 leaves no row, so nothing is ever published for it.
@@ -13,13 +17,16 @@ import asyncio
 import contextlib
 import uuid
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import BigInteger, Table, and_, delete, event, func, literal, select, text, update
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from commerce.contracts import Envelope, Message
 from commerce.platform import wakeups
@@ -32,6 +39,25 @@ log = structlog.get_logger(__name__)
 NOTIFY_CHANNEL = "agentshop_outbox"
 _NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 _NOTIFIED_IN = "agentshop.outbox_notified_in"
+_WRITTEN = "agentshop.outbox_written"
+
+# Relays running in this process, by the database and outbox table they publish (see
+# `_wake_local`). Services share one table definition across databases in tests.
+_local_relays: dict[tuple[URL, Table], set[asyncio.Event]] = {}
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_local(session: Session) -> None:
+    """A transaction that wrote outbox rows committed: wake this process's relays at once."""
+    written = session.info.pop(_WRITTEN, None)
+    if written is not None:
+        for wake in _local_relays.get(written, ()):
+            wake.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_written(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
 
 
 class Outbox:
@@ -52,23 +78,49 @@ class Outbox:
         topic: str | None = None,
     ) -> Envelope:
         """Add `message` to the outbox in `session`'s transaction (published after commit)."""
+        envelope, row = self._row(message, correlation_id, causation_id, key, headers, topic)
+        await self._insert(session, [row])
+        return envelope
+
+    async def add_all(
+        self,
+        session: AsyncSession,
+        messages: Sequence[Message],
+        *,
+        correlation_id: str | None = None,
+        causation_id: uuid.UUID | None = None,
+    ) -> list[Envelope]:
+        """`add` for several messages in one statement; they are published in this order."""
+        if not messages:
+            return []
+        made = [self._row(m, correlation_id, causation_id, None, None, None) for m in messages]
+        await self._insert(session, [row for _, row in made])
+        return [envelope for envelope, _ in made]
+
+    def _row(
+        self,
+        message: Message,
+        correlation_id: str | None,
+        causation_id: uuid.UUID | None,
+        key: str | None,
+        headers: dict[str, str] | None,
+        topic: str | None,
+    ) -> tuple[Envelope, dict[str, Any]]:
         envelope = Envelope.wrap(message, correlation_id=correlation_id, causation_id=causation_id)
         carrier: dict[str, str] = dict(headers or {})
         inject(carrier)
-        await self.add_raw(
-            session,
-            topic=topic or message.TOPIC,
-            key=key or message.partition_key() or correlation_id,
-            type_name=envelope.type,
-            value=envelope.to_bytes(),
-            message_id=envelope.message_id,
-            headers={
+        return envelope, {
+            "message_id": envelope.message_id,
+            "topic": topic or message.TOPIC,
+            "key": key or message.partition_key() or correlation_id,
+            "type": envelope.type,
+            "value": envelope.to_bytes(),
+            "headers": {
                 **carrier,
                 "type": envelope.type,
                 **({"correlation_id": correlation_id} if correlation_id else {}),
             },
-        )
-        return envelope
+        }
 
     async def add_raw(
         self,
@@ -81,18 +133,35 @@ class Outbox:
         message_id: uuid.UUID | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        await session.execute(
-            self._table.insert().values(
-                message_id=message_id or uuid.uuid4(),
-                topic=topic,
-                key=key,
-                type=type_name,
-                value=value,
-                headers=headers or {},
-            )
+        await self._insert(
+            session,
+            [
+                {
+                    "message_id": message_id or uuid.uuid4(),
+                    "topic": topic,
+                    "key": key,
+                    "type": type_name,
+                    "value": value,
+                    "headers": headers or {},
+                }
+            ],
         )
-        # One NOTIFY per transaction wakes the relay (PostgreSQL delivers it on commit and
-        # folds repeats anyway); a savepoint counts as its own, since its rollback drops it.
+
+    async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        # `created_at` is the moment of the write, not the transaction's start (`now()`):
+        # with `sent_at` it shows how long a row waited for commit and relay.
+        for row in rows:
+            row["created_at"] = func.clock_timestamp()
+        await session.execute(self._table.insert().values(rows))
+        written = (session.get_bind().engine.url, self._table)
+        if _local_relays.get(written):
+            # A relay in this process publishes this outbox: the commit wakes it
+            # (`_wake_local`), without a NOTIFY round trip to PostgreSQL and back.
+            session.info[_WRITTEN] = written
+            return
+        # One NOTIFY per transaction wakes a relay elsewhere (PostgreSQL delivers it on
+        # commit and folds repeats anyway); a savepoint counts as its own, since its
+        # rollback drops it.
         transaction = session.get_nested_transaction() or session.get_transaction()
         if session.info.get(_NOTIFIED_IN) is not transaction:
             await session.execute(_NOTIFY)
@@ -123,50 +192,80 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.retention_hours = retention_hours
         # One relay per database publishes at a time, so rows go out in id order.
-        self._lock_id = zlib.crc32(f"outbox:{name}".encode())
+        self.lock_id = zlib.crc32(f"outbox:{name}".encode())
+        self._lock_key = literal(self.lock_id, BigInteger)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
+        # False after a pass that found another relay publishing this outbox.
+        self.leader = True
         # Fault injection for tests and chaos runs: publish every record twice.
         self.duplicate_deliveries = False
 
     async def publish_pending(self) -> int:
         """Publish one batch. Returns how many rows were published (0: none or not leader)."""
         t = self.table
-        async with self.db.transaction() as session:
-            leader = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_id)))
-            if not leader:
+        # Two statements, each its own transaction (autocommit; no BEGIN and COMMIT round
+        # trips): the first takes the leader lock, a session-level advisory lock, and reads
+        # the batch; the second marks the batch sent and lets the lock go. The CTE runs
+        # once; the outer join gives one row without an id when there is nothing to publish
+        # or this relay is not the leader, and says which.
+        leader = select(func.pg_try_advisory_lock(self._lock_key).label("leader")).cte("leader")
+        pending = (
+            select(leader.c.leader, t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers)
+            .select_from(leader.outerjoin(t, and_(leader.c.leader, t.c.sent_at.is_(None))))
+            .order_by(t.c.id)
+            .limit(self.batch_size)
+        )
+        async with self.db.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            found = (await conn.execute(pending)).all()
+            self.leader = bool(found and found[0].leader)
+            if not self.leader:
                 return 0
-            rows = (
-                await session.execute(
-                    select(t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers)
-                    .where(t.c.sent_at.is_(None))
-                    .order_by(t.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
-            if not rows:
-                return 0
-            futures = []
-            copies = 2 if self.duplicate_deliveries else 1
-            for row in rows:
-                for _ in range(copies):
-                    futures.append(
-                        await self.producer.send(
-                            row.topic,
-                            value=row.value,
-                            key=row.key.encode() if row.key else None,
-                            headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()],
-                        )
+            released = False
+            try:
+                rows = [row for row in found if row.id is not None]
+                if rows:
+                    await self._send(rows)
+                    sent = (
+                        update(t)
+                        .where(t.c.id.in_([r.id for r in rows]))
+                        .values(sent_at=func.clock_timestamp())  # acknowledged by the broker
+                        .returning(t.c.id)
+                        .cte("sent")
                     )
-            await asyncio.gather(*futures)
-            await session.execute(
-                update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now())
-            )
+                    # the unlock reads the UPDATE's result, so it runs after the update
+                    counted = select(func.count().label("n")).select_from(sent).subquery()
+                    await conn.execute(
+                        select(func.pg_advisory_unlock(self._lock_key)).select_from(counted)
+                    )
+                else:
+                    await conn.execute(select(func.pg_advisory_unlock(self._lock_key)))
+                released = True
+            finally:
+                if not released:  # the lock must not go back to the pool with the connection
+                    await conn.invalidate()
         wakeups.published(row.topic for row in rows)
         for row in rows:
             self.metrics.produced.labels(topic=row.topic).inc()
         return len(rows)
+
+    async def _send(self, rows: list[Any]) -> None:
+        """Publish `rows` and wait until the broker acknowledged every one."""
+        futures = []
+        copies = 2 if self.duplicate_deliveries else 1
+        for row in rows:
+            for _ in range(copies):
+                futures.append(
+                    await self.producer.send(
+                        row.topic,
+                        value=row.value,
+                        key=row.key.encode() if row.key else None,
+                        headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()],
+                    )
+                )
+        await asyncio.gather(*futures)
 
     async def backlog(self) -> int:
         async with self.db.sessions() as session:
@@ -197,8 +296,16 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Publish until stopped; wakes on NOTIFY, and polls as a fallback."""
+        """Publish until stopped; wakes on a local commit or a NOTIFY, polls as a fallback."""
         await self._listen()
+        local = _local_relays.setdefault((self.db.engine.url, self.table), set())
+        local.add(self._wake)
+        try:
+            await self._run()
+        finally:
+            local.discard(self._wake)
+
+    async def _run(self) -> None:
         failures = 0
         passes = 0
         while not self._stopping.is_set():
@@ -208,6 +315,9 @@ class OutboxRelay:
                     pass
                 failures = 0
                 passes += 1
+                if not self.leader:  # another relay is publishing: look again shortly, as
+                    await self._sleep(0.02)  # the rows that woke this one may be after its batch
+                    continue
                 if published == 0 and passes % 60 == 0:
                     self.metrics.outbox_backlog.set(await self.backlog())
                     await self.purge_sent()

@@ -189,6 +189,75 @@ async def test_failing_handler_dead_letters_and_partition_moves_on(
         )
 
 
+def batches(runtime: ServiceRuntime, outcome: str) -> float:
+    value = runtime.metrics.registry.get_sample_value(
+        "agentshop_consumer_batches_total", {"outcome": outcome}
+    )
+    return float(value or 0)
+
+
+async def test_a_partition_batch_commits_once_as_one_transaction(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    """Records fetched together are handled in one transaction; a duplicate inside the
+    batch is still a no-op."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    twice = Envelope.wrap(ledger.Credit(account="dora", amount=10))
+    records = [Envelope.wrap(ledger.Credit(account="dora", amount=n)) for n in (1, 2, 3)]
+    for envelope in [records[0], twice, records[1], twice, records[2]]:
+        await producer.send(topic, envelope.to_bytes(), key=b"dora")
+    await producer.flush()
+
+    async with running_ledger(infra, url, topic) as runtime:
+        assert await eventually(lambda: balances(url), lambda b: b.get("dora", (0, 0))[0] >= 4) == {
+            "dora": (4, 16)
+        }
+        assert batches(runtime, "committed") >= 1
+        assert batches(runtime, "fell_back") == 0
+    assert await count(url, "inbox") == 4
+
+
+async def test_a_failing_record_in_a_batch_is_dead_lettered_and_the_rest_commit_once(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    """The batch rolls back as a whole, then each record gets its own transaction: the good
+    ones count once, the bad one is retried and dead-lettered, and the partition goes on."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    amounts = [1, 2, 0, 4, 8]  # 0: the poison, after two good records of the same batch
+    for amount in amounts:
+        message = ledger.Credit(account="erin", amount=amount or 100, poison=amount == 0)
+        await producer.send(topic, Envelope.wrap(message).to_bytes(), key=b"erin")
+    await producer.flush()
+
+    async with running_ledger(
+        infra, url, topic, consumer_max_attempts=2, consumer_backoff_seconds=0.01
+    ) as runtime:
+        letters = await eventually(
+            lambda: list_dead_letters(runtime.service, runtime.db), lambda d: len(d) == 1
+        )
+        assert letters[0].attempts == 2 and "cannot credit erin" in letters[0].error
+        assert await eventually(lambda: balances(url), lambda b: b.get("erin", (0, 0))[0] >= 4) == {
+            "erin": (4, 15)
+        }
+        assert batches(runtime, "fell_back") >= 1
+        # after the dead letter the partition moves on: a later record is handled
+        await producer.send_and_wait(
+            topic, Envelope.wrap(ledger.Credit(account="erin", amount=16)).to_bytes(), key=b"erin"
+        )
+        assert await eventually(lambda: balances(url), lambda b: b.get("erin", (0, 0))[0] >= 5) == {
+            "erin": (5, 31)
+        }
+    assert await count(url, "inbox") == 5
+
+
 async def test_dead_letter_replay_after_the_fault_is_fixed(
     infra: Settings,
     new_database: Callable[[str], Awaitable[str]],
@@ -215,6 +284,31 @@ async def test_dead_letter_replay_after_the_fault_is_fixed(
             assert await replay(runtime.service, runtime.db) == 0
     finally:
         ledger.BLOCKED_ACCOUNTS.discard("carol")
+
+
+async def test_a_commit_wakes_the_relay_in_its_process(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+) -> None:
+    """With the relay's poll made an hour long, only the commit can wake it: a committed
+    message is published and handled, a rolled-back one never is."""
+    url = await ledger_db(new_database)
+    topic = await new_topic()
+    async with running_ledger(infra, url, topic, outbox_poll_seconds=3600) as runtime:
+        await asyncio.sleep(0.5)  # the relay's first pass is over; it waits for work
+        with pytest.raises(RuntimeError):
+            async with runtime.db.transaction() as session:
+                await runtime.outbox.add(
+                    session, ledger.Credit(account="fay", amount=50), topic=topic
+                )
+                raise RuntimeError("the change failed")
+        async with runtime.db.transaction() as session:
+            await runtime.outbox.add(session, ledger.Credit(account="fay", amount=5), topic=topic)
+        assert await eventually(lambda: balances(url), lambda b: b.get("fay", (0, 0))[0] >= 1) == {
+            "fay": (1, 5)
+        }
+        assert await runtime.relay.backlog() == 0
 
 
 async def test_relay_killed_mid_stream_loses_and_duplicates_nothing(

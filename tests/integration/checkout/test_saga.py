@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -15,6 +16,7 @@ from commerce import pricing
 from commerce.checkout import handlers as saga_handlers
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import Address, CheckoutLine, Contact
+from commerce.platform.db import asyncpg_dsn
 from commerce.platform.settings import get_settings
 from tests.conftest import ServiceStack
 from tests.integration.helpers import eventually, send
@@ -306,6 +308,49 @@ async def test_a_service_down_too_long_compensates_and_says_why(
     )
     # when the order service returns, the CreateOrder it missed is handled and its order cancelled
     await asyncio.sleep(0.5)
+
+
+async def test_a_command_still_in_the_outbox_is_not_sent_again(
+    stack: ServiceStack, producer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its deadline, a step whose command the relay has not published yet waits for
+    it instead of queueing a copy behind it, and does not use up its re-sends."""
+    await ready(stack)
+    monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 0.2)
+    monkeypatch.setattr(saga_handlers.settings, "max_resends", 1)
+    line = await stocked(stack, 2)
+    command = await initiate([line])
+    runtime = stack.running.runtimes["checkout-orchestrator"]
+    # hold the orchestrator relay's leader lock: its outbox rows stay unpublished
+    blocker = await asyncpg.connect(asyncpg_dsn(runtime.db.url))
+    try:
+        await blocker.execute("SELECT pg_advisory_lock($1)", runtime.relay.lock_id)
+        await send(producer, command)
+        await eventually(
+            lambda: get(stack, "checkout-orchestrator", f"/checkouts/{command.checkout_id}"),
+            lambda s: s is not None and s["state"] == "reserving",
+        )
+        await asyncio.sleep(1.5)  # several deadlines pass while the command waits
+        saga = await get(stack, "checkout-orchestrator", f"/checkouts/{command.checkout_id}")
+        assert saga["state"] == "reserving"
+        queued = await blocker.fetchval(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND type = 'ReserveInventory'"
+            " AND headers->>'correlation_id' = $1",
+            str(command.checkout_id),
+        )
+        assert queued == 1
+        # from here the command goes out; give it the usual time to be answered
+        monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 5.0)
+        await asyncio.sleep(1.0)  # the sweeper moves the deadline with the usual period
+    finally:
+        await blocker.close()  # releases the lock
+    saga = await finished(stack, command.checkout_id)
+    assert saga["state"] == "completed"
+    events = await get(stack, "checkout-orchestrator", f"/checkouts/{command.checkout_id}/events")
+    sent = [
+        e for e in events["events"] if e["direction"] == "out" and e["type"] == "ReserveInventory"
+    ]
+    assert len(sent) == 1
 
 
 async def test_sagas_in_flight_when_a_service_restarts_all_finish_and_agree(
