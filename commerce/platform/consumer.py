@@ -342,7 +342,7 @@ class ConsumerRunner:
         return consumer_span(
             f"{envelope.type} process",
             record.headers,
-            {
+            lambda: {  # built only when the span records (an exporter is configured)
                 "messaging.system": "kafka",
                 "messaging.destination.name": record.topic,
                 "messaging.kafka.destination.partition": record.partition,
