@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,7 @@ def analyse(
             "errors": sum(not e.ok for e in group),
             "per_s": round(len(group) / duration, 1),
             **latency([e.ms for e in group]),
+            "failures": dict(Counter(e.detail for e in group if not e.ok)),
         }
         for name, group in sorted(by_endpoint.items(), key=lambda kv: -len(kv[1]))
     }
@@ -329,6 +330,9 @@ def markdown(r: LoadReport) -> str:
         f"| all writes | | | {r.writes['p50']} | {r.writes['p95']} | {r.writes['p99']} | |",
         "",
     ]
+    failed = {name: ep["failures"] for name, ep in r.endpoints.items() if ep.get("failures")}
+    if failed:
+        lines += ["Failed requests: " + "; ".join(f"{n}: {f}" for n, f in failed.items()), ""]
     if c["count"]:
         e, s, o = c["e2e_completed_ms"], c["saga_completed_ms"], c["observed_completed_ms"]
         lines += [

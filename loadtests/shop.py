@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import random
+import re
 import threading
 import time
 import uuid
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
-from locust import FastHttpUser, between, constant_throughput, events
+from locust import FastHttpUser, between, events
 from locust.env import Environment
 
 from commerce.catalog.data import catalog_products, catalog_skus
@@ -52,17 +53,39 @@ def env_float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
+def poisson_starts(rate: float) -> Callable[[Any], float]:
+    """A Locust wait time: each user starts tasks as a Poisson process of `rate` per second.
+
+    The time to the next start is drawn from an exponential distribution and counted from
+    the previous start, not from the end of the task, so slow answers do not lower the
+    offered load; a user that fell behind starts its next task at once but does not make
+    up for the tasks it missed. Independent users add up to one Poisson process of users x
+    rate, the arrivals of an open system; evenly spaced starts (Locust's
+    `constant_throughput`) keep users that started together in step, arriving in bursts.
+    """
+
+    def wait(user: Any) -> float:
+        now = time.monotonic()
+        start = max(getattr(user, "_next_start", now), now)
+        user._next_start = start + random.expovariate(rate)
+        return float(user._next_start - now)
+
+    return wait
+
+
+RATE_PER_USER = env_float("AGENTSHOP_LOAD_RATE_PER_USER", 0.0)
+
+
 def pacing() -> Callable[[Any], float]:
     """How long a user waits between tasks.
 
-    With AGENTSHOP_LOAD_RATE_PER_USER set, each user starts a task at that rate (Locust's
-    `constant_throughput`), so the offered load is users x rate whatever the latency, as
-    long as a task finishes within its slot; otherwise a random pause of up to
-    AGENTSHOP_LOAD_WAIT_SECONDS (closed loop: the slower the answers, the fewer requests).
+    With AGENTSHOP_LOAD_RATE_PER_USER set, tasks start as a Poisson process of that rate
+    per user (`poisson_starts`), so the offered load is users x rate whatever the latency;
+    otherwise a random pause of up to AGENTSHOP_LOAD_WAIT_SECONDS after each task (closed
+    loop: the slower the answers, the fewer requests).
     """
-    rate = env_float("AGENTSHOP_LOAD_RATE_PER_USER", 0.0)
-    if rate > 0:
-        return constant_throughput(rate)
+    if RATE_PER_USER > 0:
+        return poisson_starts(RATE_PER_USER)
     return between(0.0, env_float("AGENTSHOP_LOAD_WAIT_SECONDS", 0.1))
 
 
@@ -115,11 +138,25 @@ def _log_request(
     response_time: float,
     exception: BaseException | None,
     start_time: float | None = None,
+    response: Any = None,
     **_: Any,
 ) -> None:
     started = start_time if start_time is not None else time.time() - response_time / 1000
-    detail = "" if exception is None else type(exception).__name__
+    detail = "" if exception is None else f"{type(exception).__name__} {_refusal(response)}"
     LOG.write(started, request_type, name, response_time, exception is None, detail)
+
+
+def _refusal(response: Any) -> str:
+    """A failed answer's status and error code, e.g. `422 cart_empty` (for the log's detail)."""
+    status = getattr(response, "status_code", None)
+    if not status:
+        return ""
+    try:
+        error = json.loads(response.text or "{}").get("error", {})
+        code = error.get("code", "") if isinstance(error, dict) else ""
+    except (ValueError, AttributeError):
+        code = ""
+    return re.sub(r"[^\w ]", "_", f"{status} {code}".strip())
 
 
 def _tokens() -> Iterator[str]:
@@ -157,6 +194,8 @@ class Shopper(FastHttpUser):
     def on_start(self) -> None:
         self.auth = {"Authorization": f"Bearer {next_token()}"}
         self.recent: list[str] = []  # SKUs of recent checkouts (their ClearCart may still come)
+        if RATE_PER_USER > 0:  # the first task, too, at a random time
+            time.sleep(self.wait_time())
 
     # browsing
     def search(self) -> None:

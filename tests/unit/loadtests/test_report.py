@@ -25,7 +25,7 @@ def test_report_counts_errors_checkouts_and_judges_targets(tmp_path: Path) -> No
     lines = [f"{1000 + i * 0.1:.4f},GET,GET /v1/products,{10 + i % 5},1," for i in range(100)]
     lines += [
         "1001.0,POST,POST /v1/checkouts,40,1,",
-        "1002.0,POST,POST /v1/cart/lines,400,0,LocustBadStatusCode",
+        "1002.0,POST,POST /v1/cart/lines,400,0,LocustBadStatusCode 422 cart_empty",
         "1003.0,CHECKOUT,completed,200,1,",
         "1003.5,SAGA,completed,150,1,",
         "1004.0,CHECKOUT,failed payment_declined,120,1,payment_declined",
@@ -55,6 +55,10 @@ def test_report_counts_errors_checkouts_and_judges_targets(tmp_path: Path) -> No
     assert met["saga"] is False  # 150 ms is more than 3 x 20 ms
     assert next(v for v in report.verdict if v["target"] == "zero errors")["met"] is False
     assert "the rate was not reached" in markdown(report)
+    assert report.endpoints["POST /v1/cart/lines"]["failures"] == {
+        "LocustBadStatusCode 422 cart_empty": 1
+    }
+    assert "LocustBadStatusCode 422 cart_empty" in markdown(report)
 
 
 def test_surge_phases_split_the_run(tmp_path: Path) -> None:
