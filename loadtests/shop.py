@@ -181,6 +181,16 @@ def next_token() -> str:
         return next(_token_pool)
 
 
+def _cart_changed_under_us(response: Any) -> bool:
+    """The BFF's answer when the cart changed between viewing it and checking out: the
+    previous checkout's ClearCart (asynchronous, after CheckoutCompleted) took the lines it
+    bought, leaving nothing (422 `cart_empty`) or a different total (409 `price_changed`).
+    A person sees the same message and looks again; it is not an error of the system."""
+    if response.status_code not in (409, 422):
+        return False
+    return _refusal(response) in ("409 price_changed", "422 cart_empty")
+
+
 # -- the shopper ------------------------------------------------------------------------
 
 
@@ -242,12 +252,16 @@ class Shopper(FastHttpUser):
             return
         expect_out_of_stock = any(li["quantity"] >= OUT_OF_STOCK_QUANTITY for li in cart["lines"])
         declined = random.random() < self.decline_share
-        quote = self.client.post(
+        with self.client.post(
             "/v1/checkout/quote",
             json={"shipping_address": HOME},
             headers=self.auth,
             name="POST /v1/checkout/quote",
-        )
+            catch_response=True,
+        ) as quote:
+            if _cart_changed_under_us(quote):
+                quote.success()
+                return
         if not quote.ok:
             return
         body = {
@@ -256,12 +270,16 @@ class Shopper(FastHttpUser):
             "expected_total_cents": quote.json()["totals"]["total_cents"],
         }
         sent = time.time()
-        created = self.client.post(
+        with self.client.post(
             "/v1/checkouts",
             json=body,
             headers={**self.auth, "Idempotency-Key": str(uuid.uuid4())},
             name="POST /v1/checkouts",
-        )
+            catch_response=True,
+        ) as created:
+            if _cart_changed_under_us(created):
+                created.success()
+                return
         accepted = time.time()
         if created.status_code != 202:
             return
