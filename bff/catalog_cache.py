@@ -25,6 +25,8 @@ from cachetools import TLRUCache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from commerce.platform.tasks import observe
+
 CACHEABLE = (200, 404)  # an unknown product stays unknown until the catalog changes
 ENTRY_OVERHEAD = 256  # bytes counted per entry on top of its body and key
 
@@ -111,7 +113,7 @@ class ReadCache:
         if pending is None:
             self._count("miss")
             pending = asyncio.create_task(self._fill(key, fetch))
-            pending.add_done_callback(_observe)
+            pending.add_done_callback(observe)
             self._pending[key] = pending
         else:
             self._count("shared")
@@ -128,9 +130,3 @@ class ReadCache:
             return answer
         finally:
             del self._pending[key]
-
-
-def _observe(task: asyncio.Task[Upstream]) -> None:
-    """Mark an upstream error as seen even if every caller went away before it came."""
-    if not task.cancelled():
-        task.exception()

@@ -252,17 +252,10 @@ class Shopper(FastHttpUser):
             return
         expect_out_of_stock = any(li["quantity"] >= OUT_OF_STOCK_QUANTITY for li in cart["lines"])
         declined = random.random() < self.decline_share
-        with self.client.post(
-            "/v1/checkout/quote",
-            json={"shipping_address": HOME},
-            headers=self.auth,
-            name="POST /v1/checkout/quote",
-            catch_response=True,
-        ) as quote:
-            if _cart_changed_under_us(quote):
-                quote.success()
-                return
-        if not quote.ok:
+        quote = self.checkout_step(
+            "/v1/checkout/quote", {"shipping_address": HOME}, self.auth, "POST /v1/checkout/quote"
+        )
+        if quote is None:
             return
         body = {
             "shipping_address": HOME,
@@ -270,18 +263,12 @@ class Shopper(FastHttpUser):
             "expected_total_cents": quote.json()["totals"]["total_cents"],
         }
         sent = time.time()
-        with self.client.post(
-            "/v1/checkouts",
-            json=body,
-            headers={**self.auth, "Idempotency-Key": str(uuid.uuid4())},
-            name="POST /v1/checkouts",
-            catch_response=True,
-        ) as created:
-            if _cart_changed_under_us(created):
-                created.success()
-                return
+        created = self.checkout_step(
+            "/v1/checkouts", body, {**self.auth, "Idempotency-Key": str(uuid.uuid4())},
+            "POST /v1/checkouts", expect=202,
+        )  # fmt: skip
         accepted = time.time()
-        if created.status_code != 202:
+        if created is None:
             return
         checkout_id = created.json()["checkout_id"]
         self.recent = ([li["sku"] for li in cart["lines"]] + self.recent)[:12]
@@ -313,6 +300,19 @@ class Shopper(FastHttpUser):
         )  # fmt: skip
         if status["state"] == "failed":
             self.empty_cart()  # a person drops what could not be bought
+
+    def checkout_step(
+        self, path: str, body: dict[str, Any], headers: dict[str, str], name: str, expect: int = 200
+    ) -> Any:
+        """POST a step of the checkout; the answer when it is `expect`, else None. A cart that
+        changed under the shopper (`_cart_changed_under_us`) is an expected answer."""
+        with self.client.post(
+            path, json=body, headers=headers, name=name, catch_response=True
+        ) as response:
+            if _cart_changed_under_us(response):
+                response.success()
+                return None
+        return response if response.status_code == expect else None
 
     def outcome(self, sent: float, label: str, ms: float, *, ok: bool, detail: str = "") -> None:
         events.request.fire(

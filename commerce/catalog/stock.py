@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 import httpx
 import structlog
 
+from commerce.platform.tasks import observe
+
 log = structlog.get_logger(__name__)
 
 PER_CALL = 200  # the most SKUs inventory's GET /stock takes at once
@@ -69,7 +71,7 @@ class StockLevels:
 
     def _start(self, skus: frozenset[str]) -> None:
         self._reading = asyncio.create_task(self._reading_of(skus))
-        self._reading.add_done_callback(_observe)
+        self._reading.add_done_callback(observe)
 
     async def _reading_of(self, skus: frozenset[str]) -> None:
         started = self._timer()
@@ -91,9 +93,3 @@ class StockLevels:
 
 def _complete(skus: Sequence[str], levels: dict[str, int]) -> dict[str, int]:
     return {sku: levels.get(sku, 0) for sku in skus}
-
-
-def _observe(task: asyncio.Task[None]) -> None:
-    """Mark a failed reading as seen even when no page waited for it (it was logged)."""
-    if not task.cancelled():
-        task.exception()
