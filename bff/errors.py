@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 
@@ -65,6 +65,11 @@ def _body(
             flat["param"] = param if param.startswith("$") else f"$.{param}"
         return flat
     return {"error": {"type": error_type, "code": code, "message": message, "param": param}}
+
+
+def error_response(path: str, status: int, code: str, message: str, error_type: str) -> Response:
+    """The error shape for refusals made before a route runs (commerce.platform.edges)."""
+    return JSONResponse(_body(error_type, code, message, None, path), status_code=status)
 
 
 def install(app: FastAPI) -> None:
