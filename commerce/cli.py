@@ -171,7 +171,9 @@ def _redact(url: str) -> str:
 @app.command()
 def serve(
     name: Annotated[str, typer.Argument(help="The service to run")],
-    host: Annotated[str, typer.Option()] = "0.0.0.0",
+    host: Annotated[
+        str, typer.Option(help="Address to bind: loopback unless told (0.0.0.0 in a container)")
+    ] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Default: the service's own port")] = None,
 ) -> None:
     """Run one service in this process (uses DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS).
