@@ -120,6 +120,9 @@ class FailureCounter:
     def forget(self, key: str) -> None:
         self._counts.pop(key, None)
 
+    def reset(self) -> None:
+        self._counts.clear()
+
 
 signin_failures = FailureCounter()
 

@@ -536,7 +536,8 @@ def redact_phone(phone: str) -> str:
 
 def safe_for_person(value: Any) -> Any:
     """A saga timeline entry as its person may see it: no payment token anywhere, the
-    contact redacted (`a***@example.com`, `***67`); the orchestrator keeps the whole."""
+    contact and notification recipients redacted (`a***@example.com`, `***67`); the
+    orchestrator keeps the whole."""
     if isinstance(value, list):
         return [safe_for_person(v) for v in value]
     if not isinstance(value, dict):
@@ -545,7 +546,9 @@ def safe_for_person(value: Any) -> Any:
     for key, item in value.items():
         if key in SECRET_FIELDS:
             continue
-        if key == "contact" and isinstance(item, dict):
+        if key == "recipient" and isinstance(item, str):  # a notification's e-mail or phone
+            safe[key] = redact_email(item) if "@" in item else redact_phone(item)
+        elif key == "contact" and isinstance(item, dict):
             safe[key] = {
                 "email": redact_email(item["email"]) if item.get("email") else None,
                 "phone": redact_phone(item["phone"]) if item.get("phone") else None,

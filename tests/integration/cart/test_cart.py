@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from typing import Any
-
 from urllib.parse import quote
 
 import pytest
