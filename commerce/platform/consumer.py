@@ -54,7 +54,7 @@ group of its (shared) topic skips it (docs/adr/0022-edges-and-trust.md)."""
 def replay_target(record: ConsumerRecord[bytes, bytes]) -> str | None:
     for key, value in record.headers or ():
         if key == REPLAY_TARGET_HEADER:
-            return value.decode(errors="replace")
+            return bytes(value).decode(errors="replace")
     return None
 
 

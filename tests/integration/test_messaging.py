@@ -517,10 +517,8 @@ async def test_a_replay_goes_back_to_the_consumer_group_that_failed_only(
         await producer.send_and_wait(
             topic, Envelope.wrap(ledger.Credit(account="hal", amount=5, poison=True)).to_bytes()
         )
-        for runtime in (a, b):
-            await eventually(
-                lambda r=runtime: list_dead_letters(r.service, r.db), lambda d: len(d) == 1
-            )
+        await eventually(lambda: list_dead_letters(a.service, a.db), lambda d: len(d) == 1)
+        await eventually(lambda: list_dead_letters(b.service, b.db), lambda d: len(d) == 1)
         assert await replay(a.service, a.db) == 1
         again = await eventually(
             lambda: list_dead_letters(a.service, a.db), lambda d: len(d) == 1 and d[0].id > 1
