@@ -7,7 +7,7 @@ One ASGI middleware, in front of every app (the BFF and the internal services):
   in the path, the query or any string of a JSON body answer 422: PostgreSQL cannot store
   NUL, and none of them belongs in an id, a name or a code;
 - on an internal service, a request without the platform's service token answers 401
-  (health, readiness and metrics stay open);
+  (health, readiness, metrics and the API's description stay open);
 - every response carries `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` and
   `Referrer-Policy: no-referrer`, and `Strict-Transport-Security` when the request came
   over TLS (directly or as told by the proxy's `X-Forwarded-Proto`).
@@ -37,7 +37,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = structlog.get_logger(__name__)
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# probes, Prometheus, and the API's description (its calls still need the token)
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"})
 
 ErrorResponse = Callable[[str, int, str, str, str], Response]
 """(path, status, code, message, error type) -> the response in the app's error shape."""
