@@ -60,9 +60,9 @@ class Strict(BaseModel):
 def seg(value: str) -> str:
     """One path segment, percent-encoded (client text never changes the backend path):
     dots too, so `.` or `..` stays a segment and never walks up the backend's path."""
-    return (
-        quote(value, safe="").replace(".", "%2E") if value in (".", "..") else quote(value, safe="")
-    )
+    if value in (".", ".."):
+        return "%2E" * len(value)
+    return quote(value, safe="")
 
 
 def _unavailable(service: str) -> ApiError:
@@ -474,6 +474,12 @@ async def start_checkout(
     `claim` runs in the same transaction before the command is written; raising there
     (e.g. the session was already paid by a concurrent request) publishes nothing.
     """
+    if len(lines) > MAX_CHECKOUT_LINES:  # every way in (web, assistant, ACP) stops here
+        raise ApiError(
+            422, "cart_full",
+            f"A checkout holds at most {MAX_CHECKOUT_LINES} different items; remove some first.",
+            param="line_items" if source == "agent" else None,
+        )  # fmt: skip
     checkout_id = uuid.uuid4()
     async with runtime.db.transaction() as session:  # one round trip fewer than its own session
         person = (
