@@ -189,7 +189,10 @@ def install_unavailable_handlers(app: FastAPI, errors: Callable[[], ErrorRespons
     from commerce.platform.consumer import is_unavailable
 
     async def unavailable(request: Request, exc: Exception) -> Response:
-        if not (isinstance(exc, PoolTimeout) or is_unavailable(exc) or _transient(exc)):
+        local_file = isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError))
+        if local_file or not (
+            isinstance(exc, PoolTimeout) or is_unavailable(exc) or _transient(exc)
+        ):
             log.error("http.unhandled_error", path=request.url.path, error=repr(exc))
             return errors()(
                 request.url.path, 500, "internal_error", "Something went wrong.", "api_error"
