@@ -5,12 +5,17 @@ APIs that answer only the platform."""
 from __future__ import annotations
 
 import socket
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert
 
 from bff import auth
+from commerce.cart.tables import cart_lines
+from commerce.contracts.values import MAX_CHECKOUT_LINES
 from commerce.platform.db import Database
 from commerce.platform.edges import SERVICE_TOKEN_HEADER
 from commerce.platform.settings import to_asyncpg_url
@@ -274,3 +279,45 @@ async def test_in_process_calls_carry_the_service_token(stack: ServiceStack) -> 
     async with stack.client("gateway-bff") as http:
         product = await http.get("/v1/products/p-battery-aa")
     assert product.status_code == 200, product.text
+
+
+async def test_a_cart_over_the_line_limit_is_refused_at_checkout_never_a_500(
+    stack: ServiceStack,
+) -> None:
+    """A cart filled past the limit before cart enforced it (written straight into cart's
+    database here) is refused with the limit, at the quote and at the checkout."""
+    await stack.ensure(*SERVICES)
+    cart_db = stack.runtime("cart").db
+    alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
+    async with closing(alice):
+        await alice.post("/v1/cart/lines", json={"sku": "BAT-AA-8", "quantity": 1})
+        cart_id = (await alice.get("/v1/cart")).json()["cart_id"]
+        extra = [f"ZZ-LIMIT-{i}" for i in range(MAX_CHECKOUT_LINES + 39)]
+        async with cart_db.transaction() as session:
+            await session.execute(
+                insert(cart_lines),
+                [
+                    {"cart_id": uuid.UUID(cart_id), "sku": sku, "product_id": "p-x", "name": sku,
+                     "quantity": 1, "unit_price_cents": 100, "currency": "USD"}
+                    for sku in extra
+                ],
+            )  # fmt: skip
+        try:
+            for path, body in (
+                ("/v1/checkout/quote", {"shipping_address": HOME}),
+                (
+                    "/v1/checkouts",
+                    {
+                        "shipping_address": HOME,
+                        "payment_token": "tok_visa",
+                        "expected_total_cents": 1,
+                    },
+                ),
+            ):
+                refused = await alice.post(path, json=body)
+                assert refused.status_code == 422, refused.text
+                assert refused.json()["error"]["code"] == "cart_full"
+                assert str(MAX_CHECKOUT_LINES) in refused.json()["error"]["message"]
+        finally:
+            async with cart_db.transaction() as session:
+                await session.execute(delete(cart_lines).where(cart_lines.c.sku.in_(extra)))
