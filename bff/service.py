@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from bff.routes import router
 from bff.tables import addresses, metadata, users
 from commerce.demo import DEMO_USERS
 from commerce.platform.db import Database
+from commerce.platform.retention import Retention
 from commerce.platform.service import Service
 
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>agentshop</title></head>
@@ -89,6 +91,13 @@ service = Service(
     migrations=Path(__file__).parent / "migrations",
     router=router,
     background=[assistant.assistant_runtime],
+    retention=[
+        Retention(
+            "idempotency_keys",
+            "created_at",
+            lambda s: timedelta(hours=s.idempotency_key_retention_hours),
+        )
+    ],
     seed=seed,
     configure_app=configure,
     public=True,
