@@ -216,3 +216,13 @@ def test_quote_checks() -> None:
     assert "does not add up" in (verify_quote(off) or "")
     d = reject(wrong, "price_changed", "Prices changed")
     assert d.saga.state == State.FAILED and isinstance(d.send[0], CheckoutFailed)
+
+
+def test_the_shared_checkout_states_are_the_sagas_states() -> None:
+    from typing import get_args
+
+    from commerce.checkout.domain import FINISHED
+    from commerce.contracts.values import FINAL_STATES, CheckoutState
+
+    assert set(get_args(CheckoutState)) == {"submitted", *State}
+    assert set(FINAL_STATES) == set(FINISHED)
