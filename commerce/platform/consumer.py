@@ -9,6 +9,11 @@ and published to `<topic>.dlq` through the outbox, in one transaction) and the
 partition moves on. Offsets are committed only for records whose outcome is
 durable, so a crash at any point redelivers, and the inbox turns the redelivery
 into a no-op.
+
+A broker that restarted empty (a new incarnation, `commerce.platform.incarnation`) has
+lost the group's offsets too: the consumer then reads every assigned partition again
+from its beginning (the outboxes send again what the broker lost, docs/adr/0020), and
+offsets of records fetched from the earlier incarnation are not committed to the new one.
 """
 
 from __future__ import annotations
@@ -112,6 +117,7 @@ class ConsumerRunner:
     batch_records: int = 500
     idle_fetch_interval: float = 0.0  # seconds; 0: fetch continuously even when idle
     idle_after_empty_fetches: int = 1
+    watch: Any = None  # a BrokerWatch: read from the beginning when the broker restarted empty
     _by_type: dict[str, Handler[Any]] = field(init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -166,8 +172,17 @@ class ConsumerRunner:
         loop = asyncio.get_running_loop()
         if self.idle_fetch_interval > 0:
             wakeups.register(self.topics, wake)
+        seen = self.watch.generation if self.watch is not None else 0
+        stale: set[TopicPartition] = set()  # in flight from an earlier incarnation
+        if self.watch is not None:
+            self.watch.subscribe(wake)
         try:
             while not self._stopping.is_set():
+                if self.watch is not None and self.watch.generation != seen:
+                    if seen:
+                        stale.update(inflight)
+                        await self._from_beginning(consumer)
+                    seen = self.watch.generation
                 if fetch is None:
                     fetch = asyncio.create_task(
                         consumer.getmany(timeout_ms=200, max_records=self.batch_records)
@@ -224,15 +239,20 @@ class ConsumerRunner:
                                 consumer.pause(tp)
                 finished = [tp for tp, task in inflight.items() if task.done()]
                 if finished:
-                    await self._complete(consumer, [inflight.pop(tp) for tp in finished])
+                    await self._complete(
+                        consumer, [inflight.pop(tp) for tp in finished], stale=stale
+                    )
+                    stale.difference_update(finished)
         finally:
+            if self.watch is not None:
+                self.watch.unsubscribe(wake)
             if self.idle_fetch_interval > 0:
                 wakeups.unregister(self.topics, wake)
             if woken is not None:
                 woken.cancel()
             if inflight:  # finish the work in flight and commit it before leaving the group
                 await asyncio.wait(inflight.values())
-                await self._complete(consumer, list(inflight.values()), resume=False)
+                await self._complete(consumer, list(inflight.values()), resume=False, stale=stale)
             if fetch is not None:
                 fetch.cancel()
             await consumer.stop()
@@ -244,10 +264,15 @@ class ConsumerRunner:
         tasks: list[asyncio.Task[tuple[TopicPartition, int | None]]],
         *,
         resume: bool = True,
+        stale: set[TopicPartition] | None = None,
     ) -> None:
         """Commit the offsets of finished partitions and let them be fetched again."""
         results = [task.result() for task in tasks]  # a failure here stops the consumer
-        offsets = {tp: OffsetAndMetadata(last + 1, "") for tp, last in results if last is not None}
+        offsets = {
+            tp: OffsetAndMetadata(last + 1, "")
+            for tp, last in results
+            if last is not None and tp not in (stale or ())
+        }
         if offsets:
             try:
                 await consumer.commit(offsets)
@@ -259,6 +284,17 @@ class ConsumerRunner:
                 if tp in assigned:
                     consumer.resume(tp)
         await self._record_lag(consumer, [tp for tp, _ in results if tp in assigned])
+
+    async def _from_beginning(self, consumer: AIOKafkaConsumer) -> None:
+        """The broker restarted empty: read every assigned partition from its start again."""
+        assigned = consumer.assignment()
+        log.warning("consumer.from_beginning", consumer=self.name, partitions=len(assigned))
+        if not assigned:
+            return  # partitions assigned later start from the earliest record anyway
+        try:
+            await asyncio.wait_for(consumer.seek_to_beginning(*assigned), 10.0)
+        except (KafkaError, TimeoutError) as exc:  # rejoining after the restart resets them too
+            log.warning("consumer.seek_failed", consumer=self.name, error=str(exc))
 
     async def _record_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
         for tp in tps:

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commerce.platform.consumer import ConsumerRunner, Handler
 from commerce.platform.db import Database, PlatformTables
+from commerce.platform.incarnation import BrokerWatch
 from commerce.platform.inprocess import InProcessTransport, LocalApps
 from commerce.platform.kafka import make_consumer
 from commerce.platform.logging import bound
@@ -81,8 +82,12 @@ class ServiceRuntime:
         *,
         database_url: str | None = None,
         local: LocalApps | None = None,
+        watch: BrokerWatch | None = None,
     ) -> None:
         self.service = service
+        # the broker's incarnation (docs/adr/0020): shared by a process's services, or own
+        self._own_watch = watch is None
+        self.watch = watch or BrokerWatch(settings, producer)
         self.settings = settings
         self.spec = service.spec
         self.producer = producer
@@ -100,6 +105,9 @@ class ServiceRuntime:
             producer,
             self.metrics,
             poll_seconds=settings.outbox_poll_seconds,
+            retention_hours=settings.outbox_retention_hours,
+            replay_seconds=settings.outbox_replay_seconds,
+            watch=self.watch,
         )
         self.consumer: ConsumerRunner | None = None
         if service.handlers:
@@ -115,6 +123,7 @@ class ServiceRuntime:
                 backoff_seconds=settings.consumer_backoff_seconds,
                 idle_fetch_interval=settings.kafka_idle_fetch_interval_ms / 1000,
                 services=self,
+                watch=self.watch,
             )
         # `local` finds the services running in this process: calls to them skip the network
         transport = None
@@ -132,6 +141,8 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         """Start publishing, consuming and background work (HTTP is served separately)."""
+        if self._own_watch:
+            self.watch.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service.name}:relay"))
         if self.consumer is not None:
             self._tasks.append(
@@ -169,6 +180,8 @@ class ServiceRuntime:
                     )
         self._tasks.clear()
         self._background.clear()
+        if self._own_watch:
+            await self.watch.stop()
         await self.http.aclose()
         await self.db.dispose()
         log.info("service.stopped", service=self.service.name)

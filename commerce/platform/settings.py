@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(3, ge=1, alias="AGENTSHOP_CONSUMER_MAX_ATTEMPTS")
     consumer_backoff_seconds: float = Field(0.2, ge=0, alias="AGENTSHOP_CONSUMER_BACKOFF_SECONDS")
     outbox_poll_seconds: float = Field(1.0, gt=0, alias="AGENTSHOP_OUTBOX_POLL_SECONDS")
+    # PostgreSQL is the log of record (docs/adr/0020): sent outbox rows are kept this long,
+    # and those sent this recently are sent again when the broker is found to have lost
+    # its data (a new incarnation); the watch looks at the broker this often
+    outbox_retention_hours: float = Field(24.0, gt=0, alias="AGENTSHOP_OUTBOX_RETENTION_HOURS")
+    outbox_replay_seconds: float = Field(3600.0, ge=0, alias="AGENTSHOP_OUTBOX_REPLAY_SECONDS")
+    broker_watch_seconds: float = Field(1.0, gt=0, alias="AGENTSHOP_BROKER_WATCH_SECONDS")
 
     port_offset: int = Field(0, alias="AGENTSHOP_PORT_OFFSET")
     http_timeout_seconds: float = Field(5.0, gt=0, alias="AGENTSHOP_HTTP_TIMEOUT_SECONDS")
@@ -79,6 +85,10 @@ class Settings(BaseSettings):
                 raise ValueError("DATABASE_URL must be set when AGENTSHOP_ENV=prod")
             if not self.kafka_bootstrap_servers:
                 raise ValueError("KAFKA_BOOTSTRAP_SERVERS must be set when AGENTSHOP_ENV=prod")
+        if self.outbox_replay_seconds > self.outbox_retention_hours * 3600:
+            raise ValueError(
+                "AGENTSHOP_OUTBOX_REPLAY_SECONDS must not exceed AGENTSHOP_OUTBOX_RETENTION_HOURS"
+            )
         return self
 
     @property
