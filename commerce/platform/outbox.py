@@ -158,12 +158,34 @@ class Outbox:
             ],
         )
 
+    async def resend(self, session: AsyncSession, message_ids: Sequence[uuid.UUID]) -> int:
+        """Publish these sent messages again, unchanged (same message id, so a consumer that
+        did handle one drops the repeat). Rows not yet sent are left as they are."""
+        if not message_ids:
+            return 0
+        t = self._table
+        again = (
+            await session.scalars(
+                update(t)
+                .where(t.c.message_id.in_(list(message_ids)), t.c.sent_at.is_not(None))
+                .values(sent_at=None)
+                .returning(t.c.message_id)
+            )
+        ).all()
+        if again:
+            await self._wake_relay(session)
+        return len(again)
+
     async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         # `created_at` is the moment of the write, not the transaction's start (`now()`):
         # with `sent_at` it shows how long a row waited for commit and relay.
         for row in rows:
             row["created_at"] = func.clock_timestamp()
         await session.execute(self._table.insert().values(rows))
+        await self._wake_relay(session)
+
+    async def _wake_relay(self, session: AsyncSession) -> None:
+        """Have the commit of `session` wake the relay of this outbox."""
         written = (session.get_bind().engine.url, self._table)
         if _local_relays.get(written):
             # A relay in this process publishes this outbox: the commit wakes it

@@ -25,7 +25,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import MetaData
+from pydantic import BaseModel, Field
+from sqlalchemy import MetaData, select
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -293,6 +294,10 @@ class _RequestContext:
                 )
 
 
+class InboxQuery(BaseModel):
+    message_ids: list[uuid.UUID] = Field(max_length=1000)
+
+
 def build_app(runtime: ServiceRuntime) -> FastAPI:
     service = runtime.service
     app = FastAPI(
@@ -326,6 +331,19 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         with contextlib.suppress(Exception):
             runtime.metrics.outbox_backlog.set(await runtime.relay.backlog())
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/ops/inbox", tags=["ops"], operation_id="ops-inbox", include_in_schema=False)
+    async def inbox(body: InboxQuery) -> dict[str, list[uuid.UUID]]:
+        """Which of these messages this service's consumer has handled (its effect is
+        durable): how senders confirm delivery end to end (docs/adr/0020)."""
+        inbox = runtime.tables.inbox
+        async with runtime.db.sessions() as session:
+            found = await session.scalars(
+                select(inbox.c.message_id).where(
+                    inbox.c.consumer == service.name, inbox.c.message_id.in_(body.message_ids)
+                )
+            )
+            return {"handled": list(found)}
 
     if service.router is not None:
         app.include_router(service.router)
