@@ -47,7 +47,7 @@ async def skip_to_end(settings: Settings, group: str, topic: str) -> None:
 
 
 async def outbox_drained(stack: ServiceStack, name: str) -> int:
-    return await stack.runtime(name).relay.backlog()
+    return int(await stack.runtime(name).relay.backlog())
 
 
 async def test_confirmations_and_refund_records_lost_by_the_broker_are_sent_again(
