@@ -23,6 +23,7 @@ from bff.auth import CurrentUser, hasher, issue_token
 from bff.catalog_cache import CatalogCacheSettings, ReadCache, Upstream
 from bff.errors import ApiError, ErrorResponse, not_found
 from bff.idempotency import Lease, idempotent
+from bff.shedding import shed_if_behind
 from bff.tables import addresses, checkouts, users
 from commerce import pricing
 from commerce.contracts.checkout import InitiateCheckoutCommand
@@ -403,6 +404,7 @@ async def create_checkout(
     `GET /v1/checkouts/{id}`. A changed total answers 409 `price_changed` instead."""
 
     async def run(lease: Lease) -> tuple[int, Any]:
+        await shed_if_behind(runtime)  # before the quote's work
         cart_id, lines, quoted = await _quote(runtime, user, body)
         if quoted.totals.total_cents != body.expected_total_cents:
             raise ApiError(
@@ -443,6 +445,7 @@ async def start_checkout(
     `claim` runs in the same transaction before the command is written; raising there
     (e.g. the session was already paid by a concurrent request) publishes nothing.
     """
+    await shed_if_behind(runtime)  # every way in: web, assistant, agents (read once a second)
     checkout_id = uuid.uuid4()
     async with runtime.db.transaction() as session:  # one round trip fewer than its own session
         person = (

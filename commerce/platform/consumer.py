@@ -123,6 +123,7 @@ class ConsumerRunner:
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _started: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _idle: set[TopicPartition] = field(default_factory=set, init=False)
+    _in_hand: int = field(default=0, init=False)  # records fetched and not yet handled
 
     def __post_init__(self) -> None:
         self._by_type = {h.message.TYPE: h for h in self.handlers}
@@ -131,6 +132,23 @@ class ConsumerRunner:
     def idle(self) -> bool:
         """True while the partitions are paused for lack of records (see `idle_fetch_interval`)."""
         return bool(self._idle)
+
+    async def backlog(self) -> int | None:
+        """Records of this consumer's partitions not yet handled: fetched and in hand, plus
+        those between its position and the partition's end (None before it has joined)."""
+        consumer = self._consumer
+        if consumer is None or not self._started.is_set():
+            return None
+        waiting = 0
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                waiting += max(high - await consumer.position(tp), 0)
+            except KafkaError:
+                return None
+        return waiting + self._in_hand
 
     @property
     def group_id(self) -> str:
@@ -315,15 +333,19 @@ class ConsumerRunner:
         records: list[ConsumerRecord[bytes, bytes]],
         after: asyncio.Task[tuple[TopicPartition, int | None]] | None = None,
     ) -> tuple[TopicPartition, int | None]:
-        if after is not None:  # the partition came back after a rebalance: keep its order
-            await asyncio.wait([after])
-        if len(records) > 1 and await self._process_batch(records):
-            return tp, records[-1].offset
-        last: int | None = None
-        for record in records:
-            await self._process(record)
-            last = record.offset
-        return tp, last
+        self._in_hand += len(records)
+        try:
+            if after is not None:  # the partition came back after a rebalance: keep its order
+                await asyncio.wait([after])
+            if len(records) > 1 and await self._process_batch(records):
+                return tp, records[-1].offset
+            last: int | None = None
+            for record in records:
+                await self._process(record)
+                last = record.offset
+            return tp, last
+        finally:
+            self._in_hand -= len(records)
 
     async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
         """Handle a partition's records in order in ONE transaction (one commit for all).

@@ -31,6 +31,33 @@ LOOKUP_CHUNK = 500
 
 
 @dataclass
+class InboxAnswer:
+    handled: set[uuid.UUID]
+    backlog: int | None  # records the consumer has not handled yet (None: not consuming)
+
+
+async def ask_inbox(runtime: Any, service: str, ids: list[uuid.UUID]) -> InboxAnswer | None:
+    """Ask `service` which of `ids` its consumer handled (`POST /ops/inbox`); None when it
+    cannot answer (down, or its database is)."""
+    answer = InboxAnswer(set(), None)
+    for i in range(0, max(len(ids), 1), LOOKUP_CHUNK):
+        chunk = ids[i : i + LOOKUP_CHUNK]
+        try:
+            response = await runtime.http.post(
+                f"{runtime.url_of(service)}/ops/inbox",
+                json={"message_ids": [str(m) for m in chunk]},
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.info("delivery.unreachable", service=service, error=str(exc))
+            return None
+        body = response.json()
+        answer.handled.update(uuid.UUID(m) for m in body["handled"])
+        answer.backlog = body.get("backlog")
+    return answer
+
+
+@dataclass
 class _Followed:
     service: str
     type: str
@@ -78,20 +105,8 @@ class DeliveryLedger:
 
     async def handled(self, service: str, ids: list[uuid.UUID]) -> set[uuid.UUID] | None:
         """The ids among `ids` that `service`'s consumer handled; None when it cannot answer."""
-        found: set[uuid.UUID] = set()
-        for i in range(0, len(ids), LOOKUP_CHUNK):
-            chunk = ids[i : i + LOOKUP_CHUNK]
-            try:
-                response = await self.runtime.http.post(
-                    f"{self.runtime.url_of(service)}/ops/inbox",
-                    json={"message_ids": [str(m) for m in chunk]},
-                )
-                response.raise_for_status()
-            except httpx.HTTPError as exc:
-                log.info("delivery.unreachable", service=service, error=str(exc))
-                return None
-            found.update(uuid.UUID(m) for m in response.json()["handled"])
-        return found
+        answer = await ask_inbox(self.runtime, service, ids)
+        return answer.handled if answer is not None else None
 
     async def reconcile(self) -> Pass:
         """Check the messages that are due; send again those their consumer has not handled."""

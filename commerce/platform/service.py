@@ -333,17 +333,21 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/ops/inbox", tags=["ops"], operation_id="ops-inbox", include_in_schema=False)
-    async def inbox(body: InboxQuery) -> dict[str, list[uuid.UUID]]:
+    async def inbox(body: InboxQuery) -> dict[str, Any]:
         """Which of these messages this service's consumer has handled (its effect is
-        durable): how senders confirm delivery end to end (docs/adr/0020)."""
+        durable), and how many records it has not handled yet (`backlog`, null when not
+        consuming): how senders confirm delivery end to end (docs/adr/0020)."""
         inbox = runtime.tables.inbox
         async with runtime.db.sessions() as session:
-            found = await session.scalars(
-                select(inbox.c.message_id).where(
-                    inbox.c.consumer == service.name, inbox.c.message_id.in_(body.message_ids)
+            found = list(
+                await session.scalars(
+                    select(inbox.c.message_id).where(
+                        inbox.c.consumer == service.name, inbox.c.message_id.in_(body.message_ids)
+                    )
                 )
             )
-            return {"handled": list(found)}
+        backlog = await runtime.consumer.backlog() if runtime.consumer is not None else None
+        return {"handled": found, "backlog": backlog}
 
     if service.router is not None:
         app.include_router(service.router)

@@ -22,7 +22,7 @@ from commerce.platform.kafka import client_options
 from commerce.platform.settings import Settings
 from tests.conftest import ServiceStack
 from tests.integration.checkout.test_saga import SAGA, finished, initiate, stocked
-from tests.integration.helpers import eventually
+from tests.integration.helpers import eventually, send
 
 pytestmark = pytest.mark.integration
 
@@ -86,16 +86,6 @@ async def test_confirmations_and_refund_records_lost_by_the_broker_are_sent_agai
     )
     assert report.completed == 1 and report.lost_notifications == report.lost_refund_records == 0
     assert follow_up.resent_total >= resent_before + 2
-
-
-async def send(producer: Any, command: Any) -> None:
-    from commerce.contracts import Envelope
-
-    await producer.send_and_wait(
-        Topic.INITIATE_CHECKOUT,
-        Envelope.wrap(command, correlation_id=str(command.checkout_id)).to_bytes(),
-        key=str(command.checkout_id).encode(),
-    )
 
 
 async def saga_count(stack: ServiceStack, checkout_id: uuid.UUID) -> int:
