@@ -351,7 +351,9 @@ class OutboxRelay:
         if again is None:
             return
         self._replayed_for = incarnation.marker
-        log.warning("outbox.replay", relay=self.name, incarnation=incarnation.marker, rows=again)
+        (log.warning if again else log.info)(
+            "outbox.replay", relay=self.name, incarnation=incarnation.marker, rows=again
+        )
         self.metrics.replayed.inc(again)
 
     async def backlog(self) -> int:
