@@ -71,6 +71,8 @@ class ChaosOptions:
     settle_seconds: float = 120.0  # bound for every accepted checkout to be terminal
     port_offset: int = 24000
     seed: int | None = None  # for the random moment of each fault within its window
+    env: dict[str, str] = field(default_factory=dict)  # more settings for the stack
+    keep: bool = False  # keep the data folder (the stack's log and databases) afterwards
 
     def validate(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -102,15 +104,16 @@ class Row:
 class Stack:
     """`agentshop up` as a child process, on a data folder that outlives it."""
 
-    def __init__(self, data: Path, port_offset: int) -> None:
+    def __init__(self, data: Path, port_offset: int, env: dict[str, str] | None = None) -> None:
         self.data = data
         self.port_offset = port_offset
+        self.env = env or {}
         self.proc: asyncio.subprocess.Process | None = None
         self.bff = f"http://127.0.0.1:{SERVICES['gateway-bff'].port + port_offset}"
 
     async def start(self) -> None:
         env = {
-            **os.environ, **CHAOS_ENV, "AGENTSHOP_DATA_DIR": str(self.data),
+            **os.environ, **CHAOS_ENV, **self.env, "AGENTSHOP_DATA_DIR": str(self.data),
             "AGENTSHOP_PORT_OFFSET": str(self.port_offset),
         }  # fmt: skip
         for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
@@ -366,7 +369,7 @@ async def run(options: ChaosOptions) -> list[Row]:
     if options.seed is not None:
         random.seed(options.seed)
     data = Path(tempfile.mkdtemp(prefix="agentshop-chaos-"))
-    stack = Stack(data, options.port_offset)
+    stack = Stack(data, options.port_offset, options.env)
     rows: list[Row] = []
     try:
         await stack.start()
@@ -378,7 +381,10 @@ async def run(options: ChaosOptions) -> list[Row]:
             await stack.wait_ready()
     finally:
         await stack.stop()
-        shutil.rmtree(data, ignore_errors=True)
+        if options.keep:
+            log.warning("chaos.data_kept", path=str(data))
+        else:
+            shutil.rmtree(data, ignore_errors=True)
     return rows
 
 

@@ -14,6 +14,8 @@ A broker that restarted empty (a new incarnation, `commerce.platform.incarnation
 lost the group's offsets too: the consumer then reads every assigned partition again
 from its beginning (the outboxes send again what the broker lost, docs/adr/0020), and
 offsets of records fetched from the earlier incarnation are not committed to the new one.
+A position found past a partition's end (an offset from the earlier broker) is reset to
+its beginning too, whenever it is seen (checked once a second).
 """
 
 from __future__ import annotations
@@ -194,6 +196,7 @@ class ConsumerRunner:
         stale: set[TopicPartition] = set()  # in flight from an earlier incarnation
         if self.watch is not None:
             self.watch.subscribe(wake)
+        next_range_check = 0.0
         try:
             while not self._stopping.is_set():
                 if self.watch is not None and self.watch.generation != seen:
@@ -201,6 +204,9 @@ class ConsumerRunner:
                         stale.update(inflight)
                         await self._from_beginning(consumer)
                     seen = self.watch.generation
+                if loop.time() >= next_range_check:
+                    next_range_check = loop.time() + 1.0
+                    await self._reset_beyond_end(consumer)
                 if fetch is None:
                     fetch = asyncio.create_task(
                         consumer.getmany(timeout_ms=200, max_records=self.batch_records)
@@ -313,6 +319,32 @@ class ConsumerRunner:
             await asyncio.wait_for(consumer.seek_to_beginning(*assigned), 10.0)
         except (KafkaError, TimeoutError) as exc:  # rejoining after the restart resets them too
             log.warning("consumer.seek_failed", consumer=self.name, error=str(exc))
+
+    async def _reset_beyond_end(self, consumer: AIOKafkaConsumer) -> None:
+        """A position past a partition's end is an offset committed to an earlier broker
+        (e.g. by work that finished across the restart): fetching from there would skip what
+        the new broker holds below it. Such partitions are read from their beginning again."""
+        tps = [tp for tp in consumer.assignment() if consumer.highwater(tp) is not None]
+        if not tps:
+            return
+        try:  # positions are known locally; one still being reset skips this round
+            positions = await asyncio.wait_for(
+                asyncio.gather(*(consumer.position(tp) for tp in tps), return_exceptions=True),
+                0.2,
+            )
+        except TimeoutError:
+            return
+        beyond = [
+            tp
+            for tp, position in zip(tps, positions, strict=True)
+            if isinstance(position, int) and position > (consumer.highwater(tp) or 0)
+        ]
+        if beyond:
+            log.warning("consumer.position_beyond_end", consumer=self.name, partitions=len(beyond))
+            try:
+                await asyncio.wait_for(consumer.seek_to_beginning(*beyond), 10.0)
+            except (KafkaError, TimeoutError) as exc:
+                log.warning("consumer.seek_failed", consumer=self.name, error=str(exc))
 
     async def _record_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
         for tp in tps:

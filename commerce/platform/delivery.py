@@ -6,8 +6,10 @@ InitiateCheckoutCommand, the saga's CommitInventory, confirmations and CheckoutC
 follows it in a `DeliveryLedger`: after a grace period it asks the consumer's service
 which of the messages its inbox holds (`POST /ops/inbox`, the inbox row is written in the
 same transaction as the effect) and sends the others again from its outbox, unchanged,
-so a consumer that did handle one drops the repeat. Re-sends are bounded per pass and
-spaced by the grace period; a message is followed for `window` seconds at most (then it is
+so a consumer that did handle one drops the repeat. A message not handled yet by a
+consumer that reports a backlog is queued, not lost: it is asked about again later, not
+sent again. Re-sends are bounded per pass, back off, and stop after `max_resends` (a message
+its consumer dead-letters); a message is followed for `window` seconds at most (then it is
 logged and dropped). See docs/adr/0020.
 
 The ledger lives in memory: after a restart its owner feeds it again from its database
@@ -71,6 +73,7 @@ class Pass:
     confirmed: int = 0
     resent: int = 0
     unreachable: int = 0
+    queued: int = 0
     given_up: int = 0
 
 
@@ -78,12 +81,19 @@ class DeliveryLedger:
     """Messages of one service awaiting their consumer's confirmation."""
 
     def __init__(
-        self, runtime: Any, *, grace: float, window: float, max_resends_per_pass: int = 50
+        self,
+        runtime: Any,
+        *,
+        grace: float,
+        window: float,
+        max_resends_per_pass: int = 50,
+        max_resends: int = 5,
     ) -> None:
         self.runtime = runtime
         self.grace = grace
         self.window = window
         self.max_resends_per_pass = max_resends_per_pass
+        self.max_resends = max_resends
         self._followed: dict[uuid.UUID, _Followed] = {}
         self.resent_total = 0
 
@@ -103,11 +113,6 @@ class DeliveryLedger:
         for message_id, service, type_name, age in items:
             self.follow(message_id, service, type_name, age)
 
-    async def handled(self, service: str, ids: list[uuid.UUID]) -> set[uuid.UUID] | None:
-        """The ids among `ids` that `service`'s consumer handled; None when it cannot answer."""
-        answer = await ask_inbox(self.runtime, service, ids)
-        return answer.handled if answer is not None else None
-
     async def reconcile(self) -> Pass:
         """Check the messages that are due; send again those their consumer has not handled."""
         now = time.monotonic()
@@ -125,16 +130,27 @@ class DeliveryLedger:
                 due.setdefault(f.service, []).append(message_id)
         lost: list[uuid.UUID] = []
         for service, ids in due.items():
-            handled = await self.handled(service, ids)
-            if handled is None:  # the service is away: ask again after the grace period
+            answer = await ask_inbox(self.runtime, service, ids)
+            if answer is None:  # the service is away: ask again after the grace period
                 for message_id in ids:
                     self._followed[message_id].due = now + self.grace
                 done.unreachable += len(ids)
                 continue
             for message_id in ids:
-                if message_id in handled:
+                f = self._followed[message_id]
+                if message_id in answer.handled:
                     del self._followed[message_id]
                     done.confirmed += 1
+                elif answer.backlog:  # queued behind others: a copy would only add work
+                    f.due = now + self.grace
+                    done.queued += 1
+                elif f.resends >= self.max_resends:  # e.g. one its consumer dead-letters
+                    log.warning(
+                        "delivery.given_up", message_id=str(message_id), service=f.service,
+                        type=f.type, resends=f.resends,
+                    )  # fmt: skip
+                    del self._followed[message_id]
+                    done.given_up += 1
                 else:
                     lost.append(message_id)
         resend = lost[: self.max_resends_per_pass]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bff.shedding import SheddingSettings, _Backlog
+from bff.shedding import SheddingSettings, _Backlog, saga_backlog
 from commerce.checkout import handlers as saga_handlers
 from commerce.contracts import Topic
 from commerce.platform.delivery import InboxAnswer
@@ -93,10 +93,9 @@ async def test_the_bff_sheds_checkouts_when_the_saga_is_behind(
             async with service_down(stack, "payment-gateway"):  # sagas wait at charging
                 for _ in range(2):
                     await send(producer, await initiate([await stocked(stack, 5)]))
-                shed = await eventually(
-                    lambda: bob.post("/v1/checkouts", json=body, headers={"Idempotency-Key": key}),
-                    lambda r: r.status_code == 503,
-                )
+                await eventually(lambda: saga_backlog(bff), lambda n: n >= 2)
+                shed = await bob.post("/v1/checkouts", json=body, headers={"Idempotency-Key": key})
+                assert shed.status_code == 503, shed.text
                 assert shed.json()["error"]["code"] == "overloaded"
                 assert shed.headers["Retry-After"] == "2"
             # the backlog drains; the same key is free (nothing was created) and is accepted
