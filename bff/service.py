@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from bff.routes import router
 from bff.tables import addresses, metadata, users
 from commerce.demo import DEMO_USERS
 from commerce.platform.db import Database
+from commerce.platform.retention import Retention
 from commerce.platform.service import Service
 
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>agentshop</title></head>
@@ -25,9 +27,16 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>a
 <li><a href="http://localhost:8501">Shop by chat (the UI)</a></li></ul>
 <p>Sign in with <code>POST /v1/auth/token</code>; demo users are listed in the README.</p></body></html>"""
 
+# the landing page loads nothing and runs no script; its only styling is inline attributes
+LANDING_CSP = (
+    "default-src 'none'; style-src-attr 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+
 
 def configure(app: FastAPI) -> None:
     errors.install(app)
+    app.state.error_response = errors.error_response
     app.include_router(acp.router)
     app.include_router(assistant.router)
     settings = app.state.runtime.settings
@@ -41,7 +50,7 @@ def configure(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:
-        return HTMLResponse(LANDING)
+        return HTMLResponse(LANDING, headers={"Content-Security-Policy": LANDING_CSP})
 
 
 DEMO_ADDRESSES = {
@@ -82,6 +91,14 @@ service = Service(
     migrations=Path(__file__).parent / "migrations",
     router=router,
     background=[assistant.assistant_runtime, delivery.follow_checkouts],
+    retention=[
+        Retention(
+            "idempotency_keys",
+            "created_at",
+            lambda s: timedelta(hours=s.idempotency_key_retention_hours),
+        )
+    ],
     seed=seed,
     configure_app=configure,
+    public=True,
 )

@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     outbox_retention_hours: float = Field(24.0, gt=0, alias="AGENTSHOP_OUTBOX_RETENTION_HOURS")
     outbox_replay_seconds: float = Field(3600.0, ge=0, alias="AGENTSHOP_OUTBOX_REPLAY_SECONDS")
     broker_watch_seconds: float = Field(1.0, gt=0, alias="AGENTSHOP_BROKER_WATCH_SECONDS")
+    # consumed message ids are kept this long: a redelivery older than that is not expected
+    # (offsets are committed within seconds; a replayed outbox covers hours, not days)
+    inbox_retention_hours: float = Field(168.0, gt=0, alias="AGENTSHOP_INBOX_RETENTION_HOURS")
+    # the BFF answers a repeated Idempotency-Key with the first response for this long
+    idempotency_key_retention_hours: float = Field(
+        24.0, gt=0, alias="AGENTSHOP_IDEMPOTENCY_KEY_RETENTION_HOURS"
+    )
+    retention_interval_seconds: float = Field(
+        600.0, gt=0, alias="AGENTSHOP_RETENTION_INTERVAL_SECONDS"
+    )
 
     port_offset: int = Field(0, alias="AGENTSHOP_PORT_OFFSET")
     http_timeout_seconds: float = Field(5.0, gt=0, alias="AGENTSHOP_HTTP_TIMEOUT_SECONDS")
@@ -66,6 +76,19 @@ class Settings(BaseSettings):
         default_factory=lambda: ["http://localhost:8501"], alias="AGENTSHOP_CORS_ORIGINS"
     )
     rate_limit_per_minute: int = Field(600, ge=1, alias="AGENTSHOP_RATE_LIMIT_PER_MINUTE")
+    # the edges of every HTTP API (docs/adr/0022-edges-and-trust.md)
+    max_body_bytes: int = Field(1_000_000, ge=1024, alias="AGENTSHOP_MAX_BODY_BYTES")
+    # internal service APIs answer only requests carrying it (required in prod; `agentshop up`
+    # makes one when it is not set); unset in dev/test, they answer anyone
+    service_token: SecretStr | None = Field(None, alias="AGENTSHOP_SERVICE_TOKEN")
+    # failed sign-ins before a 429: per account, and per client address, in the window
+    signin_failures_per_account: int = Field(
+        10, ge=1, alias="AGENTSHOP_SIGNIN_FAILURES_PER_ACCOUNT"
+    )
+    signin_failures_per_address: int = Field(
+        50, ge=1, alias="AGENTSHOP_SIGNIN_FAILURES_PER_ADDRESS"
+    )
+    signin_window_seconds: float = Field(900.0, gt=0, alias="AGENTSHOP_SIGNIN_WINDOW_SECONDS")
 
     jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), alias="AGENTSHOP_JWT_SECRET")
 
@@ -85,9 +108,19 @@ class Settings(BaseSettings):
                 raise ValueError("DATABASE_URL must be set when AGENTSHOP_ENV=prod")
             if not self.kafka_bootstrap_servers:
                 raise ValueError("KAFKA_BOOTSTRAP_SERVERS must be set when AGENTSHOP_ENV=prod")
-        if self.outbox_replay_seconds > self.outbox_retention_hours * 3600:
+            token = self.service_token.get_secret_value() if self.service_token else ""
+            if len(token) < 32:
+                raise ValueError(
+                    "AGENTSHOP_SERVICE_TOKEN (32 characters or more) must be set when "
+                    "AGENTSHOP_ENV=prod"
+                )
+        # a replayed message must still find its id in the consumers' inboxes (docs/adr/0020)
+        if self.outbox_replay_seconds > 3600 * min(
+            self.outbox_retention_hours, self.inbox_retention_hours
+        ):
             raise ValueError(
-                "AGENTSHOP_OUTBOX_REPLAY_SECONDS must not exceed AGENTSHOP_OUTBOX_RETENTION_HOURS"
+                "AGENTSHOP_OUTBOX_REPLAY_SECONDS must not exceed AGENTSHOP_OUTBOX_RETENTION_HOURS "
+                "nor AGENTSHOP_INBOX_RETENTION_HOURS"
             )
         return self
 
