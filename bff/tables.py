@@ -25,7 +25,7 @@ idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     Column("user_id", String(64), primary_key=True),
-    Column("key", String(200), primary_key=True),
+    Column("key", String(255), primary_key=True),
     Column("route", String(200), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer),  # NULL while the first request is in flight
@@ -54,6 +54,8 @@ checkout_sessions = Table(
     Column("coupon", String(64)),
     Column("checkout_id", String(36)),
     Column("canceled", Integer, nullable=False, server_default="0"),
+    # what the protocol sends that the shop keeps as given (quote_id, attribution, …)
+    Column("extras", JSONB, nullable=False, server_default="{}"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
