@@ -11,22 +11,18 @@ back to `ready_for_payment` with the reason as a message (e.g. `payment_declined
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
 import re
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Annotated, Any
 
-import yaml
+import httpx
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import best_match
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select, update
@@ -39,12 +35,11 @@ from bff.idempotency import idempotent
 from bff.routes import call, catalog_get, seg, start_checkout
 from bff.tables import checkout_sessions
 from commerce import pricing
+from commerce.contracts.acp import API_VERSION, first_problem, rfc3339
 from commerce.contracts.values import Address, CheckoutLine
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 router = APIRouter(prefix="/checkout_sessions", tags=["agentic-checkout"])
-SPEC_DIR = Path(__file__).parent / "specs" / "acp-2026-04-17"
-API_VERSION = "2026-04-17"
 SHIPPING_OPTION = "standard"
 SAGA_CODES = {
     "out_of_stock": "out_of_stock", "payment_declined": "payment_declined", "price_changed": "invalid",
@@ -61,55 +56,14 @@ ECHOED = ("quote_id", "locale", "timezone", "metadata", "fulfillment_groups")
 
 class AcpSettings(BaseSettings):
     """GATEWAY_BFF_ACP_COMPLETE_WAIT_SECONDS (default 20): how long `complete` waits for the
-    saga's outcome before answering 503 (a retry with the same Idempotency-Key waits again)."""
+    saga's outcome before answering 503 (a retry with the same Idempotency-Key waits again);
+    GATEWAY_BFF_ACP_MERCHANT_ID (default `agentshop`): the merchant delegated payment tokens
+    must name."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_ACP_", extra="ignore")
 
     complete_wait_seconds: float = Field(20.0, gt=0)
-
-
-@functools.cache
-def spec(name: str = "openapi.agentic_checkout.yaml") -> dict[str, Any]:
-    """One of the protocol's OpenAPI documents, as vendored (read on first use)."""
-    document: dict[str, Any] = yaml.safe_load((SPEC_DIR / name).read_text())
-    if name == "openapi.agentic_checkout.yaml":
-        # Our one extension: a quantity per item (the 2026-04-17 Item has none; default 1).
-        item = document["components"]["schemas"]["Item"]["properties"]
-        item["quantity"] = {"type": "integer", "minimum": 1, "maximum": 1000}
-    return document
-
-
-RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
-FORMATS = FormatChecker()
-
-
-def rfc3339(value: object) -> bool:
-    """An RFC 3339 date-time (with its offset); other types are for `type` to judge."""
-    if not isinstance(value, str):
-        return True
-    if not RFC3339.fullmatch(value):
-        return False
-    datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-    return True
-
-
-URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
-
-
-def uri(value: object) -> bool:
-    """An absolute URI (RFC 3986: a scheme, a colon, then no spaces or reserved controls)."""
-    return not isinstance(value, str) or URI.fullmatch(value) is not None
-
-
-FORMATS.checks("date-time", raises=ValueError)(rfc3339)
-FORMATS.checks("uri")(uri)
-
-
-@functools.cache
-def validator(schema: str, name: str = "openapi.agentic_checkout.yaml") -> Draft202012Validator:
-    return Draft202012Validator(
-        {**spec(name), "$ref": f"#/components/schemas/{schema}"}, format_checker=FORMATS
-    )
+    merchant_id: str = Field("agentshop", min_length=1, max_length=256)
 
 
 async def body_of(request: Request, schema: str, *, required: bool = True) -> dict[str, Any]:
@@ -124,14 +78,9 @@ async def body_of(request: Request, schema: str, *, required: bool = True) -> di
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}.") from exc
-    problem = best_match(validator(schema).iter_errors(body))
+    problem = first_problem(schema, body)
     if problem is not None:
-        param = problem.json_path
-        if problem.validator == "additionalProperties" and isinstance(problem.instance, dict):
-            known = problem.schema.get("properties", {}) if isinstance(problem.schema, dict) else {}
-            extra = next((k for k in problem.instance if k not in known), None)
-            param = f"{param}.{extra}" if extra else param
-        raise ApiError(422, "invalid_field", problem.message[:500], param=param)
+        raise ApiError(422, "invalid_field", problem[0], param=problem[1])
     try:
         text = json.dumps(body, ensure_ascii=False).encode()
     except UnicodeEncodeError as exc:
@@ -722,15 +671,47 @@ async def complete_session(
                     "not_ready_for_payment", "This checkout session was completed or canceled."
                 )
 
+        checkout_id = uuid.uuid4()
+        token = instrument.credential.token
+        if token.startswith("vt_"):
+            await _redeem(
+                runtime, token, checkout_session_id, checkout_id, quoted.totals.total_cents
+            )
         await start_checkout(
             runtime, user, None, [li for _, li in lines], address, coupon,
-            instrument.credential.token, quoted, source="agent", claim=claim,
+            token, quoted, source="agent", claim=claim, checkout_id=checkout_id,
         )  # fmt: skip
         return await _outcome(runtime, user, checkout_session_id, request)
 
     return await once(
         runtime, user, request, f"POST /checkout_sessions/{checkout_session_id}/complete", raw, run
     )
+
+
+async def _redeem(
+    runtime: ServiceRuntime, token: str, session_id: str, checkout_id: uuid.UUID, total: int
+) -> None:
+    """Spend a delegated payment token on this checkout (payment-gateway checks it is
+    unused, unexpired, for this session and merchant, and covers the total)."""
+    param = "$.payment_data.instrument.credential.token"
+    body = {
+        "checkout_id": str(checkout_id), "checkout_session_id": session_id,
+        "merchant_id": AcpSettings().merchant_id, "amount_cents": total, "currency": "usd",
+    }  # fmt: skip
+    try:
+        await call(
+            runtime,
+            "payment-gateway",
+            "POST",
+            f"/delegated-tokens/{seg(token[:40])}/redeem",
+            json=body,
+        )
+    except ApiError as exc:
+        if exc.status == 404:
+            raise ApiError(422, "invalid", "No such payment token.", param=param) from exc
+        if exc.status == 422:
+            raise ApiError(422, exc.code, exc.message, param=param) from exc
+        raise
 
 
 @router.post("/{checkout_session_id}/cancel", operation_id="acp-cancel-session")
@@ -783,3 +764,31 @@ for _path, _allow in ALLOW.items():
         _path, _not_allowed(_allow), include_in_schema=False,
         methods=sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} - set(_allow.split(", "))),
     )  # fmt: skip
+
+
+delegation = APIRouter(prefix="/agentic_commerce", tags=["agentic-checkout"])
+
+
+@delegation.post(
+    "/delegate_payment", operation_id="acp-delegate-payment", status_code=201,
+    openapi_extra={"requestBody": REQUEST_BODY},
+)  # fmt: skip
+async def delegate_payment(runtime: RuntimeDep, user: Caller, request: Request) -> Response:
+    """The protocol's delegate_payment, served by payment-gateway: the body goes through
+    as received, is neither kept nor logged here; the answer is the token (`vt_…`)."""
+    key = idempotency_key(request)
+    scoped = hashlib.sha256(f"{user}\n{key}".encode()).hexdigest()  # per identity
+    try:
+        answer = await runtime.http.post(
+            f"{runtime.url_of('payment-gateway')}/agentic_commerce/delegate_payment",
+            content=await request.body(),
+            headers={"Content-Type": "application/json", "Idempotency-Key": scoped},
+        )
+    except httpx.HTTPError as exc:
+        raise ApiError(
+            503, "service_unavailable", "Payments cannot be taken now.", error_type="api_error"
+        ) from exc
+    headers = {k: v for k, v in answer.headers.items() if k.lower() == "idempotent-replayed"}
+    return Response(
+        answer.content, answer.status_code, headers=headers, media_type="application/json"
+    )

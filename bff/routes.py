@@ -431,13 +431,14 @@ async def start_checkout(
     coupon: str | None, payment_token: str, quoted: pricing.Quote, *,
     source: Literal["web", "assistant", "agent", "cli", "load-test"],
     claim: Callable[[AsyncSession, uuid.UUID], Awaitable[None]] | None = None,
+    checkout_id: uuid.UUID | None = None,
 ) -> uuid.UUID:  # fmt: skip
     """Publish InitiateCheckoutCommand (through the outbox) with the approved quote.
 
     `claim` runs in the same transaction before the command is written; raising there
     (e.g. the session was already paid by a concurrent request) publishes nothing.
     """
-    checkout_id = uuid.uuid4()
+    checkout_id = checkout_id or uuid.uuid4()
     async with runtime.db.transaction() as session:  # one round trip fewer than its own session
         person = (
             (

@@ -29,6 +29,7 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>a
 def configure(app: FastAPI) -> None:
     errors.install(app)
     app.include_router(acp.router)
+    app.include_router(acp.delegation)
     app.include_router(assistant.router)
     settings = app.state.runtime.settings
     app.add_middleware(

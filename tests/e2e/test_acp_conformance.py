@@ -23,7 +23,7 @@ from tests.conftest import ServiceStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-SPECS = ROOT / "bff" / "specs" / "acp-2026-04-17"
+SPECS = ROOT / "commerce" / "contracts" / "acp" / "2026-04-17"
 API_VERSION = "2026-04-17"
 
 

@@ -19,7 +19,7 @@ from tests.e2e.test_bff_checkout import closing, signed_in
 pytestmark = pytest.mark.integration
 SPEC = yaml.safe_load(
     (
-        Path(__file__).resolve().parents[2] / "bff" / "specs" / "acp-2026-04-17"
+        Path(__file__).resolve().parents[2] / "commerce" / "contracts" / "acp" / "2026-04-17"
         / "openapi.agentic_checkout.yaml"
     ).read_text()
 )  # fmt: skip
