@@ -23,13 +23,15 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bff.auth import CurrentUser
+from bff.acp_agents import API_KEY_PREFIX, verified
+from bff.auth import bearer, current_user, limited_user
 from bff.errors import ApiError, not_found
 from bff.idempotency import idempotent
 from bff.routes import call, catalog_get, seg, start_checkout
@@ -37,7 +39,7 @@ from bff.tables import checkout_sessions
 from commerce import pricing
 from commerce.contracts.acp import API_VERSION, first_problem, rfc3339
 from commerce.contracts.values import Address, CheckoutLine
-from commerce.platform.service import RuntimeDep, ServiceRuntime
+from commerce.platform.service import RuntimeDep, ServiceRuntime, get_runtime
 
 router = APIRouter(prefix="/checkout_sessions", tags=["agentic-checkout"])
 SHIPPING_OPTION = "standard"
@@ -513,10 +515,19 @@ def _api_version(request: Request) -> None:
         )  # fmt: skip
 
 
-async def acp_caller(request: Request, user: CurrentUser) -> str:
-    """The person a protocol request acts for, after its API-Version is checked."""
+async def acp_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> str:
+    """The person a protocol request acts for: a signed agent client's (its API key as the
+    bearer token, see bff/acp_agents.py) or the person's own token's; API-Version checked."""
+    if credentials is not None and credentials.credentials.startswith(API_KEY_PREFIX):
+        agent = await verified(request, get_runtime(request).db, credentials.credentials)
+        request.state.acp_agent = agent.agent_id
+        user = agent.user_id
+    else:
+        user = await current_user(request, credentials)
     _api_version(request)
-    return user
+    return await limited_user(request, user)
 
 
 Caller = Annotated[str, Depends(acp_caller)]
@@ -537,7 +548,8 @@ async def create_session(runtime: RuntimeDep, user: Caller, request: Request) ->
         session_id = "cs_" + secrets.token_hex(12)
         values = {
             "id": session_id, "user_id": user, "currency": "USD", "items": [], "address": None,
-            "buyer": None, "coupon": None, **_changes(body, raw, {}),
+            "buyer": None, "coupon": None, "agent_id": getattr(request.state, "acp_agent", None),
+            **_changes(body, raw, {}),
         }  # fmt: skip
         async with runtime.db.transaction() as session:
             row = (

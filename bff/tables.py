@@ -56,6 +56,7 @@ checkout_sessions = Table(
     Column("canceled", Integer, nullable=False, server_default="0"),
     # what the protocol sends that the shop keeps as given (quote_id, attribution, …)
     Column("extras", JSONB, nullable=False, server_default="{}"),
+    Column("agent_id", String(64)),  # the signed agent client that created it, if any
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -88,4 +89,18 @@ assistant_messages = Table(
     Column("role", String(16), nullable=False),
     Column("text", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Agent clients of the Agentic Commerce Protocol: each signs its requests with its own
+# secret and buys for one person; order events go to its webhook endpoint.
+acp_agents = Table(
+    "acp_agents",
+    metadata,
+    Column("agent_id", String(64), primary_key=True),
+    Column("api_key_hash", String(64), nullable=False, unique=True),  # sha256 of the API key
+    Column("signing_secret", String(128), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("webhook_url", Text),
+    Column("webhook_secret", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
