@@ -9,11 +9,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from sqlalchemy.dialects.postgresql import insert
 
-from bff import acp, assistant, errors
+from bff import acp, acp_webhooks, assistant, errors
 from bff.auth import hasher
 from bff.routes import router
 from bff.tables import addresses, metadata, users
+from commerce.contracts.orders import OrderStatusChanged
 from commerce.demo import DEMO_USERS
+from commerce.platform.consumer import Handler
 from commerce.platform.db import Database
 from commerce.platform.service import Service
 
@@ -82,7 +84,8 @@ service = Service(
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     router=router,
-    background=[assistant.assistant_runtime],
+    background=[assistant.assistant_runtime, acp_webhooks.dispatcher],
+    handlers=[Handler(OrderStatusChanged, acp_webhooks.order_changed)],
     seed=seed,
     configure_app=configure,
 )

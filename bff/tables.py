@@ -3,7 +3,18 @@ the assistant's conversations (the graph's checkpoints live in the `assistant` s
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Integer, String, Table, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from commerce.platform.db import service_metadata
@@ -103,4 +114,24 @@ acp_agents = Table(
     Column("webhook_url", Text),
     Column("webhook_secret", String(128)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Order events owed to agents' webhook endpoints (an outbox of its own): pending until
+# the endpoint answers 2xx, retried with backoff, `dead` (the dead-letter record, with the
+# last error) after the last attempt.
+acp_webhook_deliveries = Table(
+    "acp_webhook_deliveries",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("agent_id", String(64), nullable=False),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("event_type", String(32), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("delivered_at", DateTime(timezone=True)),
+    Index("ix_acp_webhook_deliveries_due", "status", "next_attempt_at"),
 )
