@@ -72,6 +72,29 @@ def chat(
 
 
 @app.command()
+def mcp(
+    url: Annotated[
+        str | None, typer.Option(help="The BFF's base URL (default: this machine's)")
+    ] = None,
+    email: Annotated[
+        str, typer.Option(envvar="AGENTSHOP_MCP_EMAIL", help="Who the agent acts for")
+    ] = "alice@example.com",
+    password: Annotated[
+        str, typer.Option(envvar="AGENTSHOP_MCP_PASSWORD", help="Their password")
+    ] = "alice-demo-pass",
+    transport: Annotated[
+        str, typer.Option(help="stdio or http (streamable HTTP at /mcp)")
+    ] = "stdio",
+    host: Annotated[str, typer.Option(help="http: address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="http: port")] = 8765,
+) -> None:
+    """Serve the shop over the Model Context Protocol for one signed-in person."""
+    from bff.mcp_server import run
+
+    run(url or get_settings().service_url("gateway-bff"), email, password, transport, host, port)
+
+
+@app.command()
 def services() -> None:
     """List the services, their ports and databases."""
     table = Table("service", "port", "database", "what it does")
