@@ -105,7 +105,7 @@ def idempotency_key(request: Request) -> str:
         raise ApiError(400, "idempotency_key_required", "Idempotency-Key header is required")
     if not 1 <= len(key) <= 255:
         raise ApiError(
-            400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 characters.",
+            400, "idempotency_key_required", "Idempotency-Key must be 1 to 255 characters.",
             param="$.headers.Idempotency-Key",
         )  # fmt: skip
     return key

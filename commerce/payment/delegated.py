@@ -65,7 +65,9 @@ async def delegate_payment(runtime: RuntimeDep, request: Request) -> JSONRespons
     if key is None:
         return _error(400, "idempotency_key_required", "Idempotency-Key header is required")
     if not 1 <= len(key) <= 255:
-        return _error(400, "invalid_card", "Idempotency-Key must be 1 to 255 characters.")
+        return _error(
+            400, "idempotency_key_required", "Idempotency-Key must be 1 to 255 characters."
+        )
     try:
         body = json.loads(await request.body())
     except ValueError:
