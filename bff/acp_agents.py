@@ -138,3 +138,23 @@ async def verified(request: Request, db: Database, api_key: str) -> Agent:
         str(row["agent_id"]), str(row["user_id"]), str(row["signing_secret"]),
         row["webhook_url"], row["webhook_secret"],
     )  # fmt: skip
+
+
+def register_command(agent_id: str, user_id: str, webhook_url: str | None) -> Registered:
+    """`agentshop acp-agent`: register an agent client in gateway-bff's database (from
+    DATABASE_URL or GATEWAY_BFF_DATABASE_URL)."""
+    import asyncio
+
+    from commerce.platform.settings import get_settings
+    from commerce.services import SERVICES
+
+    settings, spec = get_settings(), SERVICES["gateway-bff"]
+
+    async def main() -> Registered:
+        db = Database(settings.service_database_url(spec.env_prefix, spec.database))
+        try:
+            return await register(db, agent_id, user_id, webhook_url)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())

@@ -94,6 +94,21 @@ def mcp(
     run(url or get_settings().service_url("gateway-bff"), email, password, transport, host, port)
 
 
+@app.command("acp-agent")
+def acp_agent(
+    agent_id: Annotated[str, typer.Argument(help="A name for the agent client")],
+    user: Annotated[str, typer.Option(help="The user id it buys for, e.g. user_123")],
+    webhook: Annotated[str | None, typer.Option(help="Its order webhook endpoint")] = None,
+) -> None:
+    """Register (or re-key) an Agentic Commerce Protocol agent client; prints its keys once."""
+    from dataclasses import asdict
+
+    from bff.acp_agents import register_command
+
+    _needs_infra_db(_settings())
+    Console().print_json(data=asdict(register_command(agent_id, user, webhook)))
+
+
 @app.command()
 def services() -> None:
     """List the services, their ports and databases."""

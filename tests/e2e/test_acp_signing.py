@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -81,3 +86,19 @@ async def test_agent_clients_sign_their_requests(stack: ServiceStack) -> None:
             wrong_version.status_code == 400
             and wrong_version.json()["code"] == "unsupported_api_version"
         )
+
+
+async def test_an_agent_client_is_registered_from_the_command_line(stack: ServiceStack) -> None:
+    await stack.ensure(*SERVICES)
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "agentshop"), "acp-agent", f"cli-{uuid.uuid4().hex[:8]}",
+        "--user", "user_789", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "DATABASE_URL": str(stack.settings.database_url), "AGENTSHOP_LOG_LEVEL": "WARNING"},
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    keys = json.loads(out)
+    signed = signed_client(stack, keys["api_key"], keys["signing_secret"])
+    async with closing(signed):
+        created = await signed.post("/checkout_sessions", json=BODY)
+        assert created.status_code == 201, created.text
