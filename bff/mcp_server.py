@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote as url_quote
 
 import httpx
 from mcp.server import MCPServer
@@ -23,6 +24,11 @@ INSTRUCTIONS = (
     "Never buy without the person's explicit yes: call `checkout` to get the quote, show it, "
     "and call `confirm_purchase` with its exact `total_cents` only after they approve."
 )
+
+
+def quote_path(segment: str) -> str:
+    """One path segment, escaped."""
+    return url_quote(segment, safe="")
 
 
 class ShopError(ToolError):
@@ -41,7 +47,7 @@ class Shop:
     pending: dict[str, Any] | None = field(default=None)  # the last quote `checkout` showed
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def request(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> Any:
         if self.token is None:
             signed = await self.http.post(
                 f"{self.base_url}/v1/auth/token",
@@ -50,13 +56,13 @@ class Shop:
             if signed.status_code != 200:
                 raise ShopError(f"Cannot sign in as {self.email}: {signed.text[:200]}")
             self.token = signed.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        headers = {"Authorization": f"Bearer {self.token}"}
         answer = await self.http.request(
             method, f"{self.base_url}{path}", headers=headers, **kwargs
         )
-        if answer.status_code == 401:  # the token ran out: sign in again once
+        if answer.status_code == 401 and retry:  # the token ran out: sign in again, once
             self.token = None
-            return await self.request(method, path, headers=headers, **kwargs)
+            return await self.request(method, path, retry=False, **kwargs)
         if answer.status_code >= 400:
             try:
                 error = answer.json().get("error") or answer.json()
@@ -90,7 +96,7 @@ def build(shop: Shop) -> MCPServer:
     @server.tool()
     async def product_details(product_id: str) -> Any:
         """One product with every variant (SKU), price in cents and availability."""
-        return await shop.request("GET", f"/v1/products/{product_id}")
+        return await shop.request("GET", f"/v1/products/{quote_path(product_id)}")
 
     @server.tool()
     async def view_cart() -> Any:
@@ -105,7 +111,7 @@ def build(shop: Shop) -> MCPServer:
     @server.tool()
     async def remove_from_cart(sku: str) -> Any:
         """Take a SKU out of the cart."""
-        return await shop.request("DELETE", f"/v1/cart/lines/{sku}")
+        return await shop.request("DELETE", f"/v1/cart/lines/{quote_path(sku)}")
 
     @server.tool()
     async def quote(
@@ -176,7 +182,7 @@ def build(shop: Shop) -> MCPServer:
     async def order_status(order_id: str | None = None) -> Any:
         """One order (status, lines, totals, history), or the person's latest orders."""
         if order_id:
-            return await shop.request("GET", f"/v1/orders/{order_id}")
+            return await shop.request("GET", f"/v1/orders/{quote_path(order_id)}")
         return await shop.request("GET", "/v1/orders", params={"limit": 10})
 
     @server.tool()

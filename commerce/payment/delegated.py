@@ -32,6 +32,7 @@ from commerce.platform.service import RuntimeDep
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["delegated-payment"])
 T = delegated_tokens
+MAX_AMOUNT_CENTS = 10**12
 
 
 def install(app: FastAPI) -> None:
@@ -72,10 +73,21 @@ async def delegate_payment(runtime: RuntimeDep, request: Request) -> JSONRespons
         body = json.loads(await request.body())
     except ValueError:
         return _error(400, "invalid_card", "The request body is not valid JSON.")
+    try:
+        text = json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return _error(400, "invalid_card", "The request body has an unpaired surrogate.")
+    if b"\\u0000" in text:  # JSON's escape of NUL, which PostgreSQL cannot store
+        return _error(400, "invalid_card", "The request body must not contain NUL characters.")
     problem = first_problem("DelegatePaymentRequest", body, DELEGATE_PAYMENT)
     if problem is not None:
         return _error(400, "invalid_card", problem[0], problem[1])
     card, allowance = body["payment_method"], body["allowance"]
+    if not 0 <= allowance["max_amount"] <= MAX_AMOUNT_CENTS:
+        return _error(
+            422, "invalid_card", f"max_amount must be 0 to {MAX_AMOUNT_CENTS} minor units.",
+            "$.allowance.max_amount",
+        )  # fmt: skip
     number = str(card["number"]).replace(" ", "")
     if not luhn_valid(number):
         return _error(
