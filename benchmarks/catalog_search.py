@@ -21,6 +21,9 @@ from pathlib import Path
 
 import httpx
 
+from commerce.platform.edges import SERVICE_TOKEN_HEADER
+from commerce.platform.settings import get_settings
+
 QUERIES: list[dict[str, str | int]] = [
     {"q": "usb c cable"}, {"q": "headphnoes"}, {"q": "aa batteries"}, {"q": "coffee"},
     {"q": "notebook", "sort": "price_asc"}, {"category": "kitchen", "max_price_cents": 3000},
@@ -39,7 +42,9 @@ async def run(url: str, requests: int, concurrency: int) -> None:
     rng = random.Random(7)
     timings: dict[str, list[float]] = defaultdict(list)
     errors = 0
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    token = get_settings().service_token  # catalog is an internal API: the platform's token
+    headers = {SERVICE_TOKEN_HEADER: token.get_secret_value()} if token else None
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=headers) as http:
         for _ in range(20):  # warm up pools and caches
             await http.get("/products", params={"q": "cable"})
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import secrets
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -77,6 +80,92 @@ class RateLimiter:
 
 
 limiter = RateLimiter()
+
+
+class FailureCounter:
+    """Failed sign-ins per key (an account, a client address) in a fixed window.
+
+    In this process's memory and bounded: at most `max_keys` keys, the least recently
+    seen forgotten first (an attacker spraying addresses only pushes out other strangers'
+    counts, never lets one key sign in more often than its limit while it is kept).
+    A dependency-free counter rather than the `limits` package: its memory storage keeps
+    every key until its window ends, with no bound, and sweeps expiries in a thread.
+    """
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self.max_keys = max_keys
+        self._counts: OrderedDict[str, tuple[int, float]] = OrderedDict()
+
+    def blocked_for(self, key: str, limit: int, window: float) -> float:
+        """Seconds until `key` may try again (0: it may now)."""
+        found = self._counts.get(key)
+        if found is None:
+            return 0.0
+        count, since = found
+        left = since + window - time.monotonic()
+        if left <= 0:
+            del self._counts[key]
+            return 0.0
+        return left if count >= limit else 0.0
+
+    def failed(self, key: str, window: float) -> None:
+        now = time.monotonic()
+        count, since = self._counts.pop(key, (0, now))
+        if since + window <= now:
+            count, since = 0, now
+        self._counts[key] = (count + 1, since)
+        while len(self._counts) > self.max_keys:
+            self._counts.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        self._counts.pop(key, None)
+
+    def reset(self) -> None:
+        self._counts.clear()
+
+
+signin_failures = FailureCounter()
+
+
+def signin_throttled(runtime: ServiceRuntime, account: str, address: str) -> ApiError | None:
+    """429 when the account or the client address failed too often in the window."""
+    s = runtime.settings
+    window = s.signin_window_seconds
+    wait = max(
+        signin_failures.blocked_for(f"account:{account}", s.signin_failures_per_account, window),
+        signin_failures.blocked_for(f"address:{address}", s.signin_failures_per_address, window),
+    )
+    if not wait:
+        return None
+    return ApiError(
+        429, "too_many_attempts", f"Too many failed sign-ins; try again in {math.ceil(wait)} s.",
+        error_type="rate_limit", headers={"Retry-After": str(math.ceil(wait))},
+    )  # fmt: skip
+
+
+def signin_failed(runtime: ServiceRuntime, account: str, address: str) -> None:
+    window = runtime.settings.signin_window_seconds
+    signin_failures.failed(f"account:{account}", window)
+    signin_failures.failed(f"address:{address}", window)
+
+
+def signin_succeeded(account: str) -> None:
+    signin_failures.forget(f"account:{account}")
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of no one's password: an unknown account is verified against it, so it takes
+    as long as a known one and the answer's timing does not tell which e-mails exist."""
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Argon2 verification, as slow for an unknown account (no hash) as for a known one."""
+    if password_hash is None:
+        hasher.verify(password, dummy_hash())
+        return False
+    return bool(hasher.verify(password, password_hash))
 
 
 async def limited_user(request: Request, user: Annotated[str, Depends(current_user)]) -> str:

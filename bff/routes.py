@@ -19,14 +19,30 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bff.auth import CurrentUser, hasher, issue_token
+from bff.auth import (
+    CurrentUser,
+    issue_token,
+    signin_failed,
+    signin_succeeded,
+    signin_throttled,
+    verify_password,
+)
 from bff.catalog_cache import CatalogCacheSettings, ReadCache, Upstream
 from bff.errors import ApiError, ErrorResponse, not_found
 from bff.idempotency import idempotent
 from bff.tables import addresses, checkouts, users
 from commerce import pricing
 from commerce.contracts.checkout import InitiateCheckoutCommand
-from commerce.contracts.values import Address, CheckoutLine, Contact, Paragraph, Text
+from commerce.contracts.values import (
+    ID_PATTERN,
+    MAX_CENTS,
+    MAX_CHECKOUT_LINES,
+    Address,
+    CheckoutLine,
+    Contact,
+    Paragraph,
+    Text,
+)
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -34,6 +50,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(prefix="/v1", responses=ERRORS)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 class Strict(BaseModel):
@@ -41,7 +58,10 @@ class Strict(BaseModel):
 
 
 def seg(value: str) -> str:
-    """One path segment, percent-encoded (client text never changes the backend path)."""
+    """One path segment, percent-encoded (client text never changes the backend path):
+    dots too, so `.` or `..` stays a segment and never walks up the backend's path."""
+    if value in (".", ".."):
+        return "%2E" * len(value)
     return quote(value, safe="")
 
 
@@ -155,21 +175,29 @@ class Token(BaseModel):
 
 
 @router.post("/auth/token", operation_id="auth-token", response_model=Token, tags=["auth"])
-async def sign_in(runtime: RuntimeDep, body: TokenRequest) -> Token:
-    """Sign in with email and password; returns a bearer token."""
+async def sign_in(runtime: RuntimeDep, body: TokenRequest, request: Request) -> Token:
+    """Sign in with email and password; returns a bearer token. Too many failures for one
+    account or from one address answer 429 with `Retry-After` (docs/adr/0022)."""
+    account = body.email.lower()
+    address = request.client.host if request.client else "unknown"
+    throttled = signin_throttled(runtime, account, address)
+    if throttled is not None:
+        raise throttled
     async with runtime.db.sessions() as session:
         user = (
-            (await session.execute(select(users).where(users.c.email == body.email.lower())))
+            (await session.execute(select(users).where(users.c.email == account)))
             .mappings()
             .first()
         )
-    # Argon2 is meant to be slow: verify off the event loop so other requests keep flowing.
-    if user is None or not await asyncio.to_thread(
-        hasher.verify, body.password, user["password_hash"]
-    ):
+    # Argon2 is meant to be slow: verify off the event loop so other requests keep flowing;
+    # an unknown account is verified against a dummy hash, so it takes as long.
+    known_hash = user["password_hash"] if user is not None else None
+    if not await asyncio.to_thread(verify_password, body.password, known_hash) or user is None:
+        signin_failed(runtime, account, address)
         raise ApiError(
             401, "invalid_credentials", "Wrong email or password.", error_type="authentication"
         )
+    signin_succeeded(account)
     return Token(
         access_token=issue_token(runtime, user["user_id"]), expires_in=3600, user_id=user["user_id"]
     )
@@ -208,7 +236,9 @@ async def search_products(runtime: RuntimeDep, request: Request) -> Any:
 
 
 @router.get("/products/{product_id}", operation_id="products-get", tags=["products"])
-async def get_product(runtime: RuntimeDep, product_id: Annotated[str, Path(max_length=64)]) -> Any:
+async def get_product(
+    runtime: RuntimeDep, product_id: Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
+) -> Any:
     return _as_sent(await catalog_get(runtime, f"/products/{seg(product_id)}"))
 
 
@@ -245,14 +275,16 @@ async def add_to_cart(runtime: RuntimeDep, user: CurrentUser, body: CartLineIn) 
 
 
 @router.put("/cart/lines/{sku}", operation_id="cart-set-quantity", tags=["cart"])
-async def set_quantity(runtime: RuntimeDep, user: CurrentUser, sku: str, body: QuantityIn) -> Any:
+async def set_quantity(
+    runtime: RuntimeDep, user: CurrentUser, sku: SkuPath, body: QuantityIn
+) -> Any:
     return await call(
         runtime, "cart", "PUT", f"/carts/{seg(user)}/lines/{seg(sku)}", json=body.model_dump()
     )
 
 
 @router.delete("/cart/lines/{sku}", operation_id="cart-remove", tags=["cart"])
-async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: str) -> Any:
+async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: SkuPath) -> Any:
     return await call(runtime, "cart", "DELETE", f"/carts/{seg(user)}/lines/{seg(sku)}")
 
 
@@ -338,7 +370,7 @@ class CheckoutRequest(QuoteRequest):
     )  # fmt: skip
     payment_token: Text = Field(min_length=1, max_length=200)
     expected_total_cents: int = Field(
-        ge=0, description="The total of the quote the person approved"
+        ge=0, le=MAX_CENTS, description="The total of the quote the person approved"
     )
 
 
@@ -346,6 +378,11 @@ async def _cart_lines(runtime: ServiceRuntime, user: str) -> tuple[str, list[Che
     cart = await call(runtime, "cart", "GET", f"/carts/{seg(user)}")
     if not cart["lines"]:
         raise ApiError(422, "cart_empty", "The cart is empty.")
+    if len(cart["lines"]) > MAX_CHECKOUT_LINES:  # a cart filled before the cart's own limit
+        raise ApiError(
+            422, "cart_full",
+            f"A checkout holds at most {MAX_CHECKOUT_LINES} different items; remove some first.",
+        )  # fmt: skip
     lines = [
         CheckoutLine(sku=li["sku"], product_id=li["product_id"], name=li["name"], quantity=li["quantity"],
                      unit_price_cents=li["unit_price_cents"], tax_class=li["tax_class"], category=li["category"])
@@ -438,6 +475,12 @@ async def start_checkout(
     `claim` runs in the same transaction before the command is written; raising there
     (e.g. the session was already paid by a concurrent request) publishes nothing.
     """
+    if len(lines) > MAX_CHECKOUT_LINES:  # every way in (web, assistant, ACP) stops here
+        raise ApiError(
+            422, "cart_full",
+            f"A checkout holds at most {MAX_CHECKOUT_LINES} different items; remove some first.",
+            param="line_items" if source == "agent" else None,
+        )  # fmt: skip
     checkout_id = checkout_id or uuid.uuid4()
     async with runtime.db.transaction() as session:  # one round trip fewer than its own session
         person = (
@@ -485,10 +528,51 @@ async def get_checkout(runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid
         raise
 
 
+SECRET_FIELDS = frozenset({"payment_token", "token"})
+
+
+def redact_email(email: str) -> str:
+    name, at, domain = email.partition("@")
+    return f"{name[:1]}***{at}{domain}" if at else "***"
+
+
+def redact_phone(phone: str) -> str:
+    digits = [c for c in phone if c.isdigit()]
+    return "***" + "".join(digits[-2:])
+
+
+def safe_for_person(value: Any) -> Any:
+    """A saga timeline entry as its person may see it: no payment token anywhere, the
+    contact and notification recipients redacted (`a***@example.com`, `***67`); the
+    orchestrator keeps the whole."""
+    if isinstance(value, list):
+        return [safe_for_person(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    safe: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in SECRET_FIELDS:
+            continue
+        if key == "recipient" and isinstance(item, str):  # a notification's e-mail or phone
+            safe[key] = redact_email(item) if "@" in item else redact_phone(item)
+        elif key == "contact" and isinstance(item, dict):
+            safe[key] = {
+                "email": redact_email(item["email"]) if item.get("email") else None,
+                "phone": redact_phone(item["phone"]) if item.get("phone") else None,
+            }
+        else:
+            safe[key] = safe_for_person(item)
+    return safe
+
+
 @router.get("/checkouts/{checkout_id}/events", operation_id="checkouts-timeline", tags=["checkout"])
 async def checkout_timeline(runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID) -> Any:
+    """The saga's timeline: its commands and events, without the payment token and with
+    the contact redacted."""
     await _own_checkout(runtime, user, checkout_id)
-    return await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}/events")
+    return safe_for_person(
+        await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}/events")
+    )
 
 
 # -- orders and refunds -------------------------------------------------------------------
@@ -528,7 +612,7 @@ class RefundIn(Strict):
         json_schema_extra={"examples": [{"reason": "arrived damaged", "amount_cents": 500}]},
     )
     reason: Paragraph = Field(min_length=1, max_length=500)
-    amount_cents: int | None = Field(None, gt=0)
+    amount_cents: int | None = Field(None, gt=0, le=MAX_CENTS)
     lines: list[dict[str, Any]] | None = Field(None, max_length=100)
 
 
@@ -588,7 +672,8 @@ async def stream_checkout(
                 timeline = {"events": []}  # not picked up yet, or the orchestrator is away
             for entry in timeline["events"][seen:]:
                 seen += 1
-                yield f"id: {seen}\nevent: {entry['type']}\ndata: {json.dumps(entry, default=str)}\n\n"
+                data = json.dumps(safe_for_person(entry), default=str)
+                yield f"id: {seen}\nevent: {entry['type']}\ndata: {data}\n\n"
                 if entry["type"] in ("CheckoutCompleted", "CheckoutFailed"):
                     return
             yield ": keep-alive\n\n"

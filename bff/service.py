@@ -27,9 +27,16 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>a
 <li><a href="http://localhost:8501">Shop by chat (the UI)</a></li></ul>
 <p>Sign in with <code>POST /v1/auth/token</code>; demo users are listed in the README.</p></body></html>"""
 
+# the landing page loads nothing and runs no script; its only styling is inline attributes
+LANDING_CSP = (
+    "default-src 'none'; style-src-attr 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+
 
 def configure(app: FastAPI) -> None:
     errors.install(app)
+    app.state.error_response = errors.error_response
     app.include_router(acp.router)
     app.include_router(acp.delegation)
     app.include_router(assistant.router)
@@ -44,7 +51,7 @@ def configure(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:
-        return HTMLResponse(LANDING)
+        return HTMLResponse(LANDING, headers={"Content-Security-Policy": LANDING_CSP})
 
 
 DEMO_ADDRESSES = {
@@ -88,4 +95,5 @@ service = Service(
     handlers=[Handler(OrderStatusChanged, acp_webhooks.order_changed)],
     seed=seed,
     configure_app=configure,
+    public=True,
 )

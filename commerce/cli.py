@@ -197,6 +197,11 @@ def _print_running(
         console.print(f"Open {web.url} in a browser to shop with the assistant.")
     console.print(f"PostgreSQL: {_redact(os.environ.get('DATABASE_URL', ''))}")
     console.print(f"Kafka: {settings.kafka_bootstrap_servers}")
+    if settings.service_token is not None and settings.env != "prod":
+        console.print(  # a dev run's own token, so a developer can call an internal API
+            "Internal APIs (all but gateway-bff) need the header "
+            f"X-Service-Token: {settings.service_token.get_secret_value()}"
+        )
     console.print("Press Ctrl-C to stop.")
 
 
@@ -209,7 +214,9 @@ def _redact(url: str) -> str:
 @app.command()
 def serve(
     name: Annotated[str, typer.Argument(help="The service to run")],
-    host: Annotated[str, typer.Option()] = "0.0.0.0",
+    host: Annotated[
+        str, typer.Option(help="Address to bind: loopback unless told (0.0.0.0 in a container)")
+    ] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Default: the service's own port")] = None,
 ) -> None:
     """Run one service in this process (uses DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS).

@@ -120,7 +120,17 @@ class ServiceStack:
     def client(self, name: str) -> Any:
         import httpx
 
-        return httpx.AsyncClient(base_url=self.settings.service_url(name), timeout=10)
+        return httpx.AsyncClient(
+            base_url=self.settings.service_url(name), timeout=10, headers=service_headers()
+        )
+
+
+def service_headers() -> dict[str, str]:
+    """What the platform's own calls to an internal service carry: the service token."""
+    from commerce.platform.edges import SERVICE_TOKEN_HEADER
+
+    token = get_settings().service_token
+    return {SERVICE_TOKEN_HEADER: token.get_secret_value()} if token else {}
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,12 @@ async def clear(message: ClearCart, ctx: MessageContext) -> None:
         .on_conflict_do_nothing()
         .returning(cleared_checkouts.c.checkout_id)
     )
+    # The cart row first, as every route takes it: a person's edit and this clearing then
+    # queue on it instead of each holding a row the other wants (a deadlock).
     row = (
-        await session.execute(select(carts.c.cart_id).where(carts.c.user_id == message.user_id))
+        await session.execute(
+            select(carts.c.cart_id).where(carts.c.user_id == message.user_id).with_for_update()
+        )
     ).first()
     if first_time is not None and row is not None:
         await remove_skus(session, row.cart_id, message.skus or None)

@@ -7,17 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.cart.store import bump, cart_for, remove_skus
 from commerce.cart.tables import cart_lines
+from commerce.contracts.values import ID_PATTERN, MAX_CHECKOUT_LINES
 from commerce.platform.service import RuntimeDep
 
 router = APIRouter(tags=["carts"])
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
-Sku = Annotated[str, Path(min_length=1, max_length=64)]
+Sku = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 class LineIn(BaseModel):
@@ -112,6 +113,24 @@ async def add_line(
     async with runtime.db.transaction() as session:
         cart = await cart_for(session, user_id, lock=True)
         _check_version(cart, if_match)
+        # a cart is bought whole: it holds no more lines than one checkout may carry
+        # (the cart row is locked, so two additions cannot both pass this count)
+        lines, has_sku = (
+            await session.execute(
+                select(func.count(), func.count().filter(cart_lines.c.sku == line.sku)).where(
+                    cart_lines.c.cart_id == cart["cart_id"]
+                )
+            )
+        ).one()
+        if not has_sku and lines >= MAX_CHECKOUT_LINES:
+            raise HTTPException(
+                422,
+                detail={
+                    "code": "cart_full",
+                    "message": f"A cart holds at most {MAX_CHECKOUT_LINES} different items; "
+                    "check out or remove some first.",
+                },
+            )
         stmt = insert(cart_lines).values(cart_id=cart["cart_id"], **line.model_dump())
         stmt = stmt.on_conflict_do_update(
             index_elements=["cart_id", "sku"],

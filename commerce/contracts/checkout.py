@@ -11,6 +11,7 @@ from pydantic import Field
 from commerce.contracts.base import Command, Event
 from commerce.contracts.topics import Topic
 from commerce.contracts.values import (
+    MAX_CHECKOUT_LINES,
     Address,
     Cents,
     CheckoutLine,
@@ -38,7 +39,7 @@ class InitiateCheckoutCommand(CheckoutMessage, Command, topic=Topic.INITIATE_CHE
     checkout_id: uuid.UUID
     user_id: str = Field(min_length=1, max_length=64)
     cart_id: str | None = None
-    lines: list[CheckoutLine] = Field(min_length=1, max_length=100)
+    lines: list[CheckoutLine] = Field(min_length=1, max_length=MAX_CHECKOUT_LINES)
     shipping_address: Address
     contact: Contact = Contact()
     payment_token: str = Field(min_length=1, max_length=200)

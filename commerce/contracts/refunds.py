@@ -8,7 +8,7 @@ from pydantic import Field
 
 from commerce.contracts.base import Command, Event
 from commerce.contracts.topics import Topic
-from commerce.contracts.values import Cents, Currency
+from commerce.contracts.values import MAX_CENTS, Cents, Currency
 
 
 class RefundMessage:
@@ -25,7 +25,7 @@ class RefundPayment(RefundMessage, Command, topic=Topic.REFUNDS_COMMAND):
     refund_id: uuid.UUID
     order_id: uuid.UUID
     checkout_id: uuid.UUID
-    amount_cents: int = Field(gt=0)
+    amount_cents: int = Field(gt=0, le=MAX_CENTS)
     currency: Currency
     reason: str
 

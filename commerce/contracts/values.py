@@ -6,8 +6,17 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+MAX_CENTS = 2_147_483_647
+"""The largest amount any service can store (its money columns are 32-bit integers):
+$21,474,836.47. Every amount in a message is bounded by it."""
+MAX_CHECKOUT_LINES = 100
+"""The most lines one checkout (and so one cart) may have."""
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"
+"""An id in a URL path (a SKU, a product or user id): starts with a letter or digit, so
+never `.` or `..`, and holds no character a path or a query gives meaning to."""
+
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Cents = Annotated[int, Field(ge=0, description="An amount in minor units (cents)")]
+Cents = Annotated[int, Field(ge=0, le=MAX_CENTS, description="An amount in minor units (cents)")]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 

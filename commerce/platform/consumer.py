@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.contracts import Envelope, Message, MessageError, dlq_topic
+from commerce.contracts import REGISTRY, Envelope, Message, MessageError, dlq_topic
 from commerce.platform import wakeups
 from commerce.platform.db import Database, PlatformTables
 from commerce.platform.logging import bound
@@ -45,6 +45,17 @@ M = TypeVar("M", bound=Message)
 # How long a batch's transaction waits for a row lock before it gives up and its records
 # are handled one per transaction (see `ConsumerRunner._process_batch`).
 _BATCH_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '200ms'")
+
+REPLAY_TARGET_HEADER = "dlq.target"
+"""A replayed dead letter names the consumer that gave up on it; every other consumer
+group of its (shared) topic skips it (docs/adr/0022-edges-and-trust.md)."""
+
+
+def replay_target(record: ConsumerRecord[bytes, bytes]) -> str | None:
+    for key, value in record.headers or ():
+        if key == REPLAY_TARGET_HEADER:
+            return bytes(value).decode(errors="replace")
+    return None
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -120,6 +131,23 @@ class ConsumerRunner:
 
     def __post_init__(self) -> None:
         self._by_type = {h.message.TYPE: h for h in self.handlers}
+        self._known: dict[str, frozenset[str]] = {}
+
+    def _belongs(self, topic: str, type_name: str) -> bool:
+        """Whether a type we do not handle is one the topic carries (another consumer
+        group's); anything else on it is a message no one will handle: dead-lettered."""
+        known = self._known.get(topic)
+        if known is None:
+            known = self._known[topic] = frozenset(
+                {m.TYPE for m in REGISTRY.all() if topic == m.TOPIC}
+                | {h.message.TYPE for h in self.handlers if h.source == topic}
+            )
+        return type_name in known
+
+    def _not_ours(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """A replayed dead letter meant for another consumer group."""
+        target = replay_target(record)
+        return target is not None and target != self.name
 
     @property
     def idle(self) -> bool:
@@ -302,7 +330,9 @@ class ConsumerRunner:
             try:
                 envelope = Envelope.from_bytes(record.value)
                 handler = self._by_type.get(envelope.type)
-                if handler is None:
+                if handler is None or self._not_ours(record):
+                    if handler is None and not self._belongs(record.topic, envelope.type):
+                        return False  # an unknown type: dead-lettered one by one
                     ignored.append((record.topic, envelope.type))
                     continue
                 opened.append((record, envelope, envelope.open(), handler))
@@ -360,7 +390,13 @@ class ConsumerRunner:
             await self._dead_letter(record, None, str(exc), attempts=1)
             return
         handler = self._by_type.get(envelope.type)
-        if handler is None:  # a message type on a shared topic that this service does not handle
+        if handler is None and not self._belongs(record.topic, envelope.type):
+            await self._dead_letter(
+                record, envelope, f"unknown message type {envelope.type!r} on {record.topic}", 1
+            )
+            return
+        if handler is None or self._not_ours(record):
+            # a type on a shared topic that another service handles, or a replay for another
             self.metrics.consumed(topic=record.topic, type=envelope.type, outcome="ignored").inc()
             return
         with (

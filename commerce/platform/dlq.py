@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
+from commerce.platform.consumer import REPLAY_TARGET_HEADER
 from commerce.platform.db import Database
 from commerce.platform.outbox import Outbox
 from commerce.platform.service import Service
@@ -57,8 +58,9 @@ async def list_dead_letters(
 async def replay(service: Service, db: Database, ids: list[int] | None = None) -> int:
     """Put dead letters back on their original topic (through the outbox). Returns the count.
 
-    Consumers that already handled the message drop it through their inbox; the
-    one that gave up on it handles it again.
+    The record names the consumer that gave up on it (`dlq.target`): the other consumer
+    groups of a shared topic skip it, so they neither handle it twice nor dead-letter it
+    again; the one that gave up handles it again (its inbox drops it if it had after all).
     """
     t = service.tables.dead_letter
     outbox = Outbox(service.tables)
@@ -74,7 +76,10 @@ async def replay(service: Service, db: Database, ids: list[int] | None = None) -
                 key=row["key"],
                 type_name=row["type"] or "unknown",
                 value=row["value"] or b"",
-                headers={"dlq.replayed_from": str(row["id"])},
+                headers={
+                    "dlq.replayed_from": str(row["id"]),
+                    REPLAY_TARGET_HEADER: row["consumer"],
+                },
             )
         if rows:
             await session.execute(

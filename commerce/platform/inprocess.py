@@ -9,7 +9,8 @@ target's app as an ASGI call instead; a request to any other address uses the ne
 
 What the caller sees stays what the network gives it (docs/adr/0015):
 - the same request: method, path, query, body and headers (trace context, correlation
-  id) reach the target's middleware and routes unchanged;
+  id, the platform's service token) reach the target's middleware and routes unchanged, so
+  the target's edge checks an in-process call exactly as a network one (docs/adr/0022);
 - an exception in the target is a 500 response (uvicorn answers so), logged there;
 - the client's read timeout applies: `httpx.ReadTimeout` when the target is slower, and the
   target finishes its work, as a server does when its client has gone;

@@ -1,7 +1,8 @@
 """Alembic, one migration history per service, run programmatically.
 
 Each service keeps `migrations/env.py` (two lines calling `run_env()`) and
-`migrations/versions/`. `upgrade()` creates the service's database when missing
+`migrations/versions/`: explicit, frozen revisions (ADR 18), none of which imports the
+models; `tests/integration/test_migrations.py` proves they build what the models declare. `upgrade()` creates the service's database when missing
 and upgrades it to head; running it again changes nothing.
 """
 
@@ -10,15 +11,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from alembic import command, context, op
+from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
-
-from commerce.platform.db import service_metadata
-
-PLATFORM_TABLES = ("outbox", "inbox", "dead_letter")
 
 
 def alembic_config(migrations: Path, url: str, metadata: MetaData) -> Config:
@@ -68,27 +65,3 @@ async def upgrade(migrations: Path, url: str, metadata: MetaData, revision: str 
             await conn.run_sync(run)
     finally:
         await engine.dispose()
-
-
-def create_platform_tables() -> None:
-    """For a service's first migration: the outbox, inbox and dead-letter tables (v1)."""
-    metadata = service_metadata()
-    metadata.create_all(op.get_bind(), tables=[metadata.tables[n] for n in PLATFORM_TABLES])
-
-
-def create_initial_schema(metadata: MetaData) -> None:
-    """A service's first migration: every table of its metadata as declared at that revision.
-
-    Later revisions must use explicit `op.*` operations; the drift test compares the
-    result of all revisions with the models, so a model change without a migration fails.
-    """
-    metadata.create_all(op.get_bind())
-
-
-def drop_initial_schema(metadata: MetaData) -> None:
-    metadata.drop_all(op.get_bind())
-
-
-def drop_platform_tables() -> None:
-    for name in reversed(PLATFORM_TABLES):
-        op.drop_table(name)

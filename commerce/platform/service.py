@@ -31,6 +31,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commerce.platform.consumer import ConsumerRunner, Handler
 from commerce.platform.db import Database, PlatformTables
+from commerce.platform.edges import (
+    SERVICE_TOKEN_HEADER,
+    Edge,
+    ErrorResponse,
+    default_error_response,
+    install_unavailable_handlers,
+)
 from commerce.platform.inprocess import InProcessTransport, LocalApps
 from commerce.platform.kafka import make_consumer
 from commerce.platform.logging import bound
@@ -59,6 +66,8 @@ class Service:
     seed: SeedFn | None = None
     title: str | None = None
     configure_app: Callable[[FastAPI], None] | None = None
+    # True for the public entry (the BFF): it checks people's tokens, not the service token
+    public: bool = False
 
     @property
     def spec(self) -> ServiceSpec:
@@ -120,8 +129,12 @@ class ServiceRuntime:
         transport = None
         if local is not None and settings.in_process_calls:
             transport = InProcessTransport(local, httpx.AsyncHTTPTransport())
+        # every call to another service carries the platform's service token (in process
+        # too: InProcessTransport hands the target the same headers)
+        token = settings.service_token.get_secret_value() if settings.service_token else None
         self.http = httpx.AsyncClient(
             timeout=settings.http_timeout_seconds,
+            headers={SERVICE_TOKEN_HEADER: token} if token else None,
             event_hooks={"request": [_propagate_context]},
             transport=transport,
         )
@@ -291,7 +304,22 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         telemetry=None if tracing_exported() else NO_FASTAPI_TELEMETRY,
     )
     app.state.runtime = runtime
+    app.state.error_response = default_error_response
+    settings = runtime.settings
+
+    def errors() -> ErrorResponse:
+        shape: ErrorResponse = app.state.error_response
+        return shape
+
+    token = settings.service_token.get_secret_value() if settings.service_token else None
+    app.add_middleware(
+        Edge,
+        max_body_bytes=settings.max_body_bytes,
+        service_token=None if service.public else token,
+        errors=errors,
+    )
     app.add_middleware(_RequestContext, metrics=runtime.metrics)
+    install_unavailable_handlers(app, errors)
 
     @app.get("/healthz", tags=["ops"], operation_id="ops-healthz")
     async def healthz() -> dict[str, str]:

@@ -60,6 +60,19 @@ class Settings(BaseSettings):
         default_factory=lambda: ["http://localhost:8501"], alias="AGENTSHOP_CORS_ORIGINS"
     )
     rate_limit_per_minute: int = Field(600, ge=1, alias="AGENTSHOP_RATE_LIMIT_PER_MINUTE")
+    # the edges of every HTTP API (docs/adr/0022-edges-and-trust.md)
+    max_body_bytes: int = Field(1_000_000, ge=1024, alias="AGENTSHOP_MAX_BODY_BYTES")
+    # internal service APIs answer only requests carrying it (required in prod; `agentshop up`
+    # makes one when it is not set); unset in dev/test, they answer anyone
+    service_token: SecretStr | None = Field(None, alias="AGENTSHOP_SERVICE_TOKEN")
+    # failed sign-ins before a 429: per account, and per client address, in the window
+    signin_failures_per_account: int = Field(
+        10, ge=1, alias="AGENTSHOP_SIGNIN_FAILURES_PER_ACCOUNT"
+    )
+    signin_failures_per_address: int = Field(
+        50, ge=1, alias="AGENTSHOP_SIGNIN_FAILURES_PER_ADDRESS"
+    )
+    signin_window_seconds: float = Field(900.0, gt=0, alias="AGENTSHOP_SIGNIN_WINDOW_SECONDS")
 
     jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), alias="AGENTSHOP_JWT_SECRET")
 
@@ -79,6 +92,12 @@ class Settings(BaseSettings):
                 raise ValueError("DATABASE_URL must be set when AGENTSHOP_ENV=prod")
             if not self.kafka_bootstrap_servers:
                 raise ValueError("KAFKA_BOOTSTRAP_SERVERS must be set when AGENTSHOP_ENV=prod")
+            token = self.service_token.get_secret_value() if self.service_token else ""
+            if len(token) < 32:
+                raise ValueError(
+                    "AGENTSHOP_SERVICE_TOKEN (32 characters or more) must be set when "
+                    "AGENTSHOP_ENV=prod"
+                )
         return self
 
     @property

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import importlib
 import os
+import secrets
 import signal
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -114,9 +115,14 @@ def infrastructure(
     settings = settings or get_settings()
     infra = Infrastructure()
     saved: dict[str, str | None] = {
-        k: os.environ.get(k) for k in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+        k: os.environ.get(k)
+        for k in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "AGENTSHOP_SERVICE_TOKEN")
     }
     try:
+        if settings.service_token is None:
+            # internal APIs answer only the platform: one token for this run, shared with
+            # the services of this process and the child processes it starts
+            os.environ["AGENTSHOP_SERVICE_TOKEN"] = secrets.token_urlsafe(32)
         if settings.embedded_postgres:
             on_step("starting PostgreSQL (embedded)")
             infra.postgres = EmbeddedPostgres(settings.data_dir / "postgres", port=pg_port)

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from commerce.contracts.values import Address, CheckoutLine, Totals
+from commerce.contracts.values import MAX_CENTS, Address, CheckoutLine, Totals
 from commerce.platform.settings import Settings
 
 FLAT_SHIPPING_CENTS = 599
@@ -34,6 +34,13 @@ class AddressUnsupported(PricingError):
 
 class PricingUnavailable(PricingError):
     pass
+
+
+class TooLarge(PricingError):
+    """More than one payment can carry (`MAX_CENTS`)."""
+
+    def __init__(self) -> None:
+        super().__init__(f"the total is over the most one payment can be ({MAX_CENTS / 100:,.2f})")
 
 
 def shipping_cents(subtotal: int, discount: int) -> int:
@@ -88,6 +95,8 @@ async def quote(
     coupon_code: str | None,
     currency: str = "USD",
 ) -> Quote:
+    if sum(li.quantity * li.unit_price_cents for li in lines) > MAX_CENTS:
+        raise TooLarge()
     discounts = await _post(
         http,
         f"{settings.service_url('discount-engine')}/calculate-discounts",
@@ -119,6 +128,8 @@ async def quote(
     )  # fmt: skip
     per_line_tax = {t["sku"]: int(t["tax_cents"]) for t in taxes["lines"]}
     tax = int(taxes["tax_cents"])
+    if subtotal - discount + tax + shipping > MAX_CENTS:
+        raise TooLarge()
     totals = Totals(
         subtotal_cents=subtotal, discount_cents=discount, tax_cents=tax, shipping_cents=shipping,
         total_cents=subtotal - discount + tax + shipping, currency=currency,

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from commerce.contracts.checkout import CheckoutCompleted
 from commerce.contracts.notifications import NotificationRequested
 from commerce.contracts.refunds import RefundFailed, RefundPayment, RefundSucceeded
+from commerce.contracts.values import MAX_CENTS
 from commerce.platform.consumer import Handler, MessageContext
 from commerce.platform.db import locked_row
 from commerce.platform.service import RuntimeDep, Service
@@ -46,7 +47,7 @@ class RefundRequest(BaseModel):
     order_id: uuid.UUID
     user_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=500)
-    amount_cents: int | None = Field(None, gt=0)
+    amount_cents: int | None = Field(None, gt=0, le=MAX_CENTS)
     lines: list[RefundLine] | None = Field(None, min_length=1, max_length=100)
 
     @model_validator(mode="after")

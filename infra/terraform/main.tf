@@ -17,10 +17,11 @@ resource "kubernetes_secret_v1" "agentshop" {
     namespace = kubernetes_namespace_v1.agentshop.metadata[0].name
   }
   data = {
-    DATABASE_URL         = var.database_url
-    AGENTSHOP_JWT_SECRET = var.jwt_secret
-    KAFKA_SASL_PASSWORD  = var.kafka_sasl_password
-    OPENAI_API_KEY       = var.openai_api_key
+    DATABASE_URL            = var.database_url
+    AGENTSHOP_JWT_SECRET    = var.jwt_secret
+    AGENTSHOP_SERVICE_TOKEN = var.service_token
+    KAFKA_SASL_PASSWORD     = var.kafka_sasl_password
+    OPENAI_API_KEY          = var.openai_api_key
   }
 }
 

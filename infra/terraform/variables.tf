@@ -57,9 +57,9 @@ variable "kafka_sasl_mechanism" {
 }
 
 variable "kafka_sasl_username" {
-  description = "SASL user name (empty for none)"
+  description = "SASL user name (the broker must authenticate its clients)"
   type        = string
-  default     = ""
+  default     = "agentshop"
 }
 
 variable "kafka_sasl_password" {
@@ -71,6 +71,12 @@ variable "kafka_sasl_password" {
 
 variable "jwt_secret" {
   description = "Signing secret for user tokens"
+  type        = string
+  sensitive   = true
+}
+
+variable "service_token" {
+  description = "The token internal service APIs require (32+ characters), e.g. openssl rand -hex 32"
   type        = string
   sensitive   = true
 }

@@ -172,10 +172,11 @@ def test_terraform_declares_what_operators_set() -> None:
         "database_url",
         "kafka_bootstrap_servers",
         "jwt_secret",
+        "service_token",
         "namespace",
     ):
         assert name in variables, name
-    for secret in ("database_url", "jwt_secret", "kafka_sasl_password"):
+    for secret in ("database_url", "jwt_secret", "service_token", "kafka_sasl_password"):
         assert variables[secret].get("sensitive") is True, secret
     main = hcl2.loads((INFRA / "terraform" / "main.tf").read_text())
     releases = [r['"helm_release"'] for r in main["resource"] if '"helm_release"' in r]
@@ -226,3 +227,61 @@ def test_policy_scanner_finds_nothing_unjustified(tmp_path: Path) -> None:
         assert "Failed checks: 0" in result.stdout or not result.stdout.strip(), result.stdout[
             -4000:
         ]
+
+
+def test_the_compose_broker_authenticates_every_client() -> None:
+    services = yaml.safe_load((INFRA / "compose.yaml").read_text())["services"]
+    broker = services["kafka"]["environment"]
+    assert "PLAINTEXT://" not in broker["KAFKA_LISTENERS"].replace("SASL_PLAINTEXT://", "")
+    assert broker["KAFKA_ADVERTISED_LISTENERS"].startswith("SASL_PLAINTEXT://")
+    assert broker["KAFKA_SASL_ENABLED_MECHANISMS"] == "PLAIN"
+    assert (
+        "KAFKA_SASL_PASSWORD:?"
+        in broker["KAFKA_LISTENER_NAME_SASL__PLAINTEXT_PLAIN_SASL_JAAS_CONFIG"]
+    )
+    for name in [*SERVICES, "migrate", "topics", "seed"]:
+        env = services[name]["environment"]
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT", name
+        assert env["KAFKA_SASL_USERNAME"] == "agentshop", name
+        assert env["KAFKA_SASL_PASSWORD"].startswith("${KAFKA_SASL_PASSWORD:?"), name
+        assert env["AGENTSHOP_SERVICE_TOKEN"].startswith("${AGENTSHOP_SERVICE_TOKEN:?"), name
+
+
+def test_charts_refuse_a_broker_without_authentication() -> None:
+    with pytest.raises(Exception, match="must authenticate"):
+        render(
+            "cart", {"kafka": {"bootstrapServers": "kafka:9092", "securityProtocol": "PLAINTEXT"}}
+        )
+    allowed = {
+        "bootstrapServers": "kafka:9092",
+        "securityProtocol": "PLAINTEXT",
+        "allowUnauthenticated": True,
+    }
+    assert render("cart", {"kafka": allowed})
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_internal_services_admit_only_the_platform(name: str) -> None:
+    docs = {d["kind"]: d for d in render(name)}
+    container = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert "AGENTSHOP_SERVICE_TOKEN" in {e["name"] for e in container["env"] if "valueFrom" in e}
+    labels = docs["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert labels["agentshop.io/platform"] == "true"
+    sources = docs["NetworkPolicy"]["spec"]["ingress"][0]["from"]
+    namespaces = {
+        s["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for s in sources
+        if "namespaceSelector" in s
+    }
+    pods = [s["podSelector"]["matchLabels"] for s in sources if "podSelector" in s]
+    if name == "gateway-bff":  # the public entry: the ingress controller and the web UI
+        assert "ingress-nginx" in namespaces
+        assert pods == [{"app.kubernetes.io/part-of": "agentshop"}]
+    else:
+        assert namespaces == {"monitoring"}
+        assert pods == [{"agentshop.io/platform": "true"}]
+    ui = {d["kind"]: d for d in render("ui")}
+    assert (
+        ui["Deployment"]["spec"]["template"]["metadata"]["labels"]["agentshop.io/platform"]
+        == "false"
+    )

@@ -21,7 +21,7 @@ from commerce.contracts.values import Address, CheckoutLine
 from commerce.platform.logging import bound
 from commerce.platform.service import ServiceRuntime
 from commerce.platform.telemetry import current_trace_id, tracer
-from tests.conftest import ServiceStack
+from tests.conftest import ServiceStack, service_headers
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +90,9 @@ async def test_a_call_to_a_service_of_this_process_opens_no_connection(
         assert response.json() == {"status": "ok", "service": TARGET}
     assert requests_seen(stack, TARGET) == before
 
-    async with httpx.AsyncClient() as network:  # the same request from outside is seen
+    async with httpx.AsyncClient(
+        headers=service_headers()
+    ) as network:  # the same request from outside is seen
         assert (await network.get(f"{target}/healthz")).status_code == 200
     assert requests_seen(stack, TARGET) == before + 1
 
@@ -137,7 +139,7 @@ async def test_a_stopped_service_fails_as_over_the_network_and_answers_once_back
         assert stack.running.local_app(httpx.URL(target)) is None
         with pytest.raises(httpx.ConnectError):
             await caller.http.get(f"{target}/healthz")
-        async with httpx.AsyncClient() as network:
+        async with httpx.AsyncClient(headers=service_headers()) as network:
             with pytest.raises(httpx.ConnectError):
                 await network.get(f"{target}/healthz")
         with pytest.raises(pricing.PricingUnavailable):  # the callers' "try again" path
@@ -184,7 +186,10 @@ async def test_an_exception_in_the_target_is_a_500_to_the_caller(
     stack: ServiceStack, services: tuple[ServiceRuntime, str]
 ) -> None:
     caller, target = services
-    async with probes(stack.runtime(TARGET).app), httpx.AsyncClient() as network:
+    async with (
+        probes(stack.runtime(TARGET).app),
+        httpx.AsyncClient(headers=service_headers()) as network,
+    ):
         in_process = await caller.http.get(f"{target}{PROBES[1]}")
         over_network = await network.get(f"{target}{PROBES[1]}")
     assert in_process.status_code == over_network.status_code == 500
@@ -200,7 +205,7 @@ async def test_a_slow_target_times_out_for_the_caller_and_still_finishes(
             await caller.http.get(f"{target}{PROBES[2]}", timeout=0.05)
         assert not finished.is_set()
         await asyncio.wait_for(finished.wait(), 5)
-        async with httpx.AsyncClient() as network:
+        async with httpx.AsyncClient(headers=service_headers()) as network:
             finished.clear()
             with pytest.raises(httpx.ReadTimeout):
                 await network.get(f"{target}{PROBES[2]}", timeout=0.05)

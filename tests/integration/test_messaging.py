@@ -465,3 +465,68 @@ async def test_idle_consumer_handles_local_and_outside_records(
             4,
         )
         assert await eventually(lambda: idle(runtime), bool)
+
+
+async def test_a_message_of_an_unknown_type_is_dead_lettered_not_dropped(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    """A well-formed envelope whose type no service knows, alone and inside a batch."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    mystery = Envelope(type="Mystery", version=1, payload={"anything": 1})
+    for envelope in (
+        Envelope.wrap(ledger.Credit(account="gus", amount=1)),
+        mystery,
+        Envelope.wrap(ledger.Credit(account="gus", amount=2)),
+    ):
+        await producer.send(topic, envelope.to_bytes(), key=b"gus")
+    await producer.flush()
+    async with running_ledger(infra, url, topic, consumer_backoff_seconds=0.01) as runtime:
+        letters = await eventually(
+            lambda: list_dead_letters(runtime.service, runtime.db), lambda d: len(d) == 1
+        )
+        assert letters[0].type == "Mystery" and "unknown message type" in letters[0].error
+        assert await eventually(lambda: balances(url), lambda b: b.get("gus", (0, 0))[0] >= 2) == {
+            "gus": (2, 3)
+        }
+        await producer.send_and_wait(
+            topic, mystery.model_copy(update={"message_id": uuid.uuid4()}).to_bytes()
+        )
+        await eventually(
+            lambda: list_dead_letters(runtime.service, runtime.db), lambda d: len(d) == 2
+        )
+
+
+async def test_a_replay_goes_back_to_the_consumer_group_that_failed_only(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    """Two services consume one topic and both give up on a poison message. Replaying one
+    service's dead letter reaches that service again; the other skips it."""
+    first, second = await ledger_db(new_database), await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    async with (
+        running_ledger(infra, first, topic, "ledger-a", consumer_backoff_seconds=0.01) as a,
+        running_ledger(infra, second, topic, "ledger-b", consumer_backoff_seconds=0.01) as b,
+    ):
+        await producer.send_and_wait(
+            topic, Envelope.wrap(ledger.Credit(account="hal", amount=5, poison=True)).to_bytes()
+        )
+        await eventually(lambda: list_dead_letters(a.service, a.db), lambda d: len(d) == 1)
+        await eventually(lambda: list_dead_letters(b.service, b.db), lambda d: len(d) == 1)
+        assert await replay(a.service, a.db) == 1
+        again = await eventually(
+            lambda: list_dead_letters(a.service, a.db), lambda d: len(d) == 1 and d[0].id > 1
+        )
+        assert again[0].consumer == "ledger-a"
+        # a later record on the one partition: once b handled it, b had seen the replay
+        await producer.send_and_wait(
+            topic, Envelope.wrap(ledger.Credit(account="ivy", amount=1)).to_bytes()
+        )
+        await eventually(lambda: balances(second), lambda bal: "ivy" in bal)
+        assert len(await list_dead_letters(b.service, b.db, include_replayed=True)) == 1

@@ -12,6 +12,7 @@ from commerce.contracts import Envelope
 from commerce.platform import migrations
 from commerce.platform.service import ServiceRuntime
 from commerce.platform.settings import Settings
+from tests.conftest import service_headers
 from tests.integration import ledger
 from tests.integration.helpers import eventually
 
@@ -19,7 +20,11 @@ pytestmark = pytest.mark.integration
 
 
 def client(runtime: ServiceRuntime) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.app), base_url="http://svc")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=runtime.app),
+        base_url="http://svc",
+        headers=service_headers(),
+    )
 
 
 async def test_health_readiness_and_metrics(

@@ -18,7 +18,7 @@ from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import Address, CheckoutLine, Contact
 from commerce.platform.db import asyncpg_dsn
 from commerce.platform.settings import get_settings
-from tests.conftest import ServiceStack
+from tests.conftest import ServiceStack, service_headers
 from tests.integration.helpers import eventually, send
 
 pytestmark = pytest.mark.integration
@@ -58,7 +58,7 @@ async def initiate(
 ) -> InitiateCheckoutCommand:  # fmt: skip
     """A checkout the way a client builds it: quoted through the pricing services first."""
     settings = get_settings()
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(timeout=10, headers=service_headers()) as http:
         quoted = await pricing.quote(
             http, settings, user_id=user, lines=lines, shipping_address=address, coupon_code=coupon
         )

@@ -31,11 +31,27 @@ def test_production_refuses_the_dev_secret(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("AGENTSHOP_ENV", "prod")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/postgres")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("AGENTSHOP_SERVICE_TOKEN", "s" * 40)
     monkeypatch.delenv("AGENTSHOP_JWT_SECRET", raising=False)
     with pytest.raises(ValidationError, match="AGENTSHOP_JWT_SECRET"):
         Settings(_env_file=None)
     monkeypatch.setenv("AGENTSHOP_JWT_SECRET", "a-real-secret-from-the-vault")
     assert Settings(_env_file=None).env == "prod"
+
+
+def test_production_needs_a_service_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTSHOP_ENV", "prod")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/postgres")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("AGENTSHOP_JWT_SECRET", "a-real-secret-from-the-vault")
+    monkeypatch.delenv("AGENTSHOP_SERVICE_TOKEN", raising=False)
+    with pytest.raises(ValidationError, match="AGENTSHOP_SERVICE_TOKEN"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("AGENTSHOP_SERVICE_TOKEN", "too-short")
+    with pytest.raises(ValidationError, match="AGENTSHOP_SERVICE_TOKEN"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("AGENTSHOP_SERVICE_TOKEN", "t" * 32)
+    assert Settings(_env_file=None).service_token is not None
 
 
 def test_production_needs_external_infrastructure(monkeypatch: pytest.MonkeyPatch) -> None:

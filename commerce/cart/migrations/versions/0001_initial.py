@@ -1,18 +1,143 @@
-"""cart: initial schema
+"""cart: initial schema, frozen
 
 Revision ID: 0001
+
+The service's tables and the platform's outbox, inbox and dead-letter tables, written out
+as explicit DDL. This file never changes: a change to the models is a new revision.
 """
 
-from commerce.cart.tables import metadata
-from commerce.platform.migrations import create_initial_schema, drop_initial_schema
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
 
 
 def upgrade() -> None:
-    create_initial_schema(metadata)
+    op.create_table(
+        "carts",
+        sa.Column("cart_id", sa.UUID(), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), server_default="0", nullable=False),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("cart_id", name=op.f("pk_carts")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_carts_user_id")),
+    )
+    op.create_table(
+        "cleared_checkouts",
+        sa.Column("checkout_id", sa.UUID(), nullable=False),
+        sa.Column(
+            "at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("checkout_id", name=op.f("pk_cleared_checkouts")),
+    )
+    op.create_table(
+        "dead_letter",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("consumer", sa.String(length=200), nullable=False),
+        sa.Column("message_id", sa.UUID(), nullable=True),
+        sa.Column("type", sa.String(length=200), nullable=True),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=True),
+        sa.Column("value", sa.LargeBinary(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letter")),
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=200), nullable=False),
+        sa.Column("message_id", sa.UUID(), nullable=False),
+        sa.Column("type", sa.String(length=200), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "processed_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("consumer", "message_id", name=op.f("pk_inbox")),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("message_id", sa.UUID(), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=True),
+        sa.Column("type", sa.String(length=200), nullable=False),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "headers",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'{}'::jsonb"),
+            nullable=False,
+        ),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_outbox_message_id")),
+    )
+    op.create_index(
+        "ix_outbox_pending",
+        "outbox",
+        ["id"],
+        unique=False,
+        postgresql_where=sa.text("sent_at IS NULL"),
+    )
+    op.create_table(
+        "cart_lines",
+        sa.Column("cart_id", sa.UUID(), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("product_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("unit_price_cents", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("category", sa.String(length=64), nullable=True),
+        sa.Column("tax_class", sa.String(length=16), server_default="standard", nullable=False),
+        sa.Column(
+            "added_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.CheckConstraint(
+            "quantity BETWEEN 1 AND 1000", name=op.f("ck_cart_lines_quantity_range")
+        ),
+        sa.CheckConstraint("unit_price_cents >= 0", name=op.f("ck_cart_lines_price_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["cart_id"], ["carts.cart_id"], name=op.f("fk_cart_lines_cart_id_carts")
+        ),
+        sa.PrimaryKeyConstraint("cart_id", "sku", name=op.f("pk_cart_lines")),
+    )
 
 
 def downgrade() -> None:
-    drop_initial_schema(metadata)
+    op.drop_table("cart_lines")
+    op.drop_index(
+        "ix_outbox_pending", table_name="outbox", postgresql_where=sa.text("sent_at IS NULL")
+    )
+    op.drop_table("outbox")
+    op.drop_table("inbox")
+    op.drop_table("dead_letter")
+    op.drop_table("cleared_checkouts")
+    op.drop_table("carts")

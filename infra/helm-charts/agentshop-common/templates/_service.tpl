@@ -18,7 +18,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: PORT
   value: {{ .Values.port | quote }}
 {{- if .Values.secretEnv }}
-{{- range $key := list "DATABASE_URL" "AGENTSHOP_JWT_SECRET" }}
+{{- range $key := list "DATABASE_URL" "AGENTSHOP_JWT_SECRET" "AGENTSHOP_SERVICE_TOKEN" }}
 - name: {{ $key }}
   valueFrom:
     secretKeyRef:
@@ -66,6 +66,9 @@ checkov.io/skip2: CKV_K8S_35=Settings are read from environment variables (pydan
 {{- end -}}
 
 {{- define "agentshop.configmap" -}}
+{{- if and (not (hasPrefix "SASL_" .Values.kafka.securityProtocol)) (not .Values.kafka.allowUnauthenticated) }}
+{{- fail "kafka.securityProtocol must be SASL_SSL or SASL_PLAINTEXT: the broker must authenticate its clients (set kafka.allowUnauthenticated=true to override)" }}
+{{- end }}
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -138,6 +141,7 @@ spec:
       labels:
         {{- include "agentshop.selector" . | nindent 8 }}
         app.kubernetes.io/part-of: agentshop
+        agentshop.io/platform: {{ .Values.networkPolicy.platform | quote }}
       annotations:
         {{- include "agentshop.podAnnotations" . | nindent 8 }}
     spec:
@@ -285,11 +289,22 @@ spec:
     - from:
         - podSelector:
             matchLabels:
+              {{- if .Values.networkPolicy.public }}
               app.kubernetes.io/part-of: agentshop
+              {{- else }}
+              agentshop.io/platform: "true"
+              {{- end }}
         {{- range .Values.networkPolicy.allowFromNamespaces }}
         - namespaceSelector:
             matchLabels:
               kubernetes.io/metadata.name: {{ . }}
+        {{- end }}
+        {{- if .Values.networkPolicy.public }}
+        {{- range .Values.networkPolicy.publicFromNamespaces }}
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: {{ . }}
+        {{- end }}
         {{- end }}
       ports:
         - port: http
