@@ -476,6 +476,7 @@ async def start_checkout(
     coupon: str | None, payment_token: str, quoted: pricing.Quote, *,
     source: Literal["web", "assistant", "agent", "cli", "load-test"],
     claim: Callable[[AsyncSession, uuid.UUID], Awaitable[None]] | None = None,
+    checkout_id: uuid.UUID | None = None,
 ) -> uuid.UUID:  # fmt: skip
     """Publish InitiateCheckoutCommand (through the outbox) with the approved quote.
 
@@ -489,7 +490,7 @@ async def start_checkout(
             param="line_items" if source == "agent" else None,
         )  # fmt: skip
     await shed_if_behind(runtime)  # every way in: web, assistant, agents (read once a second)
-    checkout_id = uuid.uuid4()
+    checkout_id = checkout_id or uuid.uuid4()
     async with runtime.db.transaction() as session:  # one round trip fewer than its own session
         person = (
             (
