@@ -1,0 +1,99 @@
+"""The search's pure parts: words, typo closeness, the product types a query names, and
+fusion with the type guard and the verdict."""
+
+from __future__ import annotations
+
+from commerce.catalog.search import Candidate, ProductTypes, Query, close, rank, words
+
+TYPES = ProductTypes(
+    {
+        "p-run": "running shoes",
+        "p-trail": "trail running shoes",
+        "p-shorts": "running shorts",
+        "p-mug": "travel mug",
+        "p-coffee": "ground coffee",
+        "p-case": "phone case",
+        "p-pencase": "pencil case",
+    }
+)
+
+
+def candidates(*ids: str) -> dict[str, Candidate]:
+    return {i: Candidate(i, i, "c", 100 * n, 100 * n) for n, i in enumerate(ids, 1)}
+
+
+def test_words_are_plain_and_singular() -> None:
+    assert words("Running Shoes") == ["running", "shoe"]
+    assert words("Batteries, café mugs & boxes") == ["battery", "cafe", "mug", "box"]
+    assert words("glass") == ["glass"]
+
+
+def test_close_allows_one_typo_in_longer_words_only() -> None:
+    assert close("headphone", "headphnoe")  # swapped letters
+    assert close("shoe", "shoe")
+    assert not close("shoe", "shoo")  # too short to guess
+    assert close("sneaker", "sneakr")
+    assert not close("shoe", "short")
+    assert not close("candle", "handle")  # first letters differ
+
+
+def test_query_names_the_head_noun_of_its_first_clause() -> None:
+    assert TYPES.named_by("running shoes") == ("running shoes", "trail running shoes")
+    assert TYPES.named_by("shoes") == ("running shoes", "trail running shoes")
+    assert TYPES.named_by("trail running shoes size 10") == ("trail running shoes",)
+    assert TYPES.named_by("phone case") == ("phone case",)
+    assert TYPES.named_by("mug for coffee") == ("travel mug",)
+    assert TYPES.named_by("something to keep coffee hot") == ()
+    assert TYPES.named_by("e-reader") == ()
+
+
+def test_type_guard_puts_the_named_kind_first() -> None:
+    result = rank(
+        Query(q="shoes"),
+        TYPES,
+        lexical=[("p-shorts", False)],
+        semantic=[("p-shorts", 0.8), ("p-run", 0.6), ("p-mug", 0.1)],
+        candidates=candidates("p-shorts", "p-run", "p-mug"),
+    )
+    assert [h.product_id for h in result.hits] == ["p-run", "p-shorts"]  # mug under the floor
+    assert result.match == "matched" and result.query_types
+    assert result.hits[0].semantic_rank == 2 and result.hits[1].lexical_rank == 1
+
+
+def test_verdicts() -> None:
+    related = rank(
+        Query(q="something to keep coffee hot"),
+        TYPES,
+        lexical=[],
+        semantic=[("p-mug", 0.7), ("p-coffee", 0.6)],
+        candidates=candidates("p-mug", "p-coffee"),
+    )
+    assert related.match == "related" and related.hits[0].product_id == "p-mug"
+    absent = rank(
+        Query(q="e-reader"),
+        TYPES,
+        lexical=[("p-case", False)],
+        semantic=[("p-case", 0.4), ("p-pencase", 0.3)],
+        candidates=candidates("p-case", "p-pencase"),
+    )
+    assert absent.match == "none" and absent.hits == [] and absent.total == 0
+    assert [h.product_id for h in absent.nearest] == ["p-case", "p-pencase"]
+    words_found = rank(
+        Query(q="acme"),
+        TYPES,
+        lexical=[("p-mug", True)],
+        semantic=[],
+        candidates=candidates("p-mug"),
+    )
+    assert words_found.match == "matched"
+
+
+def test_sorted_by_price_keeps_only_the_named_kind_and_pages() -> None:
+    result = rank(
+        Query(q="shoes", sort="price_desc", limit=1, offset=1),
+        TYPES,
+        lexical=[("p-run", True), ("p-trail", True), ("p-shorts", True)],
+        semantic=[],
+        candidates=candidates("p-run", "p-trail", "p-shorts"),
+    )
+    assert result.total == 2 and [h.product_id for h in result.hits] == ["p-run"]
