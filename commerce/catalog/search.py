@@ -280,7 +280,7 @@ async def search(session: AsyncSession, query: Query, types: ProductTypes | None
 async def _search_words(session: AsyncSession, query: Query, types: ProductTypes) -> Result:
     assert query.q
     params: dict[str, Any] = {
-        "q": query.q, "k": CANDIDATES, "similarity": SIMILARITY, "typo": TYPO_MATCH,
+        "q": query.q, "k": CANDIDATES, "typo": TYPO_MATCH,
     }  # fmt: skip
     where = " AND ".join(_filters(query, params))
     columns = "p.product_id, p.name, p.category, p.min_price_cents, p.max_price_cents"
@@ -294,7 +294,7 @@ async def _search_words(session: AsyncSession, query: Query, types: ProductTypes
                     OR word_similarity(unaccent(:q), p.name) >= :typo AS all_words
             FROM products p
             WHERE {where} AND (p.search @@ websearch_to_tsquery('english', unaccent(:q))
-                OR word_similarity(unaccent(:q), p.name) >= :similarity)
+                OR unaccent(:q) <% p.name)
             ORDER BY score DESC, p.product_id LIMIT :k)""")
     if query.mode != "lexical":
         params["v"] = literal(embedder().query(query.q))
@@ -304,6 +304,11 @@ async def _search_words(session: AsyncSession, query: Query, types: ProductTypes
             FROM products p
             WHERE {where} AND p.embedding IS NOT NULL
             ORDER BY p.embedding <=> CAST(:v AS vector), p.product_id LIMIT :k)""")
+    if query.mode != "semantic":  # `<%` is word_similarity >= this, with the name's index
+        await session.execute(
+            text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+            {"t": str(SIMILARITY)},
+        )
     rows = (await session.execute(text(" UNION ALL ".join(parts)), params)).all()
     return rank(
         query,
