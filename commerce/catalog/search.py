@@ -12,7 +12,8 @@ fetches the best `CANDIDATES` of each ranking (filters applied), and the rest ha
   noun, typos allowed: "running shoes", "shoos"), products of that kind come first, so a
   query for shoes never ranks shorts first;
 - verdict (`Match`): "matched" when the query names a product type the catalog has, or
-  its words all occur in a product's text, or a product's name is within a typo of it; "related" when only the meaning is close
+  its words all occur in a product's text, or a product's name is within a typo of it;
+  "related" when only the meaning is close
   (semantic similarity ≥ `RELATED_SIMILARITY`); "none" otherwise: the shop does not
   carry it, and the nearest products and departments are given instead of results.
 """
@@ -280,7 +281,7 @@ async def search(session: AsyncSession, query: Query, types: ProductTypes | None
 async def _search_words(session: AsyncSession, query: Query, types: ProductTypes) -> Result:
     assert query.q
     params: dict[str, Any] = {
-        "q": query.q, "k": CANDIDATES, "typo": TYPO_MATCH,
+        "q": query.q, "k": CANDIDATES,
     }  # fmt: skip
     where = " AND ".join(_filters(query, params))
     columns = "p.product_id, p.name, p.category, p.min_price_cents, p.max_price_cents"
@@ -290,8 +291,8 @@ async def _search_words(session: AsyncSession, query: Query, types: ProductTypes
             SELECT 'lexical' AS ranking, {columns},
                 ts_rank(p.search, websearch_to_tsquery('english', unaccent(:q))) * 2
                     + word_similarity(unaccent(:q), p.name) AS score,
-                p.search @@ websearch_to_tsquery('english', unaccent(:q))
-                    OR word_similarity(unaccent(:q), p.name) >= :typo AS all_words
+                p.search @@ websearch_to_tsquery('english', unaccent(:q)) AS all_words,
+                word_similarity(unaccent(:q), p.name) AS trigram
             FROM products p
             WHERE {where} AND (p.search @@ websearch_to_tsquery('english', unaccent(:q))
                 OR unaccent(:q) <% p.name)
@@ -300,7 +301,8 @@ async def _search_words(session: AsyncSession, query: Query, types: ProductTypes
         params["v"] = literal(embedder().query(query.q))
         parts.append(f"""(
             SELECT 'semantic' AS ranking, {columns},
-                1 - (p.embedding <=> CAST(:v AS vector)) AS score, FALSE AS all_words
+                1 - (p.embedding <=> CAST(:v AS vector)) AS score, FALSE AS all_words,
+                0.0 AS trigram
             FROM products p
             WHERE {where} AND p.embedding IS NOT NULL
             ORDER BY p.embedding <=> CAST(:v AS vector), p.product_id LIMIT :k)""")
@@ -313,7 +315,11 @@ async def _search_words(session: AsyncSession, query: Query, types: ProductTypes
     return rank(
         query,
         types,
-        lexical=[(str(r.product_id), bool(r.all_words)) for r in rows if r.ranking == "lexical"],
+        lexical=[
+            (str(r.product_id), bool(r.all_words), float(r.trigram))
+            for r in rows
+            if r.ranking == "lexical"
+        ],
         semantic=[(str(r.product_id), float(r.score)) for r in rows if r.ranking == "semantic"],
         candidates={
             str(r.product_id): Candidate(
@@ -328,18 +334,19 @@ def rank(
     query: Query,
     types: ProductTypes,
     *,
-    lexical: list[tuple[str, bool]],
+    lexical: list[tuple[str, bool, float]],
     semantic: list[tuple[str, float]],
     candidates: Mapping[str, Candidate],
 ) -> Result:
     """Fuse the rankings (each best first), guard the product type, give the verdict and
-    cut the page. `lexical` holds (id, all words matched), `semantic` (id, similarity)."""
+    cut the page. `lexical` holds (id, all words matched by full text, trigram word
+    similarity to the name), `semantic` (id, cosine similarity)."""
     assert query.q
     scores: dict[str, float] = {}
     lexical_rank: dict[str, int] = {}
     semantic_rank: dict[str, int] = {}
     similarity: dict[str, float] = dict(semantic)
-    for n, (product_id, _) in enumerate(lexical, 1):
+    for n, (product_id, _, _) in enumerate(lexical, 1):
         lexical_rank[product_id] = n
         scores[product_id] = scores.get(product_id, 0.0) + 1 / (RRF_K + n)
     for n, (product_id, cosine) in enumerate(semantic, 1):
@@ -367,7 +374,7 @@ def rank(
     best_similarity = max((s for _, s in semantic), default=0.0)
     match: Match
     if (wanted and any(types.type_of.get(h.product_id) in wanted for h in hits)) or any(
-        all_words for _, all_words in lexical
+        all_words or trigram >= TYPO_MATCH for _, all_words, trigram in lexical
     ):
         match = "matched"
     elif best_similarity >= RELATED_SIMILARITY:

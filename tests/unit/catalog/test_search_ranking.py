@@ -51,7 +51,7 @@ def test_type_guard_puts_the_named_kind_first() -> None:
     result = rank(
         Query(q="shoes"),
         TYPES,
-        lexical=[("p-shorts", False)],
+        lexical=[("p-shorts", False, 0.5)],
         semantic=[("p-shorts", 0.8), ("p-run", 0.6), ("p-mug", 0.1)],
         candidates=candidates("p-shorts", "p-run", "p-mug"),
     )
@@ -72,7 +72,7 @@ def test_verdicts() -> None:
     absent = rank(
         Query(q="e-reader"),
         TYPES,
-        lexical=[("p-case", False)],
+        lexical=[("p-case", False, 0.4)],
         semantic=[("p-case", 0.4), ("p-pencase", 0.3)],
         candidates=candidates("p-case", "p-pencase"),
     )
@@ -81,7 +81,7 @@ def test_verdicts() -> None:
     words_found = rank(
         Query(q="acme"),
         TYPES,
-        lexical=[("p-mug", True)],
+        lexical=[("p-mug", True, 0.0)],
         semantic=[],
         candidates=candidates("p-mug"),
     )
@@ -92,7 +92,7 @@ def test_sorted_by_price_keeps_only_the_named_kind_and_pages() -> None:
     result = rank(
         Query(q="shoes", sort="price_desc", limit=1, offset=1),
         TYPES,
-        lexical=[("p-run", True), ("p-trail", True), ("p-shorts", True)],
+        lexical=[("p-run", True, 1.0), ("p-trail", True, 0.9), ("p-shorts", True, 0.7)],
         semantic=[],
         candidates=candidates("p-run", "p-trail", "p-shorts"),
     )
