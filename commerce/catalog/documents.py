@@ -64,7 +64,8 @@ class Documents:
                     product_id: str(doc.fields["product_type"])
                     for product_id, doc in self.products.items()
                     if doc.fields.get("product_type")
-                }
+                },
+                {product_id: str(doc.fields["name"]) for product_id, doc in self.products.items()},
             )
         return self._types
 

@@ -193,43 +193,104 @@ def close(a: str, b: str) -> bool:
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
+def name_head(name: str) -> str | None:
+    """The noun a product's name ends on, before any comma, dash or bracket and past
+    trailing sizes and counts ("Trailhead 2-Person Camping Tent, Green" → "tent")."""
+    core = re.split(r",| - | \u2013 |\(", name, maxsplit=1)[0]
+    found = [w for w in words(core) if not w[0].isdigit() and w not in UNITS]
+    return found[-1] if found else None
+
+
+UNITS = frozenset(
+    [
+        "oz",
+        "lb",
+        "ml",
+        "l",
+        "g",
+        "kg",
+        "pack",
+        "count",
+        "ct",
+        "pc",
+        "piece",
+        "set",
+        "in",
+        "ft",
+        "m",
+        "cm",
+        "mm",
+        "w",
+        "v",
+        "mah",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """What a query asks for: the head noun it names and the products that are that kind
+    of thing (their type's or their name's head noun is it), with their types."""
+
+    head: str
+    products: frozenset[str]
+    types: tuple[str, ...]
+
+
 class ProductTypes:
-    """The catalog's product types and which products are of each; finds the types a
-    query names."""
+    """The kinds of thing the catalog has, by head noun: each product is of the kind its
+    product type ends on ("running shoes" → shoe) and of the kind its name ends on ("Dress
+    Shoes", "Dog Toy"), as product types group several things ("toys", "garden tools").
+    Finds the kind a query names."""
 
-    def __init__(self, type_of: Mapping[str, str]) -> None:
+    def __init__(
+        self, type_of: Mapping[str, str], name_of: Mapping[str, str] | None = None
+    ) -> None:
         self.type_of = dict(type_of)
-        self.types: dict[str, list[str]] = {}  # type -> its words, head noun last
-        for kind in set(self.type_of.values()):
-            found = [w for w in words(kind) if w not in STOP]
-            if found:
-                self.types[kind] = found
+        by_head: dict[str, set[str]] = {}
+        for product_id in set(self.type_of) | set(name_of or {}):
+            heads = set()
+            kind_words = [w for w in words(self.type_of.get(product_id, "")) if w not in STOP]
+            if kind_words:
+                heads.add(kind_words[-1])
+            if name_of and (head := name_head(name_of.get(product_id, ""))):
+                heads.add(head)
+            for head in heads:
+                by_head.setdefault(head, set()).add(product_id)
+        self.by_head = {head: frozenset(ids) for head, ids in by_head.items()}
+        self._near: dict[tuple[str, int], list[str]] = {}  # (first letter, length) -> heads
+        for head in self.by_head:
+            self._near.setdefault((head[0], len(head)), []).append(head)
 
-    def named_by(self, q: str) -> tuple[str, ...]:
-        """The product types `q` asks for: those whose head noun is in the query's first
-        clause (before "for", "with", "to", …), the rightmost such noun winning, then the
-        types sharing most of the query's words. Empty when it names none."""
+    def head_of(self, word: str) -> str | None:
+        """The catalog's head noun `word` is, or is one typo away from."""
+        if word in self.by_head:
+            return word
+        if len(word) < 5:
+            return None
+        for length in (len(word) - 1, len(word), len(word) + 1):
+            for head in self._near.get((word[0], length), ()):
+                if close(word, head):
+                    return head
+        return None
+
+    def named_by(self, q: str) -> Named | None:
+        """The kind `q` asks for: the rightmost word of its first clause (before "for",
+        "with", "to", …) that is a head noun of the catalog. None when it names none."""
         clause: list[str] = []
         for w in words(q):
             if w in BREAK and clause:
                 break
             clause.append(w)
-        if not clause:
-            return ()
-        best: tuple[int, int] = (-1, -1)
-        chosen: list[str] = []
-        for kind, kind_words in self.types.items():
-            head = kind_words[-1]
-            positions = [i for i, w in enumerate(clause) if close(w, head)]
-            if not positions:
+        for word in reversed(clause):
+            if word in STOP:
                 continue
-            shared = sum(1 for k in kind_words if any(close(w, k) for w in clause))
-            rank = (positions[-1], shared)
-            if rank > best:
-                best, chosen = rank, [kind]
-            elif rank == best:
-                chosen.append(kind)
-        return tuple(sorted(chosen))
+            head = self.head_of(word)
+            if head is not None:
+                ids = self.by_head[head]
+                kinds = {self.type_of[i] for i in ids if i in self.type_of}
+                return Named(head, ids, tuple(sorted(kinds)))
+        return None
 
 
 # --- the search --------------------------------------------------------------------------
@@ -354,10 +415,10 @@ def rank(
         if cosine >= SEMANTIC_FLOOR:
             scores[product_id] = scores.get(product_id, 0.0) + 1 / (RRF_K + n)
     named = types.named_by(query.q)
-    wanted = set(named)
+    wanted = named.products if named else frozenset()
 
     def order(product_id: str) -> tuple[bool, float, str]:
-        guarded = bool(wanted) and types.type_of.get(product_id) not in wanted
+        guarded = bool(wanted) and product_id not in wanted
         return (guarded, -scores[product_id], product_id)
 
     ranked = sorted(scores, key=order)
@@ -373,7 +434,7 @@ def rank(
     ]
     best_similarity = max((s for _, s in semantic), default=0.0)
     match: Match
-    if (wanted and any(types.type_of.get(h.product_id) in wanted for h in hits)) or any(
+    if (wanted and any(h.product_id in wanted for h in hits)) or any(
         all_words or trigram >= TYPO_MATCH for _, all_words, trigram in lexical
     ):
         match = "matched"
@@ -387,11 +448,12 @@ def rank(
                    for i, s in by_similarity]  # fmt: skip
         if not nearest:
             nearest = hits[:NEAREST]
-        return Result([], 0, match, named, nearest)
+        return Result([], 0, match, named.types if named else (), nearest)
     if query.sort != "relevance":
-        kept = [h for h in hits if not wanted or types.type_of.get(h.product_id) in wanted]
+        kept = [h for h in hits if not wanted or h.product_id in wanted]
         hits = _sorted(kept or hits, query.sort, candidates)
-    return Result(hits[query.offset : query.offset + query.limit], len(hits), match, named)
+    page = hits[query.offset : query.offset + query.limit]
+    return Result(page, len(hits), match, named.types if named else ())
 
 
 def _sorted(hits: Iterable[Hit], sort: Sort, candidates: Mapping[str, Candidate]) -> list[Hit]:

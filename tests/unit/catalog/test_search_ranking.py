@@ -1,20 +1,33 @@
-"""The search's pure parts: words, typo closeness, the product types a query names, and
+"""The search's pure parts: words, typo closeness, the kind of thing a query names, and
 fusion with the type guard and the verdict."""
 
 from __future__ import annotations
 
-from commerce.catalog.search import Candidate, ProductTypes, Query, close, rank, words
+from commerce.catalog.search import Candidate, ProductTypes, Query, close, name_head, rank, words
 
 TYPES = ProductTypes(
     {
         "p-run": "running shoes",
-        "p-trail": "trail running shoes",
-        "p-shorts": "running shorts",
+        "p-dress": "sandals",
+        "p-shorts": "pants",
         "p-mug": "travel mug",
         "p-coffee": "ground coffee",
         "p-case": "phone case",
-        "p-pencase": "pencil case",
-    }
+        "p-pencase": "school supplies",
+        "p-dogtoy": "pet accessories",
+        "p-bear": "toys",
+    },
+    {
+        "p-run": "Fleetfoot Running Shoes",
+        "p-dress": "Stridewell Dress Shoes, Black",
+        "p-shorts": "Threadline Running Shorts",
+        "p-mug": "Kettleworks Travel Mug 16 oz",
+        "p-coffee": "Blue Kettle Coffee, Ground",
+        "p-case": "Shellguard Clear Phone Case",
+        "p-pencase": "Scribe Pencil Case",
+        "p-dogtoy": "Pawfield Dog Toy",
+        "p-bear": "Jolly Yak Plush Bear",
+    },
 )
 
 
@@ -28,6 +41,12 @@ def test_words_are_plain_and_singular() -> None:
     assert words("glass") == ["glass"]
 
 
+def test_a_name_ends_on_its_noun() -> None:
+    assert name_head("Trailhead 2-Person Camping Tent, Green") == "tent"
+    assert name_head("Kettleworks Coffee Mug 12 oz") == "mug"
+    assert name_head("Stridewell Dress Shoes (Men's)") == "shoe"
+
+
 def test_close_allows_one_typo_in_longer_words_only() -> None:
     assert close("headphone", "headphnoe")  # swapped letters
     assert close("shoe", "shoe")
@@ -37,14 +56,19 @@ def test_close_allows_one_typo_in_longer_words_only() -> None:
     assert not close("candle", "handle")  # first letters differ
 
 
-def test_query_names_the_head_noun_of_its_first_clause() -> None:
-    assert TYPES.named_by("running shoes") == ("running shoes", "trail running shoes")
-    assert TYPES.named_by("shoes") == ("running shoes", "trail running shoes")
-    assert TYPES.named_by("trail running shoes size 10") == ("trail running shoes",)
-    assert TYPES.named_by("phone case") == ("phone case",)
-    assert TYPES.named_by("mug for coffee") == ("travel mug",)
-    assert TYPES.named_by("something to keep coffee hot") == ()
-    assert TYPES.named_by("e-reader") == ()
+def test_query_names_the_rightmost_head_noun_of_its_first_clause() -> None:
+    shoes = TYPES.named_by("dress shoes size 10")
+    assert shoes is not None and shoes.head == "shoe"
+    assert shoes.products == {"p-run", "p-dress"} and shoes.types == ("running shoes", "sandals")
+    mug = TYPES.named_by("coffee mug for dad")
+    assert mug is not None and mug.products == {"p-mug"}
+    toy = TYPES.named_by("dog toy")
+    assert toy is not None and toy.products == {"p-dogtoy", "p-bear"}  # "toys" is a type
+    typo = TYPES.named_by("travel mgu")
+    assert typo is None  # three letters: too short to guess
+    assert TYPES.named_by("runing shoes") is not None
+    assert TYPES.named_by("something to keep coffee hot") is None
+    assert TYPES.named_by("grand piano") is None
 
 
 def test_type_guard_puts_the_named_kind_first() -> None:
@@ -56,7 +80,7 @@ def test_type_guard_puts_the_named_kind_first() -> None:
         candidates=candidates("p-shorts", "p-run", "p-mug"),
     )
     assert [h.product_id for h in result.hits] == ["p-run", "p-shorts"]  # mug under the floor
-    assert result.match == "matched" and result.query_types
+    assert result.match == "matched" and result.query_types == ("running shoes", "sandals")
     assert result.hits[0].semantic_rank == 2 and result.hits[1].lexical_rank == 1
 
 
@@ -70,7 +94,7 @@ def test_verdicts() -> None:
     )
     assert related.match == "related" and related.hits[0].product_id == "p-mug"
     absent = rank(
-        Query(q="e-reader"),
+        Query(q="grand piano"),
         TYPES,
         lexical=[("p-case", False, 0.4)],
         semantic=[("p-case", 0.4), ("p-pencase", 0.3)],
@@ -78,6 +102,14 @@ def test_verdicts() -> None:
     )
     assert absent.match == "none" and absent.hits == [] and absent.total == 0
     assert [h.product_id for h in absent.nearest] == ["p-case", "p-pencase"]
+    typo_of_a_name = rank(
+        Query(q="shelguard"),
+        TYPES,
+        lexical=[("p-case", False, 0.7)],
+        semantic=[],
+        candidates=candidates("p-case"),
+    )
+    assert typo_of_a_name.match == "matched"
     words_found = rank(
         Query(q="acme"),
         TYPES,
@@ -92,8 +124,8 @@ def test_sorted_by_price_keeps_only_the_named_kind_and_pages() -> None:
     result = rank(
         Query(q="shoes", sort="price_desc", limit=1, offset=1),
         TYPES,
-        lexical=[("p-run", True, 1.0), ("p-trail", True, 0.9), ("p-shorts", True, 0.7)],
+        lexical=[("p-run", True, 1.0), ("p-dress", True, 0.9), ("p-shorts", True, 0.7)],
         semantic=[],
-        candidates=candidates("p-run", "p-trail", "p-shorts"),
+        candidates=candidates("p-run", "p-dress", "p-shorts"),
     )
     assert result.total == 2 and [h.product_id for h in result.hits] == ["p-run"]
