@@ -5,6 +5,8 @@ products: it states a rule, and the labels follow from the catalog's product typ
 attributes (ADR 24), so they stay right when the generated catalog changes:
 
 - `types`: product types that are what was asked for (grade 2);
+- `names`: noun phrases that are what was asked for: a product whose name contains one
+  (words in order, plurals folded: "lawn mower") is grade 2, whatever its type;
 - `related`: types that are acceptable substitutes (grade 1);
 - `attributes`: attribute values the query asks for (`{"color": "black"}`); a product of
   a wanted type without them (on the product or on any of its variants) gets grade 1;
@@ -30,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from commerce.catalog.search import words
+
 QUERIES = Path(__file__).parent / "queries.jsonl"
 THRESHOLDS = Path(__file__).parent / "thresholds.json"
 Split = Literal["dev", "test"]
@@ -42,6 +46,7 @@ class Judged:
     kind: str  # name, type, attribute, typo, synonym, descriptive, absent
     split: Split
     types: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
     attributes: Mapping[str, str] = field(default_factory=dict)
     product: str | None = None
@@ -51,7 +56,8 @@ class Judged:
     def of(cls, row: Mapping[str, Any]) -> Judged:
         return cls(
             id=str(row["id"]), q=str(row["q"]), kind=str(row["kind"]), split=row["split"],
-            types=tuple(row.get("types", ())), related=tuple(row.get("related", ())),
+            types=tuple(row.get("types", ())), names=tuple(row.get("names", ())),
+            related=tuple(row.get("related", ())),
             attributes=dict(row.get("attributes", {})), product=row.get("product"),
             absent=bool(row.get("absent", False)),
         )  # fmt: skip
@@ -62,6 +68,8 @@ class Judged:
             out["product"] = self.product
         if self.types:
             out["types"] = list(self.types)
+        if self.names:
+            out["names"] = list(self.names)
         if self.related:
             out["related"] = list(self.related)
         if self.attributes:
@@ -79,6 +87,7 @@ class Product:
     product_id: str
     product_type: str
     values: Mapping[str, frozenset[str]]
+    name: str = ""
 
 
 def load(path: Path = QUERIES) -> list[Judged]:
@@ -100,8 +109,10 @@ def labels(query: Judged, products: Iterable[Product]) -> dict[str, int]:
                 found[p.product_id] = 1
         return found
     wanted, related = set(query.types), set(query.related)
+    phrases = [words(n) for n in query.names]
     for p in products:
-        if p.product_type in wanted:
+        named = any(_contains(words(p.name), phrase) for phrase in phrases)
+        if p.product_type in wanted or named:
             has = all(
                 v.lower() in {x.lower() for x in p.values.get(k, frozenset())}
                 for k, v in query.attributes.items()
@@ -110,6 +121,11 @@ def labels(query: Judged, products: Iterable[Product]) -> dict[str, int]:
         elif p.product_type in related:
             found[p.product_id] = 1
     return found
+
+
+def _contains(name: list[str], phrase: list[str]) -> bool:
+    n = len(phrase)
+    return n > 0 and any(name[i : i + n] == phrase for i in range(len(name) - n + 1))
 
 
 def ndcg(ranked: Sequence[str], grades: Mapping[str, int], k: int = 10) -> float:

@@ -4,8 +4,8 @@ against the catalog's real database) and score them per mode, split and kind."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 
@@ -14,6 +14,7 @@ from commerce.catalog.documents import read_documents
 from commerce.platform.db import Database
 from evals.search.judge import Answer, Figures, Judged, Product, score
 
+T = TypeVar("T")
 MODES: tuple[product_search.Mode, ...] = ("lexical", "semantic", "hybrid")
 
 
@@ -22,11 +23,11 @@ async def catalog_products(db: Database) -> list[Product]:
     async with db.sessions() as session:
         rows = await session.execute(
             text(
-                "SELECT p.product_id, to_jsonb(p) ->> 'product_type' AS product_type,"
+                "SELECT p.product_id, p.name, to_jsonb(p) ->> 'product_type' AS product_type,"
                 " p.attributes, coalesce(jsonb_agg(v.attributes)"
                 "   FILTER (WHERE v.sku IS NOT NULL), '[]') AS variant_attributes"
                 " FROM products p LEFT JOIN variants v ON v.product_id = p.product_id"
-                " GROUP BY p.product_id ORDER BY p.product_id"
+                " GROUP BY p.product_id, p.name ORDER BY p.product_id"
             )
         )
         out = []
@@ -40,6 +41,7 @@ async def catalog_products(db: Database) -> list[Product]:
                     row.product_id,
                     row.product_type or "",
                     {k: frozenset(v) for k, v in values.items()},
+                    row.name,
                 )
             )
         return out
@@ -76,3 +78,35 @@ async def evaluate(
             by_split[split] = kinds
         figures[mode] = by_split
     return figures
+
+
+def with_seeded_catalog(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` on the catalog's database, migrated and seeded: DATABASE_URL's server
+    when set, else a fresh embedded PostgreSQL (no broker) in a temporary folder."""
+    import asyncio
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from commerce.platform import stack
+    from commerce.platform.settings import get_settings
+    from commerce.services import SERVICES
+
+    async def run() -> T:
+        settings = get_settings()
+        await stack.migrate(settings, ["catalog"])
+        await stack.seed(settings, ["catalog"])
+        spec = SERVICES["catalog"]
+        db = Database(settings.service_database_url(spec.env_prefix, spec.database))
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    if os.environ.get("DATABASE_URL"):
+        return asyncio.run(run())
+    os.environ.setdefault("AGENTSHOP_DATA_DIR", str(Path(tempfile.mkdtemp()) / "data"))
+    os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", "unused:9092")  # no broker needed
+    get_settings.cache_clear()
+    with stack.infrastructure(get_settings()):
+        return asyncio.run(run())

@@ -11,6 +11,8 @@ PRODUCTS = [
     Product("b", "t-shirt", {"color": frozenset({"red"})}),
     Product("c", "tank top", {}),
     Product("d", "mug", {}),
+    Product("e", "garden tools", {}, "Terra Tools Lawn Mowers 21 in"),
+    Product("f", "garden tools", {}, "Terra Tools Rake"),
 ]
 
 
@@ -21,6 +23,8 @@ def test_labels_follow_types_attributes_and_names() -> None:
     named = Judged("2", "the red one", "name", "dev", product="b")
     assert labels(named, PRODUCTS) == {"b": 2, "a": 1}
     assert labels(Judged("3", "piano", "absent", "dev", absent=True), PRODUCTS) == {}
+    mower = Judged("4", "lawn mower", "type", "dev", names=("lawn mower",))
+    assert labels(mower, PRODUCTS) == {"e": 2}
 
 
 def test_ndcg_and_recall() -> None:
@@ -56,4 +60,4 @@ def test_the_committed_query_set_is_well_formed() -> None:
     kinds = {q.kind for q in judged}
     assert {"name", "attribute", "typo", "synonym", "descriptive", "absent"} <= kinds
     for q in judged:
-        assert q.absent or q.product or q.types, q.id
+        assert q.absent or q.product or q.types or q.names, q.id
