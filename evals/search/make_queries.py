@@ -201,7 +201,7 @@ def build(products: list[Product], nouns: dict[str, list[str]]) -> list[dict[str
         q = noun.lower() if rng.random() < 0.6 else noun.lower().rstrip("s")
         if add("type", q, names=[noun]):
             typed.append((kind, noun))
-    for kind, noun in typed[:55]:
+    for _kind, noun in typed[:55]:
         parts = noun.lower().split()
         longest = max(range(len(parts)), key=lambda i: len(parts[i]))
         if len(parts[longest]) >= 5:
@@ -228,7 +228,7 @@ def build(products: list[Product], nouns: dict[str, list[str]]) -> list[dict[str
     for q, rule in DESCRIPTIVE.items():
         assert add("descriptive", q, **rule), q
     for q in ABSENT:
-        wanted = [w for w in words(q)]
+        wanted = words(q)
         clash = [p.name for p in products if _in_any(wanted, words(p.name))]
         assert not clash, (q, clash[:3])
         add("absent", q, absent=True)
