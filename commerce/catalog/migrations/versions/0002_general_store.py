@@ -3,9 +3,7 @@
 Revision ID: 0002
 Revises: 0001
 
-Written with IF NOT EXISTS: a database whose 0001 was built from the models of this
-revision already has these columns (0001 creates the tables as the models declare them,
-until its DDL is frozen), and re-running it must change nothing.
+Existing products get the new columns with defaults; `agentshop seed` fills them in.
 """
 
 from alembic import op
