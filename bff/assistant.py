@@ -43,7 +43,7 @@ from bff.auth import CurrentUser
 from bff.errors import ApiError, not_found
 from bff.routes import ERRORS, QuoteRequest, _quote, call, start_checkout
 from bff.tables import assistant_conversations, assistant_messages
-from commerce.contracts.values import Address
+from commerce.contracts.values import FINAL_STATES, Address
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -264,7 +264,7 @@ async def _follow(
             )
         except ApiError:
             continue
-        if status.get("state") in ("completed", "failed"):
+        if status.get("state") in FINAL_STATES:
             text, state = outcome_message(status, checkout_id)
             await _append(runtime, conversation_id, [("assistant", text)], state=state)
             log.info("assistant.outcome_posted", checkout_id=checkout_id, state=state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from commerce.contracts.orders import OrderStatusChanged
 from commerce.demo import DEMO_USERS
 from commerce.platform.consumer import Handler
 from commerce.platform.db import Database
+from commerce.platform.retention import Retention
 from commerce.platform.service import Service
 
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>agentshop</title></head>
@@ -93,6 +95,13 @@ service = Service(
     router=router,
     background=[assistant.assistant_runtime, acp_webhooks.dispatcher],
     handlers=[Handler(OrderStatusChanged, acp_webhooks.order_changed)],
+    retention=[
+        Retention(
+            "idempotency_keys",
+            "created_at",
+            lambda s: timedelta(hours=s.idempotency_key_retention_hours),
+        )
+    ],
     seed=seed,
     configure_app=configure,
     public=True,

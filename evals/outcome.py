@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import structlog
 
+from commerce.contracts.values import FINAL_STATES
 from evals.dataset import APPROVALS, Case
 from evals.metrics import lines_match
 
@@ -107,7 +108,7 @@ class Shopper:
         )
         status = await _eventually(
             lambda: self.ok("GET", f"/v1/checkouts/{started['checkout_id']}"),
-            lambda s: s["state"] in ("completed", "failed"),
+            lambda s: s["state"] in FINAL_STATES,
             SETTLE_SECONDS,
         )
         if status["state"] != "completed" or not status.get("order_id"):
@@ -166,7 +167,7 @@ async def _play(case: Case, shopper: Shopper, result: OutcomeResult) -> None:
     for checkout_id in checkout_ids:  # let the sagas finish before reading the stores
         await _eventually(
             lambda cid=checkout_id: shopper.ok("GET", f"/v1/checkouts/{cid}"),  # type: ignore[misc]
-            lambda s: s["state"] in ("completed", "failed"),
+            lambda s: s["state"] in FINAL_STATES,
             SETTLE_SECONDS,
         )
     await _compare(case, shopper, result, conversation, order_ids)

@@ -25,6 +25,7 @@ from locust import FastHttpUser, between, events
 from locust.env import Environment
 
 from commerce.catalog.data import catalog_products, catalog_skus
+from commerce.contracts.values import FINAL_STATES
 
 HOME = {
     "name": "Load Tester",
@@ -45,7 +46,7 @@ PRODUCTS = [p.product_id for p in catalog_products()]
 SKUS = [s.sku for s in catalog_skus() if s.initial_stock >= 50]
 # More than any SKU's seeded stock, so the saga runs out of stock and compensates.
 OUT_OF_STOCK_QUANTITY = 1000
-TERMINAL = ("completed", "failed")
+TERMINAL = FINAL_STATES
 
 
 def env_float(name: str, default: float) -> float:

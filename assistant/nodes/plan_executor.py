@@ -29,6 +29,7 @@ from assistant.plan import (
 )
 from assistant.schemas import Confirmation, ConfirmationLine, PlanStepPublic
 from assistant.state import AssistantContext, AssistantState
+from commerce.contracts.values import FINAL_STATES
 
 log = structlog.get_logger(__name__)
 
@@ -388,7 +389,7 @@ async def follow(
             status = await commerce.checkout(checkout_id)
         except CommerceError as exc:
             log.warning("assistant.track_failed", error=exc.message)
-        if status.get("state") in ("completed", "failed") or loop.time() >= deadline:
+        if status.get("state") in FINAL_STATES or loop.time() >= deadline:
             break
         await asyncio.sleep(context.poll_seconds)
     return outcome_message(status, checkout_id)

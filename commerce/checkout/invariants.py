@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from commerce.checkout.tables import sagas
+from commerce.contracts.values import FINAL_STATES
 from commerce.inventory.tables import reservations, stock
 from commerce.order.domain import SOLD
 from commerce.order.tables import orders
@@ -87,7 +88,7 @@ async def check_invariants(
         if wanted is not None:
             saga_q = saga_q.where(sagas.c.checkout_id.in_(wanted))
         all_sagas = await _rows(dbs["checkout-orchestrator"], saga_q)
-        finished = {s["checkout_id"]: s for s in all_sagas if s["state"] in ("completed", "failed")}
+        finished = {s["checkout_id"]: s for s in all_sagas if s["state"] in FINAL_STATES}
         ids = list(finished)
         pay = {
             r["checkout_id"]: r

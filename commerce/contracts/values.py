@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -35,6 +35,21 @@ Text = Annotated[str, AfterValidator(lambda v: _refuse(v, ""))]
 """One line a person typed: a name, an address line, a code."""
 Paragraph = Annotated[str, AfterValidator(lambda v: _refuse(v, "\t\n\r"))]
 """Text a person typed that may run over several lines: a chat message, a reason."""
+
+
+CheckoutState = Literal[
+    "submitted",
+    "pricing",
+    "reserving",
+    "charging",
+    "ordering",
+    "compensating",
+    "completed",
+    "failed",
+]
+"""Where a checkout is: `submitted` until the orchestrator has its saga, then the saga's state."""
+FINAL_STATES: frozenset[str] = frozenset({"completed", "failed"})
+"""A checkout in one of these states changes no more."""
 
 
 class Value(BaseModel):

@@ -105,6 +105,14 @@ class ServiceMetrics:
                 registry=self.registry,
             )
         )
+        self.purged = Labelled(
+            Counter(
+                "agentshop_retention_purged_rows",
+                "Rows deleted for being older than their table's retention",
+                ["table"],
+                registry=self.registry,
+            )
+        )
         self.outbox_backlog = Gauge(
             "agentshop_outbox_backlog",
             "Outbox rows not yet published",

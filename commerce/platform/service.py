@@ -43,6 +43,7 @@ from commerce.platform.kafka import make_consumer
 from commerce.platform.logging import bound
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox, OutboxRelay
+from commerce.platform.retention import Retention, retention_loop
 from commerce.platform.settings import Settings
 from commerce.platform.telemetry import inject, server_span, tracing_exported
 from commerce.services import SERVICES, ServiceSpec
@@ -68,6 +69,8 @@ class Service:
     configure_app: Callable[[FastAPI], None] | None = None
     # True for the public entry (the BFF): it checks people's tokens, not the service token
     public: bool = False
+    # tables purged by age besides the inbox (commerce.platform.retention)
+    retention: Sequence[Retention] = ()
 
     @property
     def spec(self) -> ServiceSpec:
@@ -150,7 +153,7 @@ class ServiceRuntime:
             self._tasks.append(
                 asyncio.create_task(self.consumer.run(), name=f"{self.service.name}:consumer")
             )
-        for task in self.service.background:
+        for task in (retention_loop, *self.service.background):
             self._background.append(
                 asyncio.create_task(
                     _supervised(task, self, self.service.name), name=f"{self.service.name}:bg"

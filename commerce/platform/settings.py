@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(3, ge=1, alias="AGENTSHOP_CONSUMER_MAX_ATTEMPTS")
     consumer_backoff_seconds: float = Field(0.2, ge=0, alias="AGENTSHOP_CONSUMER_BACKOFF_SECONDS")
     outbox_poll_seconds: float = Field(1.0, gt=0, alias="AGENTSHOP_OUTBOX_POLL_SECONDS")
+    # consumed message ids are kept this long: a redelivery older than that is not expected
+    # (offsets are committed within seconds; a replayed outbox covers hours, not days)
+    inbox_retention_hours: float = Field(168.0, gt=0, alias="AGENTSHOP_INBOX_RETENTION_HOURS")
+    # the BFF answers a repeated Idempotency-Key with the first response for this long
+    idempotency_key_retention_hours: float = Field(
+        24.0, gt=0, alias="AGENTSHOP_IDEMPOTENCY_KEY_RETENTION_HOURS"
+    )
+    retention_interval_seconds: float = Field(
+        600.0, gt=0, alias="AGENTSHOP_RETENTION_INTERVAL_SECONDS"
+    )
 
     port_offset: int = Field(0, alias="AGENTSHOP_PORT_OFFSET")
     http_timeout_seconds: float = Field(5.0, gt=0, alias="AGENTSHOP_HTTP_TIMEOUT_SECONDS")

@@ -19,6 +19,7 @@ from assistant.llm.openai import OpenAIParser
 from bff.catalog_cache import CatalogCacheSettings
 from bff.tables import checkouts
 from commerce import cli
+from commerce.contracts.values import FINAL_STATES
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.integration.assistant.model_server import Scripted, answer_json, model_server
@@ -254,7 +255,7 @@ async def test_order_status_and_a_return_from_the_last_order(
     checkout_id = placed["checkout_id"]
     status = await eventually(
         lambda: _json(carla.get(f"/v1/checkouts/{checkout_id}")),
-        lambda s: s.get("state") in ("completed", "failed"),
+        lambda s: s.get("state") in FINAL_STATES,
         within=60,
     )
     assert status["state"] == "completed", status
@@ -313,7 +314,7 @@ async def test_a_conversation_survives_a_restart(
     assert done["checkout_id"], said(done)
     status = await eventually(
         lambda: _json(carla.get(f"/v1/checkouts/{done['checkout_id']}")),
-        lambda s: s.get("state") in ("completed", "failed"),
+        lambda s: s.get("state") in FINAL_STATES,
         within=60,
     )
     assert status["state"] == "completed" and status["totals"]["total_cents"] == total
@@ -407,7 +408,7 @@ async def test_cancelling_an_order_refunds_it(
     placed = await say(carla, "yes", turn["conversation_id"])
     status = await eventually(
         lambda: _json(carla.get(f"/v1/checkouts/{placed['checkout_id']}")),
-        lambda s: s.get("state") in ("completed", "failed"),
+        lambda s: s.get("state") in FINAL_STATES,
         within=60,
     )
     assert status["state"] == "completed", status

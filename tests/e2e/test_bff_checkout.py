@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bff import auth
+from commerce.contracts.values import FINAL_STATES
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.integration.helpers import eventually
@@ -102,7 +103,7 @@ async def test_shopping_through_the_bff(stack: ServiceStack) -> None:
         checkout_id = first.json()["checkout_id"]
         status = await eventually(
             lambda: _json(alice.get(f"/v1/checkouts/{checkout_id}")),
-            lambda s: s.get("state") in ("completed", "failed"),
+            lambda s: s.get("state") in FINAL_STATES,
             within=60,
         )
         assert status["state"] == "completed", status

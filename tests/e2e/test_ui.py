@@ -17,6 +17,7 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from commerce.contracts.values import FINAL_STATES
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.e2e.test_bff_checkout import closing, signed_in, start_checkout
@@ -79,7 +80,7 @@ async def buy(client: httpx.AsyncClient, sku: str) -> dict[str, Any]:
     async def status() -> Any:
         return (await client.get(f"/v1/checkouts/{checkout_id}")).json()
 
-    done = await eventually(status, lambda s: s.get("state") in ("completed", "failed"), within=60)
+    done = await eventually(status, lambda s: s.get("state") in FINAL_STATES, within=60)
     assert done["state"] == "completed", done
     return dict((await client.get(f"/v1/orders/{done['order_id']}")).json())
 

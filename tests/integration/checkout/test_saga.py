@@ -15,7 +15,7 @@ import pytest
 from commerce import pricing
 from commerce.checkout import handlers as saga_handlers
 from commerce.contracts.checkout import InitiateCheckoutCommand
-from commerce.contracts.values import Address, CheckoutLine, Contact
+from commerce.contracts.values import FINAL_STATES, Address, CheckoutLine, Contact
 from commerce.platform.db import asyncpg_dsn
 from commerce.platform.settings import get_settings
 from tests.conftest import ServiceStack, service_headers
@@ -91,7 +91,7 @@ async def finished(
 ) -> dict[str, Any]:
     saga: dict[str, Any] = await eventually(
         lambda: get(stack, "checkout-orchestrator", f"/checkouts/{checkout_id}"),
-        lambda s: s is not None and s["state"] in ("completed", "failed"),
+        lambda s: s is not None and s["state"] in FINAL_STATES,
         within=within,
         every=0.1,
     )

@@ -142,7 +142,43 @@ def test_a_timeout_before_the_last_resends_the_step(state: State) -> None:
     assert d.saga == current and len(d.send) == 1
 
 
-@pytest.mark.parametrize("state", list(State))
+FORWARD_STATES = [State.PRICING, State.RESERVING, State.CHARGING, State.ORDERING]
+# (state, event) -> (next state, messages sent, failure code); every pair not listed is
+# a no-op: a duplicate, or an answer that does not belong to the step in progress
+MOVES: dict[tuple[State, str], tuple[State, list[str], str | None]] = {
+    (State.RESERVING, "InventoryReserved"): (State.CHARGING, ["ProcessPayment"], None),
+    (State.RESERVING, "InventoryReservationFailed"): (
+        State.FAILED, ["CheckoutFailed", "NotificationRequested"], "out_of_stock",
+    ),
+    (State.CHARGING, "PaymentProcessed"): (State.ORDERING, ["CreateOrder"], None),
+    (State.CHARGING, "PaymentFailed"): (
+        State.COMPENSATING, ["CompensateInventory"], "payment_declined",
+    ),
+    (State.ORDERING, "OrderCreated"): (
+        State.COMPLETED,
+        ["ClearCart", "CommitInventory", "NotificationRequested", "CheckoutCompleted"],
+        None,
+    ),
+    (State.ORDERING, "OrderCreationFailed"): (
+        State.COMPENSATING, ["CompensatePayment", "CompensateInventory"], "order_failed",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("state", FORWARD_STATES)
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.TYPE)
+def test_each_forward_state_moves_only_on_its_own_step_answer(state: State, event: Message) -> None:
+    current = saga(state, payment_id=PAY, order_id=ORDER)
+    d = decide(current, event)
+    move = MOVES.get((state, event.TYPE))
+    if move is None:
+        assert d.saga == current and d.send == []
+    else:
+        next_state, sent, code = move
+        assert (d.saga.state, [m.TYPE for m in d.send], d.saga.code) == (next_state, sent, code)
+
+
+@pytest.mark.parametrize("state", [State.COMPENSATING, State.FAILED, State.COMPLETED])
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.TYPE)
 def test_no_forward_step_once_compensation_began(state: State, event: Message) -> None:
     current = saga(
@@ -152,11 +188,11 @@ def test_no_forward_step_once_compensation_began(state: State, event: Message) -
         pending=frozenset({"inventory"}) if state == State.COMPENSATING else frozenset(),
     )
     d = decide(current, event)
-    if state in (State.COMPENSATING, State.FAILED):
-        assert not any(isinstance(m, FORWARD_COMMANDS) for m in d.send)
-        assert d.saga.state in (State.COMPENSATING, State.FAILED)
     if state == State.COMPLETED:
         assert d.saga == current and not d.send  # nothing undoes a completed checkout
+    else:
+        assert not any(isinstance(m, FORWARD_COMMANDS) for m in d.send)
+        assert d.saga.state in (State.COMPENSATING, State.FAILED)
 
 
 @pytest.mark.parametrize("event", [EVENTS[0], EVENTS[3]], ids=["late hold", "late charge"])
@@ -180,3 +216,13 @@ def test_quote_checks() -> None:
     assert "does not add up" in (verify_quote(off) or "")
     d = reject(wrong, "price_changed", "Prices changed")
     assert d.saga.state == State.FAILED and isinstance(d.send[0], CheckoutFailed)
+
+
+def test_the_shared_checkout_states_are_the_sagas_states() -> None:
+    from typing import get_args
+
+    from commerce.checkout.domain import FINISHED
+    from commerce.contracts.values import FINAL_STATES, CheckoutState
+
+    assert set(get_args(CheckoutState)) == {"submitted", *State}
+    assert set(FINAL_STATES) == set(FINISHED)
