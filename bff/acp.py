@@ -1,11 +1,13 @@
 """Agentic Commerce Protocol checkout sessions (2026-04-17), mapped onto cart, quote and saga.
 
-An outside agent, acting for a signed-in person (bearer token), creates a session with
-SKUs and quantities, adds the buyer's address, and completes it with a payment token;
-completion publishes the same `InitiateCheckoutCommand` a web checkout does, and the
-session then reflects the saga: `complete_in_progress`, `completed` with the order, or
-back to `ready_for_payment` with the reason as a message (e.g. `payment_declined`,
-`out_of_stock`). See docs/acp.md for what is covered.
+An outside agent, acting for a person (their bearer token, or a signed agent client's key,
+see bff/acp_agents.py), creates a session with SKUs and quantities, adds the buyer's
+address, and completes it with a payment token (a delegated `vt_…` token is redeemed at
+payment-gateway first); completion publishes the same `InitiateCheckoutCommand` a web
+checkout does and waits for the saga: `completed` with the order, or the reason it failed
+(e.g. `payment_declined`, `out_of_stock`) as the protocol's Error object and as a message
+on the session. Requests are checked against the protocol's own schemas; every error here
+is its Error object. See docs/acp.md for what is covered.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
 """The Agentic Commerce Protocol's own OpenAPI documents, run against the BFF by schemathesis.
 
 Every check schemathesis has (status codes, headers, response schemas, positive data
-accepted, negative data rejected, Allow headers, authentication), bounded examples and a
-fixed seed, derandomized. Run alone:
+accepted, negative data rejected, Allow headers, authentication), 20 examples per
+operation, derandomized (schemathesis's deterministic mode: the same cases every run; the
+seed is given too, for runs without it). Run alone:
 
     AGENTSHOP_PORT_OFFSET=28000 .venv/bin/pytest tests/e2e/test_acp_conformance.py -q
+
+ACP_CONFORMANCE_OUTPUT=<file> keeps schemathesis's whole report.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ async def run_schemathesis(document: Path, base: str, token: str, *extra: str) -
         cwd=ROOT, env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.acp_hooks", "ACP_CONFORMANCE_TOKEN": token, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     output, _ = await asyncio.wait_for(process.communicate(), timeout=900)
-    if os.environ.get("ACP_CONFORMANCE_OUTPUT"):
+    if os.environ.get("ACP_CONFORMANCE_OUTPUT"):  # a file for the whole report, when set
         await asyncio.to_thread(Path(os.environ["ACP_CONFORMANCE_OUTPUT"]).write_bytes, output)
     text = output.decode(errors="replace")
     assert process.returncode == 0, text[-12000:]
