@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import DDL, Column, ForeignKey, Index, Integer, String, Table, Text, event
+from sqlalchemy import DDL, Column, Float, ForeignKey, Index, Integer, String, Table, Text, event
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.types import UserDefinedType
@@ -36,6 +36,7 @@ categories = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("title", String(100), nullable=False),
+    Column("icon", String(16), nullable=False, server_default=""),
 )
 
 products = Table(
@@ -52,6 +53,9 @@ products = Table(
     Column("max_price_cents", Integer, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("search", TSVECTOR, nullable=False),
+    Column("product_type", String(64), nullable=False, server_default=""),
+    Column("rating", Float, nullable=True),
+    Column("review_count", Integer, nullable=False, server_default="0"),
     Column("embedding", Vector(EMBEDDING_DIMENSIONS), nullable=True),
     Index("ix_products_search", "search", postgresql_using="gin"),
     Index(
@@ -61,6 +65,7 @@ products = Table(
         postgresql_ops={"name": "gin_trgm_ops"},
     ),
     Index("ix_products_category_price", "category", "min_price_cents"),
+    Index("ix_products_product_type", "product_type"),
 )
 
 variants = Table(

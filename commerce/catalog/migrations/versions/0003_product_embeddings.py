@@ -1,13 +1,13 @@
 """catalog: product embeddings for semantic search (pgvector)
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 
 DIMENSIONS = 256  # commerce/catalog/model/model.json
 
