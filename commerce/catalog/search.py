@@ -42,9 +42,9 @@ ORDER = {
     "name": "p.name",
 }
 SIMILARITY = 0.3  # word similarity at or above which a typo still matches
-TYPO_MATCH = 0.6  # word similarity from which a name counts as what was asked for
+TYPO_MATCH = 0.8  # word similarity from which a name counts as what was asked for
 CANDIDATES = 100  # per ranking, for a search with words
-RRF_K = 60  # reciprocal rank fusion's constant
+RRF_K = 10  # reciprocal rank fusion's constant (tuned on the dev split: 10 > 60)
 SEMANTIC_FLOOR = 0.35  # cosine similarity below which a semantic neighbour is not a result
 RELATED_SIMILARITY = 0.55  # best similarity from which an untyped, unmatched query is "related"
 NEAREST = 5  # products given with a "none" verdict
