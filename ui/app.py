@@ -1,4 +1,5 @@
-"""agentshop's web UI: sign in, chat with the assistant, approve purchases, follow orders.
+"""agentshop's web UI: sign in, browse and search the shop, chat with the assistant,
+approve purchases, follow orders.
 
 Run with `agentshop up` (everything) or `agentshop serve ui` (this app only). It talks to
 the gateway BFF only (`ui.client`), whose address comes from `GATEWAY_BFF_URL` or the
@@ -20,7 +21,14 @@ from ui.client import BffClient, BffError, BffUnavailable, SignedOut, demo_users
 
 log = structlog.get_logger(__name__)
 
-PAGES = ("Assistant", "Orders", "Notifications")
+PAGES = ("Assistant", "Shop", "Orders", "Notifications")
+PAGE_SIZE = 24
+SORTS = {
+    "relevance": "Best match",
+    "price_asc": "Price: low to high",
+    "price_desc": "Price: high to low",
+    "name": "Name",
+}
 PROMPT_HINT = "Ask for something, e.g. two packs of AA batteries and a USB-C cable under $30"
 UNEXPECTED = "Something went wrong on our side. Please try again; your cart and orders are safe."
 
@@ -360,6 +368,115 @@ def cart_panel(bff: BffClient) -> None:
             )
 
 
+# -- shop -----------------------------------------------------------------------------------
+
+
+def shop_page(bff: BffClient) -> None:
+    """Browse and search the catalog as product cards; a card opens its product page."""
+    chosen = state().get("product_id")
+    if chosen:
+        product_page(bff, str(chosen))
+        return
+    st.title("Shop")
+    search, department, order = st.columns([3, 2, 1])
+    q = search.text_input(
+        "Search", key="shop-q", placeholder="e.g. travel mug, AA batteries, running shoes"
+    )
+    categories = ["", *fmt.DEPARTMENTS]
+    category = department.selectbox(
+        "Department", categories, key="shop-category",
+        format_func=lambda c: fmt.department(c) if c else "All departments",
+    )  # fmt: skip
+    sort = order.selectbox("Sort", list(SORTS), key="shop-sort", format_func=SORTS.__getitem__)
+    asked = (q, category, sort)
+    if state().get("shop-asked") != asked:  # a new search starts on its first page
+        state()["shop-asked"], state()["shop-offset"] = asked, 0
+    offset = int(state().get("shop-offset", 0))
+    with shown_errors("the products"):
+        page = bff.products(q, category=category or None, sort=sort, limit=PAGE_SIZE, offset=offset)
+        items, total = page.get("items", []), int(page.get("total", 0))
+        if not items:
+            st.info("Nothing matches that. Try other words or another department.")
+            return
+        st.caption(f"{offset + 1}-{offset + len(items)} of {total:,} products")
+        for start in range(0, len(items), 3):
+            for column, product in zip(st.columns(3), items[start : start + 3], strict=False):
+                with column:
+                    product_card(product)
+        back, _, forward = st.columns([1, 4, 1])
+        if offset > 0 and back.button("◀ Previous", key="shop-previous"):
+            state()["shop-offset"] = max(0, offset - PAGE_SIZE)
+            st.rerun()
+        if offset + len(items) < total and forward.button("Next ▶", key="shop-next"):
+            state()["shop-offset"] = offset + PAGE_SIZE
+            st.rerun()
+
+
+def product_card(product: dict[str, Any]) -> None:
+    with st.container(border=True):
+        st.markdown(f"### {fmt.icon(product['category'])}")
+        st.markdown(fmt.md(f"**{product['name']}**"))
+        st.caption(f"{product['brand']} · {fmt.department(product['category'])}")
+        st.markdown(fmt.md(f"{fmt.price_range(product)} · {fmt.product_stock(product)}"))
+        st.caption(fmt.rating(product.get("rating"), product.get("review_count")))
+        if st.button("View", key=f"view-{product['product_id']}"):
+            state()["product_id"] = product["product_id"]
+            st.rerun()
+
+
+def product_page(bff: BffClient, product_id: str) -> None:
+    """One product with its variants: pick one, choose how many, add it to the cart."""
+    if st.button("◀ Back to the shop", key="shop-back"):
+        state().pop("product_id", None)
+        st.rerun()
+    with shown_errors("the product"):
+        product = bff.product(product_id)
+        currency = str(product.get("currency", "USD"))
+        st.title(f"{fmt.icon(product['category'])} {product['name']}")
+        st.caption(f"{product['brand']} · {fmt.department(product['category'])}")
+        st.markdown(
+            fmt.md(
+                f"**{fmt.price_range(product)}** · {fmt.rating(product.get('rating'), product.get('review_count'))}"
+            )
+        )
+        st.markdown(fmt.md(product.get("description", "")))
+        details = fmt.attributes(product.get("attributes", {}))
+        if details:
+            st.caption(details)
+        variants = product.get("variants", [])
+        st.table(
+            [
+                {"Option": v["name"], "Price": fmt.money(v["price_cents"], currency),
+                 "Stock": fmt.stock(v.get("available"))}
+                for v in variants
+            ]
+        )  # fmt: skip
+        if not variants:
+            return
+        by_sku = {v["sku"]: v for v in variants}
+        sku = st.selectbox(
+            "Option", list(by_sku), key=f"variant-{product_id}",
+            format_func=lambda s: fmt.variant_label(by_sku[s], currency),
+        )  # fmt: skip
+        quantity = st.number_input(
+            "Quantity", min_value=1, max_value=1000, value=1, step=1, key=f"qty-{product_id}"
+        )
+        available = by_sku[sku].get("available")
+        if available is not None and available <= 0:
+            st.caption(
+                "This option is out of stock; pick another or ask the assistant for something similar."
+            )
+        if st.button(
+            "Add to cart", key="add-to-cart", disabled=available is not None and available <= 0
+        ):
+            cart = bff.add_line(sku, int(quantity))
+            state()["cart_stale"] = True
+            st.success(
+                fmt.md(f"Added {int(quantity)} x {by_sku[sku]['name']}. "
+                       f"Cart subtotal: {fmt.money(cart.get('subtotal_cents'), currency)}.")
+            )  # fmt: skip
+
+
 # -- orders ---------------------------------------------------------------------------------
 
 
@@ -535,7 +652,9 @@ def main() -> None:
         if state().pop("conversations_stale", False):
             with contextlib.suppress(BffError):
                 state()["conversations"] = bff.conversations()
-        if page == "Orders":
+        if page == "Shop":
+            shop_page(bff)
+        elif page == "Orders":
             orders_page(bff)
         elif page == "Notifications":
             notifications_page(bff)

@@ -158,6 +158,33 @@ class BffClient:
     def remove_line(self, sku: str) -> dict[str, Any]:
         return cast(dict[str, Any], self.request("DELETE", f"/v1/cart/lines/{_seg(sku)}"))
 
+    def add_line(self, sku: str, quantity: int = 1) -> dict[str, Any]:
+        if quantity < 1:
+            raise BffError("Please choose a quantity of at least 1.")
+        body = {"sku": sku, "quantity": quantity}
+        return cast(dict[str, Any], self.request("POST", "/v1/cart/lines", json=body))
+
+    # -- products ---------------------------------------------------------------------
+    def products(
+        self,
+        q: str | None = None,
+        *,
+        category: str | None = None,
+        sort: str = "relevance",
+        limit: int = 24,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """One page of the catalog's search (public: no sign-in needed)."""
+        params: dict[str, Any] = {"sort": sort, "limit": limit, "offset": offset}
+        if q and q.strip():
+            params["q"] = q.strip()
+        if category:
+            params["category"] = category
+        return cast(dict[str, Any], self.request("GET", "/v1/products", params=params))
+
+    def product(self, product_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self.request("GET", f"/v1/products/{_seg(product_id)}"))
+
     # -- checkouts, orders, refunds, notifications ------------------------------------
     def checkout(self, checkout_id: str) -> dict[str, Any]:
         return cast(dict[str, Any], self.request("GET", f"/v1/checkouts/{_seg(checkout_id)}"))

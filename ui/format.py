@@ -160,3 +160,90 @@ def address(value: dict[str, Any] | None) -> str:
 
 def status_label(status: str) -> str:
     return status.replace("_", " ").capitalize()
+
+
+# -- the shop's pages ------------------------------------------------------------------------
+
+DEPARTMENTS: dict[str, tuple[str, str]] = {
+    "grocery": ("Groceries & Pantry", "🛒"), "household": ("Household & Cleaning", "🧽"),
+    "beauty": ("Beauty & Personal Care", "🧴"), "baby": ("Baby", "🍼"), "pets": ("Pet Supplies", "🐾"),
+    "office": ("Office & School", "✏️"), "books": ("Books & Media", "📚"),
+    "electronics": ("Electronics", "🔌"), "accessories": ("Phone & Computer Accessories", "📱"),
+    "home": ("Home & Bath", "🏠"), "kitchen": ("Kitchen & Dining", "🍳"),
+    "furniture": ("Furniture & Lighting", "🛋️"), "clothing": ("Clothing", "👕"), "shoes": ("Shoes", "👟"),
+    "sports": ("Sports & Fitness", "🏀"), "outdoors": ("Outdoors & Camping", "🏕️"),
+    "toys": ("Toys & Games", "🧸"), "garden": ("Garden", "🌱"), "tools": ("Tools & Hardware", "🔧"),
+    "automotive": ("Automotive", "🚗"), "health": ("Health", "💊"),
+}  # fmt: skip
+"""The catalog's departments as the shop page shows them (title, icon); the UI reads no
+service code, so the catalog's list (commerce.catalog.kinds) is mirrored here."""
+
+
+def department(category: str) -> str:
+    """ "🍳 Kitchen & Dining" for a product's category; an unknown one shown as it is."""
+    title, icon = DEPARTMENTS.get(category, (category.replace("_", " ").capitalize(), "🛍️"))
+    return f"{icon} {title}"
+
+
+def icon(category: str) -> str:
+    return DEPARTMENTS.get(category, ("", "🛍️"))[1]
+
+
+def rating(value: float | None, count: int | None) -> str:
+    """ "★★★★☆ 4.3 (212 reviews)", or "No reviews yet"."""
+    if value is None or not count:
+        return "No reviews yet"
+    full = int(value + 0.5)
+    return (
+        f"{'★' * full}{'☆' * (5 - full)} {value:.1f} ({count:,} review{'' if count == 1 else 's'})"
+    )
+
+
+def price_range(product: dict[str, Any]) -> str:
+    low, high = product.get("min_price_cents"), product.get("max_price_cents")
+    currency = str(product.get("currency", "USD"))
+    if low is None or high is None or low == high:
+        return money(low if low is not None else high, currency)
+    return f"{money(low, currency)} to {money(high, currency)}"
+
+
+SCARCE = 5  # at or below this many units a page says "only N left"
+
+
+def stock(available: int | None) -> str:
+    """What a person reads about one SKU's stock."""
+    if available is None:
+        return "Stock unknown right now"
+    if available <= 0:
+        return "Out of stock"
+    if available <= SCARCE:
+        return f"Only {available} left"
+    return "In stock"
+
+
+def product_stock(product: dict[str, Any]) -> str:
+    """A product card's stock line: over all its variants."""
+    levels = [v.get("available") for v in product.get("variants", [])]
+    if not levels or any(level is None for level in levels):
+        return stock(None)
+    total = sum(int(level) for level in levels if level is not None)
+    if total <= 0:
+        return "Out of stock"
+    if total <= SCARCE:
+        return f"Only {total} left"
+    some_gone = any(int(level or 0) <= 0 for level in levels)
+    return "In stock (some options sold out)" if some_gone else "In stock"
+
+
+def variant_label(variant: dict[str, Any], currency: str = "USD") -> str:
+    """A variant in the picker: its options, price and stock."""
+    options = ", ".join(str(v) for v in variant.get("attributes", {}).values()) or variant["name"]
+    return (
+        f"{options} — {money(variant['price_cents'], currency)} · {stock(variant.get('available'))}"
+    )
+
+
+def attributes(values: dict[str, str]) -> str:
+    """ "Material: stoneware · Capacity: 16 oz" (the product line left out)."""
+    shown = [f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in values.items() if k != "line"]
+    return " · ".join(shown)

@@ -66,6 +66,15 @@ class Documents:
                     if doc.fields.get("product_type")
                 },
                 {product_id: str(doc.fields["name"]) for product_id, doc in self.products.items()},
+                {
+                    str(value)
+                    for doc in self.products.values()
+                    for attributes in (
+                        doc.fields["attributes"],
+                        *(v["attributes"] for v in doc.variants),
+                    )
+                    for value in attributes.values()
+                },
             )
         return self._types
 

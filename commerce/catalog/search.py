@@ -42,9 +42,9 @@ ORDER = {
     "name": "p.name",
 }
 SIMILARITY = 0.3  # word similarity at or above which a typo still matches
-TYPO_MATCH = 0.6  # word similarity from which a name counts as what was asked for
+TYPO_MATCH = 0.8  # word similarity from which a name counts as what was asked for
 CANDIDATES = 100  # per ranking, for a search with words
-RRF_K = 60  # reciprocal rank fusion's constant
+RRF_K = 10  # reciprocal rank fusion's constant (tuned on the dev split: 10 > 60)
 SEMANTIC_FLOOR = 0.35  # cosine similarity below which a semantic neighbour is not a result
 RELATED_SIMILARITY = 0.55  # best similarity from which an untyped, unmatched query is "related"
 NEAREST = 5  # products given with a "none" verdict
@@ -203,6 +203,7 @@ def name_head(name: str) -> str | None:
 
 UNITS = frozenset(
     [
+        "size",
         "oz",
         "lb",
         "ml",
@@ -244,7 +245,10 @@ class ProductTypes:
     Finds the kind a query names."""
 
     def __init__(
-        self, type_of: Mapping[str, str], name_of: Mapping[str, str] | None = None
+        self,
+        type_of: Mapping[str, str],
+        name_of: Mapping[str, str] | None = None,
+        values: Iterable[str] = (),
     ) -> None:
         self.type_of = dict(type_of)
         by_head: dict[str, set[str]] = {}
@@ -258,6 +262,8 @@ class ProductTypes:
             for head in heads:
                 by_head.setdefault(head, set()).add(product_id)
         self.by_head = {head: frozenset(ids) for head, ids in by_head.items()}
+        # Words that qualify a noun rather than name one: attribute values ("black", "xl").
+        self.modifiers = frozenset(w for v in values for w in words(v)) - set(self.by_head)
         self._near: dict[tuple[str, int], list[str]] = {}  # (first letter, length) -> heads
         for head in self.by_head:
             self._near.setdefault((head[0], len(head)), []).append(head)
@@ -275,21 +281,24 @@ class ProductTypes:
         return None
 
     def named_by(self, q: str) -> Named | None:
-        """The kind `q` asks for: the rightmost word of its first clause (before "for",
-        "with", "to", …) that is a head noun of the catalog. None when it names none."""
+        """The kind `q` asks for: the last noun of its first clause (before "for", "with",
+        "to", …), past sizes, counts and attribute values ("running shoes size 10", "hoodie
+        black"), when it is a head noun of the catalog. None when it names none: "car
+        tires" does not name cars."""
         clause: list[str] = []
         for w in words(q):
             if w in BREAK and clause:
                 break
             clause.append(w)
         for word in reversed(clause):
-            if word in STOP:
+            if word in STOP or word in UNITS or word[0].isdigit() or word in self.modifiers:
                 continue
             head = self.head_of(word)
-            if head is not None:
-                ids = self.by_head[head]
-                kinds = {self.type_of[i] for i in ids if i in self.type_of}
-                return Named(head, ids, tuple(sorted(kinds)))
+            if head is None:
+                return None
+            ids = self.by_head[head]
+            kinds = {self.type_of[i] for i in ids if i in self.type_of}
+            return Named(head, ids, tuple(sorted(kinds)))
         return None
 
 

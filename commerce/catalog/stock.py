@@ -5,7 +5,7 @@ the levels of the SKUs its pages showed lately (`RecentSkus`, the last 1,000 or 
 catalog has some 20,000) for `seconds` (CATALOG_STOCK_CACHE_SECONDS, default 1): one
 reading of those (a few calls of up to 200 SKUs each) serves every page showing them
 until it is that old, instead of a call to inventory on most pages; a page showing
-another SKU waits for a reading that adds it. While the levels are in
+other SKUs reads just those and adds them to the levels until the next full reading. While the levels are in
 use a new reading starts a little before they expire, so under steady traffic no page
 waits for it. Availability on a page may be `seconds` old; the checkout's reservation is
 what decides whether stock is there. With `seconds` 0 each page asks for its own SKUs.
@@ -61,7 +61,7 @@ class StockLevels:
                 log.warning("catalog.stock_unavailable", error=str(exc))
                 return None
         age = self._timer() - self._read_at
-        if age >= self.seconds or not self._covered.issuperset(skus):
+        if age >= self.seconds:
             if self._reading is None:
                 self._start(frozenset(every_sku()).union(skus))
             assert self._reading is not None
@@ -70,7 +70,17 @@ class StockLevels:
                 await asyncio.shield(self._reading)
             except UNAVAILABLE:
                 return None  # logged by the reading
-        elif age >= self.seconds * REFRESH_AHEAD and self._reading is None:
+            return _complete(skus, self._levels)
+        missing = [sku for sku in skus if sku not in self._covered]
+        if missing:  # read just these now; they join the levels until the next full reading
+            try:
+                found = await self._read_all(missing)
+            except UNAVAILABLE as exc:
+                log.warning("catalog.stock_unavailable", error=str(exc))
+                return None
+            self._levels = {**self._levels, **_complete(missing, found)}
+            self._covered = self._covered.union(missing)
+        if age >= self.seconds * REFRESH_AHEAD and self._reading is None:
             self._start(frozenset(every_sku()))
         return _complete(skus, self._levels)
 

@@ -1121,9 +1121,9 @@ def out_of_stock() -> None:
     # a product the catalog does not carry
     for text, q in (
         ("buy a PlayStation 5", "playstation 5"),
-        ("order an iPhone 15 case", "iphone 15 case"),
-        ("I want a lawn mower", "lawn mower"),
-        ("buy a gaming laptop", "gaming laptop"),
+        ("order a grand piano", "grand piano"),
+        ("I want a hot tub", "hot tub"),
+        ("buy a refrigerator", "refrigerator"),
     ):
         add(
             cat,

@@ -216,13 +216,13 @@ def build(products: list[Product], nouns: dict[str, list[str]]) -> list[dict[str
         if 1 <= len(value) <= 20
     ]
     for p, key, value in rng.sample(with_values, len(with_values))[:400]:
-        noun = next(
+        found = next(
             (n for n in nouns.get(p.product_type, []) if _in(words(n), words(p.name))), None
         )
-        if noun is None or count["attribute"] >= 60:
+        if found is None or count["attribute"] >= 60:
             continue
-        q = f"{value} {noun}".lower()
-        add("attribute", q, names=[noun], attributes={key: value})
+        q = f"{value} {found}".lower()
+        add("attribute", q, names=[found], attributes={key: value})
     for q, rule in SYNONYMS.items():
         assert add("synonym", q, **rule), q
     for q, rule in DESCRIPTIVE.items():
@@ -246,7 +246,6 @@ def _in_any(query: list[str], name: list[str]) -> bool:
 
 def main() -> None:
     from commerce.catalog.kinds import KINDS
-
     from evals.search.run import catalog_products, with_seeded_catalog
 
     async def read(db: Database) -> list[Product]:

@@ -371,3 +371,51 @@ async def test_cancelling_an_order_in_chat_shows_it_first_and_keep_leaves_it(
             current, lambda o: o["refunded_cents"] == o["total_cents"], within=60
         )
         assert done["status"] == "refunded"
+
+
+async def test_shop_without_the_chat_search_a_product_and_add_it_to_the_cart(
+    stack: ServiceStack, bff_url: str
+) -> None:
+    await stack.ensure(*SERVICES)
+    bob = await signed_in(stack, "bob@example.com", "bob-demo-pass")
+    async with closing(bob):
+        await bob.delete("/v1/cart/lines/CBL-USBC-2M-BLA")  # whatever an earlier test left
+        app = await signed_in_app("bob@example.com", "bob-demo-pass")
+        app.sidebar.radio(key="page").set_value("Shop")
+        await run(app)
+        assert not app.exception and not app.error, texts(app)
+        assert "products" in texts(app)  # the first page of every department
+        app.text_input(key="shop-q").input("usb c cable")
+        await run(app)
+        shown = texts(app)
+        assert "USB-C Cable" in shown and "In stock" in shown and "★" in shown, shown
+        assert "📱" in shown or "🔌" in shown  # a department's icon on the cards
+
+        app.selectbox(key="shop-category").set_value("kitchen")
+        await run(app)
+        assert "Kitchen & Dining" in texts(app)
+        app.selectbox(key="shop-category").set_value("")
+        await run(app)
+
+        button(app, "view-p-cable-usbc").click()
+        await run(app)
+        page = texts(app)
+        assert "USB-C Cable" in page and r"\$7.99 to \$12.99" in page, page
+        assert app.table and "USB-C Cable, 2m, black" in app.table[0].value.to_string()
+        app.selectbox(key="variant-p-cable-usbc").set_value("CBL-USBC-2M-BLA")
+        app.number_input(key="qty-p-cable-usbc").set_value(2)
+        button(app, "add-to-cart").click()
+        await run(app)
+        assert not app.exception and not app.error, texts(app)
+        assert any("Added 2 x USB-C Cable, 2m, black" in s.value for s in app.success), texts(app)
+        sidebar = "\n".join(m.value for m in app.sidebar.markdown)
+        assert "2 x USB-C Cable, 2m, black" in sidebar, sidebar
+        cart = (await bob.get("/v1/cart")).json()
+        assert any(
+            line["sku"] == "CBL-USBC-2M-BLA" and line["quantity"] == 2 for line in cart["lines"]
+        )
+        await bob.delete("/v1/cart/lines/CBL-USBC-2M-BLA")
+
+        button(app, "shop-back").click()
+        await run(app)
+        assert "Shop" in [t.value for t in app.title]

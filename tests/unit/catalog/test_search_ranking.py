@@ -105,7 +105,7 @@ def test_verdicts() -> None:
     typo_of_a_name = rank(
         Query(q="shelguard"),
         TYPES,
-        lexical=[("p-case", False, 0.7)],
+        lexical=[("p-case", False, 0.85)],
         semantic=[],
         candidates=candidates("p-case"),
     )

@@ -108,3 +108,18 @@ def test_recent_skus_keep_the_latest_ones() -> None:
     recent.add(["A", "B", "C"])
     recent.add(["A", "D"])  # A seen again: B, the oldest, goes
     assert list(recent()) == ["C", "A", "D"]
+
+
+async def test_a_page_of_skus_outside_the_reading_reads_just_those() -> None:
+    clock, inventory = Clock(), Inventory({**dict.fromkeys(EVERY, 5), "OTHER-1": 3, "OTHER-2": 0})
+    stock = StockLevels(1.0, inventory.read, timer=clock)
+    await stock.of(["SKU-0001"], every)
+    calls = len(inventory.calls)
+    clock.now += 0.2
+    assert await stock.of(["OTHER-1", "OTHER-2", "SKU-0002"], every) == {
+        "OTHER-1": 3, "OTHER-2": 0, "SKU-0002": 5,
+    }  # fmt: skip
+    assert inventory.calls[calls:] == [["OTHER-1", "OTHER-2"]]
+    inventory.levels["OTHER-1"] = 1
+    assert await stock.of(["OTHER-1"], every) == {"OTHER-1": 3}  # now covered until old
+    assert len(inventory.calls) == calls + 1

@@ -62,3 +62,35 @@ def test_addresses_read_on_one_line() -> None:
     home = {"name": "Alice Martin", "line1": "1 Main St", "city": "Portland", "region": "OR",
             "postal_code": "97201", "country": "US"}  # fmt: skip
     assert fmt.address(home) == "Alice Martin, 1 Main St, Portland, OR 97201, US"
+
+
+def test_shop_cards_show_department_rating_price_and_stock() -> None:
+    assert fmt.department("kitchen") == "🍳 Kitchen & Dining"
+    assert fmt.department("mystery_dept") == "🛍️ Mystery dept"
+    assert fmt.rating(4.3, 212) == "★★★★☆ 4.3 (212 reviews)"
+    assert fmt.rating(5.0, 1) == "★★★★★ 5.0 (1 review)"
+    assert fmt.rating(None, 0) == "No reviews yet"
+    product = {"min_price_cents": 799, "max_price_cents": 1299, "currency": "USD",
+               "variants": [{"available": 0}, {"available": 40}]}  # fmt: skip
+    assert fmt.price_range(product) == "$7.99 to $12.99"
+    assert fmt.price_range({**product, "max_price_cents": 799}) == "$7.99"
+    assert fmt.product_stock(product) == "In stock (some options sold out)"
+    assert fmt.product_stock({"variants": [{"available": 0}, {"available": 3}]}) == "Only 3 left"
+    assert fmt.product_stock({"variants": [{"available": 0}]}) == "Out of stock"
+    assert fmt.product_stock({"variants": [{"available": None}]}) == "Stock unknown right now"
+
+
+def test_the_product_page_names_each_option_with_price_and_stock() -> None:
+    variant = {"sku": "X", "name": "Mug, blue, 16 oz", "price_cents": 1299,
+               "attributes": {"color": "blue", "capacity": "16 oz"}, "available": 2}  # fmt: skip
+    assert fmt.variant_label(variant) == "blue, 16 oz — $12.99 · Only 2 left"
+    assert fmt.attributes({"line": "classic", "material": "stoneware", "pack_count": "4"}) == (
+        "Material: stoneware · Pack count: 4"
+    )
+    assert set(fmt.DEPARTMENTS) >= {"grocery", "shoes", "pets", "automotive", "health"}
+
+
+def test_the_ui_shows_every_department_of_the_catalog() -> None:
+    from commerce.catalog.kinds import DEPARTMENTS
+
+    assert {d.slug: (d.title, d.icon) for d in DEPARTMENTS} == fmt.DEPARTMENTS
