@@ -93,6 +93,18 @@ def _factor(key: str, option: str, first: str, department: str) -> float:
     return 1.0
 
 
+def _base_range(kind: Kind, firsts: dict[str, str]) -> tuple[int, int]:
+    """Base prices (of the kind's first options) that keep every variant in the kind's
+    price range: a 48-pack is priced from the 4-pack, and must stay within it too."""
+    low, high = kind.price
+    widest = 1.0
+    for key, options in kind.axes:
+        if options[0].startswith("@"):
+            continue
+        widest *= max(_factor(key, option, firsts[key], kind.department) for option in options)
+    return low, max(low + 1, int(high / widest) + 1)
+
+
 def _price(cents: float) -> int:
     """A shop price: whole dollars less one cent, at least 99 cents."""
     return max(99, round(cents / 100) * 100 - 1)
@@ -276,9 +288,8 @@ def generate_products(seed: int, taken: set[str]) -> list[Product]:
                 if name.lower() in taken:
                     continue
             taken.add(name.lower())
-            low, high = kind.price
-            base = rng.randrange(low, high + 1)
             firsts = {key: options[0] for key, options in kind.axes}
+            base = rng.randrange(*_base_range(kind, firsts))
             whole_product_out = rng.random() < 0.04
             variants: list[Variant] = []
             for combo in _combinations(axes):
