@@ -35,6 +35,19 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def needs_tools(*modules: str) -> None:
+    """A clear error when a development tool (the `perf` group: Locust, matplotlib) is absent:
+    `make up` installs only what running the shop needs."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        fail(
+            f"this command needs {', '.join(missing)}, a development tool: "
+            "run `make install-dev` (or `uv sync --group perf`)"
+        )
+
+
 def settings() -> Settings:
     """This process's settings, completed from a running `agentshop up` (its run file), with
     logging configured."""

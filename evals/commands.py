@@ -44,6 +44,9 @@ def eval_command(
     import os
     from pathlib import Path
 
+    from commerce.commands import needs_tools
+
+    needs_tools("matplotlib")
     from rich.console import Console
 
     from commerce.platform.logging import configure_logging

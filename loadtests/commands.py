@@ -54,6 +54,9 @@ def load(
 ) -> None:
     """Run a bounded Locust scenario through the BFF and report latency, throughput, the
     checkout's end-to-end latency against the measured floor, SLOs and invariants."""
+    from commerce.commands import needs_tools
+
+    needs_tools("locust", "matplotlib")
     from rich.console import Console
 
     from commerce.platform import stack
