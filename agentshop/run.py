@@ -7,6 +7,8 @@ top of the layers. Only `typer` is imported at module level.
 from __future__ import annotations
 
 import os
+import signal
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -54,6 +56,21 @@ def up(
         )
 
     async def main(infra: stack.Infrastructure) -> None:
+        # SIGINT (Ctrl-C) or SIGTERM at any moment: during start-up the start is cancelled
+        # where it stands; once running, the wait ends. Either way the `finally` stops, in
+        # order and bounded, whatever had started (docs/adr/0027).
+        loop = asyncio.get_running_loop()
+        this = asyncio.current_task()
+        stop = asyncio.Event()
+        starting = True
+
+        def on_signal() -> None:
+            if starting and this is not None and not stop.is_set():
+                this.cancel()
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
         web: UiProcess | None = None
         running: stack.RunningServices | None = None
         supervisors: list[asyncio.Task[None]] = []
@@ -74,7 +91,7 @@ def up(
                 running = await stack.start_services(fresh, chosen, host=host)
                 if web is not None:
                     status.update("starting the web UI")
-                    if not await asyncio.to_thread(web.wait_ready):
+                    if not await web.until_ready():
                         console.print(
                             "[yellow]the web UI did not answer yet; it keeps starting[/yellow]"
                         )
@@ -93,20 +110,46 @@ def up(
             supervisors.append(asyncio.create_task(infra.supervise(fresh)))
             if web is not None:
                 supervisors.append(asyncio.create_task(web.supervise()))
-            await stack.wait_for_signal()
+            starting = False
+            await stop.wait()
         finally:
+            starting = False
             runfile.remove(data, os.getpid())
             for task in supervisors:
                 task.cancel()
             console.print("stopping services…")
             if web is not None:
-                await asyncio.to_thread(web.stop)
+                await asyncio.to_thread(web.stop, 5.0)
             if running is not None:
-                await running.stop()
+                try:
+                    await asyncio.wait_for(running.stop(), 6.0)
+                except TimeoutError:
+                    console.print("[yellow]services did not stop within 6 s; leaving[/yellow]")
 
-    with stack.infrastructure(settings, on_step=lambda s: console.print(f"• {s}")) as infra:
-        stack.run_loop(main(infra))
+    # Before and after the event loop runs (embedded PostgreSQL and broker starting or
+    # stopping), the first SIGINT or SIGTERM ends the start; later ones are ignored, so
+    # the stop in progress is not cut short.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        with stack.infrastructure(settings, on_step=lambda s: console.print(f"• {s}")) as infra:
+            try:
+                stack.run_loop(main(infra))
+            finally:
+                _ignore_signals()
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
     console.print("stopped.")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    _ignore_signals()
+    raise KeyboardInterrupt
+
+
+def _ignore_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _urls(settings: Settings, names: list[str], host: str, web: UiProcess | None) -> dict[str, str]:
