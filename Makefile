@@ -3,14 +3,15 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.8
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
+ARGS ?=
 
 .PHONY: up chat install install-dev test test-fast lint typecheck format contracts clean chromium
 
 up: install ## install what running needs, then start PostgreSQL, the broker, every service, BFF and UI
-	.venv/bin/agentshop up
+	.venv/bin/agentshop up $(ARGS)
 
 chat: install ## chat with the assistant in this terminal (needs a running `make up`)
-	.venv/bin/agentshop chat
+	.venv/bin/agentshop chat $(ARGS)
 
 # Only what running the shop needs ([project].dependencies); tools already installed stay.
 install: $(UV)

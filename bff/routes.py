@@ -507,6 +507,8 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
+    """This person's orders, newest first, as summaries (status, totals, refunded amount):
+    no `lines` or `history`; `GET /v1/orders/{order_id}` has both."""
     return await call(
         runtime,
         "order",

@@ -116,7 +116,7 @@ async def test_shopping_through_the_bff(stack: ServiceStack) -> None:
             ),
             lambda r: r.status_code != 404,
         )
-        assert refund.status_code == 202 and refund.json()["status"] == "PENDING"
+        assert refund.status_code == 202 and refund.json()["status"] == "pending"
         # another person sees none of it
         for path in (
             f"/v1/checkouts/{checkout_id}",

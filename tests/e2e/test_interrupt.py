@@ -21,7 +21,9 @@ from commerce.services import SERVICES
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-OFFSET = int(os.environ.get("AGENTSHOP_PORT_OFFSET", "20000")) + 300
+# A fixed offset, like tests/e2e/test_up.py: every port below 32768, where no outgoing
+# connection of the machine takes it (the session stack uses 20000, test_up 12000).
+OFFSET = 13000
 BFF_READY = f"http://127.0.0.1:{SERVICES['gateway-bff'].port + OFFSET}/readyz"
 STOP_WITHIN_S = 10.0
 
