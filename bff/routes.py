@@ -523,6 +523,14 @@ async def get_order(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID)
     return await _own_order(runtime, user, order_id)
 
 
+@router.get("/orders/{order_id}/refunds", operation_id="orders-refunds", tags=["orders"])
+async def order_refunds(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID) -> Any:
+    """The refunds of one of this person's orders, newest first (status `pending`,
+    `succeeded` or `failed`; a cancellation is a full refund with its own reason)."""
+    await _own_order(runtime, user, order_id)
+    return await call(runtime, "refund", "GET", "/refunds", params={"order_id": str(order_id)})
+
+
 class RefundIn(Strict):
     model_config = ConfigDict(
         extra="forbid",

@@ -10,6 +10,9 @@ from commerce.contracts.base import Command, Event
 from commerce.contracts.topics import Topic
 from commerce.contracts.values import Cents, Currency
 
+# The reason of the full refund that cancels an order (the assistant's "cancel my order");
+# the web UI shows such an order as Cancelled.
+CANCELLATION_REASON = "order cancelled by the customer"
 
 class RefundMessage:
     refund_id: uuid.UUID
