@@ -14,6 +14,7 @@ from commerce.contracts.values import Cents, Currency
 # the web UI shows such an order as Cancelled.
 CANCELLATION_REASON = "order cancelled by the customer"
 
+
 class RefundMessage:
     refund_id: uuid.UUID
     order_id: uuid.UUID
