@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bff import auth
-from commerce.services import SERVICES
+from commerce.services import SERVICES, UI_PORT
 from tests.conftest import ServiceStack
 from tests.integration.helpers import eventually
 
@@ -188,6 +188,8 @@ async def test_bad_requests_get_a_reason_never_a_500(stack: ServiceStack) -> Non
         assert garbage.status_code == 422
         landing = await anonymous.get("/")
         assert "agentshop" in landing.text and "/docs" in landing.text
+        # the UI's link carries the port offset, like every other port
+        assert f"http://localhost:{UI_PORT + stack.settings.port_offset}" in landing.text
         assert (await anonymous.get("/v1/products", params={"q": "cable"})).status_code == 200
 
 
