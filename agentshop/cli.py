@@ -39,9 +39,8 @@ def chat(
     """Chat with the shopping assistant through a running BFF; approve orders with y/n."""
     from assistant.terminal import run_chat
     from commerce.platform import runfile
-    from commerce.platform.settings import get_settings
 
-    base = url or runfile.discover(get_settings()).service_url("gateway-bff")
+    base = url or runfile.service_url("gateway-bff")
     raise typer.Exit(run_chat(base.rstrip("/"), email, password))
 
 

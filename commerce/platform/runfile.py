@@ -102,3 +102,21 @@ def discover(settings: Settings) -> Settings:
     if "AGENTSHOP_PORT_OFFSET" not in os.environ:
         update["port_offset"] = info.port_offset
     return settings.model_copy(update=update)
+
+
+def service_url(name: str) -> str:
+    """Where service `name` answers, read without building the settings (which import
+    pydantic-settings and SQLAlchemy: seconds on a busy machine), for `agentshop chat`:
+    `<SERVICE>_URL`, else the running `agentshop up` of `AGENTSHOP_DATA_DIR`, else loopback
+    on its port plus `AGENTSHOP_PORT_OFFSET`."""
+    from commerce.services import SERVICES
+
+    spec = SERVICES[name]
+    own = os.environ.get(f"{spec.env_prefix}URL")
+    if own:
+        return own.rstrip("/")
+    info = read(Path(os.environ.get("AGENTSHOP_DATA_DIR") or ".agentshop"))
+    if info is not None and name in info.urls:
+        return info.urls[name]
+    offset = int(os.environ.get("AGENTSHOP_PORT_OFFSET") or 0)
+    return f"http://127.0.0.1:{spec.port + offset}"

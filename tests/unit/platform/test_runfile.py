@@ -77,3 +77,15 @@ def test_only_the_owner_removes_it(tmp_path: Path) -> None:
     assert not (tmp_path / "run.json").exists()
     (tmp_path / "run.json").write_text("{not json")
     assert runfile.read(tmp_path) is None
+
+
+def test_chat_finds_the_bff_of_the_running_stack(
+    tmp_path: Path, unconfigured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GATEWAY_BFF_URL", raising=False)
+    monkeypatch.setenv("AGENTSHOP_DATA_DIR", str(tmp_path))
+    assert runfile.service_url("gateway-bff") == "http://127.0.0.1:8000"
+    runfile.write(tmp_path, _info(os.getpid()))
+    assert runfile.service_url("gateway-bff") == "http://localhost:35000"
+    monkeypatch.setenv("GATEWAY_BFF_URL", "http://bff.example:80/")
+    assert runfile.service_url("gateway-bff") == "http://bff.example:80"
