@@ -10,7 +10,7 @@ import pytest
 
 from bff import auth
 from commerce.contracts.values import FINAL_STATES
-from commerce.services import SERVICES
+from commerce.services import SERVICES, UI_PORT
 from tests.conftest import ServiceStack
 from tests.e2e.helpers import HOME, closing, signed_in, start_checkout
 from tests.integration.helpers import eventually
@@ -68,7 +68,7 @@ async def test_shopping_through_the_bff(stack: ServiceStack) -> None:
             ),
             lambda r: r.status_code != 404,
         )
-        assert refund.status_code == 202 and refund.json()["status"] == "PENDING"
+        assert refund.status_code == 202 and refund.json()["status"] == "pending"
         # another person sees none of it
         for path in (
             f"/v1/checkouts/{checkout_id}",
@@ -140,6 +140,8 @@ async def test_bad_requests_get_a_reason_never_a_500(stack: ServiceStack) -> Non
         assert garbage.status_code == 422
         landing = await anonymous.get("/")
         assert "agentshop" in landing.text and "/docs" in landing.text
+        # the UI's link carries the port offset, like every other port
+        assert f"http://localhost:{UI_PORT + stack.settings.port_offset}" in landing.text
         assert (await anonymous.get("/v1/products", params={"q": "cable"})).status_code == 200
 
 
