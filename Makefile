@@ -17,9 +17,10 @@ chat: install ## chat with the assistant in this terminal (needs a running `make
 install: $(UV)
 	$(UV) sync --frozen --no-default-groups --inexact
 
-# Everything for developing: tests, lint, type checks, infra checks, browser test, load tests.
+# Everything for developing: tests, lint, type checks, infra checks, browser test, load tests
+# (the `dev` group; never `distill`, which only re-distils the embedding model and pulls torch).
 install-dev: $(UV)
-	$(UV) sync --frozen --all-groups
+	$(UV) sync --frozen --group dev
 
 .tools/bin/uv:
 	python3 -m venv .tools
