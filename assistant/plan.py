@@ -1042,18 +1042,112 @@ async def _reorder(intent: Reorder, commerce: CommerceReader, ctx: PlanContext) 
     return await _buy(buy, commerce, ctx, exact=last.lines)
 
 
+def short_number(order_id: str) -> str:
+    """The order number the assistant and the UI show: the id's first eight characters."""
+    return order_id[:8]
+
+
+def _same_ref(order_id: str, ref: str) -> bool:
+    """`ref` names this order: its full id, or (six characters or more) the start of it,
+    the short number shown being the first eight."""
+    full = order_id.lower()
+    ref = ref.lower().strip(" #")
+    if ref == full or ref == full.replace("-", ""):
+        return True
+    return len(ref) >= 6 and full.replace("-", "").startswith(ref.replace("-", ""))
+
+
+def _order_line(order: Order) -> str:
+    day = order.created_at[:10]
+    placed = f", placed {day}" if day else ""
+    status = order.status.replace("_", " ")
+    return f"{short_number(order.order_id)} ({money(order.total_cents)}, {status}{placed})"
+
+
+def recent_orders(orders: Sequence[Order], count: int = 5) -> str:
+    """'Your recent orders: 1a2b3c4d ($9.39, delivered, placed 2026-11-20); …'."""
+    if not orders:
+        return "You have no orders yet."
+    return "Your recent orders: " + "; ".join(_order_line(o) for o in orders[:count]) + "."
+
+
+def _lines_match(order: Order, items: Sequence[ItemRequest]) -> bool:
+    for item in items:
+        wanted = {_singular(w) for w in _words(item.query)}
+        if not any(
+            wanted <= {_singular(w) for w in _words(f"{li.name} {li.sku}")} for li in order.lines
+        ):
+            return False
+    return True
+
+
+class OrderNotFound(Exception):
+    """The person's words name none of their orders (or several): `plan` says so."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(plan.message)
+        self.plan = plan
+
+
 async def _find_order(
-    ref: str | None, commerce: CommerceReader
+    ref: str | None, commerce: CommerceReader, items: Sequence[ItemRequest] = ()
 ) -> tuple[LookupOrderStep, Order | None]:
-    orders = await commerce.orders(limit=20)
+    """The one order the person named, exactly: a full id or the short number shown, the
+    orders holding the products they name (searched across all their orders), or, with
+    neither, their latest order. A reference that names no order (or several) raises
+    `OrderNotFound` with the answer to give; another order is never taken in its place."""
+    orders = await commerce.orders(limit=50)
+    lookup = LookupOrderStep(order_ref=ref)
     match: Order | None = None
     if ref:
-        match = next((o for o in orders if o.order_id.lower().startswith(ref.lower())), None)
+        found = [o for o in orders if _same_ref(o.order_id, ref)]
+        if not found:
+            raise OrderNotFound(
+                _refuse(
+                    f"I can't find order {ref.strip(' #')} among your orders. "
+                    + recent_orders(orders)
+                    + " Which one do you mean?",
+                    "nothing_to_do",
+                    [lookup],
+                )
+            )
+        if len(found) > 1:
+            raise OrderNotFound(
+                _clarify(
+                    f"Several of your orders start with {ref}: "
+                    + ", ".join(short_number(o.order_id) for o in found[:5])
+                    + ". Which one do you mean?",
+                    [lookup],
+                )
+            )
+        match = found[0]
+    elif items:
+        detailed = [await commerce.order(o.order_id) or o for o in orders]
+        found = [o for o in detailed if _lines_match(o, items)]
+        what = " and ".join(i.query for i in items)
+        if not found:
+            raise OrderNotFound(
+                _refuse(
+                    f"I can't find {what} in any of your orders. " + recent_orders(detailed),
+                    "nothing_to_do",
+                    [lookup],
+                )
+            )
+        if len(found) > 1:
+            raise OrderNotFound(
+                _clarify(
+                    f"{what.capitalize()} is in {len(found)} of your orders: "
+                    + "; ".join(_order_line(o) for o in found[:5])
+                    + ". Which order do you mean?",
+                    [lookup],
+                )
+            )
+        match = found[0]
     elif orders:
         match = orders[0]
-    if match is not None:
+    if match is not None and not match.lines:
         match = await commerce.order(match.order_id) or match
-    return LookupOrderStep(order_ref=ref, order_id=match.order_id if match else None), match
+    return lookup.model_copy(update={"order_id": match.order_id if match else None}), match
 
 
 STATUS_WORDS = {
@@ -1068,7 +1162,10 @@ STATUS_WORDS = {
 
 
 async def _order_status(intent: OrderStatus, commerce: CommerceReader) -> Plan:
-    lookup, order = await _find_order(intent.order_ref, commerce)
+    try:
+        lookup, order = await _find_order(intent.order_ref, commerce)
+    except OrderNotFound as exc:
+        return exc.plan
     if order is None:
         what = f"an order {intent.order_ref}" if intent.order_ref else "any orders"
         return _refuse(f"I could not find {what} on your account.", "nothing_to_do", [lookup])
@@ -1084,7 +1181,10 @@ NO_ORDERS = "I found no orders on your account. Which order do you mean? Its num
 
 
 async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
-    lookup, order = await _find_order(intent.order_ref, commerce)
+    try:
+        lookup, order = await _find_order(intent.order_ref, commerce)
+    except OrderNotFound as exc:
+        return exc.plan
     if order is None and intent.order_ref is None:
         return _clarify(NO_ORDERS, [lookup])
     if order is None:
@@ -1116,7 +1216,10 @@ async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
 
 
 async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
-    lookup, order = await _find_order(intent.order_ref, commerce)
+    try:
+        lookup, order = await _find_order(intent.order_ref, commerce, intent.items)
+    except OrderNotFound as exc:
+        return exc.plan
     if order is None and intent.order_ref is None:
         return _clarify(NO_ORDERS, [lookup])
     if order is None:

@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from pydantic import ValidationError
+
 from assistant.intents import (
+    MAX_QUANTITY,
     SCOPE,
     ApplyCoupon,
     Buy,
@@ -168,12 +171,46 @@ COUPON = re.compile(
 CODE_VERB = re.compile(r"\b(?:apply|use|redeem)\s+(?:the\s+)?([A-Z][A-Z_-]*\d[A-Z0-9_-]*)\b")
 APPLY_CODE = re.compile(r"^\s*(?:apply|use|redeem)\s+([A-Z0-9][A-Z0-9_-]{2,31})\s*$")
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
-ORDER_NO = re.compile(r"\border\s*(?:#|number|no\.?|id)?\s*:?\s*#?([0-9a-f]{6,36})\b", re.I)
+# "order 1a2b3c4d", "order #1042", "order number 55555", "#1042": a number that names an
+# order (never "order 2 packs of …")
+ORDER_NO = re.compile(
+    r"\border\s*(?:#|number|no\.?|id)?\s*:?\s*#?([0-9a-f]{6,36}|\d{1,12})\b"
+    r"(?!\s*(?:x\b|packs?\b|of\b|boxes\b|bottles\b|bags\b|rolls\b|units?\b|pcs\b|pieces\b))"
+    r"|(?<![\w&])#\s*([0-9a-f]{6,36}|\d{1,12})\b",
+    re.I,
+)
 AMOUNT = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)|(\d+(?:[.,]\d{1,2})?)\s*(?:dollars?|bucks)", re.I)
 
 
+WHAT_NEXT = (
+    "Sorry, I could not read that. What would you like to do? You can name a product and "
+    "how many, ask about an order, or ask what is in your cart."
+)
+
+
+class Impossible(Exception):
+    """A request no order can carry out (a quantity of zero, below zero or above what one
+    order holds): the parser answers it with `question`."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__(question)
+        self.question = question
+
+
+def checked_quantity(quantity: int, what: str) -> int:
+    """`quantity` when one order can hold it, else `Impossible` with the question to ask."""
+    if quantity > MAX_QUANTITY:
+        raise Impossible(
+            f"One order can hold at most {MAX_QUANTITY} of an item, so I cannot order "
+            f"{quantity:,} {what}. How many would you like (1 to {MAX_QUANTITY})?"
+        )
+    if quantity <= 0:
+        raise Impossible(f"How many {what} would you like? Please give a number of 1 or more.")
+    return quantity
+
+
 def cents(text: str) -> int:
-    value = text.replace(",", ".")
+    value = text.replace(",", ".")[:15]
     if "." in value:
         whole, frac = value.split(".", 1)
         return int(whole or 0) * 100 + int((frac + "0")[:2])
@@ -214,6 +251,7 @@ def _clean(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
     text = text.replace("\u201d", '"').replace("\u2013", "-").replace("\u2014", "-")
     text = re.sub(r"([!?.])\1+", r"\1", text)  # "hey!!" -> "hey!"
+    text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # "1,000" -> "1000"
     text = re.sub(r"[A-Za-z0-9/]+", lambda m: _normalise_word(m.group(0)), text)
     return re.sub(r"\s+", " ", text).strip()
 
@@ -228,6 +266,18 @@ class OfflineParser:
     name = "offline"
 
     def parse(self, text: str, *, awaiting_confirmation: bool = False) -> ParsedMessage:
+        try:
+            return self._parse(text, awaiting_confirmation=awaiting_confirmation)
+        except Impossible as exc:
+            return ParsedMessage(intent=Unclear(question=exc.question), notes=[exc.question])
+        except (ValidationError, ValueError, OverflowError, RecursionError):
+            # a reading the typed intents refuse (a number out of every range, say) is a
+            # question, never a failed turn
+            return ParsedMessage(
+                intent=Unclear(question=WHAT_NEXT), notes=["the message could not be read"]
+            )
+
+    def _parse(self, text: str, *, awaiting_confirmation: bool) -> ParsedMessage:
         notes: list[str] = []
         original = _clean(text)
         if not original:
@@ -290,7 +340,7 @@ class OfflineParser:
                 r"|what'?s (?:happening|going on|up) with|any (?:news|update) on|update on)\b",
                 lowered,
             )
-            and "order" in lowered
+            and ("order" in lowered or order_ref is not None)
         ) or re.search(r"\bwhere(?:'s| is) my (?:stuff|package|parcel|delivery)\b", lowered):
             return OrderStatus(order_ref=order_ref)
         if re.search(r"\bcancel\b.*\border\b", lowered):
@@ -326,6 +376,8 @@ class OfflineParser:
                     quantity = number(m.group(group))
                     break
             if quantity is not None:
+                if quantity > MAX_QUANTITY:
+                    checked_quantity(quantity, m.group("item") or "of it")
                 return ChangeQuantity(item=m.group("item"), quantity=quantity)
         if re.search(r"\b(remove|take out|delete|drop|get rid of)\b|\btake .+ out\b", lowered):
             items = self._items(
@@ -397,7 +449,7 @@ class OfflineParser:
         if m := UUID.search(lowered):
             return m.group(0)
         if m := ORDER_NO.search(lowered):
-            return m.group(1)
+            return m.group(1) or m.group(2)
         return None
 
     @staticmethod
@@ -530,6 +582,11 @@ class OfflineParser:
         )
         quantity = 1
         pack_size = None
+        # "-3 batteries", "minus 2 cables": a count below zero is asked about, never dropped
+        negative = False
+        if m := re.search(rf"(?:^|\s)(?:-\s*|minus\s+|negative\s+)(?={NUM}\b)", chunk):
+            negative = True
+            chunk = chunk[: m.start()] + " " + chunk[m.end() :]
         # "2 packs of 4 AA batteries", "two 8-packs of AA", "a 12 pack of", "pack of 8"
         if m := re.search(rf"\b{COUNTED_CONTAINERS}\s+of(?:\s+(?P<p>\d+)\b)?", chunk):
             quantity = number(m.group("q") or "1") or 1
@@ -586,9 +643,16 @@ class OfflineParser:
         if not query_words:
             return None
         query = " ".join(query_words)
+        if negative:
+            quantity = -quantity
+        checked_quantity(quantity, query)
+        if pack_size is not None and not 1 <= pack_size <= MAX_QUANTITY:
+            raise Impossible(
+                f"I cannot find a pack of {pack_size:,} {query}. Which pack size would you like?"
+            )
         return ItemRequest(
             query=query[:200],
-            quantity=max(quantity, 1),
+            quantity=quantity,
             pack_size=pack_size,
             brand=brand,
             attributes=attributes,
@@ -606,9 +670,9 @@ class OfflineParser:
         body = re.sub(
             r"\b(i want to|i'd like to|please|can you|could you|return|refund|send back|money back|my|the|for|from|last|latest|recent|order|because .*|since .*)\b",
             " ",
-            lowered,
+            ORDER_NO.sub(" ", UUID.sub(" ", lowered)),
         )
-        body = UUID.sub(" ", ORDER_NO.sub(" ", AMOUNT.sub(" ", body)))
+        body = AMOUNT.sub(" ", body)
         items = [] if amount else self._items(body, [])
         items = [i for i in items if i.query not in {"it", "everything", "all", "whole", "entire"}]
         return Refund(order_ref=order_ref, items=items, amount_cents=amount, reason=reason)
