@@ -116,6 +116,27 @@ class Refund(Model):
     reason: str = "customer request"
 
 
+class EmptyCart(Model):
+    """'empty my cart', 'clear the basket': take every line out."""
+
+    kind: Literal["empty_cart"] = "empty_cart"
+
+
+class ListOrders(Model):
+    """'show my orders'; `about` "charges" for questions about what was charged."""
+
+    kind: Literal["list_orders"] = "list_orders"
+    about: Literal["orders", "charges"] = "orders"
+
+
+class Unsupported(Model):
+    """A shop request the assistant cannot carry out (gift cards, subscriptions, price
+    matching, other currencies or languages, promotions it cannot see): `reason` says why."""
+
+    kind: Literal["unsupported"] = "unsupported"
+    reason: str = Field(min_length=1, max_length=300)
+
+
 class Confirm(Model):
     kind: Literal["confirm"] = "confirm"
 
@@ -147,6 +168,9 @@ Intent = Annotated[
     | OrderStatus
     | CancelOrder
     | Refund
+    | EmptyCart
+    | ListOrders
+    | Unsupported
     | Confirm
     | Decline
     | Unclear,

@@ -32,14 +32,17 @@ from assistant.intents import (
     Checkout,
     Confirm,
     Decline,
+    EmptyCart,
     Intent,
     ItemRequest,
+    ListOrders,
     OrderStatus,
     Refund,
     RemoveItems,
     Reorder,
     Search,
     Unclear,
+    Unsupported,
     ViewCart,
 )
 from assistant.text import one_letter_off as _one_letter_off
@@ -477,6 +480,12 @@ async def generate_plan(
             return await _cancel(intent, commerce)
         case Refund():
             return await _refund(intent, commerce)
+        case EmptyCart():
+            return await _empty(commerce, ctx)
+        case ListOrders():
+            return await _list_orders(intent, commerce)
+        case Unsupported():
+            return _refuse(f"{intent.reason} {SCOPE}", "unsupported")
         case Confirm() | Decline():
             return _clarify("There is nothing waiting for a yes or no. What would you like to do?")
         case Unclear() if intent.question == SCOPE:
@@ -937,6 +946,38 @@ def _after_edit(
         steps=steps, outcome="checkout", message=message, budget_cents=ctx.budget_cents,
         coupon_code=ctx.coupon_code,
     )  # fmt: skip
+
+
+async def _empty(commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    lines = (await commerce.cart()).lines
+    if not lines:
+        return Plan(steps=[ViewCartStep()], outcome="answer", message="Your cart is already empty.")
+    steps: list[PlanStep] = [RemoveFromCartStep(sku=li.sku, name=li.name) for li in lines]
+    names = ", ".join(f"{li.quantity} x {li.name}" for li in lines)
+    return _after_edit(steps, f"Emptied your cart (took out {names}).", ctx, empties=True)
+
+
+async def _list_orders(intent: ListOrders, commerce: CommerceReader) -> Plan:
+    orders = await commerce.orders(limit=10)
+    lookup = LookupOrderStep()
+    if not orders:
+        message = "You have no orders yet, so nothing has been charged to your card."
+        return Plan(steps=[lookup], outcome="answer", message=message)
+    if intent.about == "orders":
+        return Plan(steps=[lookup], outcome="answer", message=recent_orders(orders, 10))
+    paid = sum(o.total_cents for o in orders if o.status not in ("created", "cancelled"))
+    back = sum(o.refunded_cents for o in orders)
+    details = "; ".join(
+        f"{short_number(o.order_id)}: {money(o.total_cents)} ({o.status.replace('_', ' ')}"
+        + (f", {money(o.refunded_cents)} refunded" if o.refunded_cents else "")
+        + ")"
+        for o in orders
+    )
+    message = (
+        f"Your card is charged only for orders you approved. Your recent orders: {details}. "
+        f"In all {money(paid)} charged and {money(back)} refunded."
+    )
+    return Plan(steps=[lookup], outcome="answer", message=message)
 
 
 def _cart_match(lines: Sequence[CartLine], query: str | None) -> list[CartLine]:

@@ -357,8 +357,11 @@ async def plan_executor(
         except CommerceError:
             summary = ""
         replies.append(plan.message + summary)
+        # what the person put in their cart stays there: a later "no" to a purchase puts
+        # back only what that purchase added
         return done(
-            last_items=[{"sku": s.sku, "name": s.name, "quantity": s.quantity} for s in plan.adds]
+            cart_undo=[] if not state.get("pending") else undo,
+            last_items=[{"sku": s.sku, "name": s.name, "quantity": s.quantity} for s in plan.adds],
         )
     return done()
 
