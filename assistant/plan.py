@@ -406,6 +406,10 @@ class Order(Loose):
     status: str
     total_cents: int
     refunded_cents: int = 0
+    subtotal_cents: int | None = None
+    discount_cents: int = 0
+    tax_cents: int = 0
+    shipping_cents: int = 0
     created_at: str = ""
     updated_at: str = ""
     lines: list[OrderLine] = Field(default_factory=list)
@@ -1122,6 +1126,39 @@ def _lines_match(order: Order, items: Sequence[ItemRequest]) -> bool:
     return True
 
 
+def refund_for_lines(order: Order, lines: Sequence[RefundLine]) -> int:
+    """What returning `lines` gives back, as the refund service works it out: each line's
+    price less its share of the discount plus its share of the tax."""
+    from commerce.contracts.values import CheckoutLine, Totals
+    from commerce.refund.domain import amount_for_lines, paid_per_line
+
+    subtotal = sum(li.quantity * li.unit_price_cents for li in order.lines)
+    try:
+        totals = Totals(
+            subtotal_cents=order.subtotal_cents if order.subtotal_cents is not None else subtotal,
+            discount_cents=order.discount_cents,
+            tax_cents=order.tax_cents,
+            shipping_cents=order.shipping_cents,
+            total_cents=order.total_cents,
+        )
+        paid = paid_per_line(
+            [
+                CheckoutLine(
+                    sku=li.sku,
+                    product_id=li.product_id or li.sku,
+                    name=li.name,
+                    quantity=li.quantity,
+                    unit_price_cents=li.unit_price_cents,
+                )
+                for li in order.lines
+            ],
+            totals,
+        )
+        return amount_for_lines(paid, {li.sku: li.quantity for li in lines})
+    except ValueError:  # an order the assistant cannot price line by line: the prices
+        return sum(li.quantity * li.unit_price_cents for li in lines)
+
+
 class OrderNotFound(Exception):
     """The person's words name none of their orders (or several): `plan` says so."""
 
@@ -1302,10 +1339,7 @@ async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
             [lookup],
         )
     left = order.total_cents - order.refunded_cents
-    if lines:
-        estimate = min(left, sum(li.quantity * li.unit_price_cents for li in lines))
-    else:
-        estimate = intent.amount_cents or left
+    estimate = min(left, refund_for_lines(order, lines)) if lines else (intent.amount_cents or left)
     step = RefundStep(
         order_id=order.order_id,
         lines=lines,

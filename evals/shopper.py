@@ -285,7 +285,8 @@ async def judge(
                 pending is None and not await _carried(case, shopper)
             )
     elif behaviour == "cart_updated":
-        result.checks["cart"] = cart_after != cart_before and pending is None and not new
+        changed = cart_after != cart_before or not await _carried(case, shopper)
+        result.checks["cart"] = changed and pending is None and not new
     elif behaviour in ("confirm_then_cancel", "confirm_then_refund"):
         if said_yes:
             result.checks["done"] = bool(moved) and all(o["order_id"] == named for o in moved)

@@ -149,8 +149,8 @@ def describe_give_back(plan: Plan, confirmation: Confirmation) -> str:
     elif confirmation.lines:
         items = ", ".join(f"{li.quantity} x {li.name}" for li in confirmation.lines)
         head = (
-            f"I can return {items} from order {order}: {amount} before tax back to your card "
-            "(plus the tax paid on them, less any discount)."
+            f"I can return {items} from order {order}: {amount} back to your card "
+            "(what you paid for them, tax included, less any discount)."
         )
     else:
         head = f"I can refund {amount} of order {order} to your card."

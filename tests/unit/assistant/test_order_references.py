@@ -113,3 +113,32 @@ async def test_products_in_no_order_are_said_so() -> None:
     plan = await plan_for("return the blender please")
     assert plan.outcome == "refuse"
     assert acted_on(plan) == set()
+
+
+async def test_a_refund_shows_what_goes_back_tax_included() -> None:
+    taxed = Order.model_validate(
+        {
+            **MIDDLE.model_dump(),
+            "subtotal_cents": 998,
+            "tax_cents": 88,
+            "shipping_cents": 500,
+            "total_cents": 1586,
+        }
+    )
+    found = FakeShop()
+    found.order_list = [taxed]
+    plan = await generate_plan(parser.parse("return one of the AA batteries").intent, found)
+    step = next(s for s in plan.steps if isinstance(s, RefundStep))
+    assert step.estimate_cents == (499 + 44)  # half the line, with half of its tax
+
+
+def test_the_terminal_asks_what_approving_does() -> None:
+    from assistant.terminal import question
+
+    assert question({"action": "refund", "order_id": MIDDLE.order_id, "total_cents": 543}) == (
+        "Refund $5.43 of order 51aa9b03 to your card? (y/n, or an edit)"
+    )
+    assert question(
+        {"action": "cancel", "order_id": MIDDLE.order_id, "total_cents": 998}
+    ).startswith("Cancel order 51aa9b03 and refund $9.98")
+    assert "Place this order for $12.00" in question({"total_cents": 1200})
