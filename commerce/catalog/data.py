@@ -1,23 +1,32 @@
 """The demo catalog, generated deterministically from word lists written for this project.
 
-`catalog_products()` returns the same 500+ products with the same SKUs on every run
-and Python version (a seeded `random.Random`, stable iteration order). Inventory seeds
-its stock from `catalog_skus()`; the catalog service seeds its tables from
-`catalog_products()`. A few staples an assistant is often asked for are listed by hand
-so they always exist: AA/AAA batteries in packs, USB-C cables of several lengths,
-headphones, chargers, notebooks, coffee.
+`catalog_products()` returns the same products with the same SKUs on every run and
+Python version (seeded `random.Random`s, stable iteration order). Inventory seeds its
+stock from `catalog_skus()`; the catalog service seeds its tables from
+`catalog_products()`. Three parts, in this order:
+
+- staples listed by hand with readable SKUs (AA/AAA batteries in packs, USB-C cables,
+  headphones, a charger, notebooks, coffee) that the README and examples use;
+- the first demo catalog (642 products in ten departments, seed `SEED`), kept exactly as
+  it was, SKUs, names, prices and stock, because the evaluation datasets point at it;
+- the generated general store (`commerce.catalog.generator`, seed `GENERATED_SEED`):
+  thousands of products over every department of `commerce.catalog.kinds.DEPARTMENTS`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
-SEED = 20261124
+from commerce.catalog.generator import generate_products
+from commerce.catalog.kinds import DEPARTMENTS
 
-CATEGORIES = (
+SEED = 20261124
+GENERATED_SEED = 20261128
+
+LEGACY_CATEGORIES = (
     "electronics",
     "home",
     "kitchen",
@@ -29,6 +38,8 @@ CATEGORIES = (
     "clothing",
     "books",
 )
+CATEGORIES = tuple(d.slug for d in DEPARTMENTS)
+"""Every department (a product's `category`), the first demo catalog's ten among them."""
 TAX_CLASS = {"grocery": "reduced", "books": "reduced"}
 
 BRANDS = {
@@ -106,6 +117,9 @@ class Product:
     tax_class: str
     attributes: dict[str, str]
     variants: tuple[Variant, ...]
+    product_type: str = ""  # a normalized kind: "aa battery", "usb-c cable", "bath towel"
+    rating: float | None = None  # average of the reviews, None without reviews
+    review_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,7 +153,7 @@ def _staples() -> list[Product]:
         products.append(Product(
             f"p-battery-{cell.lower()}", f"{cell} Alkaline Batteries", "Voltra", "electronics",
             f"Long-lasting {cell} alkaline batteries for remotes, toys and flashlights.", "standard",
-            {"battery_size": cell, "chemistry": "alkaline"}, variants,
+            {"battery_size": cell, "chemistry": "alkaline"}, variants, f"{cell.lower()} battery",
         ))  # fmt: skip
     cable_variants = tuple(
         Variant(f"CBL-USBC-{length.upper().replace('.', '')}-{colour[:3].upper()}", f"USB-C Cable, {length}, {colour}",
@@ -149,38 +163,38 @@ def _staples() -> list[Product]:
     )  # fmt: skip
     products.append(Product(
         "p-cable-usbc", "USB-C Cable", "Northwire", "electronics",
-        "Braided USB-C to USB-C charging and data cable, 60 W.", "standard", {"connector": "USB-C"}, cable_variants,
+        "Braided USB-C to USB-C charging and data cable, 60 W.", "standard", {"connector": "USB-C"}, cable_variants, "usb-c cable",
     ))  # fmt: skip
     products.append(Product(
         "p-cable-lightning", "USB-C to Lightning Cable", "Northwire", "electronics",
         "USB-C to Lightning cable for fast charging.", "standard", {"connector": "Lightning"},
-        (Variant("CBL-LTG-1M", "USB-C to Lightning Cable, 1m", 1499, {"length": "1m"}, 200),),
+        (Variant("CBL-LTG-1M", "USB-C to Lightning Cable, 1m", 1499, {"length": "1m"}, 200),), "lightning cable",
     ))  # fmt: skip
     products.append(Product(
         "p-headphones-anc", "Noise Cancelling Headphones", "Kestrel Audio", "electronics",
         "Over-ear wireless headphones with active noise cancelling and 30-hour battery.", "standard",
         {"type": "over-ear", "wireless": "yes"},
-        tuple(Variant(f"HP-ANC-{c[:3].upper()}", f"Noise Cancelling Headphones, {c}", 8999, {"color": c}, 50) for c in ("black", "silver")),
+        tuple(Variant(f"HP-ANC-{c[:3].upper()}", f"Noise Cancelling Headphones, {c}", 8999, {"color": c}, 50) for c in ("black", "silver")), "headphones",
     ))  # fmt: skip
     products.append(Product(
         "p-headphones-budget", "Wired Headphones", "Lumen", "electronics",
         "Lightweight wired on-ear headphones with an inline microphone.", "standard", {"type": "on-ear", "wireless": "no"},
-        (Variant("HP-WIRED-BLK", "Wired Headphones, black", 1499, {"color": "black"}, 120),),
+        (Variant("HP-WIRED-BLK", "Wired Headphones, black", 1499, {"color": "black"}, 120),), "headphones",
     ))  # fmt: skip
     products.append(Product(
         "p-charger-20w", "USB-C Wall Charger 20W", "Ampere & Co", "electronics",
         "Compact 20 W USB-C power adapter for phones and tablets.", "standard", {"watts": "20"},
-        (Variant("CHG-USBC-20W", "USB-C Wall Charger 20W", 1999, {"watts": "20"}, 150),),
+        (Variant("CHG-USBC-20W", "USB-C Wall Charger 20W", 1999, {"watts": "20"}, 150),), "phone charger",
     ))  # fmt: skip
     products.append(Product(
         "p-notebook-a5", "A5 Dotted Notebook", "Papercraft", "office",
         "Hardcover A5 notebook with 160 dotted pages.", "standard", {"paper": "dotted"},
-        tuple(Variant(f"NB-A5-{c[:3].upper()}", f"A5 Dotted Notebook, {c}", 1299, {"color": c}, 200) for c in ("black", "blue", "green")),
+        tuple(Variant(f"NB-A5-{c[:3].upper()}", f"A5 Dotted Notebook, {c}", 1299, {"color": c}, 200) for c in ("black", "blue", "green")), "notebook",
     ))  # fmt: skip
     products.append(Product(
         "p-coffee-house", "House Blend Ground Coffee", "Morning Mill", "grocery",
         "Medium roast ground coffee, 340 g.", "reduced", {"roast": "medium"},
-        (Variant("COF-HOUSE-340", "House Blend Ground Coffee, 340 g", 1099, {"weight": "340g"}, 250),),
+        (Variant("COF-HOUSE-340", "House Blend Ground Coffee, 340 g", 1099, {"weight": "340g"}, 250),), "ground coffee",
     ))  # fmt: skip
     return products
 
@@ -189,7 +203,7 @@ def _staples() -> list[Product]:
 def catalog_products() -> tuple[Product, ...]:
     rng = random.Random(SEED)
     products = _staples()
-    for category in CATEGORIES:
+    for category in LEGACY_CATEGORIES:
         low, high = PRICE_RANGE[category]
         for noun in NOUNS[category]:
             for brand, adjective in (
@@ -227,9 +241,36 @@ def catalog_products() -> tuple[Product, ...]:
                 )  # fmt: skip
                 products.append(Product(
                     product_id, name, brand, category, description, TAX_CLASS.get(category, "standard"),
-                    {"line": adjective.lower()}, variants,
+                    {"line": adjective.lower()}, variants, LEGACY_TYPES.get(noun, noun.lower()),
                 ))  # fmt: skip
+    products = [_reviewed(p) for p in products]
+    taken = {p.name.lower() for p in products}
+    products.extend(generate_products(GENERATED_SEED, taken))
     return tuple(products)
+
+
+def _reviewed(product: Product) -> Product:
+    """A rating for a product of the first demo catalog, from its own seeded generator
+    (the first catalog's generator is left exactly as it was)."""
+    rng = random.Random(product.product_id)
+    reviews = int(rng.lognormvariate(3.0, 1.5))
+    rating = round(min(5.0, max(1.5, rng.gauss(4.3, 0.5))), 1) if reviews else None
+    return replace(product, rating=rating, review_count=reviews)
+
+
+LEGACY_TYPES = {
+    "Wireless Earbuds": "earbuds", "Over-Ear Headphones": "headphones", "Bluetooth Speaker": "speaker",
+    "Wall Charger": "phone charger", "LED Desk Lamp": "desk lamp", "Wireless Mouse": "mouse",
+    "Mechanical Keyboard": "keyboard", "Smartwatch Band": "smartwatch band", "Bath Towel Set": "bath towel",
+    "Chef's Knife": "kitchen knife", "Travel Mug": "travel mug", "Spiral Notebook": "notebook",
+    "Gel Pens": "pens", "Camping Tent": "tent", "Insulated Bottle": "water bottle", "Water Bottle": "water bottle",
+    "Jigsaw Puzzle": "puzzle", "Board Game": "board game", "Sunscreen SPF 50": "sunscreen",
+    "Ground Coffee": "ground coffee", "Whole Bean Coffee": "coffee beans", "Green Tea": "green tea",
+    "Cotton T-Shirt": "t-shirt", "Mystery Novel": "novel", "Science Fiction Novel": "novel",
+    "Hoodie": "hoodie", "Rain Jacket": "jacket", "Denim Jeans": "pants", "Leggings": "pants",
+    "Running Shorts": "pants", "Wool Socks": "socks", "HDMI Cable": "hdmi cable",
+}  # fmt: skip
+"""The product type of a first-catalog noun, where it is not the noun itself in lower case."""
 
 
 def catalog_skus() -> list[SeedSku]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from commerce.catalog import search as product_search
 from commerce.catalog.documents import Catalog, ProductDocument
-from commerce.catalog.stock import StockLevels
+from commerce.catalog.stock import RecentSkus, StockLevels
 from commerce.catalog.tables import categories
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
@@ -36,7 +36,8 @@ class ProductPublic(BaseModel):
                 "product_id": "p-cable-usbc", "name": "USB-C Cable", "brand": "Northwire", "category": "electronics",
                 "description": "Braided USB-C to USB-C charging and data cable, 60 W.", "tax_class": "standard",
                 "attributes": {"connector": "USB-C"}, "min_price_cents": 799, "max_price_cents": 1299,
-                "currency": "USD", "availability": "in_stock",
+                "currency": "USD", "product_type": "usb-c cable", "rating": 4.6, "review_count": 212,
+                "availability": "in_stock",
                 "variants": [{"sku": "CBL-USBC-2M-BLA", "name": "USB-C Cable, 2m, black", "price_cents": 999,
                               "attributes": {"length": "2m", "color": "black"}, "available": 300}],
             }]
@@ -52,6 +53,9 @@ class ProductPublic(BaseModel):
     min_price_cents: int
     max_price_cents: int
     currency: str
+    product_type: str = ""
+    rating: float | None = None
+    review_count: int = 0
     availability: Availability = "unknown"
     variants: list[VariantPublic]
 
@@ -74,12 +78,14 @@ class SkuPublic(BaseModel):
     brand: str
     category: str
     tax_class: str
+    product_type: str = ""
     available: int | None = None
 
 
 class CategoryPublic(BaseModel):
     name: str
     title: str
+    icon: str = ""
     product_count: int
 
 
@@ -124,13 +130,12 @@ def _stock(runtime: ServiceRuntime) -> StockLevels:
 async def stock_levels(runtime: ServiceRuntime, skus: list[str]) -> dict[str, int] | None:
     """Available units per SKU, at most CATALOG_STOCK_CACHE_SECONDS old; None when
     inventory cannot answer."""
-    catalog = _catalog(runtime)
-
-    def every_sku() -> Collection[str]:
-        documents = catalog.loaded
-        return documents.skus.keys() if documents is not None else ()
-
-    return await _stock(runtime).of(skus, every_sku)
+    recent = runtime.state.get("recent_skus")
+    if recent is None:
+        recent = runtime.state["recent_skus"] = RecentSkus()
+    assert isinstance(recent, RecentSkus)
+    recent.add(skus)
+    return await _stock(runtime).of(skus, recent)
 
 
 def _with_stock(product: ProductDocument, levels: dict[str, int] | None) -> dict[str, Any]:
@@ -212,8 +217,8 @@ async def list_categories(runtime: RuntimeDep) -> list[CategoryPublic]:
     async with runtime.db.sessions() as session:
         rows = await session.execute(
             text(
-                "SELECT c.name, c.title, count(p.product_id) AS product_count FROM categories c "
-                "LEFT JOIN products p ON p.category = c.name GROUP BY c.name, c.title ORDER BY c.name"
+                "SELECT c.name, c.title, c.icon, count(p.product_id) AS product_count FROM categories c"
+                " LEFT JOIN products p ON p.category = c.name GROUP BY c.name ORDER BY c.name"
             )
         )
         return [CategoryPublic(**r) for r in rows.mappings()]

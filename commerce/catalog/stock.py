@@ -1,9 +1,11 @@
 """Stock levels laid over the catalog's answers, read from inventory's API.
 
 Every answer shows availability, and stock changes all the time, so the catalog keeps
-the levels of all its SKUs for `seconds` (CATALOG_STOCK_CACHE_SECONDS, default 1):
-one reading of every SKU (a few calls of up to 200 SKUs each) serves every page until
-it is that old, instead of a call to inventory on most pages. While the levels are in
+the levels of the SKUs its pages showed lately (`RecentSkus`, the last 1,000 or so; the
+catalog has some 20,000) for `seconds` (CATALOG_STOCK_CACHE_SECONDS, default 1): one
+reading of those (a few calls of up to 200 SKUs each) serves every page showing them
+until it is that old, instead of a call to inventory on most pages; a page showing
+another SKU waits for a reading that adds it. While the levels are in
 use a new reading starts a little before they expire, so under steady traffic no page
 waits for it. Availability on a page may be `seconds` old; the checkout's reservation is
 what decides whether stock is there. With `seconds` 0 each page asks for its own SKUs.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import httpx
@@ -25,6 +28,8 @@ log = structlog.get_logger(__name__)
 PER_CALL = 200  # the most SKUs inventory's GET /stock takes at once
 REFRESH_AHEAD = 0.75  # of `seconds`: when a reading in use starts the next one
 UNAVAILABLE = (httpx.HTTPError, KeyError, ValueError)  # inventory away, failing or garbled
+
+RECENT_SKUS = 1000  # how many of the SKUs pages showed lately one reading covers
 
 Read = Callable[[Sequence[str]], Awaitable[dict[str, int]]]
 """Asks inventory for the available units of some SKUs (at most PER_CALL)."""
@@ -89,6 +94,24 @@ class StockLevels:
             *(self._read(skus[i : i + PER_CALL]) for i in range(0, len(skus), PER_CALL))
         )
         return {sku: level for part in parts for sku, level in part.items()}
+
+
+class RecentSkus:
+    """The SKUs pages showed lately, the most recent `size` of them."""
+
+    def __init__(self, size: int = RECENT_SKUS) -> None:
+        self.size = size
+        self._skus: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, skus: Sequence[str]) -> None:
+        for sku in skus:
+            self._skus[sku] = None
+            self._skus.move_to_end(sku)
+        while len(self._skus) > self.size:
+            self._skus.popitem(last=False)
+
+    def __call__(self) -> Collection[str]:
+        return self._skus.keys()
 
 
 def _complete(skus: Sequence[str], levels: dict[str, int]) -> dict[str, int]:

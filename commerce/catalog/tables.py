@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
 from commerce.platform.db import service_metadata
@@ -14,6 +14,7 @@ categories = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("title", String(100), nullable=False),
+    Column("icon", String(16), nullable=False, server_default=""),
 )
 
 products = Table(
@@ -30,6 +31,9 @@ products = Table(
     Column("max_price_cents", Integer, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("search", TSVECTOR, nullable=False),
+    Column("product_type", String(64), nullable=False, server_default=""),
+    Column("rating", Float, nullable=True),
+    Column("review_count", Integer, nullable=False, server_default="0"),
     Index("ix_products_search", "search", postgresql_using="gin"),
     Index(
         "ix_products_name_trgm",
@@ -38,6 +42,7 @@ products = Table(
         postgresql_ops={"name": "gin_trgm_ops"},
     ),
     Index("ix_products_category_price", "category", "min_price_cents"),
+    Index("ix_products_product_type", "product_type"),
 )
 
 variants = Table(

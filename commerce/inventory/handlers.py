@@ -239,4 +239,6 @@ async def seed(db: Database) -> None:
         for s in catalog_skus()
     ]
     async with db.transaction() as session:
-        await session.execute(insert(stock).values(rows).on_conflict_do_nothing())
+        # executemany: one statement per batch of rows (a single VALUES list of 20,000
+        # SKUs would pass asyncpg's limit of 32,767 parameters)
+        await session.execute(insert(stock).on_conflict_do_nothing(), rows)

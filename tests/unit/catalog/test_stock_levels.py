@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from commerce.catalog.stock import PER_CALL, StockLevels
+from commerce.catalog.stock import PER_CALL, RecentSkus, StockLevels
 
 
 class Clock:
@@ -96,3 +96,10 @@ async def test_zero_seconds_asks_for_each_pages_own_skus() -> None:
     assert inventory.calls == [["SKU-0001", "SKU-0002"], ["SKU-0001"]]
     inventory.down = True
     assert await stock.of(["SKU-0001"], every) is None
+
+
+def test_recent_skus_keep_the_latest_ones() -> None:
+    recent = RecentSkus(size=3)
+    recent.add(["A", "B", "C"])
+    recent.add(["A", "D"])  # A seen again: B, the oldest, goes
+    assert list(recent()) == ["C", "A", "D"]
