@@ -200,7 +200,10 @@ async def me(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
 
 @router.get("/products", operation_id="products-search", tags=["products"])
 async def search_products(runtime: RuntimeDep, request: Request) -> Any:
-    """Search the catalog (same parameters as the catalog service: q, category, price range, sort, limit, offset)."""
+    """Search the catalog (same parameters as the catalog service: q, category, price range, sort, limit, offset, mode).
+
+    The catalog's answer as sent: with `q`, `match` is "none" when the shop does not carry
+    the thing (no items; `nearest` and `nearest_categories` instead)."""
     # One value per name (the last, as the catalog reads them), in name order: the same
     # search in another order or with a repeated name is the same cache entry.
     params = tuple(sorted(request.query_params.items()))

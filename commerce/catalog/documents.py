@@ -50,9 +50,24 @@ class Documents:
     products: dict[str, ProductDocument]
     skus: dict[str, dict[str, Any]]  # the fields of a SKU answer before `available`
     read_at: float
-    searches: LRUCache[tuple[object, ...], tuple[list[str], int]] = field(
+    searches: LRUCache[tuple[object, ...], product_search.Result] = field(
         default_factory=lambda: LRUCache(SEARCHES_KEPT)
     )
+    _types: product_search.ProductTypes | None = None
+
+    @property
+    def types(self) -> product_search.ProductTypes:
+        """The product types of these products (for the search's type guard)."""
+        if self._types is None:
+            self._types = product_search.ProductTypes(
+                {
+                    product_id: str(doc.fields["product_type"])
+                    for product_id, doc in self.products.items()
+                    if doc.fields.get("product_type")
+                },
+                {product_id: str(doc.fields["name"]) for product_id, doc in self.products.items()},
+            )
+        return self._types
 
 
 async def read_documents(db: Database, now: float) -> Documents:
@@ -142,14 +157,35 @@ class Catalog:
     async def sku(self, sku: str) -> dict[str, Any] | None:
         return (await self.documents()).skus.get(sku)
 
-    async def search(self, query: product_search.Query) -> tuple[list[ProductDocument], int]:
-        """One page of matching products, ranked by PostgreSQL, and the total."""
+    async def search(self, query: product_search.Query) -> Found:
+        """One page of matching products, ranked by PostgreSQL and `search.rank`."""
         documents = await self.documents()
         key = query.key()
-        page = documents.searches.get(key)
-        if page is None:
+        result = documents.searches.get(key)
+        if result is None:
             async with self.db.sessions() as session:
-                page = documents.searches[key] = await product_search.search(session, query)
-        ids, total = page
+                result = await product_search.search(session, query, documents.types)
+            documents.searches[key] = result
         # A product seeded after the documents were read is left out until the next reading.
-        return [documents.products[i] for i in ids if i in documents.products], total
+        known = documents.products
+        hits = [h for h in result.hits if h.product_id in known]
+        nearest = [h for h in result.nearest if h.product_id in known]
+        return Found(
+            [(known[h.product_id], h) for h in hits],
+            result,
+            [known[h.product_id] for h in nearest],
+            product_search.nearest_categories(
+                result, {h.product_id: known[h.product_id].fields["category"] for h in nearest}
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A search's page: each product with its hit, the search's result (total, verdict),
+    and with a "none" verdict the nearest products and their departments."""
+
+    page: list[tuple[ProductDocument, product_search.Hit]]
+    result: product_search.Result
+    nearest: list[ProductDocument]
+    nearest_categories: list[str]

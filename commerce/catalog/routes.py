@@ -60,11 +60,36 @@ class ProductPublic(BaseModel):
     variants: list[VariantPublic]
 
 
+class SearchHitPublic(BaseModel):
+    """Why a product of `items` (same position) ranks where it does."""
+
+    product_id: str
+    product_type: str | None = Field(None, description="the product's kind, e.g. 'running shoes'")
+    score: float = Field(description="fused score (reciprocal rank fusion), higher is better")
+    lexical_rank: int | None = Field(None, description="rank by full text and trigrams (1 = best)")
+    semantic_rank: int | None = Field(None, description="rank by embedding similarity (1 = best)")
+    similarity: float | None = Field(None, description="cosine similarity of query and product")
+
+
 class ProductsPublic(BaseModel):
+    """A page of products. With `q`, `match` says whether the shop carries what was asked
+    for: "matched" (the query names a product type the catalog has, or all its words occur
+    in products), "related" (only close in meaning), or "none": the shop does not carry it;
+    `items` is then empty and `nearest` / `nearest_categories` give what comes closest."""
+
     items: list[ProductPublic]
     total: int
     limit: int
     offset: int
+    match: product_search.Match | None = Field(None, description="null for a search without words")
+    query_types: list[str] = Field(
+        default_factory=list, description="product types the query names"
+    )
+    hits: list[SearchHitPublic] = Field(
+        default_factory=list, description="one per item, same order"
+    )
+    nearest: list[ProductPublic] = Field(default_factory=list)
+    nearest_categories: list[str] = Field(default_factory=list)
 
 
 class SkuPublic(BaseModel):
@@ -167,8 +192,14 @@ async def search_products(
     sort: product_search.Sort = "relevance",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    mode: Annotated[
+        product_search.Mode, Query(description="rankings used for `q` (hybrid unless measuring)")
+    ] = "hybrid",
 ) -> Response:
-    """Search by text with filters; `attr.<name>=<value>` filters on attributes (e.g. `attr.color=black`)."""
+    """Search by text with filters; `attr.<name>=<value>` filters on attributes (e.g. `attr.color=black`).
+
+    Words are ranked lexically and by meaning, fused, with products of the kind the query
+    names first; `match` tells "we don't carry that" (`none`) from a real result."""
     if (
         min_price_cents is not None
         and max_price_cents is not None
@@ -181,11 +212,31 @@ async def search_products(
     query = product_search.Query(
         q=(q or "").strip() or None, category=category, brand=brand, min_price_cents=min_price_cents,
         max_price_cents=max_price_cents, attributes=attributes, sort=sort, limit=limit, offset=offset,
+        mode=mode,
     )  # fmt: skip
-    found, total = await _catalog(runtime).search(query)
-    levels = await stock_levels(runtime, [v["sku"] for p in found for v in p.variants])
-    items = [_with_stock(p, levels) for p in found]
-    return _json({"items": items, "total": total, "limit": limit, "offset": offset})
+    found = await _catalog(runtime).search(query)
+    shown = [p for p, _ in found.page] + found.nearest
+    levels = await stock_levels(runtime, [v["sku"] for p in shown for v in p.variants])
+    result = found.result
+    body: dict[str, Any] = {
+        "items": [_with_stock(p, levels) for p, _ in found.page],
+        "total": result.total,
+        "limit": limit,
+        "offset": offset,
+        "match": result.match if query.q else None,
+        "query_types": list(result.query_types),
+        "hits": [
+            {
+                "product_id": h.product_id, "product_type": p.fields.get("product_type"),
+                "score": h.score, "lexical_rank": h.lexical_rank,
+                "semantic_rank": h.semantic_rank, "similarity": h.similarity,
+            }
+            for p, h in found.page
+        ] if query.q else [],
+        "nearest": [_with_stock(p, levels) for p in found.nearest],
+        "nearest_categories": found.nearest_categories,
+    }  # fmt: skip
+    return _json(body)
 
 
 @router.get("/products/{product_id}", operation_id="products-get", response_model=ProductPublic)

@@ -1,16 +1,40 @@
-"""Product search: PostgreSQL full text (stemmed, weighted, accent-free) plus trigram
-similarity for typos and partial words, filters, sorting, one query per page. The query
-ranks and counts; the products themselves come from the catalog's documents in memory."""
+"""Product search: lexical (PostgreSQL full text, stemmed, weighted and accent-free, plus
+trigram similarity for typos and partial words) and semantic (pgvector cosine distance to
+the query's embedding) rankings fused by reciprocal rank, a product-type guard, and a
+verdict on whether the shop carries what was asked for at all (ADR 24).
+
+Without words a search is a filtered listing, one query per page. With words, one query
+fetches the best `CANDIDATES` of each ranking (filters applied), and the rest happens here:
+
+- fusion: a product's score is the sum of 1 / (RRF_K + rank) over the rankings that
+  found it; semantic neighbours less similar than `SEMANTIC_FLOOR` are left out;
+- product-type guard: when the query names a kind of product the catalog has (its head
+  noun, typos allowed: "running shoes", "shoos"), products of that kind come first, so a
+  query for shoes never ranks shorts first;
+- verdict (`Match`): "matched" when the query names a product type the catalog has, or
+  its words all occur in a product's text, or a product's name is within a typo of it;
+  "related" when only the meaning is close
+  (semantic similarity ≥ `RELATED_SIMILARITY`); "none" otherwise: the shop does not
+  carry it, and the nearest products and departments are given instead of results.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.catalog.embedding import embedder, literal
+
 Sort = Literal["relevance", "price_asc", "price_desc", "name"]
+Mode = Literal["hybrid", "lexical", "semantic"]
+Match = Literal["matched", "related", "none"]
 ORDER = {
     "relevance": "score DESC, p.name",
     "price_asc": "p.min_price_cents, p.name",
@@ -18,6 +42,12 @@ ORDER = {
     "name": "p.name",
 }
 SIMILARITY = 0.3  # word similarity at or above which a typo still matches
+TYPO_MATCH = 0.6  # word similarity from which a name counts as what was asked for
+CANDIDATES = 100  # per ranking, for a search with words
+RRF_K = 60  # reciprocal rank fusion's constant
+SEMANTIC_FLOOR = 0.35  # cosine similarity below which a semantic neighbour is not a result
+RELATED_SIMILARITY = 0.55  # best similarity from which an untyped, unmatched query is "related"
+NEAREST = 5  # products given with a "none" verdict
 
 SEARCH_VECTOR = """
     setweight(to_tsvector('english', unaccent(name)), 'A') ||
@@ -38,34 +68,236 @@ class Query:
     sort: Sort = "relevance"
     limit: int = 20
     offset: int = 0
+    mode: Mode = "hybrid"
 
     def key(self) -> tuple[object, ...]:
         """The same search as a hashable value (attribute filters in name order)."""
         return (
             self.q, self.category, self.brand, self.min_price_cents, self.max_price_cents,
-            tuple(sorted(self.attributes.items())), self.sort, self.limit, self.offset,
+            tuple(sorted(self.attributes.items())), self.sort, self.limit, self.offset, self.mode,
         )  # fmt: skip
 
 
-async def search(session: AsyncSession, query: Query) -> tuple[list[str], int]:
-    """The ids of one page of matching products, best first, and how many match in all."""
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One ranked product: its fused score and what each ranking said of it."""
+
+    product_id: str
+    score: float
+    lexical_rank: int | None = None  # 1 = best
+    semantic_rank: int | None = None
+    similarity: float | None = None  # cosine similarity of product and query embeddings
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One page of a search: `hits` best first, `total` products in all; for a search
+    with words the verdict `match`, the product types the query names, and with "none"
+    the `nearest` products (hits is then empty)."""
+
+    hits: list[Hit]
+    total: int
+    match: Match = "matched"
+    query_types: tuple[str, ...] = ()
+    nearest: list[Hit] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    product_id: str
+    name: str
+    category: str
+    min_price_cents: int
+    max_price_cents: int
+
+
+# --- words and product types -------------------------------------------------------------
+
+STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "for",
+        "with",
+        "to",
+        "that",
+        "which",
+        "in",
+        "on",
+        "at",
+        "by",
+        "from",
+        "under",
+        "over",
+        "without",
+        "like",
+        "some",
+        "something",
+        "anything",
+        "thing",
+        "things",
+        "me",
+        "my",
+        "i",
+        "you",
+        "we",
+        "our",
+        "your",
+        "is",
+        "are",
+        "be",
+        "it",
+        "its",
+    ]
+)
+BREAK = frozenset(["for", "with", "to", "that", "which", "without", "like", "under", "from"])
+
+
+def words(phrase: str) -> list[str]:
+    """Lower-case, accent-free alphanumeric words, singular (a light English stemmer)."""
+    plain = unicodedata.normalize("NFKD", phrase).encode("ascii", "ignore").decode().lower()
+    return [singular(w) for w in re.findall(r"[a-z0-9]+", plain)]
+
+
+@lru_cache(maxsize=65536)
+def singular(word: str) -> str:
+    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "zes", "sses")):
+        return word[:-2]
+    if word.endswith("s"):
+        return word[:-1]
+    return word
+
+
+def close(a: str, b: str) -> bool:
+    """Same word, or one edit apart (insert, delete, substitute, swap) for words of five
+    letters or more that start alike: typos of a product type's noun."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5 or a[0] != b[0] or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )  # fmt: skip
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def name_head(name: str) -> str | None:
+    """The noun a product's name ends on, before any comma, dash or bracket and past
+    trailing sizes and counts ("Trailhead 2-Person Camping Tent, Green" → "tent")."""
+    core = re.split(r",| - | \u2013 |\(", name, maxsplit=1)[0]
+    found = [w for w in words(core) if not w[0].isdigit() and w not in UNITS]
+    return found[-1] if found else None
+
+
+UNITS = frozenset(
+    [
+        "oz",
+        "lb",
+        "ml",
+        "l",
+        "g",
+        "kg",
+        "pack",
+        "count",
+        "ct",
+        "pc",
+        "piece",
+        "set",
+        "in",
+        "ft",
+        "m",
+        "cm",
+        "mm",
+        "w",
+        "v",
+        "mah",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """What a query asks for: the head noun it names and the products that are that kind
+    of thing (their type's or their name's head noun is it), with their types."""
+
+    head: str
+    products: frozenset[str]
+    types: tuple[str, ...]
+
+
+class ProductTypes:
+    """The kinds of thing the catalog has, by head noun: each product is of the kind its
+    product type ends on ("running shoes" → shoe) and of the kind its name ends on ("Dress
+    Shoes", "Dog Toy"), as product types group several things ("toys", "garden tools").
+    Finds the kind a query names."""
+
+    def __init__(
+        self, type_of: Mapping[str, str], name_of: Mapping[str, str] | None = None
+    ) -> None:
+        self.type_of = dict(type_of)
+        by_head: dict[str, set[str]] = {}
+        for product_id in set(self.type_of) | set(name_of or {}):
+            heads = set()
+            kind_words = [w for w in words(self.type_of.get(product_id, "")) if w not in STOP]
+            if kind_words:
+                heads.add(kind_words[-1])
+            if name_of and (head := name_head(name_of.get(product_id, ""))):
+                heads.add(head)
+            for head in heads:
+                by_head.setdefault(head, set()).add(product_id)
+        self.by_head = {head: frozenset(ids) for head, ids in by_head.items()}
+        self._near: dict[tuple[str, int], list[str]] = {}  # (first letter, length) -> heads
+        for head in self.by_head:
+            self._near.setdefault((head[0], len(head)), []).append(head)
+
+    def head_of(self, word: str) -> str | None:
+        """The catalog's head noun `word` is, or is one typo away from."""
+        if word in self.by_head:
+            return word
+        if len(word) < 5:
+            return None
+        for length in (len(word) - 1, len(word), len(word) + 1):
+            for head in self._near.get((word[0], length), ()):
+                if close(word, head):
+                    return head
+        return None
+
+    def named_by(self, q: str) -> Named | None:
+        """The kind `q` asks for: the rightmost word of its first clause (before "for",
+        "with", "to", …) that is a head noun of the catalog. None when it names none."""
+        clause: list[str] = []
+        for w in words(q):
+            if w in BREAK and clause:
+                break
+            clause.append(w)
+        for word in reversed(clause):
+            if word in STOP:
+                continue
+            head = self.head_of(word)
+            if head is not None:
+                ids = self.by_head[head]
+                kinds = {self.type_of[i] for i in ids if i in self.type_of}
+                return Named(head, ids, tuple(sorted(kinds)))
+        return None
+
+
+# --- the search --------------------------------------------------------------------------
+
+
+def _filters(query: Query, params: dict[str, Any]) -> list[str]:
     where = ["TRUE"]
-    params: dict[str, Any] = {
-        "limit": query.limit,
-        "offset": query.offset,
-        "similarity": SIMILARITY,
-    }
-    score = "0"
-    if query.q:
-        params["q"] = query.q
-        where.append(
-            "(p.search @@ websearch_to_tsquery('english', unaccent(:q))"
-            " OR word_similarity(unaccent(:q), p.name) >= :similarity)"
-        )
-        score = (
-            "ts_rank(p.search, websearch_to_tsquery('english', unaccent(:q))) * 2"
-            " + word_similarity(unaccent(:q), p.name)"
-        )
     if query.category:
         where.append("p.category = :category")
         params["category"] = query.category
@@ -85,16 +317,162 @@ async def search(session: AsyncSession, query: Query) -> tuple[list[str], int]:
             f" AND v.attributes @> jsonb_build_object(CAST(:ak{n} AS text), CAST(:av{n} AS text))))"
         )
         params[f"ak{n}"], params[f"av{n}"] = key, value
+    return where
+
+
+async def search(session: AsyncSession, query: Query, types: ProductTypes | None = None) -> Result:
+    """One page of matching products, best first, and how many match in all."""
+    if query.q:
+        return await _search_words(session, query, types or ProductTypes({}))
+    params: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
+    where = " AND ".join(_filters(query, params))
     sql = f"""
-        SELECT p.product_id, {score} AS score, count(*) OVER () AS total
-        FROM products p
-        WHERE {" AND ".join(where)}
-        ORDER BY {ORDER[query.sort]}
-        LIMIT :limit OFFSET :offset
+        SELECT p.product_id, 0 AS score, count(*) OVER () AS total
+        FROM products p WHERE {where}
+        ORDER BY {ORDER[query.sort]} LIMIT :limit OFFSET :offset
     """
     rows = (await session.execute(text(sql), params)).all()
     total = int(rows[0].total) if rows else 0
     if not rows and query.offset:
-        count_sql = f"SELECT count(*) FROM products p WHERE {' AND '.join(where)}"
+        count_sql = f"SELECT count(*) FROM products p WHERE {where}"
         total = int((await session.execute(text(count_sql), params)).scalar_one())
-    return [str(row.product_id) for row in rows], total
+    return Result([Hit(str(r.product_id), 0.0) for r in rows], total)
+
+
+async def _search_words(session: AsyncSession, query: Query, types: ProductTypes) -> Result:
+    assert query.q
+    params: dict[str, Any] = {
+        "q": query.q, "k": CANDIDATES,
+    }  # fmt: skip
+    where = " AND ".join(_filters(query, params))
+    columns = "p.product_id, p.name, p.category, p.min_price_cents, p.max_price_cents"
+    parts = []
+    if query.mode != "semantic":
+        parts.append(f"""(
+            SELECT 'lexical' AS ranking, {columns},
+                ts_rank(p.search, websearch_to_tsquery('english', unaccent(:q))) * 2
+                    + word_similarity(unaccent(:q), p.name) AS score,
+                p.search @@ websearch_to_tsquery('english', unaccent(:q)) AS all_words,
+                word_similarity(unaccent(:q), p.name) AS trigram
+            FROM products p
+            WHERE {where} AND (p.search @@ websearch_to_tsquery('english', unaccent(:q))
+                OR unaccent(:q) <% p.name)
+            ORDER BY score DESC, p.product_id LIMIT :k)""")
+    if query.mode != "lexical":
+        params["v"] = literal(embedder().query(query.q))
+        parts.append(f"""(
+            SELECT 'semantic' AS ranking, {columns},
+                1 - (p.embedding <=> CAST(:v AS vector)) AS score, FALSE AS all_words,
+                0.0 AS trigram
+            FROM products p
+            WHERE {where} AND p.embedding IS NOT NULL
+            ORDER BY p.embedding <=> CAST(:v AS vector), p.product_id LIMIT :k)""")
+    if query.mode != "semantic":  # `<%` is word_similarity >= this, with the name's index
+        await session.execute(
+            text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+            {"t": str(SIMILARITY)},
+        )
+    rows = (await session.execute(text(" UNION ALL ".join(parts)), params)).all()
+    return rank(
+        query,
+        types,
+        lexical=[
+            (str(r.product_id), bool(r.all_words), float(r.trigram))
+            for r in rows
+            if r.ranking == "lexical"
+        ],
+        semantic=[(str(r.product_id), float(r.score)) for r in rows if r.ranking == "semantic"],
+        candidates={
+            str(r.product_id): Candidate(
+                str(r.product_id), r.name, r.category, r.min_price_cents, r.max_price_cents
+            )
+            for r in rows
+        },
+    )
+
+
+def rank(
+    query: Query,
+    types: ProductTypes,
+    *,
+    lexical: list[tuple[str, bool, float]],
+    semantic: list[tuple[str, float]],
+    candidates: Mapping[str, Candidate],
+) -> Result:
+    """Fuse the rankings (each best first), guard the product type, give the verdict and
+    cut the page. `lexical` holds (id, all words matched by full text, trigram word
+    similarity to the name), `semantic` (id, cosine similarity)."""
+    assert query.q
+    scores: dict[str, float] = {}
+    lexical_rank: dict[str, int] = {}
+    semantic_rank: dict[str, int] = {}
+    similarity: dict[str, float] = dict(semantic)
+    for n, (product_id, _, _) in enumerate(lexical, 1):
+        lexical_rank[product_id] = n
+        scores[product_id] = scores.get(product_id, 0.0) + 1 / (RRF_K + n)
+    for n, (product_id, cosine) in enumerate(semantic, 1):
+        semantic_rank[product_id] = n
+        if cosine >= SEMANTIC_FLOOR:
+            scores[product_id] = scores.get(product_id, 0.0) + 1 / (RRF_K + n)
+    named = types.named_by(query.q)
+    wanted = named.products if named else frozenset()
+
+    def order(product_id: str) -> tuple[bool, float, str]:
+        guarded = bool(wanted) and product_id not in wanted
+        return (guarded, -scores[product_id], product_id)
+
+    ranked = sorted(scores, key=order)
+    hits = [
+        Hit(
+            i,
+            round(scores[i], 6),
+            lexical_rank.get(i),
+            semantic_rank.get(i),
+            None if i not in similarity else round(similarity[i], 4),
+        )
+        for i in ranked
+    ]
+    best_similarity = max((s for _, s in semantic), default=0.0)
+    match: Match
+    if (wanted and any(h.product_id in wanted for h in hits)) or any(
+        all_words or trigram >= TYPO_MATCH for _, all_words, trigram in lexical
+    ):
+        match = "matched"
+    elif best_similarity >= RELATED_SIMILARITY:
+        match = "related"
+    else:
+        match = "none"
+    if match == "none":
+        by_similarity = sorted(semantic, key=lambda s: -s[1])[:NEAREST]
+        nearest = [Hit(i, 0.0, lexical_rank.get(i), semantic_rank.get(i), round(s, 4))
+                   for i, s in by_similarity]  # fmt: skip
+        if not nearest:
+            nearest = hits[:NEAREST]
+        return Result([], 0, match, named.types if named else (), nearest)
+    if query.sort != "relevance":
+        kept = [h for h in hits if not wanted or h.product_id in wanted]
+        hits = _sorted(kept or hits, query.sort, candidates)
+    page = hits[query.offset : query.offset + query.limit]
+    return Result(page, len(hits), match, named.types if named else ())
+
+
+def _sorted(hits: Iterable[Hit], sort: Sort, candidates: Mapping[str, Candidate]) -> list[Hit]:
+    def key(hit: Hit) -> tuple[Any, ...]:
+        c = candidates[hit.product_id]
+        if sort == "price_asc":
+            return (c.min_price_cents, c.name)
+        if sort == "price_desc":
+            return (-c.max_price_cents, c.name)
+        return (c.name,)
+
+    return sorted(hits, key=key)
+
+
+def nearest_categories(result: Result, category_of: Mapping[str, str]) -> list[str]:
+    """The departments of the nearest products, most frequent first."""
+    counts: dict[str, int] = {}
+    for hit in result.nearest:
+        category = category_of.get(hit.product_id)
+        if category:
+            counts[category] = counts.get(category, 0) + 1
+    return sorted(counts, key=lambda c: -counts[c])

@@ -1,10 +1,11 @@
-"""Load the demo catalog (idempotent) and build its search vectors.
+"""Load the demo catalog (idempotent) and build its search vectors and embeddings.
 
 Thousands of products and tens of thousands of SKUs go in through COPY into temporary
 tables and one INSERT ... SELECT per table, all in one transaction: a few hundred
 milliseconds instead of one statement per row. A product already there keeps its row
 and gets the generated product type, rating and review count (databases seeded before
-those columns existed); categories get their current title and icon.
+those columns existed); categories get their current title and icon. Products without
+an embedding (all, the first time; new ones later) are embedded in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import orjson
 import structlog
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.data import catalog_products
+from commerce.catalog.embedding import embedder, literal
 from commerce.catalog.kinds import DEPARTMENTS
 from commerce.catalog.search import SEARCH_VECTOR
 from commerce.catalog.tables import categories
@@ -108,4 +111,42 @@ async def seed(db: Database) -> None:
         await session.execute(
             text(f"UPDATE products SET search = {SEARCH_VECTOR} WHERE search = ''::tsvector")
         )
-    log.info("catalog.seeded", products=len(product_rows), skus=len(variant_rows))
+        embedded = await embed_products(session)
+    log.info(
+        "catalog.seeded", products=len(product_rows), skus=len(variant_rows), embedded=embedded
+    )
+
+
+def product_text(row: dict[str, Any]) -> str:
+    """What a product's embedding is computed from: its name, type, department,
+    attribute values and description (the words a shopper would use)."""
+    parts = [row["name"], row.get("product_type") or "", row["category"]]
+    parts += [str(v) for v in (row.get("attributes") or {}).values()]
+    parts.append(row["description"])
+    return ". ".join(p for p in parts if p)
+
+
+async def embed_products(session: AsyncSession) -> int:
+    """Compute the embedding of every product that has none (new products); one statement
+    writes them all. Returns how many were embedded."""
+    found = await session.execute(
+        text(
+            "SELECT to_jsonb(p) - 'search' - 'embedding' FROM products p"
+            " WHERE p.embedding IS NULL ORDER BY p.product_id"
+        )
+    )
+    rows: list[dict[str, Any]] = [
+        r if isinstance(r, dict) else orjson.loads(r) for r in found.scalars()
+    ]
+    if not rows:
+        return 0
+    vectors = embedder().embed([product_text(r) for r in rows])
+    await session.execute(
+        text(
+            "UPDATE products p SET embedding = CAST(d.v AS vector)"
+            " FROM unnest(CAST(:ids AS text[]), CAST(:vs AS text[])) AS d(id, v)"
+            " WHERE p.product_id = d.id"
+        ),
+        {"ids": [r["product_id"] for r in rows], "vs": [literal(v) for v in vectors]},
+    )
+    return len(rows)

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text
+from typing import Any
+
+from sqlalchemy import DDL, Column, Float, ForeignKey, Index, Integer, String, Table, Text, event
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql.base import ischema_names
+from sqlalchemy.types import UserDefinedType
 
 from commerce.platform.db import service_metadata
+
+EMBEDDING_DIMENSIONS = 256  # the model's (commerce/catalog/model/model.json)
+
+
+class Vector(UserDefinedType[Any]):
+    """pgvector's `vector(n)`; values are written as text (`CAST(:v AS vector)`) and the
+    column is only read by PostgreSQL itself (distances), so no Python conversion."""
+
+    cache_ok = True
+
+    def __init__(self, dimensions: int | None = None) -> None:
+        self.dimensions = dimensions
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "vector" if self.dimensions is None else f"vector({self.dimensions})"
+
+
+ischema_names["vector"] = Vector  # so a reflected schema (the migrations test) knows it
 
 metadata = service_metadata()
 
@@ -34,6 +56,7 @@ products = Table(
     Column("product_type", String(64), nullable=False, server_default=""),
     Column("rating", Float, nullable=True),
     Column("review_count", Integer, nullable=False, server_default="0"),
+    Column("embedding", Vector(EMBEDDING_DIMENSIONS), nullable=True),
     Index("ix_products_search", "search", postgresql_using="gin"),
     Index(
         "ix_products_name_trgm",
@@ -55,3 +78,7 @@ variants = Table(
     Column("attributes", JSONB, nullable=False),
     Index("ix_variants_product_id", "product_id"),
 )
+
+# While revision 0001 still builds its tables from this module (create_all), the column
+# above needs pgvector before that; revision 0003 creates it for databases built earlier.
+event.listen(products, "before_create", DDL("CREATE EXTENSION IF NOT EXISTS vector"))  # type: ignore[no-untyped-call]
