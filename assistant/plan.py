@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -437,6 +437,14 @@ class CommerceReader(Protocol):
         ...
 
 
+@runtime_checkable
+class Nearest(Protocol):
+    """A reader that can name what the catalog carries closest to a query it found no
+    match for (the BFF client can; a reader without it just says it is not carried)."""
+
+    def nearest(self, query: str) -> list[str]: ...
+
+
 class PlanContext(Frozen):
     """What earlier turns of the conversation left behind."""
 
@@ -678,7 +686,9 @@ async def _resolve(
         )
     ]
     if not products:
-        return steps, None, f"I could not find “{item.query}” in the catalog.", "unknown_product"
+        near = commerce.nearest(item.query) if isinstance(commerce, Nearest) else []
+        closest = f" The closest things we carry: {'; '.join(near)}." if near else ""
+        return steps, None, f"We don't carry {item.query}.{closest}", "unknown_product"
     branded = [p for p in products if _brand_ok(p, item, preferred)]
     if not branded:
         return (
