@@ -377,6 +377,7 @@ class Product(Loose):
     brand: str = ""
     category: str = ""
     description: str = ""
+    product_type: str = ""
     min_price_cents: int = 0
     variants: list[Variant] = Field(default_factory=list)
 
@@ -645,10 +646,14 @@ def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
         return None
     (word,) = words
     names: list[str] = []
+    kinds: set[str] = set()
     for product in products[:6]:
         if word in {_singular(w) for w in _words(product.name)} and product.name not in names:
             names.append(product.name)
-    if len(names) < 2:
+            kinds.add(product.product_type.lower() or product.product_id)  # untyped: its own
+    if len(names) < 2 or len(kinds) < 2:
+        # several products of one kind (pencils, pencils and pencils): the search's best
+        # match is the choice a careful person makes; only different kinds are asked about
         return None
     shown = names[:4]
     return f"Which {item.query} do you mean: {', '.join(shown[:-1])} or {shown[-1]}?"

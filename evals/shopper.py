@@ -111,13 +111,13 @@ def _words(text: str) -> set[str]:
 
 def same_kind(item: Line, name: str) -> bool:
     """The line named `name` is of the kind the item describes: the item's last product word
-    (its head noun) and most of its other words are in the name."""
+    (its head noun) and two thirds of its words are in the name: AAA is not AA."""
     wanted = _words(item.q) - {"pack", "count", "women", "men", "kid"}
     if not wanted:
         return True
     got = _words(name)
     head = _stem(re.findall(r"[a-z0-9]+", item.q.lower())[-1])
-    return head in got and len(wanted & got) * 2 >= len(wanted)
+    return head in got and len(wanted & got) * 3 >= len(wanted) * 2
 
 
 def _units(line: dict[str, Any]) -> set[int]:
