@@ -819,6 +819,11 @@ async def _buy(
             exact[index] if index < len(exact) else None,
         )  # fmt: skip
         steps += found
+        if choice is None and code == "unknown_product" and len(intent.items) > 1:
+            # one of several things is not carried (or is words around the request, "just
+            # moved in"): said so, and the rest is still quoted
+            notes.append(f"{reason} I left it out")
+            continue
         if choice is None:
             assert reason is not None
             if code in ("ambiguous", "ask_substitute"):
@@ -845,6 +850,10 @@ async def _buy(
             )
         )
     subtotal = sum(s.quantity * s.unit_price_cents for s in steps if isinstance(s, AddToCartStep))
+    if not any(isinstance(s, AddToCartStep) for s in steps):
+        return _refuse(
+            " ".join(n.removesuffix(" I left it out") for n in notes), "unknown_product", steps
+        )
     if intent.checkout or ctx.checkout_pending:
         # a checkout buys the whole cart: what was in it already counts too
         adding = {s.sku: s.quantity for s in steps if isinstance(s, AddToCartStep)}

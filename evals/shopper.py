@@ -136,9 +136,14 @@ def lines_fit(items: Sequence[Line], lines: Sequence[dict[str, Any]]) -> bool:
 
 
 async def _find_sku(shopper: Shopper, line: Line) -> str | None:
+    """An in-stock SKU of the line's kind (and colour), found by the catalog's search."""
     found = await shopper.ok("GET", "/v1/products", params={"q": line.q, "limit": 10})
     for product in found.get("items", []):
-        variants = product.get("variants") or []
+        variants = [
+            v
+            for v in product.get("variants") or []
+            if v.get("available") is None or int(v["available"]) >= max(line.qty, 1)
+        ]
         for variant in variants:
             name = f"{product.get('name', '')} {variant.get('name', '')}"
             if same_kind(line, name) and (line.color is None or line.color.lower() in name.lower()):
@@ -231,6 +236,8 @@ async def _play(case: ShopperCase, shopper: Shopper, result: OutcomeResult) -> N
             SETTLE_SECONDS,
         )
     await judge(case, shopper, result, conversation, refs, cart_before)
+    if not result.passed:  # what it said, for reading a failure
+        result.problems += [f"said: {text[:400]}" for text in replies[-2:]]
 
 
 async def judge(
@@ -242,7 +249,16 @@ async def judge(
     cart_before: dict[str, int],
 ) -> None:
     said_yes = case.turns[-1].lower().strip(" .!") in YES and len(case.turns) > 1
-    orders = await shopper.orders()
+
+    def changed(found: list[dict[str, Any]]) -> bool:
+        return any(
+            o["order_id"] in refs.values()
+            and (int(o["refunded_cents"]) > 0 or o["status"] in ("cancelled", "refunded"))
+            for o in found
+        )
+
+    giving_back = said_yes and case.behavior in ("confirm_then_cancel", "confirm_then_refund")
+    orders = await _eventually(shopper.orders, changed, SETTLE_SECONDS if giving_back else 0)
     new = [o for o in orders if o["order_id"] not in refs.values()]
     named = _named_order(case, refs)
     moved = [

@@ -123,7 +123,8 @@ FILLER = {
     "deliver", "home", "send", "now", "today", "all", "be", "is", "are", "will", "use",
     "apply", "redeem", "code", "coupon", "show", "search", "look", "any", "have", "sell",
     "carry", "do", "options", "got", "there", "yes", "yeah", "yep", "ok", "okay", "sure", "no",
-    "nope", "put", "throw", "toss", "stick", "pop", "later", "i'll", "i've", "please,",
+    "nope", "put", "throw", "toss", "stick", "pop", "later", "i'll", "i've", "please,", "max",
+    "total", "tops", "ugh", "oh", "wait", "hmm", "um", "uh", "well", "actually", "maybe",
 }  # fmt: skip
 PLACES = {
     "kitchen",
@@ -379,7 +380,13 @@ def _clean(text: str) -> str:
     text = text.replace("\u201d", '"').replace("\u2013", "-").replace("\u2014", "-")
     text = re.sub(r"([!?.])\1+", r"\1", text)  # "hey!!" -> "hey!"
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # "1,000" -> "1000"
-    text = re.sub(r"(?<=\d)\s*-?\s*ish\b", "", text, flags=re.I)  # "$20ish" -> "$20"
+    text = re.sub(  # "$20ish" -> "about $20"
+        r"(\$\s*\d+(?:\.\d+)?|\d+(?:\.\d+)?\s*(?:dollars?|bucks))\s*-?\s*ish\b",
+        r"about \1",
+        text,
+        flags=re.I,
+    )
+    text = re.sub(r"(?<=\d)\s*-?\s*ish\b", "", text, flags=re.I)
     text = MONEY_WORDS.sub(lambda m: f"{words_to_number(m.group(1))} {m.group(2)}", text)
     text = re.sub(r"[A-Za-z0-9/]+", lambda m: _normalise_word(m.group(0)), text)
     return re.sub(r"\s+", " ", text).strip()
@@ -499,6 +506,12 @@ class OfflineParser:
             and ("order" in lowered or order_ref is not None)
         ) or re.search(r"\bwhere(?:'s| is) my (?:stuff|package|parcel|delivery)\b", lowered):
             return OrderStatus(order_ref=order_ref)
+        if re.search(
+            r"\b(?:has|have|did|is|are|when (?:will|does|do|is|are|did|should))\b[^.?!]*"
+            r"\b(?:shipped|arrived?|delivered|on (?:its|their) way|out for delivery|get here)\b",
+            lowered,
+        ) and not re.search(r"\b(?:can|could|do) you (?:ship|deliver)\b", lowered):
+            return OrderStatus(order_ref=order_ref)
         if re.search(r"\bcancel\b.*\border\b", lowered):
             return CancelOrder(order_ref=order_ref)
         if re.search(
@@ -516,7 +529,7 @@ class OfflineParser:
         ):
             return Reorder(constraints=self._constraints(lowered, budget=self._budget(lowered)))
         if m := re.search(
-            r"\b(?:make (?:it|that|them)|change (?:it|that|the (?P<item>[a-z0-9 -]+?)) to|"
+            r"\b(?:make (?:it|that|them)|(?:change|set|update) (?:it|that|the (?P<item>[a-z0-9 -]+?)) to|"
             r"i (?:only )?(?:need|want) (?P<n2>"
             + NUM
             + r") instead|actually,? (?P<n3>"
@@ -572,9 +585,19 @@ class OfflineParser:
             return Unclear(
                 question="What would you like to buy? You can name a product and how many."
             )
-        price_question = bool(PRICE_QUESTION.search(lowered)) and not re.search(
-            r"\b(?:buy|order|purchase|add|get me|i need|i want|i'?ll take)\b", lowered
+        buying = re.search(
+            r"\b(?:buy|order|purchase|add|get me|i need|i want|i'?ll take|can i (?:get|have)"
+            r"|could i (?:get|have)|can you (?:get|grab|order)|i'?d like|pick up)\b",
+            lowered,
         )
+        price_question = bool(PRICE_QUESTION.search(lowered)) and not buying
+        # "which shampoo is the cheapest?", "is the train set ok for a 2 year old?": a
+        # question about products is answered with what the catalog has, never a purchase
+        question = not buying and bool(
+            lowered.rstrip().endswith("?")
+            or re.match(r"\s*(?:which|what|is|are|does|do|can|how|will|would)\b", lowered)
+        )
+        price_question = price_question or question
         if price_question and not items:
             return Unclear(question=QUOTE_HOW)
         if search_only or price_question:
@@ -583,7 +606,9 @@ class OfflineParser:
                 words = re.sub(
                     r"\b(?:shipped|shipping|sent|delivered|deliver|ship)(?:\s+to)?\s+[a-z]+(?:\s+[a-z]+)?\s*$"
                     r"|\b(?:how|much|would|cost|costs|tax|taxes|shipped|shipping|price|total|including"
-                    r"|what|whats|what's|is|be|will|does|do|the|a|an|with|come|comes|to|out|for|plus)\b",
+                    r"|what|whats|what's|is|be|will|does|do|the|a|an|with|come|comes|to|out|for|plus"
+                    r"|which|are|ok|okay|good|fine|safe|year|years|old|any|there|it|best|better"
+                    r"|can|you|recommend|suggest|should|i|get)\b",
                     " ",
                     first.query,
                 ).split()

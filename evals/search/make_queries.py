@@ -246,7 +246,6 @@ def _in_any(query: list[str], name: list[str]) -> bool:
 
 def main() -> None:
     from commerce.catalog.kinds import KINDS
-
     from evals.search.run import catalog_products, with_seeded_catalog
 
     async def read(db: Database) -> list[Product]:
