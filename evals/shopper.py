@@ -250,7 +250,7 @@ async def judge(
 ) -> None:
     said_yes = case.turns[-1].lower().strip(" .!") in YES and len(case.turns) > 1
 
-    def changed(found: list[dict[str, Any]]) -> bool:
+    def settled(found: list[dict[str, Any]]) -> bool:
         return any(
             o["order_id"] in refs.values()
             and (int(o["refunded_cents"]) > 0 or o["status"] in ("cancelled", "refunded"))
@@ -258,7 +258,7 @@ async def judge(
         )
 
     giving_back = said_yes and case.behavior in ("confirm_then_cancel", "confirm_then_refund")
-    orders = await _eventually(shopper.orders, changed, SETTLE_SECONDS if giving_back else 0)
+    orders = await _eventually(shopper.orders, settled, SETTLE_SECONDS if giving_back else 0)
     new = [o for o in orders if o["order_id"] not in refs.values()]
     named = _named_order(case, refs)
     moved = [
