@@ -713,8 +713,23 @@ async def _resolve(
     sizes = list(
         dict.fromkeys(v.attributes["size"] for v in best.variants if "size" in v.attributes)
     )
-    if len(sizes) > 1 and "size" not in item.attributes:  # clothes: never guess a size
+    worn = all(
+        re.fullmatch(r"(?:XXS|XS|S|M|L|XL|XXL|XXXL|\d{1,2}(?:\.5)?)(?: \(.*\))?", z) for z in sizes
+    )
+    if len(sizes) > 1 and "size" not in item.attributes and worn:  # clothes: never guess
         return steps, None, f"Which size of {best.name}: {', '.join(sizes)}?", "ambiguous"
+    colour = item.attributes.get("color")
+    if (
+        colour
+        and not any("color" in v.attributes for v in best.variants)
+        and colour not in item.query
+    ):
+        # "green tea", "black beans": a colour that is part of what the thing is
+        rest = {k: v for k, v in item.attributes.items() if k != "color"}
+        again = item.model_copy(
+            update={"query": f"{colour} {item.query}"[:200], "attributes": rest}
+        )
+        return await _resolve(again, commerce, preferred, substitutions)
     variant = _pick_variant(best, item, need_stock=True)
     if variant is not None:
         return steps, _Choice(best, variant), None, ""
@@ -1015,7 +1030,11 @@ def _cart_match(lines: Sequence[CartLine], query: str | None) -> list[CartLine]:
     return [
         li
         for li in lines
-        if words <= {_singular(w) for w in _words(f"{li.name} {li.sku}")} or query.upper() == li.sku
+        if words <= {_singular(w) for w in _words(f"{li.name} {li.sku}")}
+        or query.upper() == li.sku
+        # "mousepad" for "Mouse Pad": the words written together
+        or _singular(re.sub(r"[^a-z0-9]", "", query.lower()))
+        in re.sub(r"[^a-z0-9]", "", li.name.lower())
     ]
 
 

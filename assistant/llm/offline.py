@@ -125,6 +125,7 @@ FILLER = {
     "carry", "do", "options", "got", "there", "yes", "yeah", "yep", "ok", "okay", "sure", "no",
     "nope", "put", "throw", "toss", "stick", "pop", "later", "i'll", "i've", "please,", "max",
     "total", "tops", "ugh", "oh", "wait", "hmm", "um", "uh", "well", "actually", "maybe",
+    "your",
 }  # fmt: skip
 PLACES = {
     "kitchen",
@@ -720,8 +721,12 @@ class OfflineParser:
         for phrase, value in NUMBER_PHRASES:
             text = re.sub(rf"\b{phrase}\b", str(value), text)
         text = re.sub(rf",\s*(?=(?:in )?(?:a )?{CONTAINERS} of \d)", " ", text)
+        # "AA batteries, not AAA": what the person rules out is no product word
+        text = re.sub(r"\b(?:but )?(?:not|never|except)\s+(?:the\s+|any\s+)?[a-z0-9-]+", " ", text)
+        text = re.sub(r"\b(?:best|top|highest)[- ]rated\b|\bwhat'?s\b|\bwhats\b", " ", text)
         chunks = re.split(
-            r",|;|\band\b|\bplus\b|&(?= \d| a | an | some )|\balso\b|\bwith\b(?= \d| a | an )",
+            r",|;|(?<=[a-z0-9])[.!?](?:\s|$)|\band\b|\bplus\b|&(?= \d| a | an | some )|\balso\b"
+            r"|\bwith\b(?= \d| a | an )",
             text,
         )
         items: list[ItemRequest] = []
