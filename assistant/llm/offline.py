@@ -125,7 +125,7 @@ FILLER = {
     "carry", "do", "options", "got", "there", "yes", "yeah", "yep", "ok", "okay", "sure", "no",
     "nope", "put", "throw", "toss", "stick", "pop", "later", "i'll", "i've", "please,", "max",
     "total", "tops", "ugh", "oh", "wait", "hmm", "um", "uh", "well", "actually", "maybe",
-    "your",
+    "your", "yo", "sup",
 }  # fmt: skip
 PLACES = {
     "kitchen",
@@ -756,11 +756,18 @@ class OfflineParser:
         text = chunk.strip(" .!?")
         if m := re.fullmatch(r"(?:x\s*(\d+)|(\d+)\s*x)", text):
             return last.model_copy(update={"quantity": int(m.group(1) or m.group(2))})
-        if m := re.fullmatch(r"(?:the |a |an )?([a-z0-9 '-]+?) one", text):
+        if (bare := re.fullmatch(r"(?:the |a |an )?([a-z0-9 '-]+?) ones?", text)) and (
+            added := self._attributes_of(bare.group(1), last)
+        ):
+            return added  # "the 8-pack ones", "the black one"
+        if m := re.fullmatch(r"(?:the |a |an )?([a-z0-9 '-]+?) ones?", text):
             extra = [w for w in m.group(1).split() if w not in FILLER and w not in last.query]
             if extra and len(extra) <= 4:
                 return last.model_copy(update={"query": f"{last.query} {' '.join(extra)}"[:200]})
             return None
+        return self._attributes_of(text, last)
+
+    def _attributes_of(self, text: str, last: ItemRequest) -> ItemRequest | None:
         probe = self._item(f"{text} zzitem")
         if probe is None or probe.query != "zzitem" or probe.brand or probe.cheapest:
             return None

@@ -160,3 +160,36 @@ def test_money_in_words_and_slang(text: str, budget: int) -> None:
     intent = parser.parse(text).intent
     assert isinstance(intent, Buy), intent
     assert intent.constraints.budget_cents == budget
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "which shampoo is the cheapest?",
+        "is the wooden train set ok for a 2 year old?",
+        "are the usb-c cables any good?",
+    ],
+)
+def test_questions_about_products_are_never_purchases(text: str) -> None:
+    assert isinstance(parser.parse(text).intent, Search)
+
+
+@pytest.mark.parametrize("text", ["has the blender shipped yet?", "when will my stuff arrive"])
+def test_delivery_questions_are_order_status(text: str) -> None:
+    from assistant.intents import OrderStatus
+
+    assert isinstance(parser.parse(text).intent, OrderStatus)
+
+
+def test_what_the_person_rules_out_is_no_product_word() -> None:
+    intent = parser.parse("cheapest AA batteries. NOT AAA, they never work").intent
+    assert isinstance(intent, Buy)
+    assert intent.items[0].query == "aa batteries" and intent.items[0].cheapest
+
+
+async def test_one_thing_not_carried_among_several_is_said_and_left_out() -> None:
+    plan = await generate_plan(
+        parser.parse("buy 2 AA batteries and a flux capacitor").intent, FakeShop()
+    )
+    assert plan.outcome == "checkout"
+    assert "We don't carry flux capacitor" in plan.message
