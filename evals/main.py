@@ -146,6 +146,10 @@ def _run_shopper(options: EvalOptions, console: Console) -> Written:
         f"{summary['overall']['cases']}; unsafe actions {summary['unsafe_actions']}\n\n"
         f"| behaviour | cases | pass rate |\n|---|---|---|\n{rows}\n"
     )
+    from evals.gate import load_thresholds, shopper_failures
+
+    for failure in shopper_failures(summary, load_thresholds()):
+        console.print(f"[red]gate: {failure}[/red]")
     console.print(f"wrote {json_path}, {md_path}")
     return Written(json_path, md_path, md_path, document)
 

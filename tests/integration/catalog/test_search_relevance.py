@@ -60,7 +60,7 @@ async def test_each_mode_answers(stack: ServiceStack) -> None:
 
 async def search_status(stack: ServiceStack, **params: Any) -> int:
     async with stack.client("catalog") as http:
-        return (await http.get("/products", params=params)).status_code
+        return int((await http.get("/products", params=params)).status_code)
 
 
 async def test_relevance_floor_on_a_dev_sample(stack: ServiceStack) -> None:
