@@ -710,6 +710,14 @@ async def _resolve(
     ordered = sorted(branded, key=lambda p: p.min_price_cents) if item.cheapest else branded
     # the best match, with its stock (search already carries it; detail is authoritative)
     best = await commerce.product(ordered[0].product_id) or ordered[0]
+    if _pick_variant(best, item, need_stock=False) is None:
+        # the best match lacks the size, colour or pack asked for: the next matches of the
+        # same words that have it come first (another brand's 8-pack of AA batteries)
+        for candidate in ordered[1:6]:
+            detail = await commerce.product(candidate.product_id) or candidate
+            if _pick_variant(detail, item, need_stock=False) is not None:
+                best = detail
+                break
     sizes = list(
         dict.fromkeys(v.attributes["size"] for v in best.variants if "size" in v.attributes)
     )

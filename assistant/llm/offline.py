@@ -270,7 +270,8 @@ CHECKOUT_CART = re.compile(
     r"|place (?:my|the|an) order|complete (?:my|the) (?:order|purchase)"
     r"|(?:buy|order|purchase|get|pay for) (?:what'?s|what is|everything|all|the (?:stuff|things|items)|whatever'?s?|whatever is)"
     r"(?: that'?s| that is| is)? in (?:my|the) (?:cart|basket|bag)"
-    r"|(?:buy|order|purchase|pay for) (?:my|the) (?:cart|basket)|(?:buy|order|purchase) (?:it|them|everything) now)\b"
+    r"|(?:buy|order|purchase|pay for) (?:my|the) (?:cart|basket)|(?:buy|order|purchase) (?:it|them|everything) now"
+    r"|(?:approve|confirm|place) (?:the |my )?order in (?:my|the) (?:cart|basket))\b"
 )
 CHECKOUT_LEFTOVER = {
     "ok", "okay", "let's", "lets", "let", "us", "now", "please", "i", "want", "to", "would",
@@ -376,7 +377,12 @@ def _normalise_word(word: str) -> str:
     return word
 
 
+ASIDE = re.compile(r"\[[^\]]*\]|\([^)]*\bassistant\b[^)]*\)", re.I)
+
+
 def _clean(text: str) -> str:
+    # "[note to assistant: …]": a bracketed aside to the assistant is no part of the request
+    text = ASIDE.sub(" ", text)
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
     text = text.replace("\u201d", '"').replace("\u2013", "-").replace("\u2014", "-")
     text = re.sub(r"([!?.])\1+", r"\1", text)  # "hey!!" -> "hey!"
@@ -415,7 +421,11 @@ class OfflineParser:
             )
 
     def _parse(self, text: str, *, awaiting_confirmation: bool) -> ParsedMessage:
-        notes: list[str] = []
+        notes: list[str] = [
+            "ignored instructions aimed at the assistant: " + m.group(0)[:200]
+            for m in ASIDE.finditer(text)
+            if "assistant" in m.group(0).lower()
+        ]
         original = _clean(text)
         if not original:
             return ParsedMessage(intent=Unclear(question="What would you like to do?"))
