@@ -886,6 +886,18 @@ async def _buy(
                     f"your cart already holds {line.quantity} x {line.name}; it is part of this order"
                 )
             subtotal += line.quantity * line.unit_price_cents
+    if budget is not None and subtotal > budget and not exact:
+        if not all(i.cheapest for i in intent.items):
+            # a careful shopper tries the cheapest products of the same kinds before saying no
+            cheaper = [i.model_copy(update={"cheapest": True}) for i in intent.items]
+            return await _buy(intent.model_copy(update={"items": cheaper}), commerce, ctx)
+        return _refuse(
+            f"The cheapest choice comes to {money(subtotal)} before tax and shipping, over your "
+            f"{money(budget)} budget. Fewer items would fit.",
+            "over_budget",
+            steps,
+            budget_cents=budget,
+        )
     if budget is not None and subtotal > budget:
         return _refuse(
             f"That comes to {money(subtotal)} before tax and shipping, over your {money(budget)} budget. "
