@@ -59,6 +59,7 @@ class BffCommerce:
         self._http = http
         self._headers = {"Authorization": f"Bearer {token}"}
         self._start = start
+        self._nearest: dict[str, list[str]] = {}
 
     async def _call(
         self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
@@ -99,7 +100,17 @@ class BffCommerce:
         if max_price_cents is not None:
             params["max_price_cents"] = max_price_cents
         found = await self._call("GET", "/v1/products", params=params)
+        if found.get("match") in ("none", "related"):
+            # the shop does not carry it (or only things close in meaning): no match, and
+            # what comes closest is kept to name in the answer
+            near = found.get("nearest") or found.get("items") or []
+            self._nearest[query] = [str(p["name"]) for p in near[:3]]
+            return []
         return [Product.model_validate(p) for p in found["items"]]
+
+    def nearest(self, query: str) -> list[str]:
+        """What the catalog carries closest to `query`, when its search found no match."""
+        return self._nearest.get(query, [])
 
     async def product(self, product_id: str) -> Product | None:
         try:

@@ -11,6 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_QUANTITY = 1000
+"""The most units of one item (and the biggest pack size) one order can hold."""
+
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -22,8 +25,10 @@ class ItemRequest(Model):
     query: str = Field(
         min_length=1, max_length=200, description="Product words, e.g. 'AA batteries'"
     )
-    quantity: int = Field(1, ge=1, le=1000, description="How many units (packs count as units)")
-    pack_size: int | None = Field(None, ge=1, le=1000, description="e.g. 8 for 'an 8-pack'")
+    quantity: int = Field(
+        1, ge=1, le=MAX_QUANTITY, description="How many units (packs count as units)"
+    )
+    pack_size: int | None = Field(None, ge=1, le=MAX_QUANTITY, description="e.g. 8 for 'an 8-pack'")
     brand: str | None = Field(None, max_length=80)
     attributes: dict[str, str] = Field(
         default_factory=dict, description="e.g. {'color': 'black', 'length': '2m'}"
@@ -59,7 +64,7 @@ class ChangeQuantity(Model):
 
     kind: Literal["change_quantity"] = "change_quantity"
     item: str | None = None
-    quantity: int = Field(ge=0, le=1000)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
 
 
 class ViewCart(Model):
@@ -111,6 +116,27 @@ class Refund(Model):
     reason: str = "customer request"
 
 
+class EmptyCart(Model):
+    """'empty my cart', 'clear the basket': take every line out."""
+
+    kind: Literal["empty_cart"] = "empty_cart"
+
+
+class ListOrders(Model):
+    """'show my orders'; `about` "charges" for questions about what was charged."""
+
+    kind: Literal["list_orders"] = "list_orders"
+    about: Literal["orders", "charges"] = "orders"
+
+
+class Unsupported(Model):
+    """A shop request the assistant cannot carry out (gift cards, subscriptions, price
+    matching, other currencies or languages, promotions it cannot see): `reason` says why."""
+
+    kind: Literal["unsupported"] = "unsupported"
+    reason: str = Field(min_length=1, max_length=300)
+
+
 class Confirm(Model):
     kind: Literal["confirm"] = "confirm"
 
@@ -142,6 +168,9 @@ Intent = Annotated[
     | OrderStatus
     | CancelOrder
     | Refund
+    | EmptyCart
+    | ListOrders
+    | Unsupported
     | Confirm
     | Decline
     | Unclear,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -32,14 +32,17 @@ from assistant.intents import (
     Checkout,
     Confirm,
     Decline,
+    EmptyCart,
     Intent,
     ItemRequest,
+    ListOrders,
     OrderStatus,
     Refund,
     RemoveItems,
     Reorder,
     Search,
     Unclear,
+    Unsupported,
     ViewCart,
 )
 from assistant.text import one_letter_off as _one_letter_off
@@ -374,6 +377,7 @@ class Product(Loose):
     brand: str = ""
     category: str = ""
     description: str = ""
+    product_type: str = ""
     min_price_cents: int = 0
     variants: list[Variant] = Field(default_factory=list)
 
@@ -403,6 +407,10 @@ class Order(Loose):
     status: str
     total_cents: int
     refunded_cents: int = 0
+    subtotal_cents: int | None = None
+    discount_cents: int = 0
+    tax_cents: int = 0
+    shipping_cents: int = 0
     created_at: str = ""
     updated_at: str = ""
     lines: list[OrderLine] = Field(default_factory=list)
@@ -428,6 +436,14 @@ class CommerceReader(Protocol):
         """Why `code` cannot apply to these (sku, quantity) lines (unknown, expired, used,
         below its minimum), or None when it applies."""
         ...
+
+
+@runtime_checkable
+class Nearest(Protocol):
+    """A reader that can name what the catalog carries closest to a query it found no
+    match for (the BFF client can; a reader without it just says it is not carried)."""
+
+    def nearest(self, query: str) -> list[str]: ...
 
 
 class PlanContext(Frozen):
@@ -477,6 +493,12 @@ async def generate_plan(
             return await _cancel(intent, commerce)
         case Refund():
             return await _refund(intent, commerce)
+        case EmptyCart():
+            return await _empty(commerce, ctx)
+        case ListOrders():
+            return await _list_orders(intent, commerce)
+        case Unsupported():
+            return _refuse(f"{intent.reason} {SCOPE}", "unsupported")
         case Confirm() | Decline():
             return _clarify("There is nothing waiting for a yes or no. What would you like to do?")
         case Unclear() if intent.question == SCOPE:
@@ -624,10 +646,14 @@ def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
         return None
     (word,) = words
     names: list[str] = []
+    kinds: set[str] = set()
     for product in products[:6]:
         if word in {_singular(w) for w in _words(product.name)} and product.name not in names:
             names.append(product.name)
-    if len(names) < 2:
+            kinds.add(product.product_type.lower() or product.product_id)  # untyped: its own
+    if len(names) < 2 or len(kinds) < 2:
+        # several products of one kind (pencils, pencils and pencils): the search's best
+        # match is the choice a careful person makes; only different kinds are asked about
         return None
     shown = names[:4]
     return f"Which {item.query} do you mean: {', '.join(shown[:-1])} or {shown[-1]}?"
@@ -665,7 +691,9 @@ async def _resolve(
         )
     ]
     if not products:
-        return steps, None, f"I could not find “{item.query}” in the catalog.", "unknown_product"
+        near = commerce.nearest(item.query) if isinstance(commerce, Nearest) else []
+        closest = f" The closest things we carry: {'; '.join(near)}." if near else ""
+        return steps, None, f"We don't carry {item.query}.{closest}", "unknown_product"
     branded = [p for p in products if _brand_ok(p, item, preferred)]
     if not branded:
         return (
@@ -682,11 +710,34 @@ async def _resolve(
     ordered = sorted(branded, key=lambda p: p.min_price_cents) if item.cheapest else branded
     # the best match, with its stock (search already carries it; detail is authoritative)
     best = await commerce.product(ordered[0].product_id) or ordered[0]
+    if _pick_variant(best, item, need_stock=False) is None:
+        # the best match lacks the size, colour or pack asked for: the next matches of the
+        # same words that have it come first (another brand's 8-pack of AA batteries)
+        for candidate in ordered[1:6]:
+            detail = await commerce.product(candidate.product_id) or candidate
+            if _pick_variant(detail, item, need_stock=False) is not None:
+                best = detail
+                break
     sizes = list(
         dict.fromkeys(v.attributes["size"] for v in best.variants if "size" in v.attributes)
     )
-    if len(sizes) > 1 and "size" not in item.attributes:  # clothes: never guess a size
+    worn = all(
+        re.fullmatch(r"(?:XXS|XS|S|M|L|XL|XXL|XXXL|\d{1,2}(?:\.5)?)(?: \(.*\))?", z) for z in sizes
+    )
+    if len(sizes) > 1 and "size" not in item.attributes and worn:  # clothes: never guess
         return steps, None, f"Which size of {best.name}: {', '.join(sizes)}?", "ambiguous"
+    colour = item.attributes.get("color")
+    if (
+        colour
+        and not any("color" in v.attributes for v in best.variants)
+        and colour not in item.query
+    ):
+        # "green tea", "black beans": a colour that is part of what the thing is
+        rest = {k: v for k, v in item.attributes.items() if k != "color"}
+        again = item.model_copy(
+            update={"query": f"{colour} {item.query}"[:200], "attributes": rest}
+        )
+        return await _resolve(again, commerce, preferred, substitutions)
     variant = _pick_variant(best, item, need_stock=True)
     if variant is not None:
         return steps, _Choice(best, variant), None, ""
@@ -791,6 +842,11 @@ async def _buy(
             exact[index] if index < len(exact) else None,
         )  # fmt: skip
         steps += found
+        if choice is None and code == "unknown_product" and len(intent.items) > 1:
+            # one of several things is not carried (or is words around the request, "just
+            # moved in"): said so, and the rest is still quoted
+            notes.append(f"{reason} I left it out")
+            continue
         if choice is None:
             assert reason is not None
             if code in ("ambiguous", "ask_substitute"):
@@ -817,6 +873,10 @@ async def _buy(
             )
         )
     subtotal = sum(s.quantity * s.unit_price_cents for s in steps if isinstance(s, AddToCartStep))
+    if not any(isinstance(s, AddToCartStep) for s in steps):
+        return _refuse(
+            " ".join(n.removesuffix(" I left it out") for n in notes), "unknown_product", steps
+        )
     if intent.checkout or ctx.checkout_pending:
         # a checkout buys the whole cart: what was in it already counts too
         adding = {s.sku: s.quantity for s in steps if isinstance(s, AddToCartStep)}
@@ -826,6 +886,18 @@ async def _buy(
                     f"your cart already holds {line.quantity} x {line.name}; it is part of this order"
                 )
             subtotal += line.quantity * line.unit_price_cents
+    if budget is not None and subtotal > budget and not exact:
+        if not all(i.cheapest for i in intent.items):
+            # a careful shopper tries the cheapest products of the same kinds before saying no
+            cheaper = [i.model_copy(update={"cheapest": True}) for i in intent.items]
+            return await _buy(intent.model_copy(update={"items": cheaper}), commerce, ctx)
+        return _refuse(
+            f"The cheapest choice comes to {money(subtotal)} before tax and shipping, over your "
+            f"{money(budget)} budget. Fewer items would fit.",
+            "over_budget",
+            steps,
+            budget_cents=budget,
+        )
     if budget is not None and subtotal > budget:
         return _refuse(
             f"That comes to {money(subtotal)} before tax and shipping, over your {money(budget)} budget. "
@@ -939,6 +1011,38 @@ def _after_edit(
     )  # fmt: skip
 
 
+async def _empty(commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    lines = (await commerce.cart()).lines
+    if not lines:
+        return Plan(steps=[ViewCartStep()], outcome="answer", message="Your cart is already empty.")
+    steps: list[PlanStep] = [RemoveFromCartStep(sku=li.sku, name=li.name) for li in lines]
+    names = ", ".join(f"{li.quantity} x {li.name}" for li in lines)
+    return _after_edit(steps, f"Emptied your cart (took out {names}).", ctx, empties=True)
+
+
+async def _list_orders(intent: ListOrders, commerce: CommerceReader) -> Plan:
+    orders = await commerce.orders(limit=10)
+    lookup = LookupOrderStep()
+    if not orders:
+        message = "You have no orders yet, so nothing has been charged to your card."
+        return Plan(steps=[lookup], outcome="answer", message=message)
+    if intent.about == "orders":
+        return Plan(steps=[lookup], outcome="answer", message=recent_orders(orders, 10))
+    paid = sum(o.total_cents for o in orders if o.status not in ("created", "cancelled"))
+    back = sum(o.refunded_cents for o in orders)
+    details = "; ".join(
+        f"{short_number(o.order_id)}: {money(o.total_cents)} ({o.status.replace('_', ' ')}"
+        + (f", {money(o.refunded_cents)} refunded" if o.refunded_cents else "")
+        + ")"
+        for o in orders
+    )
+    message = (
+        f"Your card is charged only for orders you approved. Your recent orders: {details}. "
+        f"In all {money(paid)} charged and {money(back)} refunded."
+    )
+    return Plan(steps=[lookup], outcome="answer", message=message)
+
+
 def _cart_match(lines: Sequence[CartLine], query: str | None) -> list[CartLine]:
     if not query:
         return []
@@ -946,7 +1050,11 @@ def _cart_match(lines: Sequence[CartLine], query: str | None) -> list[CartLine]:
     return [
         li
         for li in lines
-        if words <= {_singular(w) for w in _words(f"{li.name} {li.sku}")} or query.upper() == li.sku
+        if words <= {_singular(w) for w in _words(f"{li.name} {li.sku}")}
+        or query.upper() == li.sku
+        # "mousepad" for "Mouse Pad": the words written together
+        or _singular(re.sub(r"[^a-z0-9]", "", query.lower()))
+        in re.sub(r"[^a-z0-9]", "", li.name.lower())
     ]
 
 
@@ -1042,18 +1150,145 @@ async def _reorder(intent: Reorder, commerce: CommerceReader, ctx: PlanContext) 
     return await _buy(buy, commerce, ctx, exact=last.lines)
 
 
+def short_number(order_id: str) -> str:
+    """The order number the assistant and the UI show: the id's first eight characters."""
+    return order_id[:8]
+
+
+def _same_ref(order_id: str, ref: str) -> bool:
+    """`ref` names this order: its full id, or (six characters or more) the start of it,
+    the short number shown being the first eight."""
+    full = order_id.lower()
+    ref = ref.lower().strip(" #")
+    if ref == full or ref == full.replace("-", ""):
+        return True
+    return len(ref) >= 6 and full.replace("-", "").startswith(ref.replace("-", ""))
+
+
+def _order_line(order: Order) -> str:
+    day = order.created_at[:10]
+    placed = f", placed {day}" if day else ""
+    status = order.status.replace("_", " ")
+    return f"{short_number(order.order_id)} ({money(order.total_cents)}, {status}{placed})"
+
+
+def recent_orders(orders: Sequence[Order], count: int = 5) -> str:
+    """'Your recent orders: 1a2b3c4d ($9.39, delivered, placed 2026-11-20); …'."""
+    if not orders:
+        return "You have no orders yet."
+    return "Your recent orders: " + "; ".join(_order_line(o) for o in orders[:count]) + "."
+
+
+def _lines_match(order: Order, items: Sequence[ItemRequest]) -> bool:
+    for item in items:
+        wanted = {_singular(w) for w in _words(item.query)}
+        if not any(
+            wanted <= {_singular(w) for w in _words(f"{li.name} {li.sku}")} for li in order.lines
+        ):
+            return False
+    return True
+
+
+def refund_for_lines(order: Order, lines: Sequence[RefundLine]) -> int:
+    """What returning `lines` gives back, as the refund service works it out: each line's
+    price less its share of the discount plus its share of the tax."""
+    from commerce.contracts.refunds import amount_for_lines, paid_per_line
+    from commerce.contracts.values import CheckoutLine, Totals
+
+    subtotal = sum(li.quantity * li.unit_price_cents for li in order.lines)
+    try:
+        totals = Totals(
+            subtotal_cents=order.subtotal_cents if order.subtotal_cents is not None else subtotal,
+            discount_cents=order.discount_cents,
+            tax_cents=order.tax_cents,
+            shipping_cents=order.shipping_cents,
+            total_cents=order.total_cents,
+        )
+        paid = paid_per_line(
+            [
+                CheckoutLine(
+                    sku=li.sku,
+                    product_id=li.product_id or li.sku,
+                    name=li.name,
+                    quantity=li.quantity,
+                    unit_price_cents=li.unit_price_cents,
+                )
+                for li in order.lines
+            ],
+            totals,
+        )
+        return amount_for_lines(paid, {li.sku: li.quantity for li in lines})
+    except ValueError:  # an order the assistant cannot price line by line: the prices
+        return sum(li.quantity * li.unit_price_cents for li in lines)
+
+
+class OrderNotFound(Exception):
+    """The person's words name none of their orders (or several): `plan` says so."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(plan.message)
+        self.plan = plan
+
+
 async def _find_order(
-    ref: str | None, commerce: CommerceReader
+    ref: str | None, commerce: CommerceReader, items: Sequence[ItemRequest] = ()
 ) -> tuple[LookupOrderStep, Order | None]:
-    orders = await commerce.orders(limit=20)
+    """The one order the person named, exactly: a full id or the short number shown, the
+    orders holding the products they name (searched across all their orders), or, with
+    neither, their latest order. A reference that names no order (or several) raises
+    `OrderNotFound` with the answer to give; another order is never taken in its place."""
+    orders = await commerce.orders(limit=50)
+    lookup = LookupOrderStep(order_ref=ref)
     match: Order | None = None
     if ref:
-        match = next((o for o in orders if o.order_id.lower().startswith(ref.lower())), None)
+        found = [o for o in orders if _same_ref(o.order_id, ref)]
+        if not found:
+            raise OrderNotFound(
+                _refuse(
+                    f"I can't find order {ref.strip(' #')} among your orders. "
+                    + recent_orders(orders)
+                    + " Which one do you mean?",
+                    "nothing_to_do",
+                    [lookup],
+                )
+            )
+        if len(found) > 1:
+            raise OrderNotFound(
+                _clarify(
+                    f"Several of your orders start with {ref}: "
+                    + ", ".join(short_number(o.order_id) for o in found[:5])
+                    + ". Which one do you mean?",
+                    [lookup],
+                )
+            )
+        match = found[0]
+    elif items:
+        detailed = [await commerce.order(o.order_id) or o for o in orders]
+        found = [o for o in detailed if _lines_match(o, items)]
+        what = " and ".join(i.query for i in items)
+        if not found:
+            raise OrderNotFound(
+                _refuse(
+                    f"I can't find {what} in any of your orders. " + recent_orders(detailed),
+                    "nothing_to_do",
+                    [lookup],
+                )
+            )
+        if len(found) > 1:
+            raise OrderNotFound(
+                _clarify(
+                    f"{what.capitalize()} is in {len(found)} of your orders: "
+                    + "; ".join(_order_line(o) for o in found[:5])
+                    + ". Which order do you mean?",
+                    [lookup],
+                )
+            )
+        match = found[0]
     elif orders:
         match = orders[0]
-    if match is not None:
+    if match is not None and not match.lines:
         match = await commerce.order(match.order_id) or match
-    return LookupOrderStep(order_ref=ref, order_id=match.order_id if match else None), match
+    return lookup.model_copy(update={"order_id": match.order_id if match else None}), match
 
 
 STATUS_WORDS = {
@@ -1068,7 +1303,10 @@ STATUS_WORDS = {
 
 
 async def _order_status(intent: OrderStatus, commerce: CommerceReader) -> Plan:
-    lookup, order = await _find_order(intent.order_ref, commerce)
+    try:
+        lookup, order = await _find_order(intent.order_ref, commerce)
+    except OrderNotFound as exc:
+        return exc.plan
     if order is None:
         what = f"an order {intent.order_ref}" if intent.order_ref else "any orders"
         return _refuse(f"I could not find {what} on your account.", "nothing_to_do", [lookup])
@@ -1084,7 +1322,10 @@ NO_ORDERS = "I found no orders on your account. Which order do you mean? Its num
 
 
 async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
-    lookup, order = await _find_order(intent.order_ref, commerce)
+    try:
+        lookup, order = await _find_order(intent.order_ref, commerce)
+    except OrderNotFound as exc:
+        return exc.plan
     if order is None and intent.order_ref is None:
         return _clarify(NO_ORDERS, [lookup])
     if order is None:
@@ -1116,7 +1357,10 @@ async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
 
 
 async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
-    lookup, order = await _find_order(intent.order_ref, commerce)
+    try:
+        lookup, order = await _find_order(intent.order_ref, commerce, intent.items)
+    except OrderNotFound as exc:
+        return exc.plan
     if order is None and intent.order_ref is None:
         return _clarify(NO_ORDERS, [lookup])
     if order is None:
@@ -1158,10 +1402,7 @@ async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
             [lookup],
         )
     left = order.total_cents - order.refunded_cents
-    if lines:
-        estimate = min(left, sum(li.quantity * li.unit_price_cents for li in lines))
-    else:
-        estimate = intent.amount_cents or left
+    estimate = min(left, refund_for_lines(order, lines)) if lines else (intent.amount_cents or left)
     step = RefundStep(
         order_id=order.order_id,
         lines=lines,

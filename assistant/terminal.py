@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.prompt import Confirm, Prompt
+from rich.prompt import Prompt
 from rich.table import Table
 
 QUIT = {"quit", "exit", "bye", ":q"}
@@ -21,7 +21,26 @@ def money(cents: int | None) -> str:
     return "-" if cents is None else f"${cents / 100:,.2f}"
 
 
+YES = {"y", "yes", "yep", "yeah", "ok", "okay", "sure", "confirm", "go ahead"}
+NO = {"n", "no", "nope", "nah", "cancel", "stop", "don't"}
+
+
+def question(pending: dict[str, Any]) -> str:
+    """The y/n question for what approving does: pay, refund or cancel."""
+    order = str(pending.get("order_id") or "")[:8]
+    total = money(pending.get("total_cents"))
+    match pending.get("action", "purchase"):
+        case "refund":
+            return f"Refund {total} of order {order} to your card? (y/n, or an edit)"
+        case "cancel":
+            return f"Cancel order {order} and refund {total} to your card? (y/n, or an edit)"
+    return f"Place this order for {total}? (y/n, or an edit such as 'make it three')"
+
+
 def confirmation_table(pending: dict[str, Any]) -> Table:
+    action = pending.get("action", "purchase")
+    if action in ("refund", "cancel"):
+        return give_back_table(pending)
     table = Table("item", "sku", "qty", "unit", "total", title="Your order", title_justify="left")
     for line in pending["lines"]:
         table.add_row(
@@ -38,6 +57,23 @@ def confirmation_table(pending: dict[str, Any]) -> Table:
     table.add_row("[bold]total[/bold]", "", "", "", f"[bold]{money(pending['total_cents'])}[/bold]")
     if pending.get("budget_cents") is not None:
         table.caption = f"your budget: {money(pending['budget_cents'])}"
+    return table
+
+
+def give_back_table(pending: dict[str, Any]) -> Table:
+    """A refund or cancellation: the order, the items going back, and the amount that goes
+    back to the card (tax included)."""
+    order = str(pending.get("order_id") or "")[:8]
+    title = (
+        f"Cancel order {order}" if pending.get("action") == "cancel" else f"Refund of order {order}"
+    )
+    table = Table("item", "sku", "qty", title=title, title_justify="left")
+    for line in pending["lines"]:
+        table.add_row(line["name"], line["sku"], str(line["quantity"]))
+    table.add_section()
+    table.add_row(
+        "[bold]back to your card[/bold]", "", f"[bold]{money(pending['total_cents'])}[/bold]"
+    )
     return table
 
 
@@ -86,12 +122,19 @@ class ChatSession:
             try:
                 turn = self.send(text)
                 while turn.get("pending"):
-                    self.console.print(confirmation_table(turn["pending"]))
+                    pending = turn["pending"]
+                    self.console.print(confirmation_table(pending))
                     try:
-                        approve = Confirm.ask("Place this order?", console=self.console)
+                        answer = Prompt.ask(question(pending), console=self.console).strip()
                     except (EOFError, KeyboardInterrupt):
                         return
-                    turn = self.confirm(approve, turn["pending"]["total_cents"])
+                    word = answer.lower().strip(" .!")
+                    if word in YES or word in NO:
+                        turn = self.confirm(word in YES, pending["total_cents"])
+                    elif answer:  # an edit ("make it three"): the assistant re-quotes it
+                        turn = self.send(answer)
+                    else:
+                        continue
             except ChatError as exc:
                 self.console.print(f"[red]{exc}[/red]")
 

@@ -17,7 +17,10 @@ def eval_command(
             help="offline, or openai:<model> (uses OPENAI_BASE_URL, OPENAI_API_KEY); repeatable"
         ),
     ] = None,
-    split: Annotated[str, typer.Option(help="dev, test (held back) or all")] = "dev",
+    split: Annotated[
+        str,
+        typer.Option(help="dev, test (held back), all, or shopper (end state on a fresh stack)"),
+    ] = "dev",
     dataset: Annotated[str, typer.Option(help="Dataset version under evals/datasets")] = "v1",
     repeat: Annotated[int, typer.Option(min=1, help="Trials per case; reports pass^k")] = 1,
     plans: Annotated[bool, typer.Option(help="Also generate and score plans")] = True,

@@ -46,6 +46,8 @@ def run_eval(options: EvalOptions, console: Console) -> Written:
     """Runs every backend on the split, prints the summary, writes JSON, Markdown and PNG."""
     if options.repeat < 1:
         raise ValueError("--repeat must be at least 1")
+    if options.split == "shopper":
+        return _run_shopper(options, console)
     cases = load_cases(options.split, options.version)
     if options.limit is not None:
         cases = cases[: options.limit]
@@ -96,6 +98,60 @@ async def _outcomes(
 ) -> list[OutcomeResult]:
     async with fresh_stack(port_offset, model) as (base_url, new_person):
         return await run_outcomes(cases, base_url, new_person, progress)
+
+
+def _run_shopper(options: EvalOptions, console: Console) -> Written:
+    """The shopper split, always at the end-state level on a fresh stack (offline parser,
+    or the model of an `openai:MODEL` backend)."""
+    from evals.shopper import load_shopper, run_shopper, summarize_shopper
+
+    cases = load_shopper()
+    if options.limit is not None:
+        cases = cases[: options.limit]
+    spec = options.backends[0]
+    model = spec.split(":", 1)[1] if spec.startswith("openai:") else None
+
+    async def play(progress: Callable[[int, int], None]) -> list[OutcomeResult]:
+        async with fresh_stack(options.port_offset, model) as (base_url, new_person):
+            return await run_shopper(cases, base_url, new_person, progress)
+
+    with console.status("shopper split, starting a fresh stack") as status:
+
+        def progress(i: int, n: int) -> None:
+            status.update(f"shopper split, case {i}/{n}")
+
+        results = asyncio.run(play(progress))
+    summary = summarize_shopper(results)
+    document: dict[str, Any] = {
+        "split": "shopper",
+        "backend": spec,
+        "summary": summary,
+        "cases": [r.dump() for r in results],
+    }
+    console.print(
+        f"shopper: {summary['overall']['pass_rate']:.2f} of {summary['overall']['cases']} cases "
+        f"pass; unsafe actions {summary['unsafe_actions']}; errors {summary['errors']}"
+    )
+    for behaviour, row in summary["behaviours"].items():
+        console.print(f"  {behaviour:<24} {row['cases']:>3} cases  {row['pass_rate']:.2f}")
+    options.out.mkdir(parents=True, exist_ok=True)
+    json_path = options.out / "eval-shopper.json"
+    md_path = options.out / "eval-shopper.md"
+    json_path.write_text(json.dumps(document, indent=1) + "\n")
+    rows = "\n".join(
+        f"| {b} | {r['cases']} | {r['pass_rate']:.2f} |" for b, r in summary["behaviours"].items()
+    )
+    md_path.write_text(
+        f"# shopper split ({spec})\n\npass rate {summary['overall']['pass_rate']:.2f} of "
+        f"{summary['overall']['cases']}; unsafe actions {summary['unsafe_actions']}\n\n"
+        f"| behaviour | cases | pass rate |\n|---|---|---|\n{rows}\n"
+    )
+    from evals.gate import load_thresholds, shopper_failures
+
+    for failure in shopper_failures(summary, load_thresholds()):
+        console.print(f"[red]gate: {failure}[/red]")
+    console.print(f"wrote {json_path}, {md_path}")
+    return Written(json_path, md_path, md_path, document)
 
 
 def run_compare(old: Path, new: Path, console: Console) -> int:

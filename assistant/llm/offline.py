@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from pydantic import ValidationError
+
 from assistant.intents import (
+    MAX_QUANTITY,
     SCOPE,
     ApplyCoupon,
     Buy,
@@ -24,8 +27,10 @@ from assistant.intents import (
     Confirm,
     Constraints,
     Decline,
+    EmptyCart,
     Intent,
     ItemRequest,
+    ListOrders,
     OrderStatus,
     ParsedMessage,
     Refund,
@@ -33,6 +38,7 @@ from assistant.intents import (
     Reorder,
     Search,
     Unclear,
+    Unsupported,
     ViewCart,
 )
 from assistant.text import one_letter_off as _one_letter_off
@@ -117,7 +123,9 @@ FILLER = {
     "deliver", "home", "send", "now", "today", "all", "be", "is", "are", "will", "use",
     "apply", "redeem", "code", "coupon", "show", "search", "look", "any", "have", "sell",
     "carry", "do", "options", "got", "there", "yes", "yeah", "yep", "ok", "okay", "sure", "no",
-    "nope",
+    "nope", "put", "throw", "toss", "stick", "pop", "later", "i'll", "i've", "please,", "max",
+    "total", "tops", "ugh", "oh", "wait", "hmm", "um", "uh", "well", "actually", "maybe",
+    "your", "yo", "sup",
 }  # fmt: skip
 PLACES = {
     "kitchen",
@@ -155,6 +163,7 @@ BUDGET_HAVE = re.compile(
     r"\b(?:i\s+)?(?:only\s+|just\s+)?(?:have|'ve got|ve got|got|have got|has)\s+(?:only\s+|just\s+)?"
     r"(?:about\s+|around\s+|like\s+)?" + CASH + r"(?:\s+to spend(?:\s+on)?)?"
     + r"|\ball i (?:have|got) is\s+" + CASH
+    + r"|\b(?:for|around|about|roughly|approximately|approx)\s+(?:about\s+|around\s+|roughly\s+)?" + CASH
     + r"|(?<![\w$.])" + CASH + r"\s+(?:is all i (?:have|got)|to spend|is my limit|is the limit|max\b|tops\b)",
     re.IGNORECASE,
 )  # fmt: skip
@@ -168,12 +177,170 @@ COUPON = re.compile(
 CODE_VERB = re.compile(r"\b(?:apply|use|redeem)\s+(?:the\s+)?([A-Z][A-Z_-]*\d[A-Z0-9_-]*)\b")
 APPLY_CODE = re.compile(r"^\s*(?:apply|use|redeem)\s+([A-Z0-9][A-Z0-9_-]{2,31})\s*$")
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
-ORDER_NO = re.compile(r"\border\s*(?:#|number|no\.?|id)?\s*:?\s*#?([0-9a-f]{6,36})\b", re.I)
+# "order 1a2b3c4d", "order #1042", "order number 55555", "#1042": a number that names an
+# order (never "order 2 packs of …")
+ORDER_NO = re.compile(
+    r"\border\s*(?:#|number|no\.?|id)?\s*:?\s*#?([0-9a-f]{6,36}|\d{1,12})\b"
+    r"(?!\s*(?:x\b|packs?\b|of\b|boxes\b|bottles\b|bags\b|rolls\b|units?\b|pcs\b|pieces\b))"
+    r"|(?<![\w&])#\s*([0-9a-f]{6,36}|\d{1,12})\b",
+    re.I,
+)
 AMOUNT = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)|(\d+(?:[.,]\d{1,2})?)\s*(?:dollars?|bucks)", re.I)
 
 
+WHAT_NEXT = (
+    "Sorry, I could not read that. What would you like to do? You can name a product and "
+    "how many, ask about an order, or ask what is in your cart."
+)
+
+
+class Impossible(Exception):
+    """A request no order can carry out (a quantity of zero, below zero or above what one
+    order holds): the parser answers it with `question`."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__(question)
+        self.question = question
+
+
+def checked_quantity(quantity: int, what: str) -> int:
+    """`quantity` when one order can hold it, else `Impossible` with the question to ask."""
+    if quantity > MAX_QUANTITY:
+        raise Impossible(
+            f"One order can hold at most {MAX_QUANTITY} of an item, so I cannot order "
+            f"{quantity:,} {what}. How many would you like (1 to {MAX_QUANTITY})?"
+        )
+    if quantity <= 0:
+        raise Impossible(f"How many {what} would you like? Please give a number of 1 or more.")
+    return quantity
+
+
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+        "eighty": 80, "ninety": 90}  # fmt: skip
+UNITS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_SPELLED = (
+    r"(?:(?:a|one|two|three|four|five|six|seven|eight|nine)\s+hundred(?:\s+and)?\s*)?"
+    r"(?:(?:" + "|".join(TENS) + r")(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine))?"
+    r"|" + "|".join(sorted(UNITS, key=len, reverse=True)) + r")?"
+)
+# "twenty bucks", "a hundred dollars", "forty-five dollars": spelled-out money as digits
+MONEY_WORDS = re.compile(
+    r"\b((?=[a-z])" + _SPELLED + r"|(?:a|one|two|three|four|five)\s+hundred)\s+(dollars?|bucks)\b",
+    re.I,
+)
+
+
+def words_to_number(words: str) -> int:
+    """'forty-five' -> 45, 'a hundred and twenty' -> 120."""
+    total = 0
+    current = 0
+    for word in re.split(r"[\s-]+", words.lower()):
+        if word in ("and", ""):
+            continue
+        if word == "hundred":
+            total += max(current, 1) * 100
+            current = 0
+        elif word == "a":
+            current = 1
+        else:
+            current += TENS.get(word) or UNITS.get(word, 0)
+    return total + current
+
+
+FOREIGN = frozenset({
+    "quiero", "comprar", "necesito", "hola", "gracias", "pedido", "dónde", "donde", "carrito",
+    "je", "voudrais", "acheter", "bonjour", "merci", "commande", "où", "panier", "besoin",
+    "ich", "möchte", "kaufen", "bitte", "bestellung", "hallo", "danke", "warenkorb", "brauche",
+    "quero", "obrigado", "obrigada", "preciso", "vorrei", "comprare", "grazie", "ordine",
+    "por", "favor", "una", "unos", "des", "une", "ein", "eine", "und", "mein", "meine", "mi",
+    "mis", "el", "los", "las", "le", "les", "de", "du", "pour", "para", "con", "mit", "für",
+})  # fmt: skip
+OTHER_LANGUAGE = (
+    "I can only help in English for now. In English I can find products and order them "
+    "(always after your yes), change your cart, check orders and handle returns."
+)
+CHECKOUT_WORDS = re.compile(r"\b(?:check ?out|checkout|pay|place (?:the|my|an) order)\b")
+# "check out my cart", "buy what's in my cart", "ok let's check out", "proceed to payment"
+CHECKOUT_CART = re.compile(
+    r"\b(?:check ?out|checkout|proceed to (?:check ?out|checkout|payment)|pay(?: for)?(?: it| them| everything)?(?: now)?"
+    r"|place (?:my|the|an) order|complete (?:my|the) (?:order|purchase)"
+    r"|(?:buy|order|purchase|get|pay for) (?:what'?s|what is|everything|all|the (?:stuff|things|items)|whatever'?s?|whatever is)"
+    r"(?: that'?s| that is| is)? in (?:my|the) (?:cart|basket|bag)"
+    r"|(?:buy|order|purchase|pay for) (?:my|the) (?:cart|basket)|(?:buy|order|purchase) (?:it|them|everything) now"
+    r"|(?:approve|confirm|place) (?:the |my )?order in (?:my|the) (?:cart|basket))\b"
+)
+CHECKOUT_LEFTOVER = {
+    "ok", "okay", "let's", "lets", "let", "us", "now", "please", "i", "want", "to", "would",
+    "like", "i'd", "can", "you", "go", "ahead", "and", "ready", "i'm", "im", "my", "the", "cart",
+    "basket", "so", "alright", "great", "thanks", "then", "just", "time", "we", "are", "done",
+    "that's", "all", "it", "with", "everything", "in", "through", "do", "a", "sure", "yes",
+    "yeah", "cool", "good", "perfect", "shopping", "think", "guess", "could", "should", "using",
+}  # fmt: skip
+ADD_ONLY = re.compile(
+    r"\b(?:add|put|throw|toss|stick|pop|place)\b[^.?!]*\b(?:cart|basket|bag|trolley)\b"
+    r"|\b(?:to|into) (?:my|the) (?:cart|basket|trolley)\b|^\s*(?:please |can you |could you )?add\b"
+    r"|\bcheck ?out later\b|\b(?:not|don'?t|do not) (?:buy|order|check ?out|checkout|pay)(?:ing)?(?: it| them)? (?:yet|now|right now)\b"
+    r"|\bwithout (?:buying|paying|checking out|ordering)\b|\bfor later\b|\bsave (?:it|them) for later\b"
+)
+UNSUPPORTED = [
+    (re.compile(r"\bgift ?cards?\b|\bgift certificates?\b|\be-?gift\b"),
+     "I can't sell or redeem gift cards."),
+    (re.compile(r"\bsubscri(?:be|ption)s?\b|\bauto-?ship\b|\brecurring\b|\bevery (?:week|month|two weeks)\b|\b(?:weekly|monthly) deliver"),
+     "I can't set up subscriptions or repeat deliveries; I can place one order at a time."),
+    (re.compile(r"\bprice ?match\w*|\bmatch (?:the|their|a|this|that) (?:price|deal)|\bbeat (?:the|their|a|this) price|\bcheaper (?:at|on) (?:amazon|walmart|target|ebay|costco)"),
+     "I can't match other shops' prices; I can find the cheapest option we carry."),
+    (re.compile(r"(?:€|£|¥|₹)|\b(?:euros?|eur|gbp|pounds sterling|british pounds|yen|cad|canadian dollars?|aud|australian dollars?|pesos?|rupees?|inr|mxn|bitcoin|btc|crypto)\b"),
+     "Prices and payments are in US dollars (USD) only."),
+    (re.compile(r"\b(?:ship|deliver|send|shipping|delivery)\b[^.?!]*\b(?:to|in)\s+(?:canada|mexico|the uk|uk|england|london|germany|france|europe|australia|japan|india|china|brazil|overseas|abroad|international(?:ly)?|toronto|vancouver|paris|berlin|sydney|tokyo)\b|\binternational(?:ly)? (?:shipping|delivery)\b"),
+     "We ship only to addresses in the United States."),
+    (re.compile(r"\b(?:any|what|which|current|active|ongoing)\b[^.?!]*\b(?:promotions?|promos?|deals|sales|specials|discounts)\b|\b(?:promotions?|deals|sales|specials|discounts)\b[^.?!]*\b(?:going on|running|right now|today|this week|active|available)\b"),
+     "I can't list the shop's current promotions. If you have a coupon code, tell me and I will apply it to your order."),
+]  # fmt: skip
+CHARGES = re.compile(
+    r"\b(?:was|were|am|have|has|did|got|been|get|why|being)\s+(?:i\s+|you\s+|my card\s+|me\s+)?(?:been\s+)?(?:double[- ])?(?:charged|billed)\b"
+    r"|\bcharges? (?:on|to) my (?:card|account|statement)\b|\bhow much did i (?:pay|spend)\b"
+    r"|\b(?:double|twice)[- ]charged\b|\bcharged (?:me )?twice\b|\bwhat (?:did|have) (?:i|you) (?:pay|paid|charge)"
+)
+LIST_ORDERS = re.compile(
+    r"\b(?:show|list|see|view|what are|check|give me|pull up|look up)\b[^.?!]*\bmy (?:\w+ )?(?:orders|purchases)\b"
+    r"|\border history\b|\bmy (?:past|previous|recent|last few|old) (?:orders|purchases)\b"
+    r"|\bwhat (?:did|have) i (?:order|ordered|buy|bought|purchase|purchased)\b|\ball (?:of )?my orders\b"
+    r"|^\s*(?:my )?orders\s*\??$"
+)
+EMPTY_CART = re.compile(
+    r"\b(?:empty|clear|wipe|reset|clean out)\b[^.?!]*\b(?:cart|basket|bag|trolley)\b"
+    r"|\b(?:remove|delete|take out|get rid of|drop)\s+(?:everything|all(?: (?:the )?items| of it| of them)?)\b(?:\s+(?:from|in|out of)\s+(?:my |the )?(?:cart|basket|bag))?"
+    r"|\bstart (?:over|again) with (?:my|the|an empty) (?:cart|basket)\b"
+)
+PRICE_QUESTION = re.compile(
+    r"\bhow much (?:is|are|would|will|does|do|for)\b|\bwhat(?:'s| is| would be| will be) the (?:price|cost|total|tax|shipping)\b"
+    r"|\bwhat would\b[^.?!]*\bcost\b|\bprice of\b|\bcost of\b|\bwith tax\b|\bincluding (?:tax|shipping)\b"
+)
+QUOTE_HOW = (
+    "Tax and shipping depend on the address: I work them out on the quote I show before "
+    "anything is charged. Tell me what to put in your cart (it is not bought until you say "
+    "yes), or ask me for a product's price."
+)
+
+
+def _other_language(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False
+    latin = sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f")
+    if latin / len(letters) < 0.5:
+        return True
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    foreign = sum(1 for w in words if w in FOREIGN)
+    return foreign >= 2 and foreign * 3 >= len(words)
+
+
 def cents(text: str) -> int:
-    value = text.replace(",", ".")
+    value = text.replace(",", ".")[:15]
     if "." in value:
         whole, frac = value.split(".", 1)
         return int(whole or 0) * 100 + int((frac + "0")[:2])
@@ -210,10 +377,24 @@ def _normalise_word(word: str) -> str:
     return word
 
 
+ASIDE = re.compile(r"\[[^\]]*\]|\([^)]*\bassistant\b[^)]*\)", re.I)
+
+
 def _clean(text: str) -> str:
+    # "[note to assistant: …]": a bracketed aside to the assistant is no part of the request
+    text = ASIDE.sub(" ", text)
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
     text = text.replace("\u201d", '"').replace("\u2013", "-").replace("\u2014", "-")
     text = re.sub(r"([!?.])\1+", r"\1", text)  # "hey!!" -> "hey!"
+    text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # "1,000" -> "1000"
+    text = re.sub(  # "$20ish" -> "about $20"
+        r"(\$\s*\d+(?:\.\d+)?|\d+(?:\.\d+)?\s*(?:dollars?|bucks))\s*-?\s*ish\b",
+        r"about \1",
+        text,
+        flags=re.I,
+    )
+    text = re.sub(r"(?<=\d)\s*-?\s*ish\b", "", text, flags=re.I)
+    text = MONEY_WORDS.sub(lambda m: f"{words_to_number(m.group(1))} {m.group(2)}", text)
     text = re.sub(r"[A-Za-z0-9/]+", lambda m: _normalise_word(m.group(0)), text)
     return re.sub(r"\s+", " ", text).strip()
 
@@ -228,7 +409,23 @@ class OfflineParser:
     name = "offline"
 
     def parse(self, text: str, *, awaiting_confirmation: bool = False) -> ParsedMessage:
-        notes: list[str] = []
+        try:
+            return self._parse(text, awaiting_confirmation=awaiting_confirmation)
+        except Impossible as exc:
+            return ParsedMessage(intent=Unclear(question=exc.question), notes=[exc.question])
+        except (ValidationError, ValueError, OverflowError, RecursionError):
+            # a reading the typed intents refuse (a number out of every range, say) is a
+            # question, never a failed turn
+            return ParsedMessage(
+                intent=Unclear(question=WHAT_NEXT), notes=["the message could not be read"]
+            )
+
+    def _parse(self, text: str, *, awaiting_confirmation: bool) -> ParsedMessage:
+        notes: list[str] = [
+            "ignored instructions aimed at the assistant: " + m.group(0)[:200]
+            for m in ASIDE.finditer(text)
+            if "assistant" in m.group(0).lower()
+        ]
         original = _clean(text)
         if not original:
             return ParsedMessage(intent=Unclear(question="What would you like to do?"))
@@ -244,9 +441,11 @@ class OfflineParser:
             r"(?:please )?cancel (?:it|that|this|that one)(?: please)?", bare.strip(" !.")
         ):
             return ParsedMessage(intent=CancelOrder(), notes=notes)  # nothing awaits a no
+        if _other_language(original):
+            return ParsedMessage(intent=Unsupported(reason=OTHER_LANGUAGE), notes=notes)
         if not re.search(r"[a-z0-9]", bare):
             return ParsedMessage(intent=Unclear(question="What would you like to do?"), notes=notes)
-        if awaiting_confirmation or len(bare.split()) <= 4:
+        if awaiting_confirmation or (len(bare.split()) <= 4 and not CHECKOUT_WORDS.search(bare)):
             answer = self._yes_no(bare)
             if answer is not None and not dropped:
                 return ParsedMessage(intent=answer, notes=notes)
@@ -284,14 +483,45 @@ class OfflineParser:
 
         if m := APPLY_CODE.match(text.strip()):
             return ApplyCoupon(code=m.group(1).upper())
+        if _other_language(lowered):
+            return Unsupported(reason=OTHER_LANGUAGE)
+        for pattern, reason in UNSUPPORTED:
+            if pattern.search(lowered):
+                return Unsupported(reason=reason)
+        if CHARGES.search(lowered):
+            return ListOrders(about="charges")
+        if LIST_ORDERS.search(lowered) and not UUID.search(lowered) and order_ref is None:
+            return ListOrders()
+        if EMPTY_CART.search(lowered):
+            return EmptyCart()
+        if (found := CHECKOUT_CART.search(lowered)) and not ADD_ONLY.search(lowered):
+            rest = [
+                w
+                for w in re.findall(
+                    r"[a-z']+",
+                    self._strip_spans(lowered[: found.start()] + " " + lowered[found.end() :]),
+                )
+                if w not in CHECKOUT_LEFTOVER
+            ]
+            if not rest:
+                return Checkout(
+                    constraints=self._constraints(lowered, budget=self._budget(lowered)),
+                    coupon_code=coupon,
+                )
         if (
             re.search(
                 r"\b(where(?:'s| is)|track|status of|has .* (?:shipped|arrived)|when will .* arrive|order status"
                 r"|what'?s (?:happening|going on|up) with|any (?:news|update) on|update on)\b",
                 lowered,
             )
-            and "order" in lowered
+            and ("order" in lowered or order_ref is not None)
         ) or re.search(r"\bwhere(?:'s| is) my (?:stuff|package|parcel|delivery)\b", lowered):
+            return OrderStatus(order_ref=order_ref)
+        if re.search(
+            r"\b(?:has|have|did|is|are|when (?:will|does|do|is|are|did|should))\b[^.?!]*"
+            r"\b(?:shipped|arrived?|delivered|on (?:its|their) way|out for delivery|get here)\b",
+            lowered,
+        ) and not re.search(r"\b(?:can|could|do) you (?:ship|deliver)\b", lowered):
             return OrderStatus(order_ref=order_ref)
         if re.search(r"\bcancel\b.*\border\b", lowered):
             return CancelOrder(order_ref=order_ref)
@@ -310,7 +540,7 @@ class OfflineParser:
         ):
             return Reorder(constraints=self._constraints(lowered, budget=self._budget(lowered)))
         if m := re.search(
-            r"\b(?:make (?:it|that|them)|change (?:it|that|the (?P<item>[a-z0-9 -]+?)) to|"
+            r"\b(?:make (?:it|that|them)|(?:change|set|update) (?:it|that|the (?P<item>[a-z0-9 -]+?)) to|"
             r"i (?:only )?(?:need|want) (?P<n2>"
             + NUM
             + r") instead|actually,? (?P<n3>"
@@ -326,6 +556,8 @@ class OfflineParser:
                     quantity = number(m.group(group))
                     break
             if quantity is not None:
+                if quantity > MAX_QUANTITY:
+                    checked_quantity(quantity, m.group("item") or "of it")
                 return ChangeQuantity(item=m.group("item"), quantity=quantity)
         if re.search(r"\b(remove|take out|delete|drop|get rid of)\b|\btake .+ out\b", lowered):
             items = self._items(
@@ -342,9 +574,7 @@ class OfflineParser:
 
         budget = self._budget(lowered)
         constraints = self._constraints(lowered, budget=budget)
-        wants_checkout = not re.search(
-            r"\b(add|put|throw)\b.*\b(cart|basket)\b|\bto (?:my|the) (?:cart|basket)\b", lowered
-        )
+        wants_checkout = not ADD_ONLY.search(lowered)
         if re.fullmatch(
             r"\s*(?:(?:please|ok|now|let'?s|i want to|i'd like to|go to|i'?m ready to|ready to)\s+)*(check ?out|pay|pay now|place (?:my|the) order|buy (?:it|them|everything)|complete (?:my|the) (?:order|purchase))(?:\s+(?:now|please))?(?:\s+(?:with|using))?\s*[.!]?\s*",
             self._strip_spans(lowered),
@@ -366,8 +596,36 @@ class OfflineParser:
             return Unclear(
                 question="What would you like to buy? You can name a product and how many."
             )
-        if search_only:
+        buying = re.search(
+            r"\b(?:buy|order|purchase|add|get me|i need|i want|i'?ll take|can i (?:get|have)"
+            r"|could i (?:get|have)|can you (?:get|grab|order)|i'?d like|pick up)\b",
+            lowered,
+        )
+        price_question = bool(PRICE_QUESTION.search(lowered)) and not buying
+        # "which shampoo is the cheapest?", "is the train set ok for a 2 year old?": a
+        # question about products is answered with what the catalog has, never a purchase
+        question = not buying and bool(
+            lowered.rstrip().endswith("?")
+            or re.match(r"\s*(?:which|what|is|are|does|do|can|how|will|would)\b", lowered)
+        )
+        price_question = price_question or question
+        if price_question and not items:
+            return Unclear(question=QUOTE_HOW)
+        if search_only or price_question:
             first = items[0]
+            if price_question:
+                words = re.sub(
+                    r"\b(?:shipped|shipping|sent|delivered|deliver|ship)(?:\s+to)?\s+[a-z]+(?:\s+[a-z]+)?\s*$"
+                    r"|\b(?:how|much|would|cost|costs|tax|taxes|shipped|shipping|price|total|including"
+                    r"|what|whats|what's|is|be|will|does|do|the|a|an|with|come|comes|to|out|for|plus"
+                    r"|which|are|ok|okay|good|fine|safe|year|years|old|any|there|it|best|better"
+                    r"|can|you|recommend|suggest|should|i|get)\b",
+                    " ",
+                    first.query,
+                ).split()
+                if not words:
+                    return Unclear(question=QUOTE_HOW)
+                first = first.model_copy(update={"query": " ".join(words)})
             return Search(
                 query=first.query,
                 max_price_cents=first.max_unit_price_cents or budget,
@@ -397,7 +655,7 @@ class OfflineParser:
         if m := UUID.search(lowered):
             return m.group(0)
         if m := ORDER_NO.search(lowered):
-            return m.group(1)
+            return m.group(1) or m.group(2)
         return None
 
     @staticmethod
@@ -461,14 +719,24 @@ class OfflineParser:
             text,
         )
         text = re.sub(r"\b(to|in|into) (?:my|the) (?:cart|basket)\b", " ", text)
+        text = re.sub(
+            r"\b(?:and |then |so )?(?:i'?ll |i will |we'?ll |let'?s )?(?:check ?out|checkout|pay)"
+            r"(?: (?:now|later|afterwards|soon|myself))?\b",
+            " ",
+            text,
+        )
         return re.sub(r"\s+", " ", text)
 
     def _items(self, text: str, notes: list[str]) -> list[ItemRequest]:
         for phrase, value in NUMBER_PHRASES:
             text = re.sub(rf"\b{phrase}\b", str(value), text)
         text = re.sub(rf",\s*(?=(?:in )?(?:a )?{CONTAINERS} of \d)", " ", text)
+        # "AA batteries, not AAA": what the person rules out is no product word
+        text = re.sub(r"\b(?:but )?(?:not|never|except)\s+(?:the\s+|any\s+)?[a-z0-9-]+", " ", text)
+        text = re.sub(r"\b(?:best|top|highest)[- ]rated\b|\bwhat'?s\b|\bwhats\b", " ", text)
         chunks = re.split(
-            r",|;|\band\b|\bplus\b|&(?= \d| a | an | some )|\balso\b|\bwith\b(?= \d| a | an )",
+            r",|;|(?<=[a-z0-9])[.!?](?:\s|$)|\band\b|\bplus\b|&(?= \d| a | an | some )|\balso\b"
+            r"|\bwith\b(?= \d| a | an )",
             text,
         )
         items: list[ItemRequest] = []
@@ -498,11 +766,18 @@ class OfflineParser:
         text = chunk.strip(" .!?")
         if m := re.fullmatch(r"(?:x\s*(\d+)|(\d+)\s*x)", text):
             return last.model_copy(update={"quantity": int(m.group(1) or m.group(2))})
-        if m := re.fullmatch(r"(?:the |a |an )?([a-z0-9 '-]+?) one", text):
+        if (bare := re.fullmatch(r"(?:the |a |an )?([a-z0-9 '-]+?) ones?", text)) and (
+            added := self._attributes_of(bare.group(1), last)
+        ):
+            return added  # "the 8-pack ones", "the black one"
+        if m := re.fullmatch(r"(?:the |a |an )?([a-z0-9 '-]+?) ones?", text):
             extra = [w for w in m.group(1).split() if w not in FILLER and w not in last.query]
             if extra and len(extra) <= 4:
                 return last.model_copy(update={"query": f"{last.query} {' '.join(extra)}"[:200]})
             return None
+        return self._attributes_of(text, last)
+
+    def _attributes_of(self, text: str, last: ItemRequest) -> ItemRequest | None:
         probe = self._item(f"{text} zzitem")
         if probe is None or probe.query != "zzitem" or probe.brand or probe.cheapest:
             return None
@@ -530,6 +805,11 @@ class OfflineParser:
         )
         quantity = 1
         pack_size = None
+        # "-3 batteries", "minus 2 cables": a count below zero is asked about, never dropped
+        negative = False
+        if m := re.search(rf"(?:^|\s)(?:-\s*|minus\s+|negative\s+)(?={NUM}\b)", chunk):
+            negative = True
+            chunk = chunk[: m.start()] + " " + chunk[m.end() :]
         # "2 packs of 4 AA batteries", "two 8-packs of AA", "a 12 pack of", "pack of 8"
         if m := re.search(rf"\b{COUNTED_CONTAINERS}\s+of(?:\s+(?P<p>\d+)\b)?", chunk):
             quantity = number(m.group("q") or "1") or 1
@@ -586,9 +866,16 @@ class OfflineParser:
         if not query_words:
             return None
         query = " ".join(query_words)
+        if negative:
+            quantity = -quantity
+        checked_quantity(quantity, query)
+        if pack_size is not None and not 1 <= pack_size <= MAX_QUANTITY:
+            raise Impossible(
+                f"I cannot find a pack of {pack_size:,} {query}. Which pack size would you like?"
+            )
         return ItemRequest(
             query=query[:200],
-            quantity=max(quantity, 1),
+            quantity=quantity,
             pack_size=pack_size,
             brand=brand,
             attributes=attributes,
@@ -606,9 +893,9 @@ class OfflineParser:
         body = re.sub(
             r"\b(i want to|i'd like to|please|can you|could you|return|refund|send back|money back|my|the|for|from|last|latest|recent|order|because .*|since .*)\b",
             " ",
-            lowered,
+            ORDER_NO.sub(" ", UUID.sub(" ", lowered)),
         )
-        body = UUID.sub(" ", ORDER_NO.sub(" ", AMOUNT.sub(" ", body)))
+        body = AMOUNT.sub(" ", body)
         items = [] if amount else self._items(body, [])
         items = [i for i in items if i.query not in {"it", "everything", "all", "whole", "entire"}]
         return Refund(order_ref=order_ref, items=items, amount_cents=amount, reason=reason)

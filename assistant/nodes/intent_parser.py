@@ -8,6 +8,8 @@ import structlog
 from langgraph.runtime import Runtime
 
 from assistant.commerce import CommerceError
+from assistant.intents import ParsedMessage, Unclear
+from assistant.llm.offline import WHAT_NEXT
 from assistant.state import AssistantContext, AssistantState
 
 log = structlog.get_logger(__name__)
@@ -18,7 +20,11 @@ async def intent_parser(
     state: AssistantState, runtime: Runtime[AssistantContext]
 ) -> dict[str, Any]:
     context = runtime.context
-    parsed = await context.parser.parse(state.get("text", ""))
+    try:
+        parsed = await context.parser.parse(state.get("text", ""))
+    except Exception:  # a parser that fails must not fail the turn: ask instead
+        log.exception("assistant.parse_failed", parser=context.parser.name)
+        parsed = ParsedMessage(intent=Unclear(question=WHAT_NEXT), notes=["unreadable"])
     replies: list[str] = []
     if any(note.startswith(INJECTION_NOTE) for note in parsed.notes):
         replies.append(

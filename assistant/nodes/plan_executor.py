@@ -151,8 +151,8 @@ def describe_give_back(plan: Plan, confirmation: Confirmation) -> str:
     elif confirmation.lines:
         items = ", ".join(f"{li.quantity} x {li.name}" for li in confirmation.lines)
         head = (
-            f"I can return {items} from order {order}: {amount} before tax back to your card "
-            "(plus the tax paid on them, less any discount)."
+            f"I can return {items} from order {order}: {amount} back to your card "
+            "(what you paid for them, tax included, less any discount)."
         )
     else:
         head = f"I can refund {amount} of order {order} to your card."
@@ -359,8 +359,11 @@ async def plan_executor(
         except CommerceError:
             summary = ""
         replies.append(plan.message + summary)
+        # what the person put in their cart stays there: a later "no" to a purchase puts
+        # back only what that purchase added
         return done(
-            last_items=[{"sku": s.sku, "name": s.name, "quantity": s.quantity} for s in plan.adds]
+            cart_undo=[] if not state.get("pending") else undo,
+            last_items=[{"sku": s.sku, "name": s.name, "quantity": s.quantity} for s in plan.adds],
         )
     return done()
 

@@ -7,8 +7,9 @@ import uuid
 from pydantic import Field
 
 from commerce.contracts.base import Command, Event
+from commerce.contracts.money import allocate
 from commerce.contracts.topics import Topic
-from commerce.contracts.values import MAX_CENTS, Cents, Currency
+from commerce.contracts.values import MAX_CENTS, Cents, CheckoutLine, Currency, Totals
 
 # The reason of the full refund that cancels an order (the assistant's "cancel my order");
 # the web UI shows such an order as Cancelled.
@@ -47,3 +48,38 @@ class RefundFailed(RefundMessage, Event, topic=Topic.REFUNDS_EVENTS):
     order_id: uuid.UUID
     checkout_id: uuid.UUID
     reason: str
+
+
+# How much a refund returns, computed the same way by the refund service and its clients:
+# each line's amount, less its share of the discount, plus its share of the tax (shares by
+# the largest-remainder method); k of n units return floor(paid * k / n).
+
+
+class RefundRefused(ValueError):
+    pass
+
+
+def paid_per_line(lines: list[CheckoutLine], totals: Totals) -> dict[str, dict[str, int]]:
+    amounts = {line.sku: line.quantity * line.unit_price_cents for line in lines}
+    discounts = allocate(totals.discount_cents, amounts)
+    taxes = allocate(
+        totals.tax_cents,
+        {sku: amount - discounts[sku] for sku, amount in amounts.items()} or amounts,
+    )
+    quantities = {line.sku: line.quantity for line in lines}
+    return {
+        sku: {"quantity": quantities[sku], "paid_cents": amounts[sku] - discounts[sku] + taxes[sku]}
+        for sku in amounts
+    }
+
+
+def amount_for_lines(paid: dict[str, dict[str, int]], wanted: dict[str, int]) -> int:
+    total = 0
+    for sku, quantity in wanted.items():
+        line = paid.get(sku)
+        if line is None:
+            raise RefundRefused(f"{sku} is not part of this order")
+        if quantity > line["quantity"]:
+            raise RefundRefused(f"the order has only {line['quantity']} of {sku}")
+        total += line["paid_cents"] * quantity // line["quantity"]
+    return total

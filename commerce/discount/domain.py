@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from commerce.platform.money import allocate
+from commerce.contracts.money import allocate
 
 Kind = Literal["percent", "fixed", "buy_x_get_y"]
 Scope = Literal["order", "category", "sku"]

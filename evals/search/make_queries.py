@@ -216,13 +216,14 @@ def build(products: list[Product], nouns: dict[str, list[str]]) -> list[dict[str
         if 1 <= len(value) <= 20
     ]
     for p, key, value in rng.sample(with_values, len(with_values))[:400]:
-        found = next(
-            (n for n in nouns.get(p.product_type, []) if _in(words(n), words(p.name))), None
+        named = next(
+            (n for n in nouns.get(p.product_type or "", []) if _in(words(n), words(p.name))),
+            None,
         )
-        if found is None or count["attribute"] >= 60:
+        if named is None or count["attribute"] >= 60:
             continue
-        q = f"{value} {found}".lower()
-        add("attribute", q, names=[found], attributes={key: value})
+        q = f"{value} {named}".lower()
+        add("attribute", q, names=[named], attributes={key: value})
     for q, rule in SYNONYMS.items():
         assert add("synonym", q, **rule), q
     for q, rule in DESCRIPTIVE.items():

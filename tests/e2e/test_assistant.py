@@ -364,7 +364,7 @@ async def test_chat_in_the_terminal(stack: ServiceStack, carla: httpx.AsyncClien
     )
     assert result.exit_code == 0, result.output
     assert "Your order" in result.output and "BAT-AAA-4" in result.output
-    assert "total" in result.output and "Place this order?" in result.output
+    assert "total" in result.output and "Place this order for" in result.output
     assert "did not place the order" in result.output
     assert (await carla.get("/v1/cart")).json()["lines"] == []
 

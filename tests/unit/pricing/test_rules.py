@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from commerce.contracts.money import allocate
 from commerce.discount.domain import CouponInvalid, Line, Rule, apply_rules, check_coupon
-from commerce.platform.money import allocate
 from commerce.pricing import shipping_cents
 from commerce.tax.domain import line_tax, round_half_up
 

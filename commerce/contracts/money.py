@@ -1,4 +1,4 @@
-"""Money helpers shared by services: integer cents only."""
+"""Money rules shared by the services and their clients: integer cents only."""
 
 from __future__ import annotations
 
