@@ -548,6 +548,8 @@ def _matches_attributes(variant: Variant, item: ItemRequest) -> bool:
         wanted["pack_size"] = str(item.pack_size)
     for key, value in wanted.items():
         have = variant.attributes.get(key)
+        if have is None and key == "pack_size":  # the general store says pack_count
+            have = variant.attributes.get("pack_count")
         if have is not None and have.lower() != value.lower():
             return False
         if have is None and value.lower() not in variant.name.lower():
