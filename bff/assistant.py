@@ -129,10 +129,13 @@ def _commerce(runtime: ServiceRuntime, user: str, token: str) -> BffCommerce:
             raise CommerceError(
                 409, "price_changed", f"The total is now {quoted.totals.total_cents / 100:.2f}."
             )
-        checkout_id = await start_checkout(
-            runtime, user, cart_id, lines, body.shipping_address, coupon, payment_token, quoted,
-            source="assistant",
-        )  # fmt: skip
+        try:
+            checkout_id = await start_checkout(
+                runtime, user, cart_id, lines, body.shipping_address, coupon, payment_token, quoted,
+                source="assistant",
+            )  # fmt: skip
+        except ApiError as exc:  # e.g. 503 overloaded: the saga is behind (bff/shedding.py)
+            raise CommerceError(exc.status, exc.code, exc.message) from exc
         return str(checkout_id)
 
     http: httpx.AsyncClient = runtime.state.get("assistant_http") or httpx.AsyncClient(

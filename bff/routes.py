@@ -29,7 +29,8 @@ from bff.auth import (
 )
 from bff.catalog_cache import CatalogCacheSettings, ReadCache, Upstream
 from bff.errors import ApiError, ErrorResponse, not_found
-from bff.idempotency import idempotent
+from bff.idempotency import Lease, idempotent
+from bff.shedding import shed_if_behind
 from bff.tables import addresses, checkouts, users
 from commerce import pricing
 from commerce.contracts.checkout import InitiateCheckoutCommand
@@ -439,7 +440,8 @@ async def create_checkout(
     """Start a checkout of the cart at the approved total. Answers 202 at once; follow
     `GET /v1/checkouts/{id}`. A changed total answers 409 `price_changed` instead."""
 
-    async def run() -> tuple[int, Any]:
+    async def run(lease: Lease) -> tuple[int, Any]:
+        await shed_if_behind(runtime)  # before the quote's work
         cart_id, lines, quoted = await _quote(runtime, user, body)
         if quoted.totals.total_cents != body.expected_total_cents:
             raise ApiError(
@@ -448,19 +450,25 @@ async def create_checkout(
                 f"The total is now {quoted.totals.total_cents / 100:.2f}; please review the new quote.",
                 param="expected_total_cents",
             )
-        checkout_id = await start_checkout(
+        answer: dict[str, Any] = {
+            "checkout_id": None, "status": "submitted", "totals": quoted.totals.model_dump(),
+        }  # fmt: skip
+
+        async def record(session: AsyncSession, checkout_id: uuid.UUID) -> None:
+            # the key's answer is written with the checkout, so a retry finds this one
+            answer["checkout_id"] = str(checkout_id)
+            await lease.complete(session, 202, answer)
+
+        await start_checkout(
             runtime, user, cart_id, lines, body.shipping_address, body.coupon_code, body.payment_token,
-            quoted, source="web",
+            quoted, source="web", claim=record,
         )  # fmt: skip
-        return 202, {
-            "checkout_id": str(checkout_id),
-            "status": "submitted",
-            "totals": quoted.totals.model_dump(),
-        }
+        return 202, answer
 
     return await idempotent(
-        runtime, user, idempotency_key, "POST /v1/checkouts", body.model_dump(mode="json"), run
-    )
+        runtime, user, idempotency_key, "POST /v1/checkouts", body.model_dump(mode="json"),
+        leased=run,
+    )  # fmt: skip
 
 
 async def start_checkout(
@@ -480,6 +488,7 @@ async def start_checkout(
             f"A checkout holds at most {MAX_CHECKOUT_LINES} different items; remove some first.",
             param="line_items" if source == "agent" else None,
         )  # fmt: skip
+    await shed_if_behind(runtime)  # every way in: web, assistant, agents (read once a second)
     checkout_id = uuid.uuid4()
     async with runtime.db.transaction() as session:  # one round trip fewer than its own session
         person = (

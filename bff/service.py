@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from sqlalchemy.dialects.postgresql import insert
 
-from bff import acp, assistant, errors
+from bff import acp, assistant, delivery, errors
 from bff.auth import hasher
 from bff.routes import router
 from bff.tables import addresses, metadata, users
@@ -90,7 +90,7 @@ service = Service(
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     router=router,
-    background=[assistant.assistant_runtime],
+    background=[assistant.assistant_runtime, delivery.follow_checkouts],
     retention=[
         Retention(
             "idempotency_keys",

@@ -4,7 +4,7 @@ the assistant's conversations (the graph's checkpoints live in the `assistant` s
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Integer, String, Table, Text, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from commerce.platform.db import service_metadata
 
@@ -31,6 +31,9 @@ idempotency_keys = Table(
     Column("status_code", Integer),  # NULL while the first request is in flight
     Column("response", JSONB),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # in flight: the request holding the key, until when (docs/adr/0021)
+    Column("lease_until", DateTime(timezone=True)),
+    Column("holder", UUID(as_uuid=True)),
 )
 
 checkouts = Table(

@@ -287,6 +287,26 @@ def check_invariants_command() -> None:
 
 
 @app.command()
+def chaos(
+    faults: Annotated[str, typer.Option(help="Comma-separated: stack, broker, postgres")] = "",
+    rate: Annotated[float, typer.Option(help="Checkouts started per second")] = 2.0,
+    seconds: Annotated[
+        float, typer.Option(help="Seconds of load before and after each fault")
+    ] = 10.0,
+    port_offset: Annotated[int, typer.Option(help="Added to every service's port")] = 24000,
+) -> None:
+    """kill -9 the stack and the broker, crash PostgreSQL, during paced checkouts (loopback,
+    its own embedded stack); print what was lost or stuck; exit 1 on any loss."""
+    from loadtests import chaos as run
+
+    options = run.ChaosOptions(run.faults_from(faults), rate, before_seconds=seconds, after_seconds=seconds, port_offset=port_offset)  # fmt: skip
+    rows = asyncio.run(run.run(options))
+    typer.echo(run.table(rows))
+    if not run.ok(rows):
+        raise typer.Exit(1)
+
+
+@app.command()
 def load(
     scenario: Annotated[
         str, typer.Argument(help="read-heavy, checkout or surge (see loadtests/)")

@@ -34,7 +34,7 @@ import structlog
 from sqlalchemy.dialects.postgresql import insert
 
 from commerce.platform.settings import Settings
-from loadtests import hops
+from loadtests import hops, resends
 from loadtests import report as reporting
 from loadtests.floor import measure_floor
 
@@ -361,6 +361,8 @@ async def _execute(
         await asyncio.to_thread(tokens_file.unlink, missing_ok=True)
     await _settle(settings)
     invariants = await check_invariants(settings)
+    resent = await resends.resend_stats(settings)
+    log.info("load.resends", **resent)
     if options.scenario != "read-heavy":
         try:
             hop_times = await hops.breakdown(settings)
@@ -385,5 +387,8 @@ async def _execute(
         phases=phases,
     )
     reporting.write(report, out, phases)
+    (out / "resends.json").write_text(json.dumps(resent, indent=2))
+    with (out / "report.md").open("a") as md:
+        md.write("\n" + resends.line(resent) + "\n")
     log.info("load.report_written", path=str(out))
     return report

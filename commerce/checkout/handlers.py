@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,10 +21,18 @@ from commerce.checkout import domain
 from commerce.checkout.domain import FINISHED, Decision, Saga, State, Timeout
 from commerce.checkout.tables import saga_events, sagas
 from commerce.contracts.base import Message
-from commerce.contracts.checkout import InitiateCheckoutCommand
+from commerce.contracts.checkout import (
+    CompensateInventory,
+    CompensatePayment,
+    CreateOrder,
+    InitiateCheckoutCommand,
+    ProcessPayment,
+    ReserveInventory,
+)
 from commerce.contracts.values import Totals
 from commerce.platform.consumer import MessageContext
 from commerce.platform.db import locked_row
+from commerce.platform.delivery import InboxAnswer, ask_inbox
 from commerce.platform.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -30,14 +40,19 @@ log = structlog.get_logger(__name__)
 
 class CheckoutSettings(BaseSettings):
     """CHECKOUT_ORCHESTRATOR_STEP_TIMEOUT_SECONDS (default 5): how long a step may take
-    before its command is re-sent; CHECKOUT_ORCHESTRATOR_MAX_RESENDS (default 3): re-sends
-    before the saga compensates; CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS (default 0.5)."""
+    before the sweeper looks at it; CHECKOUT_ORCHESTRATOR_MAX_RESENDS (default 3): counted
+    re-sends before the saga compensates; CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS (default 0.5);
+    _STEP_LIMIT_SECONDS (120): how long a step may wait on a service that is up before its
+    re-sends count; _SWEEP_BATCH (100) and _MAX_RESENDS_PER_SWEEP (20) bound one sweep."""
 
     model_config = SettingsConfigDict(env_prefix="CHECKOUT_ORCHESTRATOR_", extra="ignore")
 
     step_timeout_seconds: float = Field(5.0, gt=0)
     max_resends: int = Field(3, ge=0)
     sweep_seconds: float = Field(0.5, gt=0)
+    step_limit_seconds: float = Field(120.0, gt=0)
+    sweep_batch: int = Field(100, ge=1)
+    max_resends_per_sweep: int = Field(20, ge=1)
 
 
 settings = CheckoutSettings()
@@ -193,60 +208,200 @@ async def on_event(message: Message, ctx: MessageContext) -> None:
         log.info("checkout.step", state=decision.saga.state.value, code=decision.saga.code)
 
 
-async def sweep_once(runtime: Any, limit: int = 100) -> int:
-    """Handle sagas past their step deadline: re-send, or compensate when re-sends ran out."""
+# The service whose consumer handles each step's command.
+STEP_TARGET = {
+    ReserveInventory.TYPE: "inventory", ProcessPayment.TYPE: "payment-gateway",
+    CreateOrder.TYPE: "order", CompensatePayment.TYPE: "payment-gateway",
+    CompensateInventory.TYPE: "inventory",
+}  # fmt: skip
+
+
+@dataclass
+class _Step:
+    """What the timeline says of a saga's current step."""
+
+    started: datetime  # its first command
+    sends: int  # commands sent for it so far
+    latest: dict[str, uuid.UUID]  # command type -> the latest one's message id
+
+
+async def _steps(session: AsyncSession, rows: list[Any]) -> dict[uuid.UUID, _Step]:
+    """The current step of each saga in `rows` (sagas in pricing have none)."""
+    wanted = {r["checkout_id"]: r["state"] for r in rows if r["state"] != State.PRICING}
+    if not wanted:
+        return {}
+    e = saga_events
+    found = await session.execute(
+        select(e.c.checkout_id, e.c.type, e.c.message_id, e.c.state, e.c.at)
+        .where(
+            e.c.checkout_id.in_(list(wanted)),
+            e.c.direction == "out",
+            e.c.type.in_(list(STEP_TARGET)),
+        )
+        .order_by(e.c.id)
+    )
+    steps: dict[uuid.UUID, _Step] = {}
+    for checkout_id, type_name, message_id, state, at in found:
+        if state != wanted[checkout_id] or message_id is None:
+            continue
+        step = steps.setdefault(checkout_id, _Step(at, 0, {}))
+        step.sends += 1
+        step.latest[type_name] = message_id
+    return steps
+
+
+async def _ask_targets(
+    runtime: Any, steps: dict[uuid.UUID, _Step]
+) -> dict[str, InboxAnswer | None]:
+    """Each step service's answer: which of the latest commands it handled, its backlog."""
+    ids: dict[str, list[uuid.UUID]] = {}
+    for step in steps.values():
+        for type_name, message_id in step.latest.items():
+            ids.setdefault(STEP_TARGET[type_name], []).append(message_id)
+    return {service: await ask_inbox(runtime, service, wanted) for service, wanted in ids.items()}
+
+
+def _waiting_reason(step: _Step | None, answers: Mapping[str, InboxAnswer | None]) -> str | None:
+    """Why a step past its deadline should wait rather than re-send; None: it should not.
+
+    - "answered": every latest command was handled; the answer is on its way (the
+      service's outbox delivers it, docs/adr/0020);
+    - "queued": the service is up and has records it has not handled yet: the command is
+      queued behind them (a re-send would only queue behind it too and add work).
+    A service that cannot answer, or is idle without having handled the command (it was
+    lost), gets a re-send.
+    """
+    if step is None or not step.latest:
+        return None
+    queued = False
+    for type_name, message_id in step.latest.items():
+        answer = answers.get(STEP_TARGET[type_name])
+        if answer is None:
+            return None
+        if message_id in answer.handled:
+            continue
+        if not answer.backlog:
+            return None
+        queued = True
+    return "queued" if queued else "answered"
+
+
+async def sweep_once(runtime: Any, limit: int | None = None) -> int:
+    """Handle sagas past their step deadline (docs/adr/0020, "graceful under overload").
+
+    A step whose command is still in our outbox, was handled (its answer is coming), or is
+    queued at a service that is up and busy waits another period without a re-send. A
+    command that was lost is sent again without using up the step's re-sends; re-sends
+    count (and finally compensate) when the service cannot answer, or when the step has
+    waited longer than `step_limit_seconds`. At most `max_resends_per_sweep` commands are
+    sent per sweep, over at most `sweep_batch` sagas.
+    """
     handled = 0
+    resent = 0
+    due = [
+        sagas.c.deadline_at < func.now(),
+        sagas.c.state.in_([s.value for s in State if s not in FINISHED]),
+    ]
+    # What is due and what its services say, read before the sweep's transaction: no
+    # network call is made while it holds the sagas' locks.
+    async with runtime.db.sessions() as session:
+        seen = (
+            (
+                await session.execute(
+                    select(sagas.c.checkout_id, sagas.c.state)
+                    .where(*due)
+                    .order_by(sagas.c.deadline_at)
+                    .limit(limit or settings.sweep_batch)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        if not seen:
+            return 0
+        unsent = await _unsent(runtime, session, [row["checkout_id"] for row in seen])
+        steps = await _steps(session, [r for r in seen if str(r["checkout_id"]) not in unsent])
+    answers = await _ask_targets(runtime, steps)
+    states = {row["checkout_id"]: row["state"] for row in seen}
     async with runtime.db.transaction() as session:
         rows = (
             (
                 await session.execute(
                     select(sagas)
-                    .where(
-                        sagas.c.deadline_at < func.now(),
-                        sagas.c.state.in_([s.value for s in State if s not in FINISHED]),
-                    )
+                    .where(sagas.c.checkout_id.in_(list(states)), *due)
                     .order_by(sagas.c.deadline_at)
-                    .limit(limit)
                     .with_for_update(skip_locked=True)
                 )
             )
             .mappings()
             .all()
         )
-        unsent = await _unsent(runtime, session, [row["checkout_id"] for row in rows])
+        rows = [row for row in rows if states[row["checkout_id"]] == row["state"]]
+        now = datetime.now(UTC)
         for row in rows:
             saga = _load(row)
             if saga.state != State.PRICING and str(saga.checkout_id) in unsent:
                 # Its last command is still in our outbox (the relay is behind): a re-send
                 # would queue behind it and add work. Give the step another period, uncounted.
-                await session.execute(
-                    update(sagas)
-                    .where(sagas.c.checkout_id == saga.checkout_id)
-                    .values(deadline_at=_deadline(saga.state))
-                )
+                await _postpone(session, saga)
                 log.info("checkout.step_still_queued", checkout_id=str(saga.checkout_id))
                 continue
-            attempts = int(row["attempts"]) + 1
+            step = steps.get(saga.checkout_id)
+            within_limit = step is not None and (
+                (now - step.started).total_seconds() < settings.step_limit_seconds
+            )
+            reason = _waiting_reason(step, answers)
+            if reason is not None and within_limit:
+                await _postpone(session, saga)
+                log.info("checkout.step_waiting", checkout_id=str(saga.checkout_id), reason=reason)
+                continue
+            if resent >= settings.max_resends_per_sweep:  # bounded: the rest wait a period
+                await _postpone(session, saga, seconds=settings.sweep_seconds * 4)
+                continue
+            # every service of the step answered (up and idle, without the command): lost
+            lost = (
+                step is not None
+                and within_limit
+                and all(answers.get(STEP_TARGET[t]) is not None for t in step.latest)
+            )
+            attempts = int(row["attempts"]) + (0 if lost else 1)
             final = saga.state != State.COMPENSATING and attempts > settings.max_resends
             decision = domain.decide(saga, Timeout(final=final))
             if saga.state == State.PRICING and not final:
                 decision = await reprice(runtime, saga.command) or decision
             await _save(session, saga, decision, reset_attempts=False)
             if decision.saga.state == saga.state:
+                sends = step.sends if step is not None else 1
+                backoff = settings.step_timeout_seconds * min(2 ** max(sends - 1, 0), 8)
                 await session.execute(
                     update(sagas)
                     .where(sagas.c.checkout_id == saga.checkout_id)
                     .values(
-                        attempts=attempts, deadline_at=_deadline(saga.state) if not final else None
+                        attempts=attempts,
+                        deadline_at=None if final else now + timedelta(seconds=backoff),
                     )
                 )
             await _send(session, runtime.outbox, decision.saga, decision.send, None)
+            if decision.send:
+                resent += 1
+            for message in decision.send:
+                runtime.metrics.resent.labels(type=message.TYPE).inc()
             log.warning(
                 "checkout.step_timeout", checkout_id=str(saga.checkout_id), state=saga.state.value,
-                attempt=attempts, compensating=final,
+                attempt=attempts, compensating=final, lost=lost,
             )  # fmt: skip
             handled += 1
     return handled
+
+
+async def _postpone(session: AsyncSession, saga: Saga, seconds: float | None = None) -> None:
+    """Look at the step again after another period (or `seconds`), its re-sends untouched."""
+    deadline = (
+        _deadline(saga.state) if seconds is None else datetime.now(UTC) + timedelta(seconds=seconds)
+    )
+    await session.execute(
+        update(sagas).where(sagas.c.checkout_id == saga.checkout_id).values(deadline_at=deadline)
+    )
 
 
 async def _unsent(runtime: Any, session: AsyncSession, checkout_ids: list[uuid.UUID]) -> set[str]:

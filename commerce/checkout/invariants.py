@@ -12,7 +12,12 @@ Checked over finished sagas (sagas still in flight are left out):
 - money agrees: sum(captured - refunded) over the sagas' payments
   = sum(total - refunded) over their sold orders;
 - no reservation of a finished saga is still held; stock is never negative and
-  reserved never exceeds on hand (checked over all stock).
+  reserved never exceeds on hand (checked over all stock);
+- end to end (`follow_ups`): a completed saga's order confirmation is recorded by the
+  notification service of each channel it was sent on, and the refund service knows its
+  order (else a refund of a paid order answers 404). A saga that finished less than
+  `settle_seconds` ago may still have these on their way: it is counted as settling, not
+  as a violation (the orchestrator sends lost ones again, docs/adr/0020).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from commerce.checkout.tables import sagas
+from commerce.checkout.followup import CHANNEL_SERVICE
+from commerce.checkout.tables import saga_events, sagas
 from commerce.contracts.values import FINAL_STATES
 from commerce.inventory.tables import reservations, stock
 from commerce.order.domain import SOLD
@@ -43,6 +49,9 @@ class InvariantReport:
     failed: int = 0
     net_captured_cents: int = 0
     net_sold_cents: int = 0
+    settling: int = 0  # completed sagas whose confirmations may still be on their way
+    lost_notifications: int = 0
+    lost_refund_records: int = 0
     violations: list[str] = field(default_factory=list)
 
     @property
@@ -53,7 +62,9 @@ class InvariantReport:
         head = (
             f"{self.checked_sagas} finished sagas ({self.completed} completed, {self.failed} failed), "
             f"{self.in_flight} in flight; net captured {self.net_captured_cents} cents, "
-            f"net sold {self.net_sold_cents} cents"
+            f"net sold {self.net_sold_cents} cents; {self.lost_notifications} lost "
+            f"confirmation(s), {self.lost_refund_records} lost refund record(s)"
+            + (f", {self.settling} saga(s) settling" if self.settling else "")
         )
         if self.ok:
             return head + "; no violations"
@@ -75,9 +86,14 @@ async def _rows(db: Database, query: Any) -> list[dict[str, Any]]:
 
 
 async def check_invariants(
-    settings: Settings, checkout_ids: Iterable[uuid.UUID] | None = None
+    settings: Settings,
+    checkout_ids: Iterable[uuid.UUID] | None = None,
+    *,
+    follow_ups: bool = True,
+    settle_seconds: float = 10.0,
 ) -> InvariantReport:
-    """Check every finished saga (or only `checkout_ids`) and all stock levels."""
+    """Check every finished saga (or only `checkout_ids`) and all stock levels; with
+    `follow_ups`, also that completed sagas' confirmations and refund records arrived."""
     wanted = set(checkout_ids) if checkout_ids is not None else None
     dbs = {
         n: _db(settings, n)
@@ -118,6 +134,9 @@ async def check_invariants(
             await db.dispose()
 
     report = InvariantReport(checked_sagas=len(finished), in_flight=len(all_sagas) - len(finished))
+    if follow_ups:
+        completed = [c for c, s in finished.items() if s["state"] == "completed"]
+        await _check_follow_ups(settings, completed, settle_seconds, report)
     v = report.violations
     for checkout_id, saga in finished.items():
         payment, order, hold = pay.get(checkout_id), ords.get(checkout_id), holds.get(checkout_id)
@@ -163,3 +182,82 @@ async def check_invariants(
     for row in bad_stock:
         v.append(f"stock {row['sku']}: on_hand {row['on_hand']}, reserved {row['reserved']}")
     return report
+
+
+async def _check_follow_ups(
+    settings: Settings, completed: list[uuid.UUID], settle_seconds: float, report: InvariantReport
+) -> None:
+    """Every order confirmation the saga sent was recorded; refund knows every order."""
+    from commerce.refund.tables import orders as refundable
+
+    if not completed:
+        return
+    e = saga_events
+    orchestrator = _db(settings, "checkout-orchestrator")
+    try:
+        settled = {
+            r["checkout_id"]
+            for r in await _rows(
+                orchestrator,
+                select(sagas.c.checkout_id).where(
+                    sagas.c.checkout_id.in_(completed),
+                    sagas.c.updated_at
+                    < text(f"now() - interval '{float(settle_seconds)} seconds'"),
+                ),
+            )
+        }
+        sent = await _rows(
+            orchestrator,
+            select(e.c.checkout_id, e.c.payload).where(
+                e.c.checkout_id.in_(list(settled)),
+                e.c.direction == "out",
+                e.c.type == "NotificationRequested",
+                e.c.payload["template"].astext == "order_confirmation",
+            ),
+        )
+    finally:
+        await orchestrator.dispose()
+    report.settling = len(completed) - len(settled)
+    wanted: dict[str, dict[uuid.UUID, uuid.UUID]] = {}  # service -> notification -> checkout
+    for row in sent:
+        service = CHANNEL_SERVICE.get(str(row["payload"].get("channel")))
+        if service is not None:
+            notification = uuid.UUID(row["payload"]["notification_id"])
+            wanted.setdefault(service, {})[notification] = row["checkout_id"]
+    for service, ids in wanted.items():
+        db = _db(settings, service)
+        try:
+            async with db.sessions() as session:
+                found = set(
+                    await session.scalars(
+                        text(
+                            "SELECT notification_id FROM notifications WHERE notification_id = ANY(:ids)"
+                        ),
+                        {"ids": list(ids)},
+                    )
+                )
+        finally:
+            await db.dispose()
+        for notification, checkout_id in ids.items():
+            if notification not in found:
+                report.lost_notifications += 1
+                report.violations.append(
+                    f"{checkout_id}: completed but its order confirmation {notification} never "
+                    f"reached {service}"
+                )
+    refund = _db(settings, "refund")
+    try:
+        known = {
+            r["checkout_id"]
+            for r in await _rows(
+                refund,
+                select(refundable.c.checkout_id).where(refundable.c.checkout_id.in_(list(settled))),
+            )
+        }
+    finally:
+        await refund.dispose()
+    for checkout_id in settled - known:
+        report.lost_refund_records += 1
+        report.violations.append(
+            f"{checkout_id}: completed but the refund service does not know its order"
+        )

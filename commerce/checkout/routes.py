@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from commerce.checkout.domain import FINISHED, State
 from commerce.checkout.tables import saga_events, sagas
 from commerce.platform.service import RuntimeDep
 
@@ -112,3 +113,21 @@ async def list_checkouts(
             .limit(limit)
         )
         return CheckoutsPublic(items=[_public(r) for r in rows.mappings()])
+
+
+class SagaBacklog(BaseModel):
+    open: int  # sagas started and not finished
+    queued: int | None  # records the orchestrator's consumer has not handled yet
+
+
+@router.get("/saga-backlog", operation_id="saga-backlog", response_model=SagaBacklog)
+async def saga_backlog(runtime: RuntimeDep) -> SagaBacklog:
+    """How far behind the saga is: the BFF sheds new checkouts above a limit (docs/adr/0020)."""
+    async with runtime.db.sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(sagas)
+            .where(sagas.c.state.in_([s.value for s in State if s not in FINISHED]))
+        )
+    queued = await runtime.consumer.backlog() if runtime.consumer is not None else None
+    return SagaBacklog(open=int(count or 0), queued=queued)

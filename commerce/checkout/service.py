@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from commerce.checkout import handlers
+from commerce.checkout import followup, handlers
 from commerce.checkout.routes import router
 from commerce.checkout.tables import metadata
 from commerce.contracts.checkout import (
@@ -44,5 +44,5 @@ service = Service(
         Handler(InitiateCheckoutCommand, handlers.initiate),
         *(Handler(event, handlers.on_event) for event in SAGA_EVENTS),
     ],
-    background=[handlers.sweeper],
+    background=[handlers.sweeper, followup.follow_up],
 )

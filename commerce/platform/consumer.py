@@ -9,6 +9,13 @@ and published to `<topic>.dlq` through the outbox, in one transaction) and the
 partition moves on. Offsets are committed only for records whose outcome is
 durable, so a crash at any point redelivers, and the inbox turns the redelivery
 into a no-op.
+
+A broker that restarted empty (a new incarnation, `commerce.platform.incarnation`) has
+lost the group's offsets too: the consumer then reads every assigned partition again
+from its beginning (the outboxes send again what the broker lost, docs/adr/0020), and
+offsets of records fetched from the earlier incarnation are not committed to the new one.
+A position found past a partition's end (an offset from the earlier broker) is reset to
+its beginning too, whenever it is seen (checked once a second).
 """
 
 from __future__ import annotations
@@ -123,11 +130,13 @@ class ConsumerRunner:
     batch_records: int = 500
     idle_fetch_interval: float = 0.0  # seconds; 0: fetch continuously even when idle
     idle_after_empty_fetches: int = 1
+    watch: Any = None  # a BrokerWatch: read from the beginning when the broker restarted empty
     _by_type: dict[str, Handler[Any]] = field(init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _started: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _idle: set[TopicPartition] = field(default_factory=set, init=False)
+    _in_hand: int = field(default=0, init=False)  # records fetched and not yet handled
 
     def __post_init__(self) -> None:
         self._by_type = {h.message.TYPE: h for h in self.handlers}
@@ -153,6 +162,23 @@ class ConsumerRunner:
     def idle(self) -> bool:
         """True while the partitions are paused for lack of records (see `idle_fetch_interval`)."""
         return bool(self._idle)
+
+    async def backlog(self) -> int | None:
+        """Records of this consumer's partitions not yet handled: fetched and in hand, plus
+        those between its position and the partition's end (None before it has joined)."""
+        consumer = self._consumer
+        if consumer is None or not self._started.is_set():
+            return None
+        waiting = 0
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                waiting += max(high - await consumer.position(tp), 0)
+            except KafkaError:
+                return None
+        return waiting + self._in_hand
 
     @property
     def group_id(self) -> str:
@@ -194,8 +220,21 @@ class ConsumerRunner:
         loop = asyncio.get_running_loop()
         if self.idle_fetch_interval > 0:
             wakeups.register(self.topics, wake)
+        seen = self.watch.generation if self.watch is not None else 0
+        stale: set[TopicPartition] = set()  # in flight from an earlier incarnation
+        if self.watch is not None:
+            self.watch.subscribe(wake)
+        next_range_check = 0.0
         try:
             while not self._stopping.is_set():
+                if self.watch is not None and self.watch.generation != seen:
+                    if seen:
+                        stale.update(inflight)
+                        await self._from_beginning(consumer)
+                    seen = self.watch.generation
+                if loop.time() >= next_range_check:
+                    next_range_check = loop.time() + 1.0
+                    await self._reset_beyond_end(consumer)
                 if fetch is None:
                     fetch = asyncio.create_task(
                         consumer.getmany(timeout_ms=200, max_records=self.batch_records)
@@ -252,15 +291,20 @@ class ConsumerRunner:
                                 consumer.pause(tp)
                 finished = [tp for tp, task in inflight.items() if task.done()]
                 if finished:
-                    await self._complete(consumer, [inflight.pop(tp) for tp in finished])
+                    await self._complete(
+                        consumer, [inflight.pop(tp) for tp in finished], stale=stale
+                    )
+                    stale.difference_update(finished)
         finally:
+            if self.watch is not None:
+                self.watch.unsubscribe(wake)
             if self.idle_fetch_interval > 0:
                 wakeups.unregister(self.topics, wake)
             if woken is not None:
                 woken.cancel()
             if inflight:  # finish the work in flight and commit it before leaving the group
                 await asyncio.wait(inflight.values())
-                await self._complete(consumer, list(inflight.values()), resume=False)
+                await self._complete(consumer, list(inflight.values()), resume=False, stale=stale)
             if fetch is not None:
                 fetch.cancel()
             await consumer.stop()
@@ -272,10 +316,15 @@ class ConsumerRunner:
         tasks: list[asyncio.Task[tuple[TopicPartition, int | None]]],
         *,
         resume: bool = True,
+        stale: set[TopicPartition] | None = None,
     ) -> None:
         """Commit the offsets of finished partitions and let them be fetched again."""
         results = [task.result() for task in tasks]  # a failure here stops the consumer
-        offsets = {tp: OffsetAndMetadata(last + 1, "") for tp, last in results if last is not None}
+        offsets = {
+            tp: OffsetAndMetadata(last + 1, "")
+            for tp, last in results
+            if last is not None and tp not in (stale or ())
+        }
         if offsets:
             try:
                 await consumer.commit(offsets)
@@ -287,6 +336,43 @@ class ConsumerRunner:
                 if tp in assigned:
                     consumer.resume(tp)
         await self._record_lag(consumer, [tp for tp, _ in results if tp in assigned])
+
+    async def _from_beginning(self, consumer: AIOKafkaConsumer) -> None:
+        """The broker restarted empty: read every assigned partition from its start again."""
+        assigned = consumer.assignment()
+        log.warning("consumer.from_beginning", consumer=self.name, partitions=len(assigned))
+        if not assigned:
+            return  # partitions assigned later start from the earliest record anyway
+        try:
+            await asyncio.wait_for(consumer.seek_to_beginning(*assigned), 10.0)
+        except (KafkaError, TimeoutError) as exc:  # rejoining after the restart resets them too
+            log.warning("consumer.seek_failed", consumer=self.name, error=str(exc))
+
+    async def _reset_beyond_end(self, consumer: AIOKafkaConsumer) -> None:
+        """A position past a partition's end is an offset committed to an earlier broker
+        (e.g. by work that finished across the restart): fetching from there would skip what
+        the new broker holds below it. Such partitions are read from their beginning again."""
+        tps = [tp for tp in consumer.assignment() if consumer.highwater(tp) is not None]
+        if not tps:
+            return
+        try:  # positions are known locally; one still being reset skips this round
+            positions = await asyncio.wait_for(
+                asyncio.gather(*(consumer.position(tp) for tp in tps), return_exceptions=True),
+                0.2,
+            )
+        except TimeoutError:
+            return
+        beyond = [
+            tp
+            for tp, position in zip(tps, positions, strict=True)
+            if isinstance(position, int) and position > (consumer.highwater(tp) or 0)
+        ]
+        if beyond:
+            log.warning("consumer.position_beyond_end", consumer=self.name, partitions=len(beyond))
+            try:
+                await asyncio.wait_for(consumer.seek_to_beginning(*beyond), 10.0)
+            except (KafkaError, TimeoutError) as exc:
+                log.warning("consumer.seek_failed", consumer=self.name, error=str(exc))
 
     async def _record_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
         for tp in tps:
@@ -307,15 +393,19 @@ class ConsumerRunner:
         records: list[ConsumerRecord[bytes, bytes]],
         after: asyncio.Task[tuple[TopicPartition, int | None]] | None = None,
     ) -> tuple[TopicPartition, int | None]:
-        if after is not None:  # the partition came back after a rebalance: keep its order
-            await asyncio.wait([after])
-        if len(records) > 1 and await self._process_batch(records):
-            return tp, records[-1].offset
-        last: int | None = None
-        for record in records:
-            await self._process(record)
-            last = record.offset
-        return tp, last
+        self._in_hand += len(records)
+        try:
+            if after is not None:  # the partition came back after a rebalance: keep its order
+                await asyncio.wait([after])
+            if len(records) > 1 and await self._process_batch(records):
+                return tp, records[-1].offset
+            last: int | None = None
+            for record in records:
+                await self._process(record)
+                last = record.offset
+            return tp, last
+        finally:
+            self._in_hand -= len(records)
 
     async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
         """Handle a partition's records in order in ONE transaction (one commit for all).

@@ -118,6 +118,19 @@ class ServiceMetrics:
             "Outbox rows not yet published",
             registry=self.registry,
         )
+        self.replayed = Counter(
+            "agentshop_outbox_replayed",
+            "Sent outbox rows queued again because the broker lost its data (docs/adr/0020)",
+            registry=self.registry,
+        )
+        self.resent = Labelled(
+            Counter(
+                "agentshop_resent",
+                "Messages sent again because their effect was not seen in time",
+                ["type"],
+                registry=self.registry,
+            )
+        )
         self.consumer_lag = Labelled(
             Gauge(
                 "agentshop_consumer_lag",

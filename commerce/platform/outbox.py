@@ -9,6 +9,14 @@ two statements: take the leader lock and read the batch, then mark it sent
 A crash between publish and mark re-publishes on restart; consumers drop the
 duplicate through their inbox, so effects happen once. A rolled-back transaction
 leaves no row, so nothing is ever published for it.
+
+Sent rows are kept for `AGENTSHOP_OUTBOX_RETENTION_HOURS`: PostgreSQL is the log of
+record (docs/adr/0020). When the broker is found to be a new incarnation (it lost its
+data, `commerce.platform.incarnation`), the relay marks the rows it sent before that
+incarnation was born, within `AGENTSHOP_OUTBOX_REPLAY_SECONDS`, unsent again, and they
+are published again in id order with what is new. `sent_at` is the moment the relay read
+the row, before publishing it, so a row sent to an earlier incarnation always has a
+`sent_at` before the next one's birth.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import contextlib
 import uuid
 import zlib
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -31,6 +40,7 @@ from sqlalchemy.orm import Session
 from commerce.contracts import Envelope, Message
 from commerce.platform import wakeups
 from commerce.platform.db import Database, PlatformTables, asyncpg_dsn
+from commerce.platform.incarnation import BrokerWatch
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.telemetry import inject
 
@@ -40,6 +50,7 @@ NOTIFY_CHANNEL = "agentshop_outbox"
 _NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 _NOTIFIED_IN = "agentshop.outbox_notified_in"
 _WRITTEN = "agentshop.outbox_written"
+REPLAY_MARGIN = timedelta(seconds=2)
 
 # Relays running in this process, by the database and outbox table they publish (see
 # `_wake_local`). Services share one table definition across databases in tests.
@@ -147,12 +158,34 @@ class Outbox:
             ],
         )
 
+    async def resend(self, session: AsyncSession, message_ids: Sequence[uuid.UUID]) -> int:
+        """Publish these sent messages again, unchanged (same message id, so a consumer that
+        did handle one drops the repeat). Rows not yet sent are left as they are."""
+        if not message_ids:
+            return 0
+        t = self._table
+        again = (
+            await session.scalars(
+                update(t)
+                .where(t.c.message_id.in_(list(message_ids)), t.c.sent_at.is_not(None))
+                .values(sent_at=None)
+                .returning(t.c.message_id)
+            )
+        ).all()
+        if again:
+            await self._wake_relay(session)
+        return len(again)
+
     async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         # `created_at` is the moment of the write, not the transaction's start (`now()`):
         # with `sent_at` it shows how long a row waited for commit and relay.
         for row in rows:
             row["created_at"] = func.clock_timestamp()
         await session.execute(self._table.insert().values(rows))
+        await self._wake_relay(session)
+
+    async def _wake_relay(self, session: AsyncSession) -> None:
+        """Have the commit of `session` wake the relay of this outbox."""
         written = (session.get_bind().engine.url, self._table)
         if _local_relays.get(written):
             # A relay in this process publishes this outbox: the commit wakes it
@@ -181,7 +214,9 @@ class OutboxRelay:
         *,
         poll_seconds: float = 1.0,
         batch_size: int = 500,
-        retention_hours: int = 24,
+        retention_hours: float = 24.0,
+        replay_seconds: float = 3600.0,
+        watch: BrokerWatch | None = None,
     ) -> None:
         self.name = name
         self.db = db
@@ -191,6 +226,10 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
         self.retention_hours = retention_hours
+        self.replay_seconds = replay_seconds
+        self.watch = watch
+        # the incarnation whose earlier sends this relay has already queued again
+        self._replayed_for: str | None = None
         # One relay per database publishes at a time, so rows go out in id order.
         self.lock_id = zlib.crc32(f"outbox:{name}".encode())
         self._lock_key = literal(self.lock_id, BigInteger)
@@ -210,9 +249,20 @@ class OutboxRelay:
         # the batch; the second marks the batch sent and lets the lock go. The CTE runs
         # once; the outer join gives one row without an id when there is nothing to publish
         # or this relay is not the leader, and says which.
-        leader = select(func.pg_try_advisory_lock(self._lock_key).label("leader")).cte("leader")
+        leader = select(
+            func.pg_try_advisory_lock(self._lock_key).label("leader"),
+            func.clock_timestamp().label("read_at"),
+        ).cte("leader")
         pending = (
-            select(leader.c.leader, t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers)
+            select(
+                leader.c.leader,
+                leader.c.read_at,
+                t.c.id,
+                t.c.topic,
+                t.c.key,
+                t.c.value,
+                t.c.headers,
+            )
             .select_from(leader.outerjoin(t, and_(leader.c.leader, t.c.sent_at.is_(None))))
             .order_by(t.c.id)
             .limit(self.batch_size)
@@ -231,7 +281,8 @@ class OutboxRelay:
                     sent = (
                         update(t)
                         .where(t.c.id.in_([r.id for r in rows]))
-                        .values(sent_at=func.clock_timestamp())  # acknowledged by the broker
+                        # read before the publish: see the module docstring
+                        .values(sent_at=found[0].read_at)
                         .returning(t.c.id)
                         .cte("sent")
                     )
@@ -267,6 +318,44 @@ class OutboxRelay:
                 )
         await asyncio.gather(*futures)
 
+    async def replay(self, born: datetime) -> int | None:
+        """Mark rows sent before `born` (and within the replay window) unsent again.
+
+        Runs under the leader lock, so no batch of this outbox is between publish and
+        mark meanwhile. Returns how many rows will be sent again; None when another
+        relay held the lock (try again later).
+        """
+        t = self.table
+        async with self.db.transaction() as session:
+            if not await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
+                return None
+            result = await session.execute(
+                update(t)
+                .where(
+                    t.c.sent_at.is_not(None),
+                    t.c.sent_at < born,
+                    t.c.sent_at
+                    > func.clock_timestamp() - text(f"interval '{self.replay_seconds} seconds'"),
+                )
+                .values(sent_at=None)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _replay_if_reborn(self) -> None:
+        incarnation = self.watch.current if self.watch is not None else None
+        if incarnation is None or incarnation.marker == self._replayed_for:
+            return
+        # A margin for clocks: a row sent to this incarnation just after its birth is
+        # sent again (a repeat the inboxes drop), never one sent to the earlier one missed.
+        again = await self.replay(incarnation.born + REPLAY_MARGIN)
+        if again is None:
+            return
+        self._replayed_for = incarnation.marker
+        (log.warning if again else log.info)(
+            "outbox.replay", relay=self.name, incarnation=incarnation.marker, rows=again
+        )
+        self.metrics.replayed.inc(again)
+
     async def backlog(self) -> int:
         async with self.db.sessions() as session:
             count = await session.scalar(
@@ -300,10 +389,14 @@ class OutboxRelay:
         await self._listen()
         local = _local_relays.setdefault((self.db.engine.url, self.table), set())
         local.add(self._wake)
+        if self.watch is not None:
+            self.watch.subscribe(self._wake)
         try:
             await self._run()
         finally:
             local.discard(self._wake)
+            if self.watch is not None:
+                self.watch.unsubscribe(self._wake)
 
     async def _run(self) -> None:
         failures = 0
@@ -311,6 +404,7 @@ class OutboxRelay:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
+                await self._replay_if_reborn()
                 while (published := await self.publish_pending()) == self.batch_size:
                     pass
                 failures = 0

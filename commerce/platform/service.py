@@ -25,7 +25,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import MetaData
+from pydantic import BaseModel, Field
+from sqlalchemy import MetaData, select
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +39,7 @@ from commerce.platform.edges import (
     default_error_response,
     install_unavailable_handlers,
 )
+from commerce.platform.incarnation import BrokerWatch
 from commerce.platform.inprocess import InProcessTransport, LocalApps
 from commerce.platform.kafka import make_consumer
 from commerce.platform.logging import bound
@@ -93,8 +95,12 @@ class ServiceRuntime:
         *,
         database_url: str | None = None,
         local: LocalApps | None = None,
+        watch: BrokerWatch | None = None,
     ) -> None:
         self.service = service
+        # the broker's incarnation (docs/adr/0020): shared by a process's services, or own
+        self._own_watch = watch is None
+        self.watch = watch or BrokerWatch(settings, producer)
         self.settings = settings
         self.spec = service.spec
         self.producer = producer
@@ -112,6 +118,9 @@ class ServiceRuntime:
             producer,
             self.metrics,
             poll_seconds=settings.outbox_poll_seconds,
+            retention_hours=settings.outbox_retention_hours,
+            replay_seconds=settings.outbox_replay_seconds,
+            watch=self.watch,
         )
         self.consumer: ConsumerRunner | None = None
         if service.handlers:
@@ -127,6 +136,7 @@ class ServiceRuntime:
                 backoff_seconds=settings.consumer_backoff_seconds,
                 idle_fetch_interval=settings.kafka_idle_fetch_interval_ms / 1000,
                 services=self,
+                watch=self.watch,
             )
         # `local` finds the services running in this process: calls to them skip the network
         transport = None
@@ -148,6 +158,8 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         """Start publishing, consuming and background work (HTTP is served separately)."""
+        if self._own_watch:
+            self.watch.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service.name}:relay"))
         if self.consumer is not None:
             self._tasks.append(
@@ -185,6 +197,8 @@ class ServiceRuntime:
                     )
         self._tasks.clear()
         self._background.clear()
+        if self._own_watch:
+            await self.watch.stop()
         await self.http.aclose()
         await self.db.dispose()
         log.info("service.stopped", service=self.service.name)
@@ -296,6 +310,10 @@ class _RequestContext:
                 )
 
 
+class InboxQuery(BaseModel):
+    message_ids: list[uuid.UUID] = Field(max_length=1000)
+
+
 def build_app(runtime: ServiceRuntime) -> FastAPI:
     service = runtime.service
     app = FastAPI(
@@ -344,6 +362,23 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         with contextlib.suppress(Exception):
             runtime.metrics.outbox_backlog.set(await runtime.relay.backlog())
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/ops/inbox", tags=["ops"], operation_id="ops-inbox", include_in_schema=False)
+    async def inbox(body: InboxQuery) -> dict[str, Any]:
+        """Which of these messages this service's consumer has handled (its effect is
+        durable), and how many records it has not handled yet (`backlog`, null when not
+        consuming): how senders confirm delivery end to end (docs/adr/0020)."""
+        inbox = runtime.tables.inbox
+        async with runtime.db.sessions() as session:
+            found = list(
+                await session.scalars(
+                    select(inbox.c.message_id).where(
+                        inbox.c.consumer == service.name, inbox.c.message_id.in_(body.message_ids)
+                    )
+                )
+            )
+        backlog = await runtime.consumer.backlog() if runtime.consumer is not None else None
+        return {"handled": found, "backlog": backlog}
 
     if service.router is not None:
         app.include_router(service.router)

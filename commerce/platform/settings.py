@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(3, ge=1, alias="AGENTSHOP_CONSUMER_MAX_ATTEMPTS")
     consumer_backoff_seconds: float = Field(0.2, ge=0, alias="AGENTSHOP_CONSUMER_BACKOFF_SECONDS")
     outbox_poll_seconds: float = Field(1.0, gt=0, alias="AGENTSHOP_OUTBOX_POLL_SECONDS")
+    # PostgreSQL is the log of record (docs/adr/0020): sent outbox rows are kept this long,
+    # and those sent this recently are sent again when the broker is found to have lost
+    # its data (a new incarnation); the watch looks at the broker this often
+    outbox_retention_hours: float = Field(24.0, gt=0, alias="AGENTSHOP_OUTBOX_RETENTION_HOURS")
+    outbox_replay_seconds: float = Field(3600.0, ge=0, alias="AGENTSHOP_OUTBOX_REPLAY_SECONDS")
+    broker_watch_seconds: float = Field(1.0, gt=0, alias="AGENTSHOP_BROKER_WATCH_SECONDS")
     # consumed message ids are kept this long: a redelivery older than that is not expected
     # (offsets are committed within seconds; a replayed outbox covers hours, not days)
     inbox_retention_hours: float = Field(168.0, gt=0, alias="AGENTSHOP_INBOX_RETENTION_HOURS")
@@ -108,6 +114,14 @@ class Settings(BaseSettings):
                     "AGENTSHOP_SERVICE_TOKEN (32 characters or more) must be set when "
                     "AGENTSHOP_ENV=prod"
                 )
+        # a replayed message must still find its id in the consumers' inboxes (docs/adr/0020)
+        if self.outbox_replay_seconds > 3600 * min(
+            self.outbox_retention_hours, self.inbox_retention_hours
+        ):
+            raise ValueError(
+                "AGENTSHOP_OUTBOX_REPLAY_SECONDS must not exceed AGENTSHOP_OUTBOX_RETENTION_HOURS "
+                "nor AGENTSHOP_INBOX_RETENTION_HOURS"
+            )
         return self
 
     @property

@@ -27,6 +27,7 @@ from commerce.contracts import all_topic_names
 from commerce.platform import heap, migrations
 from commerce.platform.db import Database, ensure_database
 from commerce.platform.embedded import EmbeddedBroker, EmbeddedPostgres, port_is_free
+from commerce.platform.incarnation import BrokerWatch
 from commerce.platform.kafka import ensure_topics, make_producer
 from commerce.platform.service import Service, ServiceRuntime
 from commerce.platform.settings import Settings, get_settings, to_asyncpg_url
@@ -85,8 +86,8 @@ class Infrastructure:
         """Restart an embedded server that died, on the same port, until cancelled.
 
         PostgreSQL comes back with its data. The broker comes back empty (memory
-        storage): topics are created again; records it held are re-sent by the
-        outboxes' owners where they matter (the saga re-sends commands on timeout).
+        storage): topics are created again, and the relays, seeing a new incarnation,
+        send again what they sent within the replay window (docs/adr/0020).
         """
         while True:
             await asyncio.sleep(every)
@@ -233,6 +234,7 @@ class RunningServices:
     port_offset: int = 0
     port: int | None = None
     serve_http: bool = True
+    watch: BrokerWatch | None = None
     runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
     servers: list[_Server] = field(default_factory=list)
     server_tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -263,7 +265,11 @@ class RunningServices:
         """Start the named services that are not running yet (HTTP on their own ports)."""
         new = {
             name: ServiceRuntime(
-                load_service(name), self.settings, self.producer, local=self.local_app
+                load_service(name),
+                self.settings,
+                self.producer,
+                local=self.local_app,
+                watch=self.watch,
             )
             for name in service_names(names)
             if name not in self.runtimes
@@ -313,6 +319,8 @@ class RunningServices:
         if self.server_tasks:
             await asyncio.wait(self.server_tasks, timeout=10)
         await asyncio.gather(*(r.stop() for r in self.runtimes.values()), return_exceptions=True)
+        if self.watch is not None:
+            await self.watch.stop()
         await self.producer.stop()
 
 
@@ -330,9 +338,12 @@ async def start_services(
     configure_tracing(chosen[0] if len(chosen) == 1 else "agentshop")
     producer = make_producer(settings)
     await producer.start()
+    watch = BrokerWatch(settings, producer)  # one per process (docs/adr/0020)
+    watch.start()
     running = RunningServices(
         settings,
         producer,
+        watch=watch,
         host=host,
         port_offset=settings.port_offset if port_offset is None else port_offset,
         port=port,

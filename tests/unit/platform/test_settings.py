@@ -93,3 +93,19 @@ def test_every_setting_is_documented_in_the_readme() -> None:
         if field.alias and f"`{field.alias}`" not in readme and f"{field.alias}`" not in readme
     ]
     assert missing == [], f"add these to the README's configuration table: {missing}"
+
+
+def test_the_replay_window_fits_in_what_outboxes_and_inboxes_keep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A replayed message must still be in its outbox, and its id in the consumers' inboxes."""
+    monkeypatch.setenv("AGENTSHOP_OUTBOX_REPLAY_SECONDS", str(2 * 3600))
+    monkeypatch.setenv("AGENTSHOP_OUTBOX_RETENTION_HOURS", "1")
+    with pytest.raises(ValidationError, match="AGENTSHOP_OUTBOX_REPLAY_SECONDS"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("AGENTSHOP_OUTBOX_RETENTION_HOURS", "24")
+    monkeypatch.setenv("AGENTSHOP_INBOX_RETENTION_HOURS", "1")
+    with pytest.raises(ValidationError, match="AGENTSHOP_INBOX_RETENTION_HOURS"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("AGENTSHOP_INBOX_RETENTION_HOURS", "168")
+    assert Settings(_env_file=None).outbox_replay_seconds == 2 * 3600

@@ -1,0 +1,417 @@
+"""`agentshop chaos`: faults during paced checkout load, then: was anything accepted lost?
+
+The one-command stack (`agentshop up`: embedded PostgreSQL and broker, every service in one
+process) runs as a child process on loopback, with its data in a temporary folder. Shoppers
+(load-test users) start checkouts through the BFF at a steady pace, as a client would:
+an Idempotency-Key per checkout, retried with the same key while the answer is an error or
+no answer at all. During the load each fault is injected once:
+
+- `stack`: kill -9 of the whole stack process (its PostgreSQL and broker go down with it),
+  then `agentshop up` again on the same data: PostgreSQL comes back with its data, the
+  broker empty;
+- `broker`: kill -9 of the embedded broker alone (the stack restarts it, empty);
+- `postgres`: PostgreSQL stopped without a checkpoint (immediate shutdown, as a crash;
+  the stack restarts it and it recovers from its log).
+
+After each fault the load goes on for a while, stops, and then, within bounds: every accepted
+checkout must reach a terminal state (`stuck` counts those that did not; `lost` those whose
+saga never appeared), every completed checkout's confirmations and refund record must arrive
+(`lost notifications`, `lost refund records`), and `check-invariants` must hold
+(`violations`). See docs/adr/0020.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import structlog
+from sqlalchemy import select
+
+from commerce.platform.db import Database
+from commerce.platform.settings import Settings
+from commerce.services import SERVICES
+
+log = structlog.get_logger(__name__)
+
+FAULTS = ("stack", "broker", "postgres")
+HOME = {
+    "name": "Chaos Tester", "line1": "1 Main St", "city": "Portland", "region": "OR",
+    "postal_code": "97201", "country": "US",
+}  # fmt: skip
+CHAOS_ENV = {
+    # short grace periods, so that what was lost is found and sent again within the run
+    "CHECKOUT_ORCHESTRATOR_FOLLOW_UP_SECONDS": "3",
+    "GATEWAY_BFF_CHECKOUT_CONFIRM_SECONDS": "5",
+    "GATEWAY_BFF_IDEMPOTENCY_LEASE_SECONDS": "10",
+    "AGENTSHOP_RATE_LIMIT_PER_MINUTE": "1000000",
+    "AGENTSHOP_LOG_LEVEL": "WARNING",
+}
+
+
+@dataclass
+class ChaosOptions:
+    faults: tuple[str, ...] = FAULTS
+    rate: float = 2.0  # checkouts started per second
+    users: int = 24
+    before_seconds: float = 8.0  # load before the fault
+    after_seconds: float = 8.0  # load after the fault (and the restart)
+    settle_seconds: float = 120.0  # bound for every accepted checkout to be terminal
+    port_offset: int = 24000
+    seed: int | None = None  # for the random moment of each fault within its window
+    env: dict[str, str] = field(default_factory=dict)  # more settings for the stack
+    keep: bool = False  # keep the data folder (the stack's log and databases) afterwards
+
+    def validate(self) -> None:
+        unknown = set(self.faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {', '.join(FAULTS)}")
+        if not 0 < self.rate <= 20 or not 1 <= self.users <= 200:
+            raise ValueError("rate must be in (0, 20] checkouts/s and users in [1, 200]")
+        if not 1 <= self.before_seconds + self.after_seconds <= 600:
+            raise ValueError("the load around a fault must last 1 to 600 seconds")
+
+
+@dataclass
+class Row:
+    fault: str
+    checkouts: int = 0  # accepted (202)
+    completed: int = 0
+    failed: int = 0
+    lost: int = 0  # accepted, and no saga ever appeared
+    stuck: int = 0  # accepted, and not terminal within the bound
+    lost_notifications: int = 0
+    lost_refund_records: int = 0
+    violations: int = 0
+    refused: int = 0  # never accepted within the client's patience (the client knows)
+    signalled: int = 0  # processes the fault killed (0: the fault did not happen)
+    seconds_to_terminal: float = 0.0
+    details: list[str] = field(default_factory=list)
+
+
+class Stack:
+    """`agentshop up` as a child process, on a data folder that outlives it."""
+
+    def __init__(self, data: Path, port_offset: int, env: dict[str, str] | None = None) -> None:
+        self.data = data
+        self.port_offset = port_offset
+        self.env = env or {}
+        self.proc: asyncio.subprocess.Process | None = None
+        self.bff = f"http://127.0.0.1:{SERVICES['gateway-bff'].port + port_offset}"
+
+    async def start(self) -> None:
+        env = {
+            **os.environ, **CHAOS_ENV, **self.env, "AGENTSHOP_DATA_DIR": str(self.data),
+            "AGENTSHOP_PORT_OFFSET": str(self.port_offset),
+        }  # fmt: skip
+        for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
+            env.pop(name, None)
+        seed = "--no-seed" if (self.data / "seeded").exists() else "--seed"
+        log_file = (self.data / "stack.log").open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "commerce.cli", "up", "--no-ui", seed,
+            env=env, stdout=log_file, stderr=log_file, start_new_session=True,
+        )  # fmt: skip
+        log_file.close()
+        await self.wait_ready()
+        (self.data / "seeded").touch()
+
+    async def wait_ready(self, within: float = 120.0) -> None:
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(timeout=2) as http:
+            while time.monotonic() < deadline:
+                if self.proc is not None and self.proc.returncode is not None:
+                    raise RuntimeError(f"the stack exited; see {self.data / 'stack.log'}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"{self.bff}/readyz")).status_code == 200:
+                        return
+                await asyncio.sleep(0.3)
+        raise TimeoutError("the stack was not ready in time")
+
+    def children(self, marker: str) -> list[int]:
+        """Pids of the stack's child processes whose command line contains `marker`."""
+        if self.proc is None:
+            return []
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == self.proc.pid and marker in cmdline:
+                found.append(int(entry.name))
+        return found
+
+    def database_url(self) -> str:
+        pid_file = self.data / "postgres" / "pgdata" / "postmaster.pid"
+        port = int(pid_file.read_text().splitlines()[3])
+        return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+    async def kill(self) -> None:
+        """kill -9 of the whole stack: the services' process, PostgreSQL and the broker."""
+        assert self.proc is not None
+        servers = self.children("broker") + self.children("pgdata")
+        for pid in [self.proc.pid, *servers]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        await self.proc.wait()
+        deadline = time.monotonic() + 30  # PostgreSQL's backends see their postmaster gone
+        await _until(lambda: not _alive(servers), deadline)
+        await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), 60)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            await self.proc.wait()
+
+
+async def _until(condition: Callable[[], bool], deadline: float) -> None:
+    """Wait (bounded) until `condition()` holds."""
+    while not condition() and time.monotonic() < deadline:  # noqa: ASYNC110 (a process state)
+        await asyncio.sleep(0.2)
+
+
+def _alive(pids: list[int]) -> bool:
+    alive = False
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):
+            os.kill(pid, 0)
+            alive = True
+    return alive
+
+
+class Shoppers:
+    """Checkouts at a steady pace through the BFF, retried as a client would."""
+
+    def __init__(self, bff: str, tokens: list[str], skus: list[str], rate: float) -> None:
+        self.bff = bff
+        self.free = list(tokens)
+        self.skus = skus
+        self.rate = rate
+        self.accepted: list[uuid.UUID] = []
+        self.refused = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while loop.time() < end:
+            await asyncio.sleep(random.expovariate(self.rate))  # Poisson arrivals
+            if not self.free:
+                continue  # every shopper busy: this arrival is not offered
+            token = self.free.pop()
+            task = asyncio.create_task(self._one(token))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=120)
+
+    async def _one(self, token: str) -> None:
+        key = str(uuid.uuid4())
+        auth = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + 90  # the client's patience across a fault
+        try:
+            async with httpx.AsyncClient(base_url=self.bff, headers=auth, timeout=10) as http:
+                while time.monotonic() < deadline:
+                    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                        cart = (await http.get("/v1/cart")).json()
+                        if cart.get("lines"):
+                            for line in cart["lines"]:
+                                await http.delete(f"/v1/cart/lines/{line['sku']}")
+                        sku = random.choice(self.skus)
+                        await http.post("/v1/cart/lines", json={"sku": sku, "quantity": 1})
+                        quote = await http.post(
+                            "/v1/checkout/quote", json={"shipping_address": HOME}
+                        )
+                        if quote.status_code == 200:
+                            body = {
+                                "shipping_address": HOME, "payment_token": "tok_visa",
+                                "expected_total_cents": quote.json()["totals"]["total_cents"],
+                            }  # fmt: skip
+                            started = await http.post(
+                                "/v1/checkouts", json=body, headers={"Idempotency-Key": key}
+                            )
+                            if started.status_code == 202:
+                                self.accepted.append(uuid.UUID(started.json()["checkout_id"]))
+                                return
+                            if started.status_code in (409, 422) and started.json()["error"][
+                                "code"
+                            ] in ("price_changed", "cart_empty", "idempotency_key_reused"):
+                                key = str(uuid.uuid4())  # a new request: the cart changed
+                    await asyncio.sleep(1.0)
+                self.refused += 1
+        finally:
+            self.free.append(token)
+
+
+async def _sign_in(bff: str, count: int) -> list[str]:
+    from loadtests.runner import LOAD_PASSWORD, load_email
+
+    async with httpx.AsyncClient(base_url=bff, timeout=30) as http:
+        tokens = []
+        for n in range(count):
+            response = await http.post(
+                "/v1/auth/token", json={"email": load_email(n), "password": LOAD_PASSWORD}
+            )
+            response.raise_for_status()
+            tokens.append(str(response.json()["access_token"]))
+        return tokens
+
+
+def _settings(stack: Stack) -> Settings:
+    return Settings(DATABASE_URL=stack.database_url(), KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1")
+
+
+async def _terminal(settings: Settings, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    from commerce.checkout.tables import sagas
+
+    spec = SERVICES["checkout-orchestrator"]
+    db = Database(settings.service_database_url(spec.env_prefix, spec.database), pool_size=1)
+    try:
+        async with db.sessions() as session:
+            rows = await session.execute(
+                select(sagas.c.checkout_id, sagas.c.state).where(sagas.c.checkout_id.in_(ids))
+            )
+            return {row.checkout_id: row.state for row in rows}
+    finally:
+        await db.dispose()
+
+
+async def _inject(fault: str, stack: Stack) -> int:
+    """Inject `fault`; returns how many processes it killed."""
+    if fault == "stack":
+        killed = 1 + len(stack.children("broker")) + len(stack.children("pgdata"))
+        await stack.kill()
+        await stack.start()
+    else:
+        pids = stack.children("broker" if fault == "broker" else "pgdata")
+        # the broker: kill -9; PostgreSQL: immediate shutdown (no checkpoint, recovery on start)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL if fault == "broker" else signal.SIGQUIT)
+        killed = len(pids)
+    log.warning("chaos.fault", fault=fault, killed=killed)
+    return killed
+
+
+async def _one_fault(fault: str, stack: Stack, options: ChaosOptions, tokens: list[str]) -> Row:
+    from commerce.catalog.data import catalog_skus
+    from commerce.checkout.invariants import check_invariants
+
+    skus = [s.sku for s in catalog_skus() if s.initial_stock >= 50]
+    shoppers = Shoppers(stack.bff, tokens, skus, options.rate)
+    load = asyncio.create_task(shoppers.run(options.before_seconds + options.after_seconds))
+    await asyncio.sleep(random.uniform(0.5, 1.0) * options.before_seconds)
+    signalled = await _inject(fault, stack)
+    await load
+    await shoppers.drain()
+    row = Row(
+        fault, checkouts=len(shoppers.accepted), refused=shoppers.refused, signalled=signalled
+    )
+    ids = list(shoppers.accepted)
+    started = time.monotonic()
+    deadline = started + options.settle_seconds
+    states: dict[uuid.UUID, str] = {}
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):  # PostgreSQL may still be recovering
+            states = await _terminal(_settings(stack), ids)
+            if all(states.get(i) in ("completed", "failed") for i in ids):
+                break
+        await asyncio.sleep(1.0)
+    row.seconds_to_terminal = round(time.monotonic() - started, 1)
+    row.lost = sum(1 for i in ids if i not in states)
+    row.stuck = sum(1 for i in ids if states.get(i) not in ("completed", "failed"))
+    row.completed = sum(1 for i in ids if states.get(i) == "completed")
+    row.failed = sum(1 for i in ids if states.get(i) == "failed")
+    # confirmations and refund records: the orchestrator's follow-up sends lost ones again
+    report = None
+    follow_deadline = time.monotonic() + 90
+    while time.monotonic() < follow_deadline:
+        report = await check_invariants(_settings(stack), ids, settle_seconds=0)
+        if report.ok:
+            break
+        await asyncio.sleep(2.0)
+    assert report is not None
+    row.lost_notifications = report.lost_notifications
+    row.lost_refund_records = report.lost_refund_records
+    row.violations = len(report.violations) - report.lost_notifications - report.lost_refund_records
+    row.details = report.violations[:10]
+    return row
+
+
+async def run(options: ChaosOptions) -> list[Row]:
+    """Start the stack, run each fault under load, and return one row per fault."""
+    from loadtests.runner import seed_load_users
+
+    options.validate()
+    if options.seed is not None:
+        random.seed(options.seed)
+    data = Path(tempfile.mkdtemp(prefix="agentshop-chaos-"))
+    stack = Stack(data, options.port_offset, options.env)
+    rows: list[Row] = []
+    try:
+        await stack.start()
+        await seed_load_users(_settings(stack), options.users)
+        tokens = await _sign_in(stack.bff, options.users)
+        for fault in options.faults:
+            rows.append(await _one_fault(fault, stack, options, tokens))
+            log.warning("chaos.row", **{k: v for k, v in vars(rows[-1]).items() if k != "details"})
+            await stack.wait_ready()
+    finally:
+        await stack.stop()
+        if options.keep:
+            log.warning("chaos.data_kept", path=str(data))
+        else:
+            shutil.rmtree(data, ignore_errors=True)
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    head = (
+        "| fault | processes killed | checkouts | completed / failed | lost | stuck "
+        "| lost notifications | lost refund records | violations | refused | all terminal after |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
+    lines = [
+        f"| {r.fault} | {r.signalled} | {r.checkouts} | {r.completed} / {r.failed} | {r.lost} | "
+        f"{r.stuck} | "
+        f"{r.lost_notifications} | {r.lost_refund_records} | {r.violations} | {r.refused} | "
+        f"{r.seconds_to_terminal} s |"
+        for r in rows
+    ]
+    return "\n".join([head, *lines])
+
+
+def ok(rows: list[Row]) -> bool:
+    return all(
+        r.signalled > 0
+        and r.lost == r.stuck == r.lost_notifications == r.lost_refund_records == r.violations == 0
+        for r in rows
+    )
+
+
+def faults_from(text: str) -> tuple[str, ...]:
+    chosen = tuple(f.strip() for f in text.split(",") if f.strip())
+    return chosen or FAULTS
