@@ -1,113 +1,199 @@
 """Agentic Commerce Protocol checkout sessions (2026-04-17), mapped onto cart, quote and saga.
 
-An outside agent, acting for a signed-in person (bearer token), creates a session with
-SKUs and quantities, adds the buyer's address, and completes it with a payment token;
-completion publishes the same `InitiateCheckoutCommand` a web checkout does, and the
-session then reflects the saga: `complete_in_progress`, `completed` with the order, or
-back to `ready_for_payment` with the reason as a message (e.g. `payment_declined`,
-`out_of_stock`). See docs/acp.md for what is covered.
+An outside agent, acting for a person (their bearer token, or a signed agent client's key,
+see bff/acp_agents.py), creates a session with SKUs and quantities, adds the buyer's
+address, and completes it with a payment token (a delegated `vt_…` token is redeemed at
+payment-gateway first); completion publishes the same `InitiateCheckoutCommand` a web
+checkout does and waits for the saga: `completed` with the order, or the reason it failed
+(e.g. `payment_declined`, `out_of_stock`) as the protocol's Error object and as a message
+on the session. Requests are checked against the protocol's own schemas; every error here
+is its Error object. See docs/acp.md for what is covered.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
+import re
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+import httpx
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bff.auth import CurrentUser
+from bff.acp_agents import API_KEY_PREFIX, verified
+from bff.auth import bearer, current_user, limited_user
 from bff.errors import ApiError, not_found
 from bff.idempotency import idempotent
 from bff.routes import call, catalog_get, seg, start_checkout
 from bff.tables import checkout_sessions
 from commerce import pricing
-from commerce.contracts.values import Address, CheckoutLine, Text
-from commerce.platform.service import RuntimeDep, ServiceRuntime
+from commerce.contracts.acp import API_VERSION, first_problem, rfc3339
+from commerce.contracts.values import Address, CheckoutLine
+from commerce.platform.service import RuntimeDep, ServiceRuntime, get_runtime
 
 router = APIRouter(prefix="/checkout_sessions", tags=["agentic-checkout"])
-SessionId = Annotated[str, Path(pattern=r"^cs_[A-Za-z0-9]{8,32}$", max_length=40)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 SHIPPING_OPTION = "standard"
 SAGA_CODES = {
     "out_of_stock": "out_of_stock", "payment_declined": "payment_declined", "price_changed": "invalid",
     "invalid_request": "invalid", "order_failed": "region_restricted", "timeout": "conflict",
 }  # fmt: skip
+WRITE_ONLY = (
+    "affiliate_attribution",
+    "risk_signals",
+    "marketing_consents",
+    "authentication_result",
+)
+ECHOED = ("quote_id", "locale", "timezone", "metadata", "fulfillment_groups")
+
+
+class AcpSettings(BaseSettings):
+    """GATEWAY_BFF_ACP_COMPLETE_WAIT_SECONDS (default 20): how long `complete` waits for the
+    saga's outcome before answering 503 (a retry with the same Idempotency-Key waits again);
+    GATEWAY_BFF_ACP_MERCHANT_ID (default `agentshop`): the merchant delegated payment tokens
+    must name."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_ACP_", extra="ignore")
+
+    complete_wait_seconds: float = Field(20.0, gt=0)
+    merchant_id: str = Field("agentshop", min_length=1, max_length=256)
+
+
+async def body_of(request: Request, schema: str, *, required: bool = True) -> dict[str, Any]:
+    """The request's JSON body checked against the protocol's schema: 400 when it is not
+    JSON, 422 naming the first field (as a JSONPath) that the schema refuses."""
+    raw = await request.body()
+    if not raw.strip():
+        if not required:
+            return {}
+        raise ApiError(400, "invalid_json", "A JSON request body is required.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}.") from exc
+    problem = first_problem(schema, body)
+    if problem is not None:
+        raise ApiError(422, "invalid_field", problem[0], param=problem[1])
+    try:
+        text = json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:
+        raise ApiError(400, "invalid_json", "The request body has an unpaired surrogate.") from exc
+    if b"\\u0000" in text:  # JSON's escape of NUL, which PostgreSQL cannot store
+        raise ApiError(400, "invalid_json", "The request body must not contain NUL characters.")
+    assert isinstance(body, dict)
+    return body
+
+
+def conflict(code: str, message: str) -> ApiError:
+    """A 409: the protocol documents 409 with Retry-After (after which, re-read the session)."""
+    return ApiError(409, code, message, headers={"Retry-After": "1"})
+
+
+def idempotency_key(request: Request) -> str:
+    """The protocol's Idempotency-Key: MUST be on every POST, 1 to 255 characters."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        raise ApiError(400, "idempotency_key_required", "Idempotency-Key header is required")
+    if not 1 <= len(key) <= 255:
+        raise ApiError(
+            400, "idempotency_key_required", "Idempotency-Key must be 1 to 255 characters.",
+            param="$.headers.Idempotency-Key",
+        )  # fmt: skip
+    return key
+
+
+async def once(
+    runtime: ServiceRuntime, user: str, request: Request, route: str, body: Any,
+    run: Callable[[], Awaitable[tuple[int, Any]]],
+) -> JSONResponse:  # fmt: skip
+    """`idempotent` with the protocol's codes (and Retry-After on an in-flight collision)."""
+    key = idempotency_key(request)
+    scoped = hashlib.sha256(f"{route}\n{key}".encode()).hexdigest()  # per identity + endpoint
+    try:
+        response = await idempotent(runtime, user, scoped, route, body, run)
+    except ApiError as exc:
+        if exc.code == "idempotency_key_reused":
+            raise ApiError(
+                422, "idempotency_conflict",
+                "Idempotency-Key has already been used with a different request body",
+            ) from exc  # fmt: skip
+        if exc.code == "request_in_flight":
+            raise conflict(
+                "idempotency_in_flight",
+                "A request with this Idempotency-Key is currently being processed",
+            ) from exc  # fmt: skip
+        raise
+    response.headers["Idempotency-Key"] = key
+    return response
 
 
 class AcpModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """What the shop reads from a request the protocol's schema already accepted."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 class AcpItem(AcpModel):
-    id: str = Field(min_length=1, max_length=64, description="The SKU")
-    quantity: int = Field(1, ge=1, le=1000)
-    name: str | None = None
-    unit_amount: int | None = None
+    id: str
+    quantity: int = 1
 
 
 class AcpAddress(AcpModel):
-    name: Text = Field(min_length=1, max_length=200)
-    line_one: Text = Field(min_length=1, max_length=200)
-    line_two: Text | None = Field(None, max_length=200)
-    city: Text = Field(min_length=1, max_length=100)
-    state: Text = Field(min_length=1, max_length=100)
-    country: Text = Field(pattern=r"^[A-Z]{2}$")
-    postal_code: Text = Field(min_length=1, max_length=20)
+    name: str
+    line_one: str
+    line_two: str | None = None
+    city: str
+    state: str
+    country: str
+    postal_code: str
 
     def ours(self) -> Address:
+        """Our address contract; a ValidationError when the shop cannot use it."""
         return Address(
-            name=self.name,
-            line1=self.line_one,
-            line2=self.line_two,
-            city=self.city,
-            region=self.state,
-            postal_code=self.postal_code,
-            country=self.country,
+            name=self.name.strip(),
+            line1=self.line_one.strip(),
+            line2=self.line_two or None,
+            city=self.city.strip(),
+            region=self.state.strip() or None,
+            postal_code=self.postal_code.strip(),
+            country=self.country.strip().upper(),
         )
 
 
 class AcpFulfillmentDetails(AcpModel):
-    name: str | None = None
-    phone_number: str | None = None
-    email: str | None = None
     address: AcpAddress | None = None
 
 
 class AcpDiscounts(AcpModel):
-    codes: list[str] = Field(default_factory=list, max_length=5)
-
-
-class SessionCreate(AcpModel):
-    line_items: list[AcpItem] = Field(min_length=1, max_length=100)
-    currency: str = Field(pattern=r"^[a-zA-Z]{3}$")
-    capabilities: dict[str, Any]
-    buyer: dict[str, Any] | None = None
-    fulfillment_details: AcpFulfillmentDetails | None = None
-    coupons: list[str] | None = None
-    discounts: AcpDiscounts | None = None
-    locale: str | None = None
-    timezone: str | None = None
-    metadata: dict[str, Any] | None = None
+    codes: list[str] | None = None
 
 
 class SessionUpdate(AcpModel):
-    line_items: list[AcpItem] | None = Field(None, min_length=1, max_length=100)
+    line_items: list[AcpItem] | None = None
     buyer: dict[str, Any] | None = None
     fulfillment_details: AcpFulfillmentDetails | None = None
-    selected_fulfillment_options: list[dict[str, Any]] | None = None
     coupons: list[str] | None = None
     discounts: AcpDiscounts | None = None
+
+
+class SessionCreate(SessionUpdate):
+    currency: str
 
 
 class Credential(AcpModel):
     type: str
-    token: str = Field(min_length=1, max_length=200)
+    token: str
 
 
 class Instrument(AcpModel):
@@ -117,8 +203,8 @@ class Instrument(AcpModel):
 
 class PaymentData(AcpModel):
     handler_id: str | None = None
-    instrument: Instrument
-    billing_address: AcpAddress | None = None
+    instrument: Instrument | None = None
+    purchase_order_number: str | None = None
 
 
 class SessionComplete(AcpModel):
@@ -126,9 +212,15 @@ class SessionComplete(AcpModel):
     buyer: dict[str, Any] | None = None
 
 
-def _coupon(create: SessionCreate | SessionUpdate) -> str | None:
-    codes = (create.discounts.codes if create.discounts else None) or create.coupons or []
-    return codes[0].upper() if codes else None
+def _coupon(body: SessionUpdate) -> str | None:
+    """The first code asked for ("" clears the codes), None when the request names none."""
+    if body.discounts is not None and body.discounts.codes is not None:
+        codes = body.discounts.codes
+    elif body.coupons is not None:
+        codes = body.coupons
+    else:
+        return None
+    return codes[0].strip().upper()[:64] if codes else ""
 
 
 def _total(kind: str, text: str, amount: int) -> dict[str, Any]:
@@ -176,12 +268,14 @@ async def _lines(
     found = []
     for index, item in enumerate(items):
         try:
+            if not 1 <= len(item["sku"]) <= 64:
+                raise ApiError(404, "not_found", "no such SKU")
             sku = (await catalog_get(runtime, f"/skus/{seg(item['sku'])}")).json
         except ApiError as exc:
-            if exc.status != 404:
+            if exc.status >= 500:
                 raise
             messages.append(
-                _error("not_found", f"We do not sell {item['sku']}.", f"$.line_items[{index}]")
+                _error("not_found", f"We do not sell {item['sku'][:64]}.", f"$.line_items[{index}]")
             )
             continue
         if sku["available"] is not None and sku["available"] < item["quantity"]:
@@ -318,6 +412,15 @@ async def view(runtime: ServiceRuntime, row: dict[str, Any], request: Request) -
         ]
     if row["buyer"]:
         session["buyer"] = row["buyer"]
+    extras = row.get("extras") or {}
+    for problem in extras.get("problems", []):
+        session["messages"].append(_error(problem["code"], problem["content"], problem["param"]))
+        if session["status"] == "ready_for_payment":
+            session["status"] = "not_ready_for_payment"
+    for name in ECHOED:
+        if name in extras:
+            session[name] = extras[name]
+    session["protocol"] = {"version": API_VERSION}
     if order:
         session["order"] = order
     return session
@@ -336,6 +439,8 @@ async def _saga(runtime: ServiceRuntime, checkout_id: str) -> dict[str, Any]:
 
 
 async def _row(runtime: ServiceRuntime, user: str, session_id: str) -> dict[str, Any]:
+    if not SESSION_ID.fullmatch(session_id):
+        raise not_found("checkout session")
     async with runtime.db.sessions() as session:
         row = (
             (
@@ -351,46 +456,103 @@ async def _row(runtime: ServiceRuntime, user: str, session_id: str) -> dict[str,
     return dict(row)
 
 
-def _changes(body: SessionCreate | SessionUpdate) -> dict[str, Any]:
+def _changes(body: SessionUpdate, raw: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
+    """Column values for what the request changes; what the shop cannot use becomes a
+    message on the session (kept in `extras.problems`) instead of a refusal."""
     values: dict[str, Any] = {}
+    problems = [p for p in extras.get("problems", []) if p["param"] == "$.currency"]
     if body.line_items is not None:
         values["items"] = [{"sku": i.id, "quantity": i.quantity} for i in body.line_items]
     if body.fulfillment_details and body.fulfillment_details.address:
-        values["address"] = body.fulfillment_details.address.ours().model_dump(mode="json")
+        try:
+            values["address"] = body.fulfillment_details.address.ours().model_dump(mode="json")
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            problems.append({
+                "code": "invalid", "param": "$.fulfillment_details.address",
+                "content": f"We cannot ship to this address: {first['loc'][-1] if first['loc'] else 'address'} {first['msg']}.",
+            })  # fmt: skip
+            values["address"] = None
     if body.buyer is not None:
         values["buyer"] = body.buyer
     coupon = _coupon(body)
     if coupon is not None:
-        values["coupon"] = coupon
+        values["coupon"] = coupon or None
+    if isinstance(body, SessionCreate) and body.currency.lower() != "usd":
+        problems.append({
+            "code": "unsupported", "param": "$.currency",
+            "content": f"This shop sells in USD only, not {body.currency[:16]!r}.",
+        })  # fmt: skip
+    kept = {
+        **extras,
+        **{k: raw[k] for k in (*ECHOED, *WRITE_ONLY) if k in raw},
+        "problems": problems,
+    }
+    values["extras"] = kept
     return values
 
 
-@router.post("", operation_id="acp-create-session", status_code=201)
-async def create_session(
-    runtime: RuntimeDep,
-    user: CurrentUser,
-    request: Request,
-    body: SessionCreate,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    """Create a checkout session for SKUs and quantities (ACP `createCheckoutSession`)."""
-    if body.currency.upper() != "USD":
+def _api_version(request: Request) -> None:
+    """API-Version must name this version; a Timestamp, when sent, must be RFC 3339."""
+    stamp = request.headers.get("timestamp")
+    if stamp is not None:
+        try:
+            valid = rfc3339(stamp.strip())
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ApiError(
+                400, "invalid_timestamp", "Timestamp must be an RFC 3339 date-time.",
+                param="$.headers.Timestamp",
+            )  # fmt: skip
+    version = request.headers.get("api-version")
+    if version is None:
         raise ApiError(
-            422, "unsupported_currency", "This shop sells in USD only.", param="$.currency"
+            400, "api_version_required", f"API-Version header is required ({API_VERSION})."
         )
+    if version.strip() != API_VERSION:
+        raise ApiError(
+            400, "unsupported_api_version",
+            f"API-Version {version[:32]!r} is not supported; this server speaks {API_VERSION}.",
+        )  # fmt: skip
+
+
+async def acp_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> str:
+    """The person a protocol request acts for: a signed agent client's (its API key as the
+    bearer token, see bff/acp_agents.py) or the person's own token's; API-Version checked."""
+    if credentials is not None and credentials.credentials.startswith(API_KEY_PREFIX):
+        agent = await verified(request, get_runtime(request).db, credentials.credentials)
+        request.state.acp_agent = agent.agent_id
+        user = agent.user_id
+    else:
+        user = await current_user(request, credentials)
+    _api_version(request)
+    return await limited_user(request, user)
+
+
+Caller = Annotated[str, Depends(acp_caller)]
+REQUEST_BODY = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+SESSION_ID = re.compile(r"cs_[A-Za-z0-9]{8,32}")
+
+
+@router.post(
+    "", operation_id="acp-create-session", status_code=201,
+    openapi_extra={"requestBody": REQUEST_BODY},
+)  # fmt: skip
+async def create_session(runtime: RuntimeDep, user: Caller, request: Request) -> Any:
+    """Create a checkout session for SKUs and quantities (ACP `createCheckoutSession`)."""
+    raw = await body_of(request, "CheckoutSessionCreateRequest")
+    body = SessionCreate.model_validate(raw)
 
     async def run() -> tuple[int, Any]:
         session_id = "cs_" + secrets.token_hex(12)
         values = {
-            "id": session_id,
-            "user_id": user,
-            "currency": "USD",
-            "items": [],
-            "address": None,
-            "buyer": None,
-            "coupon": None,
-            **_changes(body),
-        }
+            "id": session_id, "user_id": user, "currency": "USD", "items": [], "address": None,
+            "buyer": None, "coupon": None, "agent_id": getattr(request.state, "acp_agent", None),
+            **_changes(body, raw, {}),
+        }  # fmt: skip
         async with runtime.db.transaction() as session:
             row = (
                 (
@@ -403,60 +565,97 @@ async def create_session(
             )
         return 201, await view(runtime, dict(row), request)
 
-    return await idempotent(
-        runtime, user, idempotency_key, "POST /checkout_sessions", body.model_dump(mode="json"), run
-    )
+    return await once(runtime, user, request, "POST /checkout_sessions", raw, run)
 
 
 @router.get("/{checkout_session_id}", operation_id="acp-get-session")
 async def get_session(
-    runtime: RuntimeDep, user: CurrentUser, request: Request, checkout_session_id: SessionId
+    runtime: RuntimeDep, user: Caller, request: Request, checkout_session_id: str
 ) -> Any:
     return await view(runtime, await _row(runtime, user, checkout_session_id), request)
 
 
-@router.post("/{checkout_session_id}", operation_id="acp-update-session")
+@router.post(
+    "/{checkout_session_id}", operation_id="acp-update-session",
+    openapi_extra={"requestBody": REQUEST_BODY},
+)  # fmt: skip
 async def update_session(
-    runtime: RuntimeDep,
-    user: CurrentUser,
-    request: Request,
-    checkout_session_id: SessionId,
-    body: SessionUpdate,
+    runtime: RuntimeDep, user: Caller, request: Request, checkout_session_id: str
 ) -> Any:
-    row = await _row(runtime, user, checkout_session_id)
-    if row["checkout_id"] or row["canceled"]:
-        raise ApiError(409, "session_closed", "This checkout session can no longer change.")
-    changes = _changes(body)
-    if changes:
+    raw = await body_of(request, "CheckoutSessionUpdateRequest")
+    body = SessionUpdate.model_validate(raw)
+
+    async def run() -> tuple[int, Any]:
+        row = await _row(runtime, user, checkout_session_id)
+        if row["checkout_id"] or row["canceled"]:
+            raise conflict("session_closed", "This checkout session can no longer change.")
+        changes = _changes(body, raw, row["extras"] or {})
         async with runtime.db.transaction() as session:
             await session.execute(
                 update(checkout_sessions)
                 .where(checkout_sessions.c.id == checkout_session_id)
                 .values(**changes, updated_at=func.now())
             )
-    return await view(runtime, await _row(runtime, user, checkout_session_id), request)
+        return 200, await view(runtime, await _row(runtime, user, checkout_session_id), request)
+
+    return await once(
+        runtime, user, request, f"POST /checkout_sessions/{checkout_session_id}", raw, run
+    )
 
 
-@router.post("/{checkout_session_id}/complete", operation_id="acp-complete-session")
+async def _outcome(
+    runtime: ServiceRuntime, user: str, session_id: str, request: Request
+) -> tuple[int, Any]:
+    """Wait (bounded) for the saga of a completed session: 200 with the order, or the
+    reason it failed as an Error; 503 while it still runs (retry with the same key)."""
+    deadline = asyncio.get_running_loop().time() + AcpSettings().complete_wait_seconds
+    while True:
+        row = await _row(runtime, user, session_id)
+        saga = await _saga(runtime, row["checkout_id"])
+        state = saga.get("state")
+        if state == "completed":
+            return 200, await view(runtime, row, request)
+        if state == "failed":
+            raise ApiError(
+                422, SAGA_CODES.get(saga.get("code") or "", "conflict"),
+                saga.get("reason") or "The checkout failed; nothing was charged.",
+                param="$.payment_data",
+            )  # fmt: skip
+        if asyncio.get_running_loop().time() > deadline:
+            raise ApiError(
+                503, "complete_in_progress",
+                "The payment is still being processed; retry with the same Idempotency-Key.",
+                error_type="api_error", headers={"Retry-After": "2"},
+            )  # fmt: skip
+        await asyncio.sleep(0.1)
+
+
+@router.post(
+    "/{checkout_session_id}/complete", operation_id="acp-complete-session",
+    openapi_extra={"requestBody": REQUEST_BODY},
+)  # fmt: skip
 async def complete_session(
-    runtime: RuntimeDep,
-    user: CurrentUser,
-    request: Request,
-    checkout_session_id: SessionId,
-    body: SessionComplete,
-    idempotency_key: IdempotencyKey = None,
+    runtime: RuntimeDep, user: Caller, request: Request, checkout_session_id: str
 ) -> Any:
-    """Pay: publishes the checkout like any client; the session then follows the saga."""
+    """Pay, then answer with the order once the saga completed (CheckoutSessionWithOrder)."""
+    raw = await body_of(request, "CheckoutSessionCompleteRequest")
+    body = SessionComplete.model_validate(raw)
 
     async def run() -> tuple[int, Any]:
         row = await _row(runtime, user, checkout_session_id)
+        if row["checkout_id"]:  # paid already (e.g. a retry after a 503): its outcome
+            return await _outcome(runtime, user, checkout_session_id, request)
         current = await view(runtime, row, request)
         if current["status"] != "ready_for_payment":
+            raise conflict(
+                "not_ready_for_payment", f"The session is {current['status']}; see its messages."
+            )  # fmt: skip
+        instrument = body.payment_data.instrument
+        if instrument is None:
             raise ApiError(
-                409,
-                "not_ready_for_payment",
-                f"The session is {current['status']}; see its messages.",
-            )
+                422, "unsupported", "This shop takes card payments only, not purchase orders.",
+                param="$.payment_data",
+            )  # fmt: skip
         address = Address.model_validate(row["address"])
         lines = await _lines(runtime, row["items"], [])
         refused: list[dict[str, Any]] = []
@@ -465,8 +664,8 @@ async def complete_session(
         )
         coupon = None if refused else row["coupon"]  # only a coupon the quote could apply
         if quoted is None:
-            raise ApiError(
-                409, "not_ready_for_payment", "The session cannot be priced; see its messages."
+            raise conflict(
+                "not_ready_for_payment", "The session cannot be priced; see its messages."
             )
 
         async def claim(session: AsyncSession, checkout_id: uuid.UUID) -> None:
@@ -482,49 +681,128 @@ async def complete_session(
                 .returning(checkout_sessions.c.id)
             )
             if taken is None:
-                raise ApiError(
-                    409, "not_ready_for_payment", "This checkout session was completed or canceled."
+                raise conflict(
+                    "not_ready_for_payment", "This checkout session was completed or canceled."
                 )
 
+        checkout_id = uuid.uuid4()
+        token = instrument.credential.token
+        if token.startswith("vt_"):
+            await _redeem(
+                runtime, token, checkout_session_id, checkout_id, quoted.totals.total_cents
+            )
         await start_checkout(
             runtime, user, None, [li for _, li in lines], address, coupon,
-            body.payment_data.instrument.credential.token, quoted, source="agent", claim=claim,
+            token, quoted, source="agent", claim=claim, checkout_id=checkout_id,
         )  # fmt: skip
-        return 200, await view(runtime, await _row(runtime, user, checkout_session_id), request)
+        return await _outcome(runtime, user, checkout_session_id, request)
 
-    return await idempotent(
-        runtime,
-        user,
-        idempotency_key,
-        f"POST /checkout_sessions/{checkout_session_id}/complete",
-        body.model_dump(mode="json"),
-        run,
+    return await once(
+        runtime, user, request, f"POST /checkout_sessions/{checkout_session_id}/complete", raw, run
     )
+
+
+async def _redeem(
+    runtime: ServiceRuntime, token: str, session_id: str, checkout_id: uuid.UUID, total: int
+) -> None:
+    """Spend a delegated payment token on this checkout (payment-gateway checks it is
+    unused, unexpired, for this session and merchant, and covers the total)."""
+    param = "$.payment_data.instrument.credential.token"
+    body = {
+        "checkout_id": str(checkout_id), "checkout_session_id": session_id,
+        "merchant_id": AcpSettings().merchant_id, "amount_cents": total, "currency": "usd",
+    }  # fmt: skip
+    try:
+        await call(
+            runtime,
+            "payment-gateway",
+            "POST",
+            f"/delegated-tokens/{seg(token[:40])}/redeem",
+            json=body,
+        )
+    except ApiError as exc:
+        if exc.status == 404:
+            raise ApiError(422, "invalid", "No such payment token.", param=param) from exc
+        if exc.status == 422:
+            raise ApiError(422, exc.code, exc.message, param=param) from exc
+        raise
 
 
 @router.post("/{checkout_session_id}/cancel", operation_id="acp-cancel-session")
 async def cancel_session(
-    runtime: RuntimeDep,
-    user: CurrentUser,
-    request: Request,
-    checkout_session_id: SessionId,
-    body: dict[str, Any] | None = None,
+    runtime: RuntimeDep, user: Caller, request: Request, checkout_session_id: str
 ) -> Any:
-    await _row(runtime, user, checkout_session_id)
-    async with runtime.db.transaction() as session:
-        canceled = await session.scalar(
-            update(checkout_sessions)
-            .where(
-                checkout_sessions.c.id == checkout_session_id,
-                checkout_sessions.c.checkout_id.is_(None),
+    raw = await body_of(request, "CancelSessionRequest", required=False)
+
+    async def run() -> tuple[int, Any]:
+        await _row(runtime, user, checkout_session_id)
+        async with runtime.db.transaction() as session:
+            canceled = await session.scalar(
+                update(checkout_sessions)
+                .where(
+                    checkout_sessions.c.id == checkout_session_id,
+                    checkout_sessions.c.checkout_id.is_(None),
+                    checkout_sessions.c.canceled == 0,
+                )
+                .values(canceled=1, updated_at=func.now())
+                .returning(checkout_sessions.c.id)
             )
-            .values(canceled=1, updated_at=func.now())
-            .returning(checkout_sessions.c.id)
-        )
-    if canceled is None:
+        if canceled is None:
+            raise ApiError(
+                405, "not_cancelable",
+                "This session is already completed or canceled; request a refund of an order.",
+            )  # fmt: skip
+        return 200, await view(runtime, await _row(runtime, user, checkout_session_id), request)
+
+    return await once(
+        runtime, user, request, f"POST /checkout_sessions/{checkout_session_id}/cancel", raw, run
+    )
+
+
+ALLOW = {"": "POST", "/{checkout_session_id}": "GET, POST",
+         "/{checkout_session_id}/complete": "POST", "/{checkout_session_id}/cancel": "POST"}  # fmt: skip
+
+
+def _not_allowed(allow: str) -> Callable[[], Awaitable[JSONResponse]]:
+    async def answer() -> JSONResponse:
         raise ApiError(
-            405,
-            "not_cancelable",
-            "A session that was paid cannot be canceled; request a refund of the order.",
+            405, "method_not_allowed", f"This resource supports {allow} only.",
+            headers={"Allow": allow},
+        )  # fmt: skip
+
+    return answer
+
+
+for _path, _allow in ALLOW.items():
+    router.add_api_route(
+        _path, _not_allowed(_allow), include_in_schema=False,
+        methods=sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} - set(_allow.split(", "))),
+    )  # fmt: skip
+
+
+delegation = APIRouter(prefix="/agentic_commerce", tags=["agentic-checkout"])
+
+
+@delegation.post(
+    "/delegate_payment", operation_id="acp-delegate-payment", status_code=201,
+    openapi_extra={"requestBody": REQUEST_BODY},
+)  # fmt: skip
+async def delegate_payment(runtime: RuntimeDep, user: Caller, request: Request) -> Response:
+    """The protocol's delegate_payment, served by payment-gateway: the body goes through
+    as received, is neither kept nor logged here; the answer is the token (`vt_…`)."""
+    key = idempotency_key(request)
+    scoped = hashlib.sha256(f"{user}\n{key}".encode()).hexdigest()  # per identity
+    try:
+        answer = await runtime.http.post(
+            f"{runtime.url_of('payment-gateway')}/agentic_commerce/delegate_payment",
+            content=await request.body(),
+            headers={"Content-Type": "application/json", "Idempotency-Key": scoped},
         )
-    return await view(runtime, await _row(runtime, user, checkout_session_id), request)
+    except httpx.HTTPError as exc:
+        raise ApiError(
+            503, "service_unavailable", "Payments cannot be taken now.", error_type="api_error"
+        ) from exc
+    headers = {k: v for k, v in answer.headers.items() if k.lower() == "idempotent-replayed"}
+    return Response(
+        answer.content, answer.status_code, headers=headers, media_type="application/json"
+    )

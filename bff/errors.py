@@ -55,7 +55,7 @@ def _body(
     error_type: str, code: str, message: str, param: str | None, path: str = ""
 ) -> dict[str, Any]:
     """The error shape; the Agentic Commerce Protocol's routes use its flat Error object."""
-    if path.startswith("/checkout_sessions"):
+    if path.startswith(("/checkout_sessions", "/agentic_commerce")):
         kind = (
             error_type
             if error_type in ACP_TYPES

@@ -108,11 +108,11 @@ async def idempotent(
     if key is None:
         status, payload = await go(Lease(user_id, None, uuid.uuid4()))
         return JSONResponse(jsonable_encoder(payload), status_code=status)
-    if not 1 <= len(key) <= 200:
+    if not 1 <= len(key) <= 255:
         raise ApiError(
             422,
             "invalid_idempotency_key",
-            "Idempotency-Key must be 1 to 200 characters.",
+            "Idempotency-Key must be 1 to 255 characters.",
             param="Idempotency-Key",
         )
     digest = hashlib.sha256(json.dumps(jsonable_encoder(body), sort_keys=True).encode()).hexdigest()

@@ -229,7 +229,10 @@ async def me(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
 
 @router.get("/products", operation_id="products-search", tags=["products"])
 async def search_products(runtime: RuntimeDep, request: Request) -> Any:
-    """Search the catalog (same parameters as the catalog service: q, category, price range, sort, limit, offset)."""
+    """Search the catalog (same parameters as the catalog service: q, category, price range, sort, limit, offset, mode).
+
+    The catalog's answer as sent: with `q`, `match` is "none" when the shop does not carry
+    the thing (no items; `nearest` and `nearest_categories` instead)."""
     # One value per name (the last, as the catalog reads them), in name order: the same
     # search in another order or with a repeated name is the same cache entry.
     params = tuple(sorted(request.query_params.items()))
@@ -476,6 +479,7 @@ async def start_checkout(
     coupon: str | None, payment_token: str, quoted: pricing.Quote, *,
     source: Literal["web", "assistant", "agent", "cli", "load-test"],
     claim: Callable[[AsyncSession, uuid.UUID], Awaitable[None]] | None = None,
+    checkout_id: uuid.UUID | None = None,
 ) -> uuid.UUID:  # fmt: skip
     """Publish InitiateCheckoutCommand (through the outbox) with the approved quote.
 
@@ -489,7 +493,7 @@ async def start_checkout(
             param="line_items" if source == "agent" else None,
         )  # fmt: skip
     await shed_if_behind(runtime)  # every way in: web, assistant, agents (read once a second)
-    checkout_id = uuid.uuid4()
+    checkout_id = checkout_id or uuid.uuid4()
     async with runtime.db.transaction() as session:  # one round trip fewer than its own session
         person = (
             (

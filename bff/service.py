@@ -10,11 +10,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from sqlalchemy.dialects.postgresql import insert
 
-from bff import acp, assistant, delivery, errors
+from bff import acp, acp_webhooks, assistant, delivery, errors
 from bff.auth import hasher
 from bff.routes import router
 from bff.tables import addresses, metadata, users
+from commerce.contracts.orders import OrderStatusChanged
 from commerce.demo import DEMO_USERS
+from commerce.platform.consumer import Handler
 from commerce.platform.db import Database
 from commerce.platform.retention import Retention
 from commerce.platform.service import Service
@@ -38,6 +40,7 @@ def configure(app: FastAPI) -> None:
     errors.install(app)
     app.state.error_response = errors.error_response
     app.include_router(acp.router)
+    app.include_router(acp.delegation)
     app.include_router(assistant.router)
     settings = app.state.runtime.settings
     app.add_middleware(
@@ -90,7 +93,12 @@ service = Service(
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     router=router,
-    background=[assistant.assistant_runtime, delivery.follow_checkouts],
+    background=[
+        assistant.assistant_runtime,
+        delivery.follow_checkouts,
+        acp_webhooks.dispatcher,
+    ],
+    handlers=[Handler(OrderStatusChanged, acp_webhooks.order_changed)],
     retention=[
         Retention(
             "idempotency_keys",

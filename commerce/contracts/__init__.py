@@ -1,6 +1,6 @@
 """Typed, versioned message contracts. Importing this package registers every message."""
 
-from commerce.contracts import checkout, notifications, refunds
+from commerce.contracts import checkout, notifications, orders, refunds
 from commerce.contracts.base import (
     REGISTRY,
     Command,
@@ -23,5 +23,6 @@ __all__ = [
     "checkout",
     "dlq_topic",
     "notifications",
+    "orders",
     "refunds",
 ]

@@ -15,6 +15,7 @@ class Topic(StrEnum):
     NOTIFICATIONS = "notifications"
     REFUNDS_COMMAND = "refunds.command"
     REFUNDS_EVENTS = "refunds.events"
+    ORDER_EVENTS = "orders.events"
 
     @property
     def dlq(self) -> str:

@@ -16,6 +16,7 @@ from commerce.contracts.checkout import (
     OrderCreated,
     OrderCreationFailed,
 )
+from commerce.contracts.orders import OrderStatusChanged
 from commerce.contracts.refunds import RefundSucceeded
 from commerce.order.domain import (
     IllegalTransition,
@@ -38,18 +39,31 @@ async def record_transition(
     target: Status,
     reason: str | None,
     **values: object,
-) -> None:
+) -> OrderStatusChanged:
+    """Move the order on, record it in its history; the event to publish with it."""
     transition(current, target)
-    await session.execute(
-        update(orders)
-        .where(orders.c.order_id == order_id)
-        .values(status=target, updated_at=func.now(), **values)
-    )
+    row = (
+        (
+            await session.execute(
+                update(orders)
+                .where(orders.c.order_id == order_id)
+                .values(status=target, updated_at=func.now(), **values)
+                .returning(orders.c.checkout_id, orders.c.total_cents, orders.c.refunded_cents, orders.c.currency)
+            )
+        )
+        .mappings()
+        .one()
+    )  # fmt: skip
     await session.execute(
         insert(order_history).values(
             order_id=order_id, from_status=current, to_status=target, reason=reason
         )
     )
+    return OrderStatusChanged(
+        order_id=order_id, checkout_id=row["checkout_id"], from_status=current, status=target,
+        reason=reason, total_cents=row["total_cents"], refunded_cents=row["refunded_cents"],
+        currency=row["currency"],
+    )  # fmt: skip
 
 
 async def _restriction(session: AsyncSession, country: str, region: str | None) -> str | None:
@@ -123,8 +137,10 @@ async def confirm(message: CheckoutCompleted, ctx: MessageContext) -> None:
     order = await _order_for_checkout(ctx.session, message.checkout_id)
     if order is None or order["status"] != Status.CREATED:
         return
-    await record_transition(
-        ctx.session, message.order_id, Status.CREATED, Status.CONFIRMED, "payment captured"
+    await ctx.publish(
+        await record_transition(
+            ctx.session, message.order_id, Status.CREATED, Status.CONFIRMED, "payment captured"
+        )
     )
 
 
@@ -134,7 +150,11 @@ async def cancel_failed(message: CheckoutFailed, ctx: MessageContext) -> None:
         return
     order_id = order["order_id"]
     assert isinstance(order_id, uuid.UUID)
-    await record_transition(ctx.session, order_id, Status.CREATED, Status.CANCELLED, message.reason)
+    await ctx.publish(
+        await record_transition(
+            ctx.session, order_id, Status.CREATED, Status.CANCELLED, message.reason
+        )
+    )
 
 
 async def refunded(message: RefundSucceeded, ctx: MessageContext) -> None:
@@ -149,10 +169,11 @@ async def refunded(message: RefundSucceeded, ctx: MessageContext) -> None:
     except IllegalTransition as exc:
         log.warning("order.refund_not_recorded", order_id=str(message.order_id), error=str(exc))
         return
-    await record_transition(
+    changed = await record_transition(
         session, message.order_id, row["status"], target,
         f"refund {message.refund_id}: {message.amount_cents} cents", refunded_cents=new_total,
     )  # fmt: skip
+    await ctx.publish(changed)
 
 
 async def seed(db: object) -> None:

@@ -135,9 +135,10 @@ async def _change(
         if current is None:
             raise HTTPException(404, detail="order not found")
         try:
-            await record_transition(session, order_id, current, target, reason)
+            changed = await record_transition(session, order_id, current, target, reason)
         except IllegalTransition as exc:
             raise HTTPException(409, detail=str(exc)) from exc
+        await runtime.outbox.add(session, changed, correlation_id=str(changed.checkout_id))
     return await _load(runtime, orders.c.order_id == order_id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -57,3 +58,68 @@ def refundable(captured: int, refunded: int) -> int:
 
 def status_after_refund(captured: int, refunded: int) -> Status:
     return Status.REFUNDED if refunded >= captured else Status.PARTIALLY_REFUNDED
+
+
+# -- delegated payment (the Agentic Commerce Protocol's delegate_payment) --------------------
+
+CARD_OUTCOMES = {  # the simulated provider's test cards, by the outcome token they stand for
+    "4000000000000002": "tok_declined",
+    "4000000000009995": "tok_insufficient_funds",
+}
+
+
+def luhn_valid(number: str) -> bool:
+    """The card number's check digit is right (12 to 19 digits)."""
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        return False
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = int(char)
+        if index % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def card_outcome(number: str) -> str:
+    """The test token a delegated card charges as: decline cards decline, others approve."""
+    return CARD_OUTCOMES.get(number, "tok_visa")
+
+
+@dataclass(frozen=True)
+class Allowance:
+    max_amount_cents: int
+    currency: str
+    merchant_id: str
+    checkout_session_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Use:
+    amount_cents: int
+    currency: str
+    merchant_id: str
+    checkout_session_id: str
+    at: datetime
+
+
+def refusal(status: str, allowance: Allowance, use: Use) -> tuple[str, str] | None:
+    """Why a delegated token cannot pay for `use` (code, reason), or None when it can.
+    Codes are the protocol's message codes."""
+    if status != "active":
+        return "invalid", "This payment token was already used; each token pays once."
+    if use.at >= allowance.expires_at:
+        return "expired", "This payment token's allowance has expired."
+    if use.checkout_session_id != allowance.checkout_session_id:
+        return "invalid", "This payment token was issued for another checkout session."
+    if use.merchant_id != allowance.merchant_id:
+        return "invalid", "This payment token was issued for another merchant."
+    if use.currency.lower() != allowance.currency.lower():
+        return "invalid", f"This payment token allows {allowance.currency}, not {use.currency}."
+    if use.amount_cents > allowance.max_amount_cents:
+        return "maximum_exceeded", (
+            f"The total {use.amount_cents} is over this payment token's allowance of "
+            f"{allowance.max_amount_cents}."
+        )
+    return None

@@ -20,8 +20,8 @@ from commerce.contracts.checkout import (
     ProcessPayment,
 )
 from commerce.contracts.refunds import RefundFailed, RefundPayment, RefundSucceeded
-from commerce.payment.domain import Status, decide, refundable, status_after_refund
-from commerce.payment.tables import ledger, payments
+from commerce.payment.domain import Decision, Status, decide, refundable, status_after_refund
+from commerce.payment.tables import delegated_tokens, ledger, payments
 from commerce.platform.consumer import MessageContext
 from commerce.platform.db import locked_row
 
@@ -51,10 +51,7 @@ async def process(message: ProcessPayment, ctx: MessageContext) -> None:
     if existing is not None:  # re-sent: answer as before, never charge twice
         await _republish(ctx, existing)
         return
-    decision = decide(
-        message.payment_token, message.checkout_id,
-        success_rate=settings.success_rate, slow_seconds=settings.slow_seconds,
-    )  # fmt: skip
+    decision = await _decision(session, message)
     if decision.delay_seconds:
         await asyncio.sleep(decision.delay_seconds)
     payment_id = uuid.uuid4()
@@ -97,6 +94,29 @@ async def process(message: ProcessPayment, ctx: MessageContext) -> None:
             amount_cents=amount,
             currency=message.currency,
         )
+    )
+
+
+async def _decision(session: AsyncSession, message: ProcessPayment) -> Decision:
+    """A test token decides itself; a delegated token (`vt_…`) pays only for the checkout
+    it was redeemed for, within its allowance, as the card it stands for decides."""
+    token = message.payment_token
+    if token.startswith("vt_"):
+        row = await locked_row(session, delegated_tokens, delegated_tokens.c.token_id == token[:40])
+        if (
+            row is None or row["status"] != "redeemed" or row["checkout_id"] != message.checkout_id
+            or message.amount_cents > int(row["max_amount_cents"])
+            or message.currency.lower() != str(row["currency"]).lower()
+        ):  # fmt: skip
+            return Decision(
+                False, "invalid_token", "This payment token cannot pay for this checkout."
+            )
+        token = str(row["outcome"])
+    return decide(
+        token,
+        message.checkout_id,
+        success_rate=settings.success_rate,
+        slow_seconds=settings.slow_seconds,
     )
 
 

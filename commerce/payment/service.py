@@ -12,7 +12,7 @@ from pathlib import Path
 
 from commerce.contracts.checkout import CompensatePayment, ProcessPayment
 from commerce.contracts.refunds import RefundPayment
-from commerce.payment import handlers
+from commerce.payment import delegated, handlers
 from commerce.payment.routes import router
 from commerce.payment.tables import metadata
 from commerce.platform.consumer import Handler
@@ -24,6 +24,7 @@ service = Service(
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     router=router,
+    configure_app=delegated.install,
     handlers=[
         Handler(ProcessPayment, handlers.process),
         Handler(CompensatePayment, handlers.compensate),

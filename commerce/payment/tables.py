@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from commerce.platform.db import service_metadata
 
@@ -50,4 +50,28 @@ ledger = Table(
     Column("reference", String(64), unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_ledger_payment_id", "payment_id"),
+)
+
+# Delegated payment tokens (the protocol's delegate_payment): what a charge needs, never
+# the card number or its code; `outcome` is the simulated decision the card stands for.
+delegated_tokens = Table(
+    "delegated_tokens",
+    metadata,
+    Column("token_id", String(40), primary_key=True),
+    Column("idempotency_key", String(255), unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("brand", String(32), nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("funding", String(16), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("max_amount_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("merchant_id", String(256), nullable=False),
+    Column("checkout_session_id", String(256), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("checkout_id", UUID(as_uuid=True)),
+    Column("redeemed_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

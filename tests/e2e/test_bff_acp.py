@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +15,15 @@ import yaml
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.e2e.test_bff_checkout import closing, signed_in
-from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
 SPEC = yaml.safe_load(
     (
-        Path(__file__).resolve().parents[3]
-        / "shared"
-        / "specs"
-        / "acp-2026-04-17"
+        Path(__file__).resolve().parents[2] / "commerce" / "contracts" / "acp" / "2026-04-17"
         / "openapi.agentic_checkout.yaml"
     ).read_text()
-)
+)  # fmt: skip
+API_VERSION = "2026-04-17"
 ADDRESS = {
     "name": "Alice Martin",
     "line_one": "1 Main St",
@@ -34,13 +33,42 @@ ADDRESS = {
     "postal_code": "94105",
 }
 CAPABILITIES: dict[str, Any] = {"interventions": {"supported": []}}
+ATTRIBUTION = {
+    "provider": "impact.com",
+    "token": "atp_01J8Z3",
+    "publisher_id": "pub_123",
+    "touchpoint": "first",
+}
+RISK = {"ip_address": "203.0.113.7", "user_agent": "agent/1.0", "device_fingerprint": "fp_abc"}
+GROUPS = [{"id": "fg_1", "item_ids": ["li_0"], "destination_type": "shipping"}]
 
 
-def conforms(body: Any, schema: str) -> None:
-    """Validate a response against a schema of the protocol's OpenAPI document."""
-    jsonschema.Draft202012Validator({**SPEC, "$ref": f"#/components/schemas/{schema}"}).validate(
-        body
-    )
+async def _idempotency_key(request: httpx.Request) -> None:
+    if request.method == "POST" and "Idempotency-Key" not in request.headers:
+        request.headers["Idempotency-Key"] = str(uuid.uuid4())
+
+
+async def agent_for(stack: ServiceStack, email: str, password: str) -> httpx.AsyncClient:
+    """A person's client speaking the protocol: API-Version, an Idempotency-Key per POST."""
+    client = await signed_in(stack, email, password)
+    client.headers["API-Version"] = API_VERSION
+    client.event_hooks["request"].append(_idempotency_key)
+    return client
+
+
+def conforms(body: Any, schema: str, *, corrected: bool = False) -> None:
+    """Validate a response against a schema of the protocol's OpenAPI document; `corrected`:
+    with the erratum that lets CheckoutSessionWithOrder be satisfied (its closed base gets
+    `order`, see tests/e2e/test_acp_conformance.py)."""
+    document = copy.deepcopy(SPEC) if corrected else SPEC
+    if corrected:
+        document["components"]["schemas"]["CheckoutSessionBase"]["properties"]["order"] = {
+            "$ref": "#/components/schemas/Order"
+        }
+    jsonschema.Draft202012Validator(
+        {**document, "$ref": f"#/components/schemas/{schema}"},
+        format_checker=jsonschema.FormatChecker(),
+    ).validate(body)
 
 
 def pay(token: str) -> dict[str, Any]:
@@ -63,16 +91,17 @@ async def test_an_agent_buys_through_a_checkout_session(
     stack: ServiceStack, token: str, outcome: str
 ) -> None:
     await stack.ensure(*SERVICES)
-    agent = await signed_in(stack, "alice@example.com", "alice-demo-pass")
+    agent = await agent_for(stack, "alice@example.com", "alice-demo-pass")
     async with closing(agent):
         created = await agent.post(
             "/checkout_sessions",
             json={
                 "line_items": [{"id": "CBL-USBC-2M-BLA", "quantity": 2}],
-                "currency": "usd",
-                "capabilities": CAPABILITIES,
+                "currency": "usd", "capabilities": CAPABILITIES, "quote_id": "q_123",
+                "affiliate_attribution": ATTRIBUTION, "fulfillment_groups": GROUPS,
+                "locale": "en-US", "timezone": "America/Los_Angeles", "metadata": {"campaign": "q4"},
             },
-        )
+        )  # fmt: skip
         assert created.status_code == 201, created.text
         session = created.json()
         conforms(session, "CheckoutSession")
@@ -83,6 +112,10 @@ async def test_an_agent_buys_through_a_checkout_session(
                 json={
                     "fulfillment_details": {"address": ADDRESS},
                     "discounts": {"codes": ["SAVE10"]},
+                    "fulfillment_groups": GROUPS,
+                    "selected_fulfillment_options": [
+                        {"type": "shipping", "option_id": "standard", "item_ids": ["li_0"]}
+                    ],
                 },
             )
         ).json()
@@ -98,31 +131,27 @@ async def test_an_agent_buys_through_a_checkout_session(
         )
         assert any(m.get("code") == "discount_code_minimum_not_met" for m in updated["messages"])
         completed = await agent.post(
-            f"/checkout_sessions/{session['id']}/complete", json=pay(token)
-        )
-        assert completed.status_code == 200, completed.text
-        conforms(completed.json(), "CheckoutSession")
-        final = await eventually(
-            lambda: get(agent, session["id"]),
-            lambda s: (
-                s["status"] != "complete_in_progress"
-                and (
-                    s["status"] == "completed"
-                    or any(m.get("code") == "payment_declined" for m in s["messages"])
-                )
-            ),
-            within=60,
-        )
+            f"/checkout_sessions/{session['id']}/complete",
+            json={**pay(token), "risk_signals": RISK, "affiliate_attribution": ATTRIBUTION,
+                  "marketing_consents": [{"channel": "email", "opted_in": False}]},
+        )  # fmt: skip
         if outcome == "completed":
-            # CheckoutSessionWithOrder is allOf(a closed CheckoutSessionBase, {order}), which no
-            # document can satisfy as written; check both parts on their own instead.
+            assert completed.status_code == 200, completed.text
+            final = completed.json()
+            assert final["status"] == "completed"
+            conforms(final, "CheckoutSessionWithOrder", corrected=True)
             conforms({k: v for k, v in final.items() if k != "order"}, "CheckoutSession")
-            conforms(final["order"], "Order")
+            assert "affiliate_attribution" not in final and final["quote_id"] == "q_123"
             order = (await agent.get(f"/v1/orders/{final['order']['id']}")).json()
             assert order["total_cents"] == totals["total"]
+            assert (await get(agent, session["id"]))["order"] == final["order"]
         else:
+            assert completed.status_code == 422, completed.text
+            conforms(completed.json(), "Error")
+            assert completed.json()["code"] == "payment_declined"
+            final = await get(agent, session["id"])
             conforms(final, "CheckoutSession")
-            assert final["status"] == "ready_for_payment"
+            assert any(m.get("code") == "payment_declined" for m in final["messages"])
         again = await agent.post(
             f"/checkout_sessions/{session['id']}",
             json={"line_items": [{"id": "CBL-USBC-2M-BLA", "quantity": 1}]},
@@ -133,8 +162,8 @@ async def test_an_agent_buys_through_a_checkout_session(
 
 async def test_sessions_are_private_validated_and_cancelable(stack: ServiceStack) -> None:
     await stack.ensure(*SERVICES)
-    alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
-    bob = await signed_in(stack, "bob@example.com", "bob-demo-pass")
+    alice = await agent_for(stack, "alice@example.com", "alice-demo-pass")
+    bob = await agent_for(stack, "bob@example.com", "bob-demo-pass")
     async with closing(alice, bob):
         body = {
             "line_items": [
@@ -159,3 +188,60 @@ async def test_sessions_are_private_validated_and_cancelable(stack: ServiceStack
         canceled = (await alice.post(f"/checkout_sessions/{session['id']}/cancel", json={})).json()
         conforms(canceled, "CheckoutSession")
         assert canceled["status"] == "canceled"
+
+
+async def test_protocol_edges_answer_with_the_error_object(stack: ServiceStack) -> None:
+    await stack.ensure(*SERVICES)
+    alice = await agent_for(stack, "alice@example.com", "alice-demo-pass")
+    async with closing(alice):
+        for path in ("/checkout_sessions/load_0001", "/checkout_sessions/cs_" + "0" * 24):
+            unknown = await alice.get(path)
+            assert unknown.status_code == 404, unknown.text
+            conforms(unknown.json(), "Error")
+        malformed = await alice.post(
+            "/checkout_sessions", content=b'{"line_items": [', headers={"content-type": "application/json"}
+        )  # fmt: skip
+        assert malformed.status_code == 400 and malformed.json()["code"] == "invalid_json"
+        conforms(malformed.json(), "Error")
+        body = {"line_items": [{"id": "BAT-AA-8"}], "currency": "usd", "capabilities": {}}
+        keyless = await alice.post("/checkout_sessions", json=body, headers={"Idempotency-Key": ""})
+        assert keyless.status_code == 400, keyless.text
+        conforms(keyless.json(), "Error")
+        async with httpx.AsyncClient(base_url=alice.base_url, headers={
+            "Authorization": alice.headers["Authorization"], "API-Version": API_VERSION,
+        }) as plain:  # fmt: skip
+            bare = await plain.post("/checkout_sessions", json=body)
+        assert bare.status_code == 400 and bare.json()["code"] == "idempotency_key_required"
+        long_key = "k" * 255
+        first = await alice.post(
+            "/checkout_sessions", json=body, headers={"Idempotency-Key": long_key}
+        )
+        replay = await alice.post(
+            "/checkout_sessions", json=body, headers={"Idempotency-Key": long_key}
+        )
+        assert first.status_code == replay.status_code == 201
+        assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == first.json()
+        other = await alice.post(
+            "/checkout_sessions", json={**body, "locale": "fr-FR"}, headers={"Idempotency-Key": long_key}
+        )  # fmt: skip
+        assert other.status_code == 422 and other.json()["code"] == "idempotency_conflict"
+        too_long = await alice.post(
+            "/checkout_sessions", json=body, headers={"Idempotency-Key": "k" * 256}
+        )
+        assert too_long.status_code == 400
+        old = await alice.post(
+            "/checkout_sessions", json=body, headers={"API-Version": "2025-09-29"}
+        )
+        assert old.status_code == 400 and old.json()["code"] == "unsupported_api_version"
+        conforms(old.json(), "Error")
+        euro = (await alice.post("/checkout_sessions", json={**body, "currency": "eur"})).json()
+        assert euro["status"] == "not_ready_for_payment"
+        assert any(m.get("code") == "unsupported" for m in euro["messages"])
+        for method, path, allow in [
+            ("OPTIONS", "/checkout_sessions/" + euro["id"], "GET, POST"),
+            ("DELETE", "/checkout_sessions", "POST"),
+            ("GET", f"/checkout_sessions/{euro['id']}/complete", "POST"),
+        ]:
+            refused = await alice.request(method, path)
+            assert refused.status_code == 405 and refused.headers["Allow"] == allow
+            conforms(refused.json(), "Error")

@@ -1,6 +1,6 @@
 """gateway-bff: idempotency keys in flight are leases
 
-Revision ID: 0004
+Revision ID: 0007
 
 A key's first request holds it until `lease_until`; `holder` names that request, so only
 its holder can finish it. A key whose holder crashed is taken over after the lease
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
-revision = "0004"
-down_revision = "0003"
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade() -> None:
