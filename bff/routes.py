@@ -604,6 +604,8 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
+    """This person's orders, newest first, as summaries (status, totals, refunded amount):
+    no `lines` or `history`; `GET /v1/orders/{order_id}` has both."""
     return await call(
         runtime,
         "order",
@@ -616,6 +618,14 @@ async def list_orders(
 @router.get("/orders/{order_id}", operation_id="orders-get", tags=["orders"])
 async def get_order(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID) -> Any:
     return await _own_order(runtime, user, order_id)
+
+
+@router.get("/orders/{order_id}/refunds", operation_id="orders-refunds", tags=["orders"])
+async def order_refunds(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID) -> Any:
+    """The refunds of one of this person's orders, newest first (status `pending`,
+    `succeeded` or `failed`; a cancellation is a full refund with its own reason)."""
+    await _own_order(runtime, user, order_id)
+    return await call(runtime, "refund", "GET", "/refunds", params={"order_id": str(order_id)})
 
 
 class RefundIn(Strict):

@@ -20,13 +20,14 @@ from commerce.platform.consumer import Handler
 from commerce.platform.db import Database
 from commerce.platform.retention import Retention
 from commerce.platform.service import Service
+from commerce.services import UI_PORT
 
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>agentshop</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 42rem; margin: 3rem auto; line-height: 1.5">
 <h1>agentshop</h1>
 <p>An agentic shopping assistant on an event-driven commerce backend. This is its public API.</p>
 <ul><li><a href="/docs">API reference (OpenAPI)</a></li><li><a href="/openapi.json">OpenAPI document</a></li>
-<li><a href="http://localhost:8501">Shop by chat (the UI)</a></li></ul>
+<li><a href="{ui_url}">Shop by chat (the UI)</a></li></ul>
 <p>Sign in with <code>POST /v1/auth/token</code>; demo users are listed in the README.</p></body></html>"""
 
 # the landing page loads nothing and runs no script; its only styling is inline attributes
@@ -51,9 +52,12 @@ def configure(app: FastAPI) -> None:
         expose_headers=["X-Correlation-ID", "Retry-After", "Idempotent-Replayed"],
     )
 
+    # the web UI's port follows the port offset like every other port (`agentshop up`)
+    page = LANDING.replace("{ui_url}", f"http://localhost:{UI_PORT + settings.port_offset}")
+
     @app.get("/", include_in_schema=False)
     async def landing() -> HTMLResponse:
-        return HTMLResponse(LANDING, headers={"Content-Security-Policy": LANDING_CSP})
+        return HTMLResponse(page, headers={"Content-Security-Policy": LANDING_CSP})
 
 
 DEMO_ADDRESSES = {

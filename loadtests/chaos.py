@@ -121,7 +121,7 @@ class Stack:
         seed = "--no-seed" if (self.data / "seeded").exists() else "--seed"
         log_file = (self.data / "stack.log").open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "commerce.cli", "up", "--no-ui", seed,
+            sys.executable, "-m", "agentshop.cli", "up", "--no-ui", seed,
             env=env, stdout=log_file, stderr=log_file, start_new_session=True,
         )  # fmt: skip
         log_file.close()

@@ -149,7 +149,7 @@ class _Processes:
                 await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
-                    "commerce.cli",
+                    "agentshop.cli",
                     "serve",
                     name,
                     "--host",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
+from datetime import tzinfo
 from typing import Any
 
 import streamlit as st
@@ -30,6 +31,11 @@ UNEXPECTED = "Something went wrong on our side. Please try again; your cart and 
 
 def state() -> Any:
     return st.session_state
+
+
+def person_tz() -> tzinfo:
+    """The time zone of the person's browser (UTC until the browser has said)."""
+    return fmt.zone(st.context.timezone)
 
 
 def client() -> BffClient:
@@ -146,8 +152,8 @@ def conversation_picker(bff: BffClient) -> None:
         items = state().get("conversations") or []
         for item in items[:10]:
             title = item.get("title") or "Untitled"
-            label = f"{title[:40]} · {fmt.when(item.get('updated_at'))}"
-            if st.button(label, key=f"conv-{item['conversation_id']}", width="stretch"):
+            label = f"{fmt.title(title)} · {fmt.when(item.get('updated_at'), person_tz())}"
+            if st.button(label, key=f"conv-{item['conversation_id']}", help=title, width="stretch"):
                 load_conversation(bff, item["conversation_id"])
                 st.rerun()
 
@@ -198,7 +204,7 @@ def ask(bff: BffClient, text: str) -> None:
         except SignedOut:
             raise
         except BffUnavailable as exc:
-            st.warning(f"{exc.message} Your message was not sent; please send it again.")
+            st.warning(f"{exc.message} {_was_it_sent(bff, text)}")
             return
         except BffError as exc:
             st.error(exc.message)
@@ -213,6 +219,26 @@ def ask(bff: BffClient, text: str) -> None:
     st.rerun()
 
 
+def _was_it_sent(bff: BffClient, text: str) -> str:
+    """What became of a message whose answer did not come back, as far as the BFF says."""
+    conversation_id = state().get("conversation_id")
+    if conversation_id:
+        try:
+            found = bff.conversation(conversation_id)
+        except BffError:
+            found = None
+        if found is not None:
+            said = [m for m in found.get("messages", []) if m.get("role") == "user"]
+            if said and said[-1].get("text") == text:
+                load_conversation(bff, conversation_id)
+                return "Your message arrived; its answer will show here when you reload the page."
+            return "Your message was not sent; please send it again."
+    return (
+        "We could not tell whether your message arrived: look under Conversations in the "
+        "sidebar before sending it again."
+    )
+
+
 def confirmation(bff: BffClient, pending: dict[str, Any]) -> None:
     """The plan waiting for approval (a purchase, a refund or a cancellation), with
     Approve and Cancel."""
@@ -225,6 +251,22 @@ def confirmation(bff: BffClient, pending: dict[str, Any]) -> None:
             order = str(pending.get("order_id") or "")[:8]
             what = "cancelling order" if action == "cancel" else "a refund on order"
             st.subheader(f"Please confirm {what} {order}")
+        # the decision first, so it is in view without scrolling; the details follow
+        approve_col, cancel_col = st.columns(2)
+        label = {
+            "purchase": f"Approve and pay {total}",
+            "refund": f"Approve the refund of {total}",
+            "cancel": f"Cancel the order, refund {total}",
+        }.get(action, f"Approve {total}")
+        approve = approve_col.button(label, key="approve", type="primary", width="stretch")
+        cancel = cancel_col.button(
+            "Cancel" if action == "purchase" else "Keep the order", key="cancel", width="stretch"
+        )
+        st.caption(
+            "Nothing is bought until you approve (or type “yes”)."
+            if action == "purchase"
+            else "Your order stays as it is until you approve (or type “yes”)."
+        )
         if pending.get("lines"):
             st.table(fmt.plan_lines(pending))
         if action == "purchase":
@@ -241,21 +283,6 @@ def confirmation(bff: BffClient, pending: dict[str, Any]) -> None:
             with st.expander("What happens when you approve"):
                 for number, item in enumerate(steps, 1):
                     st.markdown(fmt.md(f"{number}. {item['description']}"))
-        st.caption(
-            "Nothing is bought until you approve (or type “yes”)."
-            if action == "purchase"
-            else "Your order stays as it is until you approve (or type “yes”)."
-        )
-        approve_col, cancel_col = st.columns(2)
-        label = {
-            "purchase": f"Approve and pay {total}",
-            "refund": f"Approve the refund of {total}",
-            "cancel": f"Cancel the order, refund {total}",
-        }.get(action, f"Approve {total}")
-        approve = approve_col.button(label, key="approve", type="primary", width="stretch")
-        cancel = cancel_col.button(
-            "Cancel" if action == "purchase" else "Keep the order", key="cancel", width="stretch"
-        )
     if approve or cancel:
         decide(bff, approve=bool(approve), action=action)
 
@@ -294,9 +321,10 @@ def follow_checkout(bff: BffClient, checkout_id: str, *, rerun: bool = True) -> 
     with st.status("Checking out…", expanded=True) as box:
         try:
             for entry in bff.stream(checkout_id):
-                row = fmt.step(entry)
-                detail = f" — {row['Detail']}" if row["Detail"] else ""
-                box.write(fmt.md(f"{row['When']} · {row['Step']}{detail}"))
+                row = fmt.progress(entry, person_tz())
+                if row is not None:
+                    detail = f" — {row['Detail']}" if row["Detail"] else ""
+                    box.write(fmt.md(f"{row['When']} · {row['What happened']}{detail}"))
                 if entry.get("type") in fmt.TERMINAL:
                     outcome = entry
         except BffError as exc:
@@ -327,13 +355,21 @@ def checkout_steps(bff: BffClient, checkout_id: str) -> None:
     last = ends[-1] if ends else {}
     if last.get("type") == "CheckoutCompleted":
         order_id = str((last.get("payload") or {}).get("order_id", ""))
-        label, status = f"Order {fmt.short_id(order_id)} placed: checkout steps", "complete"
+        label, status = f"Order {fmt.short_id(order_id)} placed: what happened", "complete"
     elif last.get("type") == "CheckoutFailed":
-        label, status = "Checkout failed: what was done and undone", "error"
+        label, status = "Not bought: what happened", "error"
     else:
-        label, status = "Checkout in progress", "running"
+        label, status = "Your order is on its way through", "running"
     with st.status(label, expanded=False, state=status):  # type: ignore[arg-type]
-        st.table([fmt.step(e) for e in entries])
+        progress_and_details(entries)
+
+
+def progress_and_details(entries: list[dict[str, Any]]) -> None:
+    """The order's steps in the shopper's words; the technical timeline behind a fold."""
+    tz = person_tz()
+    st.table([row for e in entries if (row := fmt.progress(e, tz)) is not None])
+    with st.expander("Technical details (for support)"):
+        st.table([fmt.step(e, tz) for e in entries])
 
 
 # -- cart ----------------------------------------------------------------------------------
@@ -378,8 +414,8 @@ def orders_page(bff: BffClient) -> None:
             [
                 {
                     "Order": fmt.short_id(str(o["order_id"])),
-                    "Placed": fmt.when(o["created_at"]),
-                    "Status": fmt.status_label(o["status"]),
+                    "Placed": fmt.when(o["created_at"], person_tz()),
+                    "Status": fmt.order_status(o, refunds_of(bff, o)),
                     "Total": fmt.money(o["total_cents"], o["currency"]),
                     "Refunded": fmt.money(o["refunded_cents"], o["currency"])
                     if o["refunded_cents"]
@@ -390,7 +426,7 @@ def orders_page(bff: BffClient) -> None:
         )
         labels = {
             str(o["order_id"]): f"Order {fmt.short_id(str(o['order_id']))} · "
-            f"{fmt.when(o['created_at'])} · {fmt.money(o['total_cents'], o['currency'])}"
+            f"{fmt.when(o['created_at'], person_tz())} · {fmt.money(o['total_cents'], o['currency'])}"
             for o in orders
         }
         chosen = st.selectbox(
@@ -400,10 +436,18 @@ def orders_page(bff: BffClient) -> None:
             order_detail(bff, chosen)
 
 
+def refunds_of(bff: BffClient, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's refunds, read only for orders with money back (to tell a cancellation)."""
+    if not order.get("refunded_cents") and order.get("status") not in ("refunded", "cancelled"):
+        return []
+    return bff.refunds(str(order["order_id"]))
+
+
 def order_detail(bff: BffClient, order_id: str) -> None:
     order = bff.order(order_id)
     currency = order["currency"]
-    st.subheader(f"Order {fmt.short_id(order_id)}: {fmt.status_label(order['status'])}")
+    status = fmt.order_status(order, refunds_of(bff, order))
+    st.subheader(f"Order {fmt.short_id(order_id)}: {status}")
     st.table(
         [
             {
@@ -435,16 +479,16 @@ def order_detail(bff: BffClient, order_id: str) -> None:
     st.table(
         [
             {
-                "When": fmt.when(h["at"]),
+                "When": fmt.when(h["at"], person_tz()),
                 "Status": fmt.status_label(h["to_status"]),
                 "Why": h["reason"] or "",
             }
             for h in order.get("history", [])
         ]
     )
-    with shown_errors("the checkout timeline"):
-        st.markdown("**Checkout steps** (the saga behind this order; undo steps are compensations)")
-        st.table([fmt.step(e) for e in bff.timeline(str(order["checkout_id"]))])
+    with shown_errors("the order's progress"):
+        st.markdown("**What happened**")
+        progress_and_details(bff.timeline(str(order["checkout_id"])))
     refund_form(bff, order)
 
 
@@ -502,7 +546,7 @@ def notifications_page(bff: BffClient) -> None:
         st.table(
             [
                 {
-                    "When": fmt.when(n["created_at"]),
+                    "When": fmt.when(n["created_at"], person_tz()),
                     "Channel": n["channel"].upper()
                     if n["channel"] == "sms"
                     else n["channel"].capitalize(),

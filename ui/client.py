@@ -196,6 +196,10 @@ class BffClient:
     def order(self, order_id: str) -> dict[str, Any]:
         return cast(dict[str, Any], self.request("GET", f"/v1/orders/{_seg(order_id)}"))
 
+    def refunds(self, order_id: str) -> list[dict[str, Any]]:
+        body = self.request("GET", f"/v1/orders/{_seg(order_id)}/refunds")
+        return cast(list[dict[str, Any]], body["items"])
+
     def refund(
         self, order_id: str, reason: str, amount_cents: int | None, key: str
     ) -> dict[str, Any]:

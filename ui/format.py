@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from commerce.contracts.refunds import CANCELLATION_REASON
 
 # What each saga message means to the person buying. `undo` marks compensations.
 STEPS: dict[str, tuple[str, bool]] = {
@@ -31,6 +34,21 @@ STEPS: dict[str, tuple[str, bool]] = {
     "CheckoutFailed": ("Checkout failed", False),
 }
 TERMINAL = ("CheckoutCompleted", "CheckoutFailed")
+
+# What a shopper reads of their order's progress, in their words; the other messages are
+# the shop's own bookkeeping, shown only in the technical timeline behind a details fold.
+PROGRESS: dict[str, str] = {
+    "InitiateCheckoutCommand": "Order received",
+    "InventoryReserved": "Items reserved",
+    "InventoryReservationFailed": "Not enough stock",
+    "PaymentProcessed": "Payment taken",
+    "PaymentFailed": "Payment declined",
+    "OrderCreationFailed": "The order could not be placed",
+    "InventoryReleased": "Items put back",
+    "PaymentRefunded": "Payment returned",
+    "CheckoutCompleted": "Order confirmed",
+    "CheckoutFailed": "Not bought",
+}
 
 
 def money(cents: int | None, currency: str = "USD") -> str:
@@ -61,25 +79,61 @@ def chat(text: str) -> str:
     return md("  \n".join(out).replace("  \n  \n", "\n\n"))
 
 
-def when(value: str | None) -> str:
-    """An ISO-8601 time as "Nov 24, 21:10:05" (UTC)."""
+def zone(name: str | None) -> tzinfo:
+    """The person's time zone (the browser's IANA name); UTC when unknown."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return UTC
+
+
+def _local(value: str, tz: tzinfo | None) -> datetime:
+    at = datetime.fromisoformat(value)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(tz or UTC)
+
+
+def when(value: str | None, tz: tzinfo | None = None) -> str:
+    """An ISO-8601 time in the person's time zone, named: "Nov 24, 13:10 PST"."""
     if not value:
         return ""
     try:
-        at = datetime.fromisoformat(value)
+        at = _local(value, tz)
     except ValueError:
         return value
-    return at.strftime("%b %d, %H:%M:%S")
+    return f"{at.strftime('%b %d, %H:%M')} {at.tzname()}"
 
 
-def clock(value: str | None) -> str:
-    """An ISO-8601 time as "21:10:05.123": saga steps are milliseconds apart."""
+def clock(value: str | None, tz: tzinfo | None = None) -> str:
+    """An ISO-8601 time as "13:10:05.123" in the person's time zone: saga steps are
+    milliseconds apart (the technical timeline)."""
     if not value:
         return ""
     try:
-        return datetime.fromisoformat(value).strftime("%H:%M:%S.%f")[:-3]
+        return _local(value, tz).strftime("%H:%M:%S.%f")[:-3]
     except ValueError:
         return value
+
+
+def short_time(value: str | None, tz: tzinfo | None = None) -> str:
+    """An ISO-8601 time as "13:10:05" in the person's time zone."""
+    if not value:
+        return ""
+    try:
+        return _local(value, tz).strftime("%H:%M:%S")
+    except ValueError:
+        return value
+
+
+def title(text: str, limit: int = 40) -> str:
+    """A conversation title cut at a word, with an ellipsis (the full one shows on hover)."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,.;:") + "…"
 
 
 def short_id(value: str) -> str:
@@ -93,7 +147,7 @@ def words(name: str) -> str:
     return spaced[:1].upper() + spaced[1:]
 
 
-def step(entry: dict[str, Any]) -> dict[str, str]:
+def step(entry: dict[str, Any], tz: tzinfo | None = None) -> dict[str, str]:
     """One timeline entry of the saga as a row: when, what happened, whether it undid something."""
     kind = str(entry.get("type", ""))
     label, undo = STEPS.get(kind, (words(kind), False))
@@ -104,11 +158,43 @@ def step(entry: dict[str, Any]) -> dict[str, str]:
     elif kind == "CheckoutCompleted" and payload.get("order_id"):
         detail = f"order {short_id(str(payload['order_id']))}"
     return {
-        "When": clock(str(entry.get("at") or "")),
+        "When": clock(str(entry.get("at") or ""), tz),
         "Step": label,
         "Compensation": "yes" if undo else "",
         "Detail": detail,
     }
+
+
+def progress(entry: dict[str, Any], tz: tzinfo | None = None) -> dict[str, str] | None:
+    """One timeline entry as the shopper reads it, or None for the shop's bookkeeping."""
+    kind = str(entry.get("type", ""))
+    if kind not in PROGRESS:
+        return None
+    payload = entry.get("payload") or {}
+    detail = ""
+    if kind in ("CheckoutFailed", "PaymentFailed", "InventoryReservationFailed"):
+        detail = str(payload.get("reason") or "")
+    elif kind == "CheckoutCompleted" and payload.get("order_id"):
+        detail = f"order {short_id(str(payload['order_id']))}"
+    return {
+        "When": short_time(str(entry.get("at") or ""), tz),
+        "What happened": PROGRESS[kind],
+        "Detail": detail,
+    }
+
+
+def order_status(order: dict[str, Any], refunds: list[dict[str, Any]] | None = None) -> str:
+    """The order's status as the shopper reads it: a cancelled order says Cancelled and
+    what went back to the card (a cancellation is a full refund with the cancel reason)."""
+    currency = str(order.get("currency", "USD"))
+    refunded = int(order.get("refunded_cents") or 0)
+    cancelled = any(r.get("reason") == CANCELLATION_REASON for r in refunds or [])
+    if cancelled or order.get("status") == "cancelled":
+        return f"Cancelled, {money(refunded, currency)} refunded" if refunded else "Cancelled"
+    label = status_label(str(order.get("status", "")))
+    if order.get("status") == "partially_refunded":
+        return f"Partly refunded ({money(refunded, currency)})"
+    return label
 
 
 def plan_lines(pending: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,7 +203,6 @@ def plan_lines(pending: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "Item": line["name"],
-            "SKU": line["sku"],
             "Quantity": line["quantity"],
             "Unit price": money(line["unit_price_cents"], currency),
             "Line total": money(line["line_total_cents"], currency),

@@ -116,6 +116,20 @@ class UiProcess:
             time.sleep(0.2)
         return False
 
+    async def until_ready(self, within: float = 60.0) -> bool:
+        """`wait_ready` for an event loop: cancellable at any moment (Ctrl-C during start-up)."""
+        url = f"http://127.0.0.1:{self.port}{HEALTH_PATH}"
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(timeout=2) as http:
+            while time.monotonic() < deadline and self.running:
+                try:
+                    if (await http.get(url)).status_code == 200:
+                        return True
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        return False
+
     async def supervise(self, every: float = 1.0, max_restarts: int = 20) -> None:
         """Restart the app if it exits on its own (up to `max_restarts` times), until cancelled."""
         while True:

@@ -29,6 +29,7 @@ from assistant.plan import (
 )
 from assistant.schemas import Confirmation, ConfirmationLine, PlanStepPublic
 from assistant.state import AssistantContext, AssistantState
+from commerce.contracts.refunds import CANCELLATION_REASON
 from commerce.contracts.values import FINAL_STATES
 
 log = structlog.get_logger(__name__)
@@ -321,7 +322,7 @@ async def plan_executor(
                     return done(status)
                 case CancelOrderStep():
                     refund = await _refund(
-                        commerce, step.order_id, "order cancelled by the customer",
+                        commerce, step.order_id, CANCELLATION_REASON,
                         idempotency_key=f"cancel-{step.order_id}",
                     )  # fmt: skip
                     replies.append(

@@ -10,6 +10,10 @@ from commerce.contracts.base import Command, Event
 from commerce.contracts.topics import Topic
 from commerce.contracts.values import MAX_CENTS, Cents, Currency
 
+# The reason of the full refund that cancels an order (the assistant's "cancel my order");
+# the web UI shows such an order as Cancelled.
+CANCELLATION_REASON = "order cancelled by the customer"
+
 
 class RefundMessage:
     refund_id: uuid.UUID

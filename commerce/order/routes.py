@@ -33,7 +33,9 @@ class HistoryEntry(BaseModel):
     at: datetime
 
 
-class OrderPublic(BaseModel):
+class OrderSummary(BaseModel):
+    """An order as the list shows it: no lines and no history (`GET /orders/{id}` has them)."""
+
     order_id: uuid.UUID
     checkout_id: uuid.UUID
     user_id: str
@@ -51,12 +53,17 @@ class OrderPublic(BaseModel):
     coupon_code: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class OrderPublic(OrderSummary):
+    """One order with its lines and its status history."""
+
     lines: list[OrderLinePublic] = []
     history: list[HistoryEntry] = []
 
 
 class OrdersPublic(BaseModel):
-    items: list[OrderPublic]
+    items: list[OrderSummary]
     limit: int
     offset: int
 
@@ -97,7 +104,8 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> OrdersPublic:
-    """A user's orders, newest first."""
+    """A user's orders, newest first, as summaries: totals and status, without lines or
+    history (one order's `GET /orders/{order_id}` has both)."""
     async with runtime.db.sessions() as session:
         rows = await session.execute(
             select(orders)
@@ -107,7 +115,7 @@ async def list_orders(
             .offset(offset)
         )
         return OrdersPublic(
-            items=[OrderPublic(**r) for r in rows.mappings()], limit=limit, offset=offset
+            items=[OrderSummary(**r) for r in rows.mappings()], limit=limit, offset=offset
         )
 
 

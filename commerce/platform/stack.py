@@ -170,7 +170,7 @@ async def migrate(settings: Settings, names: Iterable[str] | None = None) -> lis
         await ensure_database(_server_url(settings, url), database)
         await migrations.upgrade(service.migrations, url, service.metadata)
         done.append(name)
-        log.info("migrate.done", service=name, database=database)
+        log.debug("migrate.done", service=name, database=database)
     return done
 
 

@@ -12,10 +12,10 @@ import json
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -57,16 +57,27 @@ class RefundRequest(BaseModel):
         return self
 
 
+# One casing for every status of the API: lower case. Refunds stored before this rule say
+# PENDING/SUCCEEDED/FAILED; they are read case-insensitively and answered in lower case.
+PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+RefundStatus = Literal["pending", "succeeded", "failed"]
+
+
 class RefundPublic(BaseModel):
     refund_id: uuid.UUID
     order_id: uuid.UUID
     user_id: str
-    status: str
+    status: RefundStatus
     amount_cents: int
     currency: str
     reason: str
     failure_reason: str | None
     created_at: datetime
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
 
 class RefundsPublic(BaseModel):
@@ -85,8 +96,8 @@ async def issue_refund(
     body: RefundRequest,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> RefundPublic:
-    """Refund all of an order, some of its lines, or an amount. Answers PENDING at once;
-    the refund ends SUCCEEDED or FAILED when payment-gateway has answered."""
+    """Refund all of an order, some of its lines, or an amount. Answers `pending` at once;
+    the refund ends `succeeded` or `failed` when payment-gateway has answered."""
     digest = hashlib.sha256(
         json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
     ).hexdigest()
@@ -140,7 +151,7 @@ async def issue_refund(
                 insert(refunds)
                 .values(
                     refund_id=refund_id, order_id=body.order_id, user_id=body.user_id, amount_cents=amount,
-                    currency=order["currency"], status="PENDING", reason=body.reason,
+                    currency=order["currency"], status=PENDING, reason=body.reason,
                     lines=[li.model_dump() for li in body.lines] if body.lines else None,
                     idempotency_key=idempotency_key, request_hash=digest,
                 )
@@ -213,10 +224,10 @@ async def _settle(
     ctx: MessageContext, refund_id: uuid.UUID, status: str, failure: str | None
 ) -> dict[str, Any] | None:
     refund = await locked_row(ctx.session, refunds, refunds.c.refund_id == refund_id)
-    if refund is None or refund["status"] != "PENDING":
+    if refund is None or str(refund["status"]).lower() != PENDING:
         return None  # unknown, or already settled (a redelivery)
     amount = refund["amount_cents"]
-    refunded = amount if status == "SUCCEEDED" else 0
+    refunded = amount if status == SUCCEEDED else 0
     await ctx.session.execute(
         update(orders)
         .where(orders.c.order_id == refund["order_id"])
@@ -235,7 +246,7 @@ async def _settle(
         await ctx.publish(
             NotificationRequested(
                 channel="email", user_id=refund["user_id"], recipient=order["email"],
-                template="refund_processed" if status == "SUCCEEDED" else "refund_failed",
+                template="refund_processed" if status == SUCCEEDED else "refund_failed",
                 data={"order_id": str(refund["order_id"]), "amount_cents": amount, "currency": refund["currency"], "reason": failure},
             )
         )  # fmt: skip
@@ -243,11 +254,11 @@ async def _settle(
 
 
 async def on_succeeded(message: RefundSucceeded, ctx: MessageContext) -> None:
-    await _settle(ctx, message.refund_id, "SUCCEEDED", None)
+    await _settle(ctx, message.refund_id, SUCCEEDED, None)
 
 
 async def on_failed(message: RefundFailed, ctx: MessageContext) -> None:
-    await _settle(ctx, message.refund_id, "FAILED", message.reason)
+    await _settle(ctx, message.refund_id, FAILED, message.reason)
 
 
 service = Service(

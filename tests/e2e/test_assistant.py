@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from agentshop import cli
 from assistant.llm.openai import OpenAIParser
 from bff.catalog_cache import CatalogCacheSettings
 from bff.tables import checkouts
-from commerce import cli
 from commerce.contracts.values import FINAL_STATES
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack

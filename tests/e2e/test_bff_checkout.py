@@ -4,67 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 
 from bff import auth
 from commerce.contracts.values import FINAL_STATES
-from commerce.services import SERVICES
+from commerce.services import SERVICES, UI_PORT
 from tests.conftest import ServiceStack
+from tests.e2e.helpers import HOME, closing, signed_in, start_checkout
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
-HOME = {
-    "name": "Alice Martin",
-    "line1": "1 Main St",
-    "city": "Portland",
-    "region": "OR",
-    "postal_code": "97201",
-    "country": "US",
-}
-
-
-@asynccontextmanager
-async def closing(*clients: httpx.AsyncClient) -> AsyncIterator[None]:
-    try:
-        yield
-    finally:
-        for client in clients:
-            await client.aclose()
-
-
-async def signed_in(stack: ServiceStack, email: str, password: str) -> httpx.AsyncClient:
-    client: httpx.AsyncClient = stack.client("gateway-bff")
-    token = await client.post("/v1/auth/token", json={"email": email, "password": password})
-    assert token.status_code == 200, token.text
-    client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-    return client
-
-
-async def start_checkout(client: httpx.AsyncClient, sku: str, token: str = "tok_visa") -> str:
-    """Put one `sku` in the cart, quote and start the checkout as a web client does; returns
-    its id. An earlier checkout of the same person may still be clearing its lines, which
-    changes the total (409): then it quotes again, as a client shown the new total would."""
-    await client.post("/v1/cart/lines", json={"sku": sku, "quantity": 1})
-    for _ in range(5):
-        quote = (await client.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()
-        started = await client.post(
-            "/v1/checkouts",
-            json={
-                "shipping_address": HOME,
-                "payment_token": token,
-                "expected_total_cents": quote["totals"]["total_cents"],
-            },
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-        )
-        if started.status_code != 409:
-            break
-    assert started.status_code == 202, started.text
-    return str(started.json()["checkout_id"])
 
 
 async def test_shopping_through_the_bff(stack: ServiceStack) -> None:
@@ -117,7 +68,7 @@ async def test_shopping_through_the_bff(stack: ServiceStack) -> None:
             ),
             lambda r: r.status_code != 404,
         )
-        assert refund.status_code == 202 and refund.json()["status"] == "PENDING"
+        assert refund.status_code == 202 and refund.json()["status"] == "pending"
         # another person sees none of it
         for path in (
             f"/v1/checkouts/{checkout_id}",
@@ -189,6 +140,8 @@ async def test_bad_requests_get_a_reason_never_a_500(stack: ServiceStack) -> Non
         assert garbage.status_code == 422
         landing = await anonymous.get("/")
         assert "agentshop" in landing.text and "/docs" in landing.text
+        # the UI's link carries the port offset, like every other port
+        assert f"http://localhost:{UI_PORT + stack.settings.port_offset}" in landing.text
         assert (await anonymous.get("/v1/products", params={"q": "cable"})).status_code == 200
 
 

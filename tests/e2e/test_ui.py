@@ -121,9 +121,11 @@ async def test_cart_orders_timeline_refund_and_messages(stack: ServiceStack, bff
         shown = texts(app)
         short = order["order_id"][:8]  # the reference the emails use too
         assert f"Order {short}: Confirmed" in shown, shown
-        for step in ("Checkout requested", "Items reserved", "Payment captured", "Order created",
-                     "Checkout completed"):  # fmt: skip
+        # the order's steps in the shopper's words, the technical timeline behind a fold
+        for step in ("Order received", "Items reserved", "Payment taken", "Order confirmed"):
             assert step in shown, step
+        assert "Technical details (for support)" in [e.label for e in app.expander]
+        assert "saga" not in shown
 
         app.text_input(key=f"refund-reason-{order['order_id']}").input("arrived damaged")
         app.checkbox(key=f"refund-all-{order['order_id']}").uncheck()
@@ -225,9 +227,9 @@ async def test_chat_shows_the_plan_and_approve_places_the_order(
         )
         assert "Please confirm this purchase" in [h.value for h in app.subheader]
         lines, totals = confirmation(app)
-        assert [(li["SKU"], li["Quantity"], li["Unit price"]) for li in lines] == [
-            ("BAT-AA-4", 2, "$4.99"),
-            ("CBL-USBC-1M-BLA", 1, "$7.99"),
+        assert [(li["Item"], li["Quantity"], li["Unit price"]) for li in lines] == [
+            ("AA Alkaline Batteries, 4-pack", 2, "$4.99"),
+            ("USB-C Cable, 1m, black", 1, "$7.99"),
         ]
         assert list(totals) == ["Subtotal", "Discount", "Tax", "Shipping", "Total", "Budget"]
         assert totals["Budget"] == "$30.00 (within budget)"
@@ -247,7 +249,7 @@ async def test_chat_shows_the_plan_and_approve_places_the_order(
         assert len(orders) == orders_before + 1 and orders[0]["order_id"] in reply
         assert "Empty." in [c.value for c in app.sidebar.caption]  # bought lines left the cart
         steps = app.table[0].value  # the finished checkout's steps under the chat
-        assert "Checkout completed" in list(steps["Step"])
+        assert "Order confirmed" in list(steps["What happened"])
         assert any(
             s.label.startswith(f"Order {orders[0]['order_id'][:8]} placed") for s in app.status
         )
@@ -291,7 +293,7 @@ async def test_a_typed_yes_approves_and_the_conversation_survives_a_reload(
         button(app, "new-conversation").click()
         await run(app)
         await say(app, "a USB-C cable")
-        assert confirmation(app)[0][0]["SKU"].startswith("CBL-USBC")
+        assert confirmation(app)[0][0]["Item"].startswith("USB-C Cable")
         await say(app, "yes")
         assert not app.exception, app.exception
         conversation = chat(app)
@@ -320,7 +322,7 @@ async def test_a_running_checkout_is_followed_live(stack: ServiceStack, bff_url:
         assert f"Order {status['order_id'][:8]}: Confirmed" in shown
         box = next(s for s in app.status if s.label == f"Order {status['order_id'][:8]} placed")
         live = [str(m.value) for m in box.markdown]
-        assert any("Payment captured" in m for m in live) and "Checkout completed" in live[-1]
+        assert any("Payment taken" in m for m in live) and "Order confirmed" in live[-1]
 
 
 async def test_a_failed_checkout_says_why_and_shows_what_was_undone(
@@ -339,7 +341,7 @@ async def test_a_failed_checkout_says_why_and_shows_what_was_undone(
         assert box.label.startswith("Not bought: Your card was declined."), box.label
         steps = [str(m.value) for m in box.markdown]
         assert any("Payment declined" in s for s in steps), steps
-        assert any("Undo: releasing the reserved items" in s for s in steps), steps
+        assert any("Items put back" in s for s in steps), steps
         # nothing was bought: the notebook is still in the cart
         assert "1 x A5 Dotted Notebook, black" in "\n".join(m.value for m in app.sidebar.markdown)
 
@@ -382,3 +384,8 @@ async def test_cancelling_an_order_in_chat_shows_it_first_and_keep_leaves_it(
             current, lambda o: o["refunded_cents"] == o["total_cents"], within=60
         )
         assert done["status"] == "refunded"
+        # the Orders page says Cancelled and what went back, not Refunded
+        app.sidebar.radio(key="page").set_value("Orders")
+        await run(app)
+        assert not app.exception, app.exception
+        assert f"Order {short}: Cancelled, {total} refunded" in texts(app), texts(app)

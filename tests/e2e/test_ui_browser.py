@@ -56,7 +56,7 @@ async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
             executable_path=CHROMIUM,
             args=CHROMIUM_ARGS,
             headless=True,
-            viewport={"width": 1280, "height": 1000},
+            viewport={"width": 1280, "height": 800},  # a common laptop window
         )
         try:
             yield context
@@ -76,9 +76,26 @@ async def idle(page: Page) -> None:
 
 
 async def screen(page: Page, name: str) -> None:
+    """Save what the window shows (as a person sees it, without scrolling) and check it."""
     SCREENS.mkdir(parents=True, exist_ok=True)
     await idle(page)
-    await page.screenshot(path=SCREENS / f"{name}.png", full_page=True)
+    path = SCREENS / f"{name}.png"
+    await page.screenshot(path=path)
+    header = path.read_bytes()[:24]  # PNG signature, then the IHDR chunk: width, height
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", name
+    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    assert (width, height) == (1280, 800), (name, width, height)
+
+
+async def in_view_above_the_chat_input(page: Page, name: str) -> None:
+    """The button is inside the 1280x800 window and not under the chat input."""
+    button = await page.get_by_role("button", name=re.compile(name)).bounding_box()
+    prompt = await page.get_by_placeholder("Ask for something").bounding_box()
+    assert button is not None and prompt is not None
+    assert button["y"] >= 0 and button["y"] + button["height"] <= prompt["y"] <= 800, (
+        button,
+        prompt,
+    )
 
 
 async def test_sign_in_ask_approve_and_see_the_order(
@@ -109,16 +126,18 @@ async def test_sign_in_ask_approve_and_see_the_order(
         await prompt.fill("two packs of AA batteries and a USB-C cable, under $30, ship home")
         await prompt.press("Enter")
         await expect(page.get_by_text("Please confirm this purchase")).to_be_visible()
-        await expect(page.get_by_role("cell", name="BAT-AA-4")).to_be_visible()
+        await expect(page.get_by_role("cell", name="AA Alkaline Batteries, 4-pack")).to_be_visible()
         await expect(page.get_by_text("(within budget)")).to_be_visible()
         approve = page.get_by_role("button", name=re.compile(r"Approve and pay \$\d+\.\d\d"))
         await expect(approve).to_be_visible()
         await screen(page, "03-confirm")
+        await in_view_above_the_chat_input(page, r"Approve and pay")
+        await in_view_above_the_chat_input(page, r"^Cancel$")
         assert len(await orders_of(alice)) == orders_before  # not yet
 
         await approve.click()
         await expect(page.get_by_text(re.compile("order number"))).to_be_visible()
-        await expect(page.get_by_text(re.compile(r"placed: checkout steps"))).to_be_visible()
+        await expect(page.get_by_text(re.compile(r"placed: what happened"))).to_be_visible()
         await screen(page, "04-order-placed")
         orders = await orders_of(alice)
         assert len(orders) == orders_before + 1
@@ -127,7 +146,7 @@ async def test_sign_in_ask_approve_and_see_the_order(
 
         await page.get_by_text("Orders", exact=True).click()
         await expect(page.get_by_text(f"Order {order['order_id'][:8]}: Confirmed")).to_be_visible()
-        await expect(page.get_by_role("cell", name="Checkout completed")).to_be_visible()
+        await expect(page.get_by_role("cell", name="Order confirmed")).to_be_visible()
         await screen(page, "05-orders")
 
         await page.get_by_text("Notifications", exact=True).click()

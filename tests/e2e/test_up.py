@@ -36,7 +36,7 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
     )
     log = (tmp_path / "up.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "commerce.cli", "up"],
+        [sys.executable, "-m", "agentshop.cli", "up"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from commerce.cli import app
+from agentshop.cli import app
 from commerce.platform.settings import Settings
 from commerce.services import SERVICES
 

@@ -28,7 +28,7 @@ def test_a_short_checkout_run_has_no_errors_and_no_invariant_violations(tmp_path
     }
     result = subprocess.run(
         [
-            sys.executable, "-m", "commerce.cli", "load", "checkout", "--users", "4",
+            sys.executable, "-m", "agentshop.cli", "load", "checkout", "--users", "4",
             "--run-time", "20", "--rate", "3", "--decline-share", "0.25",
             "--out-of-stock-share", "0.15", "--port-offset", str(offset), "--out", str(tmp_path),
         ],

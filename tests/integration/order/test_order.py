@@ -54,6 +54,8 @@ async def test_orders_are_created_once_and_listed_newest_first(
     async with stack.client("order") as http:
         listed = (await http.get("/orders", params={"user_id": user})).json()
         assert [o["order_id"] for o in listed["items"]] == [str(second_id), str(first_id)]
+        # the list holds summaries: no lines or history (the detail has them)
+        assert all("lines" not in o and "history" not in o for o in listed["items"])
         detail = (await http.get(f"/orders/{first_id}")).json()
         assert (
             detail["lines"][0]["quantity"] == 2 and detail["history"][0]["to_status"] == "created"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from commerce.cli import app
+from agentshop.cli import app
 
 runner = CliRunner()
 

@@ -28,8 +28,7 @@ def test_dollar_signs_never_become_math_in_markdown() -> None:
 
 def test_plan_table_lists_items_and_every_total_with_the_budget_verdict() -> None:
     assert fmt.plan_lines(PENDING) == [
-        {"Item": "AA Batteries", "SKU": "BAT-AA-8", "Quantity": 2, "Unit price": "$9.39",
-         "Line total": "$18.78"},
+        {"Item": "AA Batteries", "Quantity": 2, "Unit price": "$9.39", "Line total": "$18.78"},
     ]  # fmt: skip
     rows = {r[""]: r["Amount"] for r in fmt.plan_totals(PENDING)}
     assert rows == {
@@ -62,3 +61,48 @@ def test_addresses_read_on_one_line() -> None:
     home = {"name": "Alice Martin", "line1": "1 Main St", "city": "Portland", "region": "OR",
             "postal_code": "97201", "country": "US"}  # fmt: skip
     assert fmt.address(home) == "Alice Martin, 1 Main St, Portland, OR 97201, US"
+
+
+def test_shoppers_read_their_order_in_their_words() -> None:
+    at = "2026-11-24T21:57:21.123456+00:00"
+    shown = [
+        fmt.progress({"type": kind, "at": at, "payload": payload})
+        for kind, payload in [
+            ("InitiateCheckoutCommand", {}), ("ReserveInventory", {}), ("InventoryReserved", {}),
+            ("ProcessPayment", {}), ("PaymentProcessed", {}), ("CreateOrder", {}),
+            ("OrderCreated", {}), ("CartCleared", {}), ("NotificationRequested", {}),
+            ("CheckoutCompleted", {"order_id": "0a1b2c3d-0000"}),
+        ]
+    ]  # fmt: skip
+    assert [(r["What happened"], r["Detail"]) for r in shown if r is not None] == [
+        ("Order received", ""), ("Items reserved", ""), ("Payment taken", ""),
+        ("Order confirmed", "order 0a1b2c3d"),
+    ]  # fmt: skip
+    undone = fmt.progress({"type": "PaymentRefunded", "at": at})
+    assert undone is not None and undone["What happened"] == "Payment returned"
+
+
+def test_times_are_shown_in_the_persons_time_zone_with_its_name() -> None:
+    at = "2026-11-24T21:57:21+00:00"
+    assert fmt.when(at) == "Nov 24, 21:57 UTC"
+    assert fmt.when(at, fmt.zone("America/Los_Angeles")) == "Nov 24, 13:57 PST"
+    assert fmt.when(at, fmt.zone("Europe/Paris")) == "Nov 24, 22:57 CET"
+    assert fmt.zone("Not/AZone") == fmt.zone(None)
+    assert fmt.clock(at, fmt.zone("Asia/Tokyo")) == "06:57:21.000"
+
+
+def test_a_cancelled_order_says_so_and_what_went_back() -> None:
+    order = {"status": "refunded", "refunded_cents": 2477, "currency": "USD"}
+    cancel = {"reason": "order cancelled by the customer", "status": "succeeded"}
+    assert fmt.order_status(order, [cancel]) == "Cancelled, $24.77 refunded"
+    assert fmt.order_status(order, [{"reason": "arrived damaged"}]) == "Refunded"
+    assert fmt.order_status({"status": "cancelled", "refunded_cents": 0}) == "Cancelled"
+    partly = {"status": "partially_refunded", "refunded_cents": 250, "currency": "USD"}
+    assert fmt.order_status(partly) == "Partly refunded ($2.50)"
+    assert fmt.order_status({"status": "confirmed"}) == "Confirmed"
+
+
+def test_long_titles_are_cut_at_a_word() -> None:
+    long = "two packs of AA batteries and a USB-C cable, under $30, ship home"
+    assert fmt.title(long) == "two packs of AA batteries and a USB-C…"
+    assert fmt.title("a USB-C cable") == "a USB-C cable"

@@ -1,0 +1,2 @@
+"""agentshop: the command line that composes the packages (commerce, bff, assistant, ui,
+loadtests, evals). The top of the layers: nothing below imports it."""

@@ -1,0 +1,229 @@
+"""`agentshop up` and `agentshop serve`: run the services, the BFF and the web UI together.
+
+These compose the commerce services with the web UI (`ui.process`), so they live at the
+top of the layers. Only `typer` is imported at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from commerce.commands import ServicesOpt, err_console, fail, needs_broker, needs_database
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from commerce.platform.settings import Settings
+    from ui.process import UiProcess
+
+
+def up(
+    names: ServicesOpt = None,
+    host: Annotated[str, typer.Option(help="Address the HTTP servers bind to")] = "127.0.0.1",
+    port_offset: Annotated[
+        int | None, typer.Option(help="Added to every service's port [env AGENTSHOP_PORT_OFFSET]")
+    ] = None,
+    seed: Annotated[bool, typer.Option(help="Load demo data")] = True,
+    ui: Annotated[bool, typer.Option(help="Run the web UI (Streamlit) too")] = True,
+) -> None:
+    """Start everything: embedded PostgreSQL and broker (unless configured), all services, the UI."""
+    import asyncio
+
+    from commerce.commands import service_names
+    from commerce.platform import runfile, stack
+    from commerce.platform.logging import configure_logging
+    from commerce.platform.settings import get_settings
+    from ui.process import UiProcess
+
+    if port_offset is not None:
+        os.environ["AGENTSHOP_PORT_OFFSET"] = str(port_offset)
+        get_settings.cache_clear()
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    console = err_console()
+    data = stack.data_dir(settings)
+    chosen = service_names(names)
+    running_elsewhere = runfile.read(data)
+    if running_elsewhere is not None and running_elsewhere.pid != os.getpid():
+        fail(
+            f"`agentshop up` already runs from {data} (pid {running_elsewhere.pid}); "
+            "stop it first, or use another AGENTSHOP_DATA_DIR"
+        )
+
+    async def main(infra: stack.Infrastructure) -> None:
+        # SIGINT (Ctrl-C) or SIGTERM at any moment: during start-up the start is cancelled
+        # where it stands; once running, the wait ends. Either way the `finally` stops, in
+        # order and bounded, whatever had started (docs/adr/0027).
+        loop = asyncio.get_running_loop()
+        this = asyncio.current_task()
+        stop = asyncio.Event()
+        starting = True
+
+        def on_signal() -> None:
+            if starting and this is not None and not stop.is_set():
+                this.cancel()
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        web: UiProcess | None = None
+        running: stack.RunningServices | None = None
+        supervisors: list[asyncio.Task[None]] = []
+        try:
+            with console.status("preparing databases") as status:
+                fresh = get_settings()
+                status.update("migrating service databases")
+                await stack.migrate(fresh, chosen)
+                status.update("creating topics")
+                await stack.create_topics(fresh)
+                if seed:
+                    status.update("loading demo data")
+                    await stack.seed(fresh, chosen)
+                status.update("starting services")
+                web = UiProcess(fresh, host=host) if ui else None
+                if web is not None:
+                    web.start()
+                running = await stack.start_services(fresh, chosen, host=host)
+                if web is not None:
+                    status.update("starting the web UI")
+                    if not await web.until_ready():
+                        console.print(
+                            "[yellow]the web UI did not answer yet; it keeps starting[/yellow]"
+                        )
+            urls = _urls(fresh, chosen, host, web)
+            runfile.write(
+                data,
+                runfile.RunInfo(
+                    pid=os.getpid(),
+                    port_offset=fresh.port_offset,
+                    database_url=os.environ.get("DATABASE_URL"),
+                    kafka_bootstrap_servers=fresh.kafka_bootstrap_servers,
+                    urls=urls,
+                ),
+            )
+            print_running(console, fresh, urls)
+            supervisors.append(asyncio.create_task(infra.supervise(fresh)))
+            if web is not None:
+                supervisors.append(asyncio.create_task(web.supervise()))
+            starting = False
+            await stop.wait()
+        finally:
+            starting = False
+            runfile.remove(data, os.getpid())
+            for task in supervisors:
+                task.cancel()
+            console.print("stopping services…")
+            if web is not None:
+                await asyncio.to_thread(web.stop, 5.0)
+            if running is not None:
+                try:
+                    await asyncio.wait_for(running.stop(), 6.0)
+                except TimeoutError:
+                    console.print("[yellow]services did not stop within 6 s; leaving[/yellow]")
+
+    # Before and after the event loop runs (embedded PostgreSQL and broker starting or
+    # stopping), the first SIGINT or SIGTERM ends the start; later ones are ignored, so
+    # the stop in progress is not cut short.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        with stack.infrastructure(settings, on_step=lambda s: console.print(f"• {s}")) as infra:
+            try:
+                stack.run_loop(main(infra))
+            finally:
+                _ignore_signals()
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    console.print("stopped.")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    _ignore_signals()
+    raise KeyboardInterrupt
+
+
+def _ignore_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _urls(settings: Settings, names: list[str], host: str, web: UiProcess | None) -> dict[str, str]:
+    from commerce.services import SERVICES
+
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    urls = {name: f"http://{shown}:{SERVICES[name].port + settings.port_offset}" for name in names}
+    if web is not None:
+        urls["ui"] = web.url
+    return urls
+
+
+def print_running(console: Console, settings: Settings, urls: dict[str, str]) -> None:
+    """The table of what runs where: two columns, so it fits an 80-column terminal."""
+    import os
+
+    from rich.table import Table
+
+    table = Table("service", "url", title="agentshop is running", title_justify="left")
+    for name, url in urls.items():
+        table.add_row("web UI" if name == "ui" else name, url)
+    console.print(table)
+    console.print("Each service answers GET /readyz once it is ready.")
+    if "ui" in urls:
+        console.print(f"Open {urls['ui']} in a browser to shop with the assistant.")
+    console.print(f"PostgreSQL: {_redact(os.environ.get('DATABASE_URL', ''))}")
+    console.print(f"Kafka: {settings.kafka_bootstrap_servers}")
+    if settings.service_token is not None and settings.env != "prod":
+        console.print(  # a dev run's own token, so a developer can call an internal API
+            "Internal APIs (all but gateway-bff) need the header "
+            f"X-Service-Token: {settings.service_token.get_secret_value()}"
+        )
+    console.print("Press Ctrl-C to stop.")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True) if url else "(none)"
+
+
+def serve(
+    name: Annotated[str, typer.Argument(help="The service to run")],
+    host: Annotated[
+        str, typer.Option(help="Address to bind: loopback unless told (0.0.0.0 in a container)")
+    ] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Default: the service's own port")] = None,
+) -> None:
+    """Run one service in this process (uses DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS).
+
+    `serve ui` runs the web UI instead (it needs only the BFF: GATEWAY_BFF_URL)."""
+    if name == "ui":  # no database or broker: only the BFF (GATEWAY_BFF_URL)
+        from ui.process import command, environment, ui_port
+
+        argv = command(host, port or ui_port())
+        os.execve(argv[0], argv, environment())  # signals go straight to Streamlit
+    from commerce.platform import stack
+    from commerce.platform.logging import configure_logging
+    from commerce.platform.settings import get_settings
+    from commerce.services import SERVICES
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.embedded_postgres or settings.embedded_kafka:
+        needs_database(settings)
+        needs_broker(settings)
+    if name not in SERVICES:
+        fail(f"unknown service {name!r}; known: {', '.join([*SERVICES, 'ui'])}")
+
+    async def main() -> None:
+        running = await stack.start_services(settings, [name], host=host, port=port)
+        try:
+            await stack.wait_for_signal()
+        finally:
+            await running.stop()
+
+    stack.run_loop(main())
