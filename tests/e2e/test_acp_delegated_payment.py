@@ -13,8 +13,7 @@ from sqlalchemy import text
 
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
-from tests.e2e.test_bff_acp import ADDRESS, CAPABILITIES, agent_for, conforms, pay
-from tests.e2e.test_bff_checkout import closing
+from tests.e2e.helpers import ADDRESS, CAPABILITIES, agent_for, closing, conforms, pay
 
 pytestmark = pytest.mark.integration
 CARD = "4000056655665556"  # a test Visa debit number (Luhn-valid), distinctive in any dump

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,30 +16,10 @@ import pytest
 from bff.acp_agents import register, signature
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
-from tests.e2e.test_bff_acp import API_VERSION, agent_for, conforms
-from tests.e2e.test_bff_checkout import closing
+from tests.e2e.helpers import API_VERSION, agent_for, closing, conforms, signed_client
 
 pytestmark = pytest.mark.integration
 BODY = {"line_items": [{"id": "BAT-AA-8", "quantity": 1}], "currency": "usd", "capabilities": {}}
-
-
-def signed_client(
-    stack: ServiceStack, api_key: str, secret: str, *, skew: float = 0
-) -> httpx.AsyncClient:
-    async def sign(request: httpx.Request) -> None:
-        stamp = (datetime.now(UTC) + timedelta(seconds=skew)).isoformat().replace("+00:00", "Z")
-        target = request.url.raw_path.decode()
-        request.headers["Timestamp"] = stamp
-        request.headers["Signature"] = signature(
-            secret, stamp, request.method, target, request.content
-        )
-        if request.method == "POST":
-            request.headers["Idempotency-Key"] = str(uuid.uuid4())
-
-    client: httpx.AsyncClient = stack.client("gateway-bff")
-    client.headers.update({"Authorization": f"Bearer {api_key}", "API-Version": API_VERSION})
-    client.event_hooks["request"].append(sign)
-    return client
 
 
 async def test_agent_clients_sign_their_requests(stack: ServiceStack) -> None:

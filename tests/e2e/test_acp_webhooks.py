@@ -25,9 +25,7 @@ from bff.acp_agents import register
 from bff.tables import acp_webhook_deliveries
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
-from tests.e2e.test_acp_signing import signed_client
-from tests.e2e.test_bff_acp import ADDRESS, agent_for, conforms, pay
-from tests.e2e.test_bff_checkout import closing
+from tests.e2e.helpers import ADDRESS, agent_for, closing, conforms, pay, signed_client
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import copy
-import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
-import jsonschema
 import pytest
-import yaml
 
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
-from tests.e2e.test_bff_checkout import closing, signed_in
+from tests.e2e.helpers import ADDRESS, API_VERSION, CAPABILITIES, agent_for, closing, conforms, pay
 
 pytestmark = pytest.mark.integration
-SPEC = yaml.safe_load(
-    (
-        Path(__file__).resolve().parents[2] / "commerce" / "contracts" / "acp" / "2026-04-17"
-        / "openapi.agentic_checkout.yaml"
-    ).read_text()
-)  # fmt: skip
-API_VERSION = "2026-04-17"
-ADDRESS = {
-    "name": "Alice Martin",
-    "line_one": "1 Main St",
-    "city": "San Francisco",
-    "state": "CA",
-    "country": "US",
-    "postal_code": "94105",
-}
-CAPABILITIES: dict[str, Any] = {"interventions": {"supported": []}}
 ATTRIBUTION = {
     "provider": "impact.com",
     "token": "atp_01J8Z3",
@@ -41,43 +20,6 @@ ATTRIBUTION = {
 }
 RISK = {"ip_address": "203.0.113.7", "user_agent": "agent/1.0", "device_fingerprint": "fp_abc"}
 GROUPS = [{"id": "fg_1", "item_ids": ["li_0"], "destination_type": "shipping"}]
-
-
-async def _idempotency_key(request: httpx.Request) -> None:
-    if request.method == "POST" and "Idempotency-Key" not in request.headers:
-        request.headers["Idempotency-Key"] = str(uuid.uuid4())
-
-
-async def agent_for(stack: ServiceStack, email: str, password: str) -> httpx.AsyncClient:
-    """A person's client speaking the protocol: API-Version, an Idempotency-Key per POST."""
-    client = await signed_in(stack, email, password)
-    client.headers["API-Version"] = API_VERSION
-    client.event_hooks["request"].append(_idempotency_key)
-    return client
-
-
-def conforms(body: Any, schema: str, *, corrected: bool = False) -> None:
-    """Validate a response against a schema of the protocol's OpenAPI document; `corrected`:
-    with the erratum that lets CheckoutSessionWithOrder be satisfied (its closed base gets
-    `order`, see tests/e2e/test_acp_conformance.py)."""
-    document = copy.deepcopy(SPEC) if corrected else SPEC
-    if corrected:
-        document["components"]["schemas"]["CheckoutSessionBase"]["properties"]["order"] = {
-            "$ref": "#/components/schemas/Order"
-        }
-    jsonschema.Draft202012Validator(
-        {**document, "$ref": f"#/components/schemas/{schema}"},
-        format_checker=jsonschema.FormatChecker(),
-    ).validate(body)
-
-
-def pay(token: str) -> dict[str, Any]:
-    return {
-        "payment_data": {
-            "handler_id": "agentshop",
-            "instrument": {"type": "card", "credential": {"type": "spt", "token": token}},
-        }
-    }
 
 
 async def get(agent: httpx.AsyncClient, session_id: str) -> Any:

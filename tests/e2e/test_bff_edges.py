@@ -21,11 +21,10 @@ from commerce.platform.edges import SERVICE_TOKEN_HEADER
 from commerce.platform.settings import to_asyncpg_url
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
-from tests.e2e.test_bff_checkout import HOME, closing, signed_in, start_checkout
+from tests.e2e.helpers import CAPABILITIES, HOME, closing, signed_in, start_checkout
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
-CAPABILITIES: dict[str, Any] = {"interventions": {"supported": []}}
 
 
 def acp_error(body: Any) -> None:

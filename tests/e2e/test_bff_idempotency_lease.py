@@ -23,7 +23,7 @@ from bff.routes import CheckoutRequest
 from bff.tables import checkouts, idempotency_keys
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
-from tests.e2e.test_bff_checkout import HOME, closing, signed_in
+from tests.e2e.helpers import HOME, closing, signed_in
 
 pytestmark = pytest.mark.integration
 

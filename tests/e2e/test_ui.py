@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from commerce.contracts.values import FINAL_STATES
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
-from tests.e2e.test_bff_checkout import closing, signed_in, start_checkout
+from tests.e2e.helpers import closing, empty_cart, orders_of, signed_in, start_checkout
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
@@ -179,17 +179,6 @@ async def test_the_bff_away_is_said_in_a_sentence(monkeypatch: pytest.MonkeyPatc
     assert [e.value for e in app.error] == [
         "The shop is not answering right now; please try again in a moment."
     ]
-
-
-async def orders_of(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    response = await client.get("/v1/orders")
-    assert response.status_code == 200, response.text
-    return list(response.json()["items"])
-
-
-async def empty_cart(client: httpx.AsyncClient) -> None:
-    for line in (await client.get("/v1/cart")).json()["lines"]:
-        await client.delete(f"/v1/cart/lines/{line['sku']}")
 
 
 async def say(app: AppTest, text: str) -> AppTest:

@@ -18,8 +18,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
-from tests.e2e.test_bff_checkout import closing, signed_in
-from tests.e2e.test_ui import empty_cart, orders_of
+from tests.e2e.helpers import closing, empty_cart, orders_of, signed_in
 from ui.process import UiProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

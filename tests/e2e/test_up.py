@@ -115,8 +115,9 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
         log.close()
-    time.sleep(0.5)
-    leftovers = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    # every child ends with `up` (a zombie not reaped yet has ended too)
+    _, alive = psutil.wait_procs(children, timeout=10)
+    leftovers = [c for c in alive if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert leftovers == [], f"processes left behind: {leftovers}"
     output = (tmp_path / "up.log").read_text()
     assert "stopped." in output

@@ -12,38 +12,19 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
 
 from commerce.checkout.invariants import check_invariants
 from commerce.checkout.tables import sagas
 from commerce.contracts import Topic
-from commerce.platform.kafka import client_options
 from commerce.platform.settings import Settings
 from tests.conftest import ServiceStack
-from tests.integration.checkout.test_saga import SAGA, finished, initiate, stocked
+from tests.integration.checkout.helpers import SAGA, finished, initiate, skip_to_end, stocked
 from tests.integration.helpers import eventually, send
 
 pytestmark = pytest.mark.integration
 
 FOLLOW_UP = ("refund", "email-service", "sms-service")
-
-
-async def skip_to_end(settings: Settings, group: str, topic: str) -> None:
-    """Commit `group`'s offsets at the end of `topic`: what it has not read is lost to it."""
-    consumer = AIOKafkaConsumer(
-        **client_options(settings), group_id=group, enable_auto_commit=False
-    )
-    consumer.subscribe([topic])  # the group's service is down: this member gets everything
-    await consumer.start()
-    try:
-        await eventually(
-            lambda: consumer.getmany(timeout_ms=100), lambda _: bool(consumer.assignment())
-        )
-        ends = await consumer.end_offsets(list(consumer.assignment()))
-        await consumer.commit(dict(ends.items()))
-    finally:
-        await consumer.stop()
 
 
 async def outbox_drained(stack: ServiceStack, name: str) -> int:

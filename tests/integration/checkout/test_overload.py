@@ -18,14 +18,14 @@ from commerce.contracts import Topic
 from commerce.platform.delivery import InboxAnswer
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
-from tests.e2e.test_bff_checkout import HOME, closing, signed_in
-from tests.integration.checkout.test_delivery import skip_to_end
-from tests.integration.checkout.test_saga import (
+from tests.e2e.helpers import HOME, closing, signed_in
+from tests.integration.checkout.helpers import (
     finished,
     get,
     initiate,
     ready,
     service_down,
+    skip_to_end,
     stocked,
 )
 from tests.integration.helpers import eventually, send

@@ -4,103 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
-from commerce import pricing
 from commerce.checkout import handlers as saga_handlers
-from commerce.contracts.checkout import InitiateCheckoutCommand
-from commerce.contracts.values import FINAL_STATES, Address, CheckoutLine, Contact
 from commerce.platform.db import asyncpg_dsn
-from commerce.platform.settings import get_settings
-from tests.conftest import ServiceStack, service_headers
+from tests.conftest import ServiceStack
+from tests.integration.checkout.helpers import (
+    HOME,
+    finished,
+    get,
+    initiate,
+    ready,
+    service_down,
+    stock,
+    stocked,
+)
 from tests.integration.helpers import eventually, send
 
 pytestmark = pytest.mark.integration
-
-SAGA = (
-    "inventory", "payment-gateway", "order", "cart", "discount-engine", "tax-calculation",
-    "checkout-orchestrator",
-)  # fmt: skip
-HOME = Address(
-    name="Alice Martin",
-    line1="1 Main St",
-    city="Portland",
-    region="OR",
-    postal_code="97201",
-    country="US",
-)
-
-
-async def ready(stack: ServiceStack) -> None:
-    await stack.ensure(*SAGA)
-
-
-async def stocked(stack: ServiceStack, on_hand: int, price: int = 1000) -> CheckoutLine:
-    sku = f"S-{uuid.uuid4().hex[:10].upper()}"
-    async with stack.client("inventory") as http:
-        assert (
-            await http.put(f"/stock/{sku}", json={"on_hand": on_hand, "product_id": "p-saga"})
-        ).status_code == 200
-    return CheckoutLine(
-        sku=sku, product_id="p-saga", name=f"Widget {sku[-4:]}", quantity=1, unit_price_cents=price
-    )
-
-
-async def initiate(
-    lines: list[CheckoutLine], *, token: str = "tok_visa", address: Address = HOME, user: str | None = None,
-    coupon: str | None = None, quote_total: int | None = None,
-) -> InitiateCheckoutCommand:  # fmt: skip
-    """A checkout the way a client builds it: quoted through the pricing services first."""
-    settings = get_settings()
-    async with httpx.AsyncClient(timeout=10, headers=service_headers()) as http:
-        quoted = await pricing.quote(
-            http, settings, user_id=user, lines=lines, shipping_address=address, coupon_code=coupon
-        )
-    totals = quoted.totals
-    if quote_total is not None:
-        totals = totals.model_copy(
-            update={
-                "total_cents": quote_total,
-                "subtotal_cents": quote_total,
-                "shipping_cents": 0,
-                "tax_cents": 0,
-                "discount_cents": 0,
-            }
-        )
-    return InitiateCheckoutCommand(
-        checkout_id=uuid.uuid4(), user_id=user or f"u-{uuid.uuid4().hex[:8]}", lines=lines,
-        shipping_address=address, contact=Contact(email="alice@example.com"), payment_token=token,
-        coupon_code=coupon, quote=totals,
-    )  # fmt: skip
-
-
-async def get(stack: ServiceStack, service: str, path: str) -> Any:
-    async with stack.client(service) as http:
-        response = await http.get(path)
-        return response.json() if response.status_code == 200 else None
-
-
-async def finished(
-    stack: ServiceStack, checkout_id: uuid.UUID, within: float = 60
-) -> dict[str, Any]:
-    saga: dict[str, Any] = await eventually(
-        lambda: get(stack, "checkout-orchestrator", f"/checkouts/{checkout_id}"),
-        lambda s: s is not None and s["state"] in FINAL_STATES,
-        within=within,
-        every=0.1,
-    )
-    return saga
-
-
-async def stock(stack: ServiceStack, sku: str) -> dict[str, Any]:
-    body: dict[str, Any] = await get(stack, "inventory", f"/stock/{sku}")
-    return body
 
 
 async def test_happy_path(stack: ServiceStack, producer: Any) -> None:
@@ -266,15 +192,6 @@ async def test_200_checkouts_compete_for_the_last_units(stack: ServiceStack, pro
             assert payment is None or payment["captured_cents"] == payment["refunded_cents"]
 
 
-@asynccontextmanager
-async def service_down(stack: ServiceStack, name: str) -> AsyncIterator[None]:
-    await stack.stop(name)
-    try:
-        yield
-    finally:
-        await stack.ensure(name)
-
-
 async def test_a_service_down_briefly_is_waited_for(stack: ServiceStack, producer: Any) -> None:
     await ready(stack)
     line = await stocked(stack, 2)
@@ -306,8 +223,12 @@ async def test_a_service_down_too_long_compensates_and_says_why(
     await eventually(
         lambda: stock(stack, line.sku), lambda s: s["reserved"] == 0 and s["on_hand"] == 2
     )
-    # when the order service returns, the CreateOrder it missed is handled and its order cancelled
-    await asyncio.sleep(0.5)
+    # when the order service returns, the CreateOrder it missed is handled (and its order
+    # cancelled when CheckoutFailed comes after it)
+    await eventually(
+        lambda: get(stack, "order", f"/orders/by-checkout/{command.checkout_id}"),
+        lambda order: order is not None,
+    )
 
 
 async def test_a_command_still_in_the_outbox_is_not_sent_again(
@@ -341,7 +262,16 @@ async def test_a_command_still_in_the_outbox_is_not_sent_again(
         assert queued == 1
         # from here the command goes out; give it the usual time to be answered
         monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 5.0)
-        await asyncio.sleep(1.0)  # the sweeper moves the deadline with the usual period
+
+        async def deadline_moved() -> bool:  # by the sweeper, with the usual period
+            moved = await blocker.fetchval(
+                "SELECT deadline_at > now() + interval '2 seconds' FROM sagas"
+                " WHERE checkout_id = $1",
+                command.checkout_id,
+            )
+            return bool(moved)
+
+        await eventually(deadline_moved, lambda moved: moved)
     finally:
         await blocker.close()  # releases the lock
     saga = await finished(stack, command.checkout_id)

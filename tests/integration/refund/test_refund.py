@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServiceStack
-from tests.integration.checkout.test_saga import HOME, finished, get, initiate, stocked
+from tests.integration.checkout.helpers import HOME, finished, get, initiate, stocked
 from tests.integration.helpers import eventually, send
 
 pytestmark = pytest.mark.integration

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from bff.catalog_cache import ENTRY_OVERHEAD, Fetch, ReadCache, Upstream
+from tests.unit.waiting import until
 
 
 class Clock:
@@ -122,11 +124,18 @@ async def test_zero_seconds_keeps_nothing_but_still_shares_a_call_in_flight() ->
     assert upstream.calls["a"] == 2 and len(cache) == 0
 
 
+def began(upstream: Upstreams) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return upstream.calls["a"] > 0
+
+    return check
+
+
 async def test_a_caller_that_goes_away_does_not_cancel_the_call_others_wait_on() -> None:
     upstream = Upstreams(delay=0.05)
     cache = ReadCache(1.0, 1_000_000)
     first = asyncio.create_task(cache.get("a", upstream.fetch("a")))
-    await asyncio.sleep(0.01)
+    await until(began(upstream))  # the first caller's call is under way
     second = asyncio.create_task(cache.get("a", upstream.fetch("a")))
     await asyncio.sleep(0)
     first.cancel()

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import httpx
 
 from commerce.catalog.stock import PER_CALL, StockLevels
+from tests.unit.waiting import until
 
 
 class Clock:
@@ -61,7 +62,11 @@ async def test_a_reading_in_use_is_renewed_before_it_expires() -> None:
     inventory.levels["SKU-0001"] = 2
     clock.now += 0.8
     assert await stock.of(["SKU-0001"], every) == {"SKU-0001": 5}  # answered at once...
-    await asyncio.sleep(0.01)  # ...while the next reading runs
+
+    async def renewed() -> bool:  # ...while the next reading runs, until it is in
+        return await stock.of(["SKU-0001"], every) == {"SKU-0001": 2}
+
+    await until(renewed)
     assert len(inventory.calls) == 6
     clock.now += 0.5  # the first reading is now 1.3 s old, the second 0.5 s
     assert await stock.of(["SKU-0001"], every) == {"SKU-0001": 2}
