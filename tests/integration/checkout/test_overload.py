@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import func, update
 
 from bff.shedding import SheddingSettings, _Backlog, saga_backlog
 from commerce.checkout import handlers as saga_handlers
+from commerce.checkout.tables import sagas
 from commerce.contracts import Topic
 from commerce.platform.delivery import InboxAnswer
 from commerce.services import SERVICES
@@ -37,8 +39,9 @@ async def test_a_lost_command_is_sent_again_without_using_up_the_steps_resends(
     stack: ServiceStack, producer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await ready(stack)
-    # the deadline passes after inventory is back (a step whose service is down counts)
-    monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 8.0)
+    # no deadline passes while inventory is down (a step whose service is down counts);
+    # it is brought forward once inventory is back
+    monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 600.0)
     monkeypatch.setattr(saga_handlers.settings, "max_resends", 0)  # a counted one would fail it
     line = await stocked(stack, 2)
     command = await initiate([line])
@@ -53,8 +56,15 @@ async def test_a_lost_command_is_sent_again_without_using_up_the_steps_resends(
         )
         # the broker loses ReserveInventory for inventory (as a restart without replay would)
         await skip_to_end(stack.settings, "agentshop.inventory", Topic.INVENTORY_COMMAND)
+    await stack.runtime("inventory").wait_consuming()
+    async with stack.runtime("checkout-orchestrator").db.transaction() as session:
+        await session.execute(
+            update(sagas)
+            .where(sagas.c.checkout_id == command.checkout_id)
+            .values(deadline_at=func.now())
+        )
     saga = await finished(stack, command.checkout_id)
-    assert saga["state"] == "completed"  # inventory is up and idle: the command was lost
+    assert saga["state"] == "completed", saga  # inventory is up and idle: the command was lost
     events = await get(stack, "checkout-orchestrator", f"/checkouts/{command.checkout_id}/events")
     reserves = [e for e in events["events"] if e["type"] == "ReserveInventory"]
     assert len(reserves) >= 2 and all(e["direction"] == "out" for e in reserves)
