@@ -16,13 +16,19 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+MAX_QUANTITY = 1000
+"""The most units of one item an order can hold (the cart's and the checkout's limit too)."""
+
+
 class ItemRequest(Model):
     """One thing the person wants, as they described it."""
 
     query: str = Field(
         min_length=1, max_length=200, description="Product words, e.g. 'AA batteries'"
     )
-    quantity: int = Field(1, ge=1, le=1000, description="How many units (packs count as units)")
+    quantity: int = Field(
+        1, ge=1, le=MAX_QUANTITY, description="How many units (packs count as units)"
+    )
     pack_size: int | None = Field(None, ge=1, le=1000, description="e.g. 8 for 'an 8-pack'")
     brand: str | None = Field(None, max_length=80)
     attributes: dict[str, str] = Field(
@@ -59,7 +65,7 @@ class ChangeQuantity(Model):
 
     kind: Literal["change_quantity"] = "change_quantity"
     item: str | None = None
-    quantity: int = Field(ge=0, le=1000)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
 
 
 class ViewCart(Model):
@@ -91,21 +97,30 @@ class Reorder(Model):
     constraints: Constraints = Constraints()
 
 
+LATEST = "latest"
+"""An `order_ref` for the person's most recent order ("my last order")."""
+ORDER_REF = (
+    "The order the person named: its id, the short number shown to them (the first 8 "
+    "characters of the id), or 'latest' for their most recent order; None when they named "
+    "none (their items, if any, then pick the order)"
+)
+
+
 class OrderStatus(Model):
     kind: Literal["order_status"] = "order_status"
-    order_ref: str | None = Field(None, description="An order id or prefix; None = the latest")
+    order_ref: str | None = Field(None, max_length=64, description=ORDER_REF)
 
 
 class CancelOrder(Model):
     kind: Literal["cancel_order"] = "cancel_order"
-    order_ref: str | None = None
+    order_ref: str | None = Field(None, max_length=64, description=ORDER_REF)
 
 
 class Refund(Model):
     """Return or refund items of an order (all of it when `items` is empty and no amount)."""
 
     kind: Literal["refund"] = "refund"
-    order_ref: str | None = None
+    order_ref: str | None = Field(None, max_length=64, description=ORDER_REF)
     items: list[ItemRequest] = Field(default_factory=list)
     amount_cents: int | None = Field(None, gt=0)
     reason: str = "customer request"

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.intents import (
+    LATEST,
     SCOPE,
     ApplyCoupon,
     Buy,
@@ -195,7 +196,9 @@ class LookupOrderStep(Frozen):
 
     @property
     def description(self) -> str:
-        return f"Find order {self.order_ref}" if self.order_ref else "Find your latest order"
+        if self.order_ref and self.order_ref != LATEST:
+            return f"Find order {self.order_ref}"
+        return "Find your latest order"
 
 
 class OrderStatusStep(Frozen):
@@ -1042,13 +1045,110 @@ async def _reorder(intent: Reorder, commerce: CommerceReader, ctx: PlanContext) 
     return await _buy(buy, commerce, ctx, exact=last.lines)
 
 
+ORDER_SCAN = 100
+"""How many of the person's orders are searched for a named order or item (newest first)."""
+
+
+def short_order_id(order_id: str) -> str:
+    """The order number people see (in chat and in the web UI)."""
+    return order_id[:8]
+
+
+def _recent_orders(orders: Sequence[Order], count: int = 3) -> str:
+    if not orders:
+        return "You have no orders yet."
+    listed = "; ".join(
+        f"{short_order_id(o.order_id)} ({money(o.total_cents)}"
+        + (f", {o.created_at[:10]}" if o.created_at else "")
+        + ")"
+        for o in orders[:count]
+    )
+    return f"Your recent orders: {listed}."
+
+
+class OrderNotFound(Exception):
+    """The person named an order that is none of theirs, or one that several match."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(plan.message)
+        self.plan = plan
+
+
+def _named(order: Order, ref: str) -> bool:
+    """`ref` is this order's full id, its short number, or a longer prefix of its id."""
+    order_id, ref = order.order_id.lower(), ref.lower().lstrip("#")
+    return order_id == ref or (len(ref) >= 6 and order_id.startswith(ref))
+
+
+def _line_matches(line: OrderLine, query: str) -> bool:
+    wanted = {_singular(w) for w in _words(query)}
+    return bool(wanted) and wanted <= {_singular(w) for w in _words(f"{line.name} {line.sku}")}
+
+
 async def _find_order(
-    ref: str | None, commerce: CommerceReader
+    ref: str | None, commerce: CommerceReader, items: Sequence[ItemRequest] = ()
 ) -> tuple[LookupOrderStep, Order | None]:
-    orders = await commerce.orders(limit=20)
+    """The order the person named, exactly, or None when they have none.
+
+    A reference that is none of the person's orders never falls back to another order: it
+    raises `OrderNotFound` with a plan that says so and lists recent orders. Without a
+    reference, items the person names pick the order among all of theirs (asking when
+    several orders hold them); with neither, it is the latest order.
+    """
+    orders = await commerce.orders(limit=ORDER_SCAN)
+    lookup = LookupOrderStep(order_ref=ref, order_id=None)
     match: Order | None = None
-    if ref:
-        match = next((o for o in orders if o.order_id.lower().startswith(ref.lower())), None)
+    if ref == LATEST:
+        match = orders[0] if orders else None
+    elif ref:
+        named = [o for o in orders if _named(o, ref)]
+        if not named:
+            raise OrderNotFound(
+                _refuse(
+                    f"I can't find order {ref} among your orders. {_recent_orders(orders)}",
+                    "nothing_to_do",
+                    [lookup],
+                )
+            )
+        if len(named) > 1:
+            raise OrderNotFound(
+                _clarify(
+                    f"Several of your orders start with {ref}: "
+                    + ", ".join(short_order_id(o.order_id) for o in named[:5])
+                    + ". Which one do you mean?",
+                    [lookup],
+                )
+            )
+        match = named[0]
+    elif items and orders:
+        holding: list[Order] = []
+        for summary in orders:
+            detail = await commerce.order(summary.order_id) or summary
+            if all(any(_line_matches(li, i.query) for li in detail.lines) for i in items):
+                holding.append(detail)
+        wanted = " and ".join(i.query for i in items)
+        if not holding:
+            raise OrderNotFound(
+                _refuse(
+                    f"None of your orders has {wanted}. {_recent_orders(orders)}",
+                    "nothing_to_do",
+                    [lookup],
+                )
+            )
+        if len(holding) > 1:
+            raise OrderNotFound(
+                _clarify(
+                    f"Several of your orders have {wanted}: "
+                    + ", ".join(
+                        f"{short_order_id(o.order_id)}"
+                        + (f" ({o.created_at[:10]})" if o.created_at else "")
+                        for o in holding[:5]
+                    )
+                    + ". Which order do you mean?",
+                    [lookup],
+                )
+            )
+        match = holding[0]
     elif orders:
         match = orders[0]
     if match is not None:
@@ -1068,9 +1168,12 @@ STATUS_WORDS = {
 
 
 async def _order_status(intent: OrderStatus, commerce: CommerceReader) -> Plan:
-    lookup, order = await _find_order(intent.order_ref, commerce)
+    try:
+        lookup, order = await _find_order(intent.order_ref, commerce)
+    except OrderNotFound as missing:
+        return missing.plan
     if order is None:
-        what = f"an order {intent.order_ref}" if intent.order_ref else "any orders"
+        what = "any orders"
         return _refuse(f"I could not find {what} on your account.", "nothing_to_do", [lookup])
     items = ", ".join(f"{li.quantity} x {li.name}" for li in order.lines) or "your items"
     status = STATUS_WORDS.get(order.status, f"is {order.status}")
@@ -1084,11 +1187,12 @@ NO_ORDERS = "I found no orders on your account. Which order do you mean? Its num
 
 
 async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
-    lookup, order = await _find_order(intent.order_ref, commerce)
-    if order is None and intent.order_ref is None:
-        return _clarify(NO_ORDERS, [lookup])
+    try:
+        lookup, order = await _find_order(intent.order_ref, commerce)
+    except OrderNotFound as missing:
+        return missing.plan
     if order is None:
-        return _refuse("I could not find that order on your account.", "nothing_to_do", [lookup])
+        return _clarify(NO_ORDERS, [lookup])
     if order.status in ("shipped", "delivered", "partially_refunded"):
         return _refuse(
             f"Order {order.order_id[:8]} {STATUS_WORDS[order.status]}, so it can no longer be cancelled; "
@@ -1116,11 +1220,12 @@ async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
 
 
 async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
-    lookup, order = await _find_order(intent.order_ref, commerce)
-    if order is None and intent.order_ref is None:
-        return _clarify(NO_ORDERS, [lookup])
+    try:
+        lookup, order = await _find_order(intent.order_ref, commerce, intent.items)
+    except OrderNotFound as missing:
+        return missing.plan
     if order is None:
-        return _refuse("I could not find that order on your account.", "nothing_to_do", [lookup])
+        return _clarify(NO_ORDERS, [lookup])
     if order.status not in ("confirmed", "shipped", "delivered", "partially_refunded"):
         return _refuse(
             f"Order {order.order_id[:8]} {STATUS_WORDS.get(order.status, 'is ' + order.status)}; it cannot be refunded.",

@@ -14,7 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from pydantic import ValidationError
+
 from assistant.intents import (
+    LATEST,
+    MAX_QUANTITY,
     SCOPE,
     ApplyCoupon,
     Buy,
@@ -168,7 +172,17 @@ COUPON = re.compile(
 CODE_VERB = re.compile(r"\b(?:apply|use|redeem)\s+(?:the\s+)?([A-Z][A-Z_-]*\d[A-Z0-9_-]*)\b")
 APPLY_CODE = re.compile(r"^\s*(?:apply|use|redeem)\s+([A-Z0-9][A-Z0-9_-]{2,31})\s*$")
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
-ORDER_NO = re.compile(r"\border\s*(?:#|number|no\.?|id)?\s*:?\s*#?([0-9a-f]{6,36})\b", re.I)
+# "order 5f3a2b1c", "order #1042", "order number 12345", "#1042": any token with a digit
+# that follows the word order (or a '#') names an order, whether or not it is one of the
+# person's; the plan then looks it up exactly and never falls back to another order
+ORDER_NO = re.compile(
+    r"(?:\border(?:\s+(?:#|number|no\.?|num|id))?(?:\s+is)?\s*:?\s*#?\s*|#\s?)"
+    r"((?=[0-9a-z-]*\d)[0-9a-z][0-9a-z-]{1,35})\b",
+    re.I,
+)
+LATEST_ORDER = re.compile(
+    r"\b(?:last|latest|most recent|newest|recent|previous)\s+(?:order|purchase|delivery)\b", re.I
+)
 AMOUNT = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)|(\d+(?:[.,]\d{1,2})?)\s*(?:dollars?|bucks)", re.I)
 
 
@@ -214,8 +228,33 @@ def _clean(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
     text = text.replace("\u201d", '"').replace("\u2013", "-").replace("\u2014", "-")
     text = re.sub(r"([!?.])\1+", r"\1", text)  # "hey!!" -> "hey!"
+    # "1,000,000" -> "1000000" (thousands separators; "12,50" stays a decimal)
+    text = re.sub(r"\b\d{1,3}(?:,\d{3})+\b", lambda m: m.group(0).replace(",", ""), text)
     text = re.sub(r"[A-Za-z0-9/]+", lambda m: _normalise_word(m.group(0)), text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+class QuantityOutOfRange(Exception):
+    """A quantity no order can hold (above the limit, zero or negative)."""
+
+    def __init__(self, quantity: int) -> None:
+        super().__init__(quantity)
+        self.quantity = quantity
+
+    @property
+    def question(self) -> str:
+        if self.quantity > MAX_QUANTITY:
+            return (
+                f"One order can hold at most {MAX_QUANTITY:,} of an item, so I can't get "
+                f"{self.quantity:,}. How many would you like, up to {MAX_QUANTITY:,}?"
+            )
+        return "How many would you like? I need a number of at least 1."
+
+
+UNREADABLE = (
+    "I couldn't make sense of that request. Could you say it another way, for example "
+    "'two packs of AA batteries under $30'?"
+)
 
 
 def _bare(text: str) -> str:
@@ -253,7 +292,14 @@ class OfflineParser:
             if isinstance(answer, Confirm) and dropped:
                 notes.append("an approval mixed with instructions to the assistant is not taken")
 
-        intent = self._intent(without_injection, lowered, notes)
+        try:
+            intent = self._intent(without_injection, lowered, notes)
+        except QuantityOutOfRange as impossible:
+            return ParsedMessage(intent=Unclear(question=impossible.question), notes=notes)
+        except ValidationError:
+            # a value out of every intent's bounds (a price beyond any cart, a code too
+            # long): one question instead of a failed turn
+            return ParsedMessage(intent=Unclear(question=UNREADABLE), notes=notes)
         return ParsedMessage(intent=intent, notes=notes)
 
     # -- pieces -----------------------------------------------------------------------
@@ -326,6 +372,8 @@ class OfflineParser:
                     quantity = number(m.group(group))
                     break
             if quantity is not None:
+                if quantity > MAX_QUANTITY:
+                    raise QuantityOutOfRange(quantity)
                 return ChangeQuantity(item=m.group("item"), quantity=quantity)
         if re.search(r"\b(remove|take out|delete|drop|get rid of)\b|\btake .+ out\b", lowered):
             items = self._items(
@@ -398,6 +446,8 @@ class OfflineParser:
             return m.group(0)
         if m := ORDER_NO.search(lowered):
             return m.group(1)
+        if LATEST_ORDER.search(lowered):
+            return LATEST
         return None
 
     @staticmethod
@@ -528,6 +578,8 @@ class OfflineParser:
             " ",
             chunk,
         )
+        if negative := re.search(r"(?:^|\s)-\s?(\d+)\s+(?=[a-z])", chunk):
+            raise QuantityOutOfRange(-int(negative.group(1)))
         quantity = 1
         pack_size = None
         # "2 packs of 4 AA batteries", "two 8-packs of AA", "a 12 pack of", "pack of 8"
@@ -548,6 +600,8 @@ class OfflineParser:
         if m := re.search(rf"(?:^|\s)(?P<q>{NUM})(?:\s*x)?\s+(?=[a-z]|\d+[a-z])", chunk):
             value = number(m.group("q"))
             if value is not None and quantity == 1:
+                if value == 0:
+                    raise QuantityOutOfRange(0)
                 quantity = value
                 chunk = chunk[: m.start("q")] + " " + chunk[m.end() :]
         attributes: dict[str, str] = {}
@@ -586,6 +640,11 @@ class OfflineParser:
         if not query_words:
             return None
         query = " ".join(query_words)
+        if quantity > MAX_QUANTITY:
+            raise QuantityOutOfRange(quantity)
+        if pack_size is not None and not 1 <= pack_size <= MAX_QUANTITY:
+            attributes.setdefault("count", str(pack_size))  # "a ream of 5000 sheets"
+            pack_size = None
         return ItemRequest(
             query=query[:200],
             quantity=max(quantity, 1),
@@ -606,9 +665,9 @@ class OfflineParser:
         body = re.sub(
             r"\b(i want to|i'd like to|please|can you|could you|return|refund|send back|money back|my|the|for|from|last|latest|recent|order|because .*|since .*)\b",
             " ",
-            lowered,
+            UUID.sub(" ", ORDER_NO.sub(" ", lowered)),
         )
-        body = UUID.sub(" ", ORDER_NO.sub(" ", AMOUNT.sub(" ", body)))
+        body = AMOUNT.sub(" ", body)
         items = [] if amount else self._items(body, [])
         items = [i for i in items if i.query not in {"it", "everything", "all", "whole", "entire"}]
         return Refund(order_ref=order_ref, items=items, amount_cents=amount, reason=reason)
