@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,7 +204,9 @@ def add(
     if (
         isinstance(intent, OrderStatus | CancelOrder | Refund)
         and intent.order_ref is None
-        and re.search(r"\b(?:last|latest|most recent|previous) (?:order|purchase)\b", texts[-1], re.I)
+        and re.search(
+            r"\b(?:last|latest|most recent|previous) (?:order|purchase)\b", texts[-1], re.I
+        )
     ):
         # "my last order" names the latest order (a reference of its own, see assistant.intents)
         intent = intent.model_copy(update={"order_ref": LATEST})
