@@ -19,6 +19,10 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+MAX_QUANTITY = 1000
+"""The most units of one item an order can hold (the cart's and the checkout's limit too)."""
+
+
 class ItemRequest(Model):
     """One thing the person wants, as they described it."""
 
@@ -96,21 +100,30 @@ class Reorder(Model):
     constraints: Constraints = Constraints()
 
 
+LATEST = "latest"
+"""An `order_ref` for the person's most recent order ("my last order")."""
+ORDER_REF = (
+    "The order the person named: its id, the short number shown to them (the first 8 "
+    "characters of the id), or 'latest' for their most recent order; None when they named "
+    "none (their items, if any, then pick the order)"
+)
+
+
 class OrderStatus(Model):
     kind: Literal["order_status"] = "order_status"
-    order_ref: str | None = Field(None, description="An order id or prefix; None = the latest")
+    order_ref: str | None = Field(None, max_length=64, description=ORDER_REF)
 
 
 class CancelOrder(Model):
     kind: Literal["cancel_order"] = "cancel_order"
-    order_ref: str | None = None
+    order_ref: str | None = Field(None, max_length=64, description=ORDER_REF)
 
 
 class Refund(Model):
     """Return or refund items of an order (all of it when `items` is empty and no amount)."""
 
     kind: Literal["refund"] = "refund"
-    order_ref: str | None = None
+    order_ref: str | None = Field(None, max_length=64, description=ORDER_REF)
     items: list[ItemRequest] = Field(default_factory=list)
     amount_cents: int | None = Field(None, gt=0)
     reason: str = "customer request"

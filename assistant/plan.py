@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.intents import (
+    LATEST,
     SCOPE,
     ApplyCoupon,
     Buy,
@@ -198,7 +199,9 @@ class LookupOrderStep(Frozen):
 
     @property
     def description(self) -> str:
-        return f"Find order {self.order_ref}" if self.order_ref else "Find your latest order"
+        if self.order_ref and self.order_ref != LATEST:
+            return f"Find order {self.order_ref}"
+        return "Find your latest order"
 
 
 class OrderStatusStep(Frozen):
@@ -1242,7 +1245,9 @@ async def _find_order(
     orders = await commerce.orders(limit=50)
     lookup = LookupOrderStep(order_ref=ref)
     match: Order | None = None
-    if ref:
+    if ref == LATEST:
+        match = orders[0] if orders else None
+    elif ref:
         found = [o for o in orders if _same_ref(o.order_id, ref)]
         if not found:
             raise OrderNotFound(
@@ -1310,7 +1315,7 @@ async def _order_status(intent: OrderStatus, commerce: CommerceReader) -> Plan:
     except OrderNotFound as exc:
         return exc.plan
     if order is None:
-        what = f"an order {intent.order_ref}" if intent.order_ref else "any orders"
+        what = "any orders"
         return _refuse(f"I could not find {what} on your account.", "nothing_to_do", [lookup])
     items = ", ".join(f"{li.quantity} x {li.name}" for li in order.lines) or "your items"
     status = STATUS_WORDS.get(order.status, f"is {order.status}")
@@ -1331,7 +1336,7 @@ async def _cancel(intent: CancelOrder, commerce: CommerceReader) -> Plan:
     if order is None and intent.order_ref is None:
         return _clarify(NO_ORDERS, [lookup])
     if order is None:
-        return _refuse("I could not find that order on your account.", "nothing_to_do", [lookup])
+        return _clarify(NO_ORDERS, [lookup])
     if order.status in ("shipped", "delivered", "partially_refunded"):
         return _refuse(
             f"Order {order.order_id[:8]} {STATUS_WORDS[order.status]}, so it can no longer be cancelled; "
@@ -1366,7 +1371,7 @@ async def _refund(intent: Refund, commerce: CommerceReader) -> Plan:
     if order is None and intent.order_ref is None:
         return _clarify(NO_ORDERS, [lookup])
     if order is None:
-        return _refuse("I could not find that order on your account.", "nothing_to_do", [lookup])
+        return _clarify(NO_ORDERS, [lookup])
     if order.status not in ("confirmed", "shipped", "delivered", "partially_refunded"):
         return _refuse(
             f"Order {order.order_id[:8]} {STATUS_WORDS.get(order.status, 'is ' + order.status)}; it cannot be refunded.",

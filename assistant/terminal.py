@@ -41,20 +41,20 @@ def confirmation_table(pending: dict[str, Any]) -> Table:
     action = pending.get("action", "purchase")
     if action in ("refund", "cancel"):
         return give_back_table(pending)
-    table = Table("item", "sku", "qty", "unit", "total", title="Your order", title_justify="left")
+    table = Table("item", "qty", "unit", "total", title="Your order", title_justify="left")
     for line in pending["lines"]:
         table.add_row(
-            line["name"], line["sku"], str(line["quantity"]),
+            line["name"], str(line["quantity"]),
             money(line["unit_price_cents"]), money(line["line_total_cents"]),
         )  # fmt: skip
     table.add_section()
-    table.add_row("subtotal", "", "", "", money(pending["subtotal_cents"]))
+    table.add_row("subtotal", "", "", money(pending["subtotal_cents"]))
     if pending["discount_cents"]:
-        table.add_row(f"discount {pending.get('coupon_code') or ''}".strip(), "", "", "",
+        table.add_row(f"discount {pending.get('coupon_code') or ''}".strip(), "", "",
                       "-" + money(pending["discount_cents"]))  # fmt: skip
-    table.add_row("tax", "", "", "", money(pending["tax_cents"]))
-    table.add_row("shipping", "", "", "", money(pending["shipping_cents"]))
-    table.add_row("[bold]total[/bold]", "", "", "", f"[bold]{money(pending['total_cents'])}[/bold]")
+    table.add_row("tax", "", "", money(pending["tax_cents"]))
+    table.add_row("shipping", "", "", money(pending["shipping_cents"]))
+    table.add_row("[bold]total[/bold]", "", "", f"[bold]{money(pending['total_cents'])}[/bold]")
     if pending.get("budget_cents") is not None:
         table.caption = f"your budget: {money(pending['budget_cents'])}"
     return table

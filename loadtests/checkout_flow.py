@@ -24,8 +24,13 @@ class Buyer(Shopper):
     def buy_something(self) -> None:
         if self.view_cart()["lines"]:
             self.empty_cart()
+        chosen: list[str] = []
         for _ in range(random.randint(1, 2)):
-            self.add_to_cart(quantity=random.randint(1, 2))
+            chosen.append(self.fresh_sku())
+            self.add_to_cart(chosen[-1], quantity=random.randint(1, 2))
         if random.random() < self.out_of_stock_share:
-            self.add_to_cart(quantity=OUT_OF_STOCK_QUANTITY)
+            # a SKU not in the cart yet: a line holds at most 1,000 units (422 past that)
+            while (sku := self.fresh_sku()) in chosen:
+                pass
+            self.add_to_cart(sku, quantity=OUT_OF_STOCK_QUANTITY)
         self.checkout()

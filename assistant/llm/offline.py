@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pydantic import ValidationError
 
 from assistant.intents import (
+    LATEST,
     MAX_QUANTITY,
     SCOPE,
     ApplyCoupon,
@@ -185,6 +186,9 @@ ORDER_NO = re.compile(
     r"|(?<![\w&])#\s*([0-9a-f]{6,36}|\d{1,12})\b",
     re.I,
 )
+LATEST_ORDER = re.compile(
+    r"\b(?:last|latest|most recent|newest|recent|previous)\s+(?:order|purchase|delivery)\b", re.I
+)
 AMOUNT = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)|(\d+(?:[.,]\d{1,2})?)\s*(?:dollars?|bucks)", re.I)
 
 
@@ -207,7 +211,7 @@ def checked_quantity(quantity: int, what: str) -> int:
     """`quantity` when one order can hold it, else `Impossible` with the question to ask."""
     if quantity > MAX_QUANTITY:
         raise Impossible(
-            f"One order can hold at most {MAX_QUANTITY} of an item, so I cannot order "
+            f"One order can hold at most {MAX_QUANTITY:,} of an item, so I cannot order "
             f"{quantity:,} {what}. How many would you like (1 to {MAX_QUANTITY})?"
         )
     if quantity <= 0:
@@ -399,6 +403,29 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+class QuantityOutOfRange(Exception):
+    """A quantity no order can hold (above the limit, zero or negative)."""
+
+    def __init__(self, quantity: int) -> None:
+        super().__init__(quantity)
+        self.quantity = quantity
+
+    @property
+    def question(self) -> str:
+        if self.quantity > MAX_QUANTITY:
+            return (
+                f"One order can hold at most {MAX_QUANTITY:,} of an item, so I can't get "
+                f"{self.quantity:,}. How many would you like, up to {MAX_QUANTITY:,}?"
+            )
+        return "How many would you like? I need a number of at least 1."
+
+
+UNREADABLE = (
+    "I couldn't make sense of that request. Could you say it another way, for example "
+    "'two packs of AA batteries under $30'?"
+)
+
+
 def _bare(text: str) -> str:
     return re.sub(r"[^a-z' ]", "", text.lower()).strip()
 
@@ -452,7 +479,14 @@ class OfflineParser:
             if isinstance(answer, Confirm) and dropped:
                 notes.append("an approval mixed with instructions to the assistant is not taken")
 
-        intent = self._intent(without_injection, lowered, notes)
+        try:
+            intent = self._intent(without_injection, lowered, notes)
+        except QuantityOutOfRange as impossible:
+            return ParsedMessage(intent=Unclear(question=impossible.question), notes=notes)
+        except ValidationError:
+            # a value out of every intent's bounds (a price beyond any cart, a code too
+            # long): one question instead of a failed turn
+            return ParsedMessage(intent=Unclear(question=UNREADABLE), notes=notes)
         return ParsedMessage(intent=intent, notes=notes)
 
     # -- pieces -----------------------------------------------------------------------
@@ -656,6 +690,8 @@ class OfflineParser:
             return m.group(0)
         if m := ORDER_NO.search(lowered):
             return m.group(1) or m.group(2)
+        if LATEST_ORDER.search(lowered):
+            return LATEST
         return None
 
     @staticmethod
@@ -803,6 +839,8 @@ class OfflineParser:
             " ",
             chunk,
         )
+        if negative := re.search(r"(?:^|\s)-\s?(\d+)\s+(?=[a-z])", chunk):
+            raise QuantityOutOfRange(-int(negative.group(1)))
         quantity = 1
         pack_size = None
         # "-3 batteries", "minus 2 cables": a count below zero is asked about, never dropped
@@ -828,6 +866,8 @@ class OfflineParser:
         if m := re.search(rf"(?:^|\s)(?P<q>{NUM})(?:\s*x)?\s+(?=[a-z]|\d+[a-z])", chunk):
             value = number(m.group("q"))
             if value is not None and quantity == 1:
+                if value == 0:
+                    raise QuantityOutOfRange(0)
                 quantity = value
                 chunk = chunk[: m.start("q")] + " " + chunk[m.end() :]
         attributes: dict[str, str] = {}

@@ -14,12 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assistant.intents import (
+    LATEST,
     ApplyCoupon,
     Buy,
     CancelOrder,
@@ -199,6 +201,15 @@ def add(
     budget: int | None = None,
 ) -> None:
     texts = [turns] if isinstance(turns, str) else turns
+    if (
+        isinstance(intent, OrderStatus | CancelOrder | Refund)
+        and intent.order_ref is None
+        and re.search(
+            r"\b(?:last|latest|most recent|previous) (?:order|purchase)\b", texts[-1], re.I
+        )
+    ):
+        # "my last order" names the latest order (a reference of its own, see assistant.intents)
+        intent = intent.model_copy(update={"order_ref": LATEST})
     expected_lines = lines or []
     if budget is not None and outcome == "checkout":
         # within budget means even the dearest acceptable choice, taxed and shipped, fits

@@ -363,7 +363,8 @@ async def test_chat_in_the_terminal(stack: ServiceStack, carla: httpx.AsyncClien
         runner.invoke, cli.app, args, input="buy 2 AAA batteries, under $20\nn\nquit\n"
     )
     assert result.exit_code == 0, result.output
-    assert "Your order" in result.output and "BAT-AAA-4" in result.output
+    assert "Your order" in result.output and "AAA Alkaline Batteries" in result.output
+    assert "BAT-AAA-4" not in result.output  # shoppers see names, not SKUs
     assert "total" in result.output and "Place this order for" in result.output
     assert "did not place the order" in result.output
     assert (await carla.get("/v1/cart")).json()["lines"] == []

@@ -11,35 +11,15 @@ from assistant.plan import (
     CancelOrderStep,
     ClarifyStep,
     Order,
-    OrderLine,
     Plan,
     RefundStep,
     RefuseStep,
     generate_plan,
     short_number,
 )
-from tests.unit.assistant.test_plan import FakeShop
+from tests.unit.assistant.shop import LATEST, MIDDLE, OLD, FakeShop
 
 parser = OfflineParser()
-
-OLD = Order(
-    order_id="7c41d2e0-0000-4000-8000-000000000001", status="delivered", total_cents=1499,
-    created_at="2026-11-01T10:00:00",
-    lines=[OrderLine(sku="HP-BLA", name="Noise Cancelling Headphones, black", quantity=1,
-                     unit_price_cents=1499)],
-)  # fmt: skip
-MIDDLE = Order(
-    order_id="51aa9b03-0000-4000-8000-000000000002", status="delivered", total_cents=998,
-    created_at="2026-11-10T10:00:00",
-    lines=[OrderLine(sku="BAT-AA-4", name="AA Alkaline Batteries, 4-pack", quantity=2,
-                     unit_price_cents=499)],
-)  # fmt: skip
-LATEST = Order(
-    order_id="e093f6c2-0000-4000-8000-000000000003", status="confirmed", total_cents=799,
-    created_at="2026-11-20T10:00:00",
-    lines=[OrderLine(sku="CBL-1M-BLA", name="USB-C Cable, 1m, black", quantity=1,
-                     unit_price_cents=799)],
-)  # fmt: skip
 
 
 def shop() -> FakeShop:

@@ -17,8 +17,7 @@ from assistant.intents import (
 )
 from assistant.llm.offline import OfflineParser
 from assistant.plan import CartLine, RemoveFromCartStep, generate_plan, short_number
-from tests.unit.assistant.test_order_references import LATEST, MIDDLE, OLD
-from tests.unit.assistant.test_plan import FakeShop
+from tests.unit.assistant.shop import LATEST, MIDDLE, OLD, FakeShop
 
 parser = OfflineParser()
 
