@@ -403,23 +403,6 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-class QuantityOutOfRange(Exception):
-    """A quantity no order can hold (above the limit, zero or negative)."""
-
-    def __init__(self, quantity: int) -> None:
-        super().__init__(quantity)
-        self.quantity = quantity
-
-    @property
-    def question(self) -> str:
-        if self.quantity > MAX_QUANTITY:
-            return (
-                f"One order can hold at most {MAX_QUANTITY:,} of an item, so I can't get "
-                f"{self.quantity:,}. How many would you like, up to {MAX_QUANTITY:,}?"
-            )
-        return "How many would you like? I need a number of at least 1."
-
-
 UNREADABLE = (
     "I couldn't make sense of that request. Could you say it another way, for example "
     "'two packs of AA batteries under $30'?"
@@ -481,8 +464,6 @@ class OfflineParser:
 
         try:
             intent = self._intent(without_injection, lowered, notes)
-        except QuantityOutOfRange as impossible:
-            return ParsedMessage(intent=Unclear(question=impossible.question), notes=notes)
         except ValidationError:
             # a value out of every intent's bounds (a price beyond any cart, a code too
             # long): one question instead of a failed turn
@@ -839,8 +820,6 @@ class OfflineParser:
             " ",
             chunk,
         )
-        if negative := re.search(r"(?:^|\s)-\s?(\d+)\s+(?=[a-z])", chunk):
-            raise QuantityOutOfRange(-int(negative.group(1)))
         quantity = 1
         pack_size = None
         # "-3 batteries", "minus 2 cables": a count below zero is asked about, never dropped
@@ -866,8 +845,6 @@ class OfflineParser:
         if m := re.search(rf"(?:^|\s)(?P<q>{NUM})(?:\s*x)?\s+(?=[a-z]|\d+[a-z])", chunk):
             value = number(m.group("q"))
             if value is not None and quantity == 1:
-                if value == 0:
-                    raise QuantityOutOfRange(0)
                 quantity = value
                 chunk = chunk[: m.start("q")] + " " + chunk[m.end() :]
         attributes: dict[str, str] = {}
