@@ -60,6 +60,7 @@ class BffCommerce:
         self._headers = {"Authorization": f"Bearer {token}"}
         self._start = start
         self._nearest: dict[str, list[str]] = {}
+        self._kinds: dict[str, list[str]] = {}
 
     async def _call(
         self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
@@ -100,6 +101,7 @@ class BffCommerce:
         if max_price_cents is not None:
             params["max_price_cents"] = max_price_cents
         found = await self._call("GET", "/v1/products", params=params)
+        self._kinds[query] = [str(k) for k in found.get("query_types") or []]
         if found.get("match") in ("none", "related"):
             # the shop does not carry it (or only things close in meaning): no match, and
             # what comes closest is kept to name in the answer
@@ -111,6 +113,10 @@ class BffCommerce:
     def nearest(self, query: str) -> list[str]:
         """What the catalog carries closest to `query`, when its search found no match."""
         return self._nearest.get(query, [])
+
+    def kinds(self, query: str) -> list[str]:
+        """The product types `query` named, as its search read it."""
+        return self._kinds.get(query, [])
 
     async def product(self, product_id: str) -> Product | None:
         try:

@@ -39,6 +39,8 @@ class ItemRequest(Model):
     )
     max_unit_price_cents: int | None = Field(None, ge=0, description="Per-item price cap")
     cheapest: bool = Field(False, description="The person asked for the cheapest option")
+    best_rated: bool = Field(False, description="The best rated / most popular option")
+    largest: bool = Field(False, description="The biggest pack or size ('the big pack')")
 
 
 class Constraints(Model):
@@ -56,6 +58,9 @@ class Buy(Model):
     constraints: Constraints = Constraints()
     coupon_code: str | None = None
     checkout: bool = True
+    explicit: bool = Field(
+        True, description="False when the message only names things, with no word of wanting"
+    )
 
 
 class RemoveItems(Model):

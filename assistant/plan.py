@@ -17,6 +17,7 @@ the executor runs the steps. The rules it enforces:
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
@@ -382,6 +383,8 @@ class Product(Loose):
     description: str = ""
     product_type: str = ""
     min_price_cents: int = 0
+    rating: float | None = None
+    review_count: int = 0
     variants: list[Variant] = Field(default_factory=list)
 
 
@@ -447,6 +450,14 @@ class Nearest(Protocol):
     match for (the BFF client can; a reader without it just says it is not carried)."""
 
     def nearest(self, query: str) -> list[str]: ...
+
+
+@runtime_checkable
+class Kinds(Protocol):
+    """A reader that can say which kinds of product a query it searched names (the
+    catalog's product types; empty when it names none)."""
+
+    def kinds(self, query: str) -> list[str]: ...
 
 
 class PlanContext(Frozen):
@@ -586,7 +597,21 @@ def _pick_variant(product: Product, item: ItemRequest, *, need_stock: bool) -> V
     ]
     if not candidates:
         return None
+    if item.largest:
+        return max(candidates, key=lambda v: (_amount(v), -v.price_cents))
     return min(candidates, key=lambda v: (v.price_cents, v.sku))
+
+
+def _amount(variant: Variant) -> float:
+    """How much of the thing a variant holds, to find the biggest pack: its pack count, or
+    the largest number in its count/capacity attributes or name, else its price."""
+    for key in ("pack_count", "pack_size", "count"):
+        if (value := variant.attributes.get(key)) and value.isdigit():
+            return float(value)
+    numbers = [
+        float(n) for n in re.findall(r"\d+(?:\.\d+)?", ", ".join(variant.name.split(",")[1:]))
+    ]
+    return max(numbers, default=float(variant.price_cents))
 
 
 def _spellings(text: str) -> set[str]:
@@ -622,6 +647,37 @@ def _closest(products: list[Product], item: ItemRequest) -> list[Product]:
 
     best = max((hits(p) for p in products), default=0)
     return [p for p in products if hits(p) == best] if best else products
+
+
+def _kind_fit(product: Product, item: ItemRequest) -> float:
+    """How much of the product's kind the request names: "usb-c cable" names all of the
+    kind "usb-c cable" and half of "lightning cable", so among products whose names carry
+    the same words, the one of the asked kind comes first."""
+    kind = _spellings(product.product_type)
+    if not kind:
+        return 0.0
+    asked = _spellings(item.query)
+    return sum(1 for w in kind if _word_in(w, asked)) / len(kind)
+
+
+def popularity(product: Product) -> float:
+    """What shoppers made of it: the rating, pulled towards an average 4.0 while reviews
+    are few, weighted by how many reviewed it (a well-rated best seller first)."""
+    reviews = product.review_count
+    rating = product.rating if product.rating is not None else 4.0
+    return (rating * reviews + 4.0 * 10) / (reviews + 10) * math.log1p(reviews)
+
+
+def _preferred_order(products: Sequence[Product], item: ItemRequest) -> list[Product]:
+    """Equally good matches as a careful person weighs them: the cheapest first when
+    asked for, else those of the asked kind, then the best sellers."""
+    if item.cheapest:
+        return sorted(products, key=lambda p: (-_kind_fit(p, item), p.min_price_cents))
+    if item.best_rated:
+        return sorted(
+            products, key=lambda p: (-_kind_fit(p, item), -(p.rating or 0), -p.review_count)
+        )
+    return sorted(products, key=lambda p: (-_kind_fit(p, item), -popularity(p)))
 
 
 GENERIC_NOUNS = {"set", "kit", "pack", "collection"}
@@ -686,8 +742,16 @@ async def _resolve(
             offer = f"{shortage}. Would {choice.variant.name} at {money(choice.variant.price_cents)} do instead?"
             return searched, None, offer, "ask_substitute"
         return searched, _Choice(choice.product, choice.variant, exact.sku), shortage, "substitute"
-    found = await commerce.search(item.query, limit=10)
+    cap = item.max_unit_price_cents
+    found = await commerce.search(item.query, max_price_cents=cap, limit=20)
     products = [p for p in found if _relevant(p, item)]
+    if not products and cap is not None:  # carried, above the cap: said as such below
+        found = await commerce.search(item.query, limit=20)
+        products = [p for p in found if _relevant(p, item)]
+    if not products and (narrower := await _kind_within(item, commerce)) is not None:
+        # words around the thing ("hoodie sz nothing fancy", "dog treets pupy"): the
+        # longest part of the request that names a kind of product the shop carries
+        item, products = narrower
     steps: list[PlanStep] = [
         SearchStep(
             query=item.query,
@@ -712,17 +776,25 @@ async def _resolve(
     branded = _closest(branded, item)
     if question := _ambiguous(item, branded):
         return steps, None, question, "ambiguous"
-    ordered = sorted(branded, key=lambda p: p.min_price_cents) if item.cheapest else branded
-    # the best match, with its stock (search already carries it; detail is authoritative)
+    ordered = _preferred_order(branded, item)
+    # the best match that has what was asked in stock, else the best that has it at all
+    # (its shortage is then said), else the best match (what it lacks is then said); the
+    # product detail is authoritative for stock
     best = await commerce.product(ordered[0].product_id) or ordered[0]
-    if _pick_variant(best, item, need_stock=False) is None:
-        # the best match lacks the size, colour or pack asked for: the next matches of the
-        # same words that have it come first (another brand's 8-pack of AA batteries)
-        for candidate in ordered[1:6]:
-            detail = await commerce.product(candidate.product_id) or candidate
-            if _pick_variant(detail, item, need_stock=False) is not None:
-                best = detail
-                break
+    having: Product | None = None
+    for candidate in ordered[:6]:
+        detail = (
+            best
+            if candidate is ordered[0]
+            else (await commerce.product(candidate.product_id) or candidate)
+        )
+        if _pick_variant(detail, item, need_stock=True) is not None:
+            best = detail
+            break
+        if having is None and _pick_variant(detail, item, need_stock=False) is not None:
+            having = detail
+    else:
+        best = having or best
     sizes = list(
         dict.fromkeys(v.attributes["size"] for v in best.variants if "size" in v.attributes)
     )
@@ -804,6 +876,36 @@ async def _resolve(
     )
 
 
+NARROWER_SEARCHES = 12
+
+
+async def _kind_within(
+    item: ItemRequest, commerce: CommerceReader
+) -> tuple[ItemRequest, list[Product]] | None:
+    """The item with its query cut to the longest run of its words (the rightmost first,
+    where English puts the noun) that the catalog reads as a kind of product it carries;
+    None when no part of it is one (then it is not carried)."""
+    if not isinstance(commerce, Kinds):
+        return None
+    words = item.query.split()
+    tried = 0
+    for length in range(len(words) - 1, 0, -1):
+        for start in range(len(words) - length, -1, -1):
+            if tried == NARROWER_SEARCHES:
+                return None
+            tried += 1
+            phrase = " ".join(words[start : start + length])
+            found = await commerce.search(
+                phrase, max_price_cents=item.max_unit_price_cents, limit=20
+            )
+            if found and commerce.kinds(phrase):
+                narrower = item.model_copy(update={"query": phrase})
+                products = [p for p in found if _relevant(p, narrower)]
+                if products:
+                    return narrower, products
+    return None
+
+
 async def _same_kind(
     original: Product,
     item: ItemRequest,
@@ -847,7 +949,11 @@ async def _buy(
             exact[index] if index < len(exact) else None,
         )  # fmt: skip
         steps += found
-        if choice is None and code == "unknown_product" and len(intent.items) > 1:
+        if (
+            choice is None
+            and code == "unknown_product"
+            and (len(intent.items) > 1 or not intent.explicit)
+        ):
             # one of several things is not carried (or is words around the request, "just
             # moved in"): said so, and the rest is still quoted
             notes.append(f"{reason} I left it out")
@@ -879,6 +985,16 @@ async def _buy(
         )
     subtotal = sum(s.quantity * s.unit_price_cents for s in steps if isinstance(s, AddToCartStep))
     if not any(isinstance(s, AddToCartStep) for s in steps):
+        if not intent.explicit:
+            # bare words that name nothing the shop has ("asdfghjkl", "lorem ipsum"): not
+            # clearly a request to buy, so one question instead of a refusal
+            said = " and ".join(f"'{i.query}'" for i in intent.items)
+            return _clarify(
+                f"I'm not sure what you mean by {said}. "
+                + " ".join(n.removesuffix(" I left it out") for n in notes if "closest" in n)
+                + " What would you like? A product name and how many helps me find it.",
+                steps,
+            )
         return _refuse(
             " ".join(n.removesuffix(" I left it out") for n in notes), "unknown_product", steps
         )
@@ -894,7 +1010,20 @@ async def _buy(
     if budget is not None and subtotal > budget and not exact:
         if not all(i.cheapest for i in intent.items):
             # a careful shopper tries the cheapest products of the same kinds before saying no
+            # (each unit at most what the budget leaves for it, so the search looks among
+            # the ones that can fit; without that cap when none does)
             cheaper = [i.model_copy(update={"cheapest": True}) for i in intent.items]
+            capped = [
+                i.model_copy(update={"max_unit_price_cents": min(
+                    i.max_unit_price_cents or budget, budget // i.quantity
+                )})
+                for i in cheaper
+            ]  # fmt: skip
+            plan = await _buy(intent.model_copy(update={"items": capped}), commerce, ctx)
+            if plan.outcome in ("checkout", "substitute", "cart_updated") and _as_close(
+                plan, steps, intent.items
+            ):
+                return plan
             return await _buy(intent.model_copy(update={"items": cheaper}), commerce, ctx)
         return _refuse(
             f"The cheapest choice comes to {money(subtotal)} before tax and shipping, over your "
@@ -938,6 +1067,26 @@ async def _buy(
         steps=steps, outcome="substitute" if substituted else "checkout", message=message,
         budget_cents=budget, coupon_code=coupon, notes=notes,
     )  # fmt: skip
+
+
+def _name_hits(name: str, item: ItemRequest) -> int:
+    words = {_singular(w) for w in _words(item.query)} - {"a", "an", "the", "of"}
+    text = _spellings(name)
+    return sum(1 for w in words if _word_in(w, text))
+
+
+def _as_close(plan: Plan, before: Sequence[PlanStep], items: Sequence[ItemRequest]) -> bool:
+    """The cheaper plan's products match each request as closely as the first choices
+    did: a cheaper product of the same kind, never another product in place of the one
+    the person named ("the Trailhead trekking poles", not another brand's)."""
+    first = [s for s in before if isinstance(s, ChooseVariantStep)]
+    cheaper = [s for s in plan.steps if isinstance(s, ChooseVariantStep)]
+    if len(first) != len(cheaper):
+        return False
+    return all(
+        _name_hits(b.name, item) >= _name_hits(a.name, item)
+        for a, b, item in zip(first, cheaper, items, strict=False)
+    )
 
 
 def _coupon_question(
@@ -1143,7 +1292,10 @@ async def _search(intent: Search, commerce: CommerceReader) -> Plan:
 async def _reorder(intent: Reorder, commerce: CommerceReader, ctx: PlanContext) -> Plan:
     orders = await commerce.orders(limit=5)
     if not orders:
-        return _refuse("You have no earlier orders to repeat.", "nothing_to_do")
+        return _clarify(
+            "You have no earlier orders for me to repeat. What would you like? A product name "
+            "and how many helps me find it."
+        )
     last = await commerce.order(orders[0].order_id) or orders[0]
     items = [
         ItemRequest(query=line.name.split(",")[0][:200], quantity=line.quantity)

@@ -16,6 +16,7 @@ from functools import cache
 
 from assistant.plan import Cart, CartLine, Order, OrderLine, Product, Variant
 from commerce.catalog.data import catalog_products
+from commerce.catalog.search import ProductTypes
 from commerce.discount.domain import CouponInvalid, Rule, check_coupon
 from commerce.discount.routes import DEMO_RULES, RuleIn
 from evals.metrics import _token_match, tokens
@@ -31,6 +32,9 @@ def _catalog() -> tuple[tuple[Product, frozenset[str], frozenset[str]], ...]:
             brand=p.brand,
             category=p.category,
             description=p.description,
+            product_type=p.product_type,
+            rating=p.rating,
+            review_count=p.review_count,
             min_price_cents=min(v.price_cents for v in p.variants),
             variants=[
                 Variant(
@@ -57,33 +61,66 @@ def variant(sku: str) -> tuple[Product, Variant]:
     raise KeyError(sku)
 
 
+@cache
+def _types() -> ProductTypes:
+    products = catalog_products()
+    return ProductTypes(
+        {p.product_id: p.product_type for p in products if p.product_type},
+        {p.product_id: p.name for p in products},
+        {v for p in products for a in (p.attributes, *(x.attributes for x in p.variants))
+         for v in a.values()},
+    )  # fmt: skip
+
+
 @dataclass
 class SnapshotCommerce:
     """A `CommerceReader` over the seeded catalog plus this case's cart and orders."""
 
     cart_lines: dict[str, int] = field(default_factory=dict)
     past_orders: list[Order] = field(default_factory=list)
+    near: dict[str, list[str]] = field(default_factory=dict)
 
     async def search(
         self, query: str, *, max_price_cents: int | None = None, limit: int = 10
     ) -> list[Product]:
+        """Word-matched products, with the catalog search's type guard and verdict: when
+        the query names a kind of thing the catalog has, products of that kind only; else
+        products whose text holds every word; else none (and `nearest` names the closest)."""
         words = tokens(query)
+        named = _types().named_by(query)
         scored = []
         for index, (product, name_words, text_words) in enumerate(_catalog()):
             score = 0.0
+            found = 0
             for w in words:
                 if any(_token_match(w, n) for n in name_words):
                     score += 2
+                    found += 1
                 elif any(_token_match(w, t) for t in text_words):
                     score += 0.5
+                    found += 1
             if score == 0 or (
                 max_price_cents is not None and product.min_price_cents > max_price_cents
             ):
                 continue
             exact = sum(1 for w in words if w in name_words)
-            scored.append((-score, -exact, len(name_words), index, product))
-        scored.sort(key=lambda t: t[:4])
-        return [t[4] for t in scored[:limit]]
+            of_kind = named is not None and product.product_id in named.products
+            scored.append((not of_kind, -score, -exact, len(name_words), index, found, product))
+        scored.sort(key=lambda t: t[:5])
+        matched = [t for t in scored if not t[0]] or [t for t in scored if t[5] == len(words)]
+        if not matched:
+            self.near[query] = [t[6].name for t in scored[:3]]
+            return []
+        return [t[6] for t in (scored if named else matched)[:limit]]
+
+    def kinds(self, query: str) -> list[str]:
+        """The product types `query` names, as the catalog search reads it."""
+        named = _types().named_by(query)
+        return list(named.types) if named else []
+
+    def nearest(self, query: str) -> list[str]:
+        """What the catalog carries closest to `query`, when its search found no match."""
+        return self.near.get(query, [])
 
     async def product(self, product_id: str) -> Product | None:
         return next((p for p, _, _ in _catalog() if p.product_id == product_id), None)

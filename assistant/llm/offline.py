@@ -67,6 +67,26 @@ COLOURS = {
     "silver", "gold", "orange", "brown", "beige", "navy",
 }  # fmt: skip
 SIZES = {"xs": "XS", "small": "S", "medium": "M", "large": "L", "xl": "XL", "xxl": "XXL"}
+LARGEST = re.compile(
+    r"\b(?:the )?(?:biggest|largest|big|jumbo|bulk|family[- ]size|value)\s+(?:pack|box|bag|size|one)(?:\s+of)?\b"
+)
+UNIT_WORDS = {
+    "gal": "gallon", "gallons": "gallon", "ounces": "oz", "ounce": "oz", "lbs": "lb",
+    "pounds": "lb", "pound": "lb", "pcs": "pieces", "pc": "pieces", "piece": "pieces",
+    "sheet": "sheets", "liters": "l", "liter": "l", "litres": "l", "litre": "l",
+    "quarts": "qt", "quart": "qt", "watts": "w", "watt": "w",
+}  # fmt: skip
+MEASURE = re.compile(
+    r"\b(\d+(?:\.\d+)?)[- ]?(gallons?|gal|oz|ounces?|lbs?|pounds?|ml|liters?|litres?|qt|quarts?"
+    r"|pieces?|pcs|pc|sheets?|watts?|mah|gb|tb)\b"
+)
+GENDER = r"(?:women'?s|womens|ladies'?|men'?s|mens|girls'?|boys'?|kids'?|unisex|toddler|baby)"
+# things sold by the pair: "a pair of sneakers" is one of them, "a pair of batteries" two
+PAIRED = (
+    r"(?:shoes|sneakers|trainers|boots|sandals|slippers|heels|flats|loafers|cleats|socks|gloves"
+    r"|mittens|earrings|jeans|pants|trousers|shorts|leggings|tights|pajamas|glasses|sunglasses"
+    r"|goggles|scissors|shears|pliers|headphones|earbuds|skates|binoculars)"
+)
 CONTAINERS = (
     r"(?:packs?|boxes|box|bottles?|bags?|cans?|jars?|sets?|rolls?|bundles?|cases?|cartons?)"
 )
@@ -112,7 +132,10 @@ OUT_OF_SCOPE = re.compile(
 VAGUE = {
     "something", "stuff", "things", "thing", "anything", "gift", "present", "items", "item",
     "whatever", "some", "products", "product", "nice", "good", "cool", "fun", "random",
-    "special", "interesting", "useful",
+    "special", "interesting", "useful", "help", "shop", "shopping", "surprise", "idea",
+    "ideas", "dad", "mom", "mum", "father", "mother", "wife", "husband", "son", "daughter",
+    "friend", "boyfriend", "girlfriend", "brother", "sister", "grandma", "grandpa", "boss",
+    "teacher", "birthday", "christmas", "anniversary", "someone", "him", "her",
 }  # fmt: skip
 FILLER = {
     "please", "pls", "plz", "me", "give", "using", "asap", "some", "of", "for", "the", "my",
@@ -170,7 +193,7 @@ BUDGET_HAVE = re.compile(
 )  # fmt: skip
 BUDGET_SUFFIX = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)\s*(?:budget|max|tops|or less)", re.I)
 COUPON = re.compile(
-    r"\b(?:(?:promo|discount|coupon|voucher)\s*(?:code)?|code)\s*[:=]?\s*([A-Za-z0-9][A-Za-z0-9_-]{2,31})\b",
+    r"\b(?:(?:promo|discount|coupon|voucher)\s*(?:code)?|code)\s*[:=,]?\s*([A-Za-z0-9][A-Za-z0-9_-]{2,31})\b",
     re.IGNORECASE,
 )
 # "apply SAVE10", "redeem WELCOME5 please": a code named without the word "code" is
@@ -291,13 +314,19 @@ ADD_ONLY = re.compile(
     r"|\bwithout (?:buying|paying|checking out|ordering)\b|\bfor later\b|\bsave (?:it|them) for later\b"
 )
 UNSUPPORTED = [
+    (re.compile(r"\b(?:admin|administrator|root|database|server|api)\s+(?:password|credentials?|keys?|access)\b|\bpasswords? (?:of|for) (?:the )?(?:admin|shop|store|system)"),
+     "I can't share or change anything about the shop's systems; I can help you shop, check your orders and manage your cart."),
+    (re.compile(r"\b(?:someone|somebody|another (?:person|customer)|other people)(?: else)?'?s? (?:saved )?(?:card|payment|credit card|account|address)"),
+     "I can only pay with your own saved card and ship to your own address."),
+    (re.compile(r"\b(?:approve|confirm|accept) (?:every|all|any) (?:future |later |next )?(?:orders?|purchases?)|\bauto(?:matically)?[- ]?approve"),
+     "I ask for your yes before every order; I can't approve future orders for you."),
     (re.compile(r"\bgift ?cards?\b|\bgift certificates?\b|\be-?gift\b"),
      "I can't sell or redeem gift cards."),
     (re.compile(r"\bsubscri(?:be|ption)s?\b|\bauto-?ship\b|\brecurring\b|\bevery (?:week|month|two weeks)\b|\b(?:weekly|monthly) deliver"),
      "I can't set up subscriptions or repeat deliveries; I can place one order at a time."),
     (re.compile(r"\bprice ?match\w*|\bmatch (?:the|their|a|this|that) (?:price|deal)|\bbeat (?:the|their|a|this) price|\bcheaper (?:at|on) (?:amazon|walmart|target|ebay|costco)"),
      "I can't match other shops' prices; I can find the cheapest option we carry."),
-    (re.compile(r"(?:€|£|¥|₹)|\b(?:euros?|eur|gbp|pounds sterling|british pounds|yen|cad|canadian dollars?|aud|australian dollars?|pesos?|rupees?|inr|mxn|bitcoin|btc|crypto)\b"),
+    (re.compile(r"(?:€|£|¥|₹)|\b(?:euros?|eur|gbp|pounds sterling|british pounds|quid|yen|cad|canadian dollars?|aud|australian dollars?|pesos?|rupees?|inr|mxn|bitcoin|btc|crypto)\b"),
      "Prices and payments are in US dollars (USD) only."),
     (re.compile(r"\b(?:ship|deliver|send|shipping|delivery)\b[^.?!]*\b(?:to|in)\s+(?:canada|mexico|the uk|uk|england|london|germany|france|europe|australia|japan|india|china|brazil|overseas|abroad|international(?:ly)?|toronto|vancouver|paris|berlin|sydney|tokyo)\b|\binternational(?:ly)? (?:shipping|delivery)\b"),
      "We ship only to addresses in the United States."),
@@ -363,7 +392,8 @@ INFORMAL = {
     "teh": "the", "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
     "ty": "thanks", "wanna": "want to", "gonna": "going to", "gimme": "give me",
     "lemme": "let me", "k": "ok", "kk": "ok", "asap": "", "rn": "now", "tho": "though",
-    "w/": "with",
+    "w/": "with", "kan": "can", "cn": "can", "sum": "some", "n": "and", "nd": "and",
+    "sz": "size", "pkg": "pack", "those": "", "these": "", "pk": "pack", "bc": "because", "cuz": "because",
 }  # fmt: skip
 # the words that decide what a message asks for; a misspelling one letter off (a letter
 # left out, added or swapped with its neighbour) still reads as the word
@@ -484,8 +514,10 @@ class OfflineParser:
             phrase.startswith(y + " ") for y in ("yes", "yeah", "yep", "ok", "sure")
         ):
             return Confirm()
-        if phrase in NO or any(
-            phrase.startswith(n + " ") for n in ("no", "nope", "cancel", "stop")
+        if (
+            phrase in NO
+            or any(phrase.startswith(n + " ") for n in ("no", "nope", "nah", "cancel", "stop"))
+            or any(phrase.endswith(" " + n) for n in ("forget it", "never mind", "nevermind"))
         ):
             if "order" in phrase and phrase.startswith("cancel"):
                 return None  # "cancel my order" is a request, not an answer
@@ -525,7 +557,8 @@ class OfflineParser:
                 )
         if (
             re.search(
-                r"\b(where(?:'s| is)|track|status of|has .* (?:shipped|arrived)|when will .* arrive|order status"
+                r"\b(where(?:'?s| is| are)|track|status of|has .* (?:shipped|arrived)|when will .* arrive|order status"
+                r"|(?:did|has|have) (?:my|the|it|that|this) (?:\w+ )?(?:go(?:ne)? through|get placed|work)"
                 r"|what'?s (?:happening|going on|up) with|any (?:news|update) on|update on)\b",
                 lowered,
             )
@@ -550,7 +583,7 @@ class OfflineParser:
         ) or lowered.strip(" ?.!") in {"cart", "my cart", "basket"}:
             return ViewCart()
         if re.search(
-            r"\b(same as last time|the usual|reorder|(?:order|buy|get) (?:it|that|them|those) again|again like last time|same again)\b",
+            r"\b(same as last time|same as (?:my |the )?(?:last|previous|latest) (?:order|time|one)|the usual|reorder|(?:order|buy|get) (?:it|that|them|those) again|again like last time|same again)\b",
             lowered,
         ):
             return Reorder(constraints=self._constraints(lowered, budget=self._budget(lowered)))
@@ -602,6 +635,8 @@ class OfflineParser:
                 lowered,
             )
         ) and not re.search(r"\b(buy|order|purchase|add|get me|i need|i want)\b", lowered)
+        if search_only and budget is not None and re.search(r"\blook(?:ing)? for\b", lowered):
+            search_only = False  # "looking for a wireless mouse, $20ish": one to propose
         items = self._items(self._strip_spans(lowered), notes)
         if not items:
             if coupon:
@@ -613,7 +648,8 @@ class OfflineParser:
             )
         buying = re.search(
             r"\b(?:buy|order|purchase|add|get me|i need|i want|i'?ll take|can i (?:get|have)"
-            r"|could i (?:get|have)|can you (?:get|grab|order)|i'?d like|pick up)\b",
+            r"|could i (?:get|have)|can you (?:get|grab|order)|i'?d like|pick up"
+            r"|make (?:that|it|this) work|find me)\b",
             lowered,
         )
         price_question = bool(PRICE_QUESTION.search(lowered)) and not buying
@@ -651,9 +687,15 @@ class OfflineParser:
             places = [w for w in vague[0].query.split() if w in PLACES]
             where = f" for your {places[0]}" if places else ""
             return Unclear(question=f"What would you like{where}? A product name helps me find it.")
-        return Buy(
-            items=items, constraints=constraints, coupon_code=coupon, checkout=wants_checkout
+        wanting = buying or re.search(
+            r"\b(?:need|want|looking|get|give|send|ship|grab|find|have|take|like|please|pls)\b"
+            r"|\d|\$",
+            lowered,
         )
+        return Buy(
+            items=items, constraints=constraints, coupon_code=coupon, checkout=wants_checkout,
+            explicit=bool(wanting),
+        )  # fmt: skip
 
     @staticmethod
     def _coupon(text: str) -> str | None:
@@ -745,12 +787,33 @@ class OfflineParser:
         return re.sub(r"\s+", " ", text)
 
     def _items(self, text: str, notes: list[str]) -> list[ItemRequest]:
+        text = re.sub(rf"\b(?:a|one) pair of (?=(?:[\w'-]+ ){{0,4}}{PAIRED}\b)", "1 ", text)
         for phrase, value in NUMBER_PHRASES:
             text = re.sub(rf"\b{phrase}\b", str(value), text)
         text = re.sub(rf",\s*(?=(?:in )?(?:a )?{CONTAINERS} of \d)", " ", text)
         # "AA batteries, not AAA": what the person rules out is no product word
         text = re.sub(r"\b(?:but )?(?:not|never|except)\s+(?:the\s+|any\s+)?[a-z0-9-]+", " ", text)
-        text = re.sub(r"\b(?:best|top|highest)[- ]rated\b|\bwhat'?s\b|\bwhats\b", " ", text)
+        text = re.sub(
+            r"\b(?:best|top|highest)[- ]rated\b|\b(?:most popular|best[- ]selling|best ?sellers?)\b",
+            " toprated ",
+            text,
+        )
+        text = re.sub(r"\bwhat'?s\b|\bwhats\b", " ", text)
+        # what a request is for or depends on is no product word: "dog treats for my
+        # puppy", "bath towels (grey if you have them)", "envelopes for work"
+        text = re.sub(r"\s*[()]\s*", " ", text)
+        text = re.sub(r"(?:^|(?<=[.!?]\s))[^,;.!?:]*:\s*", " ", text)  # "I need a few basics: "
+        text = re.sub(
+            r"(?<!something )(?<!anything )(?<!stuff )(?<!gift )(?<!present )(?<!things )"
+            r"\b(?:for|4) (?:(?:my|our|his|her|their|a|an) \d+[- ](?:year|yr|month)s?[- ]old"
+            r"|my|our|his|her|their|work|school|college|him|them|me)\b(?:(?!\band\b)[^,;.!?])*"
+            r"|\bif (?:you|it|they|possible|available|any|in stock)\b(?:(?!\band\b)[^,;.!?])*"
+            r"|\b(?:nothing|something|not) (?:too )?(?:fancy|special|expensive)\b"
+            r"|\b(?:can|could) you make (?:that|it|this) work\b",
+            " ",
+            text,
+        )
+        text = re.sub(r"\bsci-?fi\b", "science fiction", text)
         chunks = re.split(
             r",|;|(?<=[a-z0-9])[.!?](?:\s|$)|\band\b|\bplus\b|&(?= \d| a | an | some )|\balso\b"
             r"|\bwith\b(?= \d| a | an )",
@@ -781,8 +844,17 @@ class OfflineParser:
         ("silver", "3m", "size large") or a description ending in "one" ("the house blend
         one"). None when the fragment is an item of its own."""
         text = chunk.strip(" .!?")
+        if m := re.match(rf"\s*({GENDER})\s*", text):
+            # ", women's medium": who it is for goes with the item, and the rest too
+            last = last.model_copy(update={"query": f"{last.query} {m.group(1)}"[:200]})
+            text = text[m.end() :].strip()
+            if not text:
+                return last
+            return self._more_about(text, last) or last
         if m := re.fullmatch(r"(?:x\s*(\d+)|(\d+)\s*x)", text):
             return last.model_copy(update={"quantity": int(m.group(1) or m.group(2))})
+        if m := re.fullmatch(r"([a-z]+) size", text):  # ", letter size", ", king size"
+            return last.model_copy(update={"attributes": {**last.attributes, "size": m.group(1)}})
         if (bare := re.fullmatch(r"(?:the |a |an )?([a-z0-9 '-]+?) ones?", text)) and (
             added := self._attributes_of(bare.group(1), last)
         ):
@@ -820,6 +892,18 @@ class OfflineParser:
             " ",
             chunk,
         )
+        if m := re.search(r"\s(?:x\s?(\d{1,4})|(\d{1,4})\s?x)\s*$", chunk):
+            chunk = f"{m.group(1) or m.group(2)} {chunk[: m.start()]}"  # "toothpaste x3"
+        best_rated = "toprated" in chunk
+        chunk = chunk.replace("toprated", " ")
+        largest = bool(LARGEST.search(chunk))
+        chunk = LARGEST.sub(" ", chunk)
+        attributes: dict[str, str] = {}
+        # "13 gallon", "1000 pieces", "2 lb": a measure of the thing, never a count of it
+        if m := MEASURE.search(chunk):
+            unit = UNIT_WORDS.get(m.group(2), m.group(2))
+            attributes["measure"] = f"{m.group(1)} {unit}"
+            chunk = chunk.replace(m.group(0), " ")
         quantity = 1
         pack_size = None
         # "-3 batteries", "minus 2 cables": a count below zero is asked about, never dropped
@@ -847,7 +931,11 @@ class OfflineParser:
             if value is not None and quantity == 1:
                 quantity = value
                 chunk = chunk[: m.start("q")] + " " + chunk[m.end() :]
-        attributes: dict[str, str] = {}
+        if m := re.search(
+            r"\bsize\s+(\d{1,2}(?:\.5)?|xxs|xs|s|m|l|xl|xxl|small|medium|large)\b", chunk
+        ):
+            attributes["size"] = SIZES.get(m.group(1), m.group(1).upper())
+            chunk = chunk.replace(m.group(0), " ")
         if m := re.search(
             r"\b(\d+(?:\.\d+)?)\s*(m|meters?|metres?|ft|feet|foot|cm|in|inch(?:es)?)\b", chunk
         ):
@@ -898,6 +986,8 @@ class OfflineParser:
             attributes=attributes,
             max_unit_price_cents=cap,
             cheapest=cheapest,
+            best_rated=best_rated,
+            largest=largest,
         )
 
     def _refund(self, text: str, lowered: str, order_ref: str | None) -> Refund:

@@ -202,7 +202,7 @@ def _staples() -> list[Product]:
 @cache
 def catalog_products() -> tuple[Product, ...]:
     rng = random.Random(SEED)
-    products = _staples()
+    products: list[Product] = []
     for category in LEGACY_CATEGORIES:
         low, high = PRICE_RANGE[category]
         for noun in NOUNS[category]:
@@ -243,10 +243,19 @@ def catalog_products() -> tuple[Product, ...]:
                     product_id, name, brand, category, description, TAX_CLASS.get(category, "standard"),
                     {"line": adjective.lower()}, variants, LEGACY_TYPES.get(noun, noun.lower()),
                 ))  # fmt: skip
-    products = [_reviewed(p) for p in products]
+    products = [_best_seller(p) for p in _staples()] + [_reviewed(p) for p in products]
     taken = {p.name.lower() for p in products}
     products.extend(generate_products(GENERATED_SEED, taken))
     return tuple(products)
+
+
+def _best_seller(product: Product) -> Product:
+    """The staples are the store's best sellers (the items its examples and the assistant's
+    first suggestions are about): thousands of reviews, well rated."""
+    rng = random.Random(product.product_id)
+    return replace(
+        product, rating=round(rng.uniform(4.5, 4.8), 1), review_count=rng.randint(4500, 9000)
+    )
 
 
 def _reviewed(product: Product) -> Product:

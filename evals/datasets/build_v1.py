@@ -99,6 +99,49 @@ def noun_skus(noun: str, *, in_stock: bool = True) -> list[str]:
     return found
 
 
+def _kind_of(sku: str) -> tuple[str, dict[str, str]]:
+    """The product type of `sku` and the attributes a request for it names (colour, pack)."""
+    for p in catalog_products():
+        for v in p.variants:
+            if v.sku == sku:
+                attrs = {k: v.attributes[k] for k in ("color", "pack_size") if k in v.attributes}
+                return p.product_type, attrs
+    raise KeyError(sku)
+
+
+def _same_kind(sku: str, quantity: int) -> list[tuple[int, str]]:
+    """(price, SKU) of every in-stock variant, of any brand, of the same product type and
+    asked attributes as `sku` (pack sizes count as pack counts): the general store sells
+    several equally right things for a request that names a kind."""
+    kind, attrs = _kind_of(sku)
+    found = []
+    for p in catalog_products():
+        if p.product_type != kind:
+            continue
+        for v in p.variants:
+            have = dict(v.attributes)
+            if "pack_count" in have:
+                have.setdefault("pack_size", have["pack_count"])
+            if v.initial_stock >= quantity and all(have.get(k) == a for k, a in attrs.items()):
+                found.append((v.price_cents, v.sku))
+    return found
+
+
+def cheapest_of_kind(sku: str) -> list[str]:
+    """The SKUs at the lowest price among those of `sku`'s kind (any brand, in stock)."""
+    found = _same_kind(sku, 1)
+    low = min(price for price, _ in found)
+    return [s for price, s in found if price == low]
+
+
+def fitting_of_kind(sku: str, quantity: int, budget: int) -> list[str]:
+    """The SKUs of `sku`'s kind of which `quantity` fit in `budget` with the dearest tax
+    and shipping (what `add` checks a within-budget purchase against)."""
+    return [
+        s for price, s in _same_kind(sku, quantity) if price * quantity * 1.1 + 599 <= budget
+    ]
+
+
 # -- building blocks -------------------------------------------------------------------
 
 
@@ -751,17 +794,17 @@ def budgets() -> None:
         cat,
         "the cheapest AA batteries",
         buy(item("aa batteries", cheapest=True)),
-        purchase_steps([line(AA[4])]),
+        purchase_steps([line(cheapest_of_kind(AA[4]))]),
         "checkout",
-        lines=[line(AA[4])],
+        lines=[line(cheapest_of_kind(AA[4]))],
     )
     add(
         cat,
         "buy the cheapest usb-c cable",
         buy(item("usb-c cable", cheapest=True)),
-        purchase_steps([line([USBC["1m", "black"], USBC["1m", "white"]])]),
+        purchase_steps([line(cheapest_of_kind(USBC["1m", "black"]))]),
         "checkout",
-        lines=[line([USBC["1m", "black"], USBC["1m", "white"]])],
+        lines=[line(cheapest_of_kind(USBC["1m", "black"]))],
     )
     add(
         cat,
@@ -849,6 +892,15 @@ def budgets() -> None:
         ),
     ]
     for text, intent, lines, budget in over:
+        (only,) = lines
+        named = {named_sku(name) for name, _ in NAMED}
+        if not named & set(only.skus) and (
+            fitting := fitting_of_kind(only.skus[0], only.quantity, budget)
+        ):
+            # a staple's kind that another brand sells within the budget: bought
+            fits = line(fitting, only.quantity)
+            add(cat, text, intent, purchase_steps([fits]), "checkout", lines=[fits], budget=budget)
+            continue
         add(
             cat,
             text,
