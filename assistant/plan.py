@@ -697,6 +697,16 @@ def product_kind(product: Product) -> tuple[str, str]:
     return product.category.lower(), head
 
 
+def _kind_named(product_type: str, said: str) -> str:
+    """A product type in the person's words: "aa battery" asked as "batteries" reads "AA
+    batteries" (short codes in capitals, the noun as they said it)."""
+    words = product_type.split() or [said]
+    head = said.split()[-1] if said.split() else words[-1]
+    if head[:4] == words[-1][:4]:  # "batteries" for "battery"
+        words[-1] = head
+    return " ".join(w.upper() if len(w) <= 3 and w.isalnum() else w for w in words)
+
+
 def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
     """One bare word ("cable", "batteries") that names several different products: ask
     which, unless the person said the cheapest, a brand, or an attribute."""
@@ -706,17 +716,23 @@ def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
     if item.max_unit_price_cents is not None:  # a price cap picks among them
         return None
     (word,) = words
-    names: list[str] = []
-    kinds: set[str] = set()
-    for product in products[:6]:
-        if word in {_singular(w) for w in _words(product.name)} and product.name not in names:
-            names.append(product.name)
-            kinds.add(product.product_type.lower() or product.product_id)  # untyped: its own
-    if len(names) < 2 or len(kinds) < 2:
+    best_of_kind: dict[str, Product] = {}  # each kind's best seller
+    for product in products[:12]:
+        if word not in {_singular(w) for w in _words(product.name)}:
+            continue
+        kind = product.product_type.lower() or product.product_id  # untyped: its own kind
+        if kind not in best_of_kind or popularity(product) > popularity(best_of_kind[kind]):
+            best_of_kind[kind] = product
+    if len(best_of_kind) < 2:
         # several products of one kind (pencils, pencils and pencils): the search's best
         # match is the choice a careful person makes; only different kinds are asked about
         return None
-    shown = names[:4]
+    ranked = sorted(best_of_kind.values(), key=popularity, reverse=True)
+    shown = list(
+        dict.fromkeys(
+            _kind_named(p.product_type, item.query) if p.product_type else p.name for p in ranked
+        )
+    )[:4]
     return f"Which {item.query} do you mean: {', '.join(shown[:-1])} or {shown[-1]}?"
 
 
@@ -782,6 +798,7 @@ async def _resolve(
     # product detail is authoritative for stock
     best = await commerce.product(ordered[0].product_id) or ordered[0]
     having: Product | None = None
+    first = best
     for candidate in ordered[:6]:
         detail = (
             best
@@ -795,6 +812,19 @@ async def _resolve(
             having = detail
     else:
         best = having or best
+    if not substitutions and best is not first:
+        # the best match lacks it in stock and the person wants no substitutes: the other
+        # product is offered, and a yes takes exactly that one
+        offer = _pick_variant(best, item, need_stock=True) or best.variants[0]
+        asked = _pick_variant(first, item, need_stock=False)
+        shortage = f"{asked.name} is out of stock" if asked else f"{first.name} does not have it"
+        return (
+            steps,
+            None,
+            f"{shortage}. You asked for no substitutions: would {offer.name} at "
+            f"{money(offer.price_cents)} do instead?",
+            "ask_substitute",
+        )
     sizes = list(
         dict.fromkeys(v.attributes["size"] for v in best.variants if "size" in v.attributes)
     )

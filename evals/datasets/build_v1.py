@@ -104,19 +104,22 @@ def _kind_of(sku: str) -> tuple[str, dict[str, str]]:
     for p in catalog_products():
         for v in p.variants:
             if v.sku == sku:
-                attrs = {k: v.attributes[k] for k in ("color", "pack_size") if k in v.attributes}
+                keys = ("color", "pack_size")
+                attrs: dict[str, str] = {k: v.attributes[k] for k in keys if k in v.attributes}
                 return p.product_type, attrs
     raise KeyError(sku)
 
 
-def _same_kind(sku: str, quantity: int) -> list[tuple[int, str]]:
+def _same_kind(sku: str, quantity: int, query: str = "") -> list[tuple[int, str]]:
     """(price, SKU) of every in-stock variant, of any brand, of the same product type and
     asked attributes as `sku` (pack sizes count as pack counts): the general store sells
     several equally right things for a request that names a kind."""
     kind, attrs = _kind_of(sku)
+    wanted = {w.rstrip("s") for w in query.lower().replace("-", " ").split()}
     found = []
     for p in catalog_products():
-        if p.product_type != kind:
+        named = {w.rstrip("s") for w in p.name.lower().replace("-", " ").split()}
+        if p.product_type != kind or not wanted <= named:
             continue
         for v in p.variants:
             have = dict(v.attributes)
@@ -134,11 +137,11 @@ def cheapest_of_kind(sku: str) -> list[str]:
     return [s for price, s in found if price == low]
 
 
-def fitting_of_kind(sku: str, quantity: int, budget: int) -> list[str]:
+def fitting_of_kind(sku: str, quantity: int, budget: int, query: str) -> list[str]:
     """The SKUs of `sku`'s kind of which `quantity` fit in `budget` with the dearest tax
     and shipping (what `add` checks a within-budget purchase against)."""
     return [
-        s for price, s in _same_kind(sku, quantity) if price * quantity * 1.1 + 599 <= budget
+        s for price, s in _same_kind(sku, quantity, query) if price * quantity * 1.1 + 599 <= budget
     ]
 
 
@@ -895,7 +898,7 @@ def budgets() -> None:
         (only,) = lines
         named = {named_sku(name) for name, _ in NAMED}
         if not named & set(only.skus) and (
-            fitting := fitting_of_kind(only.skus[0], only.quantity, budget)
+            fitting := fitting_of_kind(only.skus[0], only.quantity, budget, intent.items[0].query)
         ):
             # a staple's kind that another brand sells within the budget: bought
             fits = line(fitting, only.quantity)
