@@ -968,6 +968,15 @@ async def _buy(
     ctx: PlanContext,
     exact: Sequence[OrderLine] = (),
 ) -> Plan:
+    if not intent.explicit and not intent.coupon_code and len(intent.items) == 1:
+        (only,) = intent.items
+        bare = len(only.query.split()) == 1 and only.quantity == 1
+        if bare and not (only.attributes or only.pack_size or only.brand or only.cheapest):
+            # one bare word ("headphones") with no word of wanting: what the shop has of
+            # it, to choose from, rather than a purchase of one the person did not pick
+            listed = await _search(Search(query=only.query), commerce)
+            if any(isinstance(s, SearchStep) and s.results for s in listed.steps):
+                return listed
     constraints = intent.constraints
     budget = constraints.budget_cents if constraints.budget_cents is not None else ctx.budget_cents
     steps: list[PlanStep] = []
@@ -978,6 +987,13 @@ async def _buy(
             item, commerce, constraints.preferred_brands, constraints.substitutions_allowed,
             exact[index] if index < len(exact) else None,
         )  # fmt: skip
+        if code == "ambiguous" and budget is not None and not item.cheapest:
+            # a word naming several kinds, with a budget to fit ("$25 for a backpack and
+            # a pencil case"): the budget chooses, the cheapest of them, no question
+            found, choice, reason, code = await _resolve(
+                item.model_copy(update={"cheapest": True}), commerce,
+                constraints.preferred_brands, constraints.substitutions_allowed,
+            )  # fmt: skip
         steps += found
         if (
             choice is None
@@ -1308,8 +1324,10 @@ async def _search(intent: Search, commerce: CommerceReader) -> Plan:
         results=[p.product_id for p in found],
     )
     if not found:
+        near = commerce.nearest(intent.query) if isinstance(commerce, Nearest) else []
+        closest = f" The closest things we carry: {'; '.join(near)}." if near else ""
         return Plan(
-            steps=[step], outcome="answer", message=f"I found nothing for “{intent.query}”."
+            steps=[step], outcome="answer", message=f"We don't carry {intent.query}.{closest}"
         )
     lines = [f"- {p.name} by {p.brand}, from {money(p.min_price_cents)}" for p in found]
     return Plan(
