@@ -815,14 +815,14 @@ async def _resolve(
     if not substitutions and best is not first:
         # the best match lacks it in stock and the person wants no substitutes: the other
         # product is offered, and a yes takes exactly that one
-        offer = _pick_variant(best, item, need_stock=True) or best.variants[0]
+        offered = _pick_variant(best, item, need_stock=True) or best.variants[0]
         asked = _pick_variant(first, item, need_stock=False)
         shortage = f"{asked.name} is out of stock" if asked else f"{first.name} does not have it"
         return (
             steps,
             None,
-            f"{shortage}. You asked for no substitutions: would {offer.name} at "
-            f"{money(offer.price_cents)} do instead?",
+            f"{shortage}. You asked for no substitutions: would {offered.name} at "
+            f"{money(offered.price_cents)} do instead?",
             "ask_substitute",
         )
     sizes = list(

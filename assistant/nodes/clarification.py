@@ -13,11 +13,13 @@ async def clarification(state: AssistantState) -> dict[str, Any]:
     replies = [*state.get("replies", []), message]
     last = (plan.get("steps") or [{}])[-1]
     about = last.get("about") if last.get("kind") == "clarify" else None
+    if last.get("kind") == "refuse" and last.get("code") in ("over_budget", "over_price_cap"):
+        about = "budget"  # "what about under $80 then" asks the same with another budget
     # a question about a choice: the answer ("AA", "large", "yes", another coupon code)
     # completes this request
     asked = (
         {"text": state.get("text", ""), "about": about}
-        if about in ("ambiguous", "substitute", "coupon")
+        if about in ("ambiguous", "substitute", "coupon", "budget")
         else None
     )
     if state.get("editing") and state.get("pending"):

@@ -99,7 +99,19 @@ async def _answer_to_question(
         allowed = original.constraints.model_copy(update={"substitutions_allowed": True})
         retry = original.model_copy(update={"constraints": allowed})
         return await generate_plan(retry, context.commerce, plan_context)
-    short_answer = len(text.split()) <= 4 and isinstance(intent, Buy | Unclear | Search)
+    if asked["about"] == "budget":
+        budget = intent.constraints.budget_cents if isinstance(intent, Buy) else None
+        if budget is None or not isinstance(original, Buy) or plan.outcome != "refuse":
+            return plan
+        # the same request with the new budget (its own words named nothing carried)
+        same = original.constraints.model_copy(update={"budget_cents": budget})
+        return await generate_plan(
+            original.model_copy(update={"constraints": same}), context.commerce, plan_context
+        )
+    fragment = isinstance(intent, Buy) and not intent.explicit and len(text.split()) <= 8
+    short_answer = (len(text.split()) <= 4 or fragment) and isinstance(
+        intent, Buy | Unclear | Search
+    )
     if not short_answer or not isinstance(original, Buy):
         return plan
     for candidate in _answered(original, text):
