@@ -987,13 +987,6 @@ async def _buy(
             item, commerce, constraints.preferred_brands, constraints.substitutions_allowed,
             exact[index] if index < len(exact) else None,
         )  # fmt: skip
-        if code == "ambiguous" and budget is not None and not item.cheapest:
-            # a word naming several kinds, with a budget to fit ("$25 for a backpack and
-            # a pencil case"): the budget chooses, the cheapest of them, no question
-            found, choice, reason, code = await _resolve(
-                item.model_copy(update={"cheapest": True}), commerce,
-                constraints.preferred_brands, constraints.substitutions_allowed,
-            )  # fmt: skip
         steps += found
         if (
             choice is None
