@@ -588,6 +588,11 @@ class _Choice:
 
 def _pick_variant(product: Product, item: ItemRequest, *, need_stock: bool) -> Variant | None:
     cap = item.max_unit_price_cents
+    # what the product itself says it is ("letter size" envelopes) holds for every variant
+    said = f"{product.name} {product.description}".lower()
+    asked = {k: v for k, v in item.attributes.items() if v.lower() not in said}
+    if asked != item.attributes:
+        item = item.model_copy(update={"attributes": asked})
     candidates = [
         v
         for v in product.variants
@@ -799,7 +804,8 @@ async def _resolve(
     best = await commerce.product(ordered[0].product_id) or ordered[0]
     having: Product | None = None
     first = best
-    for candidate in ordered[:6]:
+    # the leading matches; more of them when a size, colour or pack narrows the choice
+    for candidate in ordered[: 12 if item.attributes or item.pack_size else 6]:
         detail = (
             best
             if candidate is ordered[0]

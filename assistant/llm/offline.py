@@ -149,7 +149,7 @@ FILLER = {
     "carry", "do", "options", "got", "there", "yes", "yeah", "yep", "ok", "okay", "sure", "no",
     "nope", "put", "throw", "toss", "stick", "pop", "later", "i'll", "i've", "please,", "max",
     "total", "tops", "ugh", "oh", "wait", "hmm", "um", "uh", "well", "actually", "maybe",
-    "your", "yo", "sup",
+    "your", "yo", "sup", "on",
 }  # fmt: skip
 PLACES = {
     "kitchen",
