@@ -178,7 +178,8 @@ def uninstall() -> None:
 
 @contextmanager
 def watching() -> Iterator[list[Violation]]:
-    """The violations recorded while the block runs (the guard installed for it if need be)."""
+    """The violations recorded while the block runs, taken out of `violations` (the guard
+    is installed for the block if need be): for checking the guard itself."""
     was_installed = bool(_installed)
     install()
     start = len(violations)
@@ -187,5 +188,6 @@ def watching() -> Iterator[list[Violation]]:
         yield found
     finally:
         found.extend(violations[start:])
+        del violations[start:]
         if not was_installed:
             uninstall()
