@@ -327,7 +327,9 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
     command that was lost is sent again without using up the step's re-sends; re-sends
     count (and finally compensate) when the service cannot answer, or when the step has
     waited longer than `step_limit_seconds`. At most `max_resends_per_sweep` commands are
-    sent per sweep, over at most `sweep_batch` sagas.
+    sent per sweep, over at most `sweep_batch` sagas. Sagas waiting in PRICING are priced
+    before the sweep's transaction, which applies a price only to a saga it finds still
+    in PRICING and due (docs/adr/0032).
     """
     handled = 0
     resent = 0

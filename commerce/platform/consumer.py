@@ -10,6 +10,10 @@ partition moves on. Offsets are committed only for records whose outcome is
 durable, so a crash at any point redelivers, and the inbox turns the redelivery
 into a no-op.
 
+No handler waits on the network inside its transaction (docs/adr/0032): a handler's
+`prepare` runs before the transaction opens (a call whose answer it needs), and what it
+passes to `ctx.after_commit` runs once the transaction committed (a call its writes ask for).
+
 A broker that restarted empty (a new incarnation, `commerce.platform.incarnation`) has
 lost the group's offsets too: the consumer then reads every assigned partition again
 from its beginning (the outboxes send again what the broker lost, docs/adr/0020), and
