@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +56,9 @@ class CheckoutSettings(BaseSettings):
 
 
 settings = CheckoutSettings()
+
+# How many sagas waiting in PRICING one sweep re-prices at once (outside its transaction).
+PRICING_CONCURRENCY = 8
 
 
 def _deadline(state: State) -> datetime | None:
@@ -152,7 +155,34 @@ async def reprice(runtime: Any, command: InitiateCheckoutCommand) -> Decision | 
     return domain.priced(command, fresh.totals)
 
 
+@dataclass(frozen=True)
+class Pricing:
+    """What re-pricing a new checkout said, asked before the consumer's transaction opened.
+
+    `decision` is None when discount-engine or tax-calculation could not answer (the
+    sweeper prices again within the step's budget); `asked` is False when no price was
+    asked: the quote does not add up, or the checkout is already known (a redelivery).
+    """
+
+    decision: Decision | None
+    asked: bool = True
+
+
+async def price_first(message: InitiateCheckoutCommand, runtime: Any) -> Pricing:
+    """`prepare` of `initiate`: re-price before any transaction (docs/adr/0032)."""
+    if domain.verify_quote(message):
+        return Pricing(None, asked=False)
+    async with runtime.db.sessions() as session:  # a redelivery is not priced again
+        known = await session.scalar(
+            select(sagas.c.checkout_id).where(sagas.c.checkout_id == message.checkout_id)
+        )
+    if known is not None:
+        return Pricing(None, asked=False)
+    return Pricing(await reprice(runtime, message))
+
+
 async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> None:
+    """Create the saga and apply the price `price_first` found (no network call here)."""
     session = ctx.session
     created = await session.scalar(
         insert(sagas)
@@ -169,11 +199,14 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
         return
     received = _event(message.checkout_id, "in", message, State.PRICING, ctx.envelope.message_id)
     problem = domain.verify_quote(message)
+    pricing_answer = ctx.prepared if isinstance(ctx.prepared, Pricing) else Pricing(None, False)
     if problem:
         decision: Decision | None = domain.reject(message, "price_changed", problem)
     else:
-        decision = await reprice(ctx.services, message)
-    if decision is None:  # pricing is away: the sweeper retries within the step budget
+        # None: pricing is away (or was not asked): the saga waits in PRICING and the
+        # sweeper prices it within the step budget
+        decision = pricing_answer.decision
+    if decision is None:
         await _record(session, received)
         return
     pricing_saga = Saga(command=message, totals=message.quote, state=State.PRICING)
@@ -294,7 +327,9 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
     command that was lost is sent again without using up the step's re-sends; re-sends
     count (and finally compensate) when the service cannot answer, or when the step has
     waited longer than `step_limit_seconds`. At most `max_resends_per_sweep` commands are
-    sent per sweep, over at most `sweep_batch` sagas.
+    sent per sweep, over at most `sweep_batch` sagas. Sagas waiting in PRICING are priced
+    before the sweep's transaction, which applies a price only to a saga it finds still
+    in PRICING and due (docs/adr/0032).
     """
     handled = 0
     resent = 0
@@ -308,7 +343,7 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
         seen = (
             (
                 await session.execute(
-                    select(sagas.c.checkout_id, sagas.c.state)
+                    select(sagas.c.checkout_id, sagas.c.state, sagas.c.attempts, sagas.c.command)
                     .where(*due)
                     .order_by(sagas.c.deadline_at)
                     .limit(limit or settings.sweep_batch)
@@ -322,6 +357,7 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
         unsent = await _unsent(runtime, session, [row["checkout_id"] for row in seen])
         steps = await _steps(session, [r for r in seen if str(r["checkout_id"]) not in unsent])
     answers = await _ask_targets(runtime, steps)
+    prices = await _price_due(runtime, seen)
     states = {row["checkout_id"]: row["state"] for row in seen}
     async with runtime.db.transaction() as session:
         rows = (
@@ -367,8 +403,8 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
             attempts = int(row["attempts"]) + (0 if lost else 1)
             final = saga.state != State.COMPENSATING and attempts > settings.max_resends
             decision = domain.decide(saga, Timeout(final=final))
-            if saga.state == State.PRICING and not final:
-                decision = await reprice(runtime, saga.command) or decision
+            if saga.state == State.PRICING and not final:  # priced before the transaction
+                decision = prices.get(saga.checkout_id) or decision
             await _save(session, saga, decision, reset_attempts=False)
             if decision.saga.state == saga.state:
                 sends = step.sends if step is not None else 1
@@ -392,6 +428,30 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
             )  # fmt: skip
             handled += 1
     return handled
+
+
+async def _price_due(runtime: Any, rows: Sequence[Any]) -> dict[uuid.UUID, Decision]:
+    """Re-price the sagas among `rows` waiting in PRICING that have a re-send left, a few
+    at a time, before the sweep's transaction; those pricing cannot answer are left out."""
+    waiting = [
+        row
+        for row in rows
+        if row["state"] == State.PRICING and int(row["attempts"]) + 1 <= settings.max_resends
+    ]
+    if not waiting:
+        return {}
+    gate = asyncio.Semaphore(PRICING_CONCURRENCY)
+
+    async def one(row: Any) -> Decision | None:
+        async with gate:
+            return await reprice(runtime, InitiateCheckoutCommand.model_validate(row["command"]))
+
+    found = await asyncio.gather(*(one(row) for row in waiting))
+    return {
+        row["checkout_id"]: decision
+        for row, decision in zip(waiting, found, strict=True)
+        if decision is not None
+    }
 
 
 async def _postpone(session: AsyncSession, saga: Saga, seconds: float | None = None) -> None:

@@ -41,7 +41,7 @@ service = Service(
     migrations=Path(__file__).parent / "migrations",
     router=router,
     handlers=[
-        Handler(InitiateCheckoutCommand, handlers.initiate),
+        Handler(InitiateCheckoutCommand, handlers.initiate, prepare=handlers.price_first),
         *(Handler(event, handlers.on_event) for event in SAGA_EVENTS),
     ],
     background=[handlers.sweeper, followup.follow_up],

@@ -4,6 +4,11 @@ Each service consumes the shared `notifications` topic and handles only its own
 channel; `POST /send` takes the same request directly. Every notification is recorded
 (sent, or failed with the reason) so the UI can show an inbox. A bad recipient or an
 unknown template is recorded as failed, never retried.
+
+An email that goes out over SMTP is recorded `queued` in the handler's transaction and
+sent after it committed (at once by the consumer or the route, or by the sender's sweep
+after a restart); it is claimed in a transaction of its own before it is sent, so one
+notification id is sent once, and its Message-ID is that id (docs/adr/0032).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import asyncio
 import re
 import smtplib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,13 +28,24 @@ import structlog
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Text, func, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.contracts.notifications import NotificationRequested
 from commerce.platform.consumer import Handler, MessageContext
-from commerce.platform.db import service_metadata
+from commerce.platform.db import Database, service_metadata
 from commerce.platform.service import RuntimeDep, Service
 
 log = structlog.get_logger(__name__)
@@ -93,9 +109,14 @@ class SmtpSettings(BaseSettings):
     from_: str = Field("shop@agentshop.local", alias="EMAIL_SERVICE_SMTP_FROM")
 
 
-def deliver_email(settings: SmtpSettings, recipient: str, subject: str, body: str) -> None:
+def deliver_email(
+    settings: SmtpSettings, recipient: str, subject: str, body: str, notification_id: uuid.UUID
+) -> None:
+    """Send one email. Its Message-ID is the notification's id, the same on every attempt,
+    so a copy sent again after a crash between sending and recording it can be recognised."""
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = settings.from_, recipient, subject
+    message["Message-ID"] = f"<{notification_id}@agentshop.local>"
     message.set_content(body)
     assert settings.host is not None
     with smtplib.SMTP(settings.host, settings.port, timeout=10) as smtp:
@@ -153,6 +174,16 @@ class NotificationsPublic(BaseModel):
     items: list[NotificationPublic]
 
 
+# A notification's status: recorded (`sent` when there is nothing to deliver over the
+# network, `failed` with the reason), or `queued` for the email sender, which claims it
+# (`sending`) in one short transaction, sends after that commit, and records the outcome
+# in another (docs/adr/0032).
+QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+SWEEP_SECONDS = 1.0  # how often the sender looks for notifications left to deliver
+RETRY_AFTER_SECONDS = 5.0  # a queued one this old was not delivered after its commit
+SENDING_LEASE_SECONDS = 60.0  # one `sending` for this long was left by a sender that stopped
+
+
 @dataclass
 class Channel:
     """One notification service: its channel, name, table and SMTP settings (email)."""
@@ -160,12 +191,15 @@ class Channel:
     channel: ChannelName
     name: str
     metadata: MetaData
+    _in_flight: set[uuid.UUID] = field(default_factory=set)
 
     @property
     def table(self) -> Table:
         return self.metadata.tables["notifications"]
 
-    async def send(self, session: AsyncSession, request: SendRequest) -> NotificationPublic:
+    async def record(self, session: AsyncSession, request: SendRequest) -> NotificationPublic:
+        """Record one notification in `session`'s transaction, `queued` when it goes out over
+        the network (email with an SMTP host): `deliver` sends it after the commit."""
         notification_id = request.notification_id or uuid.uuid4()
         existing = (
             (
@@ -182,15 +216,14 @@ class Channel:
             f"[{self.name}] INFO: Received request to send {self.channel} to {request.user_id}",
             template=request.template,
         )
-        status, reason, subject, body = "sent", None, "", ""
+        status, reason, subject, body = SENT, None, "", ""
         try:
             check_recipient(self.channel, request.recipient)
             subject, body = render(self.channel, request.template, dict(request.data))
-            smtp = SmtpSettings()
-            if self.channel == "email" and smtp.host:
-                await asyncio.to_thread(deliver_email, smtp, request.recipient, subject, body)
-        except (InvalidNotification, OSError, smtplib.SMTPException) as exc:
-            status, reason = "failed", str(exc)
+            if self.channel == "email" and SmtpSettings().host:
+                status = QUEUED
+        except InvalidNotification as exc:
+            status, reason = FAILED, str(exc)
             log.warning("notification.failed", channel=self.channel, reason=reason)
         row = {
             "notification_id": notification_id, "user_id": request.user_id, "recipient": request.recipient,
@@ -204,6 +237,76 @@ class Channel:
         )
         return NotificationPublic(**stored)
 
+    async def deliver(self, db: Database, notification_id: uuid.UUID) -> NotificationPublic | None:
+        """Send one queued notification, outside any transaction; None when it is not
+        queued (sent, failed, or being sent by another sender)."""
+        if notification_id in self._in_flight:
+            return None
+        self._in_flight.add(notification_id)
+        try:
+            t = self.table
+            async with db.transaction() as session:  # claimed once: no second copy is sent
+                claimed = (
+                    (
+                        await session.execute(
+                            update(t)
+                            .where(t.c.notification_id == notification_id, t.c.status == QUEUED)
+                            .values(status=SENDING)
+                            .returning(t)
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+            if claimed is None:
+                return None
+            status, reason = SENT, None
+            smtp = SmtpSettings()
+            try:
+                if smtp.host:
+                    await asyncio.to_thread(
+                        deliver_email, smtp, claimed["recipient"], claimed["subject"],
+                        claimed["body"], notification_id,
+                    )  # fmt: skip
+            except (OSError, smtplib.SMTPException) as exc:
+                status, reason = FAILED, str(exc)
+                log.warning("notification.failed", channel=self.channel, reason=reason)
+            async with db.transaction() as session:
+                stored = (
+                    (
+                        await session.execute(
+                            update(t)
+                            .where(t.c.notification_id == notification_id, t.c.status == SENDING)
+                            .values(status=status, failure_reason=reason)
+                            .returning(t)
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+            return NotificationPublic(**stored) if stored is not None else None
+        finally:
+            self._in_flight.discard(notification_id)
+
+    async def send(self, db: Database, request: SendRequest) -> NotificationPublic:
+        """Record one notification and deliver it after the commit, before answering."""
+        async with db.transaction() as session:
+            recorded = await self.record(session, request)
+        if recorded.status != QUEUED:
+            return recorded
+        return await self.deliver(db, recorded.notification_id) or await self.get(
+            db, recorded.notification_id
+        )
+
+    async def get(self, db: Database, notification_id: uuid.UUID) -> NotificationPublic:
+        async with db.sessions() as session:
+            row = (
+                (await session.execute(select(self.table).where(self.table.c.notification_id == notification_id)))
+                .mappings()
+                .one()
+            )  # fmt: skip
+        return NotificationPublic(**row)
+
     async def handle(self, message: NotificationRequested, ctx: MessageContext) -> None:
         if message.channel != self.channel:
             return
@@ -211,7 +314,52 @@ class Channel:
             notification_id=message.notification_id, user_id=message.user_id,
             recipient=message.recipient, template=message.template, data=message.data,
         )  # fmt: skip
-        await self.send(ctx.session, request)
+        recorded = await self.record(ctx.session, request)
+        if recorded.status == QUEUED:
+            db = ctx.services.db
+            ctx.after_commit(lambda: self._deliver_quietly(db, recorded.notification_id))
+
+    async def _deliver_quietly(self, db: Database, notification_id: uuid.UUID) -> None:
+        await self.deliver(db, notification_id)
+
+    async def sweep_once(self, db: Database) -> int:
+        """Deliver what was queued and not sent after its commit (the service stopped in
+        between): a `sending` left by a stopped sender is queued again, then every queued
+        notification older than RETRY_AFTER_SECONDS is delivered. Returns how many."""
+        t = self.table
+        age = func.now() - t.c.created_at
+        async with db.transaction() as session:
+            await session.execute(
+                update(t)
+                .where(
+                    t.c.status == SENDING,
+                    age > func.make_interval(0, 0, 0, 0, 0, 0, SENDING_LEASE_SECONDS),
+                    t.c.notification_id.not_in(list(self._in_flight) or [uuid.UUID(int=0)]),
+                )
+                .values(status=QUEUED)
+            )
+            due = list(
+                await session.scalars(
+                    select(t.c.notification_id)
+                    .where(
+                        t.c.status == QUEUED,
+                        age > func.make_interval(0, 0, 0, 0, 0, 0, RETRY_AFTER_SECONDS),
+                    )
+                    .order_by(t.c.created_at)
+                    .limit(100)
+                )
+            )
+        delivered = 0
+        for notification_id in due:
+            if await self.deliver(db, notification_id) is not None:
+                delivered += 1
+        return delivered
+
+    async def sender(self, runtime: Any) -> None:
+        """Background task: `sweep_once` every SWEEP_SECONDS."""
+        while True:
+            await self.sweep_once(runtime.db)
+            await asyncio.sleep(SWEEP_SECONDS)
 
     def router(self) -> APIRouter:
         router = APIRouter(tags=["notifications"])
@@ -225,8 +373,7 @@ class Channel:
         )
         async def send(runtime: RuntimeDep, body: SendRequest) -> NotificationPublic:
             """Send (or record as failed, with the reason) one notification on this channel."""
-            async with runtime.db.transaction() as session:
-                return await channel.send(session, body)
+            return await channel.send(runtime.db, body)
 
         @router.get(
             "/notifications", operation_id="notifications-list", response_model=NotificationsPublic
@@ -284,5 +431,6 @@ def make_service(channel: ChannelName, name: str, migrations: Path) -> tuple[Ser
         migrations=migrations,
         router=handler.router(),
         handlers=[Handler(NotificationRequested, handler.handle)],
+        background=[handler.sender] if channel == "email" else [],
     )
     return service, metadata

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import structlog
 from pydantic import Field
@@ -45,15 +46,27 @@ async def _payment(session: AsyncSession, checkout_id: uuid.UUID) -> dict[str, o
     return await locked_row(session, payments, payments.c.checkout_id == checkout_id)
 
 
+async def card_network(message: ProcessPayment, runtime: Any) -> None:
+    """`prepare` of `process`: the card network's time to answer (`tok_slow`), spent
+    before the handler's transaction opens, so a slow card holds no lock (docs/adr/0032).
+    A re-sent command already answered is not delayed again."""
+    async with runtime.db.sessions() as session:
+        if await session.scalar(
+            select(payments.c.payment_id).where(payments.c.checkout_id == message.checkout_id)
+        ):
+            return
+        decision = await _decision(session, message, lock=False)
+    if decision.delay_seconds:
+        await asyncio.sleep(decision.delay_seconds)
+
+
 async def process(message: ProcessPayment, ctx: MessageContext) -> None:
     session = ctx.session
     existing = await _payment(session, message.checkout_id)
     if existing is not None:  # re-sent: answer as before, never charge twice
         await _republish(ctx, existing)
         return
-    decision = await _decision(session, message)
-    if decision.delay_seconds:
-        await asyncio.sleep(decision.delay_seconds)
+    decision = await _decision(session, message)  # its delay was spent by `card_network`
     payment_id = uuid.uuid4()
     base = {
         "payment_id": payment_id, "checkout_id": message.checkout_id, "user_id": message.user_id,
@@ -97,12 +110,19 @@ async def process(message: ProcessPayment, ctx: MessageContext) -> None:
     )
 
 
-async def _decision(session: AsyncSession, message: ProcessPayment) -> Decision:
+async def _decision(
+    session: AsyncSession, message: ProcessPayment, *, lock: bool = True
+) -> Decision:
     """A test token decides itself; a delegated token (`vt_…`) pays only for the checkout
     it was redeemed for, within its allowance, as the card it stands for decides."""
     token = message.payment_token
     if token.startswith("vt_"):
-        row = await locked_row(session, delegated_tokens, delegated_tokens.c.token_id == token[:40])
+        which = delegated_tokens.c.token_id == token[:40]
+        row = (
+            await locked_row(session, delegated_tokens, which)
+            if lock
+            else (await session.execute(select(delegated_tokens).where(which))).mappings().first()
+        )
         if (
             row is None or row["status"] != "redeemed" or row["checkout_id"] != message.checkout_id
             or message.amount_cents > int(row["max_amount_cents"])

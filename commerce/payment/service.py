@@ -26,7 +26,7 @@ service = Service(
     router=router,
     configure_app=delegated.install,
     handlers=[
-        Handler(ProcessPayment, handlers.process),
+        Handler(ProcessPayment, handlers.process, prepare=handlers.card_network),
         Handler(CompensatePayment, handlers.compensate),
         Handler(RefundPayment, handlers.refund),
     ],

@@ -10,6 +10,10 @@ partition moves on. Offsets are committed only for records whose outcome is
 durable, so a crash at any point redelivers, and the inbox turns the redelivery
 into a no-op.
 
+No handler waits on the network inside its transaction (docs/adr/0032): a handler's
+`prepare` runs before the transaction opens (a call whose answer it needs), and what it
+passes to `ctx.after_commit` runs once the transaction committed (a call its writes ask for).
+
 A broker that restarted empty (a new incarnation, `commerce.platform.incarnation`) has
 lost the group's offsets too: the consumer then reads every assigned partition again
 from its beginning (the outboxes send again what the broker lost, docs/adr/0020), and
@@ -52,6 +56,8 @@ M = TypeVar("M", bound=Message)
 # How long a batch's transaction waits for a row lock before it gives up and its records
 # are handled one per transaction (see `ConsumerRunner._process_batch`).
 _BATCH_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '200ms'")
+# How many handlers' `prepare` calls of one batch run at once (before its transaction).
+_PREPARE_CONCURRENCY = 8
 
 REPLAY_TARGET_HEADER = "dlq.target"
 """A replayed dead letter names the consumer that gave up on it; every other consumer
@@ -84,6 +90,15 @@ class MessageContext:
     envelope: Envelope
     outbox: Outbox
     services: Any = None
+    prepared: Any = None  # what the handler's `prepare` answered, before the transaction
+    later: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def after_commit(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` once this message's transaction has committed (never when it rolls
+        back): the place for a network call the handler's writes ask for, e.g. sending an
+        email it recorded (docs/adr/0032). Not durable by itself: a crash after the commit
+        loses it, so the service must also find and finish such work later (a sweep)."""
+        self.later.append(work)
 
     @property
     def correlation_id(self) -> str | None:
@@ -102,11 +117,19 @@ class MessageContext:
 
 @dataclass(frozen=True)
 class Handler(Generic[M]):
-    """Handles one message type; consumed from the message's own topic unless `topic` is set."""
+    """Handles one message type; consumed from the message's own topic unless `topic` is set.
+
+    `prepare`, when set, runs before the handler's transaction opens, with the message and
+    the service's runtime: the place for a call to another service the handler needs the
+    answer of (no network call inside a transaction, docs/adr/0032). Its answer reaches the
+    handler as `ctx.prepared`; it runs again before each retry. The handler must still
+    check, under its locks, that the state the answer was asked for is the state it finds.
+    """
 
     message: type[M]
     fn: Callable[[M, MessageContext], Awaitable[None]]
     topic: str | None = None
+    prepare: Callable[[M, Any], Awaitable[Any]] | None = None
 
     @property
     def source(self) -> str:
@@ -428,20 +451,28 @@ class ConsumerRunner:
                 opened.append((record, envelope, envelope.open(), handler))
             except MessageError:
                 return False
+        try:  # calls to other services first: none is made while the batch's transaction is open
+            prepared = await self._prepare_all([(m, h) for _, _, m, h in opened])
+        except Exception as exc:
+            log.info("consumer.prepare_failed", consumer=self.name, error=str(exc))
+            return False
         outcomes: list[tuple[ConsumerRecord[bytes, bytes], str, str, float]] = []
+        later: list[Callable[[], Awaitable[None]]] = []
         try:
             async with self.db.transaction() as session:
                 # Rows locked for one record stay locked until the batch commits; a lock
                 # another batch holds (possibly waiting for ours) ends this try quickly.
                 await session.execute(_BATCH_LOCK_TIMEOUT)
-                for record, envelope, message, handler in opened:
+                for (record, envelope, message, handler), ready in zip(
+                    opened, prepared, strict=True
+                ):
                     started = time.perf_counter()
                     with (
                         bound(correlation_id=envelope.correlation_id, message_type=envelope.type),
                         self._span(record, envelope),
                     ):
                         outcome = await self._claim_and_handle(
-                            session, record, envelope, message, handler
+                            session, record, envelope, message, handler, ready, later
                         )
                     outcomes.append((record, envelope.type, outcome, time.perf_counter() - started))
         except Exception as exc:
@@ -451,12 +482,27 @@ class ConsumerRunner:
             self.metrics.batches.labels(outcome="fell_back").inc()
             return False
         self.metrics.batches.labels(outcome="committed").inc()
+        await self._after_commit(later)
         for topic, type_name in ignored:
             self.metrics.consumed(topic=topic, type=type_name, outcome="ignored").inc()
         for record, type_name, outcome, seconds in outcomes:
             self.metrics.handler_seconds.labels(type=type_name).observe(seconds)
             self.metrics.consumed(topic=record.topic, type=type_name, outcome=outcome).inc()
         return True
+
+    async def _prepare_all(self, items: list[tuple[Message, Handler[Any]]]) -> list[Any]:
+        """Each handler's `prepare` answer (None where it has none), a few at a time."""
+        if not any(h.prepare is not None for _, h in items):
+            return [None] * len(items)
+        gate = asyncio.Semaphore(_PREPARE_CONCURRENCY)
+
+        async def one(message: Message, handler: Handler[Any]) -> Any:
+            if handler.prepare is None:
+                return None
+            async with gate:
+                return await handler.prepare(message, self.services)
+
+        return list(await asyncio.gather(*(one(m, h) for m, h in items)))
 
     def _span(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope) -> Any:
         return consumer_span(
@@ -504,7 +550,12 @@ class ConsumerRunner:
                 attempt += 1
                 started = time.perf_counter()
                 try:
-                    outcome = await self._handle_once(record, envelope, message, handler)
+                    prepared = (
+                        await handler.prepare(message, self.services)
+                        if handler.prepare is not None
+                        else None
+                    )
+                    outcome = await self._handle_once(record, envelope, message, handler, prepared)
                 except Exception as exc:
                     if is_unavailable(exc) and not self._stopping.is_set():
                         # The database is away, not the message at fault: wait, do not count it.
@@ -537,9 +588,24 @@ class ConsumerRunner:
         envelope: Envelope,
         message: Message,
         handler: Handler[Any],
+        prepared: Any = None,
     ) -> str:
+        later: list[Callable[[], Awaitable[None]]] = []
         async with self.db.transaction() as session:
-            return await self._claim_and_handle(session, record, envelope, message, handler)
+            outcome = await self._claim_and_handle(
+                session, record, envelope, message, handler, prepared, later
+            )
+        await self._after_commit(later)
+        return outcome
+
+    async def _after_commit(self, later: list[Callable[[], Awaitable[None]]]) -> None:
+        """Run what handlers asked for after their transaction committed; a failure is
+        logged (the service's own sweep finishes that work), never a reason to redeliver."""
+        for work in later:
+            try:
+                await work()
+            except Exception as exc:
+                log.warning("consumer.after_commit_failed", consumer=self.name, error=str(exc))
 
     async def _claim_and_handle(
         self,
@@ -548,8 +614,11 @@ class ConsumerRunner:
         envelope: Envelope,
         message: Message,
         handler: Handler[Any],
+        prepared: Any = None,
+        later: list[Callable[[], Awaitable[None]]] | None = None,
     ) -> str:
-        """Claim the message in the inbox and run its handler, in `session`'s transaction."""
+        """Claim the message in the inbox and run its handler, in `session`'s transaction;
+        what the handler asks to run after commit is added to `later`."""
         inbox = self.tables.inbox
         claimed = await session.scalar(
             insert(inbox)
@@ -566,8 +635,10 @@ class ConsumerRunner:
         )
         if claimed is None:
             return "duplicate"
-        ctx = MessageContext(session, envelope, self.outbox, self.services)
+        ctx = MessageContext(session, envelope, self.outbox, self.services, prepared)
         await handler.fn(message, ctx)
+        if later is not None:
+            later.extend(ctx.later)
         return "ok"
 
     async def _dead_letter(

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import structlog
 
 from commerce.contracts.notifications import NotificationRequested
+from commerce.notifications.email import metadata
 from tests.conftest import ServiceStack
 from tests.integration.helpers import eventually, send
 
@@ -170,3 +172,59 @@ async def test_email_is_delivered_over_smtp_when_configured(
     mine = [m for m in smtp_sink.messages if f"To: {recipient}" in m]
     assert len(mine) == 1
     assert "Subject: Your refund of 5.00 USD is on its way" in mine[0]
+
+
+async def test_an_email_is_sent_after_commit_once_per_notification_id(
+    stack: ServiceStack, producer: Any, smtp_sink: SmtpSink
+) -> None:
+    """The consumer records the email, commits, then sends it: a redelivered request
+    (same notification id) sends nothing more, and the mail carries that id."""
+    await stack.ensure("email-service")
+    user = f"user_{uuid.uuid4().hex[:6]}"
+    recipient = f"once-{uuid.uuid4().hex[:8]}@example.com"
+    request = NotificationRequested(
+        channel="email", user_id=user, recipient=recipient, template="order_shipped",
+        data={"order_id": "abc12345"},
+    )  # fmt: skip
+    for _ in range(2):  # two messages, one notification id
+        await send(producer, request)
+    emails = await eventually(
+        lambda: inbox(stack, "email-service", user), lambda i: [e["status"] for e in i] == ["sent"]
+    )
+    assert emails[0]["notification_id"] == str(request.notification_id)
+    mine = [m for m in smtp_sink.messages if f"To: {recipient}" in m]
+    assert len(mine) == 1
+    assert f"Message-ID: <{request.notification_id}@agentshop.local>" in mine[0]
+
+
+async def test_emails_left_unsent_by_a_stop_are_sent_by_the_sweep(
+    stack: ServiceStack, smtp_sink: SmtpSink
+) -> None:
+    """A stop between the commit and the send leaves a notification `queued` (or `sending`,
+    if it stopped while sending): the email-service's sweep sends each of them once."""
+    await stack.ensure("email-service")
+    runtime = stack.runtime("email-service")
+    table = metadata.tables["notifications"]
+    user = f"user_{uuid.uuid4().hex[:6]}"
+    left = {
+        "queued": (uuid.uuid4(), f"queued-{uuid.uuid4().hex[:8]}@example.com", "now()"),
+        "sending": (uuid.uuid4(), f"sending-{uuid.uuid4().hex[:8]}@example.com", "now() - interval '5 minutes'"),
+    }  # fmt: skip
+    async with runtime.db.transaction() as session:
+        for status, (notification_id, recipient, created) in left.items():
+            await session.execute(
+                table.insert().values(
+                    notification_id=notification_id, user_id=user, recipient=recipient,
+                    template="order_shipped", subject="Order abc12345 has shipped",
+                    body="Good news: order abc12345 is on its way.", data={}, status=status,
+                    created_at=sa.text(created),
+                )
+            )  # fmt: skip
+    emails = await eventually(
+        lambda: inbox(stack, "email-service", user),
+        lambda i: sorted(e["status"] for e in i) == ["sent", "sent"],
+    )
+    assert len(emails) == 2
+    for notification_id, recipient, _ in left.values():
+        mine = [m for m in smtp_sink.messages if f"To: {recipient}" in m]
+        assert len(mine) == 1 and f"<{notification_id}@agentshop.local>" in mine[0]

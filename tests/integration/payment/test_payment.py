@@ -44,6 +44,7 @@ async def payment(stack: ServiceStack, checkout: uuid.UUID) -> dict[str, Any]:
     ("token", "code"),
     [
         ("tok_visa", None),
+        ("tok_slow", None),  # its delay is spent before the transaction (docs/adr/0032)
         ("tok_declined", "declined"),
         ("tok_insufficient_funds", "insufficient_funds"),
         ("not-a-token", "invalid_token"),
