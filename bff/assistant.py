@@ -27,28 +27,29 @@ from assistant.commerce import BffCommerce, CommerceError
 from assistant.graph import Graph, build_graph, open_checkpointer
 from assistant.llm import Parser, make_parser
 from assistant.nodes.plan_executor import outcome_message
-from assistant.schemas import (
-    AssistantTurn,
-    Confirmation,
-    ConfirmIn,
-    ConversationPublic,
-    Conversations,
-    ConversationSummary,
-    Message,
-    MessageIn,
-    TurnState,
-)
+from assistant.schemas import Confirmation, TurnState
 from assistant.state import AssistantContext
 from bff.auth import CurrentUser
 from bff.errors import ApiError, not_found
-from bff.routes import ERRORS, QuoteRequest, _quote, call, start_checkout
+from bff.routes import ERRORS, _quote, call, start_checkout
+from bff.schemas import (
+    AssistantTurnPublic,
+    ConfirmationCreate,
+    ConfirmationPublic,
+    ConversationPublic,
+    ConversationsPublic,
+    ConversationSummaryPublic,
+    MessageCreate,
+    MessagePublic,
+    QuoteCreate,
+)
 from bff.tables import assistant_conversations, assistant_messages
-from commerce.contracts.values import FINAL_STATES, Address
+from commerce.contracts.values import FINAL_STATES, ID_PATTERN, Address
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/assistant", tags=["assistant"], responses=ERRORS)
-ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+ConversationId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 FOLLOW_SECONDS = 300.0
 
 
@@ -120,7 +121,7 @@ def _commerce(runtime: ServiceRuntime, user: str, token: str) -> BffCommerce:
     async def start(
         address: dict[str, Any], coupon: str | None, payment_token: str, total_cents: int
     ) -> str:
-        body = QuoteRequest(shipping_address=Address.model_validate(address), coupon_code=coupon)
+        body = QuoteCreate(shipping_address=Address.model_validate(address), coupon_code=coupon)
         try:
             cart_id, lines, quoted = await _quote(runtime, user, body)
         except ApiError as exc:
@@ -170,9 +171,9 @@ async def _append(
     *,
     state: str | None = None,
     checkout_id: str | None = None,
-) -> list[Message]:
+) -> list[MessagePublic]:
     now = datetime.now(UTC)
-    written: list[Message] = []
+    written: list[MessagePublic] = []
     async with runtime.db.transaction() as session:
         for role, text in messages:
             await session.execute(
@@ -180,7 +181,7 @@ async def _append(
                     conversation_id=conversation_id, role=role, text=text, at=now
                 )
             )
-            written.append(Message(role=role, text=text, at=now))
+            written.append(MessagePublic(role=role, text=text, at=now))
         values: dict[str, Any] = {"updated_at": now}
         if state is not None:
             values["state"] = state
@@ -210,7 +211,7 @@ async def _turn(
     conversation_id: str,
     graph_input: dict[str, Any] | Command[Any],
     said: str | None,
-) -> AssistantTurn:
+) -> AssistantTurnPublic:
     config: Any = {"configurable": {"thread_id": conversation_id}}
     context = AssistantContext(
         commerce=_commerce(runtime, user, token),
@@ -244,10 +245,10 @@ async def _turn(
         task = asyncio.create_task(_follow(runtime, user, conversation_id, checkout_id))
         service.followers.add(task)
         task.add_done_callback(service.followers.discard)
-    return AssistantTurn(
+    return AssistantTurnPublic(
         conversation_id=conversation_id,
         messages=[m for m in written if m.role == "assistant"],
-        pending=pending,
+        pending=_public(pending),
         checkout_id=checkout_id,
         state=status,
     )
@@ -274,10 +275,14 @@ async def _follow(
             return
 
 
-@router.post("/messages", operation_id="assistant-message", response_model=AssistantTurn)
+@router.post("/messages", operation_id="assistant-message", response_model=AssistantTurnPublic)
 async def send_message(
-    runtime: RuntimeDep, service: ServiceDep, user: CurrentUser, request: Request, body: MessageIn
-) -> AssistantTurn:
+    runtime: RuntimeDep,
+    service: ServiceDep,
+    user: CurrentUser,
+    request: Request,
+    body: MessageCreate,
+) -> AssistantTurnPublic:
     """Say something to the assistant. `conversation_id` null starts a new conversation.
     While a purchase awaits approval, "yes" approves it, "no" cancels it and anything
     else edits it."""
@@ -315,7 +320,7 @@ SAID = {
 @router.post(
     "/conversations/{conversation_id}/confirm",
     operation_id="assistant-confirm",
-    response_model=AssistantTurn,
+    response_model=AssistantTurnPublic,
 )
 async def confirm(
     runtime: RuntimeDep,
@@ -323,8 +328,8 @@ async def confirm(
     user: CurrentUser,
     request: Request,
     conversation_id: ConversationId,
-    body: ConfirmIn,
-) -> AssistantTurn:
+    body: ConfirmationCreate,
+) -> AssistantTurnPublic:
     """Approve (or decline) the purchase, refund or cancellation that awaits confirmation.
     409 when none does."""
     await _conversation(runtime, user, conversation_id)
@@ -348,8 +353,10 @@ async def confirm(
         )  # fmt: skip
 
 
-@router.get("/conversations", operation_id="assistant-conversations", response_model=Conversations)
-async def list_conversations(runtime: RuntimeDep, user: CurrentUser) -> Conversations:
+@router.get(
+    "/conversations", operation_id="assistant-conversations", response_model=ConversationsPublic
+)
+async def list_conversations(runtime: RuntimeDep, user: CurrentUser) -> ConversationsPublic:
     """The person's conversations, newest first."""
     async with runtime.db.sessions() as session:
         rows = await session.execute(
@@ -358,9 +365,9 @@ async def list_conversations(runtime: RuntimeDep, user: CurrentUser) -> Conversa
             .order_by(assistant_conversations.c.updated_at.desc())
             .limit(100)
         )
-        return Conversations(
+        return ConversationsPublic(
             items=[
-                ConversationSummary(
+                ConversationSummaryPublic(
                     conversation_id=r["conversation_id"],
                     title=r["title"],
                     updated_at=r["updated_at"],
@@ -385,15 +392,21 @@ async def get_conversation(
             .where(assistant_messages.c.conversation_id == conversation_id)
             .order_by(assistant_messages.c.id)
         )
-        messages = [Message(role=m["role"], text=m["text"], at=m["at"]) for m in found.mappings()]
+        messages = [
+            MessagePublic(role=m["role"], text=m["text"], at=m["at"]) for m in found.mappings()
+        ]
     pending = await _pending(service, conversation_id)
     return ConversationPublic(
         conversation_id=conversation_id,
         messages=messages,
-        pending=pending,
+        pending=_public(pending),
         checkout_id=row["checkout_id"],
         state="awaiting_confirmation" if pending else row["state"],
     )
+
+
+def _public(pending: Confirmation | None) -> ConfirmationPublic | None:
+    return None if pending is None else ConfirmationPublic.model_validate(pending.model_dump())
 
 
 def _title(text: str) -> str:

@@ -7,19 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-
-class ErrorBody(BaseModel):
-    type: str
-    code: str
-    message: str
-    param: str | None = None
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
+from starlette.routing import Match
 
 
 class ApiError(Exception):
@@ -98,8 +87,22 @@ def install(app: FastAPI) -> None:
         code = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
         return JSONResponse(
             _body("invalid_request", code, str(exc.detail), None, request.url.path),
             status_code=exc.status_code,
-            headers=exc.headers,
+            headers=headers,
         )
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods the routes of this request's path answer (a path such as
+    `/v1/cart/lines/{sku}` has one route per method; the router's 405 names only one)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)

@@ -14,7 +14,6 @@ import httpx
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,34 +27,62 @@ from bff.auth import (
     verify_password,
 )
 from bff.catalog_cache import CatalogCacheSettings, ReadCache, Upstream
-from bff.errors import ApiError, ErrorResponse, not_found
+from bff.errors import ApiError, not_found
 from bff.idempotency import Lease, idempotent
+from bff.schemas import (
+    CartLineCreate,
+    CartLineUpdate,
+    CartPublic,
+    CheckoutAcceptedPublic,
+    CheckoutCreate,
+    CheckoutPublic,
+    CouponCheckCreate,
+    CouponCheckPublic,
+    ErrorPublic,
+    NotificationsPublic,
+    OrderPublic,
+    OrdersPublic,
+    ProductPublic,
+    ProductsPublic,
+    QuoteCreate,
+    QuotePublic,
+    RefundCreate,
+    RefundPublic,
+    RefundsPublic,
+    TimelinePublic,
+    TokenCreate,
+    TokenPublic,
+    UserPublic,
+)
 from bff.shedding import shed_if_behind
 from bff.tables import addresses, checkouts, users
 from commerce import pricing
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import (
     ID_PATTERN,
-    MAX_CENTS,
     MAX_CHECKOUT_LINES,
     Address,
     CheckoutLine,
     Contact,
-    Paragraph,
-    Text,
 )
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 404, 409, 422, 503)
+    400: {"model": ErrorPublic, "description": "The body is not JSON"},
+    401: {"model": ErrorPublic, "description": "Not signed in, or the token expired"},
+    404: {"model": ErrorPublic, "description": "No such resource (or not this person's)"},
+    409: {"model": ErrorPublic, "description": "The request conflicts with the current state"},
+    413: {"model": ErrorPublic, "description": "The body is too large"},
+    422: {"model": ErrorPublic, "description": "The request is invalid, with the reason"},
+    429: {"model": ErrorPublic, "description": "Too many requests; see Retry-After"},
+    503: {"model": ErrorPublic, "description": "A service behind the API is away or overloaded"},
 }
 router = APIRouter(prefix="/v1", responses=ERRORS)
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x20-\x7E]+$"),
+]
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def seg(value: str) -> str:
@@ -85,6 +112,8 @@ def _refusal(service: str, path: str, status: int, body: Callable[[], Any]) -> A
         message = detail.get("message") if isinstance(detail, dict) else str(detail)
         code = detail.get("code", "rejected") if isinstance(detail, dict) else "rejected"
         return ApiError(status, code, str(message))
+    if 300 <= status < 400:  # e.g. a trailing `/` (an escaped one, too): no such resource
+        return not_found(path.strip("/").split("/")[0].rstrip("s") or "resource")
     if status >= 400:
         return ApiError(
             503,
@@ -157,26 +186,8 @@ def _as_sent(answer: Upstream) -> Response:
 # -- auth -----------------------------------------------------------------------------
 
 
-class TokenRequest(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"email": "alice@example.com", "password": "alice-demo-pass"}]
-        },
-    )
-    email: Text = Field(min_length=3, max_length=254)
-    password: Text = Field(min_length=1, max_length=200)
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-    user_id: str
-
-
-@router.post("/auth/token", operation_id="auth-token", response_model=Token, tags=["auth"])
-async def sign_in(runtime: RuntimeDep, body: TokenRequest, request: Request) -> Token:
+@router.post("/auth/token", operation_id="auth-token", response_model=TokenPublic, tags=["auth"])
+async def sign_in(runtime: RuntimeDep, body: TokenCreate, request: Request) -> TokenPublic:
     """Sign in with email and password; returns a bearer token. Too many failures for one
     account or from one address answer 429 with `Retry-After` (docs/adr/0022)."""
     account = body.email.lower()
@@ -199,13 +210,13 @@ async def sign_in(runtime: RuntimeDep, body: TokenRequest, request: Request) -> 
             401, "invalid_credentials", "Wrong email or password.", error_type="authentication"
         )
     signin_succeeded(account)
-    return Token(
+    return TokenPublic(
         access_token=issue_token(runtime, user["user_id"]), expires_in=3600, user_id=user["user_id"]
     )
 
 
-@router.get("/me", operation_id="auth-me", tags=["auth"])
-async def me(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
+@router.get("/me", operation_id="auth-me", response_model=UserPublic, tags=["auth"])
+async def me(runtime: RuntimeDep, user: CurrentUser) -> UserPublic:
     async with runtime.db.sessions() as session:
         row = (
             (
@@ -221,14 +232,16 @@ async def me(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
         home = await session.scalar(select(addresses.c.address).where(addresses.c.user_id == user))
     if row is None:
         raise not_found("user")
-    return {**row, "address": home}
+    return UserPublic.model_validate({**row, "address": home})
 
 
 # -- products (public) ----------------------------------------------------------------
 
 
-@router.get("/products", operation_id="products-search", tags=["products"])
-async def search_products(runtime: RuntimeDep, request: Request) -> Any:
+@router.get(
+    "/products", operation_id="products-search", response_model=ProductsPublic, tags=["products"]
+)
+async def search_products(runtime: RuntimeDep, request: Request) -> Response:
     """Search the catalog (same parameters as the catalog service: q, category, price range, sort, limit, offset, mode).
 
     The catalog's answer as sent: with `q`, `match` is "none" when the shop does not carry
@@ -239,35 +252,26 @@ async def search_products(runtime: RuntimeDep, request: Request) -> Any:
     return _as_sent(await catalog_get(runtime, "/products", params))
 
 
-@router.get("/products/{product_id}", operation_id="products-get", tags=["products"])
+@router.get(
+    "/products/{product_id}", operation_id="products-get", response_model=ProductPublic,
+    tags=["products"],
+)  # fmt: skip
 async def get_product(
     runtime: RuntimeDep, product_id: Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
-) -> Any:
+) -> Response:
     return _as_sent(await catalog_get(runtime, f"/products/{seg(product_id)}"))
 
 
 # -- cart -------------------------------------------------------------------------------
 
 
-class CartLineIn(Strict):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"sku": "BAT-AA-8", "quantity": 2}]}
-    )
-    sku: Text = Field(min_length=1, max_length=64)
-    quantity: int = Field(1, ge=1, le=1000)
+@router.get("/cart", operation_id="cart-get", response_model=CartPublic, tags=["cart"])
+async def get_cart(runtime: RuntimeDep, user: CurrentUser) -> CartPublic:
+    return CartPublic.model_validate(await call(runtime, "cart", "GET", f"/carts/{seg(user)}"))
 
 
-class QuantityIn(Strict):
-    quantity: int = Field(ge=1, le=1000)
-
-
-@router.get("/cart", operation_id="cart-get", tags=["cart"])
-async def get_cart(runtime: RuntimeDep, user: CurrentUser) -> Any:
-    return await call(runtime, "cart", "GET", f"/carts/{seg(user)}")
-
-
-@router.post("/cart/lines", operation_id="cart-add", tags=["cart"])
-async def add_to_cart(runtime: RuntimeDep, user: CurrentUser, body: CartLineIn) -> Any:
+@router.post("/cart/lines", operation_id="cart-add", response_model=CartPublic, tags=["cart"])
+async def add_to_cart(runtime: RuntimeDep, user: CurrentUser, body: CartLineCreate) -> CartPublic:
     """Add an item; its price comes from the catalog, never from the client."""
     sku = (await catalog_get(runtime, f"/skus/{seg(body.sku)}")).json
     line = {
@@ -275,48 +279,43 @@ async def add_to_cart(runtime: RuntimeDep, user: CurrentUser, body: CartLineIn) 
         "unit_price_cents": sku["price_cents"], "currency": sku["currency"], "category": sku["category"],
         "tax_class": sku["tax_class"],
     }  # fmt: skip
-    return await call(runtime, "cart", "POST", f"/carts/{seg(user)}/lines", json=line)
-
-
-@router.put("/cart/lines/{sku}", operation_id="cart-set-quantity", tags=["cart"])
-async def set_quantity(
-    runtime: RuntimeDep, user: CurrentUser, sku: SkuPath, body: QuantityIn
-) -> Any:
-    return await call(
-        runtime, "cart", "PUT", f"/carts/{seg(user)}/lines/{seg(sku)}", json=body.model_dump()
+    return CartPublic.model_validate(
+        await call(runtime, "cart", "POST", f"/carts/{seg(user)}/lines", json=line)
     )
 
 
-@router.delete("/cart/lines/{sku}", operation_id="cart-remove", tags=["cart"])
-async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: SkuPath) -> Any:
-    return await call(runtime, "cart", "DELETE", f"/carts/{seg(user)}/lines/{seg(sku)}")
+@router.put(
+    "/cart/lines/{sku}", operation_id="cart-set-quantity", response_model=CartPublic, tags=["cart"]
+)
+async def set_quantity(
+    runtime: RuntimeDep, user: CurrentUser, sku: SkuPath, body: CartLineUpdate
+) -> CartPublic:
+    return CartPublic.model_validate(
+        await call(
+            runtime, "cart", "PUT", f"/carts/{seg(user)}/lines/{seg(sku)}", json=body.model_dump()
+        )
+    )
+
+
+@router.delete(
+    "/cart/lines/{sku}", operation_id="cart-remove", response_model=CartPublic, tags=["cart"]
+)
+async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: SkuPath) -> CartPublic:
+    return CartPublic.model_validate(
+        await call(runtime, "cart", "DELETE", f"/carts/{seg(user)}/lines/{seg(sku)}")
+    )
 
 
 # -- coupons ----------------------------------------------------------------------------
 
 
-class CouponCheckIn(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"code": "SAVE10", "lines": [{"sku": "BAT-AA-8", "quantity": 1}]}]
-        },
-    )
-    code: Text = Field(min_length=1, max_length=64)
-    lines: list[CartLineIn] = Field(min_length=1, max_length=200)
-
-
-class CouponCheck(BaseModel):
-    code: str
-    applies: bool
-    reason: str | None = Field(None, description="Why the coupon cannot apply to these lines")
-    discount_cents: int = 0
-
-
 @router.post(
-    "/coupons/check", operation_id="coupons-check", tags=["checkout"], response_model=CouponCheck
-)
-async def check_coupon(runtime: RuntimeDep, user: CurrentUser, body: CouponCheckIn) -> CouponCheck:
+    "/coupons/check", operation_id="coupons-check", tags=["checkout"],
+    response_model=CouponCheckPublic,
+)  # fmt: skip
+async def check_coupon(
+    runtime: RuntimeDep, user: CurrentUser, body: CouponCheckCreate
+) -> CouponCheckPublic:
     """Whether a coupon would apply to these lines (prices from the catalog): unknown,
     expired, used, or below its minimum answer `applies: false` with the reason."""
     wanted: dict[str, int] = {}
@@ -342,7 +341,9 @@ async def check_coupon(runtime: RuntimeDep, user: CurrentUser, body: CouponCheck
         ) from exc  # fmt: skip
     detail = response.json().get("detail") if response.status_code == 422 else None
     if isinstance(detail, dict) and detail.get("code") == "coupon_invalid":
-        return CouponCheck(code=body.code.upper(), applies=False, reason=str(detail["message"]))
+        return CouponCheckPublic(
+            code=body.code.upper(), applies=False, reason=str(detail["message"])
+        )
     if response.status_code == 422:  # e.g. more than 1000 of one SKU once lines are merged
         raise ApiError(422, "invalid_lines", "These lines cannot be priced.", param="lines")
     if response.status_code >= 400:
@@ -352,30 +353,13 @@ async def check_coupon(runtime: RuntimeDep, user: CurrentUser, body: CouponCheck
         )  # fmt: skip
     found = response.json()
     mine = [a for a in found["applied"] if (a.get("code") or "").upper() == body.code.upper()]
-    return CouponCheck(
+    return CouponCheckPublic(
         code=body.code.upper(), applies=True,
         discount_cents=sum(int(a["discount_cents"]) for a in mine),
     )  # fmt: skip
 
 
 # -- checkout ---------------------------------------------------------------------------
-
-
-class QuoteRequest(Strict):
-    shipping_address: Address
-    coupon_code: Text | None = Field(None, min_length=1, max_length=64)
-
-
-class CheckoutRequest(QuoteRequest):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"shipping_address": {"name": "Alice Martin", "line1": "1 Main St", "city": "Portland", "region": "OR", "postal_code": "97201", "country": "US"},
-                                         "payment_token": "tok_visa", "expected_total_cents": 2477}]},
-    )  # fmt: skip
-    payment_token: Text = Field(min_length=1, max_length=200)
-    expected_total_cents: int = Field(
-        ge=0, le=MAX_CENTS, description="The total of the quote the person approved"
-    )
 
 
 async def _cart_lines(runtime: ServiceRuntime, user: str) -> tuple[str, list[CheckoutLine]]:
@@ -396,7 +380,7 @@ async def _cart_lines(runtime: ServiceRuntime, user: str) -> tuple[str, list[Che
 
 
 async def _quote(
-    runtime: ServiceRuntime, user: str, body: QuoteRequest
+    runtime: ServiceRuntime, user: str, body: QuoteCreate
 ) -> tuple[str, list[CheckoutLine], pricing.Quote]:
     cart_id, lines = await _cart_lines(runtime, user)
     try:
@@ -420,24 +404,27 @@ async def _quote(
     return cart_id, lines, quoted
 
 
-@router.post("/checkout/quote", operation_id="checkout-quote", tags=["checkout"])
-async def quote_checkout(
-    runtime: RuntimeDep, user: CurrentUser, body: QuoteRequest
-) -> dict[str, Any]:
+@router.post(
+    "/checkout/quote", operation_id="checkout-quote", response_model=QuotePublic, tags=["checkout"]
+)
+async def quote_checkout(runtime: RuntimeDep, user: CurrentUser, body: QuoteCreate) -> QuotePublic:
     """What the person will pay for their cart: lines, discount, tax, shipping, total."""
     _, lines, quoted = await _quote(runtime, user, body)
-    return {
+    return QuotePublic.model_validate({
         "lines": [{**line.model_dump(), "discount_cents": q.discount_cents, "tax_cents": q.tax_cents} for line, q in zip(lines, quoted.lines, strict=True)],
         "totals": quoted.totals.model_dump(), "applied": quoted.applied, "jurisdiction": quoted.jurisdiction,
         "expires_at": (datetime.now(UTC) + timedelta(minutes=15)).isoformat(),
-    }  # fmt: skip
+    })  # fmt: skip
 
 
-@router.post("/checkouts", operation_id="checkouts-create", status_code=202, tags=["checkout"])
+@router.post(
+    "/checkouts", operation_id="checkouts-create", status_code=202,
+    response_model=CheckoutAcceptedPublic, tags=["checkout"],
+)  # fmt: skip
 async def create_checkout(
     runtime: RuntimeDep,
     user: CurrentUser,
-    body: CheckoutRequest,
+    body: CheckoutCreate,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Start a checkout of the cart at the approved total. Answers 202 at once; follow
@@ -529,14 +516,21 @@ async def _own_checkout(runtime: ServiceRuntime, user: str, checkout_id: uuid.UU
         raise not_found("checkout")
 
 
-@router.get("/checkouts/{checkout_id}", operation_id="checkouts-get", tags=["checkout"])
-async def get_checkout(runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID) -> Any:
+@router.get(
+    "/checkouts/{checkout_id}", operation_id="checkouts-get", response_model=CheckoutPublic,
+    tags=["checkout"],
+)  # fmt: skip
+async def get_checkout(
+    runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID
+) -> CheckoutPublic:
     await _own_checkout(runtime, user, checkout_id)
     try:
-        return await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}")
+        return CheckoutPublic.model_validate(
+            await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}")
+        )
     except ApiError as exc:
         if exc.status == 404:  # published, not yet picked up
-            return {"checkout_id": str(checkout_id), "state": "submitted"}
+            return CheckoutPublic(checkout_id=checkout_id, state="submitted")
         raise
 
 
@@ -577,85 +571,99 @@ def safe_for_person(value: Any) -> Any:
     return safe
 
 
-@router.get("/checkouts/{checkout_id}/events", operation_id="checkouts-timeline", tags=["checkout"])
-async def checkout_timeline(runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID) -> Any:
+@router.get(
+    "/checkouts/{checkout_id}/events", operation_id="checkouts-timeline",
+    response_model=TimelinePublic, tags=["checkout"],
+)  # fmt: skip
+async def checkout_timeline(
+    runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID
+) -> TimelinePublic:
     """The saga's timeline: its commands and events, without the payment token and with
     the contact redacted."""
     await _own_checkout(runtime, user, checkout_id)
-    return safe_for_person(
-        await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}/events")
+    return TimelinePublic.model_validate(
+        safe_for_person(
+            await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}/events")
+        )
     )
 
 
 # -- orders and refunds -------------------------------------------------------------------
 
 
-async def _own_order(runtime: ServiceRuntime, user: str, order_id: uuid.UUID) -> Any:
-    order = await call(runtime, "order", "GET", f"/orders/{order_id}")
-    if order["user_id"] != user:
+async def _own_order(runtime: ServiceRuntime, user: str, order_id: uuid.UUID) -> OrderPublic:
+    order = OrderPublic.model_validate(await call(runtime, "order", "GET", f"/orders/{order_id}"))
+    if order.user_id != user:
         raise not_found("order")
     return order
 
 
-@router.get("/orders", operation_id="orders-list", tags=["orders"])
+@router.get("/orders", operation_id="orders-list", response_model=OrdersPublic, tags=["orders"])
 async def list_orders(
     runtime: RuntimeDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> Any:
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> OrdersPublic:
     """This person's orders, newest first, as summaries (status, totals, refunded amount):
     no `lines` or `history`; `GET /v1/orders/{order_id}` has both."""
-    return await call(
-        runtime,
-        "order",
-        "GET",
-        "/orders",
-        params={"user_id": user, "limit": limit, "offset": offset},
+    return OrdersPublic.model_validate(
+        await call(
+            runtime,
+            "order",
+            "GET",
+            "/orders",
+            params={"user_id": user, "limit": limit, "offset": offset},
+        )
     )
 
 
-@router.get("/orders/{order_id}", operation_id="orders-get", tags=["orders"])
-async def get_order(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID) -> Any:
+@router.get(
+    "/orders/{order_id}", operation_id="orders-get", response_model=OrderPublic, tags=["orders"]
+)
+async def get_order(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID) -> OrderPublic:
     return await _own_order(runtime, user, order_id)
 
 
-@router.get("/orders/{order_id}/refunds", operation_id="orders-refunds", tags=["orders"])
-async def order_refunds(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID) -> Any:
+@router.get(
+    "/orders/{order_id}/refunds", operation_id="orders-refunds", response_model=RefundsPublic,
+    tags=["orders"],
+)  # fmt: skip
+async def order_refunds(
+    runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID
+) -> RefundsPublic:
     """The refunds of one of this person's orders, newest first (status `pending`,
     `succeeded` or `failed`; a cancellation is a full refund with its own reason)."""
     await _own_order(runtime, user, order_id)
-    return await call(runtime, "refund", "GET", "/refunds", params={"order_id": str(order_id)})
-
-
-class RefundIn(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"reason": "arrived damaged", "amount_cents": 500}]},
+    return RefundsPublic.model_validate(
+        await call(runtime, "refund", "GET", "/refunds", params={"order_id": str(order_id)})
     )
-    reason: Paragraph = Field(min_length=1, max_length=500)
-    amount_cents: int | None = Field(None, gt=0, le=MAX_CENTS)
-    lines: list[dict[str, Any]] | None = Field(None, max_length=100)
 
 
 @router.post(
-    "/orders/{order_id}/refunds", operation_id="orders-refund", status_code=202, tags=["orders"]
-)
+    "/orders/{order_id}/refunds", operation_id="orders-refund", status_code=202,
+    response_model=RefundPublic, tags=["orders"],
+)  # fmt: skip
 async def request_refund(
     runtime: RuntimeDep,
     user: CurrentUser,
     order_id: uuid.UUID,
-    body: RefundIn,
+    body: RefundCreate,
     idempotency_key: IdempotencyKey = None,
-) -> Any:
+) -> RefundPublic:
     await _own_order(runtime, user, order_id)
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     payload = {"order_id": str(order_id), "user_id": user, **body.model_dump(exclude_none=True)}
-    return await call(runtime, "refund", "POST", "/issue-refund", json=payload, headers=headers)
+    return RefundPublic.model_validate(
+        await call(runtime, "refund", "POST", "/issue-refund", json=payload, headers=headers)
+    )
 
 
-@router.get("/notifications", operation_id="notifications-list", tags=["notifications"])
-async def inbox(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
+@router.get(
+    "/notifications", operation_id="notifications-list", response_model=NotificationsPublic,
+    tags=["notifications"],
+)  # fmt: skip
+async def inbox(runtime: RuntimeDep, user: CurrentUser) -> NotificationsPublic:
     """The emails, texts and push messages the shop sent this person, newest first."""
     items: list[Any] = []
     for service in ("email-service", "sms-service", "push-service"):
@@ -665,7 +673,7 @@ async def inbox(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
             continue  # one channel away does not hide the others
         items += [{**n, "channel": service.split("-")[0]} for n in found["items"]]
     items.sort(key=lambda n: n["created_at"], reverse=True)
-    return {"items": items}
+    return NotificationsPublic.model_validate({"items": items})
 
 
 @router.get(
