@@ -1,6 +1,6 @@
 """What the assistant keeps in its state for a person to see: the confirmation awaiting
 their yes and the turn's state. The BFF's `/v1/assistant` API answers them as its own
-shapes (`bff.schemas`). Money in cents."""
+shapes (`shopapi.schemas`). Money in cents."""
 
 from __future__ import annotations
 

@@ -36,12 +36,13 @@ from bff.acp_agents import API_KEY_PREFIX, verified
 from bff.auth import bearer, current_user, limited_user
 from bff.errors import ApiError, not_found
 from bff.idempotency import idempotent
-from bff.routes import call, catalog_get, seg, start_checkout
+from bff.routes import call, catalog_get, start_checkout
 from bff.tables import checkout_sessions
 from commerce import pricing
 from commerce.contracts.acp import API_VERSION, first_problem, rfc3339
 from commerce.contracts.values import Address, CheckoutLine
 from commerce.platform.service import RuntimeDep, ServiceRuntime, get_runtime
+from shopapi.client import seg
 
 router = APIRouter(prefix="/checkout_sessions", tags=["agentic-checkout"])
 SHIPPING_OPTION = "standard"

@@ -32,7 +32,10 @@ from assistant.state import AssistantContext
 from bff.auth import CurrentUser
 from bff.errors import ApiError, not_found
 from bff.routes import ERRORS, _quote, call, start_checkout
-from bff.schemas import (
+from bff.tables import assistant_conversations, assistant_messages
+from commerce.contracts.values import FINAL_STATES, ID_PATTERN, Address
+from commerce.platform.service import RuntimeDep, ServiceRuntime
+from shopapi.schemas import (
     AssistantTurnPublic,
     ConfirmationCreate,
     ConfirmationPublic,
@@ -43,9 +46,6 @@ from bff.schemas import (
     MessagePublic,
     QuoteCreate,
 )
-from bff.tables import assistant_conversations, assistant_messages
-from commerce.contracts.values import FINAL_STATES, ID_PATTERN, Address
-from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/assistant", tags=["assistant"], responses=ERRORS)

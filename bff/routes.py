@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -29,7 +28,20 @@ from bff.auth import (
 from bff.catalog_cache import CatalogCacheSettings, ReadCache, Upstream
 from bff.errors import ApiError, not_found
 from bff.idempotency import Lease, idempotent
-from bff.schemas import (
+from bff.shedding import shed_if_behind
+from bff.tables import addresses, checkouts, users
+from commerce import pricing
+from commerce.contracts.checkout import InitiateCheckoutCommand
+from commerce.contracts.values import (
+    ID_PATTERN,
+    MAX_CHECKOUT_LINES,
+    Address,
+    CheckoutLine,
+    Contact,
+)
+from commerce.platform.service import RuntimeDep, ServiceRuntime
+from shopapi.client import seg  # client text never changes the backend path
+from shopapi.schemas import (
     CartLineCreate,
     CartLineUpdate,
     CartPublic,
@@ -54,18 +66,6 @@ from bff.schemas import (
     TokenPublic,
     UserPublic,
 )
-from bff.shedding import shed_if_behind
-from bff.tables import addresses, checkouts, users
-from commerce import pricing
-from commerce.contracts.checkout import InitiateCheckoutCommand
-from commerce.contracts.values import (
-    ID_PATTERN,
-    MAX_CHECKOUT_LINES,
-    Address,
-    CheckoutLine,
-    Contact,
-)
-from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorPublic, "description": "The body is not JSON"},
@@ -83,14 +83,6 @@ IdempotencyKey = Annotated[
     Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x20-\x7E]+$"),
 ]
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
-
-
-def seg(value: str) -> str:
-    """One path segment, percent-encoded (client text never changes the backend path):
-    dots too, so `.` or `..` stays a segment and never walks up the backend's path."""
-    if value in (".", ".."):
-        return "%2E" * len(value)
-    return quote(value, safe="")
 
 
 def _unavailable(service: str) -> ApiError:

@@ -19,9 +19,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from bff.errors import ApiError
 from bff.idempotency import Lease
-from bff.schemas import CheckoutCreate
 from bff.tables import checkouts, idempotency_keys
 from commerce.services import SERVICES
+from shopapi.schemas import CheckoutCreate
 from tests.conftest import ServiceStack
 from tests.e2e.helpers import HOME, closing, signed_in
 

@@ -1,10 +1,10 @@
-"""The public shapes of the BFF's `/v1` API: what its routes take and what they answer.
+"""The public shapes of the shop's API (the BFF's `/v1`): what its routes take and answer.
 
 One naming family: `…Create` is a body that makes something (a cart line, a quote, a
 checkout, a refund, a chat message), `…Update` a body that changes something, `…Public` an
 answer. Money is in cents. These models are the API's contract: the routes declare them as
 their response models (so the OpenAPI document states every answer), and the one client of
-the API (`bff.client`) parses answers with them.
+the API (`shopapi.client`) parses answers with them.
 
 Request bodies refuse unknown fields; answers ignore fields they do not name, so a client
 built with an older copy still reads a newer server.
@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assistant.schemas import TurnState
 from commerce.contracts.values import (
     ID_PATTERN,
     MAX_CENTS,
@@ -406,6 +405,9 @@ class NotificationsPublic(Public):
 
 
 # -- the assistant ------------------------------------------------------------------------
+
+TurnState = Literal["idle", "awaiting_confirmation", "checking_out", "completed", "failed"]
+"""Where a conversation is (the assistant keeps the same values in its state)."""
 
 
 class MessageCreate(Create):
