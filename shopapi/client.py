@@ -311,6 +311,8 @@ class Client:
         timeout: float = 30.0,
         http: httpx.Client | None = None,
     ) -> None:
+        """`base_url` is the BFF's address (`http://host:port`); `http`, when given, is
+        used as it is (its own base URL, if any, is not used)."""
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.http = http or httpx.Client(base_url=self.base_url, timeout=timeout)
@@ -322,7 +324,7 @@ class Client:
         """The answer to `call`; ShopError when the API refuses it. Connection failures
         are httpx's errors."""
         response = self.http.request(
-            call.method, call.path, params=call.params, json=call.json,
+            call.method, self.base_url + call.path, params=call.params, json=call.json,
             headers={**self.headers(), **call.headers},
         )  # fmt: skip
         if response.status_code >= 400:
@@ -339,9 +341,8 @@ class Client:
         """The saga's timeline entries as they happen (Server-Sent Events), ending with
         CheckoutCompleted or CheckoutFailed."""
         headers = {**self.headers(), "Accept": "text/event-stream"}
-        with self.http.stream(
-            "GET", _stream_path(checkout_id), headers=headers, timeout=timeout
-        ) as response:
+        url = self.base_url + _stream_path(checkout_id)
+        with self.http.stream("GET", url, headers=headers, timeout=timeout) as response:
             if response.status_code >= 400:
                 response.read()
                 raise error_of(response.status_code, response.content, response.headers)
@@ -376,7 +377,7 @@ class AsyncClient:
         """The answer to `call`; ShopError when the API refuses it. Connection failures
         are httpx's errors."""
         response = await self.http.request(
-            call.method, call.path, params=call.params, json=call.json,
+            call.method, self.base_url + call.path, params=call.params, json=call.json,
             headers={**self.headers(), **call.headers},
         )  # fmt: skip
         if response.status_code >= 400:
