@@ -37,8 +37,9 @@ from bff.acp_openapi import ERRORS, operation
 from bff.auth import bearer, current_user, limited_user
 from bff.errors import ApiError, not_found
 from bff.idempotency import idempotent
-from bff.routes import call, catalog_get, start_checkout
+from bff.services import checkout
 from bff.tables import checkout_sessions
+from bff.upstream import call, catalog_get
 from commerce import pricing
 from commerce.contracts.acp import API_VERSION, DELEGATE_PAYMENT, first_problem, rfc3339
 from commerce.contracts.values import Address, CheckoutLine
@@ -697,7 +698,7 @@ async def complete_session(
             await _redeem(
                 runtime, token, checkout_session_id, checkout_id, quoted.totals.total_cents
             )
-        await start_checkout(
+        await checkout.start(
             runtime, user, None, [li for _, li in lines], address, coupon,
             token, quoted, source="agent", claim=claim, checkout_id=checkout_id,
         )  # fmt: skip

@@ -3,8 +3,10 @@
 The LangGraph graph runs inside this process. Each conversation is a graph thread whose
 state is checkpointed in PostgreSQL (the `assistant` schema of this service's database),
 so a conversation survives a restart; its messages and title are kept in this service's
-own tables for listing. The graph reaches the shop through this same API with the
-person's bearer token, and starts checkouts through `start_checkout(..., source="assistant")`.
+own tables for listing. The graph reaches the shop through its port (`assistant.commerce.
+Commerce`), which `bff.assistant_shop.InProcessShop` serves with the BFF's application layer
+(`bff.services`, as the `/v1` routes do) for the person the request authenticated: no HTTP
+back into this app, and one rate-limit pass per chat turn (docs/adr/0008).
 """
 
 from __future__ import annotations
@@ -16,24 +18,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import httpx
 import structlog
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 from langgraph.types import Command
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from assistant.commerce import BffCommerce, CommerceError
 from assistant.graph import Graph, build_graph, open_checkpointer
 from assistant.llm import Parser, make_parser
 from assistant.nodes.plan_executor import outcome_message
 from assistant.schemas import Confirmation, TurnState
 from assistant.state import AssistantContext
+from bff.assistant_shop import InProcessShop
 from bff.auth import CurrentUser
 from bff.errors import ApiError, not_found
-from bff.routes import ERRORS, _quote, call, start_checkout
+from bff.routes import ERRORS
 from bff.tables import assistant_conversations, assistant_messages
-from commerce.contracts.values import FINAL_STATES, ID_PATTERN, Address
+from bff.upstream import call
+from commerce.contracts.values import FINAL_STATES, ID_PATTERN
 from commerce.platform.service import RuntimeDep, ServiceRuntime
 from shopapi.schemas import (
     AssistantTurnPublic,
@@ -44,7 +46,6 @@ from shopapi.schemas import (
     ConversationSummaryPublic,
     MessageCreate,
     MessagePublic,
-    QuoteCreate,
 )
 
 log = structlog.get_logger(__name__)
@@ -90,9 +91,6 @@ async def assistant_runtime(runtime: ServiceRuntime) -> None:
             service: AssistantService = runtime.state.pop("assistant")
             for task in service.followers:
                 task.cancel()
-            http = runtime.state.pop("assistant_http", None)
-            if http is not None:
-                await http.aclose()
 
 
 async def get_service(runtime: RuntimeDep) -> AssistantService:
@@ -109,41 +107,6 @@ async def get_service(runtime: RuntimeDep) -> AssistantService:
 
 
 ServiceDep = Annotated[AssistantService, Depends(get_service)]
-
-
-def _token(request: Request) -> str:
-    return request.headers.get("authorization", "").partition(" ")[2]
-
-
-def _commerce(runtime: ServiceRuntime, user: str, token: str) -> BffCommerce:
-    """The person's shop client: this API through its ASGI app, plus the outbox checkout."""
-
-    async def start(
-        address: dict[str, Any], coupon: str | None, payment_token: str, total_cents: int
-    ) -> str:
-        body = QuoteCreate(shipping_address=Address.model_validate(address), coupon_code=coupon)
-        try:
-            cart_id, lines, quoted = await _quote(runtime, user, body)
-        except ApiError as exc:
-            raise CommerceError(exc.status, exc.code, exc.message) from exc
-        if quoted.totals.total_cents != total_cents:
-            raise CommerceError(
-                409, "price_changed", f"The total is now {quoted.totals.total_cents / 100:.2f}."
-            )
-        try:
-            checkout_id = await start_checkout(
-                runtime, user, cart_id, lines, body.shipping_address, coupon, payment_token, quoted,
-                source="assistant",
-            )  # fmt: skip
-        except ApiError as exc:  # e.g. 503 overloaded: the saga is behind (bff/shedding.py)
-            raise CommerceError(exc.status, exc.code, exc.message) from exc
-        return str(checkout_id)
-
-    http: httpx.AsyncClient = runtime.state.get("assistant_http") or httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=runtime.app), base_url="http://gateway-bff", timeout=30
-    )
-    runtime.state["assistant_http"] = http
-    return BffCommerce(http, token, start)
 
 
 async def _conversation(runtime: ServiceRuntime, user: str, conversation_id: str) -> dict[str, Any]:
@@ -207,14 +170,13 @@ async def _turn(
     runtime: ServiceRuntime,
     service: AssistantService,
     user: str,
-    token: str,
     conversation_id: str,
     graph_input: dict[str, Any] | Command[Any],
     said: str | None,
 ) -> AssistantTurnPublic:
     config: Any = {"configurable": {"thread_id": conversation_id}}
     context = AssistantContext(
-        commerce=_commerce(runtime, user, token),
+        commerce=InProcessShop(runtime, user),
         parser=service.parser,
         wait_seconds=service.wait_seconds,
     )
@@ -280,7 +242,6 @@ async def send_message(
     runtime: RuntimeDep,
     service: ServiceDep,
     user: CurrentUser,
-    request: Request,
     body: MessageCreate,
 ) -> AssistantTurnPublic:
     """Say something to the assistant. `conversation_id` null starts a new conversation.
@@ -305,9 +266,7 @@ async def send_message(
         graph_input: dict[str, Any] | Command[Any] = (
             Command(resume={"text": text}) if pending else {"text": text}
         )
-        return await _turn(
-            runtime, service, user, _token(request), conversation_id, graph_input, text
-        )
+        return await _turn(runtime, service, user, conversation_id, graph_input, text)
 
 
 SAID = {
@@ -326,7 +285,6 @@ async def confirm(
     runtime: RuntimeDep,
     service: ServiceDep,
     user: CurrentUser,
-    request: Request,
     conversation_id: ConversationId,
     body: ConfirmationCreate,
 ) -> AssistantTurnPublic:
@@ -348,9 +306,8 @@ async def confirm(
             )  # fmt: skip
         said = SAID[pending.action][body.approve]
         return await _turn(
-            runtime, service, user, _token(request), conversation_id,
-            Command(resume={"approve": body.approve}), said,
-        )  # fmt: skip
+            runtime, service, user, conversation_id, Command(resume={"approve": body.approve}), said
+        )
 
 
 @router.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -57,6 +58,14 @@ def _body(
     return {"error": {"type": error_type, "code": code, "message": message, "param": param}}
 
 
+def validation_message(errors: Sequence[Any]) -> tuple[str | None, str]:
+    """The field and the reason of the first problem pydantic found in a request."""
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    param = ".".join(loc) or None
+    return param, f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+
+
 def error_response(path: str, status: int, code: str, message: str, error_type: str) -> Response:
     """The error shape for refusals made before a route runs (commerce.platform.edges)."""
     return JSONResponse(_body(error_type, code, message, None, path), status_code=status)
@@ -73,10 +82,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        param = ".".join(loc) or None
-        message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+        param, message = validation_message(exc.errors())
         return JSONResponse(
             _body("invalid_request", "invalid_field", message, param, request.url.path),
             status_code=422,

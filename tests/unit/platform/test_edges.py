@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
 from bff.auth import FailureCounter
-from bff.routes import safe_for_person
+from bff.services.checkout import safe_for_person
 from commerce.contracts.checkout import PaymentProcessed
 from commerce.contracts.refunds import RefundPayment
 from commerce.contracts.values import MAX_CENTS, Totals
