@@ -2,9 +2,9 @@
 
 Each operation is a function that describes one request and the model of its answer
 (a `Call`); a transport sends it. Two transports live here: `Client` (synchronous, for
-the web UI and the terminal chat) and `AsyncClient` (for the evals and the MCP server);
-the load tests send the same `Call`s through Locust's own HTTP client, so Locust times
-them (`loadtests/shop.py`). The answers are parsed with `shopapi.schemas`, the models the
+the web UI and the terminal chat) and `AsyncClient` (for the evals, the MCP server and
+the load tests' sign-in and chaos shoppers); the Locust scenarios send the same `Call`s
+through Locust's own HTTP client, so Locust times them (`loadtests/shop.py`). The answers are parsed with `shopapi.schemas`, the models the
 routes declare, so a client and the server cannot disagree on a field without a type
 error or a failing test (docs/adr/0033). A refusal becomes `ShopError` with the API's
 status, code, message and param.
