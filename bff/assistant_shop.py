@@ -35,7 +35,7 @@ T = TypeVar("T")
 B = TypeVar("B", bound=BaseModel)
 
 
-def _body(model: type[B], **values: Any) -> B:
+def request_body(model: type[B], **values: Any) -> B:
     """A request body checked as the API checks it (422 `invalid_field` with its reason)."""
     try:
         return model.model_validate(values)
@@ -69,7 +69,7 @@ class InProcessShop:
     async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
         if not lines:
             return None
-        body = _body(
+        body = request_body(
             CouponCheckCreate, code=code, lines=[{"sku": s, "quantity": q} for s, q in lines]
         )
         found = await _answer(checkout.check_coupon(self.runtime, self.user, body))
@@ -107,11 +107,11 @@ class InProcessShop:
         return _cart(await _answer(cart.get(self.runtime, self.user)))
 
     async def add_line(self, sku: str, quantity: int) -> Cart:
-        body = _body(CartLineCreate, sku=sku, quantity=quantity)
+        body = request_body(CartLineCreate, sku=sku, quantity=quantity)
         return _cart(await _answer(cart.add_line(self.runtime, self.user, body)))
 
     async def set_quantity(self, sku: str, quantity: int) -> Cart:
-        body = _body(CartLineUpdate, quantity=quantity)
+        body = request_body(CartLineUpdate, quantity=quantity)
         return _cart(await _answer(cart.set_quantity(self.runtime, self.user, sku, body)))
 
     async def remove_line(self, sku: str) -> Cart:
@@ -148,7 +148,7 @@ class InProcessShop:
         return str(checkout_id)
 
     async def checkout(self, checkout_id: str) -> dict[str, Any]:
-        found = await _answer(checkout.status(self.runtime, self.user, _id(checkout_id)))
+        found = await _answer(checkout.status(self.runtime, self.user, path_id(checkout_id)))
         return found.model_dump(mode="json")
 
     async def orders(self, limit: int = 10) -> list[Order]:
@@ -157,7 +157,7 @@ class InProcessShop:
 
     async def order(self, order_id: str) -> Order | None:
         try:
-            found = await _answer(orders.get(self.runtime, self.user, _id(order_id)))
+            found = await _answer(orders.get(self.runtime, self.user, path_id(order_id)))
         except CommerceError as exc:
             if exc.status in (404, 422):
                 return None
@@ -178,9 +178,9 @@ class InProcessShop:
             values["lines"] = lines
         elif amount_cents:
             values["amount_cents"] = amount_cents
-        body = _body(RefundCreate, **values)
+        body = request_body(RefundCreate, **values)
         found = await _answer(
-            orders.refund(self.runtime, self.user, _id(order_id), body, idempotency_key)
+            orders.refund(self.runtime, self.user, path_id(order_id), body, idempotency_key)
         )
         return found.model_dump(mode="json")
 
@@ -189,10 +189,10 @@ def _quote_body(address: dict[str, Any], coupon: str | None) -> QuoteCreate:
     values: dict[str, Any] = {"shipping_address": address}
     if coupon:
         values["coupon_code"] = coupon
-    return _body(QuoteCreate, **values)
+    return request_body(QuoteCreate, **values)
 
 
-def _id(value: str) -> uuid.UUID:
+def path_id(value: str) -> uuid.UUID:
     """An id the API takes in its path: one that is not a UUID is a 422, as there."""
     try:
         return uuid.UUID(value)
