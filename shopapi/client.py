@@ -315,6 +315,7 @@ class Client:
         used as it is (its own base URL, if any, is not used)."""
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self._owned = http is None  # closed by `close()`; a client handed in is the caller's
         self.http = http or httpx.Client(base_url=self.base_url, timeout=timeout)
 
     def headers(self) -> dict[str, str]:
@@ -352,7 +353,8 @@ class Client:
                     yield entry
 
     def close(self) -> None:
-        self.http.close()
+        if self._owned:
+            self.http.close()
 
 
 class AsyncClient:
@@ -368,6 +370,7 @@ class AsyncClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self._owned = http is None  # closed by `aclose()`; a client handed in is the caller's
         self.http = http or httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
 
     def headers(self) -> dict[str, str]:
@@ -391,7 +394,8 @@ class AsyncClient:
         return token
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._owned:
+            await self.http.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self
