@@ -14,6 +14,9 @@ from rich.console import Console
 from rich.prompt import Prompt
 from rich.table import Table
 
+from shopapi import client as api
+from shopapi.schemas import AssistantTurnPublic
+
 QUIT = {"quit", "exit", "bye", ":q"}
 
 
@@ -78,31 +81,30 @@ def give_back_table(pending: dict[str, Any]) -> Table:
 
 
 class ChatSession:
-    def __init__(self, http: httpx.Client, console: Console) -> None:
-        self.http = http
+    def __init__(self, shop: api.Client, console: Console) -> None:
+        self.shop = shop
         self.console = console
         self.conversation_id: str | None = None
 
     def sign_in(self, email: str, password: str) -> None:
-        response = self.http.post("/v1/auth/token", json={"email": email, "password": password})
-        if response.status_code != 200:
-            raise ChatError(_reason(response))
-        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        try:
+            self.shop.sign_in(email, password)
+        except api.ShopError as exc:
+            raise ChatError(_reason(exc)) from exc
 
     def send(self, text: str) -> dict[str, Any]:
-        body = {"conversation_id": self.conversation_id, "text": text}
-        return self._turn(self.http.post("/v1/assistant/messages", json=body))
+        return self._turn(api.send_message(self.conversation_id, text))
 
     def confirm(self, approve: bool, total_cents: int | None = None) -> dict[str, Any]:
         """Approve or decline; with `total_cents`, only the order the person saw is approved."""
-        path = f"/v1/assistant/conversations/{self.conversation_id}/confirm"
-        body = {"approve": approve, "expected_total_cents": total_cents}
-        return self._turn(self.http.post(path, json=body))
+        assert self.conversation_id is not None  # a confirmation follows a turn
+        return self._turn(api.confirm(self.conversation_id, approve, total_cents))
 
-    def _turn(self, response: httpx.Response) -> dict[str, Any]:
-        if response.status_code != 200:
-            raise ChatError(_reason(response))
-        turn: dict[str, Any] = response.json()
+    def _turn(self, call: api.Call[AssistantTurnPublic]) -> dict[str, Any]:
+        try:
+            turn = self.shop.send(call).model_dump(mode="json")
+        except api.ShopError as exc:
+            raise ChatError(_reason(exc)) from exc
         self.conversation_id = turn["conversation_id"]
         for message in turn["messages"]:
             self.console.print(f"[bold cyan]assistant[/bold cyan] {message['text']}")
@@ -143,17 +145,14 @@ class ChatError(Exception):
     pass
 
 
-def _reason(response: httpx.Response) -> str:
-    try:
-        return str(response.json()["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        return f"the shop answered {response.status_code}"
+def _reason(error: api.ShopError) -> str:
+    return error.message or f"the shop answered {error.status}"
 
 
 def run_chat(url: str, email: str, password: str, console: Console | None = None) -> int:
     console = console or Console()
     with httpx.Client(base_url=url, timeout=60) as http:
-        session = ChatSession(http, console)
+        session = ChatSession(api.Client(url, http=http), console)
         try:
             session.sign_in(email, password)
         except ChatError as exc:

@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import httpx
+from shopapi import client as api
 
 USERS = [
     ("alice@example.com", "alice-demo-pass"),
@@ -44,35 +44,28 @@ async def person(
     url: str, email: str, password: str, rounds: int, timings: dict[str, list[float]]
 ) -> tuple[int, int]:
     completed = failed = 0
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        token = (
-            await http.post("/v1/auth/token", json={"email": email, "password": password})
-        ).json()
-        http.headers["Authorization"] = f"Bearer {token['access_token']}"
-        for line in (await http.get("/v1/cart")).json()["lines"]:
-            await http.delete(f"/v1/cart/lines/{line['sku']}")
+    async with api.AsyncClient(url, timeout=60) as shop:
+        await shop.sign_in(email, password)
+        for line in (await shop.send(api.cart())).lines:
+            await shop.send(api.remove_line(line.sku))
         for n in range(rounds):
             started = time.perf_counter()
-            turn = (
-                await http.post(
-                    "/v1/assistant/messages",
-                    json={"conversation_id": None, "text": REQUESTS[n % len(REQUESTS)]},
-                )
-            ).json()
+            try:
+                turn = await shop.send(api.send_message(None, REQUESTS[n % len(REQUESTS)]))
+            except api.ShopError:
+                turn = None
             timings["message -> confirmation"].append((time.perf_counter() - started) * 1000)
-            if not turn.get("pending"):
+            if turn is None or turn.pending is None:
                 failed += 1
                 continue
             started = time.perf_counter()
-            outcome = (
-                await http.post(
-                    f"/v1/assistant/conversations/{turn['conversation_id']}/confirm",
-                    json={"approve": True},
-                )
-            ).json()
+            try:
+                state = (await shop.send(api.confirm(turn.conversation_id, True))).state
+            except api.ShopError:
+                state = "failed"
             timings["approve -> outcome"].append((time.perf_counter() - started) * 1000)
-            completed += outcome.get("state") == "completed"
-            failed += outcome.get("state") != "completed"
+            completed += state == "completed"
+            failed += state != "completed"
     return completed, failed
 
 

@@ -33,15 +33,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bff.acp_agents import API_KEY_PREFIX, verified
+from bff.acp_openapi import ERRORS, operation
 from bff.auth import bearer, current_user, limited_user
 from bff.errors import ApiError, not_found
 from bff.idempotency import idempotent
-from bff.routes import call, catalog_get, seg, start_checkout
+from bff.services import checkout
 from bff.tables import checkout_sessions
+from bff.upstream import call, catalog_get
 from commerce import pricing
-from commerce.contracts.acp import API_VERSION, first_problem, rfc3339
+from commerce.contracts.acp import API_VERSION, DELEGATE_PAYMENT, first_problem, rfc3339
 from commerce.contracts.values import Address, CheckoutLine
 from commerce.platform.service import RuntimeDep, ServiceRuntime, get_runtime
+from shopapi.client import seg
 
 router = APIRouter(prefix="/checkout_sessions", tags=["agentic-checkout"])
 SHIPPING_OPTION = "standard"
@@ -533,13 +536,12 @@ async def acp_caller(
 
 
 Caller = Annotated[str, Depends(acp_caller)]
-REQUEST_BODY = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
 SESSION_ID = re.compile(r"cs_[A-Za-z0-9]{8,32}")
 
 
 @router.post(
     "", operation_id="acp-create-session", status_code=201,
-    openapi_extra={"requestBody": REQUEST_BODY},
+    openapi_extra=operation(201, "CheckoutSession", body="CheckoutSessionCreateRequest"),
 )  # fmt: skip
 async def create_session(runtime: RuntimeDep, user: Caller, request: Request) -> Any:
     """Create a checkout session for SKUs and quantities (ACP `createCheckoutSession`)."""
@@ -568,7 +570,10 @@ async def create_session(runtime: RuntimeDep, user: Caller, request: Request) ->
     return await once(runtime, user, request, "POST /checkout_sessions", raw, run)
 
 
-@router.get("/{checkout_session_id}", operation_id="acp-get-session")
+@router.get(
+    "/{checkout_session_id}", operation_id="acp-get-session",
+    openapi_extra=operation(200, "CheckoutSession"),
+)  # fmt: skip
 async def get_session(
     runtime: RuntimeDep, user: Caller, request: Request, checkout_session_id: str
 ) -> Any:
@@ -577,7 +582,7 @@ async def get_session(
 
 @router.post(
     "/{checkout_session_id}", operation_id="acp-update-session",
-    openapi_extra={"requestBody": REQUEST_BODY},
+    openapi_extra=operation(200, "CheckoutSession", body="CheckoutSessionUpdateRequest"),
 )  # fmt: skip
 async def update_session(
     runtime: RuntimeDep, user: Caller, request: Request, checkout_session_id: str
@@ -632,7 +637,9 @@ async def _outcome(
 
 @router.post(
     "/{checkout_session_id}/complete", operation_id="acp-complete-session",
-    openapi_extra={"requestBody": REQUEST_BODY},
+    openapi_extra=operation(
+        200, "CheckoutSessionWithOrder", body="CheckoutSessionCompleteRequest"
+    ),
 )  # fmt: skip
 async def complete_session(
     runtime: RuntimeDep, user: Caller, request: Request, checkout_session_id: str
@@ -691,7 +698,7 @@ async def complete_session(
             await _redeem(
                 runtime, token, checkout_session_id, checkout_id, quoted.totals.total_cents
             )
-        await start_checkout(
+        await checkout.start(
             runtime, user, None, [li for _, li in lines], address, coupon,
             token, quoted, source="agent", claim=claim, checkout_id=checkout_id,
         )  # fmt: skip
@@ -728,7 +735,13 @@ async def _redeem(
         raise
 
 
-@router.post("/{checkout_session_id}/cancel", operation_id="acp-cancel-session")
+@router.post(
+    "/{checkout_session_id}/cancel", operation_id="acp-cancel-session",
+    openapi_extra=operation(
+        200, "CheckoutSession", body="CancelSessionRequest", body_required=False,
+        errors=(*ERRORS, "405"),
+    ),
+)  # fmt: skip
 async def cancel_session(
     runtime: RuntimeDep, user: Caller, request: Request, checkout_session_id: str
 ) -> Any:
@@ -785,7 +798,9 @@ delegation = APIRouter(prefix="/agentic_commerce", tags=["agentic-checkout"])
 
 @delegation.post(
     "/delegate_payment", operation_id="acp-delegate-payment", status_code=201,
-    openapi_extra={"requestBody": REQUEST_BODY},
+    openapi_extra=operation(
+        201, "DelegatePaymentResponse", body="DelegatePaymentRequest", document=DELEGATE_PAYMENT
+    ),
 )  # fmt: skip
 async def delegate_payment(runtime: RuntimeDep, user: Caller, request: Request) -> Response:
     """The protocol's delegate_payment, served by payment-gateway: the body goes through

@@ -3,8 +3,10 @@
 The LangGraph graph runs inside this process. Each conversation is a graph thread whose
 state is checkpointed in PostgreSQL (the `assistant` schema of this service's database),
 so a conversation survives a restart; its messages and title are kept in this service's
-own tables for listing. The graph reaches the shop through this same API with the
-person's bearer token, and starts checkouts through `start_checkout(..., source="assistant")`.
+own tables for listing. The graph reaches the shop through its port (`assistant.commerce.
+Commerce`), which `bff.assistant_shop.InProcessShop` serves with the BFF's application layer
+(`bff.services`, as the `/v1` routes do) for the person the request authenticated: no HTTP
+back into this app, and one rate-limit pass per chat turn (docs/adr/0008).
 """
 
 from __future__ import annotations
@@ -16,39 +18,39 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import httpx
 import structlog
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 from langgraph.types import Command
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from assistant.commerce import BffCommerce, CommerceError
 from assistant.graph import Graph, build_graph, open_checkpointer
 from assistant.llm import Parser, make_parser
 from assistant.nodes.plan_executor import outcome_message
-from assistant.schemas import (
-    AssistantTurn,
-    Confirmation,
-    ConfirmIn,
-    ConversationPublic,
-    Conversations,
-    ConversationSummary,
-    Message,
-    MessageIn,
-    TurnState,
-)
+from assistant.schemas import Confirmation, TurnState
 from assistant.state import AssistantContext
+from bff.assistant_shop import InProcessShop
 from bff.auth import CurrentUser
 from bff.errors import ApiError, not_found
-from bff.routes import ERRORS, QuoteRequest, _quote, call, start_checkout
+from bff.routes import ERRORS
 from bff.tables import assistant_conversations, assistant_messages
-from commerce.contracts.values import FINAL_STATES, Address
+from bff.upstream import call
+from commerce.contracts.values import FINAL_STATES, ID_PATTERN
 from commerce.platform.service import RuntimeDep, ServiceRuntime
+from shopapi.schemas import (
+    AssistantTurnPublic,
+    ConfirmationCreate,
+    ConfirmationPublic,
+    ConversationPublic,
+    ConversationsPublic,
+    ConversationSummaryPublic,
+    MessageCreate,
+    MessagePublic,
+)
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/assistant", tags=["assistant"], responses=ERRORS)
-ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+ConversationId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 FOLLOW_SECONDS = 300.0
 
 
@@ -89,9 +91,6 @@ async def assistant_runtime(runtime: ServiceRuntime) -> None:
             service: AssistantService = runtime.state.pop("assistant")
             for task in service.followers:
                 task.cancel()
-            http = runtime.state.pop("assistant_http", None)
-            if http is not None:
-                await http.aclose()
 
 
 async def get_service(runtime: RuntimeDep) -> AssistantService:
@@ -108,41 +107,6 @@ async def get_service(runtime: RuntimeDep) -> AssistantService:
 
 
 ServiceDep = Annotated[AssistantService, Depends(get_service)]
-
-
-def _token(request: Request) -> str:
-    return request.headers.get("authorization", "").partition(" ")[2]
-
-
-def _commerce(runtime: ServiceRuntime, user: str, token: str) -> BffCommerce:
-    """The person's shop client: this API through its ASGI app, plus the outbox checkout."""
-
-    async def start(
-        address: dict[str, Any], coupon: str | None, payment_token: str, total_cents: int
-    ) -> str:
-        body = QuoteRequest(shipping_address=Address.model_validate(address), coupon_code=coupon)
-        try:
-            cart_id, lines, quoted = await _quote(runtime, user, body)
-        except ApiError as exc:
-            raise CommerceError(exc.status, exc.code, exc.message) from exc
-        if quoted.totals.total_cents != total_cents:
-            raise CommerceError(
-                409, "price_changed", f"The total is now {quoted.totals.total_cents / 100:.2f}."
-            )
-        try:
-            checkout_id = await start_checkout(
-                runtime, user, cart_id, lines, body.shipping_address, coupon, payment_token, quoted,
-                source="assistant",
-            )  # fmt: skip
-        except ApiError as exc:  # e.g. 503 overloaded: the saga is behind (bff/shedding.py)
-            raise CommerceError(exc.status, exc.code, exc.message) from exc
-        return str(checkout_id)
-
-    http: httpx.AsyncClient = runtime.state.get("assistant_http") or httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=runtime.app), base_url="http://gateway-bff", timeout=30
-    )
-    runtime.state["assistant_http"] = http
-    return BffCommerce(http, token, start)
 
 
 async def _conversation(runtime: ServiceRuntime, user: str, conversation_id: str) -> dict[str, Any]:
@@ -170,9 +134,9 @@ async def _append(
     *,
     state: str | None = None,
     checkout_id: str | None = None,
-) -> list[Message]:
+) -> list[MessagePublic]:
     now = datetime.now(UTC)
-    written: list[Message] = []
+    written: list[MessagePublic] = []
     async with runtime.db.transaction() as session:
         for role, text in messages:
             await session.execute(
@@ -180,7 +144,7 @@ async def _append(
                     conversation_id=conversation_id, role=role, text=text, at=now
                 )
             )
-            written.append(Message(role=role, text=text, at=now))
+            written.append(MessagePublic(role=role, text=text, at=now))
         values: dict[str, Any] = {"updated_at": now}
         if state is not None:
             values["state"] = state
@@ -206,14 +170,13 @@ async def _turn(
     runtime: ServiceRuntime,
     service: AssistantService,
     user: str,
-    token: str,
     conversation_id: str,
     graph_input: dict[str, Any] | Command[Any],
     said: str | None,
-) -> AssistantTurn:
+) -> AssistantTurnPublic:
     config: Any = {"configurable": {"thread_id": conversation_id}}
     context = AssistantContext(
-        commerce=_commerce(runtime, user, token),
+        commerce=InProcessShop(runtime, user),
         parser=service.parser,
         wait_seconds=service.wait_seconds,
     )
@@ -244,10 +207,10 @@ async def _turn(
         task = asyncio.create_task(_follow(runtime, user, conversation_id, checkout_id))
         service.followers.add(task)
         task.add_done_callback(service.followers.discard)
-    return AssistantTurn(
+    return AssistantTurnPublic(
         conversation_id=conversation_id,
         messages=[m for m in written if m.role == "assistant"],
-        pending=pending,
+        pending=_public(pending),
         checkout_id=checkout_id,
         state=status,
     )
@@ -274,10 +237,13 @@ async def _follow(
             return
 
 
-@router.post("/messages", operation_id="assistant-message", response_model=AssistantTurn)
+@router.post("/messages", operation_id="assistant-message", response_model=AssistantTurnPublic)
 async def send_message(
-    runtime: RuntimeDep, service: ServiceDep, user: CurrentUser, request: Request, body: MessageIn
-) -> AssistantTurn:
+    runtime: RuntimeDep,
+    service: ServiceDep,
+    user: CurrentUser,
+    body: MessageCreate,
+) -> AssistantTurnPublic:
     """Say something to the assistant. `conversation_id` null starts a new conversation.
     While a purchase awaits approval, "yes" approves it, "no" cancels it and anything
     else edits it."""
@@ -300,9 +266,7 @@ async def send_message(
         graph_input: dict[str, Any] | Command[Any] = (
             Command(resume={"text": text}) if pending else {"text": text}
         )
-        return await _turn(
-            runtime, service, user, _token(request), conversation_id, graph_input, text
-        )
+        return await _turn(runtime, service, user, conversation_id, graph_input, text)
 
 
 SAID = {
@@ -315,16 +279,15 @@ SAID = {
 @router.post(
     "/conversations/{conversation_id}/confirm",
     operation_id="assistant-confirm",
-    response_model=AssistantTurn,
+    response_model=AssistantTurnPublic,
 )
 async def confirm(
     runtime: RuntimeDep,
     service: ServiceDep,
     user: CurrentUser,
-    request: Request,
     conversation_id: ConversationId,
-    body: ConfirmIn,
-) -> AssistantTurn:
+    body: ConfirmationCreate,
+) -> AssistantTurnPublic:
     """Approve (or decline) the purchase, refund or cancellation that awaits confirmation.
     409 when none does."""
     await _conversation(runtime, user, conversation_id)
@@ -343,13 +306,14 @@ async def confirm(
             )  # fmt: skip
         said = SAID[pending.action][body.approve]
         return await _turn(
-            runtime, service, user, _token(request), conversation_id,
-            Command(resume={"approve": body.approve}), said,
-        )  # fmt: skip
+            runtime, service, user, conversation_id, Command(resume={"approve": body.approve}), said
+        )
 
 
-@router.get("/conversations", operation_id="assistant-conversations", response_model=Conversations)
-async def list_conversations(runtime: RuntimeDep, user: CurrentUser) -> Conversations:
+@router.get(
+    "/conversations", operation_id="assistant-conversations", response_model=ConversationsPublic
+)
+async def list_conversations(runtime: RuntimeDep, user: CurrentUser) -> ConversationsPublic:
     """The person's conversations, newest first."""
     async with runtime.db.sessions() as session:
         rows = await session.execute(
@@ -358,9 +322,9 @@ async def list_conversations(runtime: RuntimeDep, user: CurrentUser) -> Conversa
             .order_by(assistant_conversations.c.updated_at.desc())
             .limit(100)
         )
-        return Conversations(
+        return ConversationsPublic(
             items=[
-                ConversationSummary(
+                ConversationSummaryPublic(
                     conversation_id=r["conversation_id"],
                     title=r["title"],
                     updated_at=r["updated_at"],
@@ -385,15 +349,21 @@ async def get_conversation(
             .where(assistant_messages.c.conversation_id == conversation_id)
             .order_by(assistant_messages.c.id)
         )
-        messages = [Message(role=m["role"], text=m["text"], at=m["at"]) for m in found.mappings()]
+        messages = [
+            MessagePublic(role=m["role"], text=m["text"], at=m["at"]) for m in found.mappings()
+        ]
     pending = await _pending(service, conversation_id)
     return ConversationPublic(
         conversation_id=conversation_id,
         messages=messages,
-        pending=pending,
+        pending=_public(pending),
         checkout_id=row["checkout_id"],
         state="awaiting_confirmation" if pending else row["state"],
     )
+
+
+def _public(pending: Confirmation | None) -> ConfirmationPublic | None:
+    return None if pending is None else ConfirmationPublic.model_validate(pending.model_dump())
 
 
 def _title(text: str) -> str:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-
-class ErrorBody(BaseModel):
-    type: str
-    code: str
-    message: str
-    param: str | None = None
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
+from starlette.routing import Match
 
 
 class ApiError(Exception):
@@ -68,6 +58,14 @@ def _body(
     return {"error": {"type": error_type, "code": code, "message": message, "param": param}}
 
 
+def validation_message(errors: Sequence[Any]) -> tuple[str | None, str]:
+    """The field and the reason of the first problem pydantic found in a request."""
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    param = ".".join(loc) or None
+    return param, f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+
+
 def error_response(path: str, status: int, code: str, message: str, error_type: str) -> Response:
     """The error shape for refusals made before a route runs (commerce.platform.edges)."""
     return JSONResponse(_body(error_type, code, message, None, path), status_code=status)
@@ -84,10 +82,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        param = ".".join(loc) or None
-        message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+        param, message = validation_message(exc.errors())
         return JSONResponse(
             _body("invalid_request", "invalid_field", message, param, request.url.path),
             status_code=422,
@@ -98,8 +93,22 @@ def install(app: FastAPI) -> None:
         code = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
         return JSONResponse(
             _body("invalid_request", code, str(exc.detail), None, request.url.path),
             status_code=exc.status_code,
-            headers=exc.headers,
+            headers=headers,
         )
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods the routes of this request's path answer (a path such as
+    `/v1/cart/lines/{sku}` has one route per method; the router's 405 names only one)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)

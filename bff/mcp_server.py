@@ -13,22 +13,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote as url_quote
 
 import httpx
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+
+from commerce.contracts.values import FINAL_STATES
+from shopapi import client as api
 
 INSTRUCTIONS = (
     "agentshop: search products, manage the cart, quote and buy for the signed-in person. "
     "Never buy without the person's explicit yes: call `checkout` to get the quote, show it, "
     "and call `confirm_purchase` with its exact `total_cents` only after they approve."
 )
-
-
-def quote_path(segment: str) -> str:
-    """One path segment, escaped."""
-    return url_quote(segment, safe="")
 
 
 class ShopError(ToolError):
@@ -47,35 +44,26 @@ class Shop:
     pending: dict[str, Any] | None = field(default=None)  # the last quote `checkout` showed
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))
 
-    async def request(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> Any:
+    async def send(self, call: api.Call[Any], *, retry: bool = True) -> Any:
+        """The answer to `call` as JSON values (what a tool returns)."""
+        client = api.AsyncClient(self.base_url, self.token, http=self.http)
         if self.token is None:
-            signed = await self.http.post(
-                f"{self.base_url}/v1/auth/token",
-                json={"email": self.email, "password": self.password},
-            )
-            if signed.status_code != 200:
-                raise ShopError(f"Cannot sign in as {self.email}: {signed.text[:200]}")
-            self.token = signed.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self.token}"}
-        answer = await self.http.request(
-            method, f"{self.base_url}{path}", headers=headers, **kwargs
-        )
-        if answer.status_code == 401 and retry:  # the token ran out: sign in again, once
-            self.token = None
-            return await self.request(method, path, retry=False, **kwargs)
-        if answer.status_code >= 400:
             try:
-                error = answer.json().get("error") or answer.json()
-                reason = error.get("message") or str(error)
-            except ValueError:
-                reason = answer.text[:200]
-            raise ShopError(f"{reason} (HTTP {answer.status_code})")
-        return answer.json()
+                self.token = (await client.sign_in(self.email, self.password)).access_token
+            except api.ShopError as exc:
+                raise ShopError(f"Cannot sign in as {self.email}: {exc.message}") from exc
+        try:
+            return (await client.send(call)).model_dump(mode="json")
+        except api.ShopError as exc:
+            if exc.status == 401 and retry:  # the token ran out: sign in again, once
+                self.token = None
+                return await self.send(call, retry=False)
+            raise ShopError(f"{exc.message or exc.code} (HTTP {exc.status})") from exc
 
     async def address(self, address: dict[str, Any] | None) -> dict[str, Any]:
         if address:
             return address
-        home = (await self.request("GET", "/v1/me")).get("address")
+        home = (await self.send(api.me())).get("address")
         if not home:
             raise ShopError("No home address on file: pass a shipping address.")
         return dict(home)
@@ -89,29 +77,27 @@ def build(shop: Shop) -> MCPServer:
     async def search_products(query: str, limit: int = 10) -> Any:
         """Search the catalog by words (typos and plurals are fine); cheapest first when
         `sort` is not given. Returns products with their SKUs, prices (cents) and stock."""
-        return await shop.request(
-            "GET", "/v1/products", params={"q": query, "limit": max(1, min(limit, 50))}
-        )
+        return await shop.send(api.search(query, limit=max(1, min(limit, 50))))
 
     @server.tool()
     async def product_details(product_id: str) -> Any:
         """One product with every variant (SKU), price in cents and availability."""
-        return await shop.request("GET", f"/v1/products/{quote_path(product_id)}")
+        return await shop.send(api.product(product_id))
 
     @server.tool()
     async def view_cart() -> Any:
         """The person's cart: lines with SKU, quantity and the price seen."""
-        return await shop.request("GET", "/v1/cart")
+        return await shop.send(api.cart())
 
     @server.tool()
     async def add_to_cart(sku: str, quantity: int = 1) -> Any:
         """Put `quantity` of a SKU in the cart (adds to what is there)."""
-        return await shop.request("POST", "/v1/cart/lines", json={"sku": sku, "quantity": quantity})
+        return await shop.send(api.add_line(sku, quantity))
 
     @server.tool()
     async def remove_from_cart(sku: str) -> Any:
         """Take a SKU out of the cart."""
-        return await shop.request("DELETE", f"/v1/cart/lines/{quote_path(sku)}")
+        return await shop.send(api.remove_line(sku))
 
     @server.tool()
     async def quote(
@@ -120,11 +106,7 @@ def build(shop: Shop) -> MCPServer:
         """Price the cart: subtotal, discount, tax, shipping and total in cents (nothing is
         bought). Ships to the person's home address unless `shipping_address` is given
         (name, line1, city, region, postal_code, country)."""
-        body = {
-            "shipping_address": await shop.address(shipping_address),
-            "coupon_code": coupon_code,
-        }
-        return await shop.request("POST", "/v1/checkout/quote", json=body)
+        return await shop.send(api.quote_cart(await shop.address(shipping_address), coupon_code))
 
     @server.tool()
     async def checkout(
@@ -133,11 +115,7 @@ def build(shop: Shop) -> MCPServer:
         """Step 1 of buying: the quote to show the person. Nothing is charged. To buy, call
         `confirm_purchase` with this quote's exact `total_cents` after the person says yes."""
         address = await shop.address(shipping_address)
-        quoted = await shop.request(
-            "POST",
-            "/v1/checkout/quote",
-            json={"shipping_address": address, "coupon_code": coupon_code},
-        )
+        quoted = await shop.send(api.quote_cart(address, coupon_code))
         total = quoted["totals"]["total_cents"]
         shop.pending = {
             "shipping_address": address,
@@ -162,17 +140,17 @@ def build(shop: Shop) -> MCPServer:
                 f"The quote's total is {pending['total_cents']} cents, not {expected_total_cents}; "
                 "nothing was bought."
             )
-        body = {
-            "shipping_address": pending["shipping_address"], "coupon_code": pending["coupon_code"],
-            "payment_token": payment_token, "expected_total_cents": expected_total_cents,
-        }  # fmt: skip
+        call = api.start_checkout(
+            pending["shipping_address"], payment_token, expected_total_cents,
+            coupon=pending["coupon_code"],
+        )  # fmt: skip
         shop.pending = None  # one approval buys once
-        started = await shop.request("POST", "/v1/checkouts", json=body)
+        started = await shop.send(call)
         checkout_id = started["checkout_id"]
         deadline = asyncio.get_running_loop().time() + shop.wait_seconds
         while True:
-            state = await shop.request("GET", f"/v1/checkouts/{checkout_id}")
-            if state.get("state") in ("completed", "failed"):
+            state = await shop.send(api.checkout(checkout_id))
+            if state.get("state") in FINAL_STATES:
                 return state
             if asyncio.get_running_loop().time() > deadline:
                 return {**state, "note": "Still processing; ask order_status later."}
@@ -182,18 +160,14 @@ def build(shop: Shop) -> MCPServer:
     async def order_status(order_id: str | None = None) -> Any:
         """One order (status, lines, totals, history), or the person's latest orders."""
         if order_id:
-            return await shop.request("GET", f"/v1/orders/{quote_path(order_id)}")
-        return await shop.request("GET", "/v1/orders", params={"limit": 10})
+            return await shop.send(api.order(order_id))
+        return await shop.send(api.orders(limit=10))
 
     @server.tool()
     async def request_refund(order_id: str, amount_cents: int, reason: str) -> Any:
         """Refund exactly `amount_cents` of an order to the card it was paid with (never
         more than was captured). Ask the person to confirm the amount first."""
-        return await shop.request(
-            "POST",
-            f"/v1/orders/{order_id}/refunds",
-            json={"reason": reason, "amount_cents": amount_cents},
-        )
+        return await shop.send(api.refund(order_id, reason, amount_cents=amount_cents))
 
     return server
 

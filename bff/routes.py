@@ -1,22 +1,17 @@
-"""The public API under /v1. Each route checks who asks, then calls the owning service."""
+"""The public API under /v1. Each route checks who asks (authentication and rate limit),
+then calls the BFF's application layer (`bff.services`), which calls the owning service."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bff.auth import (
@@ -27,127 +22,58 @@ from bff.auth import (
     signin_throttled,
     verify_password,
 )
-from bff.catalog_cache import CatalogCacheSettings, ReadCache, Upstream
-from bff.errors import ApiError, ErrorResponse, not_found
+from bff.catalog_cache import Upstream
+from bff.errors import ApiError
 from bff.idempotency import Lease, idempotent
+from bff.services import account, cart, catalog, checkout, orders
+from bff.services.checkout import safe_for_person
 from bff.shedding import shed_if_behind
-from bff.tables import addresses, checkouts, users
-from commerce import pricing
-from commerce.contracts.checkout import InitiateCheckoutCommand
-from commerce.contracts.values import (
-    ID_PATTERN,
-    MAX_CENTS,
-    MAX_CHECKOUT_LINES,
-    Address,
-    CheckoutLine,
-    Contact,
-    Paragraph,
-    Text,
+from bff.tables import users
+from bff.upstream import call
+from commerce.contracts.values import ID_PATTERN
+from commerce.platform.service import RuntimeDep
+from shopapi.schemas import (
+    CartLineCreate,
+    CartLineUpdate,
+    CartPublic,
+    CheckoutAcceptedPublic,
+    CheckoutCreate,
+    CheckoutPublic,
+    CouponCheckCreate,
+    CouponCheckPublic,
+    ErrorPublic,
+    NotificationsPublic,
+    OrderPublic,
+    OrdersPublic,
+    ProductPublic,
+    ProductsPublic,
+    QuoteCreate,
+    QuotePublic,
+    RefundCreate,
+    RefundPublic,
+    RefundsPublic,
+    TimelinePublic,
+    TokenCreate,
+    TokenPublic,
+    UserPublic,
 )
-from commerce.platform.service import RuntimeDep, ServiceRuntime
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 404, 409, 422, 503)
+    400: {"model": ErrorPublic, "description": "The body is not JSON"},
+    401: {"model": ErrorPublic, "description": "Not signed in, or the token expired"},
+    404: {"model": ErrorPublic, "description": "No such resource (or not this person's)"},
+    409: {"model": ErrorPublic, "description": "The request conflicts with the current state"},
+    413: {"model": ErrorPublic, "description": "The body is too large"},
+    422: {"model": ErrorPublic, "description": "The request is invalid, with the reason"},
+    429: {"model": ErrorPublic, "description": "Too many requests; see Retry-After"},
+    503: {"model": ErrorPublic, "description": "A service behind the API is away or overloaded"},
 }
 router = APIRouter(prefix="/v1", responses=ERRORS)
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x20-\x7E]+$"),
+]
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def seg(value: str) -> str:
-    """One path segment, percent-encoded (client text never changes the backend path):
-    dots too, so `.` or `..` stays a segment and never walks up the backend's path."""
-    if value in (".", ".."):
-        return "%2E" * len(value)
-    return quote(value, safe="")
-
-
-def _unavailable(service: str) -> ApiError:
-    return ApiError(
-        503,
-        "service_unavailable",
-        f"The {service} service is not answering; try again shortly.",
-        error_type="api_error",
-    )
-
-
-def _refusal(service: str, path: str, status: int, body: Callable[[], Any]) -> ApiError | None:
-    """The error a backend's answer becomes (None for a success): its 404 stays a 404,
-    its 409 and 422 keep their reason, any other failure is a 503."""
-    if status == 404:
-        return not_found(path.strip("/").split("/")[0].rstrip("s") or "resource")
-    if status in (409, 422):
-        detail = body().get("detail")
-        message = detail.get("message") if isinstance(detail, dict) else str(detail)
-        code = detail.get("code", "rejected") if isinstance(detail, dict) else "rejected"
-        return ApiError(status, code, str(message))
-    if status >= 400:
-        return ApiError(
-            503,
-            "service_error",
-            f"The {service} service failed ({status}).",
-            error_type="api_error",
-        )
-    return None
-
-
-async def call(runtime: ServiceRuntime, service: str, method: str, path: str, **kwargs: Any) -> Any:
-    """A request to a backend service; its 404 stays a 404, its being away becomes a 503."""
-    try:
-        response = await runtime.http.request(method, f"{runtime.url_of(service)}{path}", **kwargs)
-    except httpx.HTTPError as exc:
-        raise _unavailable(service) from exc
-    refusal = _refusal(service, path, response.status_code, response.json)
-    if refusal is not None:
-        raise refusal
-    return response.json()
-
-
-def catalog_cache(runtime: ServiceRuntime) -> ReadCache:
-    """The BFF's cache of catalog answers (one per BFF runtime, made on first use)."""
-    cache = runtime.state.get("catalog_cache")
-    if cache is None:
-        settings = CatalogCacheSettings()
-        lookups = Counter(
-            "agentshop_bff_catalog_cache_lookups",
-            "Catalog reads through the BFF's cache, by outcome (hit, miss, shared)",
-            ["outcome"],
-            registry=runtime.metrics.registry,
-        )
-        outcomes = {outcome: lookups.labels(outcome) for outcome in ("hit", "miss", "shared")}
-        cache = runtime.state["catalog_cache"] = ReadCache(
-            settings.catalog_cache_seconds,
-            settings.catalog_cache_mb * 1_000_000,
-            count=lambda outcome: outcomes[outcome].inc(),
-        )
-    assert isinstance(cache, ReadCache)
-    return cache
-
-
-async def catalog_get(
-    runtime: ServiceRuntime, path: str, params: tuple[tuple[str, str], ...] = ()
-) -> Upstream:
-    """A GET of the catalog through the BFF's read cache, its errors answered as `call`
-    answers them. `.body` is the catalog's JSON as sent, `.json` the same parsed."""
-    url = f"{runtime.url_of('catalog')}{path}"
-
-    async def fetch(asked_at: float) -> Upstream:
-        response = await runtime.http.get(url, params=params)
-        key_size = len(path) + sum(len(k) + len(v) for k, v in params)
-        return Upstream(response.status_code, response.content, asked_at, key_size)
-
-    try:
-        answer = await catalog_cache(runtime).get((path, params), fetch)
-    except httpx.HTTPError as exc:
-        raise _unavailable("catalog") from exc
-    refusal = _refusal("catalog", path, answer.status, lambda: answer.json)
-    if refusal is not None:
-        raise refusal
-    return answer
 
 
 def _as_sent(answer: Upstream) -> Response:
@@ -157,26 +83,8 @@ def _as_sent(answer: Upstream) -> Response:
 # -- auth -----------------------------------------------------------------------------
 
 
-class TokenRequest(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"email": "alice@example.com", "password": "alice-demo-pass"}]
-        },
-    )
-    email: Text = Field(min_length=3, max_length=254)
-    password: Text = Field(min_length=1, max_length=200)
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-    user_id: str
-
-
-@router.post("/auth/token", operation_id="auth-token", response_model=Token, tags=["auth"])
-async def sign_in(runtime: RuntimeDep, body: TokenRequest, request: Request) -> Token:
+@router.post("/auth/token", operation_id="auth-token", response_model=TokenPublic, tags=["auth"])
+async def sign_in(runtime: RuntimeDep, body: TokenCreate, request: Request) -> TokenPublic:
     """Sign in with email and password; returns a bearer token. Too many failures for one
     account or from one address answer 429 with `Retry-After` (docs/adr/0022)."""
     account = body.email.lower()
@@ -199,245 +107,104 @@ async def sign_in(runtime: RuntimeDep, body: TokenRequest, request: Request) -> 
             401, "invalid_credentials", "Wrong email or password.", error_type="authentication"
         )
     signin_succeeded(account)
-    return Token(
+    return TokenPublic(
         access_token=issue_token(runtime, user["user_id"]), expires_in=3600, user_id=user["user_id"]
     )
 
 
-@router.get("/me", operation_id="auth-me", tags=["auth"])
-async def me(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
-    async with runtime.db.sessions() as session:
-        row = (
-            (
-                await session.execute(
-                    select(users.c.user_id, users.c.email, users.c.name, users.c.phone).where(
-                        users.c.user_id == user
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
-        home = await session.scalar(select(addresses.c.address).where(addresses.c.user_id == user))
-    if row is None:
-        raise not_found("user")
-    return {**row, "address": home}
+@router.get("/me", operation_id="auth-me", response_model=UserPublic, tags=["auth"])
+async def me(runtime: RuntimeDep, user: CurrentUser) -> UserPublic:
+    return await account.profile(runtime, user)
 
 
 # -- products (public) ----------------------------------------------------------------
 
 
-@router.get("/products", operation_id="products-search", tags=["products"])
-async def search_products(runtime: RuntimeDep, request: Request) -> Any:
+@router.get(
+    "/products", operation_id="products-search", response_model=ProductsPublic, tags=["products"]
+)
+async def search_products(runtime: RuntimeDep, request: Request) -> Response:
     """Search the catalog (same parameters as the catalog service: q, category, price range, sort, limit, offset, mode).
 
     The catalog's answer as sent: with `q`, `match` is "none" when the shop does not carry
     the thing (no items; `nearest` and `nearest_categories` instead)."""
-    # One value per name (the last, as the catalog reads them), in name order: the same
-    # search in another order or with a repeated name is the same cache entry.
-    params = tuple(sorted(request.query_params.items()))
-    return _as_sent(await catalog_get(runtime, "/products", params))
+    # One value per name (the last, as the catalog reads them): the same search in another
+    # order or with a repeated name is the same cache entry.
+    return _as_sent(await catalog.search(runtime, tuple(request.query_params.items())))
 
 
-@router.get("/products/{product_id}", operation_id="products-get", tags=["products"])
+@router.get(
+    "/products/{product_id}", operation_id="products-get", response_model=ProductPublic,
+    tags=["products"],
+)  # fmt: skip
 async def get_product(
     runtime: RuntimeDep, product_id: Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
-) -> Any:
-    return _as_sent(await catalog_get(runtime, f"/products/{seg(product_id)}"))
+) -> Response:
+    return _as_sent(await catalog.product(runtime, product_id))
 
 
 # -- cart -------------------------------------------------------------------------------
 
 
-class CartLineIn(Strict):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"sku": "BAT-AA-8", "quantity": 2}]}
-    )
-    sku: Text = Field(min_length=1, max_length=64)
-    quantity: int = Field(1, ge=1, le=1000)
+@router.get("/cart", operation_id="cart-get", response_model=CartPublic, tags=["cart"])
+async def get_cart(runtime: RuntimeDep, user: CurrentUser) -> CartPublic:
+    return await cart.get(runtime, user)
 
 
-class QuantityIn(Strict):
-    quantity: int = Field(ge=1, le=1000)
-
-
-@router.get("/cart", operation_id="cart-get", tags=["cart"])
-async def get_cart(runtime: RuntimeDep, user: CurrentUser) -> Any:
-    return await call(runtime, "cart", "GET", f"/carts/{seg(user)}")
-
-
-@router.post("/cart/lines", operation_id="cart-add", tags=["cart"])
-async def add_to_cart(runtime: RuntimeDep, user: CurrentUser, body: CartLineIn) -> Any:
+@router.post("/cart/lines", operation_id="cart-add", response_model=CartPublic, tags=["cart"])
+async def add_to_cart(runtime: RuntimeDep, user: CurrentUser, body: CartLineCreate) -> CartPublic:
     """Add an item; its price comes from the catalog, never from the client."""
-    sku = (await catalog_get(runtime, f"/skus/{seg(body.sku)}")).json
-    line = {
-        "sku": sku["sku"], "product_id": sku["product_id"], "name": sku["name"], "quantity": body.quantity,
-        "unit_price_cents": sku["price_cents"], "currency": sku["currency"], "category": sku["category"],
-        "tax_class": sku["tax_class"],
-    }  # fmt: skip
-    return await call(runtime, "cart", "POST", f"/carts/{seg(user)}/lines", json=line)
+    return await cart.add_line(runtime, user, body)
 
 
-@router.put("/cart/lines/{sku}", operation_id="cart-set-quantity", tags=["cart"])
+@router.put(
+    "/cart/lines/{sku}", operation_id="cart-set-quantity", response_model=CartPublic, tags=["cart"]
+)
 async def set_quantity(
-    runtime: RuntimeDep, user: CurrentUser, sku: SkuPath, body: QuantityIn
-) -> Any:
-    return await call(
-        runtime, "cart", "PUT", f"/carts/{seg(user)}/lines/{seg(sku)}", json=body.model_dump()
-    )
+    runtime: RuntimeDep, user: CurrentUser, sku: SkuPath, body: CartLineUpdate
+) -> CartPublic:
+    return await cart.set_quantity(runtime, user, sku, body)
 
 
-@router.delete("/cart/lines/{sku}", operation_id="cart-remove", tags=["cart"])
-async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: SkuPath) -> Any:
-    return await call(runtime, "cart", "DELETE", f"/carts/{seg(user)}/lines/{seg(sku)}")
+@router.delete(
+    "/cart/lines/{sku}", operation_id="cart-remove", response_model=CartPublic, tags=["cart"]
+)
+async def remove_line(runtime: RuntimeDep, user: CurrentUser, sku: SkuPath) -> CartPublic:
+    return await cart.remove_line(runtime, user, sku)
 
 
-# -- coupons ----------------------------------------------------------------------------
-
-
-class CouponCheckIn(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"code": "SAVE10", "lines": [{"sku": "BAT-AA-8", "quantity": 1}]}]
-        },
-    )
-    code: Text = Field(min_length=1, max_length=64)
-    lines: list[CartLineIn] = Field(min_length=1, max_length=200)
-
-
-class CouponCheck(BaseModel):
-    code: str
-    applies: bool
-    reason: str | None = Field(None, description="Why the coupon cannot apply to these lines")
-    discount_cents: int = 0
+# -- coupons and checkout ---------------------------------------------------------------
 
 
 @router.post(
-    "/coupons/check", operation_id="coupons-check", tags=["checkout"], response_model=CouponCheck
-)
-async def check_coupon(runtime: RuntimeDep, user: CurrentUser, body: CouponCheckIn) -> CouponCheck:
+    "/coupons/check", operation_id="coupons-check", tags=["checkout"],
+    response_model=CouponCheckPublic,
+)  # fmt: skip
+async def check_coupon(
+    runtime: RuntimeDep, user: CurrentUser, body: CouponCheckCreate
+) -> CouponCheckPublic:
     """Whether a coupon would apply to these lines (prices from the catalog): unknown,
     expired, used, or below its minimum answer `applies: false` with the reason."""
-    wanted: dict[str, int] = {}
-    for li in body.lines:
-        wanted[li.sku] = wanted.get(li.sku, 0) + li.quantity
-    found = await asyncio.gather(*(catalog_get(runtime, f"/skus/{seg(sku)}") for sku in wanted))
-    skus = [answer.json for answer in found]
-    request = {
-        "user_id": user, "currency": "USD", "coupon_code": body.code,
-        "lines": [
-            {"sku": s["sku"], "product_id": s["product_id"], "category": s["category"],
-             "quantity": wanted[s["sku"]], "unit_price_cents": s["price_cents"]}
-            for s in skus
-        ],
-    }  # fmt: skip
-    url = f"{runtime.url_of('discount-engine')}/calculate-discounts"
-    try:
-        response = await runtime.http.post(url, json=request)
-    except httpx.HTTPError as exc:
-        raise ApiError(
-            503, "service_unavailable", "Coupons cannot be checked right now; try again shortly.",
-            error_type="api_error",
-        ) from exc  # fmt: skip
-    detail = response.json().get("detail") if response.status_code == 422 else None
-    if isinstance(detail, dict) and detail.get("code") == "coupon_invalid":
-        return CouponCheck(code=body.code.upper(), applies=False, reason=str(detail["message"]))
-    if response.status_code == 422:  # e.g. more than 1000 of one SKU once lines are merged
-        raise ApiError(422, "invalid_lines", "These lines cannot be priced.", param="lines")
-    if response.status_code >= 400:
-        raise ApiError(
-            503, "service_error", f"The discount-engine service failed ({response.status_code}).",
-            error_type="api_error",
-        )  # fmt: skip
-    found = response.json()
-    mine = [a for a in found["applied"] if (a.get("code") or "").upper() == body.code.upper()]
-    return CouponCheck(
-        code=body.code.upper(), applies=True,
-        discount_cents=sum(int(a["discount_cents"]) for a in mine),
-    )  # fmt: skip
+    return await checkout.check_coupon(runtime, user, body)
 
 
-# -- checkout ---------------------------------------------------------------------------
-
-
-class QuoteRequest(Strict):
-    shipping_address: Address
-    coupon_code: Text | None = Field(None, min_length=1, max_length=64)
-
-
-class CheckoutRequest(QuoteRequest):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"shipping_address": {"name": "Alice Martin", "line1": "1 Main St", "city": "Portland", "region": "OR", "postal_code": "97201", "country": "US"},
-                                         "payment_token": "tok_visa", "expected_total_cents": 2477}]},
-    )  # fmt: skip
-    payment_token: Text = Field(min_length=1, max_length=200)
-    expected_total_cents: int = Field(
-        ge=0, le=MAX_CENTS, description="The total of the quote the person approved"
-    )
-
-
-async def _cart_lines(runtime: ServiceRuntime, user: str) -> tuple[str, list[CheckoutLine]]:
-    cart = await call(runtime, "cart", "GET", f"/carts/{seg(user)}")
-    if not cart["lines"]:
-        raise ApiError(422, "cart_empty", "The cart is empty.")
-    if len(cart["lines"]) > MAX_CHECKOUT_LINES:  # a cart filled before the cart's own limit
-        raise ApiError(
-            422, "cart_full",
-            f"A checkout holds at most {MAX_CHECKOUT_LINES} different items; remove some first.",
-        )  # fmt: skip
-    lines = [
-        CheckoutLine(sku=li["sku"], product_id=li["product_id"], name=li["name"], quantity=li["quantity"],
-                     unit_price_cents=li["unit_price_cents"], tax_class=li["tax_class"], category=li["category"])
-        for li in cart["lines"]
-    ]  # fmt: skip
-    return str(cart["cart_id"]), lines
-
-
-async def _quote(
-    runtime: ServiceRuntime, user: str, body: QuoteRequest
-) -> tuple[str, list[CheckoutLine], pricing.Quote]:
-    cart_id, lines = await _cart_lines(runtime, user)
-    try:
-        quoted = await pricing.quote(
-            runtime.http, runtime.settings, user_id=user, lines=lines,
-            shipping_address=body.shipping_address, coupon_code=body.coupon_code,
-        )  # fmt: skip
-    except pricing.CouponInvalid as exc:
-        raise ApiError(422, "coupon_invalid", str(exc), param="coupon_code") from exc
-    except pricing.AddressUnsupported as exc:
-        raise ApiError(422, "unsupported_address", str(exc), param="shipping_address") from exc
-    except pricing.PricingUnavailable as exc:
-        raise ApiError(
-            503,
-            "service_unavailable",
-            "Prices cannot be calculated right now; try again shortly.",
-            error_type="api_error",
-        ) from exc
-    except pricing.PricingError as exc:  # a request the pricing services refused
-        raise ApiError(422, "pricing_rejected", f"The cart cannot be priced: {exc}") from exc
-    return cart_id, lines, quoted
-
-
-@router.post("/checkout/quote", operation_id="checkout-quote", tags=["checkout"])
-async def quote_checkout(
-    runtime: RuntimeDep, user: CurrentUser, body: QuoteRequest
-) -> dict[str, Any]:
+@router.post(
+    "/checkout/quote", operation_id="checkout-quote", response_model=QuotePublic, tags=["checkout"]
+)
+async def quote_checkout(runtime: RuntimeDep, user: CurrentUser, body: QuoteCreate) -> QuotePublic:
     """What the person will pay for their cart: lines, discount, tax, shipping, total."""
-    _, lines, quoted = await _quote(runtime, user, body)
-    return {
-        "lines": [{**line.model_dump(), "discount_cents": q.discount_cents, "tax_cents": q.tax_cents} for line, q in zip(lines, quoted.lines, strict=True)],
-        "totals": quoted.totals.model_dump(), "applied": quoted.applied, "jurisdiction": quoted.jurisdiction,
-        "expires_at": (datetime.now(UTC) + timedelta(minutes=15)).isoformat(),
-    }  # fmt: skip
+    _, lines, quoted = await checkout.quote(runtime, user, body)
+    return checkout.public(lines, quoted)
 
 
-@router.post("/checkouts", operation_id="checkouts-create", status_code=202, tags=["checkout"])
+@router.post(
+    "/checkouts", operation_id="checkouts-create", status_code=202,
+    response_model=CheckoutAcceptedPublic, tags=["checkout"],
+)  # fmt: skip
 async def create_checkout(
     runtime: RuntimeDep,
     user: CurrentUser,
-    body: CheckoutRequest,
+    body: CheckoutCreate,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Start a checkout of the cart at the approved total. Answers 202 at once; follow
@@ -445,14 +212,9 @@ async def create_checkout(
 
     async def run(lease: Lease) -> tuple[int, Any]:
         await shed_if_behind(runtime)  # before the quote's work
-        cart_id, lines, quoted = await _quote(runtime, user, body)
+        cart_id, lines, quoted = await checkout.quote(runtime, user, body)
         if quoted.totals.total_cents != body.expected_total_cents:
-            raise ApiError(
-                409,
-                "price_changed",
-                f"The total is now {quoted.totals.total_cents / 100:.2f}; please review the new quote.",
-                param="expected_total_cents",
-            )
+            raise checkout.price_changed(quoted.totals.total_cents)
         answer: dict[str, Any] = {
             "checkout_id": None, "status": "submitted", "totals": quoted.totals.model_dump(),
         }  # fmt: skip
@@ -462,7 +224,7 @@ async def create_checkout(
             answer["checkout_id"] = str(checkout_id)
             await lease.complete(session, 202, answer)
 
-        await start_checkout(
+        await checkout.start(
             runtime, user, cart_id, lines, body.shipping_address, body.coupon_code, body.payment_token,
             quoted, source="web", claim=record,
         )  # fmt: skip
@@ -474,188 +236,81 @@ async def create_checkout(
     )  # fmt: skip
 
 
-async def start_checkout(
-    runtime: ServiceRuntime, user: str, cart_id: str | None, lines: list[CheckoutLine], address: Address,
-    coupon: str | None, payment_token: str, quoted: pricing.Quote, *,
-    source: Literal["web", "assistant", "agent", "cli", "load-test"],
-    claim: Callable[[AsyncSession, uuid.UUID], Awaitable[None]] | None = None,
-    checkout_id: uuid.UUID | None = None,
-) -> uuid.UUID:  # fmt: skip
-    """Publish InitiateCheckoutCommand (through the outbox) with the approved quote.
-
-    `claim` runs in the same transaction before the command is written; raising there
-    (e.g. the session was already paid by a concurrent request) publishes nothing.
-    """
-    if len(lines) > MAX_CHECKOUT_LINES:  # every way in (web, assistant, ACP) stops here
-        raise ApiError(
-            422, "cart_full",
-            f"A checkout holds at most {MAX_CHECKOUT_LINES} different items; remove some first.",
-            param="line_items" if source == "agent" else None,
-        )  # fmt: skip
-    await shed_if_behind(runtime)  # every way in: web, assistant, agents (read once a second)
-    checkout_id = checkout_id or uuid.uuid4()
-    async with runtime.db.transaction() as session:  # one round trip fewer than its own session
-        person = (
-            (
-                await session.execute(
-                    select(users.c.email, users.c.phone).where(users.c.user_id == user)
-                )
-            )
-            .mappings()
-            .first()
-        )
-        command = InitiateCheckoutCommand(
-            checkout_id=checkout_id, user_id=user, cart_id=cart_id, lines=lines, shipping_address=address,
-            contact=Contact(email=person["email"] if person else None, phone=person["phone"] if person else None),
-            payment_token=payment_token, coupon_code=coupon, quote=quoted.totals, source=source,
-        )  # fmt: skip
-        await session.execute(
-            insert(checkouts).values(
-                checkout_id=str(checkout_id), user_id=user, total_cents=quoted.totals.total_cents
-            )
-        )
-        if claim is not None:
-            await claim(session, checkout_id)
-        await runtime.outbox.add(session, command, correlation_id=str(checkout_id))
-    return checkout_id
+@router.get(
+    "/checkouts/{checkout_id}", operation_id="checkouts-get", response_model=CheckoutPublic,
+    tags=["checkout"],
+)  # fmt: skip
+async def get_checkout(
+    runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID
+) -> CheckoutPublic:
+    return await checkout.status(runtime, user, checkout_id)
 
 
-async def _own_checkout(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> None:
-    async with runtime.db.sessions() as session:
-        owner = await session.scalar(
-            select(checkouts.c.user_id).where(checkouts.c.checkout_id == str(checkout_id))
-        )
-    if owner != user:
-        raise not_found("checkout")
-
-
-@router.get("/checkouts/{checkout_id}", operation_id="checkouts-get", tags=["checkout"])
-async def get_checkout(runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID) -> Any:
-    await _own_checkout(runtime, user, checkout_id)
-    try:
-        return await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}")
-    except ApiError as exc:
-        if exc.status == 404:  # published, not yet picked up
-            return {"checkout_id": str(checkout_id), "state": "submitted"}
-        raise
-
-
-SECRET_FIELDS = frozenset({"payment_token", "token"})
-
-
-def redact_email(email: str) -> str:
-    name, at, domain = email.partition("@")
-    return f"{name[:1]}***{at}{domain}" if at else "***"
-
-
-def redact_phone(phone: str) -> str:
-    digits = [c for c in phone if c.isdigit()]
-    return "***" + "".join(digits[-2:])
-
-
-def safe_for_person(value: Any) -> Any:
-    """A saga timeline entry as its person may see it: no payment token anywhere, the
-    contact and notification recipients redacted (`a***@example.com`, `***67`); the
-    orchestrator keeps the whole."""
-    if isinstance(value, list):
-        return [safe_for_person(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    safe: dict[str, Any] = {}
-    for key, item in value.items():
-        if key in SECRET_FIELDS:
-            continue
-        if key == "recipient" and isinstance(item, str):  # a notification's e-mail or phone
-            safe[key] = redact_email(item) if "@" in item else redact_phone(item)
-        elif key == "contact" and isinstance(item, dict):
-            safe[key] = {
-                "email": redact_email(item["email"]) if item.get("email") else None,
-                "phone": redact_phone(item["phone"]) if item.get("phone") else None,
-            }
-        else:
-            safe[key] = safe_for_person(item)
-    return safe
-
-
-@router.get("/checkouts/{checkout_id}/events", operation_id="checkouts-timeline", tags=["checkout"])
-async def checkout_timeline(runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID) -> Any:
+@router.get(
+    "/checkouts/{checkout_id}/events", operation_id="checkouts-timeline",
+    response_model=TimelinePublic, tags=["checkout"],
+)  # fmt: skip
+async def checkout_timeline(
+    runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID
+) -> TimelinePublic:
     """The saga's timeline: its commands and events, without the payment token and with
     the contact redacted."""
-    await _own_checkout(runtime, user, checkout_id)
-    return safe_for_person(
-        await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}/events")
-    )
+    return await checkout.timeline(runtime, user, checkout_id)
 
 
 # -- orders and refunds -------------------------------------------------------------------
 
 
-async def _own_order(runtime: ServiceRuntime, user: str, order_id: uuid.UUID) -> Any:
-    order = await call(runtime, "order", "GET", f"/orders/{order_id}")
-    if order["user_id"] != user:
-        raise not_found("order")
-    return order
-
-
-@router.get("/orders", operation_id="orders-list", tags=["orders"])
+@router.get("/orders", operation_id="orders-list", response_model=OrdersPublic, tags=["orders"])
 async def list_orders(
     runtime: RuntimeDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> Any:
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> OrdersPublic:
     """This person's orders, newest first, as summaries (status, totals, refunded amount):
     no `lines` or `history`; `GET /v1/orders/{order_id}` has both."""
-    return await call(
-        runtime,
-        "order",
-        "GET",
-        "/orders",
-        params={"user_id": user, "limit": limit, "offset": offset},
-    )
+    return await orders.list_orders(runtime, user, limit, offset)
 
 
-@router.get("/orders/{order_id}", operation_id="orders-get", tags=["orders"])
-async def get_order(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID) -> Any:
-    return await _own_order(runtime, user, order_id)
+@router.get(
+    "/orders/{order_id}", operation_id="orders-get", response_model=OrderPublic, tags=["orders"]
+)
+async def get_order(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID) -> OrderPublic:
+    return await orders.get(runtime, user, order_id)
 
 
-@router.get("/orders/{order_id}/refunds", operation_id="orders-refunds", tags=["orders"])
-async def order_refunds(runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID) -> Any:
+@router.get(
+    "/orders/{order_id}/refunds", operation_id="orders-refunds", response_model=RefundsPublic,
+    tags=["orders"],
+)  # fmt: skip
+async def order_refunds(
+    runtime: RuntimeDep, user: CurrentUser, order_id: uuid.UUID
+) -> RefundsPublic:
     """The refunds of one of this person's orders, newest first (status `pending`,
     `succeeded` or `failed`; a cancellation is a full refund with its own reason)."""
-    await _own_order(runtime, user, order_id)
-    return await call(runtime, "refund", "GET", "/refunds", params={"order_id": str(order_id)})
-
-
-class RefundIn(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"reason": "arrived damaged", "amount_cents": 500}]},
-    )
-    reason: Paragraph = Field(min_length=1, max_length=500)
-    amount_cents: int | None = Field(None, gt=0, le=MAX_CENTS)
-    lines: list[dict[str, Any]] | None = Field(None, max_length=100)
+    return await orders.refunds(runtime, user, order_id)
 
 
 @router.post(
-    "/orders/{order_id}/refunds", operation_id="orders-refund", status_code=202, tags=["orders"]
-)
+    "/orders/{order_id}/refunds", operation_id="orders-refund", status_code=202,
+    response_model=RefundPublic, tags=["orders"],
+)  # fmt: skip
 async def request_refund(
     runtime: RuntimeDep,
     user: CurrentUser,
     order_id: uuid.UUID,
-    body: RefundIn,
+    body: RefundCreate,
     idempotency_key: IdempotencyKey = None,
-) -> Any:
-    await _own_order(runtime, user, order_id)
-    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-    payload = {"order_id": str(order_id), "user_id": user, **body.model_dump(exclude_none=True)}
-    return await call(runtime, "refund", "POST", "/issue-refund", json=payload, headers=headers)
+) -> RefundPublic:
+    return await orders.refund(runtime, user, order_id, body, idempotency_key)
 
 
-@router.get("/notifications", operation_id="notifications-list", tags=["notifications"])
-async def inbox(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
+@router.get(
+    "/notifications", operation_id="notifications-list", response_model=NotificationsPublic,
+    tags=["notifications"],
+)  # fmt: skip
+async def inbox(runtime: RuntimeDep, user: CurrentUser) -> NotificationsPublic:
     """The emails, texts and push messages the shop sent this person, newest first."""
     items: list[Any] = []
     for service in ("email-service", "sms-service", "push-service"):
@@ -665,7 +320,7 @@ async def inbox(runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
             continue  # one channel away does not hide the others
         items += [{**n, "channel": service.split("-")[0]} for n in found["items"]]
     items.sort(key=lambda n: n["created_at"], reverse=True)
-    return {"items": items}
+    return NotificationsPublic.model_validate({"items": items})
 
 
 @router.get(
@@ -680,7 +335,7 @@ async def stream_checkout(
 ) -> StreamingResponse:
     """The saga's events as Server-Sent Events, live, ending with CheckoutCompleted or
     CheckoutFailed. The timeline so far comes first, so a late subscriber misses nothing."""
-    await _own_checkout(runtime, user, checkout_id)
+    await checkout.own(runtime, user, checkout_id)
 
     async def events() -> AsyncIterator[str]:
         seen = 0

@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from sqlalchemy.dialects.postgresql import insert
 
-from bff import acp, acp_webhooks, assistant, delivery, errors
+from bff import acp, acp_openapi, acp_webhooks, assistant, delivery, errors
 from bff.auth import hasher
 from bff.routes import router
 from bff.tables import addresses, metadata, users
@@ -43,6 +43,7 @@ def configure(app: FastAPI) -> None:
     app.include_router(acp.router)
     app.include_router(acp.delegation)
     app.include_router(assistant.router)
+    acp_openapi.install(app)
     settings = app.state.runtime.settings
     app.add_middleware(
         CORSMiddleware,

@@ -21,14 +21,15 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import httpx
 import structlog
+from pydantic import BaseModel
 
 from commerce.contracts.values import FINAL_STATES
 from evals.dataset import APPROVALS, Case
 from evals.metrics import lines_match
+from shopapi import client as api
 
 log = structlog.get_logger()
 
@@ -78,62 +79,63 @@ async def _eventually(
     return value
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 class Shopper:
-    """One fresh person at the BFF."""
+    """One fresh person at the BFF, through the API's client."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.http = client
+    def __init__(self, client: api.AsyncClient) -> None:
+        self.client = client
 
-    async def ok(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, path, **kwargs)
-        if response.status_code >= 400:
+    async def send(self, call: api.Call[M]) -> M:
+        """The answer; a refusal is a RuntimeError naming the route and the reason."""
+        try:
+            return await self.client.send(call)
+        except api.ShopError as exc:
             raise RuntimeError(
-                f"{method} {path} answered {response.status_code}: {response.text[:300]}"
-            )
-        return response.json() if response.content else None
+                f"{call.method} {call.path} answered {exc.status}: {exc.code} {exc.message}"
+            ) from exc
+
+    async def ok(self, call: api.Call[Any]) -> Any:
+        """The answer as JSON values (what the comparisons read)."""
+        return (await self.send(call)).model_dump(mode="json")
 
     async def place_order(self, lines: Sequence[tuple[str, int]]) -> str:
         for sku, quantity in lines:
-            await self.ok("POST", "/v1/cart/lines", json={"sku": sku, "quantity": quantity})
-        quote = await self.ok("POST", "/v1/checkout/quote", json={"shipping_address": HOME})
-        started = await self.ok(
-            "POST",
-            "/v1/checkouts",
-            json={
-                "shipping_address": HOME,
-                "payment_token": "tok_visa",
-                "expected_total_cents": quote["totals"]["total_cents"],
-            },
-            headers={"Idempotency-Key": f"eval-{uuid.uuid4()}"},
+            await self.send(api.add_line(sku, quantity))
+        quote = await self.send(api.quote_cart(HOME))
+        started = await self.send(
+            api.start_checkout(
+                HOME, "tok_visa", quote.totals.total_cents, idempotency_key=f"eval-{uuid.uuid4()}"
+            )
         )
         status = await _eventually(
-            lambda: self.ok("GET", f"/v1/checkouts/{started['checkout_id']}"),
-            lambda s: s["state"] in FINAL_STATES,
+            lambda: self.send(api.checkout(str(started.checkout_id))),
+            lambda s: s.state in FINAL_STATES,
             SETTLE_SECONDS,
         )
-        if status["state"] != "completed" or not status.get("order_id"):
-            raise RuntimeError(f"setting up an order failed: {status['state']}")
+        if status.state != "completed" or not status.order_id:
+            raise RuntimeError(f"setting up an order failed: {status.state}")
+        order_id = str(status.order_id)
         await _eventually(
-            lambda: self.ok("GET", f"/v1/orders/{status['order_id']}"),
-            lambda o: o["status"] == "confirmed",
+            lambda: self.send(api.order(order_id)),
+            lambda o: o.status == "confirmed",
             SETTLE_SECONDS,
         )
-        await _eventually(
-            lambda: self.ok("GET", "/v1/cart"), lambda c: not c["lines"], SETTLE_SECONDS
-        )
-        return str(status["order_id"])
+        await _eventually(lambda: self.send(api.cart()), lambda c: not c.lines, SETTLE_SECONDS)
+        return order_id
 
     async def orders(self) -> list[dict[str, Any]]:
-        listed = await self.ok("GET", "/v1/orders", params={"limit": 100})
-        return [await self.ok("GET", f"/v1/orders/{o['order_id']}") for o in listed["items"]]
+        listed = await self.send(api.orders(limit=100))
+        return [await self.ok(api.order(str(o.order_id))) for o in listed.items]
 
 
 async def play(case: Case, base_url: str, new_person: NewPerson) -> OutcomeResult:
     """Set up the case's person, play the conversation, compare the end state."""
     result = OutcomeResult(id=case.id, category=case.category, split=case.split)
     user = f"eval-{case.id}-{uuid.uuid4().hex[:8]}"
-    headers = {"Authorization": f"Bearer {await new_person(user)}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as client:
+    async with api.AsyncClient(base_url, await new_person(user), timeout=60) as client:
         shopper = Shopper(client)
         try:
             await _play(case, shopper, result)
@@ -149,25 +151,21 @@ async def _play(case: Case, shopper: Shopper, result: OutcomeResult) -> None:
         for order in case.context.orders
     ]
     for line in case.context.cart:
-        await shopper.ok(
-            "POST", "/v1/cart/lines", json={"sku": line.sku, "quantity": line.quantity}
-        )
+        await shopper.send(api.add_line(line.sku, line.quantity))
     texts = case.texts(order_ids[0] if order_ids else "00000000-0000-4000-8000-0000000000aa")
     conversation: str | None = None
     checkout_ids: list[str] = []
     for text in texts:
         started = time.perf_counter()
-        turn = await shopper.ok(
-            "POST", "/v1/assistant/messages", json={"conversation_id": conversation, "text": text}
-        )
+        turn = await shopper.send(api.send_message(conversation, text))
         result.latency_ms += (time.perf_counter() - started) * 1000
-        conversation = turn["conversation_id"]
-        if turn.get("checkout_id") and turn["checkout_id"] not in checkout_ids:
-            checkout_ids.append(turn["checkout_id"])
+        conversation = turn.conversation_id
+        if turn.checkout_id and turn.checkout_id not in checkout_ids:
+            checkout_ids.append(turn.checkout_id)
     for checkout_id in checkout_ids:  # let the sagas finish before reading the stores
         await _eventually(
-            lambda cid=checkout_id: shopper.ok("GET", f"/v1/checkouts/{cid}"),  # type: ignore[misc]
-            lambda s: s["state"] in FINAL_STATES,
+            lambda cid=checkout_id: shopper.send(api.checkout(cid)),  # type: ignore[misc]
+            lambda s: s.state in FINAL_STATES,
             SETTLE_SECONDS,
         )
     await _compare(case, shopper, result, conversation, order_ids)
@@ -200,12 +198,12 @@ async def _compare(
     else:
         result.checks["no_order"] = not new
     if want.cart is not None:
-        cart = await shopper.ok("GET", "/v1/cart")
-        got_cart = [{"sku": li["sku"], "quantity": li["quantity"]} for li in cart["lines"]]
+        cart = await shopper.send(api.cart())
+        got_cart = [{"sku": li.sku, "quantity": li.quantity} for li in cart.lines]
         result.checks["cart"] = lines_match([ln.model_dump() for ln in want.cart], got_cart)
     if conversation is not None:
-        state = await shopper.ok("GET", f"/v1/assistant/conversations/{conversation}")
-        result.checks["pending"] = (state.get("pending") is not None) == want.pending_confirmation
+        state = await shopper.send(api.conversation(conversation))
+        result.checks["pending"] = (state.pending is not None) == want.pending_confirmation
     if order_ids:
         await _check_order(case, shopper, result, order_ids[0])
 
@@ -218,7 +216,7 @@ async def _check_order(case: Case, shopper: Shopper, result: OutcomeResult, orde
         return not expect_change or order["refunded_cents"] > 0 or order["status"] == "cancelled"
 
     order = await _eventually(
-        lambda: shopper.ok("GET", f"/v1/orders/{order_id}"),
+        lambda: shopper.ok(api.order(order_id)),
         settled,
         SETTLE_SECONDS if expect_change else 0,
     )

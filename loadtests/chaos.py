@@ -40,9 +40,11 @@ import httpx
 import structlog
 from sqlalchemy import select
 
+from commerce.contracts.values import FINAL_STATES
 from commerce.platform.db import Database
 from commerce.platform.settings import Settings
 from commerce.services import SERVICES
+from shopapi import client as api
 
 log = structlog.get_logger(__name__)
 
@@ -231,36 +233,32 @@ class Shoppers:
 
     async def _one(self, token: str) -> None:
         key = str(uuid.uuid4())
-        auth = {"Authorization": f"Bearer {token}"}
         deadline = time.monotonic() + 90  # the client's patience across a fault
         try:
-            async with httpx.AsyncClient(base_url=self.bff, headers=auth, timeout=10) as http:
+            async with api.AsyncClient(self.bff, token, timeout=10) as shop:
                 while time.monotonic() < deadline:
-                    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
-                        cart = (await http.get("/v1/cart")).json()
-                        if cart.get("lines"):
-                            for line in cart["lines"]:
-                                await http.delete(f"/v1/cart/lines/{line['sku']}")
-                        sku = random.choice(self.skus)
-                        await http.post("/v1/cart/lines", json={"sku": sku, "quantity": 1})
-                        quote = await http.post(
-                            "/v1/checkout/quote", json={"shipping_address": HOME}
-                        )
-                        if quote.status_code == 200:
-                            body = {
-                                "shipping_address": HOME, "payment_token": "tok_visa",
-                                "expected_total_cents": quote.json()["totals"]["total_cents"],
-                            }  # fmt: skip
-                            started = await http.post(
-                                "/v1/checkouts", json=body, headers={"Idempotency-Key": key}
+                    with contextlib.suppress(httpx.HTTPError, api.ShopError, ValueError):
+                        with contextlib.suppress(api.ShopError):
+                            for line in (await shop.send(api.cart())).lines:
+                                with contextlib.suppress(api.ShopError):
+                                    await shop.send(api.remove_line(line.sku))
+                        with contextlib.suppress(api.ShopError):
+                            await shop.send(api.add_line(random.choice(self.skus), 1))
+                        quote = await shop.send(api.quote_cart(HOME))
+                        try:
+                            started = await shop.send(
+                                api.start_checkout(
+                                    HOME, "tok_visa", quote.totals.total_cents, idempotency_key=key
+                                )
                             )
-                            if started.status_code == 202:
-                                self.accepted.append(uuid.UUID(started.json()["checkout_id"]))
-                                return
-                            if started.status_code in (409, 422) and started.json()["error"][
-                                "code"
-                            ] in ("price_changed", "cart_empty", "idempotency_key_reused"):
+                        except api.ShopError as exc:
+                            if exc.status in (409, 422) and exc.code in (
+                                "price_changed", "cart_empty", "idempotency_key_reused",
+                            ):  # fmt: skip
                                 key = str(uuid.uuid4())  # a new request: the cart changed
+                        else:
+                            self.accepted.append(started.checkout_id)
+                            return
                     await asyncio.sleep(1.0)
                 self.refused += 1
         finally:
@@ -270,15 +268,11 @@ class Shoppers:
 async def _sign_in(bff: str, count: int) -> list[str]:
     from loadtests.runner import LOAD_PASSWORD, load_email
 
-    async with httpx.AsyncClient(base_url=bff, timeout=30) as http:
-        tokens = []
-        for n in range(count):
-            response = await http.post(
-                "/v1/auth/token", json={"email": load_email(n), "password": LOAD_PASSWORD}
-            )
-            response.raise_for_status()
-            tokens.append(str(response.json()["access_token"]))
-        return tokens
+    async with api.AsyncClient(bff, timeout=30) as shop:
+        return [
+            (await shop.send(api.sign_in(load_email(n), LOAD_PASSWORD))).access_token
+            for n in range(count)
+        ]
 
 
 def _settings(stack: Stack) -> Settings:
@@ -337,12 +331,12 @@ async def _one_fault(fault: str, stack: Stack, options: ChaosOptions, tokens: li
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):  # PostgreSQL may still be recovering
             states = await _terminal(_settings(stack), ids)
-            if all(states.get(i) in ("completed", "failed") for i in ids):
+            if all(states.get(i) in FINAL_STATES for i in ids):
                 break
         await asyncio.sleep(1.0)
     row.seconds_to_terminal = round(time.monotonic() - started, 1)
     row.lost = sum(1 for i in ids if i not in states)
-    row.stuck = sum(1 for i in ids if states.get(i) not in ("completed", "failed"))
+    row.stuck = sum(1 for i in ids if states.get(i) not in FINAL_STATES)
     row.completed = sum(1 for i in ids if states.get(i) == "completed")
     row.failed = sum(1 for i in ids if states.get(i) == "failed")
     # confirmations and refund records: the orchestrator's follow-up sends lost ones again

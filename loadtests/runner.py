@@ -37,6 +37,7 @@ from commerce.platform.settings import Settings
 from loadtests import hops, resends
 from loadtests import report as reporting
 from loadtests.floor import measure_floor
+from shopapi import client as api
 
 log = structlog.get_logger(__name__)
 
@@ -280,16 +281,12 @@ async def sign_in(bff_url: str, count: int) -> list[str]:
     """Each load-test user signs in through the BFF, as a person would."""
     gate = asyncio.Semaphore(4)
 
-    async def one(http: httpx.AsyncClient, n: int) -> str:
+    async def one(shop: api.AsyncClient, n: int) -> str:
         async with gate:
-            response = await http.post(
-                "/v1/auth/token", json={"email": load_email(n), "password": LOAD_PASSWORD}
-            )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
+            return (await shop.send(api.sign_in(load_email(n), LOAD_PASSWORD))).access_token
 
-    async with httpx.AsyncClient(base_url=bff_url, timeout=30) as http:
-        return list(await asyncio.gather(*(one(http, n) for n in range(count))))
+    async with api.AsyncClient(bff_url, timeout=30) as shop:
+        return list(await asyncio.gather(*(one(shop, n) for n in range(count))))
 
 
 async def _settle(settings: Settings, within: float = 90.0) -> None:

@@ -18,14 +18,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from locust import FastHttpUser, between, events
 from locust.env import Environment
+from pydantic import BaseModel
 
 from commerce.catalog.data import catalog_products, catalog_skus
 from commerce.contracts.values import FINAL_STATES
+from shopapi import client as api
+from shopapi.schemas import CartLinePublic, CheckoutPublic
 
 HOME = {
     "name": "Load Tester",
@@ -35,11 +37,13 @@ HOME = {
     "postal_code": "97201",
     "country": "US",
 }
-QUERIES: list[dict[str, str | int]] = [
-    {"q": "usb c cable"}, {"q": "headphnoes"}, {"q": "aa batteries"}, {"q": "coffee"},
-    {"q": "notebook", "sort": "price_asc"}, {"category": "kitchen", "max_price_cents": 3000},
-    {"q": "wireless", "category": "electronics"}, {"q": "tent"}, {"q": "hoodie"},
-    {"category": "books", "sort": "name", "offset": 20}, {"q": "charger"}, {"q": "mug"},
+QUERIES: list[api.Call[Any]] = [
+    api.search("usb c cable"), api.search("headphnoes"), api.search("aa batteries"),
+    api.search("coffee"), api.search("notebook", sort="price_asc"),
+    api.search(category="kitchen", max_price_cents=3000),
+    api.search("wireless", category="electronics"), api.search("tent"), api.search("hoodie"),
+    api.search(category="books", sort="name", offset=20), api.search("charger"),
+    api.search("mug"),
 ]  # fmt: skip
 PRODUCTS = [p.product_id for p in catalog_products()]
 # Ordinary lines use SKUs with plenty of stock, so running out is only ever intended.
@@ -47,6 +51,7 @@ SKUS = [s.sku for s in catalog_skus() if s.initial_stock >= 50]
 # More than any SKU's seeded stock, so the saga runs out of stock and compensates.
 OUT_OF_STOCK_QUANTITY = 1000
 TERMINAL = FINAL_STATES
+M = TypeVar("M", bound=BaseModel)
 
 
 def env_float(name: str, default: float) -> float:
@@ -214,26 +219,30 @@ class Shopper(FastHttpUser):
         if RATE_PER_USER > 0:  # the first task, too, at a random time
             time.sleep(self.wait_time())
 
-    # browsing
+    def send(self, call: api.Call[Any], *, signed: bool = True, **kwargs: Any) -> Any:
+        """One call of the API's client through Locust's HTTP client (so Locust times it,
+        under the call's route name); the response as Locust gives it."""
+        extra: dict[str, Any] = {"params": call.params} if call.params else {}
+        headers = {**self.auth, **call.headers} if signed else dict(call.headers)
+        return self.client.request(
+            call.method, call.path, name=call.name, json=call.json, headers=headers,
+            **extra, **kwargs,
+        )  # fmt: skip
+
+    # browsing (public: no token)
     def search(self) -> None:
-        self.client.get("/v1/products", params=random.choice(QUERIES), name="GET /v1/products")
+        self.send(random.choice(QUERIES), signed=False)
 
     def product_detail(self) -> None:
-        self.client.get(f"/v1/products/{random.choice(PRODUCTS)}", name="GET /v1/products/{id}")
+        self.send(api.product(random.choice(PRODUCTS)), signed=False)
 
-    def view_cart(self) -> dict[str, Any]:
-        response = self.client.get("/v1/cart", headers=self.auth, name="GET /v1/cart")
-        cart: dict[str, Any] = response.json() if response.ok else {"lines": []}
-        return cart
+    def view_cart(self) -> list[CartLinePublic]:
+        call = api.cart()
+        response = self.send(call)
+        return call.parse(response.json()).lines if response.ok else []
 
     def add_to_cart(self, sku: str | None = None, quantity: int = 1) -> None:
-        sku = sku or self.fresh_sku()
-        self.client.post(
-            "/v1/cart/lines",
-            json={"sku": sku, "quantity": quantity},
-            headers=self.auth,
-            name="POST /v1/cart/lines",
-        )
+        self.send(api.add_line(sku or self.fresh_sku(), quantity))
 
     def fresh_sku(self) -> str:
         while (sku := random.choice(SKUS)) in self.recent:
@@ -241,44 +250,35 @@ class Shopper(FastHttpUser):
         return sku
 
     def empty_cart(self) -> None:
-        for line in self.view_cart()["lines"]:
-            with self.client.delete(
-                f"/v1/cart/lines/{line['sku']}",
-                headers=self.auth,
-                name="DELETE /v1/cart/lines/{sku}",
-                catch_response=True,
-            ) as response:
+        for line in self.view_cart():
+            with self.send(api.remove_line(line.sku), catch_response=True) as response:
                 if response.status_code == 404:  # a late ClearCart took it first
                     response.success()
 
     # buying
     def checkout(self) -> None:
         """Quote the cart, start the checkout at that total, wait for the saga's outcome."""
-        cart = self.view_cart()
-        if not cart["lines"]:
+        lines = self.view_cart()
+        if not lines:
             return
-        expect_out_of_stock = any(li["quantity"] >= OUT_OF_STOCK_QUANTITY for li in cart["lines"])
+        expect_out_of_stock = any(li.quantity >= OUT_OF_STOCK_QUANTITY for li in lines)
         declined = random.random() < self.decline_share
-        quote = self.checkout_step(
-            "/v1/checkout/quote", {"shipping_address": HOME}, self.auth, "POST /v1/checkout/quote"
-        )
+        quote = self.checkout_step(api.quote_cart(HOME))
         if quote is None:
             return
-        body = {
-            "shipping_address": HOME,
-            "payment_token": "tok_declined" if declined else "tok_visa",
-            "expected_total_cents": quote.json()["totals"]["total_cents"],
-        }
         sent = time.time()
         created = self.checkout_step(
-            "/v1/checkouts", body, {**self.auth, "Idempotency-Key": str(uuid.uuid4())},
-            "POST /v1/checkouts", expect=202,
+            api.start_checkout(
+                HOME, "tok_declined" if declined else "tok_visa", quote.totals.total_cents,
+                idempotency_key=str(uuid.uuid4()),
+            ),
+            expect=202,
         )  # fmt: skip
         accepted = time.time()
         if created is None:
             return
-        checkout_id = created.json()["checkout_id"]
-        self.recent = ([li["sku"] for li in cart["lines"]] + self.recent)[:12]
+        checkout_id = str(created.checkout_id)
+        self.recent = ([li.sku for li in lines] + self.recent)[:12]
         status = self.wait_for_outcome(checkout_id)
         observed = time.time()
         if status is None:
@@ -287,10 +287,10 @@ class Shopper(FastHttpUser):
         expected = (
             "out_of_stock" if expect_out_of_stock else "payment_declined" if declined else None
         )
-        code = status.get("code") if status["state"] == "failed" else None
+        code = status.code if status.state == "failed" else None
         finished_at = self.finished_at(checkout_id)
         ok = code == expected and finished_at is not None
-        label = status["state"] if code is None else f"failed {code}"
+        label = status.state if code is None else f"failed {code}"
         if finished_at is None:
             self.outcome(sent, label, (observed - sent) * 1000, ok=False, detail="no timeline")
             return
@@ -305,17 +305,13 @@ class Shopper(FastHttpUser):
             request_type="OBSERVED", name=label, response_time=(observed - sent) * 1000,
             response_length=0, exception=None, context={}, start_time=sent,
         )  # fmt: skip
-        if status["state"] == "failed":
+        if status.state == "failed":
             self.empty_cart()  # a person drops what could not be bought
 
-    def checkout_step(
-        self, path: str, body: dict[str, Any], headers: dict[str, str], name: str, expect: int = 200
-    ) -> Any:
+    def checkout_step(self, call: api.Call[M], expect: int = 200) -> M | None:
         """POST a step of the checkout; the answer when it is `expect`, else None. A cart that
         changed under the shopper (`_cart_changed_under_us`) is an expected answer."""
-        with self.client.post(
-            path, json=body, headers=headers, name=name, catch_response=True
-        ) as response:
+        with self.send(call, catch_response=True) as response:
             if _cart_changed_under_us(response):
                 response.success()
                 return None
@@ -323,7 +319,7 @@ class Shopper(FastHttpUser):
                 response.success()
                 self.outcome(time.time(), "shed", 0.0, ok=True)
                 return None
-        return response if response.status_code == expect else None
+        return call.parse(response.json()) if response.status_code == expect else None
 
     def outcome(self, sent: float, label: str, ms: float, *, ok: bool, detail: str = "") -> None:
         events.request.fire(
@@ -332,30 +328,26 @@ class Shopper(FastHttpUser):
             context={}, start_time=sent,
         )  # fmt: skip
 
-    def wait_for_outcome(self, checkout_id: str, within: float = 60.0) -> dict[str, Any] | None:
+    def wait_for_outcome(self, checkout_id: str, within: float = 60.0) -> CheckoutPublic | None:
         delay, deadline = 0.05, time.monotonic() + within
+        call = api.checkout(checkout_id)
         while time.monotonic() < deadline:
             time.sleep(delay)
-            response = self.client.get(
-                f"/v1/checkouts/{checkout_id}", headers=self.auth, name="GET /v1/checkouts/{id}"
-            )
+            response = self.send(call)
             if response.ok:
-                status: dict[str, Any] = response.json()
-                if status.get("state") in TERMINAL:
+                status = call.parse(response.json())
+                if status.state in TERMINAL:
                     return status
             delay = min(delay * 2, 0.4)
         return None
 
     def finished_at(self, checkout_id: str) -> float | None:
         """When the orchestrator recorded CheckoutCompleted or CheckoutFailed (epoch seconds)."""
-        response = self.client.get(
-            f"/v1/checkouts/{checkout_id}/events",
-            headers=self.auth,
-            name="GET /v1/checkouts/{id}/events",
-        )
+        call = api.timeline(checkout_id)
+        response = self.send(call)
         if not response.ok:
             return None
-        for entry in response.json()["events"]:
-            if entry["type"] in ("CheckoutCompleted", "CheckoutFailed"):
-                return datetime.fromisoformat(entry["at"]).timestamp()
+        for entry in call.parse(response.json()).events:
+            if entry.type in ("CheckoutCompleted", "CheckoutFailed"):
+                return entry.at.timestamp()
         return None

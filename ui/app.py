@@ -208,7 +208,7 @@ def ask(bff: BffClient, text: str) -> None:
     with st.chat_message("assistant"):
         try:
             with st.spinner("Thinking…"):
-                turn = bff.send(state().get("conversation_id"), text)
+                turn = bff.send_message(state().get("conversation_id"), text)
         except SignedOut:
             raise
         except BffUnavailable as exc:

@@ -1,24 +1,29 @@
-"""The web UI's only way to the system: the gateway BFF's /v1 routes, over httpx.
+"""The web UI's only way to the system: the gateway BFF's /v1 routes, through the API's
+one client (`shopapi.client`).
 
 Every failure becomes a `BffError` whose `message` is a plain sentence a person can
-read; a backend that is away becomes `BffUnavailable` after a few quick retries.
+read; a backend that is away becomes `BffUnavailable` after a few quick retries. The
+pages render JSON values (`ui.format`), so each answer is handed over as its model's
+JSON form.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any, TypeVar
 
 import httpx
 import structlog
+from pydantic import BaseModel
 
 from commerce.demo import DEMO_USERS, DemoUser
 from commerce.services import SERVICES
+from shopapi import client as api
 
 log = structlog.get_logger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 RETRIES = 3
 RETRY_DELAY_SECONDS = 0.5
@@ -56,22 +61,17 @@ class SignedOut(BffError):
 
 
 def _error_of(response: httpx.Response) -> BffError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    error = body.get("error", {}) if isinstance(body, dict) else {}
-    if not isinstance(error, dict):
-        error = {}
-    code = str(error.get("code", ""))
-    message = str(error.get("message") or "")
-    status = response.status_code
+    return _for_person(api.error_of(response.status_code, response.content, response.headers))
+
+
+def _for_person(error: api.ShopError) -> BffError:
+    code, message, status = error.code, error.message, error.status
     if status == 401:
         if code == "invalid_credentials":
             return BffError("Wrong email or password.", status=status, code=code)
         return SignedOut("Your session has ended; please sign in again.", status=status, code=code)
     if status == 429:
-        wait = response.headers.get("retry-after", "a few")
+        wait = error.retry_after or "a few"
         return BffError(
             f"Too many requests; please wait {wait} seconds and try again.",
             status=status,
@@ -99,6 +99,10 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def _json(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
 class BffClient:
     """A synchronous client for one person (Streamlit scripts run synchronously)."""
 
@@ -109,60 +113,50 @@ class BffClient:
         self.token = token
         self.timeout = timeout
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def send(self, call: api.Call[M]) -> M:
         """One request; connection failures and 502-504 are retried a few times first."""
-        headers = {**self._headers(), **kwargs.pop("headers", {})}
         for attempt in range(1, RETRIES + 1):
             try:
                 with httpx.Client(base_url=self.base_url, timeout=self.timeout) as http:
-                    response = http.request(method, path, headers=headers, **kwargs)
+                    return api.Client(self.base_url, self.token, http=http).send(call)
             except httpx.HTTPError as exc:
-                log.warning("bff.unreachable", path=path, attempt=attempt, error=str(exc))
+                log.warning("bff.unreachable", path=call.path, attempt=attempt, error=str(exc))
                 if attempt == RETRIES:
                     raise BffUnavailable(
                         "The shop is not answering right now; please try again in a moment."
                     ) from exc
-                time.sleep(RETRY_DELAY_SECONDS * attempt)
-                continue
-            if response.status_code in (502, 503, 504) and attempt < RETRIES and method == "GET":
-                log.warning("bff.retry", path=path, status=response.status_code, attempt=attempt)
-                time.sleep(RETRY_DELAY_SECONDS * attempt)
-                continue
-            if response.status_code >= 400:
-                error = _error_of(response)
-                log.info("bff.error", path=path, status=response.status_code, code=error.code)
-                raise error
-            return response.json() if response.content else None
+            except api.ShopError as exc:
+                if exc.status in (502, 503, 504) and attempt < RETRIES and call.method == "GET":
+                    log.warning("bff.retry", path=call.path, status=exc.status, attempt=attempt)
+                else:
+                    error = _for_person(exc)
+                    log.info("bff.error", path=call.path, status=exc.status, code=error.code)
+                    raise error from exc
+            time.sleep(RETRY_DELAY_SECONDS * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- auth -----------------------------------------------------------------------
     def sign_in(self, email: str, password: str) -> dict[str, Any]:
         if not email.strip() or not password:
             raise BffError("Please enter your email and password.")
-        token = self.request(
-            "POST", "/v1/auth/token", json={"email": email.strip(), "password": password}
-        )
-        self.token = str(token["access_token"])
-        return cast(dict[str, Any], token)
+        token = self.send(api.sign_in(email.strip(), password))
+        self.token = token.access_token
+        return _json(token)
 
     def me(self) -> dict[str, Any]:
-        return cast(dict[str, Any], self.request("GET", "/v1/me"))
+        return _json(self.send(api.me()))
 
     # -- cart -----------------------------------------------------------------------
     def cart(self) -> dict[str, Any]:
-        return cast(dict[str, Any], self.request("GET", "/v1/cart"))
+        return _json(self.send(api.cart()))
 
     def remove_line(self, sku: str) -> dict[str, Any]:
-        return cast(dict[str, Any], self.request("DELETE", f"/v1/cart/lines/{_seg(sku)}"))
+        return _json(self.send(api.remove_line(sku)))
 
     def add_line(self, sku: str, quantity: int = 1) -> dict[str, Any]:
         if quantity < 1:
             raise BffError("Please choose a quantity of at least 1.")
-        body = {"sku": sku, "quantity": quantity}
-        return cast(dict[str, Any], self.request("POST", "/v1/cart/lines", json=body))
+        return _json(self.send(api.add_line(sku, quantity)))
 
     # -- products ---------------------------------------------------------------------
     def products(
@@ -175,113 +169,66 @@ class BffClient:
         offset: int = 0,
     ) -> dict[str, Any]:
         """One page of the catalog's search (public: no sign-in needed)."""
-        params: dict[str, Any] = {"sort": sort, "limit": limit, "offset": offset}
-        if q and q.strip():
-            params["q"] = q.strip()
-        if category:
-            params["category"] = category
-        return cast(dict[str, Any], self.request("GET", "/v1/products", params=params))
+        query = q.strip() if q and q.strip() else None
+        call = api.search(query, category=category or None, sort=sort, limit=limit, offset=offset)
+        return _json(self.send(call))
 
     def product(self, product_id: str) -> dict[str, Any]:
-        return cast(dict[str, Any], self.request("GET", f"/v1/products/{_seg(product_id)}"))
+        return _json(self.send(api.product(product_id)))
 
     # -- checkouts, orders, refunds, notifications ------------------------------------
     def checkout(self, checkout_id: str) -> dict[str, Any]:
-        return cast(dict[str, Any], self.request("GET", f"/v1/checkouts/{_seg(checkout_id)}"))
+        return _json(self.send(api.checkout(checkout_id)))
 
     def timeline(self, checkout_id: str) -> list[dict[str, Any]]:
-        body = self.request("GET", f"/v1/checkouts/{_seg(checkout_id)}/events")
-        return cast(list[dict[str, Any]], body["events"])
+        return [_json(e) for e in self.send(api.timeline(checkout_id)).events]
 
     def stream(self, checkout_id: str, timeout: float = 120.0) -> Iterator[dict[str, Any]]:
         """The saga's timeline entries as they happen (Server-Sent Events), ending with
         CheckoutCompleted or CheckoutFailed."""
         try:
-            with (
-                httpx.Client(base_url=self.base_url, timeout=timeout) as http,
-                http.stream(
-                    "GET",
-                    f"/v1/checkouts/{_seg(checkout_id)}/stream",
-                    headers={**self._headers(), "Accept": "text/event-stream"},
-                ) as response,
-            ):
-                if response.status_code >= 400:
-                    response.read()
-                    raise _error_of(response)
-                for line in response.iter_lines():
-                    if line.startswith("data: "):
-                        yield cast(dict[str, Any], json.loads(line.removeprefix("data: ")))
+            with httpx.Client(base_url=self.base_url, timeout=timeout) as http:
+                for entry in api.Client(self.base_url, self.token, http=http).stream(
+                    checkout_id, timeout
+                ):
+                    yield _json(entry)
+        except api.ShopError as exc:
+            raise _for_person(exc) from exc
         except httpx.HTTPError as exc:
             raise BffUnavailable(
                 "The live progress of this checkout cannot be followed right now."
             ) from exc
 
     def orders(self, limit: int = 20) -> list[dict[str, Any]]:
-        body = self.request("GET", "/v1/orders", params={"limit": limit})
-        return cast(list[dict[str, Any]], body["items"])
+        return [_json(o) for o in self.send(api.orders(limit)).items]
 
     def order(self, order_id: str) -> dict[str, Any]:
-        return cast(dict[str, Any], self.request("GET", f"/v1/orders/{_seg(order_id)}"))
+        return _json(self.send(api.order(order_id)))
 
     def refunds(self, order_id: str) -> list[dict[str, Any]]:
-        body = self.request("GET", f"/v1/orders/{_seg(order_id)}/refunds")
-        return cast(list[dict[str, Any]], body["items"])
+        return [_json(r) for r in self.send(api.refunds(order_id)).items]
 
     def refund(
         self, order_id: str, reason: str, amount_cents: int | None, key: str
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"reason": reason}
-        if amount_cents is not None:
-            body["amount_cents"] = amount_cents
-        return cast(
-            dict[str, Any],
-            self.request(
-                "POST",
-                f"/v1/orders/{_seg(order_id)}/refunds",
-                json=body,
-                headers={"Idempotency-Key": key},
-            ),
-        )
+        call = api.refund(order_id, reason, amount_cents=amount_cents, idempotency_key=key)
+        return _json(self.send(call))
 
     def notifications(self) -> list[dict[str, Any]]:
-        return cast(list[dict[str, Any]], self.request("GET", "/v1/notifications")["items"])
+        return [_json(n) for n in self.send(api.notifications()).items]
 
     # -- the assistant ------------------------------------------------------------------
     def conversations(self) -> list[dict[str, Any]]:
-        body = self.request("GET", "/v1/assistant/conversations")
-        return cast(list[dict[str, Any]], body["items"])
+        return [_json(c) for c in self.send(api.conversations()).items]
 
     def conversation(self, conversation_id: str) -> dict[str, Any]:
-        return cast(
-            dict[str, Any],
-            self.request("GET", f"/v1/assistant/conversations/{_seg(conversation_id)}"),
-        )
+        return _json(self.send(api.conversation(conversation_id)))
 
-    def send(self, conversation_id: str | None, text: str) -> dict[str, Any]:
-        return cast(
-            dict[str, Any],
-            self.request(
-                "POST",
-                "/v1/assistant/messages",
-                json={"conversation_id": conversation_id, "text": text},
-            ),
-        )
+    def send_message(self, conversation_id: str | None, text: str) -> dict[str, Any]:
+        return _json(self.send(api.send_message(conversation_id, text)))
 
     def confirm(self, conversation_id: str, approve: bool) -> dict[str, Any]:
-        return cast(
-            dict[str, Any],
-            self.request(
-                "POST",
-                f"/v1/assistant/conversations/{_seg(conversation_id)}/confirm",
-                json={"approve": approve},
-            ),
-        )
-
-
-def _seg(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")
+        return _json(self.send(api.confirm(conversation_id, approve)))
 
 
 def demo_users() -> list[DemoUser]:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic_core import CoreSchema
 
 MAX_CENTS = 2_147_483_647
 """The largest amount any service can store (its money columns are 32-bit integers):
@@ -31,9 +40,28 @@ def _refuse(value: str, allowed: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(lambda v: _refuse(v, ""))]
+@dataclass(frozen=True)
+class _Documented:
+    """States a rule that a validator checks as a JSON Schema `pattern`, so the published
+    schemas (OpenAPI, AsyncAPI) say which strings are refused."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        schema: dict[str, Any] = handler(core_schema)
+        schema["pattern"] = self.pattern
+        return schema
+
+
+Text = Annotated[str, AfterValidator(lambda v: _refuse(v, "")), _Documented(r"^[^\x00-\x1F\x7F]*$")]
 """One line a person typed: a name, an address line, a code."""
-Paragraph = Annotated[str, AfterValidator(lambda v: _refuse(v, "\t\n\r"))]
+Paragraph = Annotated[
+    str,
+    AfterValidator(lambda v: _refuse(v, "\t\n\r")),
+    _Documented(r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"),
+]
 """Text a person typed that may run over several lines: a chat message, a reason."""
 
 
@@ -48,7 +76,7 @@ CheckoutState = Literal[
     "failed",
 ]
 """Where a checkout is: `submitted` until the orchestrator has its saga, then the saga's state."""
-FINAL_STATES: frozenset[str] = frozenset({"completed", "failed"})
+FINAL_STATES: frozenset[CheckoutState] = frozenset({"completed", "failed"})
 """A checkout in one of these states changes no more."""
 
 

@@ -19,9 +19,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from bff.errors import ApiError
 from bff.idempotency import Lease
-from bff.routes import CheckoutRequest
 from bff.tables import checkouts, idempotency_keys
 from commerce.services import SERVICES
+from shopapi.schemas import CheckoutCreate
 from tests.conftest import ServiceStack
 from tests.e2e.helpers import HOME, closing, signed_in
 
@@ -32,7 +32,7 @@ ROUTE = "POST /v1/checkouts"
 
 def digest(body: Any) -> str:
     """The request's fingerprint as the route takes it (the parsed body, defaults included)."""
-    parsed = CheckoutRequest.model_validate(body).model_dump(mode="json")
+    parsed = CheckoutCreate.model_validate(body).model_dump(mode="json")
     return hashlib.sha256(json.dumps(jsonable_encoder(parsed), sort_keys=True).encode()).hexdigest()
 
 

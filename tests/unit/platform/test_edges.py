@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
 from bff.auth import FailureCounter
-from bff.routes import safe_for_person, seg
+from bff.services.checkout import safe_for_person
 from commerce.contracts.checkout import PaymentProcessed
 from commerce.contracts.refunds import RefundPayment
 from commerce.contracts.values import MAX_CENTS, Totals
@@ -21,6 +21,7 @@ from commerce.platform.edges import (
     default_error_response,
     has_control_characters,
 )
+from shopapi.client import seg
 
 
 def test_control_characters_are_found_in_any_string_or_key() -> None:

@@ -1,0 +1,242 @@
+"""Coupons, quotes and checkouts: what the person would pay, starting the saga at the total
+they approved, and following it (status and timeline, the person's own only)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bff.errors import ApiError, not_found
+from bff.services import cart, catalog
+from bff.shedding import shed_if_behind
+from bff.tables import checkouts, users
+from bff.upstream import call
+from commerce import pricing
+from commerce.contracts.checkout import InitiateCheckoutCommand
+from commerce.contracts.values import MAX_CHECKOUT_LINES, Address, CheckoutLine, Contact
+from commerce.platform.service import ServiceRuntime
+from shopapi.schemas import (
+    CheckoutPublic,
+    CouponCheckCreate,
+    CouponCheckPublic,
+    QuoteCreate,
+    QuotePublic,
+    TimelinePublic,
+)
+
+Source = Literal["web", "assistant", "agent", "cli", "load-test"]
+
+
+async def check_coupon(
+    runtime: ServiceRuntime, user: str, body: CouponCheckCreate
+) -> CouponCheckPublic:
+    """Whether a coupon would apply to these lines (prices from the catalog): unknown,
+    expired, used, or below its minimum answer `applies: false` with the reason."""
+    wanted: dict[str, int] = {}
+    for li in body.lines:
+        wanted[li.sku] = wanted.get(li.sku, 0) + li.quantity
+    skus = await asyncio.gather(*(catalog.sku(runtime, sku) for sku in wanted))
+    request = {
+        "user_id": user, "currency": "USD", "coupon_code": body.code,
+        "lines": [
+            {"sku": s["sku"], "product_id": s["product_id"], "category": s["category"],
+             "quantity": wanted[s["sku"]], "unit_price_cents": s["price_cents"]}
+            for s in skus
+        ],
+    }  # fmt: skip
+    url = f"{runtime.url_of('discount-engine')}/calculate-discounts"
+    try:
+        response = await runtime.http.post(url, json=request)
+    except httpx.HTTPError as exc:
+        raise ApiError(
+            503, "service_unavailable", "Coupons cannot be checked right now; try again shortly.",
+            error_type="api_error",
+        ) from exc  # fmt: skip
+    detail = response.json().get("detail") if response.status_code == 422 else None
+    if isinstance(detail, dict) and detail.get("code") == "coupon_invalid":
+        return CouponCheckPublic(
+            code=body.code.upper(), applies=False, reason=str(detail["message"])
+        )
+    if response.status_code == 422:  # e.g. more than 1000 of one SKU once lines are merged
+        raise ApiError(422, "invalid_lines", "These lines cannot be priced.", param="lines")
+    if response.status_code >= 400:
+        raise ApiError(
+            503, "service_error", f"The discount-engine service failed ({response.status_code}).",
+            error_type="api_error",
+        )  # fmt: skip
+    found = response.json()
+    mine = [a for a in found["applied"] if (a.get("code") or "").upper() == body.code.upper()]
+    return CouponCheckPublic(
+        code=body.code.upper(), applies=True,
+        discount_cents=sum(int(a["discount_cents"]) for a in mine),
+    )  # fmt: skip
+
+
+async def quote(
+    runtime: ServiceRuntime, user: str, body: QuoteCreate
+) -> tuple[str, list[CheckoutLine], pricing.Quote]:
+    """The cart priced for this address and coupon: (cart id, its lines, the quote)."""
+    cart_id, lines = await cart.checkout_lines(runtime, user)
+    try:
+        quoted = await pricing.quote(
+            runtime.http, runtime.settings, user_id=user, lines=lines,
+            shipping_address=body.shipping_address, coupon_code=body.coupon_code,
+        )  # fmt: skip
+    except pricing.CouponInvalid as exc:
+        raise ApiError(422, "coupon_invalid", str(exc), param="coupon_code") from exc
+    except pricing.AddressUnsupported as exc:
+        raise ApiError(422, "unsupported_address", str(exc), param="shipping_address") from exc
+    except pricing.PricingUnavailable as exc:
+        raise ApiError(
+            503,
+            "service_unavailable",
+            "Prices cannot be calculated right now; try again shortly.",
+            error_type="api_error",
+        ) from exc
+    except pricing.PricingError as exc:  # a request the pricing services refused
+        raise ApiError(422, "pricing_rejected", f"The cart cannot be priced: {exc}") from exc
+    return cart_id, lines, quoted
+
+
+def public(lines: list[CheckoutLine], quoted: pricing.Quote) -> QuotePublic:
+    """A quote as the person sees it (good for 15 minutes)."""
+    return QuotePublic.model_validate({
+        "lines": [{**line.model_dump(), "discount_cents": q.discount_cents, "tax_cents": q.tax_cents} for line, q in zip(lines, quoted.lines, strict=True)],
+        "totals": quoted.totals.model_dump(), "applied": quoted.applied, "jurisdiction": quoted.jurisdiction,
+        "expires_at": (datetime.now(UTC) + timedelta(minutes=15)).isoformat(),
+    })  # fmt: skip
+
+
+async def start(
+    runtime: ServiceRuntime, user: str, cart_id: str | None, lines: list[CheckoutLine], address: Address,
+    coupon: str | None, payment_token: str, quoted: pricing.Quote, *,
+    source: Source,
+    claim: Callable[[AsyncSession, uuid.UUID], Awaitable[None]] | None = None,
+    checkout_id: uuid.UUID | None = None,
+) -> uuid.UUID:  # fmt: skip
+    """Publish InitiateCheckoutCommand (through the outbox) with the approved quote.
+
+    `claim` runs in the same transaction before the command is written; raising there
+    (e.g. the session was already paid by a concurrent request) publishes nothing.
+    """
+    if len(lines) > MAX_CHECKOUT_LINES:  # every way in (web, assistant, ACP) stops here
+        raise ApiError(
+            422, "cart_full",
+            f"A checkout holds at most {MAX_CHECKOUT_LINES} different items; remove some first.",
+            param="line_items" if source == "agent" else None,
+        )  # fmt: skip
+    await shed_if_behind(runtime)  # every way in: web, assistant, agents (read once a second)
+    checkout_id = checkout_id or uuid.uuid4()
+    async with runtime.db.transaction() as session:  # one round trip fewer than its own session
+        person = (
+            (
+                await session.execute(
+                    select(users.c.email, users.c.phone).where(users.c.user_id == user)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        command = InitiateCheckoutCommand(
+            checkout_id=checkout_id, user_id=user, cart_id=cart_id, lines=lines, shipping_address=address,
+            contact=Contact(email=person["email"] if person else None, phone=person["phone"] if person else None),
+            payment_token=payment_token, coupon_code=coupon, quote=quoted.totals, source=source,
+        )  # fmt: skip
+        await session.execute(
+            insert(checkouts).values(
+                checkout_id=str(checkout_id), user_id=user, total_cents=quoted.totals.total_cents
+            )
+        )
+        if claim is not None:
+            await claim(session, checkout_id)
+        await runtime.outbox.add(session, command, correlation_id=str(checkout_id))
+    return checkout_id
+
+
+def price_changed(total_cents: int) -> ApiError:
+    """The 409 for an approved total that is no longer the cart's."""
+    return ApiError(
+        409,
+        "price_changed",
+        f"The total is now {total_cents / 100:.2f}; please review the new quote.",
+        param="expected_total_cents",
+    )
+
+
+async def own(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> None:
+    """404 unless the checkout is this person's."""
+    async with runtime.db.sessions() as session:
+        owner = await session.scalar(
+            select(checkouts.c.user_id).where(checkouts.c.checkout_id == str(checkout_id))
+        )
+    if owner != user:
+        raise not_found("checkout")
+
+
+async def status(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> CheckoutPublic:
+    """Where one of the person's checkouts is (`submitted` until the orchestrator has it)."""
+    await own(runtime, user, checkout_id)
+    try:
+        return CheckoutPublic.model_validate(
+            await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}")
+        )
+    except ApiError as exc:
+        if exc.status == 404:  # published, not yet picked up
+            return CheckoutPublic(checkout_id=checkout_id, state="submitted")
+        raise
+
+
+async def timeline(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> TimelinePublic:
+    """The saga's timeline: its commands and events, without the payment token and with
+    the contact redacted."""
+    await own(runtime, user, checkout_id)
+    return TimelinePublic.model_validate(
+        safe_for_person(
+            await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}/events")
+        )
+    )
+
+
+SECRET_FIELDS = frozenset({"payment_token", "token"})
+
+
+def redact_email(email: str) -> str:
+    name, at, domain = email.partition("@")
+    return f"{name[:1]}***{at}{domain}" if at else "***"
+
+
+def redact_phone(phone: str) -> str:
+    digits = [c for c in phone if c.isdigit()]
+    return "***" + "".join(digits[-2:])
+
+
+def safe_for_person(value: Any) -> Any:
+    """A saga timeline entry as its person may see it: no payment token anywhere, the
+    contact and notification recipients redacted (`a***@example.com`, `***67`); the
+    orchestrator keeps the whole."""
+    if isinstance(value, list):
+        return [safe_for_person(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    safe: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in SECRET_FIELDS:
+            continue
+        if key == "recipient" and isinstance(item, str):  # a notification's e-mail or phone
+            safe[key] = redact_email(item) if "@" in item else redact_phone(item)
+        elif key == "contact" and isinstance(item, dict):
+            safe[key] = {
+                "email": redact_email(item["email"]) if item.get("email") else None,
+                "phone": redact_phone(item["phone"]) if item.get("phone") else None,
+            }
+        else:
+            safe[key] = safe_for_person(item)
+    return safe
