@@ -590,7 +590,8 @@ def _pick_variant(product: Product, item: ItemRequest, *, need_stock: bool) -> V
     cap = item.max_unit_price_cents
     # what the product itself says it is ("letter size" envelopes) holds for every variant
     said = f"{product.name} {product.description}".lower()
-    asked = {k: v for k, v in item.attributes.items() if v.lower() not in said}
+    varies = {k for v in product.variants for k in v.attributes}
+    asked = {k: v for k, v in item.attributes.items() if k in varies or v.lower() not in said}
     if asked != item.attributes:
         item = item.model_copy(update={"attributes": asked})
     candidates = [
