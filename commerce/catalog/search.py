@@ -13,7 +13,7 @@ fetches the best `CANDIDATES` of each ranking (filters applied), and the rest ha
   query for shoes never ranks shorts first;
 - verdict (`Match`, `verdict`): "matched" when the query names a kind the catalog has
   (and any qualifier the catalog knows is one its products of that kind have: not
-  "washing machine" for bubble machines), or its words all occur in one product's name,
+  "ice cream" where the shop sells hand cream), or its words all occur in one product's name,
   type and brand, or a product's name is within a typo of it; "related" when only the
   meaning is close (semantic similarity ≥ `RELATED_SIMILARITY`, or `RELATED_QUALIFIED`
   for a kind with a qualifier none of it has); "none" otherwise: the shop does not
@@ -499,8 +499,9 @@ def verdict(
     """Does the shop carry what `q` asks for?
 
     - "matched": the query names a kind of product the catalog has and its other words
-      are borne out by products of that kind ("running shoes"; not "washing machine",
-      which names machines but only bubble machines are sold), or one product's name,
+      are borne out by products of that kind when the catalog knows them at all
+      ("running shoes"; not "ice cream": "ice" is a word of the catalog, but of no
+      cream it sells), or one product's name,
       type and brand hold all its words, or a product's name is within a typo of it;
     - "related": none of that, but a product is close in meaning (cosine similarity at
       least `RELATED_SIMILARITY`, `RELATED_QUALIFIED` when the query names a kind with a
