@@ -29,13 +29,23 @@ def report(args: argparse.Namespace) -> None:
     if args.split:
         judged = [q for q in judged if q.split == args.split]
 
+    timings: dict[str, list[float]] = {}
+
     async def work(db: Database) -> tuple[dict[str, Any], float]:
         started = time.perf_counter()
-        figures = await evaluate(db, judged)
+        figures = await evaluate(db, judged, timings=timings)
         return figures, time.perf_counter() - started
 
     figures, seconds = with_seeded_catalog(work)
     print(f"{len(judged)} judged queries, {3 * len(judged)} searches in {seconds:.1f} s")
+    for mode, ms in timings.items():
+        ordered = sorted(ms)
+        p50, p95, p99 = (
+            ordered[min(len(ordered) - 1, int(p * len(ordered)))] for p in (0.5, 0.95, 0.99)
+        )
+        print(
+            f"{mode:9s} one search, nothing cached: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms"
+        )
     header = f"{'mode':9s} {'split':5s} {'kind':12s} {'n':>4s} {'nDCG@10':>8s} {'R@50':>6s}"
     print(header + f" {'none|absent':>11s} {'none prec':>9s} {'none|present':>12s}")
     for mode, splits in figures.items():

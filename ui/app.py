@@ -431,14 +431,21 @@ def shop_page(bff: BffClient) -> None:
     with shown_errors("the products"):
         page = bff.products(q, category=category or None, sort=sort, limit=PAGE_SIZE, offset=offset)
         items, total = page.get("items", []), int(page.get("total", 0))
+        said = fmt.verdict(q.strip(), page)
+        if page.get("match") == "none":  # the shop does not carry it: what comes closest
+            st.warning(fmt.md(said or ""))
+            nearest = page.get("nearest", [])
+            if nearest:
+                st.caption("Nearest products")
+                product_cards(nearest)
+            return
         if not items:
             st.info("Nothing matches that. Try other words or another department.")
             return
+        if said:
+            st.info(fmt.md(said))
         st.caption(f"{offset + 1}-{offset + len(items)} of {total:,} products")
-        for start in range(0, len(items), 3):
-            for column, product in zip(st.columns(3), items[start : start + 3], strict=False):
-                with column:
-                    product_card(product)
+        product_cards(items)
         back, _, forward = st.columns([1, 4, 1])
         if offset > 0 and back.button("◀ Previous", key="shop-previous"):
             state()["shop-offset"] = max(0, offset - PAGE_SIZE)
@@ -446,6 +453,13 @@ def shop_page(bff: BffClient) -> None:
         if offset + len(items) < total and forward.button("Next ▶", key="shop-next"):
             state()["shop-offset"] = offset + PAGE_SIZE
             st.rerun()
+
+
+def product_cards(products: list[dict[str, Any]]) -> None:
+    for start in range(0, len(products), 3):
+        for column, product in zip(st.columns(3), products[start : start + 3], strict=False):
+            with column:
+                product_card(product)
 
 
 def product_card(product: dict[str, Any]) -> None:

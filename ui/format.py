@@ -274,6 +274,19 @@ def icon(category: str) -> str:
     return DEPARTMENTS.get(category, ("", "🛍️"))[1]
 
 
+def verdict(q: str, page: dict[str, Any]) -> str | None:
+    """What a search's verdict (`match`) tells the shopper, when it says more than its
+    items: "none" (the shop does not carry it; nearest departments named) or "related"
+    (nothing is called that; the items are the closest in meaning)."""
+    match = page.get("match")
+    if match == "none":
+        nearest = [department(c) for c in page.get("nearest_categories", [])[:3]]
+        return f"We don't carry “{q}”." + (f" Nearest: {', '.join(nearest)}." if nearest else "")
+    if match == "related":
+        return f"Nothing in the shop is called “{q}”; these come closest."
+    return None
+
+
 def rating(value: float | None, count: int | None) -> str:
     """ "★★★★☆ 4.3 (212 reviews)", or "No reviews yet"."""
     if value is None or not count:

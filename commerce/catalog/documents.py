@@ -3,28 +3,32 @@
 Products and their SKUs change only when the catalog is seeded or migrated, while they
 are read on every search, product page and cart addition. So the catalog reads them all
 at once (about 6,300 products and 20,000 SKUs) into plain dicts already in the
-shape of its answers, and reads them again once they are `seconds` old
-(CATALOG_PRODUCT_CACHE_SECONDS). PostgreSQL stays the source of truth and still ranks
-searches; the ids of each search's page are kept with the documents they point to, so a
-search asked again costs no query until the documents are read again (in the background,
-the old ones answering meanwhile). Stock levels are not part of the documents: they
-change all the time and are laid over each answer.
+shape of its answers, at start (`Catalog.warm_up`, with the search's model) or on first
+use. Once they are `seconds` old (CATALOG_PRODUCT_CACHE_SECONDS) a cheap query checks
+whether the catalog changed since (`signature`); only then are they read again, in the
+background, the old ones answering meanwhile, and the rows are turned into documents in
+a thread, so no request waits for a reading (ADR 24). PostgreSQL stays the source of
+truth and still ranks searches; the ids of each search's page are kept with the
+documents they point to, so a search asked again costs no query while the catalog is
+unchanged. Stock levels are not part of the documents: they change all the time and are
+laid over each answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import structlog
 from cachetools import LRUCache
-from sqlalchemy import select
+from sqlalchemy import text
 
 from commerce.catalog import search as product_search
-from commerce.catalog.tables import products, variants
+from commerce.catalog.embedding import embedder
 from commerce.platform.db import Database
 
 log = structlog.get_logger(__name__)
@@ -35,6 +39,7 @@ PRODUCT_FIELDS = (
     "min_price_cents", "max_price_cents", "currency", "product_type", "rating", "review_count",
 )  # fmt: skip
 """The fields of a product answer before `availability` and `variants`, in answer order."""
+Signature = tuple[object, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,7 @@ class Documents:
     products: dict[str, ProductDocument]
     skus: dict[str, dict[str, Any]]  # the fields of a SKU answer before `available`
     read_at: float
+    signature: Signature = ()
     searches: LRUCache[tuple[object, ...], product_search.Result] = field(
         default_factory=lambda: LRUCache(SEARCHES_KEPT)
     )
@@ -79,52 +85,87 @@ class Documents:
         return self._types
 
 
-async def read_documents(db: Database, now: float) -> Documents:
+PRODUCTS_SQL = (
+    "SELECT "
+    + ", ".join("attributes::text" if f == "attributes" else f for f in PRODUCT_FIELDS)
+    + " FROM products"
+)
+VARIANTS_SQL = (
+    "SELECT product_id, sku, name, price_cents, attributes::text FROM variants"
+    " ORDER BY price_cents, sku"
+)
+# What changes when any product, SKU or department is added, changed or removed: row
+# counts and the newest row version (xmin, the transaction that wrote it). A few ms.
+SIGNATURE_SQL = """
+    SELECT (SELECT count(*) FROM products), (SELECT max(xmin::text::bigint) FROM products),
+           (SELECT count(*) FROM variants), (SELECT max(xmin::text::bigint) FROM variants),
+           (SELECT count(*) FROM categories), (SELECT max(xmin::text::bigint) FROM categories)
+"""
+
+
+async def signature(db: Database) -> Signature:
+    """A value that changes whenever the catalog's products, SKUs or departments do."""
     async with db.sessions() as session:
-        product_rows = (
-            await session.execute(select(*(products.c[name] for name in PRODUCT_FIELDS)))
-        ).mappings()
-        # Keys spelled here: the row's own are SQLAlchemy's `quoted_name`, which orjson refuses.
-        found = {row["product_id"]: {k: row[k] for k in PRODUCT_FIELDS} for row in product_rows}
-        variant_rows = (
-            await session.execute(
-                select(
-                    variants.c.product_id,
-                    variants.c.sku,
-                    variants.c.name,
-                    variants.c.price_cents,
-                    variants.c.attributes,
-                ).order_by(variants.c.price_cents, variants.c.sku)
-            )
-        ).mappings()
-        by_product: dict[str, list[dict[str, Any]]] = {product_id: [] for product_id in found}
-        skus: dict[str, dict[str, Any]] = {}
-        for row in variant_rows:
-            product = found[row["product_id"]]
-            by_product[row["product_id"]].append(
-                {k: row[k] for k in ("sku", "name", "price_cents", "attributes")}
-            )
-            skus[row["sku"]] = {
-                "sku": row["sku"], "name": row["name"], "price_cents": row["price_cents"],
-                "currency": product["currency"], "attributes": row["attributes"],
-                "product_id": product["product_id"], "product_name": product["name"],
-                "brand": product["brand"], "category": product["category"],
-                "tax_class": product["tax_class"], "product_type": product["product_type"],
-            }  # fmt: skip
-    return Documents(
+        return tuple((await session.execute(text(SIGNATURE_SQL))).one())
+
+
+async def read_documents(db: Database, now: float) -> Documents:
+    """Every product and SKU, with the product types built. The rows are fetched on the
+    loop; turning them into documents (about 26,000 rows, JSON decoded with orjson) runs
+    in a thread so that requests keep being served meanwhile."""
+    async with db.sessions() as session:
+        mark = tuple((await session.execute(text(SIGNATURE_SQL))).one())
+        product_rows = (await session.execute(text(PRODUCTS_SQL))).all()
+        variant_rows = (await session.execute(text(VARIANTS_SQL))).all()
+    return await asyncio.to_thread(_documents, product_rows, variant_rows, now, mark)
+
+
+def _documents(
+    product_rows: Sequence[Sequence[Any]],
+    variant_rows: Sequence[Sequence[Any]],
+    now: float,
+    mark: Signature,
+) -> Documents:
+    at = PRODUCT_FIELDS.index("attributes")
+    found: dict[str, dict[str, Any]] = {}
+    for row in product_rows:
+        fields = dict(zip(PRODUCT_FIELDS, row, strict=True))
+        fields["attributes"] = orjson.loads(row[at])
+        found[fields["product_id"]] = fields
+    by_product: dict[str, list[dict[str, Any]]] = {product_id: [] for product_id in found}
+    skus: dict[str, dict[str, Any]] = {}
+    for product_id, sku, name, price_cents, attributes_text in variant_rows:
+        product = found[product_id]
+        attributes = orjson.loads(attributes_text)
+        by_product[product_id].append(
+            {"sku": sku, "name": name, "price_cents": price_cents, "attributes": attributes}
+        )
+        skus[sku] = {
+            "sku": sku, "name": name, "price_cents": price_cents,
+            "currency": product["currency"], "attributes": attributes,
+            "product_id": product_id, "product_name": product["name"],
+            "brand": product["brand"], "category": product["category"],
+            "tax_class": product["tax_class"], "product_type": product["product_type"],
+        }  # fmt: skip
+    documents = Documents(
         products={
             product_id: ProductDocument(fields, tuple(by_product[product_id]))
             for product_id, fields in found.items()
         },
         skus=skus,
         read_at=now,
+        signature=mark,
     )
+    _ = documents.types  # built here, in the reading's thread, not on a search
+    return documents
 
 
 class Catalog:
-    """The documents, read on first use (whoever asks meanwhile waits for that reading)
-    and read again in the background once `seconds` old, the old ones answering until the
-    new ones are in: products change rarely, and no page should wait for a reading."""
+    """The documents, read on first use (whoever asks meanwhile waits for that reading) or
+    by `warm_up` at start. Once `seconds` old they are checked in the background: read
+    again if the catalog changed since (the old ones answering until the new ones are
+    in), else kept with the searches answered from them. Products change rarely, and no
+    page should wait for a reading."""
 
     def __init__(
         self, db: Database, seconds: float, *, timer: Callable[[], float] = time.monotonic
@@ -135,6 +176,7 @@ class Catalog:
         self._documents: Documents | None = None
         self._first = asyncio.Lock()
         self._again: asyncio.Task[None] | None = None
+        self.readings = 0  # times the documents were read (checks finding no change aside)
 
     @property
     def loaded(self) -> Documents | None:
@@ -147,14 +189,24 @@ class Catalog:
             async with self._first:
                 if self._documents is None:
                     self._documents = await read_documents(self.db, self._timer())
+                    self.readings += 1
                 return self._documents
         if self._timer() - current.read_at >= self.seconds and self._again is None:
-            self._again = asyncio.create_task(self._read_again())
+            self._again = asyncio.create_task(self._read_again(current))
         return current
 
-    async def _read_again(self) -> None:
+    async def warm_up(self) -> None:
+        """Read the documents and load the search's embedding model (in a thread), so
+        that the first searches do not wait for either."""
+        await asyncio.gather(self.documents(), asyncio.to_thread(embedder))
+
+    async def _read_again(self, current: Documents) -> None:
         try:
-            self._documents = await read_documents(self.db, self._timer())
+            if await signature(self.db) == current.signature:
+                current.read_at = self._timer()  # unchanged: keep them and their searches
+            else:
+                self._documents = await read_documents(self.db, self._timer())
+                self.readings += 1
         except Exception:
             log.exception("catalog.documents_unreadable")  # the old ones keep answering
         finally:

@@ -135,6 +135,12 @@ def _catalog(runtime: ServiceRuntime) -> Catalog:
     return catalog
 
 
+async def warm_up(runtime: ServiceRuntime) -> None:
+    """At start: the documents read and the search's model loaded before the first page
+    asks (a background task of the service; pages asking meanwhile wait for them)."""
+    await _catalog(runtime).warm_up()
+
+
 def _stock(runtime: ServiceRuntime) -> StockLevels:
     levels = runtime.state.get("stock_levels")
     if levels is None:

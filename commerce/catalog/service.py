@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commerce.catalog.routes import router
+from commerce.catalog.routes import router, warm_up
 from commerce.catalog.seed import seed
 from commerce.catalog.tables import metadata
 from commerce.platform.service import Service
@@ -17,4 +17,5 @@ service = Service(
     migrations=Path(__file__).parent / "migrations",
     router=router,
     seed=seed,
+    background=[warm_up],
 )

@@ -3,6 +3,7 @@ against the catalog's real database) and score them per mode, split and kind."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -48,27 +49,41 @@ async def catalog_products(db: Database) -> list[Product]:
 
 
 async def answers(
-    db: Database, judged: Sequence[Judged], mode: product_search.Mode, depth: int = 50
+    db: Database,
+    judged: Sequence[Judged],
+    mode: product_search.Mode,
+    depth: int = 50,
+    timings: list[float] | None = None,
 ) -> dict[str, Answer]:
+    """Each query's answer; `timings` gets each search's milliseconds (one at a time,
+    nothing cached but the query's embedding, as a catalog serves a search never seen)."""
     documents = await read_documents(db, 0.0)
     out = {}
     async with db.sessions() as session:
         for query in judged:
+            started = time.perf_counter()
             result = await product_search.search(
                 session, product_search.Query(q=query.q, limit=depth, mode=mode), documents.types
             )
+            if timings is not None:
+                timings.append((time.perf_counter() - started) * 1000)
             out[query.id] = Answer([h.product_id for h in result.hits], result.match)
     return out
 
 
 async def evaluate(
-    db: Database, judged: Sequence[Judged], modes: Sequence[product_search.Mode] = MODES
+    db: Database,
+    judged: Sequence[Judged],
+    modes: Sequence[product_search.Mode] = MODES,
+    timings: dict[str, list[float]] | None = None,
 ) -> dict[str, dict[str, dict[str, Figures]]]:
-    """figures[mode][split][kind or "all"]."""
+    """figures[mode][split][kind or "all"]; `timings[mode]` gets each search's ms."""
     products = await catalog_products(db)
     figures: dict[str, dict[str, dict[str, Figures]]] = {}
     for mode in modes:
-        found = await answers(db, judged, mode)
+        found = await answers(
+            db, judged, mode, timings=None if timings is None else timings.setdefault(mode, [])
+        )
         by_split: dict[str, dict[str, Figures]] = {}
         for split in sorted({q.split for q in judged}):
             part = [q for q in judged if q.split == split]

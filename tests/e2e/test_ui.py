@@ -398,6 +398,14 @@ async def test_shop_without_the_chat_search_a_product_and_add_it_to_the_cart(
         assert "USB-C Cable" in shown and "In stock" in shown and "★" in shown, shown
         assert "📱" in shown or "🔌" in shown  # a department's icon on the cards
 
+        app.text_input(key="shop-q").input("grand piano")
+        await run(app)
+        shown = texts(app)
+        assert "We don't carry “grand piano”. Nearest:" in shown and "Nearest products" in shown
+        assert any(b.key and b.key.startswith("view-") for b in app.button), shown
+        app.text_input(key="shop-q").input("usb c cable")
+        await run(app)
+
         app.selectbox(key="shop-category").set_value("kitchen")
         await run(app)
         assert "Kitchen & Dining" in texts(app)

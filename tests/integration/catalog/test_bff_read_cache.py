@@ -63,6 +63,16 @@ async def test_cached_answers_are_the_catalogs_own_bytes(stack: ServiceStack) ->
         assert SkuPublic.model_validate_json(sku).model_dump_json().encode() == sku
 
 
+async def test_we_dont_carry_it_reaches_the_bffs_answer(stack: ServiceStack) -> None:
+    await stack.ensure(*READS)
+    async with stack.client("gateway-bff") as bff:
+        absent = (await bff.get("/v1/products", params={"q": "ice cream"})).json()
+        carried = (await bff.get("/v1/products", params={"q": "running shoes"})).json()
+    assert absent["match"] == "none" and absent["items"] == [] and absent["total"] == 0
+    assert absent["nearest"] and absent["nearest_categories"]
+    assert carried["match"] == "matched" and "running shoes" in carried["query_types"]
+
+
 async def test_the_same_search_in_another_order_is_one_entry(stack: ServiceStack) -> None:
     await stack.ensure(*READS)
     word = f"cable {uuid.uuid4().hex[:8]}"

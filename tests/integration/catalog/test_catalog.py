@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, text
 
 from commerce.catalog.documents import Catalog
 from commerce.catalog.kinds import DEPARTMENTS
+from commerce.catalog.search import Query
 from commerce.catalog.tables import products, variants
 from tests.conftest import ServiceStack
 from tests.integration.helpers import eventually
@@ -132,6 +133,7 @@ async def test_products_are_read_again_once_old(stack: ServiceStack) -> None:
         await session.execute(insert(variants).values(sku))
     try:
         assert await catalog.product(product_id) is None  # documents read before it came
+        assert catalog.readings == 1
         found = await eventually(
             lambda: catalog.product(product_id), lambda p: p is not None, within=10
         )
@@ -141,3 +143,19 @@ async def test_products_are_read_again_once_old(stack: ServiceStack) -> None:
         async with db.transaction() as session:
             await session.execute(delete(variants).where(variants.c.product_id == product_id))
             await session.execute(delete(products).where(products.c.product_id == product_id))
+
+
+async def test_an_unchanged_catalog_keeps_its_documents_and_searches(stack: ServiceStack) -> None:
+    """Once old, the documents are checked against the database, not read again, while
+    nothing changed: the searches answered from them are kept too."""
+    await stack.ensure("inventory", "catalog")
+    catalog = Catalog(stack.runtime("catalog").db, seconds=0.05)
+    await catalog.warm_up()
+    first = await catalog.documents()
+    read_at = first.read_at
+    await catalog.search(Query(q="usb c cable"))
+    checked = await eventually(
+        catalog.documents, lambda d: d.read_at > read_at and catalog.readings == 1, within=10
+    )
+    assert checked is first and catalog.readings == 1
+    assert Query(q="usb c cable").key() in checked.searches

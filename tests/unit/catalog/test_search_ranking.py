@@ -16,6 +16,7 @@ TYPES = ProductTypes(
         "p-pencase": "school supplies",
         "p-dogtoy": "pet accessories",
         "p-bear": "toys",
+        "p-bubbles": "party supplies",
     },
     {
         "p-run": "Fleetfoot Running Shoes",
@@ -27,6 +28,7 @@ TYPES = ProductTypes(
         "p-pencase": "Scribe Pencil Case",
         "p-dogtoy": "Pawfield Dog Toy",
         "p-bear": "Jolly Yak Plush Bear",
+        "p-bubbles": "Tiny Giants Mini Bubble Machine",
     },
 )
 
@@ -110,14 +112,65 @@ def test_verdicts() -> None:
         candidates=candidates("p-case"),
     )
     assert typo_of_a_name.match == "matched"
-    words_found = rank(
-        Query(q="acme"),
+    brand = rank(
+        Query(q="kettleworks mug"),
         TYPES,
-        lexical=[("p-mug", True, 0.0)],
+        lexical=[("p-mug", True, 0.5)],
         semantic=[],
         candidates=candidates("p-mug"),
     )
-    assert words_found.match == "matched"
+    assert brand.match == "matched"
+    only_in_a_description = rank(
+        Query(q="refrigerator"),
+        TYPES,
+        lexical=[("p-coffee", True, 0.2)],  # full text found it: "refrigerate after opening"
+        semantic=[("p-coffee", 0.42)],
+        candidates=candidates("p-coffee"),
+    )
+    assert only_in_a_description.match == "none"
+    in_name_type_and_brand = rank(
+        Query(q="shellguard phone case"),
+        TYPES,
+        lexical=[("p-case", True, 0.7)],
+        semantic=[],
+        candidates={"p-case": Candidate("p-case", "Clear Case", "c", 1, 1, "Shellguard")},
+    )
+    assert in_name_type_and_brand.match == "matched"
+
+
+def test_a_kind_with_a_qualifier_none_of_it_has_is_not_carried() -> None:
+    # "washing" is no word of this small catalog: taken for a typo or another word
+    washing = TYPES.named_by("washing machine")
+    assert washing is not None and washing.head == "machine" and washing.unknown == ()
+    running = TYPES.named_by("running machine")  # "running" is a word of the catalog
+    assert running is not None and running.unknown == ("running",)
+    assert TYPES.named_by("runing shoes") == TYPES.named_by("running shoes")
+    assert (TYPES.named_by("running shoes") or running).unknown == ()
+    not_carried = rank(
+        Query(q="running machine"),
+        TYPES,
+        lexical=[("p-bubbles", False, 0.53)],
+        semantic=[("p-bubbles", 0.55), ("p-run", 0.5)],
+        candidates=candidates("p-bubbles", "p-run"),
+    )
+    assert not_carried.match == "none"
+    assert [h.product_id for h in not_carried.nearest] == ["p-bubbles", "p-run"]
+    close_in_meaning = rank(
+        Query(q="running machine"),
+        TYPES,
+        lexical=[],
+        semantic=[("p-bubbles", 0.65)],
+        candidates=candidates("p-bubbles"),
+    )
+    assert close_in_meaning.match == "related"
+    unknown_word = rank(  # "fizzy" is nowhere in the catalog: a typo or another word
+        Query(q="fizzy machine"),
+        TYPES,
+        lexical=[("p-bubbles", False, 0.5)],
+        semantic=[("p-bubbles", 0.4)],
+        candidates=candidates("p-bubbles"),
+    )
+    assert unknown_word.match == "matched"
 
 
 def test_sorted_by_price_keeps_only_the_named_kind_and_pages() -> None:

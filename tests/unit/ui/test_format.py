@@ -79,6 +79,22 @@ def test_shop_cards_show_department_rating_price_and_stock() -> None:
     assert fmt.product_stock({"variants": [{"available": None}]}) == "Stock unknown right now"
 
 
+def test_a_search_says_when_the_shop_does_not_carry_it() -> None:
+    none = {"match": "none", "items": [], "nearest_categories": ["books", "toys", "kitchen"]}
+    assert fmt.verdict("grand piano", none) == (
+        "We don't carry “grand piano”. Nearest: 📚 Books & Media, 🧸 Toys & Games,"
+        " 🍳 Kitchen & Dining."
+    )
+    assert fmt.verdict("x", {"match": "none"}) == "We don't carry “x”."
+    related = fmt.verdict("something to keep coffee hot", {"match": "related"})
+    assert (
+        related
+        == "Nothing in the shop is called “something to keep coffee hot”; these come closest."
+    )
+    assert fmt.verdict("mug", {"match": "matched"}) is None
+    assert fmt.verdict("", {"match": None}) is None
+
+
 def test_the_product_page_names_each_option_with_price_and_stock() -> None:
     variant = {"sku": "X", "name": "Mug, blue, 16 oz", "price_cents": 1299,
                "attributes": {"color": "blue", "capacity": "16 oz"}, "available": 2}  # fmt: skip
