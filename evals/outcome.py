@@ -241,18 +241,32 @@ async def _check_order(case: Case, shopper: Shopper, result: OutcomeResult, orde
         result.checks["order_status"] = order["status"] != "cancelled"
 
 
+CaseT = TypeVar("CaseT")
+
+
+async def play_each(
+    cases: Sequence[CaseT],
+    player: Callable[[CaseT, str, NewPerson], Awaitable[OutcomeResult]],
+    base_url: str,
+    new_person: NewPerson,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[OutcomeResult]:
+    """Each case played in turn by `player`, with progress after each."""
+    results = []
+    for case in cases:
+        results.append(await player(case, base_url, new_person))
+        if progress is not None:
+            progress(len(results), len(cases))
+    return results
+
+
 async def run_outcomes(
     cases: Sequence[Case],
     base_url: str,
     new_person: NewPerson,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[OutcomeResult]:
-    results = []
-    for case in cases:
-        results.append(await play(case, base_url, new_person))
-        if progress is not None:
-            progress(len(results), len(cases))
-    return results
+    return await play_each(cases, play, base_url, new_person, progress)
 
 
 def summarize_outcomes(results: Sequence[OutcomeResult]) -> dict[str, Any]:

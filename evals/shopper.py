@@ -38,7 +38,14 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from commerce.contracts.values import FINAL_STATES
-from evals.outcome import SETTLE_SECONDS, NewPerson, OutcomeResult, Shopper, _eventually
+from evals.outcome import (
+    SETTLE_SECONDS,
+    NewPerson,
+    OutcomeResult,
+    Shopper,
+    _eventually,
+    play_each,
+)
 from shopapi import client as api
 
 log = structlog.get_logger()
@@ -336,12 +343,7 @@ async def run_shopper(
     new_person: NewPerson,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[OutcomeResult]:
-    results = []
-    for case in cases:
-        results.append(await play_shopper(case, base_url, new_person))
-        if progress is not None:
-            progress(len(results), len(cases))
-    return results
+    return await play_each(cases, play_shopper, base_url, new_person, progress)
 
 
 def summarize_shopper(results: Sequence[OutcomeResult]) -> dict[str, Any]:
