@@ -40,6 +40,7 @@ def up(
     from commerce.platform.settings import get_settings
     from ui.process import UiProcess
 
+    stack.quiet_when_idle()
     if port_offset is not None:
         os.environ["AGENTSHOP_PORT_OFFSET"] = str(port_offset)
         get_settings.cache_clear()

@@ -1,0 +1,325 @@
+"""The whole checkout through the BFF, as a person does it, at 1, 4 and 20 users.
+
+    uv run python -m benchmarks.whole_checkout                   # starts `agentshop up` itself
+    uv run python -m benchmarks.whole_checkout --seconds 30 --levels 1,4,20
+    uv run python -m benchmarks.whole_checkout --url http://localhost:8000
+    uv run python -m benchmarks.whole_checkout --first-checkout 120   # after a quiet period
+
+Each user is signed in once, then in a closed loop: put 1-2 items in the cart, quote it
+with shipping and tax, check out with a test card and wait until the order exists (the
+checkout's state is `completed`). Per level (`--seconds` each, users started together)
+it prints checkouts/s, the whole checkout's p50/p95/p99 (first add to cart to the
+order), add-to-cart p50/p99 and the errors (any other answer, or a checkout that did
+not complete). This is the flow of the peer comparison in the README's Performance
+section; the client is the same for every system compared.
+
+Without `--url` it starts the embedded PostgreSQL and broker in this process, runs
+`agentshop up --no-ui` as a child process on them (port offset 15000, a scratch data
+directory) and creates the load-test users in the BFF's database. With `--url` the
+load-test users (`agentshop load` creates them) must exist already.
+
+`--first-checkout SECONDS` instead times single checkouts, each after SECONDS with no
+traffic at all (after one warm-up checkout): what a quiet stack adds to the first
+checkout (docs/adr/0030). `--tuning embedded` runs `agentshop up` with the fast idle
+fallbacks the test fixtures use, for a before/after comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+PORT_OFFSET = 15000
+HOME = {
+    "name": "Bench Shopper",
+    "line1": "1 Main St",
+    "city": "Portland",
+    "region": "OR",
+    "postal_code": "97201",
+    "country": "US",
+}
+
+# the idle fallbacks the test fixtures use (and `agentshop up` used before docs/adr/0030)
+FAST_FALLBACKS = {
+    "KAFKA_IDLE_FETCH_INTERVAL_MS": "100",
+    "KAFKA_SESSION_TIMEOUT_MS": "3000",
+    "AGENTSHOP_OUTBOX_POLL_SECONDS": "1",
+    "AGENTSHOP_BROKER_WATCH_SECONDS": "1",
+    "CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS": "0.5",
+    "GATEWAY_BFF_ACP_WEBHOOK_POLL_SECONDS": "0.5",
+    "CHECKOUT_ORCHESTRATOR_FOLLOW_UP_CHECK_SECONDS": "2",
+    "GATEWAY_BFF_DELIVERY_CHECK_SECONDS": "2",
+    "INVENTORY_SWEEP_SECONDS": "1",
+}
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+@dataclass
+class Level:
+    users: int
+    checkouts: list[float] = field(default_factory=list)  # whole checkout, ms
+    adds: list[float] = field(default_factory=list)  # add to cart, ms
+    errors: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+
+
+class Shopper:
+    def __init__(self, http: httpx.AsyncClient, token: str, skus: list[str]) -> None:
+        self.http = http
+        self.auth = {"Authorization": f"Bearer {token}"}
+        self.skus = skus
+        self.recent: list[str] = []  # a late ClearCart may still take these
+
+    def fresh_sku(self) -> str:
+        while (sku := random.choice(self.skus)) in self.recent:
+            pass
+        return sku
+
+    async def empty_cart(self) -> None:
+        cart = await self.http.get("/v1/cart", headers=self.auth)
+        for line in cart.json().get("lines", []) if cart.is_success else []:
+            await self.http.delete(f"/v1/cart/lines/{line['sku']}", headers=self.auth)
+
+    async def checkout(self, level: Level) -> None:
+        """One whole checkout; its time goes to `level`, or its failure to `level.errors`."""
+        await self.empty_cart()
+        started = time.perf_counter()
+        chosen = [self.fresh_sku() for _ in range(random.randint(1, 2))]
+        for sku in dict.fromkeys(chosen):
+            sent = time.perf_counter()
+            added = await self.http.post(
+                "/v1/cart/lines", json={"sku": sku, "quantity": 1}, headers=self.auth
+            )
+            level.adds.append((time.perf_counter() - sent) * 1000)
+            if not added.is_success:
+                level.errors[f"add {added.status_code}"] += 1
+                return
+        quote = await self.http.post(
+            "/v1/checkout/quote", json={"shipping_address": HOME}, headers=self.auth
+        )
+        if not quote.is_success:
+            level.errors[f"quote {quote.status_code}"] += 1
+            return
+        created = await self.http.post(
+            "/v1/checkouts",
+            json={
+                "shipping_address": HOME,
+                "payment_token": "tok_visa",
+                "expected_total_cents": quote.json()["totals"]["total_cents"],
+            },
+            headers={**self.auth, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        if created.status_code != 202:
+            level.errors[f"checkout {created.status_code}"] += 1
+            return
+        self.recent = (chosen + self.recent)[:12]
+        state = await self.outcome(created.json()["checkout_id"])
+        if state != "completed":
+            level.errors[f"saga {state}"] += 1
+            return
+        level.checkouts.append((time.perf_counter() - started) * 1000)
+
+    async def outcome(self, checkout_id: str, within: float = 60.0) -> str:
+        from commerce.contracts.values import FINAL_STATES
+
+        delay, deadline = 0.01, time.monotonic() + within
+        while time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            status = await self.http.get(f"/v1/checkouts/{checkout_id}", headers=self.auth)
+            if status.is_success and (state := status.json().get("state")) in FINAL_STATES:
+                return str(state)
+            delay = min(delay * 1.5, 0.1)
+        return "timeout"
+
+
+async def sign_in(url: str, count: int) -> list[str]:
+    from loadtests.runner import sign_in as load_sign_in
+
+    return await load_sign_in(url, count)
+
+
+def stock_skus() -> list[str]:
+    from commerce.catalog.data import catalog_skus
+
+    return [s.sku for s in catalog_skus() if s.initial_stock >= 50]
+
+
+async def run_level(url: str, tokens: list[str], users: int, seconds: float) -> Level:
+    level = Level(users)
+    skus = stock_skus()
+    limits = httpx.Limits(max_connections=users + 5, max_keepalive_connections=users + 5)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        shoppers = [Shopper(http, tokens[n], skus) for n in range(users)]
+        stop = time.monotonic() + seconds
+
+        async def loop(shopper: Shopper) -> None:
+            while time.monotonic() < stop:
+                try:
+                    await shopper.checkout(level)
+                except httpx.HTTPError as exc:
+                    level.errors[type(exc).__name__] += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(loop(s) for s in shoppers))
+        level.elapsed = time.perf_counter() - began
+    return level
+
+
+def report(levels: list[Level]) -> None:
+    print(
+        "\n| users | checkouts/s | whole checkout p50 / p95 / p99 ms "
+        "| add-to-cart p50 / p99 ms | errors |"
+    )
+    print("|---:|---:|---|---|---|")
+    for lv in levels:
+        errors = ", ".join(f"{n} {why}" for why, n in lv.errors.most_common()) or "0"
+        c, a = lv.checkouts, lv.adds
+        print(
+            f"| {lv.users} | {len(c) / lv.elapsed:.2f} "
+            f"| {percentile(c, 50):,.0f} / {percentile(c, 95):,.0f} / {percentile(c, 99):,.0f} "
+            f"| {percentile(a, 50):,.0f} / {percentile(a, 99):,.0f} | {errors} |"
+        )
+
+
+async def levels_run(url: str, levels: list[int], seconds: float) -> None:
+    tokens = await sign_in(url, max(levels))
+    results = []
+    for users in levels:
+        print(f"{users} user(s) for {seconds:.0f} s …", flush=True)
+        results.append(await run_level(url, tokens, users, seconds))
+    report(results)
+
+
+async def first_checkouts(url: str, quiet: float, rounds: int) -> None:
+    tokens = await sign_in(url, 1)
+    warm = await run_level(url, tokens, 1, 0.001)  # one checkout: connections, caches
+    print(f"warm-up checkout: {warm.checkouts[0] if warm.checkouts else 'failed'} ms")
+    timed = []
+    for n in range(rounds):
+        print(f"quiet for {quiet:.0f} s …", flush=True)
+        await asyncio.sleep(quiet)
+        level = await run_level(url, tokens, 1, 0.001)
+        if level.checkouts:
+            timed.append(level.checkouts[0])
+        print(f"first checkout after {quiet:.0f} s quiet (#{n + 1}): {level.checkouts} ms")
+    if timed:
+        print(f"first checkout after quiet: median {statistics.median(timed):.0f} ms of {timed}")
+
+
+def with_own_stack(args: argparse.Namespace) -> None:
+    from commerce.platform import stack
+    from commerce.platform.settings import get_settings
+    from commerce.services import SERVICES
+    from loadtests.runner import seed_load_users
+
+    scratch = Path(tempfile.mkdtemp(prefix="agentshop-whole-checkout-"))
+    for key in [k for k in os.environ if k.endswith("DATABASE_URL")]:
+        del os.environ[key]
+    os.environ.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    os.environ.update(
+        AGENTSHOP_DATA_DIR=str(scratch / "data"),
+        AGENTSHOP_PORT_OFFSET=str(PORT_OFFSET),
+        AGENTSHOP_LOG_LEVEL="WARNING",
+        AGENTSHOP_RATE_LIMIT_PER_MINUTE="1000000",
+    )
+    get_settings.cache_clear()
+    with stack.infrastructure(get_settings()):
+        env = dict(os.environ)
+        # the embedded broker's tuning is inherited (infrastructure() exported it);
+        # `agentshop up` then sets its idle fallbacks, unless told these
+        for key in stack.QUIET_WHEN_IDLE:
+            env.pop(key, None)
+        if args.tuning == "embedded":
+            env.update(FAST_FALLBACKS)
+        log = scratch / "up.log"
+        with log.open("wb") as out:
+            up = subprocess.Popen(
+                [str(Path(sys.executable).parent / "agentshop"), "up", "--no-ui"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            url = f"http://127.0.0.1:{SERVICES['gateway-bff'].port + PORT_OFFSET}"
+            wait_ready(up, log, [s.port + PORT_OFFSET for s in SERVICES.values()])
+            asyncio.run(seed_load_users(get_settings(), max(args.levels)))
+            time.sleep(3)  # consumers join their groups
+            if args.first_checkout:
+                asyncio.run(first_checkouts(url, args.first_checkout, args.rounds))
+            else:
+                asyncio.run(levels_run(url, args.levels, args.seconds))
+        finally:
+            os.killpg(up.pid, signal.SIGINT)
+            try:
+                up.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(up.pid, signal.SIGKILL)
+
+
+def wait_ready(up: subprocess.Popen[bytes], log: Path, ports: list[int]) -> None:
+    deadline = time.monotonic() + 300
+    pending = set(ports)
+    while pending:
+        if up.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"agentshop up did not get ready:\n{log.read_text()[-4000:]}")
+        for port in list(pending):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    pending.discard(port)
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", help="a running BFF (default: start the stack)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="per level")
+    parser.add_argument(
+        "--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 4, 20]
+    )
+    parser.add_argument(
+        "--first-checkout", type=float, metavar="SECONDS", help="time checkouts after quiet"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="with --first-checkout")
+    parser.add_argument(
+        "--tuning",
+        choices=["up", "embedded"],
+        default="up",
+        help="idle fallbacks of `agentshop up` (default) or of the test fixtures",
+    )
+    args = parser.parse_args()
+    if args.url:
+        if args.first_checkout:
+            asyncio.run(first_checkouts(args.url, args.first_checkout, args.rounds))
+        else:
+            asyncio.run(levels_run(args.url, args.levels, args.seconds))
+    else:
+        with_own_stack(args)
+
+
+if __name__ == "__main__":
+    main()
