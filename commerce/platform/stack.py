@@ -53,13 +53,13 @@ QUIET_WHEN_IDLE = {
     # group is replaced after 10 s (here a dead consumer means a dead process anyway)
     "KAFKA_SESSION_TIMEOUT_MS": "10000",
     # a relay reads its outbox this often when no commit here and no NOTIFY woke it
-    "AGENTSHOP_OUTBOX_POLL_SECONDS": "10",
+    "AGENTSHOP_OUTBOX_POLL_SECONDS": "20",
     # a broker restarted empty is noticed within this (the supervisor restarts it)
     "AGENTSHOP_BROKER_WATCH_SECONDS": "5",
     # a checkout step that timed out (a lost message) is looked at within this
     "CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS": "2",
     # an order event owed to an agent's webhook is looked for this often
-    "GATEWAY_BFF_ACP_WEBHOOK_POLL_SECONDS": "2",
+    "GATEWAY_BFF_ACP_WEBHOOK_POLL_SECONDS": "5",
     # what was sent is checked end to end this often (first check after 15-30 s anyway)
     "CHECKOUT_ORCHESTRATOR_FOLLOW_UP_CHECK_SECONDS": "5",
     "GATEWAY_BFF_DELIVERY_CHECK_SECONDS": "5",
