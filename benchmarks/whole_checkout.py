@@ -14,7 +14,7 @@ not complete). This is the flow of the peer comparison in the README's Performan
 section; the client is the same for every system compared.
 
 Without `--url` it starts the embedded PostgreSQL and broker in this process, runs
-`agentshop up --no-ui` as a child process on them (port offset 15000, a scratch data
+`agentshop up --no-ui` as a child process on them (port offset 15000 or `--port-offset`, a scratch data
 directory) and creates the load-test users in the BFF's database. With `--url` the
 load-test users (`agentshop load` creates them) must exist already.
 
@@ -238,7 +238,7 @@ def with_own_stack(args: argparse.Namespace) -> None:
     os.environ.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     os.environ.update(
         AGENTSHOP_DATA_DIR=str(scratch / "data"),
-        AGENTSHOP_PORT_OFFSET=str(PORT_OFFSET),
+        AGENTSHOP_PORT_OFFSET=str(args.port_offset),
         AGENTSHOP_LOG_LEVEL="WARNING",
         AGENTSHOP_RATE_LIMIT_PER_MINUTE="1000000",
     )
@@ -251,6 +251,7 @@ def with_own_stack(args: argparse.Namespace) -> None:
             env.pop(key, None)
         if args.tuning == "embedded":
             env.update(FAST_FALLBACKS)
+        env.update(kv.split("=", 1) for kv in args.set)
         log = scratch / "up.log"
         with log.open("wb") as out:
             up = subprocess.Popen(
@@ -261,8 +262,8 @@ def with_own_stack(args: argparse.Namespace) -> None:
                 start_new_session=True,
             )
         try:
-            url = f"http://127.0.0.1:{SERVICES['gateway-bff'].port + PORT_OFFSET}"
-            wait_ready(up, log, [s.port + PORT_OFFSET for s in SERVICES.values()])
+            url = f"http://127.0.0.1:{SERVICES['gateway-bff'].port + args.port_offset}"
+            wait_ready(up, log, [s.port + args.port_offset for s in SERVICES.values()])
             asyncio.run(seed_load_users(get_settings(), max(args.levels)))
             time.sleep(3)  # consumers join their groups
             if args.first_checkout:
@@ -310,6 +311,10 @@ def main() -> None:
         choices=["up", "embedded"],
         default="up",
         help="idle fallbacks of `agentshop up` (default) or of the test fixtures",
+    )
+    parser.add_argument("--port-offset", type=int, default=PORT_OFFSET, help="own stack's")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="for `agentshop up`"
     )
     args = parser.parse_args()
     if args.url:

@@ -62,10 +62,6 @@ def make_consumer(
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 4, 100),
-        # aiokafka's fetch loop also wakes on this timer (default 200 ms) when it has
-        # nothing to do; a resume, a new assignment or a finished fetch wake it anyway,
-        # so a longer one only spares idle wake-ups (docs/adr/0030)
-        consumer_timeout_ms=1000,
         **extra,
     )
 
