@@ -18,6 +18,11 @@ Without `--url` it starts the embedded PostgreSQL and broker in this process, ru
 directory) and creates the load-test users in the BFF's database. With `--url` the
 load-test users (`agentshop load` creates them) must exist already.
 
+With its own stack it also prints the CPU each component spent per completed checkout
+(CPU-ms: the services' processes, the broker, PostgreSQL; the client itself is left
+out), read from the processes' CPU times before and after each level. `--processes N`
+and `--groups 'a,b;c,d'` are passed to `agentshop up` (docs/adr/0031).
+
 `--first-checkout SECONDS` instead times single checkouts, each after SECONDS with no
 traffic at all (after one warm-up checkout): what a quiet stack adds to the first
 checkout (docs/adr/0030). `--tuning embedded` runs `agentshop up` with the fast idle
@@ -81,6 +86,8 @@ class Level:
     adds: list[float] = field(default_factory=list)  # add to cart, ms
     errors: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
+    steps: list[dict[str, float]] = field(default_factory=list)  # per checkout, ms per step
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per component
 
 
 class Shopper:
@@ -104,6 +111,7 @@ class Shopper:
         """One whole checkout; its time goes to `level`, or its failure to `level.errors`."""
         await self.empty_cart()
         started = time.perf_counter()
+        steps: dict[str, float] = {}
         chosen = [self.fresh_sku() for _ in range(random.randint(1, 2))]
         for sku in dict.fromkeys(chosen):
             sent = time.perf_counter()
@@ -114,12 +122,14 @@ class Shopper:
             if not added.is_success:
                 level.errors[f"add {added.status_code}"] += 1
                 return
+        steps["cart"] = (time.perf_counter() - started) * 1000
         quote = await self.http.post(
             "/v1/checkout/quote", json={"shipping_address": HOME}, headers=self.auth
         )
         if not quote.is_success:
             level.errors[f"quote {quote.status_code}"] += 1
             return
+        steps["quote"] = (time.perf_counter() - started) * 1000 - sum(steps.values())
         created = await self.http.post(
             "/v1/checkouts",
             json={
@@ -132,12 +142,15 @@ class Shopper:
         if created.status_code != 202:
             level.errors[f"checkout {created.status_code}"] += 1
             return
+        steps["accepted"] = (time.perf_counter() - started) * 1000 - sum(steps.values())
         self.recent = (chosen + self.recent)[:12]
         state = await self.outcome(created.json()["checkout_id"])
         if state != "completed":
             level.errors[f"saga {state}"] += 1
             return
         level.checkouts.append((time.perf_counter() - started) * 1000)
+        steps["saga"] = level.checkouts[-1] - sum(steps.values())
+        level.steps.append(steps)
 
     async def outcome(self, checkout_id: str, within: float = 60.0) -> str:
         from commerce.contracts.values import FINAL_STATES
@@ -185,6 +198,35 @@ async def run_level(url: str, tokens: list[str], users: int, seconds: float) -> 
     return level
 
 
+def stack_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every process of the stack (this process's descendants)."""
+    import psutil
+
+    from benchmarks.idle_cpu import part_of
+
+    me = psutil.Process()
+    seen: dict[int, tuple[str, float]] = {}
+    for process in me.children(recursive=True):
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        part = part_of(process, -1)
+        if part == "other" and "agentshop" in " ".join(process.cmdline()):
+            part = "services"  # `agentshop up` itself
+        seen[process.pid] = (part, times.user + times.system)
+    return seen
+
+
+def cpu_between(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    spent: dict[str, float] = {}
+    for pid, (part, seconds) in after.items():
+        spent[part] = spent.get(part, 0.0) + seconds - before.get(pid, (part, 0.0))[1]
+    return spent
+
+
 def report(levels: list[Level]) -> None:
     print(
         "\n| users | checkouts/s | whole checkout p50 / p95 / p99 ms "
@@ -199,14 +241,32 @@ def report(levels: list[Level]) -> None:
             f"| {percentile(c, 50):,.0f} / {percentile(c, 95):,.0f} / {percentile(c, 99):,.0f} "
             f"| {percentile(a, 50):,.0f} / {percentile(a, 99):,.0f} | {errors} |"
         )
+    if any(lv.cpu for lv in levels):
+        parts = ["services", "broker", "postgresql"]
+        print("\nCPU-ms per completed checkout, per component (the stack's processes):")
+        print("| users | " + " | ".join(parts) + " | total | machine busy |")
+        print("|---:|" + "---:|" * (len(parts) + 2))
+        for lv in levels:
+            done = max(len(lv.checkouts), 1)
+            per = [lv.cpu.get(p, 0.0) * 1000 / done for p in parts]
+            busy = sum(lv.cpu.values()) / lv.elapsed / (os.cpu_count() or 1) * 100
+            print(
+                f"| {lv.users} | "
+                + " | ".join(f"{v:.0f}" for v in per)
+                + f" | {sum(per):.0f} | {busy:.0f} % (stack) |"
+            )
 
 
-async def levels_run(url: str, levels: list[int], seconds: float) -> None:
+async def levels_run(url: str, levels: list[int], seconds: float, own: bool = False) -> None:
     tokens = await sign_in(url, max(levels))
     results = []
     for users in levels:
         print(f"{users} user(s) for {seconds:.0f} s …", flush=True)
-        results.append(await run_level(url, tokens, users, seconds))
+        before = stack_cpu() if own else {}
+        level = await run_level(url, tokens, users, seconds)
+        if own:  # the stack runs as this process's descendants: its CPU can be counted
+            level.cpu = cpu_between(before, stack_cpu())
+        results.append(level)
     report(results)
 
 
@@ -214,6 +274,8 @@ async def first_checkouts(url: str, quiet: float, rounds: int) -> None:
     tokens = await sign_in(url, 1)
     warm = await run_level(url, tokens, 1, 0.001)  # one checkout: connections, caches
     print(f"warm-up checkout: {warm.checkouts[0] if warm.checkouts else 'failed'} ms")
+    if warm.steps:
+        print("  steps ms: " + ", ".join(f"{k} {v:.0f}" for k, v in warm.steps[0].items()))
     timed = []
     for n in range(rounds):
         print(f"quiet for {quiet:.0f} s …", flush=True)
@@ -221,7 +283,10 @@ async def first_checkouts(url: str, quiet: float, rounds: int) -> None:
         level = await run_level(url, tokens, 1, 0.001)
         if level.checkouts:
             timed.append(level.checkouts[0])
-        print(f"first checkout after {quiet:.0f} s quiet (#{n + 1}): {level.checkouts} ms")
+        parts = ", ".join(f"{k} {v:.0f}" for k, v in (level.steps or [{}])[0].items())
+        print(
+            f"first checkout after {quiet:.0f} s quiet (#{n + 1}): {level.checkouts} ms ({parts})"
+        )
     if timed:
         print(f"first checkout after quiet: median {statistics.median(timed):.0f} ms of {timed}")
 
@@ -253,9 +318,14 @@ def with_own_stack(args: argparse.Namespace) -> None:
             env.update(FAST_FALLBACKS)
         env.update(kv.split("=", 1) for kv in args.set)
         log = scratch / "up.log"
+        command = [str(Path(sys.executable).parent / "agentshop"), "up", "--no-ui"]
+        if args.processes:
+            command += ["--processes", str(args.processes)]
+        if args.groups:
+            command += ["--groups", args.groups]
         with log.open("wb") as out:
             up = subprocess.Popen(
-                [str(Path(sys.executable).parent / "agentshop"), "up", "--no-ui"],
+                command,
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -269,7 +339,7 @@ def with_own_stack(args: argparse.Namespace) -> None:
             if args.first_checkout:
                 asyncio.run(first_checkouts(url, args.first_checkout, args.rounds))
             else:
-                asyncio.run(levels_run(url, args.levels, args.seconds))
+                asyncio.run(levels_run(url, args.levels, args.seconds, own=True))
         finally:
             os.killpg(up.pid, signal.SIGINT)
             try:
@@ -313,6 +383,8 @@ def main() -> None:
         help="idle fallbacks of `agentshop up` (default) or of the test fixtures",
     )
     parser.add_argument("--port-offset", type=int, default=PORT_OFFSET, help="own stack's")
+    parser.add_argument("--processes", type=int, help="`agentshop up --processes` (own stack)")
+    parser.add_argument("--groups", help="`agentshop up --groups` (own stack)")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="for `agentshop up`"
     )

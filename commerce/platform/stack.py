@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 from starlette.types import ASGIApp
 
 from commerce.contracts import all_topic_names
-from commerce.platform import heap, migrations
+from commerce.platform import heap, migrations, wakeups
 from commerce.platform.db import Database, ensure_database
 from commerce.platform.embedded import EmbeddedBroker, EmbeddedPostgres, port_is_free
 from commerce.platform.incarnation import BrokerWatch
@@ -381,6 +381,7 @@ class RunningServices:
         if self.watch is not None:
             await self.watch.stop()
         await self.producer.stop()
+        wakeups.leave_siblings()
 
 
 async def start_services(
@@ -397,6 +398,8 @@ async def start_services(
     configure_tracing(chosen[0] if len(chosen) == 1 else "agentshop")
     producer = make_producer(settings)
     await producer.start()
+    # one of several processes of `agentshop up`: publishes wake the siblings' consumers
+    wakeups.join_siblings()
     watch = BrokerWatch(settings, producer)  # one per process (docs/adr/0020)
     watch.start()
     running = RunningServices(

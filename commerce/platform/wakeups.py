@@ -1,18 +1,37 @@
-"""Wake-ups between the outbox relays and the consumers that run in one process.
+"""Wake-ups between the outbox relays and the consumers of one process, and its siblings.
 
 With the embedded broker a consumer must fetch with a wait of a few milliseconds
 (docs/adr/0002), so an idle consumer would poll the broker hundreds of times a second.
 Instead an idle consumer pauses its partitions and fetches only when a relay in this
 process has just published to one of its topics, or when its idle interval has passed
 (for records published elsewhere). See docs/adr/0013.
+
+`agentshop up` over several processes (docs/adr/0031) makes the processes siblings: each
+binds a Unix datagram socket, and a relay's publish also sends the topics' names to every
+sibling, where they wake the consumers as a local publish does. A datagram lost (a
+sibling restarting) costs only the idle interval, as a publish by any other process does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import socket
 from collections.abc import Iterable
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
+SIBLINGS_ENV = "AGENTSHOP_WAKE_SOCKETS"
+"""Sibling processes' wake-up sockets, separated by `os.pathsep`; this process's own is
+the one at index `AGENTSHOP_WAKE_INDEX`."""
+INDEX_ENV = "AGENTSHOP_WAKE_INDEX"
+
 _waiting: dict[str, set[asyncio.Event]] = {}
+_siblings: list[str] = []
+_socket: socket.socket | None = None
 
 
 def register(topics: Iterable[str], event: asyncio.Event) -> None:
@@ -31,7 +50,63 @@ def unregister(topics: Iterable[str], event: asyncio.Event) -> None:
 
 
 def published(topics: Iterable[str]) -> None:
-    """Records were just published (and acknowledged) to `topics`."""
-    for topic in set(topics):
+    """Records were just published (and acknowledged) to `topics`: wake the consumers of
+    this process and tell the sibling processes."""
+    named = set(topics)
+    _wake(named)
+    if _socket is not None and _siblings and named:
+        payload = "\n".join(sorted(named)).encode()
+        for path in _siblings:
+            # a sibling not (yet) listening, or its queue full: it wakes on its interval
+            with contextlib.suppress(OSError):
+                _socket.sendto(payload, path)
+
+
+def _wake(topics: Iterable[str]) -> None:
+    for topic in topics:
         for event in _waiting.get(topic, ()):
             event.set()
+
+
+def join_siblings(loop: asyncio.AbstractEventLoop | None = None) -> bool:
+    """Listen for the siblings' publishes and tell them ours, when `up` made this process
+    one of several (the environment names the sockets). False when it did not."""
+    global _socket, _siblings
+    paths = [p for p in os.environ.get(SIBLINGS_ENV, "").split(os.pathsep) if p]
+    if not paths or _socket is not None:
+        return False
+    own = paths[int(os.environ.get(INDEX_ENV, "0"))]
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(own)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(own)
+    sock.setblocking(False)
+    (loop or asyncio.get_running_loop()).add_reader(sock.fileno(), _received, sock)
+    _socket, _siblings = sock, [p for p in paths if p != own]
+    log.debug("wakeups.joined", own=own, siblings=len(_siblings))
+    return True
+
+
+def leave_siblings(loop: asyncio.AbstractEventLoop | None = None) -> None:
+    global _socket, _siblings
+    if _socket is None:
+        return
+    with contextlib.suppress(RuntimeError, ValueError):
+        (loop or asyncio.get_running_loop()).remove_reader(_socket.fileno())
+    own = _socket.getsockname()
+    _socket.close()
+    _socket, _siblings = None, []
+    if isinstance(own, str) and own:
+        with contextlib.suppress(OSError):
+            os.unlink(own)
+
+
+def _received(sock: socket.socket) -> None:
+    while True:
+        try:
+            payload = sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return
+        _wake(payload.decode(errors="replace").split("\n"))

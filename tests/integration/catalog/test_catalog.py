@@ -141,3 +141,15 @@ async def test_products_are_read_again_once_old(stack: ServiceStack) -> None:
         async with db.transaction() as session:
             await session.execute(delete(variants).where(variants.c.product_id == product_id))
             await session.execute(delete(products).where(products.c.product_id == product_id))
+
+
+async def test_unchanged_products_are_kept_not_read_again(stack: ServiceStack) -> None:
+    """Once old, documents whose tables did not change are kept (only their version is
+    read): the same objects keep answering, found fresh again."""
+    await stack.ensure("inventory", "catalog")
+    catalog = Catalog(stack.runtime("catalog").db, seconds=0.05)
+    first = await catalog.documents()
+    read_at = first.read_at
+    checked = await eventually(catalog.documents, lambda d: d.read_at > read_at, within=10)
+    assert checked is first
+    assert checked.version == first.version != ""
