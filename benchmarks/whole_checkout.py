@@ -276,6 +276,12 @@ async def first_checkouts(url: str, quiet: float, rounds: int) -> None:
     print(f"warm-up checkout: {warm.checkouts[0] if warm.checkouts else 'failed'} ms")
     if warm.steps:
         print("  steps ms: " + ", ".join(f"{k} {v:.0f}" for k, v in warm.steps[0].items()))
+    warm_times = []
+    for _ in range(5):  # back to back: the reference a quiet period is compared with
+        again = await run_level(url, tokens, 1, 0.001)
+        warm_times.extend(again.checkouts)
+    if warm_times:
+        print(f"warm checkouts, back to back: median {statistics.median(warm_times):.0f} ms")
     timed = []
     for n in range(rounds):
         print(f"quiet for {quiet:.0f} s …", flush=True)
@@ -288,7 +294,11 @@ async def first_checkouts(url: str, quiet: float, rounds: int) -> None:
             f"first checkout after {quiet:.0f} s quiet (#{n + 1}): {level.checkouts} ms ({parts})"
         )
     if timed:
-        print(f"first checkout after quiet: median {statistics.median(timed):.0f} ms of {timed}")
+        shown = ", ".join(f"{t:.0f}" for t in timed)
+        print(f"first checkout after quiet: median {statistics.median(timed):.0f} ms of {shown}")
+        if warm_times:
+            extra = statistics.median(timed) - statistics.median(warm_times)
+            print(f"a quiet period added: {extra:+.0f} ms (median against warm median)")
 
 
 def with_own_stack(args: argparse.Namespace) -> None:
