@@ -72,6 +72,9 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
         names = {c.name() for c in children}
         assert "postgres" in names and any(n.startswith("tansu") for n in names), names
         assert any("streamlit" in " ".join(c.cmdline()) for c in children), names
+        if (os.cpu_count() or 1) > 1:  # the services over one process per core (docs/adr/0031)
+            groups = [c for c in children if "agentshop.group" in " ".join(c.cmdline())]
+            assert len(groups) == min(os.cpu_count() or 1, len(SERVICES)) - 1, names
 
         # The embedded broker dies: `up` restarts it and the services become ready again.
         broker = next(c for c in children if c.name().startswith("tansu"))
