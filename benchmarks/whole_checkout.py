@@ -270,35 +270,55 @@ async def levels_run(url: str, levels: list[int], seconds: float, own: bool = Fa
     report(results)
 
 
-async def first_checkouts(url: str, quiet: float, rounds: int) -> None:
+async def first_checkouts(url: str, quiet: float, rounds: int, own: bool = False) -> None:
+    """Single checkouts: warm ones back to back, then one after each quiet period. With
+    its own stack it also prints the CPU the stack spent on each (from just before it to
+    half a second after it completed, so the messages after the order count too): unlike
+    wall time, that does not depend on what else the machine runs."""
     tokens = await sign_in(url, 1)
-    warm = await run_level(url, tokens, 1, 0.001)  # one checkout: connections, caches
-    print(f"warm-up checkout: {warm.checkouts[0] if warm.checkouts else 'failed'} ms")
-    if warm.steps:
-        print("  steps ms: " + ", ".join(f"{k} {v:.0f}" for k, v in warm.steps[0].items()))
-    warm_times = []
+
+    async def one() -> tuple[Level, float]:
+        before = stack_cpu() if own else {}
+        level = await run_level(url, tokens, 1, 0.001)
+        if not own:
+            return level, float("nan")
+        await asyncio.sleep(0.5)
+        return level, sum(cpu_between(before, stack_cpu()).values()) * 1000
+
+    def line(level: Level, cpu: float) -> str:
+        parts = ", ".join(f"{k} {v:.0f}" for k, v in (level.steps or [{}])[0].items())
+        wall = f"{level.checkouts[0]:.0f} ms" if level.checkouts else "failed"
+        load = os.getloadavg()[0]
+        return f"{wall} ({parts}); stack CPU {cpu:.0f} ms; load average {load:.1f}"
+
+    warm, cpu = await one()  # the first one: connections, caches
+    print(f"warm-up checkout: {line(warm, cpu)}")
+    warm_times, warm_cpu = [], []
     for _ in range(5):  # back to back: the reference a quiet period is compared with
-        again = await run_level(url, tokens, 1, 0.001)
+        again, cpu = await one()
         warm_times.extend(again.checkouts)
-    if warm_times:
-        print(f"warm checkouts, back to back: median {statistics.median(warm_times):.0f} ms")
-    timed = []
+        warm_cpu.append(cpu)
+        print(f"warm checkout: {line(again, cpu)}")
+    timed, timed_cpu = [], []
     for n in range(rounds):
         print(f"quiet for {quiet:.0f} s …", flush=True)
         await asyncio.sleep(quiet)
-        level = await run_level(url, tokens, 1, 0.001)
-        if level.checkouts:
-            timed.append(level.checkouts[0])
-        parts = ", ".join(f"{k} {v:.0f}" for k, v in (level.steps or [{}])[0].items())
+        level, cpu = await one()
+        timed.extend(level.checkouts)
+        timed_cpu.append(cpu)
+        print(f"first checkout after {quiet:.0f} s quiet (#{n + 1}): {line(level, cpu)}")
+    if timed and warm_times:
+        extra = statistics.median(timed) - statistics.median(warm_times)
         print(
-            f"first checkout after {quiet:.0f} s quiet (#{n + 1}): {level.checkouts} ms ({parts})"
+            f"median wall time: warm {statistics.median(warm_times):.0f} ms, after quiet "
+            f"{statistics.median(timed):.0f} ms ({extra:+.0f} ms)"
         )
-    if timed:
-        shown = ", ".join(f"{t:.0f}" for t in timed)
-        print(f"first checkout after quiet: median {statistics.median(timed):.0f} ms of {shown}")
-        if warm_times:
-            extra = statistics.median(timed) - statistics.median(warm_times)
-            print(f"a quiet period added: {extra:+.0f} ms (median against warm median)")
+        if own:
+            extra_cpu = statistics.median(timed_cpu) - statistics.median(warm_cpu)
+            print(
+                f"median stack CPU: warm {statistics.median(warm_cpu):.0f} ms, after quiet "
+                f"{statistics.median(timed_cpu):.0f} ms ({extra_cpu:+.0f} ms)"
+            )
 
 
 def with_own_stack(args: argparse.Namespace) -> None:
@@ -347,7 +367,7 @@ def with_own_stack(args: argparse.Namespace) -> None:
             asyncio.run(seed_load_users(get_settings(), max(args.levels)))
             time.sleep(3)  # consumers join their groups
             if args.first_checkout:
-                asyncio.run(first_checkouts(url, args.first_checkout, args.rounds))
+                asyncio.run(first_checkouts(url, args.first_checkout, args.rounds, own=True))
             else:
                 asyncio.run(levels_run(url, args.levels, args.seconds, own=True))
         finally:
