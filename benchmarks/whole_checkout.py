@@ -88,6 +88,7 @@ class Level:
     elapsed: float = 0.0
     steps: list[dict[str, float]] = field(default_factory=list)  # per checkout, ms per step
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per component
+    load: float = 0.0  # the machine's 1-minute load average at the end
 
 
 class Shopper:
@@ -230,16 +231,16 @@ def cpu_between(
 def report(levels: list[Level]) -> None:
     print(
         "\n| users | checkouts/s | whole checkout p50 / p95 / p99 ms "
-        "| add-to-cart p50 / p99 ms | errors |"
+        "| add-to-cart p50 / p99 ms | errors | load average |"
     )
-    print("|---:|---:|---|---|---|")
+    print("|---:|---:|---|---|---|---:|")
     for lv in levels:
         errors = ", ".join(f"{n} {why}" for why, n in lv.errors.most_common()) or "0"
         c, a = lv.checkouts, lv.adds
         print(
             f"| {lv.users} | {len(c) / lv.elapsed:.2f} "
             f"| {percentile(c, 50):,.0f} / {percentile(c, 95):,.0f} / {percentile(c, 99):,.0f} "
-            f"| {percentile(a, 50):,.0f} / {percentile(a, 99):,.0f} | {errors} |"
+            f"| {percentile(a, 50):,.0f} / {percentile(a, 99):,.0f} | {errors} | {lv.load:.1f} |"
         )
     if any(lv.cpu for lv in levels):
         parts = ["services", "broker", "postgresql"]
@@ -266,6 +267,7 @@ async def levels_run(url: str, levels: list[int], seconds: float, own: bool = Fa
         level = await run_level(url, tokens, users, seconds)
         if own:  # the stack runs as this process's descendants: its CPU can be counted
             level.cpu = cpu_between(before, stack_cpu())
+        level.load = os.getloadavg()[0]
         results.append(level)
     report(results)
 
@@ -291,6 +293,26 @@ async def first_checkouts(url: str, quiet: float, rounds: int, own: bool = False
         load = os.getloadavg()[0]
         return f"{wall} ({parts}); stack CPU {cpu:.0f} ms; load average {load:.1f}"
 
+    async def checkpoints() -> int | None:
+        """PostgreSQL's checkpoints so far (after one, each page's first change is logged
+        whole): a quiet period that holds one may cost the next writes more."""
+        if not own or not os.environ.get("DATABASE_URL"):
+            return None
+        import asyncpg
+
+        from commerce.platform.db import asyncpg_dsn
+
+        conn = await asyncpg.connect(asyncpg_dsn(os.environ["DATABASE_URL"]))
+        try:
+            found = await conn.fetchval(
+                "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
+            )
+        except asyncpg.PostgresError:  # before PostgreSQL 17
+            return None
+        finally:
+            await conn.close()
+        return int(found)
+
     warm, cpu = await one()  # the first one: connections, caches
     print(f"warm-up checkout: {line(warm, cpu)}")
     warm_times, warm_cpu = [], []
@@ -302,7 +324,11 @@ async def first_checkouts(url: str, quiet: float, rounds: int, own: bool = False
     timed, timed_cpu = [], []
     for n in range(rounds):
         print(f"quiet for {quiet:.0f} s …", flush=True)
+        done_before = await checkpoints()
         await asyncio.sleep(quiet)
+        done_after = await checkpoints()
+        if done_before is not None and done_after is not None:
+            print(f"  PostgreSQL checkpoints during the quiet period: {done_after - done_before}")
         level, cpu = await one()
         timed.extend(level.checkouts)
         timed_cpu.append(cpu)
