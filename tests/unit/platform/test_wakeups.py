@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,26 +73,25 @@ async def test_a_siblings_publish_wakes_the_consumers_here(siblings: list[str]) 
 
 async def test_a_publish_here_reaches_a_listening_sibling(siblings: list[str]) -> None:
     assert wakeups.join_siblings()
-    listener = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import socket, os; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
-            f"s.bind({siblings[1]!r}); print('ready', flush=True); "
-            "print(s.recv(1000).decode(), flush=True)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+    listener = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+        f"s.bind({siblings[1]!r}); print('ready', flush=True); "
+        "print(s.recv(1000).decode(), flush=True)",
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert listener.stdout is not None
-        assert (await asyncio.to_thread(listener.stdout.readline)).strip() == "ready"
+        ready = await asyncio.wait_for(listener.stdout.readline(), 60)
+        assert ready.decode().strip() == "ready"
         wakeups.published(["checkout.payment-command", "orders.events"])
-        line = await asyncio.wait_for(asyncio.to_thread(listener.stdout.readline), 10)
-        assert line.strip() == "checkout.payment-command"
+        line = await asyncio.wait_for(listener.stdout.readline(), 10)
+        assert line.decode().strip() == "checkout.payment-command"
     finally:
-        listener.kill()
-        listener.wait()
+        if listener.returncode is None:
+            listener.kill()
+        await listener.wait()
 
 
 async def test_without_siblings_nothing_is_joined(siblings: list[str]) -> None:
