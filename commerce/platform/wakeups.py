@@ -8,8 +8,11 @@ process has just published to one of its topics, or when its idle interval has p
 
 `agentshop up` over several processes (docs/adr/0031) makes the processes siblings: each
 binds a Unix datagram socket, and a relay's publish also sends the topics' names to every
-sibling, where they wake the consumers as a local publish does. A datagram lost (a
-sibling restarting) costs only the idle interval, as a publish by any other process does.
+sibling, where they wake the consumers as a local publish does. A sibling whose queue is
+full (Linux queues 10 datagrams by default, `net.unix.max_dgram_qlen`; a busy sibling
+reads them only when its loop comes round) gets the topics, merged, a few milliseconds
+later, until it takes them: a wake-up dropped there would cost a consumer its whole idle
+interval. A sibling not listening (restarting) is skipped; its consumers fetch on start.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ INDEX_ENV = "AGENTSHOP_WAKE_INDEX"
 _waiting: dict[str, set[asyncio.Event]] = {}
 _siblings: list[str] = []
 _socket: socket.socket | None = None
+_owed: dict[str, set[str]] = {}  # topics a sibling's full queue refused, sent again soon
+_RETRY_SECONDS = 0.005
+_retry: asyncio.TimerHandle | None = None
 
 
 def register(topics: Iterable[str], event: asyncio.Event) -> None:
@@ -54,12 +60,34 @@ def published(topics: Iterable[str]) -> None:
     this process and tell the sibling processes."""
     named = set(topics)
     _wake(named)
-    if _socket is not None and _siblings and named:
-        payload = "\n".join(sorted(named)).encode()
+    if _socket is not None and named:
         for path in _siblings:
-            # a sibling not (yet) listening, or its queue full: it wakes on its interval
-            with contextlib.suppress(OSError):
-                _socket.sendto(payload, path)
+            _send(path, named)
+
+
+def _send(path: str, topics: set[str]) -> None:
+    assert _socket is not None
+    owed = _owed.pop(path, set()) | topics
+    try:
+        _socket.sendto("\n".join(sorted(owed)).encode(), path)
+    except BlockingIOError:  # its queue is full: merged with what comes next, sent soon
+        global _retry
+        _owed[path] = owed
+        if _retry is None:
+            _retry = asyncio.get_running_loop().call_later(_RETRY_SECONDS, _send_owed)
+    except OSError:  # not listening (starting again): it fetches on start anyway
+        pass
+
+
+def _send_owed() -> None:
+    global _retry
+    _retry = None
+    if _socket is None:
+        _owed.clear()
+        return
+    for path, topics in list(_owed.items()):
+        _owed.pop(path, None)
+        _send(path, topics)
 
 
 def _wake(topics: Iterable[str]) -> None:
@@ -96,6 +124,11 @@ def leave_siblings(loop: asyncio.AbstractEventLoop | None = None) -> None:
     own = _socket.getsockname()
     _socket.close()
     _socket, _siblings = None, []
+    _owed.clear()
+    global _retry
+    if _retry is not None:
+        _retry.cancel()
+        _retry = None
     if isinstance(own, str) and own:
         with contextlib.suppress(OSError):
             os.unlink(own)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +99,26 @@ async def test_without_siblings_nothing_is_joined(siblings: list[str]) -> None:
     os.environ.pop(wakeups.SIBLINGS_ENV)
     assert not wakeups.join_siblings()
     wakeups.published(["orders.events"])  # no socket: only the local wake-up
+
+
+async def test_a_sibling_with_a_full_queue_gets_every_topic_later(siblings: list[str]) -> None:
+    """Linux queues few datagrams per socket: what a busy sibling's full queue refuses is
+    merged and sent again, never dropped (a dropped wake-up costs a whole idle interval)."""
+    assert wakeups.join_siblings()
+    busy = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    busy.bind(siblings[1])
+    busy.setblocking(False)
+    try:
+        topics = {f"topic-{n}" for n in range(60)}
+        for topic in sorted(topics):  # more than the queue holds, while nobody reads
+            wakeups.published([topic])
+        received: set[str] = set()
+        deadline = asyncio.get_running_loop().time() + 10
+        while received != topics:
+            assert asyncio.get_running_loop().time() < deadline, topics - received
+            try:
+                received.update(busy.recv(65536).decode().split("\n"))
+            except BlockingIOError:
+                await asyncio.sleep(0.001)
+    finally:
+        busy.close()
