@@ -14,9 +14,10 @@ not complete). This is the flow of the peer comparison in the README's Performan
 section; the client is the same for every system compared.
 
 Without `--url` it starts the embedded PostgreSQL and broker in this process, runs
-`agentshop up --no-ui` as a child process on them (port offset 15000 or `--port-offset`, a scratch data
-directory) and creates the load-test users in the BFF's database. With `--url` the
-load-test users (`agentshop load` creates them) must exist already.
+`agentshop up --no-ui` as a child process on them (port offset 15000 or `--port-offset`,
+a scratch data directory, removed at the end unless `--keep`) and creates the load-test
+users in the BFF's database. With `--url` the load-test users (`agentshop load` creates
+them) must exist already.
 
 With its own stack it also prints the CPU each component spent per completed checkout
 (CPU-ms: the services' processes, the broker, PostgreSQL; the client itself is left
@@ -35,6 +36,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -402,6 +404,10 @@ def with_own_stack(args: argparse.Namespace) -> None:
                 up.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(up.pid, signal.SIGKILL)
+    if not args.keep:
+        shutil.rmtree(scratch, ignore_errors=True)
+    else:
+        print(f"kept: {scratch}")
 
 
 def wait_ready(up: subprocess.Popen[bytes], log: Path, ports: list[int]) -> None:
@@ -441,6 +447,7 @@ def main() -> None:
     parser.add_argument("--port-offset", type=int, default=PORT_OFFSET, help="own stack's")
     parser.add_argument("--processes", type=int, help="`agentshop up --processes` (own stack)")
     parser.add_argument("--groups", help="`agentshop up --groups` (own stack)")
+    parser.add_argument("--keep", action="store_true", help="keep the own stack's data and logs")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="for `agentshop up`"
     )
