@@ -30,16 +30,31 @@ def up(
     ] = None,
     seed: Annotated[bool, typer.Option(help="Load demo data")] = True,
     ui: Annotated[bool, typer.Option(help="Run the web UI (Streamlit) too")] = True,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes to run the services over (default 1: all in one, the fastest on 2 cores; ADR 31)",
+        ),
+    ] = None,
+    groups: Annotated[
+        str | None,
+        typer.Option(
+            help="Explicit placement, one process per group: 'a,b;c,d' (every service once)"
+        ),
+    ] = None,
 ) -> None:
     """Start everything: embedded PostgreSQL and broker (unless configured), all services, the UI."""
     import asyncio
 
+    from agentshop.processes import ServiceProcesses
     from commerce.commands import service_names
-    from commerce.platform import runfile, stack
+    from commerce.platform import placement, runfile, stack
     from commerce.platform.logging import configure_logging
     from commerce.platform.settings import get_settings
     from ui.process import UiProcess
 
+    stack.quiet_when_idle()
     if port_offset is not None:
         os.environ["AGENTSHOP_PORT_OFFSET"] = str(port_offset)
         get_settings.cache_clear()
@@ -48,6 +63,14 @@ def up(
     console = err_console()
     data = stack.data_dir(settings)
     chosen = service_names(names)
+    try:
+        placed = (
+            placement.parse_groups(groups, chosen)
+            if groups
+            else placement.place(chosen, processes or 1)
+        )
+    except ValueError as exc:
+        fail(str(exc))
     running_elsewhere = runfile.read(data)
     if running_elsewhere is not None and running_elsewhere.pid != os.getpid():
         fail(
@@ -73,6 +96,7 @@ def up(
             loop.add_signal_handler(sig, on_signal)
         web: UiProcess | None = None
         running: stack.RunningServices | None = None
+        children = ServiceProcesses(settings, placed, host, data / "logs")
         supervisors: list[asyncio.Task[None]] = []
         try:
             with console.status("preparing databases") as status:
@@ -88,7 +112,12 @@ def up(
                 web = UiProcess(fresh, host=host) if ui else None
                 if web is not None:
                     web.start()
-                running = await stack.start_services(fresh, chosen, host=host)
+                children.export_own()
+                children.start()  # the other groups, each in a process of its own
+                running = await stack.start_services(fresh, placed[0], host=host)
+                if len(placed) > 1:
+                    status.update(f"waiting for {len(placed) - 1} more service process(es)")
+                    await children.until_ready()
                 if web is not None:
                     status.update("starting the web UI")
                     if not await web.until_ready():
@@ -107,7 +136,13 @@ def up(
                 ),
             )
             print_running(console, fresh, urls)
+            if len(placed) > 1:
+                console.print(
+                    f"Services over {len(placed)} processes: "
+                    + " | ".join(", ".join(group) for group in placed)
+                )
             supervisors.append(asyncio.create_task(infra.supervise(fresh)))
+            supervisors.append(asyncio.create_task(children.supervise()))
             if web is not None:
                 supervisors.append(asyncio.create_task(web.supervise()))
             starting = False
@@ -120,6 +155,7 @@ def up(
             console.print("stopping services…")
             if web is not None:
                 await asyncio.to_thread(web.stop, 5.0)
+            await asyncio.to_thread(children.stop)
             if running is not None:
                 try:
                     await asyncio.wait_for(running.stop(), 6.0)

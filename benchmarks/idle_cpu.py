@@ -38,7 +38,7 @@ def part_of(process: psutil.Process, root: int) -> str:
         command = " ".join(process.cmdline())
     except psutil.Error:
         return "gone"
-    if process.pid == root:
+    if process.pid == root or "agentshop.group" in command:
         return "services"
     if name.startswith("tansu"):
         return "broker"
@@ -60,8 +60,8 @@ def cpu_seconds(root: psutil.Process) -> dict[int, tuple[str, float]]:
     return seen
 
 
-def wait_ready(deadline: float, proc: subprocess.Popen[bytes], log: Path) -> None:
-    pending = {name: spec.port + PORT_OFFSET for name, spec in SERVICES.items()}
+def wait_ready(deadline: float, proc: subprocess.Popen[bytes], log: Path, offset: int) -> None:
+    pending = {name: spec.port + offset for name, spec in SERVICES.items()}
     while pending:
         if proc.poll() is not None:
             raise SystemExit(f"agentshop up exited early:\n{log.read_text()[-4000:]}")
@@ -80,6 +80,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long to sample")
     parser.add_argument("--settle", type=float, default=20.0, help="quiet time before sampling")
+    parser.add_argument("--port-offset", type=int, default=PORT_OFFSET)
+    parser.add_argument(
+        "--processes", type=int, help="`agentshop up --processes` (default: its own)"
+    )
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="agentshop-idle-"))
@@ -90,18 +94,20 @@ def main() -> None:
     }
     env.update(
         AGENTSHOP_DATA_DIR=str(data / "data"),
-        AGENTSHOP_PORT_OFFSET=str(PORT_OFFSET),
+        AGENTSHOP_PORT_OFFSET=str(args.port_offset),
         AGENTSHOP_LOG_LEVEL="WARNING",
     )
     log = data / "up.log"
     command = [str(Path(sys.executable).parent / "agentshop"), "up"]
+    if args.processes:
+        command += ["--processes", str(args.processes)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
         started = time.monotonic()
-        wait_ready(started + 300, proc, log)
+        wait_ready(started + 300, proc, log, args.port_offset)
         print(f"ready after {time.monotonic() - started:.1f} s; settling {args.settle:.0f} s")
         time.sleep(args.settle)
         root = psutil.Process(proc.pid)

@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -220,10 +222,19 @@ async def release_expired(session: AsyncSession, limit: int = 100) -> int:
     return len(expired)
 
 
-async def sweeper(runtime: object, every: float = 1.0) -> None:
+class SweepSettings(BaseSettings):
+    """INVENTORY_SWEEP_SECONDS (default 1): how often holds past their expiry are released."""
+
+    model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore")
+
+    sweep_seconds: float = Field(1.0, gt=0)
+
+
+async def sweeper(runtime: object, every: float | None = None) -> None:
     from commerce.platform.service import ServiceRuntime
 
     assert isinstance(runtime, ServiceRuntime)
+    every = SweepSettings().sweep_seconds if every is None else every
     while True:
         async with runtime.db.transaction() as session:
             await release_expired(session)

@@ -82,6 +82,9 @@ def is_unavailable(exc: BaseException) -> bool:
     ) or "connection was closed" in str(exc)
 
 
+WOKEN_EXTRA_FETCHES = 2  # empty fetches a publish wake-up tolerates (beyond the usual)
+
+
 @dataclass
 class MessageContext:
     """What a handler gets besides its message: the transaction and a way to publish."""
@@ -275,7 +278,12 @@ class ConsumerRunner:
                 if idle and (woken in done or loop.time() >= idle_until):
                     # A publish here (fetch until a few come back empty) or the interval
                     # (one fetch, for records published by other processes).
-                    empty_fetches = 0 if woken in done else self.idle_after_empty_fetches - 1
+                    # after a publish here, a few empty fetches before pausing again: a
+                    # resumed partition may be fetched only on aiokafka's next 200 ms round,
+                    # after one `getmany` came back empty (docs/adr/0030)
+                    empty_fetches = (
+                        -WOKEN_EXTRA_FETCHES if woken in done else self.idle_after_empty_fetches - 1
+                    )
                     wake.clear()
                     if woken is not None:
                         woken.cancel()

@@ -43,7 +43,7 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         return True
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """preexec hook: ask the kernel to SIGTERM the child when its parent exits."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -167,7 +167,7 @@ class EmbeddedPostgres:
         ]  # fmt: skip
         out = self._log_file.open("ab")
         self._proc = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            args, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
             **run_as,  # type: ignore[call-overload]
         )  # fmt: skip
         out.close()
@@ -247,7 +247,7 @@ class EmbeddedBroker:
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
         with (self.data_dir / "broker.log").open("ab") as out:
             self._proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
+                args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent
             )
         _wait_for_port(self.port, self._proc, "Kafka broker", timeout)
         log.info("broker.started", port=self.port, pid=self._proc.pid)

@@ -415,8 +415,10 @@ class OutboxRelay:
                 if published == 0 and passes % 60 == 0:
                     self.metrics.outbox_backlog.set(await self.backlog())
                     await self.purge_sent()
-                    if self._listener is None or self._listener.is_closed():
-                        await self._listen()
+                if self._listener is None or self._listener.is_closed():
+                    # listen again at once: between polls only NOTIFY wakes for other
+                    # processes' commits (docs/adr/0030)
+                    await self._listen()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker or database away: back off, keep the rows

@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 from starlette.types import ASGIApp
 
 from commerce.contracts import all_topic_names
-from commerce.platform import heap, migrations
+from commerce.platform import heap, migrations, wakeups
 from commerce.platform.db import Database, ensure_database
 from commerce.platform.embedded import EmbeddedBroker, EmbeddedPostgres, port_is_free
 from commerce.platform.incarnation import BrokerWatch
@@ -42,6 +42,37 @@ EMBEDDED_BROKER_TUNING = {
     "KAFKA_SESSION_TIMEOUT_MS": "3000",
     "KAFKA_IDLE_FETCH_INTERVAL_MS": "100",
 }
+
+# `agentshop up` with no traffic (docs/adr/0030): every service runs in this one process,
+# so publishes and commits wake consumers and relays at once; the timers below are only
+# fallbacks for what another process does, and each bounds how long that may wait.
+QUIET_WHEN_IDLE = {
+    # an idle consumer fetches this often for records another process published
+    "KAFKA_IDLE_FETCH_INTERVAL_MS": "5000",
+    # heartbeats every 2.5 s instead of 0.75 s; a consumer that died without leaving its
+    # group is replaced after 10 s (here a dead consumer means a dead process anyway)
+    "KAFKA_SESSION_TIMEOUT_MS": "10000",
+    # a relay reads its outbox this often when no commit here and no NOTIFY woke it
+    "AGENTSHOP_OUTBOX_POLL_SECONDS": "20",
+    # a broker restarted empty is noticed within this (the supervisor restarts it)
+    "AGENTSHOP_BROKER_WATCH_SECONDS": "5",
+    # a checkout step that timed out (a lost message) is looked at within this
+    "CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS": "2",
+    # an order event owed to an agent's webhook is looked for this often
+    "GATEWAY_BFF_ACP_WEBHOOK_POLL_SECONDS": "5",
+    # what was sent is checked end to end this often (first check after 15-30 s anyway)
+    "CHECKOUT_ORCHESTRATOR_FOLLOW_UP_CHECK_SECONDS": "5",
+    "GATEWAY_BFF_DELIVERY_CHECK_SECONDS": "5",
+    # holds past their expiry are released within this
+    "INVENTORY_SWEEP_SECONDS": "5",
+}
+
+
+def quiet_when_idle() -> None:
+    """Use `QUIET_WHEN_IDLE` for what the environment does not set (`agentshop up`)."""
+    for key, value in QUIET_WHEN_IDLE.items():
+        os.environ.setdefault(key, value)
+    get_settings.cache_clear()
 
 
 def load_service(name: str) -> Service:
@@ -208,11 +239,39 @@ async def prepare(
 
 
 class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to the process supervisor."""
+    """A uvicorn server that leaves signal handling to the process supervisor.
+
+    uvicorn wakes every server ten times a second to look at `should_exit` and once a
+    second refreshes its Date header; a process serving a dozen services then wakes its
+    loop over a hundred times a second doing nothing. This one wakes once a second for
+    the Date header, and at once when told to exit (docs/adr/0030).
+    """
+
+    _exit_requested: asyncio.Event | None = None
+    _should_exit = False
+
+    @property
+    def should_exit(self) -> bool:
+        return self._should_exit
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self._should_exit = value
+        if value and self._exit_requested is not None:
+            self._exit_requested.set()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def main_loop(self) -> None:
+        self._exit_requested = asyncio.Event()
+        counter = 0
+        # uvicorn's on_tick refreshes the Date header when the counter is a multiple of 10
+        while not await self.on_tick(counter):
+            counter = (counter + 10) % 864_000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._exit_requested.wait(), 1.0)
 
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -322,6 +381,7 @@ class RunningServices:
         if self.watch is not None:
             await self.watch.stop()
         await self.producer.stop()
+        wakeups.leave_siblings()
 
 
 async def start_services(
@@ -338,6 +398,8 @@ async def start_services(
     configure_tracing(chosen[0] if len(chosen) == 1 else "agentshop")
     producer = make_producer(settings)
     await producer.start()
+    # one of several processes of `agentshop up`: publishes wake the siblings' consumers
+    wakeups.join_siblings()
     watch = BrokerWatch(settings, producer)  # one per process (docs/adr/0020)
     watch.start()
     running = RunningServices(

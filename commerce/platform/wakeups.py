@@ -1,18 +1,43 @@
-"""Wake-ups between the outbox relays and the consumers that run in one process.
+"""Wake-ups between the outbox relays and the consumers of one process, and its siblings.
 
 With the embedded broker a consumer must fetch with a wait of a few milliseconds
 (docs/adr/0002), so an idle consumer would poll the broker hundreds of times a second.
 Instead an idle consumer pauses its partitions and fetches only when a relay in this
 process has just published to one of its topics, or when its idle interval has passed
 (for records published elsewhere). See docs/adr/0013.
+
+`agentshop up` over several processes (docs/adr/0031) makes the processes siblings: each
+binds a Unix datagram socket, and a relay's publish also sends the topics' names to every
+sibling, where they wake the consumers as a local publish does. A sibling whose queue is
+full (Linux queues 10 datagrams by default, `net.unix.max_dgram_qlen`; a busy sibling
+reads them only when its loop comes round) gets the topics, merged, a few milliseconds
+later, until it takes them: a wake-up dropped there would cost a consumer its whole idle
+interval. A sibling not listening (restarting) is skipped; its consumers fetch on start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import socket
 from collections.abc import Iterable
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
+SIBLINGS_ENV = "AGENTSHOP_WAKE_SOCKETS"
+"""Sibling processes' wake-up sockets, separated by `os.pathsep`; this process's own is
+the one at index `AGENTSHOP_WAKE_INDEX`."""
+INDEX_ENV = "AGENTSHOP_WAKE_INDEX"
+
 _waiting: dict[str, set[asyncio.Event]] = {}
+_siblings: list[str] = []
+_socket: socket.socket | None = None
+_owed: dict[str, set[str]] = {}  # topics a sibling's full queue refused, sent again soon
+_RETRY_SECONDS = 0.005
+_retry: asyncio.TimerHandle | None = None
 
 
 def register(topics: Iterable[str], event: asyncio.Event) -> None:
@@ -31,7 +56,90 @@ def unregister(topics: Iterable[str], event: asyncio.Event) -> None:
 
 
 def published(topics: Iterable[str]) -> None:
-    """Records were just published (and acknowledged) to `topics`."""
-    for topic in set(topics):
+    """Records were just published (and acknowledged) to `topics`: wake the consumers of
+    this process and tell the sibling processes."""
+    named = set(topics)
+    _wake(named)
+    if _socket is not None and named:
+        for path in _siblings:
+            _send(path, named)
+
+
+def _send(path: str, topics: set[str]) -> None:
+    assert _socket is not None
+    owed = _owed.pop(path, set()) | topics
+    try:
+        _socket.sendto("\n".join(sorted(owed)).encode(), path)
+    except BlockingIOError:  # its queue is full: merged with what comes next, sent soon
+        global _retry
+        _owed[path] = owed
+        if _retry is None:
+            _retry = asyncio.get_running_loop().call_later(_RETRY_SECONDS, _send_owed)
+    except OSError:  # not listening (starting again): it fetches on start anyway
+        pass
+
+
+def _send_owed() -> None:
+    global _retry
+    _retry = None
+    if _socket is None:
+        _owed.clear()
+        return
+    for path, topics in list(_owed.items()):
+        _owed.pop(path, None)
+        _send(path, topics)
+
+
+def _wake(topics: Iterable[str]) -> None:
+    for topic in topics:
         for event in _waiting.get(topic, ()):
             event.set()
+
+
+def join_siblings(loop: asyncio.AbstractEventLoop | None = None) -> bool:
+    """Listen for the siblings' publishes and tell them ours, when `up` made this process
+    one of several (the environment names the sockets). False when it did not."""
+    global _socket, _siblings
+    paths = [p for p in os.environ.get(SIBLINGS_ENV, "").split(os.pathsep) if p]
+    if not paths or _socket is not None:
+        return False
+    own = paths[int(os.environ.get(INDEX_ENV, "0"))]
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(own)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(own)
+    sock.setblocking(False)
+    (loop or asyncio.get_running_loop()).add_reader(sock.fileno(), _received, sock)
+    _socket, _siblings = sock, [p for p in paths if p != own]
+    log.debug("wakeups.joined", own=own, siblings=len(_siblings))
+    return True
+
+
+def leave_siblings(loop: asyncio.AbstractEventLoop | None = None) -> None:
+    global _socket, _siblings
+    if _socket is None:
+        return
+    with contextlib.suppress(RuntimeError, ValueError):
+        (loop or asyncio.get_running_loop()).remove_reader(_socket.fileno())
+    own = _socket.getsockname()
+    _socket.close()
+    _socket, _siblings = None, []
+    _owed.clear()
+    global _retry
+    if _retry is not None:
+        _retry.cancel()
+        _retry = None
+    if isinstance(own, str) and own:
+        with contextlib.suppress(OSError):
+            os.unlink(own)
+
+
+def _received(sock: socket.socket) -> None:
+    while True:
+        try:
+            payload = sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return
+        _wake(payload.decode(errors="replace").split("\n"))

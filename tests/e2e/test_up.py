@@ -36,7 +36,7 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
     )
     log = (tmp_path / "up.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agentshop.cli", "up"],
+        [sys.executable, "-m", "agentshop.cli", "up", "--processes", "2"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -72,6 +72,9 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
         names = {c.name() for c in children}
         assert "postgres" in names and any(n.startswith("tansu") for n in names), names
         assert any("streamlit" in " ".join(c.cmdline()) for c in children), names
+        # the services over two processes: the second group runs as a child (docs/adr/0031)
+        groups = [c for c in children if "agentshop.group" in " ".join(c.cmdline())]
+        assert len(groups) == 1, names
 
         # The embedded broker dies: `up` restarts it and the services become ready again.
         broker = next(c for c in children if c.name().startswith("tansu"))

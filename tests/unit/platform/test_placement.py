@@ -1,0 +1,62 @@
+"""Placement of services into processes for `agentshop up --processes N` (docs/adr/0031)."""
+
+from __future__ import annotations
+
+import pytest
+
+from commerce.platform.placement import CLUSTERS, parse_groups, place
+from commerce.services import SERVICES
+
+ALL = list(SERVICES)
+
+
+def test_every_service_is_in_a_cluster() -> None:
+    clustered = [name for cluster in CLUSTERS for name in cluster]
+    assert sorted(clustered) == sorted(ALL)
+
+
+@pytest.mark.parametrize("processes", range(1, len(ALL) + 3))
+def test_each_service_placed_once_in_at_most_n_processes(processes: int) -> None:
+    groups = place(ALL, processes)
+    assert sorted(name for group in groups for name in group) == sorted(ALL)
+    assert len(groups) == min(processes, len(ALL))
+    assert all(groups)
+
+
+def test_one_process_is_everything_in_the_given_order() -> None:
+    assert place(ALL, 1) == [ALL]
+
+
+def test_two_processes_keep_the_shoppers_http_calls_in_the_first() -> None:
+    first, second = place(ALL, 2)
+    assert first[0] == "gateway-bff"
+    assert set(first) == {
+        "gateway-bff", "catalog", "inventory", "cart",
+        "checkout-orchestrator", "tax-calculation", "discount-engine",
+    }  # fmt: skip
+    assert {"payment-gateway", "order", "refund"} <= set(second)
+
+
+def test_three_processes_are_the_clusters() -> None:
+    assert sorted(map(sorted, place(ALL, 3))) == sorted(sorted(c) for c in CLUSTERS)
+
+
+def test_a_subset_is_placed_alone() -> None:
+    assert place(["cart", "order"], 2) == [["cart"], ["order"]]
+    assert place(["cart", "order"], 5) == [["cart"], ["order"]]
+
+
+def test_zero_processes_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        place(ALL, 0)
+
+
+def test_explicit_groups_are_checked() -> None:
+    known = ["a", "b", "c"]
+    assert parse_groups("a,b; c", known) == [["a", "b"], ["c"]]
+    with pytest.raises(ValueError, match="unknown services in the placement: x"):
+        parse_groups("a,b;c,x", known)
+    with pytest.raises(ValueError, match="placed more than once: a"):
+        parse_groups("a,b;c,a", known)
+    with pytest.raises(ValueError, match="not placed: c"):
+        parse_groups("a;b", known)

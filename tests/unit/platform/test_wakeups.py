@@ -1,0 +1,124 @@
+"""Publishes wake consumers in this process and, under `up --processes N`, in its siblings."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from commerce.platform import wakeups
+
+SIBLING = """
+import asyncio
+from commerce.platform import wakeups
+
+async def main():
+    assert wakeups.join_siblings()
+    wakeups.published(["orders.events", "orders.events"])
+    wakeups.leave_siblings()
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def siblings(tmp_path: Path) -> Iterator[list[str]]:
+    paths = [str(tmp_path / "0"), str(tmp_path / "1")]
+    saved = {k: os.environ.get(k) for k in (wakeups.SIBLINGS_ENV, wakeups.INDEX_ENV)}
+    os.environ[wakeups.SIBLINGS_ENV] = os.pathsep.join(paths)
+    os.environ[wakeups.INDEX_ENV] = "0"
+    try:
+        yield paths
+    finally:
+        wakeups.leave_siblings()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+async def test_a_local_publish_wakes_only_the_consumers_of_its_topics() -> None:
+    orders, carts = asyncio.Event(), asyncio.Event()
+    wakeups.register(["orders.events"], orders)
+    wakeups.register(["cart.events"], carts)
+    try:
+        wakeups.published(["orders.events"])
+        assert orders.is_set() and not carts.is_set()
+    finally:
+        wakeups.unregister(["orders.events"], orders)
+        wakeups.unregister(["cart.events"], carts)
+
+
+async def test_a_siblings_publish_wakes_the_consumers_here(siblings: list[str]) -> None:
+    assert wakeups.join_siblings()
+    assert not wakeups.join_siblings()  # once per process
+    orders, carts = asyncio.Event(), asyncio.Event()
+    wakeups.register(["orders.events"], orders)
+    wakeups.register(["cart.events"], carts)
+    env = {**os.environ, wakeups.INDEX_ENV: "1"}
+    try:
+        child = await asyncio.create_subprocess_exec(sys.executable, "-c", SIBLING, env=env)
+        assert await asyncio.wait_for(child.wait(), 60) == 0
+        await asyncio.wait_for(orders.wait(), 10)
+        assert not carts.is_set()
+    finally:
+        wakeups.unregister(["orders.events"], orders)
+        wakeups.unregister(["cart.events"], carts)
+
+
+async def test_a_publish_here_reaches_a_listening_sibling(siblings: list[str]) -> None:
+    assert wakeups.join_siblings()
+    listener = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+        f"s.bind({siblings[1]!r}); print('ready', flush=True); "
+        "print(s.recv(1000).decode(), flush=True)",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert listener.stdout is not None
+        ready = await asyncio.wait_for(listener.stdout.readline(), 60)
+        assert ready.decode().strip() == "ready"
+        wakeups.published(["checkout.payment-command", "orders.events"])
+        line = await asyncio.wait_for(listener.stdout.readline(), 10)
+        assert line.decode().strip() == "checkout.payment-command"
+    finally:
+        if listener.returncode is None:
+            listener.kill()
+        await listener.wait()
+
+
+async def test_without_siblings_nothing_is_joined(siblings: list[str]) -> None:
+    os.environ.pop(wakeups.SIBLINGS_ENV)
+    assert not wakeups.join_siblings()
+    wakeups.published(["orders.events"])  # no socket: only the local wake-up
+
+
+async def test_a_sibling_with_a_full_queue_gets_every_topic_later(siblings: list[str]) -> None:
+    """Linux queues few datagrams per socket: what a busy sibling's full queue refuses is
+    merged and sent again, never dropped (a dropped wake-up costs a whole idle interval)."""
+    assert wakeups.join_siblings()
+    busy = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    busy.bind(siblings[1])
+    busy.setblocking(False)
+    try:
+        topics = {f"topic-{n}" for n in range(60)}
+        for topic in sorted(topics):  # more than the queue holds, while nobody reads
+            wakeups.published([topic])
+        received: set[str] = set()
+        deadline = asyncio.get_running_loop().time() + 10
+        while received != topics:
+            assert asyncio.get_running_loop().time() < deadline, topics - received
+            try:
+                received.update(busy.recv(65536).decode().split("\n"))
+            except BlockingIOError:
+                await asyncio.sleep(0.001)
+    finally:
+        busy.close()
