@@ -53,6 +53,8 @@ include-operation-id = "assistant-message"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "409", "422", "429"]
 """
 
+INTERPRETER_BUG = b"AST constructor recursion depth mismatch"
+
 
 async def test_the_bff_answers_as_its_document_says(
     stack: ServiceStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -75,20 +77,30 @@ async def test_the_bff_answers_as_its_document_says(
         base = str(http.base_url).rstrip("/")
     schemathesis = Path(sys.executable).parent / "schemathesis"
     (tmp_path / "schemathesis.toml").write_text(CONFIG)
-    process = await asyncio.create_subprocess_exec(
-        str(schemathesis), "--config-file", str(tmp_path / "schemathesis.toml"),
-        "run", f"{base}/openapi.json",
-        "--checks", "all", "--max-examples", "15", "--workers", "2",
-        "--phases", "examples,coverage,fuzzing", "--header", f"Authorization: Bearer {token}",
-        "--exclude-path-regex", "/stream$|^/checkout_sessions|^/agentic_commerce",
-        "--request-timeout", "20", "--seed", "7",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    try:
+
+    async def run() -> tuple[int | None, bytes]:
+        process = await asyncio.create_subprocess_exec(
+            str(schemathesis), "--config-file", str(tmp_path / "schemathesis.toml"),
+            "run", f"{base}/openapi.json",
+            "--checks", "all", "--max-examples", "15", "--workers", "2",
+            "--phases", "examples,coverage,fuzzing", "--header", f"Authorization: Bearer {token}",
+            "--exclude-path-regex", "/stream$|^/checkout_sessions|^/agentic_commerce",
+            "--request-timeout", "20", "--seed", "7",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
         output, _ = await asyncio.wait_for(process.communicate(), timeout=600)
+        return process.returncode, output
+
+    try:
+        returncode, output = await run()
+        if returncode != 0 and INTERPRETER_BUG in output:
+            # CPython 3.11.7's ast.parse can fail while hypothesis describes one of the
+            # tool's own lambdas (a "Runtime Error" of the run, not an answer of the
+            # shop's): the same run once more
+            returncode, output = await run()
     finally:
         request_finalizer()
     if os.environ.get("BFF_FUZZ_OUTPUT"):  # a file for the whole report, when set
         await asyncio.to_thread(Path(os.environ["BFF_FUZZ_OUTPUT"]).write_bytes, output)
     text = output.decode(errors="replace")
-    assert process.returncode == 0, text[-6000:]
+    assert returncode == 0, text[-6000:]
