@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import jwt
+from cachetools import TTLCache
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pwdlib import PasswordHash
@@ -61,22 +62,32 @@ async def current_user(  # async: a plain def would run in the thread pool
 class RateLimiter:
     """A token bucket per user: `per_minute` requests a minute, bursts up to the same.
 
-    Kept in this process's memory, so each BFF replica limits on its own.
+    Kept in this process's memory, so each BFF replica limits on its own, and bounded: a
+    `cachetools.TTLCache` of at most `max_keys` buckets, each dropped after a minute
+    unused (by then it has refilled, so forgetting it changes no answer); past `max_keys`
+    users within a minute the least recently used bucket goes first. The `limits` package
+    offers fixed and moving windows, not a bucket: it would change when a burst's next
+    request is allowed and the `Retry-After` sent.
     """
 
-    def __init__(self) -> None:
-        self._buckets: dict[str, tuple[float, float]] = {}
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._buckets: TTLCache[str, tuple[float, float]] = TTLCache(
+            maxsize=max_keys, ttl=REFILL_SECONDS, timer=time.monotonic
+        )
 
     def take(self, user_id: str, per_minute: int) -> float:
         """0 when allowed, else the seconds to wait before the next request is."""
         now = time.monotonic()
         tokens, last = self._buckets.get(user_id, (float(per_minute), now))
-        tokens = min(float(per_minute), tokens + (now - last) * per_minute / 60)
+        tokens = min(float(per_minute), tokens + (now - last) * per_minute / REFILL_SECONDS)
         if tokens < 1:
             self._buckets[user_id] = (tokens, now)
-            return (1 - tokens) * 60 / per_minute
+            return (1 - tokens) * REFILL_SECONDS / per_minute
         self._buckets[user_id] = (tokens - 1, now)
         return 0.0
+
+
+REFILL_SECONDS = 60.0  # an empty bucket is full again after a minute, whatever its size
 
 
 limiter = RateLimiter()

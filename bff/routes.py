@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from bff.auth import (
     CurrentUser,
@@ -327,17 +327,17 @@ async def inbox(runtime: RuntimeDep, user: CurrentUser) -> NotificationsPublic:
     "/checkouts/{checkout_id}/stream",
     operation_id="checkouts-stream",
     tags=["checkout"],
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
 )
 async def stream_checkout(
     runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """The saga's events as Server-Sent Events, live, ending with CheckoutCompleted or
     CheckoutFailed. The timeline so far comes first, so a late subscriber misses nothing."""
     await checkout.own(runtime, user, checkout_id)
 
-    async def events() -> AsyncIterator[str]:
+    async def events() -> AsyncIterator[ServerSentEvent]:
         seen = 0
         deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
         while asyncio.get_running_loop().time() < deadline:
@@ -350,15 +350,26 @@ async def stream_checkout(
             for entry in timeline["events"][seen:]:
                 seen += 1
                 data = json.dumps(safe_for_person(entry), default=str)
-                yield f"id: {seen}\nevent: {entry['type']}\ndata: {data}\n\n"
+                yield ServerSentEvent(data=data, event=entry["type"], id=str(seen), sep=SSE_SEP)
                 if entry["type"] in ("CheckoutCompleted", "CheckoutFailed"):
                     return
-            yield ": keep-alive\n\n"
+            yield keep_alive()
             await asyncio.sleep(STREAM_POLL_SECONDS)
 
-    return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    # the library's own timed ping is the same comment as the per-poll keep-alive
+    return EventSourceResponse(
+        events(),
+        headers={"Cache-Control": "no-store"},
+        sep=SSE_SEP,
+        ping_message_factory=keep_alive,
     )
+
+
+SSE_SEP = "\n"  # lines end in a bare newline (the library's default is CRLF)
+
+
+def keep_alive() -> ServerSentEvent:
+    return ServerSentEvent(comment="keep-alive", sep=SSE_SEP)
 
 
 STREAM_SECONDS = 300.0

@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 from langgraph.runtime import Runtime
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_fixed
 
 from assistant.commerce import Commerce, CommerceError
 from assistant.nodes.clarification import STILL_WAITING
@@ -371,14 +372,14 @@ async def plan_executor(
 async def _refund(commerce: Commerce, order_id: str, reason: str, **kwargs: Any) -> dict[str, Any]:
     """A refund; the refund service learns of a new order from the saga's completion event,
     so right after a purchase it may not know the order yet: wait a little for it."""
-    for attempt in range(10):
-        try:
-            return await commerce.refund(order_id, reason, **kwargs)
-        except CommerceError as exc:
-            if exc.status != 404 or attempt == 9:
-                raise
-            await asyncio.sleep(0.3)
-    raise AssertionError("unreachable")
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(lambda exc: isinstance(exc, CommerceError) and exc.status == 404),
+        stop=stop_after_attempt(10),
+        wait=wait_fixed(0.3),
+        reraise=True,
+    )
+    result: dict[str, Any] = await retrying(commerce.refund, order_id, reason, **kwargs)
+    return result
 
 
 async def follow(

@@ -7,7 +7,6 @@ own transactions.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -40,6 +39,13 @@ from sqlalchemy.ext.asyncio import (
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
+)
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_incrementing,
 )
 
 NAMING = {
@@ -191,14 +197,22 @@ async def ensure_database(server_url: str, database: str, retries: int = 3) -> b
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if exists:
             return False
-        for attempt in range(retries):
-            try:
-                await conn.execute(f'CREATE DATABASE "{database}"')
-                return True
-            except asyncpg.DuplicateDatabaseError:
-                return False
-            except asyncpg.ObjectInUseError:  # template1 busy with a concurrent CREATE DATABASE
-                await asyncio.sleep(0.2 * (attempt + 1))
-        raise RuntimeError(f"could not create database {database}")
+        if retries < 1:
+            raise RuntimeError(f"could not create database {database}")
+        try:
+            # template1 busy with a concurrent CREATE DATABASE: wait 0.2 s, 0.4 s, ... and retry
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(asyncpg.ObjectInUseError),
+                stop=stop_after_attempt(retries),
+                wait=wait_incrementing(start=0.2, increment=0.2),
+            ):
+                with attempt:
+                    try:
+                        await conn.execute(f'CREATE DATABASE "{database}"')
+                    except asyncpg.DuplicateDatabaseError:
+                        return False
+        except RetryError as exc:
+            raise RuntimeError(f"could not create database {database}") from exc
+        return True
     finally:
         await conn.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ssl
 from typing import Any
@@ -11,6 +10,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from commerce.platform.settings import Settings
 
@@ -71,14 +71,15 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the topics that do not exist yet. Returns the names created."""
     admin = AIOKafkaAdminClient(**client_options(settings), client_id="agentshop-admin")
-    for attempt in range(20):
-        try:
+    # the broker may still be starting: 20 tries, 0.5 s apart, then the last error
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(KafkaConnectionError),
+        stop=stop_after_attempt(20),
+        wait=wait_fixed(0.5),
+        reraise=True,
+    ):
+        with attempt:
             await admin.start()
-            break
-        except KafkaConnectionError:
-            if attempt == 19:
-                raise
-            await asyncio.sleep(0.5)
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in names if n not in existing]
