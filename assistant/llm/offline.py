@@ -813,7 +813,6 @@ class OfflineParser:
             " ",
             text,
         )
-        text = re.sub(r"\bsci-?fi\b", "science fiction", text)
         chunks = re.split(
             r",|;|(?<=[a-z0-9])[.!?](?:\s|$)|\band\b|\bplus\b|&(?= \d| a | an | some )|\balso\b"
             r"|\bwith\b(?= \d| a | an )",

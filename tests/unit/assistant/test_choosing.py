@@ -8,8 +8,11 @@ import asyncio
 import pytest
 
 from assistant.intents import Buy, Unclear
+from assistant.llm import AsyncOffline
 from assistant.llm.offline import OfflineParser
-from assistant.plan import ChooseVariantStep, Plan, Product, Variant, generate_plan
+from assistant.nodes.plan_generator import _answer_to_question
+from assistant.plan import ChooseVariantStep, Plan, PlanContext, Product, Variant, generate_plan
+from assistant.state import AssistantContext
 from tests.unit.assistant.shop import FakeShop
 
 parser = OfflineParser()
@@ -140,3 +143,62 @@ def test_bare_words_that_name_nothing_get_one_question() -> None:
 def test_another_currency_is_explained() -> None:
     intent = parser.parse("rain jacket under 50 quid").intent
     assert not isinstance(intent, Buy | Unclear) and "USD" in intent.model_dump_json()
+
+
+class AllWordsShop(FakeShop):
+    """A shop whose search, like the catalog's, matches products holding every word."""
+
+    async def search(
+        self, query: str, *, max_price_cents: int | None = None, limit: int = 10
+    ) -> list[Product]:
+        words = {w.rstrip("s") for w in query.lower().split()}
+        return [
+            p
+            for p in self.products.values()
+            if words <= {w.rstrip("s") for w in p.name.lower().split()}
+        ][:limit]
+
+
+class KindsShop(AllWordsShop):
+    """...and says which product types a query names."""
+
+    def kinds(self, query: str) -> list[str]:
+        return [p.product_type for p in self.products.values() if "batteries" in query]
+
+
+def test_a_request_wrapped_in_other_words_is_searched_for_the_kind_it_names() -> None:
+    wrapped = "wobbly aa batteries thingamajig"
+    kinds, words_only = KindsShop(), AllWordsShop()
+    kinds.products = words_only.products = {BEST_SELLER.product_id: BEST_SELLER}
+    assert chosen(plan_for(wrapped, kinds)) == ["best-4"]
+    assert chosen(plan_for(wrapped, words_only)) == []  # without the narrower search
+
+
+def answer(first: str, then: str, shop: FakeShop, about: str) -> Plan:
+    """The plan for `then`, said after the assistant answered `first` with a question or a
+    refusal about `about`."""
+    parser_ = AsyncOffline()
+
+    async def go() -> Plan:
+        intent = (await parser_.parse(then)).intent
+        plan = await generate_plan(intent, shop)
+        context = AssistantContext(commerce=shop, parser=parser_)  # type: ignore[arg-type]
+        asked = {"text": first, "about": about}
+        return await _answer_to_question(asked, then, intent, plan, context, PlanContext())
+
+    return asyncio.run(go())
+
+
+def test_another_budget_after_an_over_budget_answer_asks_the_same_again() -> None:
+    shop = shop_of(BEST_SELLER)
+    first = "two 8-packs of AA batteries, under $10"
+    assert plan_for(first, shop).outcome == "refuse"
+    again = answer(first, "ok what about under $25 then", shop, "budget")
+    assert chosen(again) == ["best-8"] and again.budget_cents == 2500
+
+
+def test_an_answer_without_a_word_of_wanting_completes_the_question_asked() -> None:
+    shop = shop_of(BEST_SELLER, USB_C, LIGHTNING)
+    completed = answer("get me a cable", "the usb-c kind, for my phone", shop, "ambiguous")
+    (choice,) = [s for s in completed.steps if isinstance(s, ChooseVariantStep)]
+    assert choice.sku == "usbc-1" and {"usb-c", "cable"} <= set(choice.query.split())
