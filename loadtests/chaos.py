@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from sqlalchemy import select
 from commerce.contracts.values import FINAL_STATES
 from commerce.platform.db import Database
 from commerce.platform.settings import Settings
+from commerce.platform.stack import EMBEDDED_BROKER_TUNING, QUIET_WHEN_IDLE
 from commerce.services import SERVICES
 from shopapi import client as api
 
@@ -61,6 +63,8 @@ CHAOS_ENV = {
     "AGENTSHOP_RATE_LIMIT_PER_MINUTE": "1000000",
     "AGENTSHOP_LOG_LEVEL": "WARNING",
 }
+
+TIMINGS = (*EMBEDDED_BROKER_TUNING, *QUIET_WHEN_IDLE)
 
 
 @dataclass
@@ -118,8 +122,11 @@ class Stack:
             **os.environ, **CHAOS_ENV, **self.env, "AGENTSHOP_DATA_DIR": str(self.data),
             "AGENTSHOP_PORT_OFFSET": str(self.port_offset),
         }  # fmt: skip
-        for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
-            env.pop(name, None)
+        # the one-command stack as a person starts it: no server of ours, and none of the
+        # timings a calling process (e.g. the test session's own stack) may have exported
+        for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", *TIMINGS):
+            if name not in {**CHAOS_ENV, **self.env}:
+                env.pop(name, None)
         seed = "--no-seed" if (self.data / "seeded").exists() else "--seed"
         log_file = (self.data / "stack.log").open("ab")
         self.proc = await asyncio.create_subprocess_exec(
@@ -337,6 +344,11 @@ async def _one_fault(fault: str, stack: Stack, options: ChaosOptions, tokens: li
     row.seconds_to_terminal = round(time.monotonic() - started, 1)
     row.lost = sum(1 for i in ids if i not in states)
     row.stuck = sum(1 for i in ids if states.get(i) not in FINAL_STATES)
+    waiting = Counter(states[i] for i in ids if i in states and states[i] not in FINAL_STATES)
+    if waiting:  # where the stuck ones stand, for whoever reads the table
+        row.details.append(
+            "stuck in: " + ", ".join(f"{n} {state}" for state, n in waiting.most_common())
+        )
     row.completed = sum(1 for i in ids if states.get(i) == "completed")
     row.failed = sum(1 for i in ids if states.get(i) == "failed")
     # confirmations and refund records: the orchestrator's follow-up sends lost ones again
@@ -351,7 +363,7 @@ async def _one_fault(fault: str, stack: Stack, options: ChaosOptions, tokens: li
     row.lost_notifications = report.lost_notifications
     row.lost_refund_records = report.lost_refund_records
     row.violations = len(report.violations) - report.lost_notifications - report.lost_refund_records
-    row.details = report.violations[:10]
+    row.details += report.violations[:10]
     return row
 
 
@@ -375,7 +387,7 @@ async def run(options: ChaosOptions) -> list[Row]:
             await stack.wait_ready()
     finally:
         await stack.stop()
-        if options.keep:
+        if options.keep or not rows or not ok(rows):  # the stack's log and databases, to find out why
             log.warning("chaos.data_kept", path=str(data))
         else:
             shutil.rmtree(data, ignore_errors=True)

@@ -25,6 +25,7 @@ its beginning too, whenever it is seen (checked once a second).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,7 +35,7 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -64,6 +65,10 @@ REPLAY_TARGET_HEADER = "dlq.target"
 group of its (shared) topic skips it (docs/adr/0022-edges-and-trust.md)."""
 
 
+class ConsumerStalled(RuntimeError):
+    """Records wait for the consumer, and no fetch has brought any for `stall_seconds`."""
+
+
 def replay_target(record: ConsumerRecord[bytes, bytes]) -> str | None:
     for key, value in record.headers or ():
         if key == REPLAY_TARGET_HEADER:
@@ -76,13 +81,72 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     cause = getattr(exc, "orig", None) or exc.__cause__ or exc
-    return isinstance(
-        cause,
-        (OSError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError),
-    ) or "connection was closed" in str(exc)
+    # SQLAlchemy's asyncpg adapter wraps the driver's error: look at what it wraps too
+    causes = (cause, getattr(cause, "__cause__", None))
+    unavailable = (
+        OSError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+        asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+    )  # fmt: skip
+    return (
+        any(isinstance(c, unavailable) for c in causes)
+        # SQLSTATE class 08 (connection exception) and 57P0x (shutdown, starting up)
+        or any(str(getattr(c, "sqlstate", "") or "").startswith(("08", "57P0")) for c in causes)
+        or "connection was closed" in str(exc)
+    )
 
 
 WOKEN_EXTRA_FETCHES = 2  # empty fetches a publish wake-up tolerates (beyond the usual)
+
+# What aiokafka raises for a partition that is not assigned (any more): during a rebalance,
+# e.g. after the broker restarted, a partition fetched a moment ago may be gone, and the
+# whole assignment is briefly None (an AssertionError inside aiokafka).
+NOT_ASSIGNED = (IllegalStateError, AssertionError)
+
+
+def _pause(consumer: AIOKafkaConsumer, tps: Any) -> None:
+    for tp in tps:
+        with contextlib.suppress(*NOT_ASSIGNED):  # revoked meanwhile: nothing to pause
+            consumer.pause(tp)
+
+
+def _resume(consumer: AIOKafkaConsumer, tps: Any) -> None:
+    for tp in tps:
+        with contextlib.suppress(*NOT_ASSIGNED):
+            consumer.resume(tp)
+
+
+async def _positions(consumer: AIOKafkaConsumer) -> list[tuple[TopicPartition, int, int]] | None:
+    """(partition, position, end) of each assigned partition whose end a fetch has told,
+    or None while a position is unknown (e.g. being reset: it is not waited for)."""
+    tps = [tp for tp in consumer.assignment() if _highwater(consumer, tp) is not None]
+    try:  # positions are known locally
+        positions = await asyncio.wait_for(
+            asyncio.gather(*(consumer.position(tp) for tp in tps), return_exceptions=True), 0.2
+        )
+    except TimeoutError:
+        return None
+    found = []
+    for tp, position in zip(tps, positions, strict=True):
+        high = _highwater(consumer, tp)
+        if not isinstance(position, int) or high is None:
+            return None
+        found.append((tp, position, high))
+    return found
+
+
+async def _waiting(consumer: AIOKafkaConsumer) -> int | None:
+    """Records between the consumer's positions and its partitions' ends, as far as its
+    last fetches know them (None while a position is unknown)."""
+    found = await _positions(consumer)
+    return None if found is None else sum(max(high - pos, 0) for _, pos, high in found)
+
+
+def _highwater(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
+    try:
+        high: int | None = consumer.highwater(tp)
+    except NOT_ASSIGNED:
+        return None
+    return high
 
 
 @dataclass
@@ -157,6 +221,7 @@ class ConsumerRunner:
     idle_fetch_interval: float = 0.0  # seconds; 0: fetch continuously even when idle
     idle_after_empty_fetches: int = 1
     watch: Any = None  # a BrokerWatch: read from the beginning when the broker restarted empty
+    stall_seconds: float = 30.0  # records waiting and none fetched this long: start again
     _by_type: dict[str, Handler[Any]] = field(init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -195,16 +260,8 @@ class ConsumerRunner:
         consumer = self._consumer
         if consumer is None or not self._started.is_set():
             return None
-        waiting = 0
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if high is None:
-                continue
-            try:
-                waiting += max(high - await consumer.position(tp), 0)
-            except KafkaError:
-                return None
-        return waiting + self._in_hand
+        waiting = await _waiting(consumer)
+        return None if waiting is None else waiting + self._in_hand
 
     @property
     def group_id(self) -> str:
@@ -215,6 +272,24 @@ class ConsumerRunner:
         return sorted({h.source for h in self.handlers})
 
     async def run(self) -> None:
+        """Consume until stopped. Should the consuming fail unexpectedly, it starts again
+        as a new member of the group after a pause (what it had fetched and not committed
+        is delivered again; the inbox drops what was already handled): a consumer that
+        stopped for good would leave its service's work, and sagas waiting on it, stuck."""
+        while True:
+            try:
+                await self._consume()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if self._stopping.is_set():
+                    raise
+                log.exception("consumer.failed", consumer=self.name)
+                self.metrics.consumer_restarts.inc()
+                await asyncio.sleep(1.0)
+
+    async def _consume(self) -> None:
         consumer = self.consumer_factory(
             *self.topics, group_id=self.group_id, max_poll_records=self.batch_records
         )
@@ -251,6 +326,7 @@ class ConsumerRunner:
         if self.watch is not None:
             self.watch.subscribe(wake)
         next_range_check = 0.0
+        progress = loop.time()  # when records last came or finished
         try:
             while not self._stopping.is_set():
                 if self.watch is not None and self.watch.generation != seen:
@@ -261,6 +337,15 @@ class ConsumerRunner:
                 if loop.time() >= next_range_check:
                     next_range_check = loop.time() + 1.0
                     await self._reset_beyond_end(consumer)
+                    if (
+                        not inflight
+                        and loop.time() - progress > self.stall_seconds
+                        and (await _waiting(consumer) or 0) > 0
+                    ):
+                        # records wait, nothing is in hand, and no fetch has brought any for
+                        # a long while: a state aiokafka does not leave by itself (seen after
+                        # broker restarts); a new member starts from the committed offsets
+                        raise ConsumerStalled(f"{self.name}: records wait and none come")
                 if fetch is None:
                     fetch = asyncio.create_task(
                         consumer.getmany(timeout_ms=200, max_records=self.batch_records)
@@ -289,9 +374,7 @@ class ConsumerRunner:
                         woken.cancel()
                         woken = None
                     assigned = consumer.assignment()
-                    for tp in idle:
-                        if tp in assigned and tp not in inflight:
-                            consumer.resume(tp)
+                    _resume(consumer, [tp for tp in idle if tp in assigned and tp not in inflight])
                     idle.clear()
                 if fetch in done:
                     fetched, fetch = fetch, None
@@ -302,11 +385,13 @@ class ConsumerRunner:
                         await asyncio.sleep(1.0)
                         batch = {}
                     for tp, records in batch.items():
-                        consumer.pause(tp)
+                        _pause(consumer, [tp])
                         inflight[tp] = asyncio.create_task(
                             self._run_partition(tp, records, after=inflight.get(tp))
                         )
                     empty_fetches = 0 if batch else empty_fetches + 1
+                    if batch:
+                        progress = loop.time()
                     if (
                         self.idle_fetch_interval > 0
                         and empty_fetches >= self.idle_after_empty_fetches
@@ -318,10 +403,10 @@ class ConsumerRunner:
                             if not idle:
                                 idle_until = loop.time() + self.idle_fetch_interval
                             idle.update(fetching)
-                            for tp in fetching:
-                                consumer.pause(tp)
+                            _pause(consumer, fetching)
                 finished = [tp for tp, task in inflight.items() if task.done()]
                 if finished:
+                    progress = loop.time()
                     await self._complete(
                         consumer, [inflight.pop(tp) for tp in finished], stale=stale
                     )
@@ -333,13 +418,17 @@ class ConsumerRunner:
                 wakeups.unregister(self.topics, wake)
             if woken is not None:
                 woken.cancel()
-            if inflight:  # finish the work in flight and commit it before leaving the group
-                await asyncio.wait(inflight.values())
-                await self._complete(consumer, list(inflight.values()), resume=False, stale=stale)
-            if fetch is not None:
-                fetch.cancel()
-            await consumer.stop()
-            log.info("consumer.stopped", consumer=self.name)
+            try:
+                if inflight:  # finish the work in flight and commit it before leaving the group
+                    await asyncio.wait(inflight.values())
+                    await self._complete(
+                        consumer, list(inflight.values()), resume=False, stale=stale
+                    )
+            finally:  # leave the group whatever happened to that work
+                if fetch is not None:
+                    fetch.cancel()
+                await consumer.stop()
+                log.info("consumer.stopped", consumer=self.name)
 
     async def _complete(
         self,
@@ -359,13 +448,13 @@ class ConsumerRunner:
         if offsets:
             try:
                 await consumer.commit(offsets)
-            except CommitFailedError as exc:  # rebalanced meanwhile: redelivered, deduped
+            except (KafkaError, *NOT_ASSIGNED) as exc:
+                # rebalanced meanwhile, or the broker is away: these records are delivered
+                # again (to this or another member) and the inbox drops the repeats
                 log.warning("consumer.commit_failed", consumer=self.name, error=str(exc))
         assigned = consumer.assignment()
         if resume:
-            for tp, _ in results:
-                if tp in assigned:
-                    consumer.resume(tp)
+            _resume(consumer, [tp for tp, _ in results if tp in assigned])
         await self._record_lag(consumer, [tp for tp, _ in results if tp in assigned])
 
     async def _from_beginning(self, consumer: AIOKafkaConsumer) -> None:
@@ -376,43 +465,34 @@ class ConsumerRunner:
             return  # partitions assigned later start from the earliest record anyway
         try:
             await asyncio.wait_for(consumer.seek_to_beginning(*assigned), 10.0)
-        except (KafkaError, TimeoutError) as exc:  # rejoining after the restart resets them too
+        except (
+            KafkaError,
+            TimeoutError,
+            *NOT_ASSIGNED,
+        ) as exc:  # rejoining after the restart resets them too
             log.warning("consumer.seek_failed", consumer=self.name, error=str(exc))
 
     async def _reset_beyond_end(self, consumer: AIOKafkaConsumer) -> None:
         """A position past a partition's end is an offset committed to an earlier broker
         (e.g. by work that finished across the restart): fetching from there would skip what
         the new broker holds below it. Such partitions are read from their beginning again."""
-        tps = [tp for tp in consumer.assignment() if consumer.highwater(tp) is not None]
-        if not tps:
-            return
-        try:  # positions are known locally; one still being reset skips this round
-            positions = await asyncio.wait_for(
-                asyncio.gather(*(consumer.position(tp) for tp in tps), return_exceptions=True),
-                0.2,
-            )
-        except TimeoutError:
-            return
-        beyond = [
-            tp
-            for tp, position in zip(tps, positions, strict=True)
-            if isinstance(position, int) and position > (consumer.highwater(tp) or 0)
-        ]
+        found = await _positions(consumer)  # one still being reset skips this round
+        beyond = [tp for tp, position, high in found or () if position > high]
         if beyond:
             log.warning("consumer.position_beyond_end", consumer=self.name, partitions=len(beyond))
             try:
                 await asyncio.wait_for(consumer.seek_to_beginning(*beyond), 10.0)
-            except (KafkaError, TimeoutError) as exc:
+            except (KafkaError, TimeoutError, *NOT_ASSIGNED) as exc:
                 log.warning("consumer.seek_failed", consumer=self.name, error=str(exc))
 
     async def _record_lag(self, consumer: AIOKafkaConsumer, tps: Any) -> None:
         for tp in tps:
-            high = consumer.highwater(tp)
+            high = _highwater(consumer, tp)
             if high is None:
                 continue
             try:
                 position = await consumer.position(tp)
-            except KafkaError:
+            except (KafkaError, *NOT_ASSIGNED):
                 continue
             self.metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
                 max(high - position, 0)

@@ -113,6 +113,11 @@ class ServiceMetrics:
                 registry=self.registry,
             )
         )
+        self.consumer_restarts = Counter(
+            "agentshop_consumer_restarts",
+            "Times the consumer failed unexpectedly and started again",
+            registry=self.registry,
+        )
         self.outbox_backlog = Gauge(
             "agentshop_outbox_backlog",
             "Outbox rows not yet published",

@@ -378,7 +378,7 @@ class OutboxRelay:
             conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(self.db.url))
             await conn.add_listener(NOTIFY_CHANNEL, self._notified)
             self._listener = conn
-        except (OSError, asyncpg.PostgresError) as exc:
+        except Exception as exc:  # the database away: the polls (and the next pass) cover it
             log.warning("outbox.listen_failed", relay=self.name, error=str(exc))
 
     def _notified(self, *_: Any) -> None:

@@ -412,6 +412,58 @@ async def test_consumer_killed_mid_stream_loses_and_duplicates_nothing(
     assert await count(url, "inbox") == total
 
 
+async def test_a_consumer_that_fails_unexpectedly_starts_again(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    """An error out of the consuming itself (not a handler's: e.g. aiokafka's while the
+    group rebalances after a broker restart) must not end the service's consuming for
+    good: the consumer joins again as a new member and what it fetched is handled once."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    for amount in (2, 3):
+        await producer.send_and_wait(
+            topic, Envelope.wrap(ledger.Credit(account="bob", amount=amount)).to_bytes()
+        )
+    own = make_producer(infra)
+    await own.start()
+    runtime = ServiceRuntime(
+        ledger.ledger_service(topic, "ledger-fails"), infra, own, database_url=url
+    )
+    assert runtime.consumer is not None
+    factory = runtime.consumer.consumer_factory
+    made: list[Any] = []
+
+    def failing_once(*topics: str, **options: Any) -> Any:
+        consumer = factory(*topics, **options)
+        if not made:  # the first consumer fails on its first fetch that brings records
+            fetch = consumer.getmany
+
+            async def getmany(*args: Any, **kwargs: Any) -> Any:
+                if await fetch(*args, **kwargs):
+                    raise RuntimeError("the consuming failed")
+                return {}
+
+            consumer.getmany = getmany
+        made.append(consumer)
+        return consumer
+
+    runtime.consumer.consumer_factory = failing_once
+    await runtime.start()
+    try:
+        final = await eventually(
+            lambda: balances(url), lambda b: b.get("bob", (0, 0))[0] >= 2, within=60
+        )
+        restarts = runtime.metrics.registry.get_sample_value("agentshop_consumer_restarts_total")
+    finally:
+        await runtime.stop()
+        await own.stop()
+    assert final["bob"] == (2, 5)
+    assert len(made) >= 2 and restarts is not None and restarts >= 1
+
+
 async def test_trace_context_travels_from_producer_to_handler(
     infra: Settings,
     new_database: Callable[[str], Awaitable[str]],
