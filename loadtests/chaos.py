@@ -11,7 +11,11 @@ no answer at all. During the load each fault is injected once:
   broker empty;
 - `broker`: kill -9 of the embedded broker alone (the stack restarts it, empty);
 - `postgres`: PostgreSQL stopped without a checkpoint (immediate shutdown, as a crash;
-  the stack restarts it and it recovers from its log).
+  the stack restarts it and it recovers from its log);
+- `service`: kill -9 of one process of services, chosen at random, when the stack runs its
+  services over several processes (`groups`, `agentshop up --groups`; `up` starts it again).
+
+The faults come in a random order (`seed` makes the order and the moments repeatable).
 
 After each fault the load goes on for a while, stops, and then, within bounds: every accepted
 checkout must reach a terminal state (`stuck` counts those that did not; `lost` those whose
@@ -50,7 +54,8 @@ from shopapi import client as api
 
 log = structlog.get_logger(__name__)
 
-FAULTS = ("stack", "broker", "postgres")
+FAULTS = ("stack", "broker", "postgres", "service")
+PER_SERVICE = "per-service"  # `groups`: every service in its own process
 HOME = {
     "name": "Chaos Tester", "line1": "1 Main St", "city": "Portland", "region": "OR",
     "postal_code": "97201", "country": "US",
@@ -69,7 +74,7 @@ TIMINGS = (*EMBEDDED_BROKER_TUNING, *QUIET_WHEN_IDLE)
 
 @dataclass
 class ChaosOptions:
-    faults: tuple[str, ...] = FAULTS
+    faults: tuple[str, ...] = ()  # empty: every fault that applies (`service` needs groups)
     rate: float = 2.0  # checkouts started per second
     users: int = 24
     before_seconds: float = 8.0  # load before the fault
@@ -79,11 +84,25 @@ class ChaosOptions:
     seed: int | None = None  # for the random moment of each fault within its window
     env: dict[str, str] = field(default_factory=dict)  # more settings for the stack
     keep: bool = False  # keep the data folder (the stack's log and databases) afterwards
+    # where the services run: "" (all in `up`'s process), PER_SERVICE, or a placement for
+    # `agentshop up --groups` ("a,b;c;d": the first group in `up`'s process)
+    groups: str = ""
+
+    def chosen(self) -> list[str]:
+        """The faults to inject, in a random order."""
+        several = bool(self.groups) and (self.groups == PER_SERVICE or ";" in self.groups)
+        faults = list(self.faults or [f for f in FAULTS if f != "service" or several])
+        random.shuffle(faults)
+        return faults
 
     def validate(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {', '.join(FAULTS)}")
+        if "service" in self.faults and not (
+            self.groups == PER_SERVICE or ";" in self.groups
+        ):  # fmt: skip
+            raise ValueError("the service fault needs the services over several processes")
         if not 0 < self.rate <= 20 or not 1 <= self.users <= 200:
             raise ValueError("rate must be in (0, 20] checkouts/s and users in [1, 200]")
         if not 1 <= self.before_seconds + self.after_seconds <= 600:
@@ -93,6 +112,7 @@ class ChaosOptions:
 @dataclass
 class Row:
     fault: str
+    target: str = ""  # what the fault killed, when it chose (the services of a process)
     checkouts: int = 0  # accepted (202)
     completed: int = 0
     failed: int = 0
@@ -110,10 +130,13 @@ class Row:
 class Stack:
     """`agentshop up` as a child process, on a data folder that outlives it."""
 
-    def __init__(self, data: Path, port_offset: int, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data: Path, port_offset: int, env: dict[str, str] | None = None, groups: str = ""
+    ) -> None:
         self.data = data
         self.port_offset = port_offset
         self.env = env or {}
+        self.groups = groups
         self.proc: asyncio.subprocess.Process | None = None
         self.bff = f"http://127.0.0.1:{SERVICES['gateway-bff'].port + port_offset}"
 
@@ -128,14 +151,20 @@ class Stack:
             if name not in {**CHAOS_ENV, **self.env}:
                 env.pop(name, None)
         seed = "--no-seed" if (self.data / "seeded").exists() else "--seed"
+        placement = ["--groups", self.placement()] if self.groups else []
         log_file = (self.data / "stack.log").open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "agentshop.cli", "up", "--no-ui", seed,
+            sys.executable, "-m", "agentshop.cli", "up", "--no-ui", seed, *placement,
             env=env, stdout=log_file, stderr=log_file, start_new_session=True,
         )  # fmt: skip
         log_file.close()
         await self.wait_ready()
         (self.data / "seeded").touch()
+
+    def placement(self) -> str:
+        if self.groups != PER_SERVICE:
+            return self.groups
+        return ";".join(SERVICES)  # gateway-bff in `up`'s process, every other in its own
 
     async def wait_ready(self, within: float = 120.0) -> None:
         deadline = time.monotonic() + within
@@ -164,6 +193,15 @@ class Stack:
                 continue
             if ppid == self.proc.pid and marker in cmdline:
                 found.append(int(entry.name))
+        return found
+
+    def service_processes(self) -> dict[int, str]:
+        """The stack's child processes of services (`agentshop.group`): pid → their names."""
+        found = {}
+        for pid in self.children("agentshop.group"):
+            with contextlib.suppress(OSError, IndexError, ValueError):  # exited meanwhile
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                found[pid] = argv[argv.index(b"agentshop.group") + 1].decode()
         return found
 
     def database_url(self) -> str:
@@ -301,12 +339,16 @@ async def _terminal(settings: Settings, ids: list[uuid.UUID]) -> dict[uuid.UUID,
         await db.dispose()
 
 
-async def _inject(fault: str, stack: Stack) -> int:
+async def _inject(fault: str, stack: Stack, row: Row) -> int:
     """Inject `fault`; returns how many processes it killed."""
     if fault == "stack":
         killed = 1 + len(stack.children("broker")) + len(stack.children("pgdata"))
         await stack.kill()
         await stack.start()
+    elif fault == "service":
+        pid, row.target = random.choice(sorted(stack.service_processes().items()))
+        os.kill(pid, signal.SIGKILL)  # `up` starts it again
+        killed = 1
     else:
         pids = stack.children("broker" if fault == "broker" else "pgdata")
         # the broker: kill -9; PostgreSQL: immediate shutdown (no checkpoint, recovery on start)
@@ -325,12 +367,11 @@ async def _one_fault(fault: str, stack: Stack, options: ChaosOptions, tokens: li
     shoppers = Shoppers(stack.bff, tokens, skus, options.rate)
     load = asyncio.create_task(shoppers.run(options.before_seconds + options.after_seconds))
     await asyncio.sleep(random.uniform(0.5, 1.0) * options.before_seconds)
-    signalled = await _inject(fault, stack)
+    row = Row(fault)
+    row.signalled = await _inject(fault, stack, row)
     await load
     await shoppers.drain()
-    row = Row(
-        fault, checkouts=len(shoppers.accepted), refused=shoppers.refused, signalled=signalled
-    )
+    row.checkouts, row.refused = len(shoppers.accepted), shoppers.refused
     ids = list(shoppers.accepted)
     started = time.monotonic()
     deadline = started + options.settle_seconds
@@ -375,19 +416,21 @@ async def run(options: ChaosOptions) -> list[Row]:
     if options.seed is not None:
         random.seed(options.seed)
     data = Path(tempfile.mkdtemp(prefix="agentshop-chaos-"))
-    stack = Stack(data, options.port_offset, options.env)
+    stack = Stack(data, options.port_offset, options.env, options.groups)
     rows: list[Row] = []
     try:
         await stack.start()
         await seed_load_users(_settings(stack), options.users)
         tokens = await _sign_in(stack.bff, options.users)
-        for fault in options.faults:
+        for fault in options.chosen():
             rows.append(await _one_fault(fault, stack, options, tokens))
             log.warning("chaos.row", **{k: v for k, v in vars(rows[-1]).items() if k != "details"})
             await stack.wait_ready()
     finally:
         await stack.stop()
-        if options.keep or not rows or not ok(rows):  # the stack's log and databases, to find out why
+        if (
+            options.keep or not rows or not ok(rows)
+        ):  # the stack's log and databases, to find out why
             log.warning("chaos.data_kept", path=str(data))
         else:
             shutil.rmtree(data, ignore_errors=True)
@@ -401,7 +444,7 @@ def table(rows: list[Row]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     lines = [
-        f"| {r.fault} | {r.signalled} | {r.checkouts} | {r.completed} / {r.failed} | {r.lost} | "
+        f"| {r.fault}{f' ({r.target})' if r.target else ''} | {r.signalled} | {r.checkouts} | {r.completed} / {r.failed} | {r.lost} | "
         f"{r.stuck} | "
         f"{r.lost_notifications} | {r.lost_refund_records} | {r.violations} | {r.refused} | "
         f"{r.seconds_to_terminal} s |"
@@ -419,5 +462,5 @@ def ok(rows: list[Row]) -> bool:
 
 
 def faults_from(text: str) -> tuple[str, ...]:
-    chosen = tuple(f.strip() for f in text.split(",") if f.strip())
-    return chosen or FAULTS
+    """The faults named in `text` (empty: every fault that applies)."""
+    return tuple(f.strip() for f in text.split(",") if f.strip())

@@ -94,15 +94,22 @@ def load(
 
 
 def chaos(
-    faults: Annotated[str, typer.Option(help="Comma-separated: stack, broker, postgres")] = "",
+    faults: Annotated[
+        str, typer.Option(help="Comma-separated: stack, broker, postgres, service (default all)")
+    ] = "",
     rate: Annotated[float, typer.Option(help="Checkouts started per second")] = 2.0,
     seconds: Annotated[
         float, typer.Option(help="Seconds of load before and after each fault")
     ] = 10.0,
     port_offset: Annotated[int, typer.Option(help="Added to every service's port")] = 24000,
+    per_service: Annotated[
+        bool, typer.Option(help="Every service in its own process (adds the service fault)")
+    ] = False,
+    seed: Annotated[int | None, typer.Option(help="Repeat a run's fault order and moments")] = None,
 ) -> None:
-    """kill -9 the stack and the broker, crash PostgreSQL, during paced checkouts (loopback,
-    its own embedded stack); print what was lost or stuck; exit 1 on any loss."""
+    """kill -9 the stack, the broker or one service's process, crash PostgreSQL, in a random
+    order during paced checkouts (loopback, its own embedded stack); print what was lost or
+    stuck; exit 1 on any loss."""
     import asyncio
 
     from loadtests import chaos as run
@@ -113,6 +120,8 @@ def chaos(
         before_seconds=seconds,
         after_seconds=seconds,
         port_offset=port_offset,
+        seed=seed,
+        groups=run.PER_SERVICE if per_service else "",
     )
     rows = asyncio.run(run.run(options))
     typer.echo(run.table(rows))
