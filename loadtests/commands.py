@@ -123,6 +123,10 @@ def chaos(
         seed=seed,
         groups=run.PER_SERVICE if per_service else "",
     )
+    try:
+        options.validate()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     rows = asyncio.run(run.run(options))
     typer.echo(run.table(rows))
     if not run.ok(rows):
