@@ -316,6 +316,7 @@ class ConsumerRunner:
         wake = asyncio.Event()
         woken: asyncio.Task[bool] | None = None
         idle = self._idle
+        idle.clear()  # a consumer starting again starts with every partition fetched
         idle_until = 0.0
         empty_fetches = 0
         loop = asyncio.get_running_loop()
