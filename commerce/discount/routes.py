@@ -11,7 +11,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.contracts.checkout import CheckoutCompleted
 from commerce.discount.domain import (
     CouponInvalid,
     Kind,
@@ -22,8 +21,6 @@ from commerce.discount.domain import (
     check_coupon,
 )
 from commerce.discount.tables import redemptions, rules
-from commerce.platform.consumer import MessageContext
-from commerce.platform.db import Database
 from commerce.platform.service import RuntimeDep
 
 router = APIRouter(tags=["discounts"])
@@ -289,38 +286,3 @@ async def delete_rule(runtime: RuntimeDep, rule_id: Annotated[int, Path(ge=1)]) 
     async with runtime.db.transaction() as session:
         await session.execute(rules.update().where(rules.c.id == rule_id).values(active=False))
     return Response(status_code=204)
-
-
-async def record_redemption(message: CheckoutCompleted, ctx: MessageContext) -> None:
-    """A completed checkout used its coupon: count it (once per checkout)."""
-    if not message.coupon_code:
-        return
-    rule_id = await ctx.session.scalar(
-        select(rules.c.id).where(func.upper(rules.c.coupon_code) == message.coupon_code.upper())
-    )
-    if rule_id is None:
-        return
-    await ctx.session.execute(
-        insert(redemptions)
-        .values(checkout_id=message.checkout_id, rule_id=rule_id, user_id=message.user_id)
-        .on_conflict_do_nothing()
-    )
-
-
-DEMO_RULES: list[dict[str, Any]] = [
-    {"name": "10% off orders of $20 or more", "kind": "percent", "value": 1000, "coupon_code": "SAVE10", "min_subtotal_cents": 2000},
-    {"name": "$5 off your first order", "kind": "fixed", "value": 500, "coupon_code": "WELCOME5", "once_per_customer": True},
-    {"name": "10% off outdoors", "kind": "percent", "value": 1000, "scope": "category", "scope_values": ["outdoors"]},
-    {"name": "Toys: buy 2, get 1 free", "kind": "buy_x_get_y", "scope": "category", "scope_values": ["toys"], "buy_x": 2, "get_y": 1},
-    {"name": "Summer 2025: 20% off", "kind": "percent", "value": 2000, "coupon_code": "SUMMER2025",
-     "starts_at": datetime(2025, 6, 1, tzinfo=UTC), "ends_at": datetime(2025, 9, 1, tzinfo=UTC)},
-]  # fmt: skip
-"""The seeded rules and coupons (also what plan-level evals check coupons against)."""
-
-
-async def seed(db: Database) -> None:
-    async with db.transaction() as session:
-        if await session.scalar(select(func.count()).select_from(rules)):
-            return
-        for rule in DEMO_RULES:
-            await session.execute(insert(rules).values(**RuleIn.model_validate(rule).model_dump()))
