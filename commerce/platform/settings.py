@@ -14,6 +14,58 @@ from sqlalchemy.engine import make_url
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 
 
+# The settings of one service. Each is a branch of the one tree (`Settings`), read from
+# its own variables (prefix below) when the tree is made; services read them from the
+# runtime's `settings`, never by making their own.
+
+
+class CheckoutSettings(BaseSettings):
+    """CHECKOUT_ORCHESTRATOR_STEP_TIMEOUT_SECONDS (default 5): how long a step may take
+    before the sweeper looks at it; CHECKOUT_ORCHESTRATOR_MAX_RESENDS (default 3): counted
+    re-sends before the saga compensates; CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS (default 0.5);
+    _STEP_LIMIT_SECONDS (120): how long a step may wait on a service that is up before its
+    re-sends count; _SWEEP_BATCH (100) and _MAX_RESENDS_PER_SWEEP (20) bound one sweep."""
+
+    model_config = SettingsConfigDict(env_prefix="CHECKOUT_ORCHESTRATOR_", extra="ignore")
+
+    step_timeout_seconds: float = Field(5.0, gt=0)
+    max_resends: int = Field(3, ge=0)
+    sweep_seconds: float = Field(0.5, gt=0)
+    step_limit_seconds: float = Field(120.0, gt=0)
+    sweep_batch: int = Field(100, ge=1)
+    max_resends_per_sweep: int = Field(20, ge=1)
+
+
+class PaymentSettings(BaseSettings):
+    """PAYMENT_GATEWAY_SUCCESS_RATE (0..1, default 0.9): approval rate of tokens that are
+    not test tokens; PAYMENT_GATEWAY_SLOW_SECONDS (default 2): delay of `tok_slow`."""
+
+    model_config = SettingsConfigDict(env_prefix="PAYMENT_GATEWAY_", extra="ignore")
+
+    success_rate: float = Field(0.9, ge=0, le=1)
+    slow_seconds: float = Field(2.0, ge=0)
+
+
+class InventorySettings(BaseSettings):
+    """INVENTORY_SWEEP_SECONDS (default 1): how often holds past their expiry are released."""
+
+    model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore")
+
+    sweep_seconds: float = Field(1.0, gt=0)
+
+
+class CatalogSettings(BaseSettings):
+    """CATALOG_STOCK_CACHE_SECONDS (default 1; 0: each page asks inventory for its own
+    SKUs): how old the stock levels shown may be. CATALOG_PRODUCT_CACHE_SECONDS (default
+    60): how long products read from the database are served from memory before they are
+    read again in the background (they change only when the catalog is seeded or migrated)."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
+
+    stock_cache_seconds: float = Field(1.0, ge=0)
+    product_cache_seconds: float = Field(60.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Settings shared by every service. Each field maps to one environment variable."""
 
@@ -99,6 +151,12 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(None, alias="AGENTSHOP_LLM_MODEL")
     llm_timeout_seconds: float = Field(20.0, gt=0, alias="AGENTSHOP_LLM_TIMEOUT_SECONDS")
     assistant_wait_seconds: float = Field(8.0, ge=0, alias="AGENTSHOP_ASSISTANT_WAIT_SECONDS")
+
+    # the services' own branches (each read from its own prefix, above)
+    checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)
+    payment: PaymentSettings = Field(default_factory=PaymentSettings)
+    inventory: InventorySettings = Field(default_factory=InventorySettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:
