@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from commerce.order.domain import IllegalTransition, Status
-from commerce.order.handlers import record_transition
+from commerce.order.store import record_transition
 from commerce.order.tables import order_history, order_lines, orders
 from commerce.platform.service import RuntimeDep
 
