@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,34 +32,17 @@ from commerce.platform.consumer import MessageContext
 from commerce.platform.db import locked_row
 from commerce.platform.delivery import InboxAnswer, ask_inbox
 from commerce.platform.outbox import Outbox
+from commerce.platform.runtime import Runtime
+from commerce.platform.settings import CheckoutSettings
 
 log = structlog.get_logger(__name__)
 
-
-class CheckoutSettings(BaseSettings):
-    """CHECKOUT_ORCHESTRATOR_STEP_TIMEOUT_SECONDS (default 5): how long a step may take
-    before the sweeper looks at it; CHECKOUT_ORCHESTRATOR_MAX_RESENDS (default 3): counted
-    re-sends before the saga compensates; CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS (default 0.5);
-    _STEP_LIMIT_SECONDS (120): how long a step may wait on a service that is up before its
-    re-sends count; _SWEEP_BATCH (100) and _MAX_RESENDS_PER_SWEEP (20) bound one sweep."""
-
-    model_config = SettingsConfigDict(env_prefix="CHECKOUT_ORCHESTRATOR_", extra="ignore")
-
-    step_timeout_seconds: float = Field(5.0, gt=0)
-    max_resends: int = Field(3, ge=0)
-    sweep_seconds: float = Field(0.5, gt=0)
-    step_limit_seconds: float = Field(120.0, gt=0)
-    sweep_batch: int = Field(100, ge=1)
-    max_resends_per_sweep: int = Field(20, ge=1)
-
-
-settings = CheckoutSettings()
 
 # How many sagas waiting in PRICING one sweep re-prices at once (outside its transaction).
 PRICING_CONCURRENCY = 8
 
 
-def _deadline(state: State) -> datetime | None:
+def _deadline(state: State, settings: CheckoutSettings) -> datetime | None:
     if state in FINISHED:
         return None
     return datetime.now(UTC) + timedelta(seconds=settings.step_timeout_seconds)
@@ -119,7 +100,12 @@ async def _send(
 
 
 async def _save(
-    session: AsyncSession, before: Saga, decision: Decision, *, reset_attempts: bool
+    session: AsyncSession,
+    before: Saga,
+    decision: Decision,
+    *,
+    reset_attempts: bool,
+    settings: CheckoutSettings,
 ) -> None:
     after = decision.saga
     values: dict[str, Any] = {
@@ -129,13 +115,13 @@ async def _save(
     }  # fmt: skip
     if reset_attempts or after.state != before.state:
         values["attempts"] = 0
-        values["deadline_at"] = _deadline(after.state)
+        values["deadline_at"] = _deadline(after.state, settings)
     await session.execute(
         update(sagas).where(sagas.c.checkout_id == after.checkout_id).values(**values)
     )
 
 
-async def reprice(runtime: Any, command: InitiateCheckoutCommand) -> Decision | None:
+async def reprice(runtime: Runtime, command: InitiateCheckoutCommand) -> Decision | None:
     """Quote again through discount-engine and tax-calculation; None while they cannot answer."""
     try:
         fresh = await pricing.quote(
@@ -168,7 +154,7 @@ class Pricing:
     asked: bool = True
 
 
-async def price_first(message: InitiateCheckoutCommand, runtime: Any) -> Pricing:
+async def price_first(message: InitiateCheckoutCommand, runtime: Runtime) -> Pricing:
     """`prepare` of `initiate`: re-price before any transaction (docs/adr/0032)."""
     if domain.verify_quote(message):
         return Pricing(None, asked=False)
@@ -189,7 +175,7 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
         .values(
             checkout_id=message.checkout_id, user_id=message.user_id, state=State.PRICING,
             command=message.model_dump(mode="json"), totals=message.quote.model_dump(mode="json"),
-            deadline_at=_deadline(State.PRICING),
+            deadline_at=_deadline(State.PRICING, ctx.runtime.settings.checkout),
         )
         .on_conflict_do_nothing()
         .returning(sagas.c.checkout_id)
@@ -210,7 +196,9 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
         await _record(session, received)
         return
     pricing_saga = Saga(command=message, totals=message.quote, state=State.PRICING)
-    await _save(session, pricing_saga, decision, reset_attempts=True)
+    await _save(
+        session, pricing_saga, decision, reset_attempts=True, settings=ctx.runtime.settings.checkout
+    )
     await _send(
         session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id, received
     )
@@ -233,7 +221,10 @@ async def on_event(message: Message, ctx: MessageContext) -> None:
     if decision.saga == saga and not decision.send:
         await _record(session, received)
         return
-    await _save(session, saga, decision, reset_attempts=decision.saga.state != saga.state)
+    await _save(
+        session, saga, decision, reset_attempts=decision.saga.state != saga.state,
+        settings=ctx.runtime.settings.checkout,
+    )  # fmt: skip
     await _send(
         session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id, received
     )
@@ -284,7 +275,7 @@ async def _steps(session: AsyncSession, rows: list[Any]) -> dict[uuid.UUID, _Ste
 
 
 async def _ask_targets(
-    runtime: Any, steps: dict[uuid.UUID, _Step]
+    runtime: Runtime, steps: dict[uuid.UUID, _Step]
 ) -> dict[str, InboxAnswer | None]:
     """Each step service's answer: which of the latest commands it handled, its backlog."""
     ids: dict[str, list[uuid.UUID]] = {}
@@ -319,7 +310,7 @@ def _waiting_reason(step: _Step | None, answers: Mapping[str, InboxAnswer | None
     return "queued" if queued else "answered"
 
 
-async def sweep_once(runtime: Any, limit: int | None = None) -> int:
+async def sweep_once(runtime: Runtime, limit: int | None = None) -> int:
     """Handle sagas past their step deadline (docs/adr/0020, "graceful under overload").
 
     A step whose command is still in our outbox, was handled (its answer is coming), or is
@@ -331,6 +322,7 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
     before the sweep's transaction, which applies a price only to a saga it finds still
     in PRICING and due (docs/adr/0032).
     """
+    settings = runtime.settings.checkout
     handled = 0
     resent = 0
     due = [
@@ -379,7 +371,7 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
             if saga.state != State.PRICING and str(saga.checkout_id) in unsent:
                 # Its last command is still in our outbox (the relay is behind): a re-send
                 # would queue behind it and add work. Give the step another period, uncounted.
-                await _postpone(session, saga)
+                await _postpone(session, saga, settings)
                 log.info("checkout.step_still_queued", checkout_id=str(saga.checkout_id))
                 continue
             step = steps.get(saga.checkout_id)
@@ -388,11 +380,11 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
             )
             reason = _waiting_reason(step, answers)
             if reason is not None and within_limit:
-                await _postpone(session, saga)
+                await _postpone(session, saga, settings)
                 log.info("checkout.step_waiting", checkout_id=str(saga.checkout_id), reason=reason)
                 continue
             if resent >= settings.max_resends_per_sweep:  # bounded: the rest wait a period
-                await _postpone(session, saga, seconds=settings.sweep_seconds * 4)
+                await _postpone(session, saga, settings, seconds=settings.sweep_seconds * 4)
                 continue
             # every service of the step answered (up and idle, without the command): lost
             lost = (
@@ -405,7 +397,7 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
             decision = domain.decide(saga, Timeout(final=final))
             if saga.state == State.PRICING and not final:  # priced before the transaction
                 decision = prices.get(saga.checkout_id) or decision
-            await _save(session, saga, decision, reset_attempts=False)
+            await _save(session, saga, decision, reset_attempts=False, settings=settings)
             if decision.saga.state == saga.state:
                 sends = step.sends if step is not None else 1
                 backoff = settings.step_timeout_seconds * min(2 ** max(sends - 1, 0), 8)
@@ -430,9 +422,10 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
     return handled
 
 
-async def _price_due(runtime: Any, rows: Sequence[Any]) -> dict[uuid.UUID, Decision]:
+async def _price_due(runtime: Runtime, rows: Sequence[Any]) -> dict[uuid.UUID, Decision]:
     """Re-price the sagas among `rows` waiting in PRICING that have a re-send left, a few
     at a time, before the sweep's transaction; those pricing cannot answer are left out."""
+    settings = runtime.settings.checkout
     waiting = [
         row
         for row in rows
@@ -454,17 +447,23 @@ async def _price_due(runtime: Any, rows: Sequence[Any]) -> dict[uuid.UUID, Decis
     }
 
 
-async def _postpone(session: AsyncSession, saga: Saga, seconds: float | None = None) -> None:
+async def _postpone(
+    session: AsyncSession, saga: Saga, settings: CheckoutSettings, seconds: float | None = None
+) -> None:
     """Look at the step again after another period (or `seconds`), its re-sends untouched."""
     deadline = (
-        _deadline(saga.state) if seconds is None else datetime.now(UTC) + timedelta(seconds=seconds)
+        _deadline(saga.state, settings)
+        if seconds is None
+        else datetime.now(UTC) + timedelta(seconds=seconds)
     )
     await session.execute(
         update(sagas).where(sagas.c.checkout_id == saga.checkout_id).values(deadline_at=deadline)
     )
 
 
-async def _unsent(runtime: Any, session: AsyncSession, checkout_ids: list[uuid.UUID]) -> set[str]:
+async def _unsent(
+    runtime: Runtime, session: AsyncSession, checkout_ids: list[uuid.UUID]
+) -> set[str]:
     """The checkouts among `checkout_ids` with a message still waiting in our outbox."""
     if not checkout_ids:
         return set()
@@ -478,7 +477,7 @@ async def _unsent(runtime: Any, session: AsyncSession, checkout_ids: list[uuid.U
     return {c for c in found if c}
 
 
-async def sweeper(runtime: Any) -> None:
+async def sweeper(runtime: Runtime) -> None:
     while True:
         await sweep_once(runtime)
-        await asyncio.sleep(settings.sweep_seconds)
+        await asyncio.sleep(runtime.settings.checkout.sweep_seconds)

@@ -135,7 +135,7 @@ class Channel:
         )  # fmt: skip
         recorded = await self.record(ctx.session, notification)
         if recorded["status"] == QUEUED:
-            db = ctx.services.db
+            db = ctx.runtime.db
             ctx.after_commit(lambda: self._deliver_quietly(db, recorded["notification_id"]))
 
     async def _deliver_quietly(self, db: Database, notification_id: uuid.UUID) -> None:

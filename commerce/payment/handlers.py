@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import structlog
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,28 +22,17 @@ from commerce.payment.domain import Decision, Status, decide, refundable, status
 from commerce.payment.tables import delegated_tokens, ledger, payments
 from commerce.platform.consumer import MessageContext
 from commerce.platform.db import locked_row
+from commerce.platform.runtime import Runtime
+from commerce.platform.settings import PaymentSettings
 
 log = structlog.get_logger(__name__)
-
-
-class PaymentSettings(BaseSettings):
-    """PAYMENT_GATEWAY_SUCCESS_RATE (0..1, default 0.9): approval rate of tokens that are
-    not test tokens; PAYMENT_GATEWAY_SLOW_SECONDS (default 2): delay of `tok_slow`."""
-
-    model_config = SettingsConfigDict(env_prefix="PAYMENT_GATEWAY_", extra="ignore")
-
-    success_rate: float = Field(0.9, ge=0, le=1)
-    slow_seconds: float = Field(2.0, ge=0)
-
-
-settings = PaymentSettings()
 
 
 async def _payment(session: AsyncSession, checkout_id: uuid.UUID) -> dict[str, object] | None:
     return await locked_row(session, payments, payments.c.checkout_id == checkout_id)
 
 
-async def card_network(message: ProcessPayment, runtime: Any) -> None:
+async def card_network(message: ProcessPayment, runtime: Runtime) -> None:
     """`prepare` of `process`: the card network's time to answer (`tok_slow`), spent
     before the handler's transaction opens, so a slow card holds no lock (docs/adr/0032).
     A re-sent command already answered is not delayed again."""
@@ -55,7 +41,7 @@ async def card_network(message: ProcessPayment, runtime: Any) -> None:
             select(payments.c.payment_id).where(payments.c.checkout_id == message.checkout_id)
         ):
             return
-        decision = await _decision(session, message, lock=False)
+        decision = await _decision(session, message, runtime.settings.payment, lock=False)
     if decision.delay_seconds:
         await asyncio.sleep(decision.delay_seconds)
 
@@ -66,7 +52,9 @@ async def process(message: ProcessPayment, ctx: MessageContext) -> None:
     if existing is not None:  # re-sent: answer as before, never charge twice
         await _republish(ctx, existing)
         return
-    decision = await _decision(session, message)  # its delay was spent by `card_network`
+    decision = await _decision(
+        session, message, ctx.runtime.settings.payment
+    )  # its delay was spent by `card_network`
     payment_id = uuid.uuid4()
     base = {
         "payment_id": payment_id, "checkout_id": message.checkout_id, "user_id": message.user_id,
@@ -111,7 +99,7 @@ async def process(message: ProcessPayment, ctx: MessageContext) -> None:
 
 
 async def _decision(
-    session: AsyncSession, message: ProcessPayment, *, lock: bool = True
+    session: AsyncSession, message: ProcessPayment, settings: PaymentSettings, *, lock: bool = True
 ) -> Decision:
     """A test token decides itself; a delegated token (`vt_…`) pays only for the checkout
     it was redeemed for, within its allowance, as the card it stands for decides."""

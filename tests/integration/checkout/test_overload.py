@@ -41,8 +41,9 @@ async def test_a_lost_command_is_sent_again_without_using_up_the_steps_resends(
     await ready(stack)
     # no deadline passes while inventory is down (a step whose service is down counts);
     # it is brought forward once inventory is back
-    monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 600.0)
-    monkeypatch.setattr(saga_handlers.settings, "max_resends", 0)  # a counted one would fail it
+    saga_settings = stack.runtime("checkout-orchestrator").settings.checkout
+    monkeypatch.setattr(saga_settings, "step_timeout_seconds", 600.0)
+    monkeypatch.setattr(saga_settings, "max_resends", 0)  # a counted one would fail it
     line = await stocked(stack, 2)
     command = await initiate([line])
     async with service_down(stack, "inventory"):
