@@ -9,7 +9,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.payment.domain import Decision, Status, decide, refundable, status_after_refund
+from commerce.contracts.checkout import PaymentFailed, PaymentProcessed
+from commerce.payment.domain import (
+    Decision,
+    DelegatedToken,
+    Payment,
+    Status,
+    answer_again,
+    decide,
+    delegated_charge,
+    refund_refusal,
+    refundable,
+    status_after_refund,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,3 +65,58 @@ def test_never_more_is_refundable_than_was_captured(captured: int, refunded: int
     assert status_after_refund(captured, refunded) is (
         Status.REFUNDED if refunded >= captured else Status.PARTIALLY_REFUNDED
     )
+
+
+CHECKOUT = uuid.UUID(int=42)
+PAYMENT = uuid.UUID(int=43)
+
+
+def _payment(status: str, captured: int = 1000, refunded: int = 0, **failure: str) -> Payment:
+    return Payment(PAYMENT, CHECKOUT, status, "USD", captured, refunded, **failure)
+
+
+def test_a_resent_charge_is_answered_as_before() -> None:
+    assert answer_again(_payment("captured")) == PaymentProcessed(
+        checkout_id=CHECKOUT, payment_id=PAYMENT, amount_cents=1000, currency="USD"
+    )
+    assert answer_again(_payment("voided", 0)) == PaymentFailed(
+        checkout_id=CHECKOUT, code="declined", reason="The checkout was cancelled."
+    )
+    declined = _payment(
+        "declined", 0, failure_code="insufficient_funds", failure_reason="No funds."
+    )
+    assert answer_again(declined) == PaymentFailed(
+        checkout_id=CHECKOUT, code="insufficient_funds", reason="No funds."
+    )
+    assert answer_again(_payment("declined", 0)) == PaymentFailed(
+        checkout_id=CHECKOUT, code="declined", reason="Your card was declined."
+    )
+
+
+@pytest.mark.parametrize(
+    ("existing", "amount", "refusal"),
+    [
+        (None, 100, "No captured payment for this order."),
+        (_payment("captured"), 1000, None),
+        (_payment("partially_refunded", refunded=400), 600, None),
+        (_payment("partially_refunded", refunded=400), 601, "Only 600 cents can still be refunded."),
+        (_payment("refunded", refunded=1000), 1, "No captured payment for this order."),
+        (_payment("voided", 0), 1, "No captured payment for this order."),
+        (_payment("declined", 0), 1, "No captured payment for this order."),
+    ],
+)  # fmt: skip
+def test_a_refund_never_returns_more_than_is_left(
+    existing: Payment | None, amount: int, refusal: str | None
+) -> None:
+    assert refund_refusal(existing, amount) == refusal
+
+
+def test_a_delegated_token_pays_only_what_it_was_redeemed_for() -> None:
+    token = DelegatedToken("redeemed", CHECKOUT, 5000, "usd", "tok_declined")
+    assert delegated_charge(token, CHECKOUT, 5000, "USD") == "tok_declined"
+    assert delegated_charge(token, CHECKOUT, 5001, "USD") is None
+    assert delegated_charge(token, uuid.uuid4(), 100, "USD") is None
+    assert delegated_charge(token, CHECKOUT, 100, "EUR") is None
+    assert delegated_charge(None, CHECKOUT, 100, "USD") is None
+    active = DelegatedToken("active", CHECKOUT, 5000, "usd", "tok_visa")
+    assert delegated_charge(active, CHECKOUT, 100, "USD") is None
