@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import pricing
-from commerce.checkout import domain
+from commerce.checkout import domain, store
 from commerce.checkout.domain import FINISHED, Decision, Saga, State, Timeout
 from commerce.checkout.tables import saga_events, sagas
 from commerce.contracts.base import Message
@@ -27,98 +27,16 @@ from commerce.contracts.checkout import (
     ProcessPayment,
     ReserveInventory,
 )
-from commerce.contracts.values import Totals
 from commerce.platform.consumer import MessageContext
 from commerce.platform.db import locked_row
 from commerce.platform.delivery import InboxAnswer, ask_inbox
-from commerce.platform.outbox import Outbox
 from commerce.platform.runtime import Runtime
-from commerce.platform.settings import CheckoutSettings
 
 log = structlog.get_logger(__name__)
 
 
 # How many sagas waiting in PRICING one sweep re-prices at once (outside its transaction).
 PRICING_CONCURRENCY = 8
-
-
-def _deadline(state: State, settings: CheckoutSettings) -> datetime | None:
-    if state in FINISHED:
-        return None
-    return datetime.now(UTC) + timedelta(seconds=settings.step_timeout_seconds)
-
-
-def _load(row: Any) -> Saga:
-    return Saga(
-        command=InitiateCheckoutCommand.model_validate(row["command"]),
-        totals=Totals.model_validate(row["totals"]),
-        state=State(row["state"]),
-        payment_id=row["payment_id"],
-        order_id=row["order_id"],
-        code=row["code"],
-        reason=row["reason"],
-        pending=frozenset(row["pending"] or ()),
-    )
-
-
-def _event(
-    checkout_id: uuid.UUID, direction: str, message: Message, state: State,
-    message_id: uuid.UUID | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    return {
-        "checkout_id": checkout_id, "direction": direction, "type": message.TYPE,
-        "message_id": message_id, "state": state, "payload": message.model_dump(mode="json"),
-    }  # fmt: skip
-
-
-async def _record(session: AsyncSession, *events: dict[str, Any]) -> None:
-    """Append to the saga's timeline, in this order, in one statement."""
-    if events:
-        await session.execute(insert(saga_events).values(list(events)))
-
-
-async def _send(
-    session: AsyncSession,
-    outbox: Outbox,
-    saga: Saga,
-    messages: list[Message],
-    cause: uuid.UUID | None,
-    *recorded_first: dict[str, Any],
-) -> None:
-    """Queue `messages` in the outbox and record them (after `recorded_first`) in the timeline."""
-    envelopes = await outbox.add_all(
-        session, messages, correlation_id=str(saga.checkout_id), causation_id=cause
-    )
-    await _record(
-        session,
-        *recorded_first,
-        *(
-            _event(saga.checkout_id, "out", m, saga.state, e.message_id)
-            for m, e in zip(messages, envelopes, strict=True)
-        ),
-    )
-
-
-async def _save(
-    session: AsyncSession,
-    before: Saga,
-    decision: Decision,
-    *,
-    reset_attempts: bool,
-    settings: CheckoutSettings,
-) -> None:
-    after = decision.saga
-    values: dict[str, Any] = {
-        "state": after.state, "payment_id": after.payment_id, "order_id": after.order_id,
-        "code": after.code, "reason": after.reason, "pending": sorted(after.pending),
-        "totals": after.totals.model_dump(mode="json"), "updated_at": func.now(),
-    }  # fmt: skip
-    if reset_attempts or after.state != before.state:
-        values["attempts"] = 0
-        values["deadline_at"] = _deadline(after.state, settings)
-    await session.execute(
-        update(sagas).where(sagas.c.checkout_id == after.checkout_id).values(**values)
-    )
 
 
 async def reprice(runtime: Runtime, command: InitiateCheckoutCommand) -> Decision | None:
@@ -175,7 +93,7 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
         .values(
             checkout_id=message.checkout_id, user_id=message.user_id, state=State.PRICING,
             command=message.model_dump(mode="json"), totals=message.quote.model_dump(mode="json"),
-            deadline_at=_deadline(State.PRICING, ctx.runtime.settings.checkout),
+            deadline_at=store.deadline_of(State.PRICING, ctx.runtime.settings.checkout),
         )
         .on_conflict_do_nothing()
         .returning(sagas.c.checkout_id)
@@ -183,7 +101,9 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
     if created is None:  # the same checkout initiated twice: one saga
         log.info("checkout.duplicate_initiate", checkout_id=str(message.checkout_id))
         return
-    received = _event(message.checkout_id, "in", message, State.PRICING, ctx.envelope.message_id)
+    received = store.event(
+        message.checkout_id, "in", message, State.PRICING, ctx.envelope.message_id
+    )
     problem = domain.verify_quote(message)
     pricing_answer = ctx.prepared if isinstance(ctx.prepared, Pricing) else Pricing(None, False)
     if problem:
@@ -193,13 +113,13 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
         # sweeper prices it within the step budget
         decision = pricing_answer.decision
     if decision is None:
-        await _record(session, received)
+        await store.record(session, received)
         return
     pricing_saga = Saga(command=message, totals=message.quote, state=State.PRICING)
-    await _save(
+    await store.save(
         session, pricing_saga, decision, reset_attempts=True, settings=ctx.runtime.settings.checkout
     )
-    await _send(
+    await store.send(
         session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id, received
     )
     log.info("checkout.started", state=decision.saga.state.value)
@@ -215,17 +135,17 @@ async def on_event(message: Message, ctx: MessageContext) -> None:
     if row is None:
         log.warning("checkout.event_without_saga", type=message.TYPE, checkout_id=str(checkout_id))
         return
-    saga = _load(row)
+    saga = store.load_saga(row)
     decision = domain.decide(saga, message)
-    received = _event(checkout_id, "in", message, decision.saga.state, ctx.envelope.message_id)
+    received = store.event(checkout_id, "in", message, decision.saga.state, ctx.envelope.message_id)
     if decision.saga == saga and not decision.send:
-        await _record(session, received)
+        await store.record(session, received)
         return
-    await _save(
+    await store.save(
         session, saga, decision, reset_attempts=decision.saga.state != saga.state,
         settings=ctx.runtime.settings.checkout,
     )  # fmt: skip
-    await _send(
+    await store.send(
         session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id, received
     )
     if decision.saga.state != saga.state:
@@ -346,7 +266,7 @@ async def sweep_once(runtime: Runtime, limit: int | None = None) -> int:
         )
         if not seen:
             return 0
-        unsent = await _unsent(runtime, session, [row["checkout_id"] for row in seen])
+        unsent = await store.unsent(runtime, session, [row["checkout_id"] for row in seen])
         steps = await _steps(session, [r for r in seen if str(r["checkout_id"]) not in unsent])
     answers = await _ask_targets(runtime, steps)
     prices = await _price_due(runtime, seen)
@@ -367,11 +287,11 @@ async def sweep_once(runtime: Runtime, limit: int | None = None) -> int:
         rows = [row for row in rows if states[row["checkout_id"]] == row["state"]]
         now = datetime.now(UTC)
         for row in rows:
-            saga = _load(row)
+            saga = store.load_saga(row)
             if saga.state != State.PRICING and str(saga.checkout_id) in unsent:
                 # Its last command is still in our outbox (the relay is behind): a re-send
                 # would queue behind it and add work. Give the step another period, uncounted.
-                await _postpone(session, saga, settings)
+                await store.postpone(session, saga, settings)
                 log.info("checkout.step_still_queued", checkout_id=str(saga.checkout_id))
                 continue
             step = steps.get(saga.checkout_id)
@@ -380,11 +300,11 @@ async def sweep_once(runtime: Runtime, limit: int | None = None) -> int:
             )
             reason = _waiting_reason(step, answers)
             if reason is not None and within_limit:
-                await _postpone(session, saga, settings)
+                await store.postpone(session, saga, settings)
                 log.info("checkout.step_waiting", checkout_id=str(saga.checkout_id), reason=reason)
                 continue
             if resent >= settings.max_resends_per_sweep:  # bounded: the rest wait a period
-                await _postpone(session, saga, settings, seconds=settings.sweep_seconds * 4)
+                await store.postpone(session, saga, settings, seconds=settings.sweep_seconds * 4)
                 continue
             # every service of the step answered (up and idle, without the command): lost
             lost = (
@@ -397,7 +317,7 @@ async def sweep_once(runtime: Runtime, limit: int | None = None) -> int:
             decision = domain.decide(saga, Timeout(final=final))
             if saga.state == State.PRICING and not final:  # priced before the transaction
                 decision = prices.get(saga.checkout_id) or decision
-            await _save(session, saga, decision, reset_attempts=False, settings=settings)
+            await store.save(session, saga, decision, reset_attempts=False, settings=settings)
             if decision.saga.state == saga.state:
                 sends = step.sends if step is not None else 1
                 backoff = settings.step_timeout_seconds * min(2 ** max(sends - 1, 0), 8)
@@ -409,7 +329,7 @@ async def sweep_once(runtime: Runtime, limit: int | None = None) -> int:
                         deadline_at=None if final else now + timedelta(seconds=backoff),
                     )
                 )
-            await _send(session, runtime.outbox, decision.saga, decision.send, None)
+            await store.send(session, runtime.outbox, decision.saga, decision.send, None)
             if decision.send:
                 resent += 1
             for message in decision.send:
@@ -445,36 +365,6 @@ async def _price_due(runtime: Runtime, rows: Sequence[Any]) -> dict[uuid.UUID, D
         for row, decision in zip(waiting, found, strict=True)
         if decision is not None
     }
-
-
-async def _postpone(
-    session: AsyncSession, saga: Saga, settings: CheckoutSettings, seconds: float | None = None
-) -> None:
-    """Look at the step again after another period (or `seconds`), its re-sends untouched."""
-    deadline = (
-        _deadline(saga.state, settings)
-        if seconds is None
-        else datetime.now(UTC) + timedelta(seconds=seconds)
-    )
-    await session.execute(
-        update(sagas).where(sagas.c.checkout_id == saga.checkout_id).values(deadline_at=deadline)
-    )
-
-
-async def _unsent(
-    runtime: Runtime, session: AsyncSession, checkout_ids: list[uuid.UUID]
-) -> set[str]:
-    """The checkouts among `checkout_ids` with a message still waiting in our outbox."""
-    if not checkout_ids:
-        return set()
-    outbox = runtime.tables.outbox
-    correlation = outbox.c.headers["correlation_id"].astext
-    found = await session.scalars(
-        select(correlation)
-        .where(outbox.c.sent_at.is_(None), correlation.in_([str(c) for c in checkout_ids]))
-        .distinct()
-    )
-    return {c for c in found if c}
 
 
 async def sweeper(runtime: Runtime) -> None:
