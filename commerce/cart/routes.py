@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,9 +11,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.cart import domain
 from commerce.cart.store import bump, cart_for, remove_skus
 from commerce.cart.tables import cart_lines
-from commerce.contracts.values import ID_PATTERN, MAX_CHECKOUT_LINES
+from commerce.contracts.values import ID_PATTERN
 from commerce.platform.service import RuntimeDep
 
 router = APIRouter(tags=["carts"])
@@ -87,9 +88,10 @@ async def _read(session: AsyncSession, user_id: str) -> CartPublic:
     )  # fmt: skip
 
 
-def _check_version(cart: dict[str, object], if_match: str | None) -> None:
-    if if_match is not None and if_match.strip('"') != str(cart["version"]):
-        raise HTTPException(412, detail=f"the cart changed (version {cart['version']}); reload it")
+def _check_version(cart: dict[str, Any], if_match: str | None) -> None:
+    conflict = domain.version_conflict(cart["version"], if_match)
+    if conflict:
+        raise HTTPException(412, detail=conflict)
 
 
 async def _respond(session: AsyncSession, user_id: str, response: Response) -> CartPublic:
@@ -122,15 +124,9 @@ async def add_line(
                 )
             )
         ).one()
-        if not has_sku and lines >= MAX_CHECKOUT_LINES:
-            raise HTTPException(
-                422,
-                detail={
-                    "code": "cart_full",
-                    "message": f"A cart holds at most {MAX_CHECKOUT_LINES} different items; "
-                    "check out or remove some first.",
-                },
-            )
+        full = domain.cart_full(lines, has_sku > 0)
+        if full:
+            raise HTTPException(422, detail={"code": "cart_full", "message": full})
         stmt = insert(cart_lines).values(cart_id=cart["cart_id"], **line.model_dump())
         stmt = stmt.on_conflict_do_update(
             index_elements=["cart_id", "sku"],
@@ -139,11 +135,11 @@ async def add_line(
                 "unit_price_cents": stmt.excluded.unit_price_cents,
                 "name": stmt.excluded.name,
             },
-            where=cart_lines.c.quantity + stmt.excluded.quantity <= 1000,
+            where=cart_lines.c.quantity + stmt.excluded.quantity <= domain.MAX_UNITS_PER_LINE,
         )
         result = await session.execute(stmt)
         if not getattr(result, "rowcount", 1):
-            raise HTTPException(422, detail="quantity: at most 1000 of one item")
+            raise HTTPException(422, detail=domain.TOO_MANY_UNITS)
         await bump(session, cart["cart_id"])
         return await _respond(session, user_id, response)
 

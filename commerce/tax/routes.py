@@ -6,13 +6,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from commerce.contracts.values import Address
 from commerce.platform.service import RuntimeDep
 from commerce.tax.domain import Rate, TaxLine, Unsupported, assess
-from commerce.tax.tables import tax_rates
+from commerce.tax.store import TaxStore
 
 router = APIRouter(tags=["tax"])
 TaxClass = Literal["standard", "reduced", "zero"]
@@ -93,26 +91,13 @@ async def calculate_tax(runtime: RuntimeDep, body: TaxRequest) -> TaxResponse:
     address = body.shipping_address
     region = (address.region or "").upper()
     async with runtime.db.sessions() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(tax_rates).where(
-                        tax_rates.c.country == address.country,
-                        tax_rates.c.region.in_([region, "*"]),
-                    )
-                )
-            )
-            .mappings()
-            .all()
-        )
+        rates = await TaxStore(session).rates_for(address.country, region)
     lines = [
         TaxLine(li.sku, li.quantity, li.unit_price_cents, li.discount_cents, li.tax_class)
         for li in body.lines
     ]
     try:
-        assessed = assess(
-            address.country, address.region, [Rate(**r) for r in rows], lines, body.shipping_cents
-        )
+        assessed = assess(address.country, address.region, rates, lines, body.shipping_cents)
     except Unsupported as exc:
         raise unsupported(str(exc)) from exc
     return TaxResponse(
@@ -126,12 +111,7 @@ async def calculate_tax(runtime: RuntimeDep, body: TaxRequest) -> TaxResponse:
 @router.get("/rates", operation_id="tax-rates-list", response_model=list[RatePublic])
 async def list_rates(runtime: RuntimeDep) -> list[RatePublic]:
     async with runtime.db.sessions() as session:
-        rows = await session.execute(
-            select(tax_rates).order_by(
-                tax_rates.c.country, tax_rates.c.region, tax_rates.c.tax_class
-            )
-        )
-        return [RatePublic(**r) for r in rows.mappings()]
+        return [RatePublic(**vars(r)) for r in await TaxStore(session).all_rates()]
 
 
 @router.put(
@@ -154,10 +134,5 @@ async def set_rate(
         **body.model_dump(),
     }
     async with runtime.db.transaction() as session:
-        stmt = insert(tax_rates).values(**values)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["country", "region", "tax_class"], set_=body.model_dump()
-            )
-        )
+        await TaxStore(session).set_rate(Rate(**values))
     return RatePublic(**values)
