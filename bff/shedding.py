@@ -22,7 +22,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bff.errors import ApiError
-from commerce.platform.service import ServiceRuntime
+from commerce.platform.service import ServiceRuntime, Slot
 
 log = structlog.get_logger(__name__)
 
@@ -42,9 +42,12 @@ class _Backlog:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
+BACKLOG = Slot(lambda runtime: _Backlog())
+
+
 async def saga_backlog(runtime: ServiceRuntime) -> int:
     """The saga's backlog, read again when older than the check period."""
-    backlog: _Backlog = runtime.state.setdefault("saga_backlog", _Backlog())
+    backlog = BACKLOG.of(runtime)
     if time.monotonic() - backlog.read_at < backlog.settings.backlog_check_seconds:
         return backlog.value
     async with backlog.lock:  # one read at a time; the others use its answer
@@ -66,7 +69,7 @@ async def saga_backlog(runtime: ServiceRuntime) -> int:
 async def shed_if_behind(runtime: ServiceRuntime) -> None:
     """Raise 503 `overloaded` with Retry-After when the saga's backlog is above the limit."""
     backlog = await saga_backlog(runtime)
-    settings: SheddingSettings = runtime.state["saga_backlog"].settings
+    settings = BACKLOG.of(runtime).settings
     if backlog > settings.max_open_checkouts:
         log.info("bff.checkout_shed", backlog=backlog, limit=settings.max_open_checkouts)
         raise ApiError(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, update
 
-from bff.shedding import SheddingSettings, _Backlog, saga_backlog
+from bff.shedding import BACKLOG, SheddingSettings, saga_backlog
 from commerce.checkout import handlers as saga_handlers
 from commerce.checkout.tables import sagas
 from commerce.contracts import Topic
@@ -96,9 +96,10 @@ async def test_the_bff_sheds_checkouts_when_the_saga_is_behind(
             "shipping_address": HOME, "payment_token": "tok_visa",
             "expected_total_cents": quote["totals"]["total_cents"],
         }  # fmt: skip
-        bff.state["saga_backlog"] = _Backlog(
-            SheddingSettings(max_open_checkouts=1, backlog_check_seconds=0.05)
-        )
+        backlog = BACKLOG.of(bff)
+        usual = backlog.settings
+        backlog.settings = SheddingSettings(max_open_checkouts=1, backlog_check_seconds=0.05)
+        backlog.read_at = float("-inf")
         key = f"shed-{uuid.uuid4()}"
         try:
             async with service_down(stack, "payment-gateway"):  # sagas wait at charging
@@ -117,4 +118,4 @@ async def test_the_bff_sheds_checkouts_when_the_saga_is_behind(
             )
             assert accepted.status_code == 202, accepted.text
         finally:
-            bff.state.pop("saga_backlog", None)
+            backlog.settings = usual
