@@ -31,7 +31,6 @@ from bff.tables import acp_agents, acp_webhook_deliveries, checkout_sessions
 from commerce.contracts.orders import OrderStatusChanged
 from commerce.platform.consumer import MessageContext
 from commerce.platform.service import ServiceRuntime
-from commerce.platform.settings import get_settings
 
 log = structlog.get_logger(__name__)
 D = acp_webhook_deliveries
@@ -123,7 +122,7 @@ async def order_changed(message: OrderStatusChanged, ctx: MessageContext) -> Non
     if found is None:
         return
     session_id, agent_id = found
-    body = event(message, session_id, get_settings().service_url("gateway-bff"))
+    body = event(message, session_id, ctx.runtime.settings.service_url("gateway-bff"))
     await ctx.session.execute(
         insert(D)
         .values(agent_id=agent_id, event_id=f"evt_{ctx.envelope.message_id.hex}", event_type=body["type"], payload=body)

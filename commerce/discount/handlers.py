@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
-
 from commerce.contracts.checkout import CheckoutCompleted
-from commerce.discount.tables import redemptions, rules
+from commerce.discount.store import DiscountStore
 from commerce.platform.consumer import MessageContext
 
 
@@ -14,13 +11,6 @@ async def record_redemption(message: CheckoutCompleted, ctx: MessageContext) -> 
     """A completed checkout used its coupon: count it (once per checkout)."""
     if not message.coupon_code:
         return
-    rule_id = await ctx.session.scalar(
-        select(rules.c.id).where(func.upper(rules.c.coupon_code) == message.coupon_code.upper())
-    )
-    if rule_id is None:
-        return
-    await ctx.session.execute(
-        insert(redemptions)
-        .values(checkout_id=message.checkout_id, rule_id=rule_id, user_id=message.user_id)
-        .on_conflict_do_nothing()
+    await DiscountStore(ctx.session).redeem(
+        message.checkout_id, message.coupon_code, message.user_id
     )

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.discount.domain import (
     CouponInvalid,
     Kind,
     Line,
-    Rule,
     Scope,
     apply_rules,
     check_coupon,
 )
-from commerce.discount.tables import redemptions, rules
+from commerce.discount.store import DiscountStore
 from commerce.platform.service import RuntimeDep
 
 router = APIRouter(tags=["discounts"])
@@ -136,49 +133,20 @@ def invalid(message: str) -> HTTPException:
     return HTTPException(422, detail={"code": "coupon_invalid", "message": message})
 
 
-def _rule(row: Any) -> Rule:
-    values = dict(row)
-    values.pop("created_at", None)
-    values["scope_values"] = tuple(values["scope_values"] or ())
-    return Rule(**values)
-
-
 async def calculate(session: AsyncSession, body: DiscountRequest) -> DiscountResponse:
     lines = [Line(li.sku, li.category, li.quantity, li.unit_price_cents) for li in body.lines]
     subtotal = sum(line.amount for line in lines)
     now = datetime.now(UTC)
-    active = (
-        select(rules)
-        .where(rules.c.active, rules.c.coupon_code.is_(None))
-        .where(
-            or_(rules.c.starts_at.is_(None), rules.c.starts_at <= now),
-            or_(rules.c.ends_at.is_(None), rules.c.ends_at > now),
-        )
-        .order_by(rules.c.id)
-    )
-    chosen = [_rule(r) for r in (await session.execute(active)).mappings()]
+    store = DiscountStore(session)
+    chosen = await store.automatic_rules(now)
     if body.coupon_code:
         code = body.coupon_code.upper()
-        row = (
-            (await session.execute(select(rules).where(func.upper(rules.c.coupon_code) == code)))
-            .mappings()
-            .first()
-        )
-        rule = _rule(row) if row else None
+        rule = await store.coupon(code)
         used = by_customer = 0
         if rule is not None:
-            used = int(
-                await session.scalar(
-                    select(func.count())
-                    .select_from(redemptions)
-                    .where(redemptions.c.rule_id == rule.id)
-                )
-                or 0
-            )
+            used = await store.redemptions(rule.id)
             if body.user_id:
-                by_customer = int(await session.scalar(
-                    select(func.count()).select_from(redemptions).where(redemptions.c.rule_id == rule.id, redemptions.c.user_id == body.user_id)
-                ) or 0)  # fmt: skip
+                by_customer = await store.redemptions(rule.id, body.user_id)
         try:
             chosen.append(
                 check_coupon(
@@ -216,10 +184,7 @@ async def calculate_discounts(runtime: RuntimeDep, body: DiscountRequest) -> Dis
 @router.get("/rules", operation_id="rules-list", response_model=list[RulePublic], tags=["rules"])
 async def list_rules(runtime: RuntimeDep) -> list[RulePublic]:
     async with runtime.db.sessions() as session:
-        return [
-            RulePublic(**r)
-            for r in (await session.execute(select(rules).order_by(rules.c.id))).mappings()
-        ]
+        return [RulePublic(**r) for r in await DiscountStore(session).all_rules()]
 
 
 @router.post(
@@ -234,9 +199,8 @@ async def create_rule(runtime: RuntimeDep, body: RuleIn) -> RulePublic:
     if values["coupon_code"]:
         values["coupon_code"] = values["coupon_code"].upper()
     async with runtime.db.transaction() as session:
-        if values["coupon_code"] and await session.scalar(
-            select(rules.c.id).where(rules.c.coupon_code == values["coupon_code"])
-        ):
+        store = DiscountStore(session)
+        if values["coupon_code"] and await store.coupon_taken(values["coupon_code"]):
             raise HTTPException(
                 409,
                 detail={
@@ -244,17 +208,13 @@ async def create_rule(runtime: RuntimeDep, body: RuleIn) -> RulePublic:
                     "message": f"The coupon {values['coupon_code']} already exists.",
                 },
             )
-        row = (
-            (await session.execute(insert(rules).values(**values).returning(rules)))
-            .mappings()
-            .one()
-        )
+        row = await store.add(values)
     return RulePublic(**row)
 
 
 async def _one(runtime: RuntimeDep, rule_id: int) -> RulePublic:
     async with runtime.db.sessions() as session:
-        row = (await session.execute(select(rules).where(rules.c.id == rule_id))).mappings().first()
+        row = await DiscountStore(session).get(rule_id)
     if row is None:
         raise HTTPException(404, detail={"code": "not_found", "message": f"No rule {rule_id}."})
     return RulePublic(**row)
@@ -275,7 +235,7 @@ async def update_rule(
     changes = body.model_dump(exclude_unset=True)
     if changes:
         async with runtime.db.transaction() as session:
-            await session.execute(rules.update().where(rules.c.id == rule_id).values(**changes))
+            await DiscountStore(session).change(rule_id, changes)
     return await _one(runtime, rule_id)
 
 
@@ -284,5 +244,5 @@ async def delete_rule(runtime: RuntimeDep, rule_id: Annotated[int, Path(ge=1)]) 
     """Deactivates the rule (redemptions keep pointing at it)."""
     await _one(runtime, rule_id)
     async with runtime.db.transaction() as session:
-        await session.execute(rules.update().where(rules.c.id == rule_id).values(active=False))
+        await DiscountStore(session).change(rule_id, {"active": False})
     return Response(status_code=204)

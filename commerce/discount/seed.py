@@ -6,11 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
-
 from commerce.discount.routes import RuleIn
-from commerce.discount.tables import rules
+from commerce.discount.store import DiscountStore
 from commerce.platform.db import Database
 
 DEMO_RULES: list[dict[str, Any]] = [
@@ -25,7 +22,8 @@ DEMO_RULES: list[dict[str, Any]] = [
 
 async def seed(db: Database) -> None:
     async with db.transaction() as session:
-        if await session.scalar(select(func.count()).select_from(rules)):
+        store = DiscountStore(session)
+        if await store.count_rules():
             return
         for rule in DEMO_RULES:
-            await session.execute(insert(rules).values(**RuleIn.model_validate(rule).model_dump()))
+            await store.add(RuleIn.model_validate(rule).model_dump())
