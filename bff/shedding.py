@@ -18,31 +18,23 @@ from dataclasses import dataclass, field
 
 import httpx
 import structlog
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bff.errors import ApiError
 from commerce.platform.service import ServiceRuntime, Slot
+from commerce.platform.settings import SheddingSettings
 
 log = structlog.get_logger(__name__)
 
 
-class SheddingSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_", extra="ignore")
-    max_open_checkouts: int = Field(100, ge=1)
-    backlog_check_seconds: float = Field(1.0, gt=0)
-    shed_retry_after_seconds: int = Field(2, ge=1)
-
-
 @dataclass
 class _Backlog:
-    settings: SheddingSettings = field(default_factory=SheddingSettings)
+    settings: SheddingSettings
     value: int = 0
     read_at: float = float("-inf")
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-BACKLOG = Slot(lambda runtime: _Backlog())
+BACKLOG = Slot(lambda runtime: _Backlog(runtime.settings.bff.shedding))
 
 
 async def saga_backlog(runtime: ServiceRuntime) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from prometheus_client import Counter
 
-from bff.catalog_cache import CatalogCacheSettings, ReadCache, Upstream
+from bff.catalog_cache import ReadCache, Upstream
 from bff.errors import ApiError, not_found
 from commerce.platform.service import ServiceRuntime, Slot
 
@@ -61,7 +61,7 @@ async def call(runtime: ServiceRuntime, service: str, method: str, path: str, **
 
 
 def _catalog_cache(runtime: ServiceRuntime) -> ReadCache:
-    settings = CatalogCacheSettings()
+    settings = runtime.settings.bff.catalog_cache
     lookups = Counter(
         "agentshop_bff_catalog_cache_lookups",
         "Catalog reads through the BFF's cache, by outcome (hit, miss, shared)",

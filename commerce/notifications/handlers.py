@@ -31,11 +31,11 @@ from commerce.notifications.domain import (
     Notification,
     prepare,
 )
-from commerce.notifications.smtp import SendError, SmtpSettings, deliver_email
+from commerce.notifications.smtp import SendError, deliver_email
 from commerce.notifications.store import NotificationStore
 from commerce.platform.consumer import MessageContext
-from commerce.platform.db import Database
-from commerce.platform.service import ServiceRuntime
+from commerce.platform.runtime import Runtime
+from commerce.platform.settings import SmtpSettings
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +60,9 @@ class Channel:
     def store(self, session: AsyncSession) -> NotificationStore:
         return NotificationStore(self.table, session)
 
-    async def record(self, session: AsyncSession, notification: Notification) -> dict[str, Any]:
+    async def record(
+        self, session: AsyncSession, notification: Notification, smtp: SmtpSettings
+    ) -> dict[str, Any]:
         """Record one notification in `session`'s transaction, `queued` when it goes out over
         the network (email with an SMTP host): `deliver` sends it after the commit."""
         store = self.store(session)
@@ -71,7 +73,7 @@ class Channel:
             f"[{self.name}] INFO: Received request to send {self.channel} to {notification.user_id}",
             template=notification.template,
         )
-        prepared = prepare(self.channel, notification, delivers=bool(SmtpSettings().host))
+        prepared = prepare(self.channel, notification, delivers=bool(smtp.host))
         if prepared.status == FAILED:
             log.warning("notification.failed", channel=self.channel, reason=prepared.failure_reason)
         return await store.add(
@@ -83,19 +85,20 @@ class Channel:
             }
         )  # fmt: skip
 
-    async def deliver(self, db: Database, notification_id: uuid.UUID) -> dict[str, Any] | None:
+    async def deliver(self, runtime: Runtime, notification_id: uuid.UUID) -> dict[str, Any] | None:
         """Send one queued notification, outside any transaction; None when it is not
         queued (sent, failed, or being sent by another sender)."""
         if notification_id in self._in_flight:
             return None
         self._in_flight.add(notification_id)
         try:
+            db = runtime.db
             async with db.transaction() as session:  # claimed once: no second copy is sent
                 claimed = await self.store(session).claim(notification_id)
             if claimed is None:
                 return None
             status, reason = SENT, None
-            smtp = SmtpSettings()
+            smtp = runtime.settings.smtp
             try:
                 if smtp.host:
                     await asyncio.to_thread(
@@ -110,18 +113,18 @@ class Channel:
         finally:
             self._in_flight.discard(notification_id)
 
-    async def send(self, db: Database, notification: Notification) -> dict[str, Any]:
+    async def send(self, runtime: Runtime, notification: Notification) -> dict[str, Any]:
         """Record one notification and deliver it after the commit, before answering."""
-        async with db.transaction() as session:
-            recorded = await self.record(session, notification)
+        async with runtime.db.transaction() as session:
+            recorded = await self.record(session, notification, runtime.settings.smtp)
         if recorded["status"] != QUEUED:
             return recorded
-        return await self.deliver(db, recorded["notification_id"]) or await self.get(
-            db, recorded["notification_id"]
+        return await self.deliver(runtime, recorded["notification_id"]) or await self.get(
+            runtime, recorded["notification_id"]
         )
 
-    async def get(self, db: Database, notification_id: uuid.UUID) -> dict[str, Any]:
-        async with db.sessions() as session:
+    async def get(self, runtime: Runtime, notification_id: uuid.UUID) -> dict[str, Any]:
+        async with runtime.db.sessions() as session:
             row = await self.store(session).get(notification_id)
         assert row is not None
         return row
@@ -133,30 +136,30 @@ class Channel:
             notification_id=message.notification_id, user_id=message.user_id,
             recipient=message.recipient, template=message.template, data=message.data,
         )  # fmt: skip
-        recorded = await self.record(ctx.session, notification)
+        runtime = ctx.runtime
+        recorded = await self.record(ctx.session, notification, runtime.settings.smtp)
         if recorded["status"] == QUEUED:
-            db = ctx.runtime.db
-            ctx.after_commit(lambda: self._deliver_quietly(db, recorded["notification_id"]))
+            ctx.after_commit(lambda: self._deliver_quietly(runtime, recorded["notification_id"]))
 
-    async def _deliver_quietly(self, db: Database, notification_id: uuid.UUID) -> None:
-        await self.deliver(db, notification_id)
+    async def _deliver_quietly(self, runtime: Runtime, notification_id: uuid.UUID) -> None:
+        await self.deliver(runtime, notification_id)
 
-    async def sweep_once(self, db: Database) -> int:
+    async def sweep_once(self, runtime: Runtime) -> int:
         """Deliver what was queued and not sent after its commit (the service stopped in
         between): a `sending` left by a stopped sender is queued again, then every queued
         notification older than RETRY_AFTER_SECONDS is delivered. Returns how many."""
-        async with db.transaction() as session:
+        async with runtime.db.transaction() as session:
             store = self.store(session)
             await store.requeue_stale(SENDING_LEASE_SECONDS, self._in_flight)
             due = await store.due(RETRY_AFTER_SECONDS)
         delivered = 0
         for notification_id in due:
-            if await self.deliver(db, notification_id) is not None:
+            if await self.deliver(runtime, notification_id) is not None:
                 delivered += 1
         return delivered
 
-    async def sender(self, runtime: ServiceRuntime) -> None:
+    async def sender(self, runtime: Runtime) -> None:
         """Background task: `sweep_once` every SWEEP_SECONDS."""
         while True:
-            await self.sweep_once(runtime.db)
+            await self.sweep_once(runtime)
             await asyncio.sleep(SWEEP_SECONDS)

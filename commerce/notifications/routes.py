@@ -58,7 +58,7 @@ def make_router(channel: Channel) -> APIRouter:
             notification_id=body.notification_id or uuid.uuid4(), user_id=body.user_id,
             recipient=body.recipient, template=body.template, data=body.data,
         )  # fmt: skip
-        return NotificationPublic(**await channel.send(runtime.db, notification))
+        return NotificationPublic(**await channel.send(runtime, notification))
 
     @router.get(
         "/notifications", operation_id="notifications-list", response_model=NotificationsPublic

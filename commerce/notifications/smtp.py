@@ -6,22 +6,7 @@ import smtplib
 import uuid
 from email.message import EmailMessage
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-class SmtpSettings(BaseSettings):
-    """EMAIL_SERVICE_SMTP_HOST (unset: emails are recorded, not delivered), _PORT (25),
-    _USERNAME, _PASSWORD, _STARTTLS (false), _FROM."""
-
-    model_config = SettingsConfigDict(env_prefix="EMAIL_SERVICE_SMTP_", extra="ignore")
-    host: str | None = None
-    port: int = 25
-    username: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    from_: str = Field("shop@agentshop.local", alias="EMAIL_SERVICE_SMTP_FROM")
-
+from commerce.platform.settings import SmtpSettings
 
 SendError = (OSError, smtplib.SMTPException)
 

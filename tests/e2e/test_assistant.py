@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from agentshop import cli
 from assistant.llm.openai import OpenAIParser
 from bff.assistant import ASSISTANT
-from bff.catalog_cache import CatalogCacheSettings
 from bff.tables import checkouts
 from commerce.contracts.values import FINAL_STATES
+from commerce.platform.settings import CatalogCacheSettings
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.integration.assistant.model_server import Scripted, answer_json, model_server

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, update
 
-from bff.shedding import BACKLOG, SheddingSettings, saga_backlog
+from bff.shedding import BACKLOG, saga_backlog
 from commerce.checkout import handlers as saga_handlers
 from commerce.checkout.tables import sagas
 from commerce.contracts import Topic
 from commerce.platform.delivery import InboxAnswer
+from commerce.platform.settings import SheddingSettings
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.e2e.helpers import HOME, closing, signed_in
