@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.cart.tables import cart_lines, carts
+from commerce.cart.tables import cart_lines, carts, cleared_checkouts
 
 
 async def cart_for(session: AsyncSession, user_id: str, *, lock: bool = False) -> dict[str, Any]:
@@ -46,3 +46,24 @@ async def remove_skus(session: AsyncSession, cart_id: uuid.UUID, skus: list[str]
     if removed:
         await bump(session, cart_id)
     return removed
+
+
+async def mark_cleared(session: AsyncSession, checkout_id: uuid.UUID) -> bool:
+    """Note that a checkout's ClearCart was handled; False when it was already."""
+    first = await session.scalar(
+        insert(cleared_checkouts)
+        .values(checkout_id=checkout_id)
+        .on_conflict_do_nothing()
+        .returning(cleared_checkouts.c.checkout_id)
+    )
+    return first is not None
+
+
+async def lock_cart_id(session: AsyncSession, user_id: str) -> uuid.UUID | None:
+    """The id of the user's cart, its row locked; None when the user has no cart."""
+    row = (
+        await session.execute(
+            select(carts.c.cart_id).where(carts.c.user_id == user_id).with_for_update()
+        )
+    ).first()
+    return row.cart_id if row is not None else None
