@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -13,12 +13,12 @@ from sqlalchemy import text
 
 from commerce.catalog import search as product_search
 from commerce.catalog.documents import Catalog, ProductDocument
+from commerce.catalog.domain import Availability, with_stock
 from commerce.catalog.stock import RecentSkus, StockLevels
 from commerce.catalog.tables import categories
 from commerce.platform.service import RuntimeDep, ServiceRuntime, Slot
 
 router = APIRouter(tags=["products"])
-Availability = Literal["in_stock", "out_of_stock", "unknown"]
 
 
 class VariantPublic(BaseModel):
@@ -163,12 +163,7 @@ async def stock_levels(runtime: ServiceRuntime, skus: list[str]) -> dict[str, in
 
 def _with_stock(product: ProductDocument, levels: dict[str, int] | None) -> dict[str, Any]:
     """A product answer (the fields of `ProductPublic`, in order) with its stock laid over."""
-    availability: Availability = "unknown"
-    if levels is None:
-        items = [{**v, "available": None} for v in product.variants]
-    else:
-        items = [{**v, "available": levels.get(v["sku"], 0)} for v in product.variants]
-        availability = "in_stock" if any(v["available"] > 0 for v in items) else "out_of_stock"
+    availability, items = with_stock(product.variants, levels)
     return {**product.fields, "availability": availability, "variants": items}
 
 
