@@ -7,13 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.cart import domain
-from commerce.cart.store import bump, cart_for, remove_skus
-from commerce.cart.tables import cart_lines
+from commerce.cart import domain, store
+from commerce.cart.store import cart_for, remove_skus
 from commerce.contracts.values import ID_PATTERN
 from commerce.platform.service import RuntimeDep
 
@@ -71,14 +68,9 @@ class CartPublic(BaseModel):
 
 async def _read(session: AsyncSession, user_id: str) -> CartPublic:
     cart = await cart_for(session, user_id)
-    rows = await session.execute(
-        select(cart_lines)
-        .where(cart_lines.c.cart_id == cart["cart_id"])
-        .order_by(cart_lines.c.added_at, cart_lines.c.sku)
-    )
     lines = [
         LinePublic(**r, line_total_cents=r["quantity"] * r["unit_price_cents"])
-        for r in rows.mappings()
+        for r in await store.lines(session, cart["cart_id"])
     ]
     return CartPublic(
         cart_id=cart["cart_id"], user_id=user_id, version=cart["version"], lines=lines,
@@ -117,30 +109,12 @@ async def add_line(
         _check_version(cart, if_match)
         # a cart is bought whole: it holds no more lines than one checkout may carry
         # (the cart row is locked, so two additions cannot both pass this count)
-        lines, has_sku = (
-            await session.execute(
-                select(func.count(), func.count().filter(cart_lines.c.sku == line.sku)).where(
-                    cart_lines.c.cart_id == cart["cart_id"]
-                )
-            )
-        ).one()
-        full = domain.cart_full(lines, has_sku > 0)
+        lines, has_sku = await store.line_count(session, cart["cart_id"], line.sku)
+        full = domain.cart_full(lines, has_sku)
         if full:
             raise HTTPException(422, detail={"code": "cart_full", "message": full})
-        stmt = insert(cart_lines).values(cart_id=cart["cart_id"], **line.model_dump())
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["cart_id", "sku"],
-            set_={
-                "quantity": cart_lines.c.quantity + stmt.excluded.quantity,
-                "unit_price_cents": stmt.excluded.unit_price_cents,
-                "name": stmt.excluded.name,
-            },
-            where=cart_lines.c.quantity + stmt.excluded.quantity <= domain.MAX_UNITS_PER_LINE,
-        )
-        result = await session.execute(stmt)
-        if not getattr(result, "rowcount", 1):
+        if not await store.add_line(session, cart["cart_id"], line.model_dump()):
             raise HTTPException(422, detail=domain.TOO_MANY_UNITS)
-        await bump(session, cart["cart_id"])
         return await _respond(session, user_id, response)
 
 
@@ -154,14 +128,8 @@ async def set_quantity(
     async with runtime.db.transaction() as session:
         cart = await cart_for(session, user_id, lock=True)
         _check_version(cart, if_match)
-        result = await session.execute(
-            update(cart_lines)
-            .where(cart_lines.c.cart_id == cart["cart_id"], cart_lines.c.sku == sku)
-            .values(quantity=body.quantity)
-        )
-        if not getattr(result, "rowcount", 0):
+        if not await store.set_quantity(session, cart["cart_id"], sku, body.quantity):
             raise HTTPException(404, detail=f"{sku} is not in the cart")
-        await bump(session, cart["cart_id"])
         return await _respond(session, user_id, response)
 
 
@@ -182,6 +150,5 @@ async def remove_line(
 async def empty_cart(runtime: RuntimeDep, user_id: UserId, response: Response) -> CartPublic:
     async with runtime.db.transaction() as session:
         cart = await cart_for(session, user_id, lock=True)
-        await session.execute(delete(cart_lines).where(cart_lines.c.cart_id == cart["cart_id"]))
-        await bump(session, cart["cart_id"])
+        await store.empty(session, cart["cart_id"])
         return await _respond(session, user_id, response)
