@@ -75,6 +75,13 @@ def shortage_reason(found: list[Shortage], names: Mapping[str, str] | None = Non
     return text[:1].upper() + text[1:] + "."
 
 
+def stock_count_refusal(sku: str, on_hand: int, *, reserved: int) -> str | None:
+    """Why a stock count cannot set `on_hand`: never below what is reserved."""
+    if on_hand < reserved:
+        return f"{reserved} units of {sku} are reserved; on_hand cannot go below that"
+    return None
+
+
 @dataclass(frozen=True)
 class Reservation:
     """A reservation as stored, with its lines (SKU -> units held)."""

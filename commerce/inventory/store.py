@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -52,6 +53,26 @@ class InventoryStore:
             .with_for_update()
         )
         return {sku: on_hand - reserved for sku, on_hand, reserved in rows}
+
+    async def lock_stock(self, sku: str) -> dict[str, Any] | None:
+        row = (
+            (await self.session.execute(select(stock).where(stock.c.sku == sku).with_for_update()))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row is not None else None
+
+    async def add_stock(self, sku: str, product_id: str, on_hand: int) -> None:
+        await self.session.execute(
+            insert(stock).values(sku=sku, product_id=product_id, on_hand=on_hand, reserved=0)
+        )
+
+    async def count_stock(self, sku: str, on_hand: int, product_id: str | None) -> None:
+        """Set the units on hand of a SKU (a stock count), and its product when given."""
+        values: dict[str, object] = {"on_hand": on_hand, "updated_at": func.now()}
+        if product_id:
+            values["product_id"] = product_id
+        await self.session.execute(stock.update().where(stock.c.sku == sku).values(**values))
 
     async def expired_holds(self, limit: int) -> list[uuid.UUID]:
         """Holds past their expiry, oldest first, locked (skipping those locked elsewhere)."""

@@ -104,3 +104,11 @@ async def add_order(session: AsyncSession, order_id: uuid.UUID, message: CreateO
     await session.execute(
         insert(order_history).values(order_id=order_id, to_status=Status.CREATED, reason="checkout")
     )
+
+
+async def lock_status(session: AsyncSession, order_id: uuid.UUID) -> str | None:
+    """An order's status, its row locked; None when there is no such order."""
+    status: str | None = await session.scalar(
+        select(orders.c.status).where(orders.c.order_id == order_id).with_for_update()
+    )
+    return status

@@ -26,6 +26,7 @@ from commerce.inventory.domain import (
     expire,
     merge_lines,
     reserve,
+    stock_count_refusal,
     stock_to_check,
 )
 
@@ -178,3 +179,10 @@ def test_a_re_sent_reservation_is_answered_as_before(status: Status, reason: str
     assert answer_again(held).publish == [
         InventoryReserved(checkout_id=ID, expires_at=held.expires_at)
     ]
+
+
+def test_a_stock_count_never_goes_below_what_is_reserved() -> None:
+    assert stock_count_refusal("A", 5, reserved=5) is None
+    assert stock_count_refusal("A", 4, reserved=5) == (
+        "5 units of A are reserved; on_hand cannot go below that"
+    )
