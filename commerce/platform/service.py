@@ -168,7 +168,8 @@ class ServiceRuntime:
             transport=transport,
         )
         self.slots: dict[Slot[Any], Any] = {}
-        self.state: dict[str, Any] = {}  # the checkout follow-up's ledgers (docs/adr/0035)
+        # the checkout follow-up's and the BFF's delivery ledgers; new objects go in a Slot
+        self.state: dict[str, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
         self.app = build_app(self)
