@@ -26,8 +26,7 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,18 +58,6 @@ WRITE_ONLY = (
     "authentication_result",
 )
 ECHOED = ("quote_id", "locale", "timezone", "metadata", "fulfillment_groups")
-
-
-class AcpSettings(BaseSettings):
-    """GATEWAY_BFF_ACP_COMPLETE_WAIT_SECONDS (default 20): how long `complete` waits for the
-    saga's outcome before answering 503 (a retry with the same Idempotency-Key waits again);
-    GATEWAY_BFF_ACP_MERCHANT_ID (default `agentshop`): the merchant delegated payment tokens
-    must name."""
-
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_ACP_", extra="ignore")
-
-    complete_wait_seconds: float = Field(20.0, gt=0)
-    merchant_id: str = Field("agentshop", min_length=1, max_length=256)
 
 
 async def body_of(request: Request, schema: str, *, required: bool = True) -> dict[str, Any]:
@@ -526,7 +513,11 @@ async def acp_caller(
     """The person a protocol request acts for: a signed agent client's (its API key as the
     bearer token, see bff/acp_agents.py) or the person's own token's; API-Version checked."""
     if credentials is not None and credentials.credentials.startswith(API_KEY_PREFIX):
-        agent = await verified(request, get_runtime(request).db, credentials.credentials)
+        runtime = get_runtime(request)
+        agent = await verified(
+            request, runtime.db, credentials.credentials,
+            tolerance_seconds=runtime.settings.bff.signing.signature_tolerance_seconds,
+        )  # fmt: skip
         request.state.acp_agent = agent.agent_id
         user = agent.user_id
     else:
@@ -613,7 +604,7 @@ async def _outcome(
 ) -> tuple[int, Any]:
     """Wait (bounded) for the saga of a completed session: 200 with the order, or the
     reason it failed as an Error; 503 while it still runs (retry with the same key)."""
-    deadline = asyncio.get_running_loop().time() + AcpSettings().complete_wait_seconds
+    deadline = asyncio.get_running_loop().time() + runtime.settings.bff.acp.complete_wait_seconds
     while True:
         row = await _row(runtime, user, session_id)
         saga = await _saga(runtime, row["checkout_id"])
@@ -717,7 +708,7 @@ async def _redeem(
     param = "$.payment_data.instrument.credential.token"
     body = {
         "checkout_id": str(checkout_id), "checkout_session_id": session_id,
-        "merchant_id": AcpSettings().merchant_id, "amount_cents": total, "currency": "usd",
+        "merchant_id": runtime.settings.bff.acp.merchant_id, "amount_cents": total, "currency": "usd",
     }  # fmt: skip
     try:
         await call(

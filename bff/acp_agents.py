@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -29,15 +27,6 @@ from commerce.contracts.acp import rfc3339
 from commerce.platform.db import Database
 
 API_KEY_PREFIX = "ak_"
-
-
-class SigningSettings(BaseSettings):
-    """GATEWAY_BFF_ACP_SIGNATURE_TOLERANCE_SECONDS (default 300): how far a signed request's
-    Timestamp may be from the server's clock."""
-
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_ACP_", extra="ignore")
-
-    signature_tolerance_seconds: float = Field(300.0, gt=0)
 
 
 @dataclass(frozen=True)
@@ -87,7 +76,9 @@ async def register(
     return Registered(agent_id, api_key, signing_secret, webhook_secret)
 
 
-async def verified(request: Request, db: Database, api_key: str) -> Agent:
+async def verified(
+    request: Request, db: Database, api_key: str, *, tolerance_seconds: float
+) -> Agent:
     """The agent a signed request comes from; 401 unless key, timestamp and signature hold."""
     async with db.sessions() as session:
         row = (
@@ -115,10 +106,7 @@ async def verified(request: Request, db: Database, api_key: str) -> Agent:
             error_type="authentication",
         )
     when = datetime.fromisoformat(stamp.strip().upper().replace("Z", "+00:00"))
-    if (
-        abs((datetime.now(UTC) - when).total_seconds())
-        > SigningSettings().signature_tolerance_seconds
-    ):
+    if abs((datetime.now(UTC) - when).total_seconds()) > tolerance_seconds:
         raise ApiError(
             401, "stale_timestamp", "The request's Timestamp is too far from now; sign it again.",
             error_type="authentication",

@@ -22,8 +22,6 @@ from typing import Any
 
 import httpx
 import structlog
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -31,7 +29,7 @@ from bff.tables import acp_agents, acp_webhook_deliveries, checkout_sessions
 from commerce.contracts.orders import OrderStatusChanged
 from commerce.platform.consumer import MessageContext
 from commerce.platform.service import ServiceRuntime
-from commerce.platform.settings import get_settings
+from commerce.platform.settings import WebhookSettings
 
 log = structlog.get_logger(__name__)
 D = acp_webhook_deliveries
@@ -39,22 +37,6 @@ PROTOCOL_STATUS = {
     "confirmed": "confirmed", "shipped": "shipped", "delivered": "completed",
     "cancelled": "canceled", "refunded": "canceled", "partially_refunded": "confirmed",
 }  # fmt: skip
-
-
-class WebhookSettings(BaseSettings):
-    """GATEWAY_BFF_ACP_WEBHOOK_MAX_ATTEMPTS (default 12) attempts per event before it is
-    dead-lettered; GATEWAY_BFF_ACP_WEBHOOK_BACKOFF_SECONDS (default 1) the first retry
-    delay, doubling up to GATEWAY_BFF_ACP_WEBHOOK_MAX_BACKOFF_SECONDS (default 300);
-    GATEWAY_BFF_ACP_WEBHOOK_POLL_SECONDS (default 0.5) how often due events are looked for;
-    GATEWAY_BFF_ACP_WEBHOOK_TIMEOUT_SECONDS (default 5) per delivery."""
-
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_ACP_WEBHOOK_", extra="ignore")
-
-    max_attempts: int = Field(12, ge=1)
-    backoff_seconds: float = Field(1.0, gt=0)
-    max_backoff_seconds: float = Field(300.0, gt=0)
-    poll_seconds: float = Field(0.5, gt=0)
-    timeout_seconds: float = Field(5.0, gt=0)
 
 
 def backoff(attempts: int, settings: WebhookSettings) -> float:
@@ -123,7 +105,7 @@ async def order_changed(message: OrderStatusChanged, ctx: MessageContext) -> Non
     if found is None:
         return
     session_id, agent_id = found
-    body = event(message, session_id, get_settings().service_url("gateway-bff"))
+    body = event(message, session_id, ctx.runtime.settings.service_url("gateway-bff"))
     await ctx.session.execute(
         insert(D)
         .values(agent_id=agent_id, event_id=f"evt_{ctx.envelope.message_id.hex}", event_type=body["type"], payload=body)
@@ -209,7 +191,7 @@ async def dispatcher(runtime: ServiceRuntime) -> None:
     """Background task of the BFF: delivers owed webhook events until stopped."""
     async with httpx.AsyncClient() as http:
         while True:
-            settings = WebhookSettings()  # read each round: cheap, and changes take effect
+            settings = runtime.settings.bff.webhooks
             try:
                 if await dispatch_once(runtime, http, settings):
                     continue

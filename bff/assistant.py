@@ -36,7 +36,7 @@ from bff.routes import ERRORS
 from bff.tables import assistant_conversations, assistant_messages
 from bff.upstream import call
 from commerce.contracts.values import FINAL_STATES, ID_PATTERN
-from commerce.platform.service import RuntimeDep, ServiceRuntime
+from commerce.platform.service import RuntimeDep, ServiceRuntime, Slot
 from shopapi.schemas import (
     AssistantTurnPublic,
     ConfirmationCreate,
@@ -68,12 +68,23 @@ class AssistantService:
         return self.locks.setdefault(conversation_id, asyncio.Lock())
 
 
+@dataclass
+class _Assistant:
+    """The BFF's assistant: set once its checkpointer is open, gone when it closes."""
+
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    service: AssistantService | None = None
+
+
+ASSISTANT = Slot(lambda runtime: _Assistant())
+
+
 async def assistant_runtime(runtime: ServiceRuntime) -> None:
     """Background task of the BFF: opens the checkpointer and keeps the graph for requests."""
     settings = runtime.settings
-    ready: asyncio.Event = runtime.state.setdefault("assistant_ready", asyncio.Event())
+    holder = ASSISTANT.of(runtime)
     async with open_checkpointer(runtime.db.url) as saver:
-        runtime.state["assistant"] = AssistantService(
+        service = holder.service = AssistantService(
             graph=build_graph(saver),
             parser=make_parser(
                 model=settings.llm_model, base_url=settings.openai_base_url,
@@ -82,28 +93,32 @@ async def assistant_runtime(runtime: ServiceRuntime) -> None:
             ),
             wait_seconds=settings.assistant_wait_seconds,
         )  # fmt: skip
-        ready.set()
-        log.info("assistant.ready", parser=runtime.state["assistant"].parser.name)
+        holder.ready.set()
+        log.info("assistant.ready", parser=service.parser.name)
         try:
             await asyncio.Event().wait()
         finally:
-            ready.clear()
-            service: AssistantService = runtime.state.pop("assistant")
+            holder.ready.clear()
+            holder.service = None
             for task in service.followers:
                 task.cancel()
 
 
 async def get_service(runtime: RuntimeDep) -> AssistantService:
-    ready: asyncio.Event = runtime.state.setdefault("assistant_ready", asyncio.Event())
+    holder = ASSISTANT.of(runtime)
     try:
-        await asyncio.wait_for(ready.wait(), 15)
+        await asyncio.wait_for(holder.ready.wait(), 15)
     except TimeoutError as exc:
         raise ApiError(
             503, "assistant_unavailable", "The assistant is starting; try again shortly.",
             error_type="api_error",
         ) from exc  # fmt: skip
-    service: AssistantService = runtime.state["assistant"]
-    return service
+    if holder.service is None:  # it closed while this request waited
+        raise ApiError(
+            503, "assistant_unavailable", "The assistant is starting; try again shortly.",
+            error_type="api_error",
+        )  # fmt: skip
+    return holder.service
 
 
 ServiceDep = Annotated[AssistantService, Depends(get_service)]

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pwdlib import PasswordHash
 
 from bff.errors import ApiError
-from commerce.platform.service import ServiceRuntime, get_runtime
+from commerce.platform.service import ServiceRuntime, Slot, get_runtime
 
 TOKEN_MINUTES = 60
 hasher = PasswordHash.recommended()
@@ -90,7 +90,8 @@ class RateLimiter:
 REFILL_SECONDS = 60.0  # an empty bucket is full again after a minute, whatever its size
 
 
-limiter = RateLimiter()
+# one per BFF runtime (its process's people)
+LIMITER = Slot(lambda runtime: RateLimiter())
 
 
 class FailureCounter:
@@ -135,13 +136,14 @@ class FailureCounter:
         self._counts.clear()
 
 
-signin_failures = FailureCounter()
+SIGNIN_FAILURES = Slot(lambda runtime: FailureCounter())
 
 
 def signin_throttled(runtime: ServiceRuntime, account: str, address: str) -> ApiError | None:
     """429 when the account or the client address failed too often in the window."""
     s = runtime.settings
     window = s.signin_window_seconds
+    signin_failures = SIGNIN_FAILURES.of(runtime)
     wait = max(
         signin_failures.blocked_for(f"account:{account}", s.signin_failures_per_account, window),
         signin_failures.blocked_for(f"address:{address}", s.signin_failures_per_address, window),
@@ -156,12 +158,13 @@ def signin_throttled(runtime: ServiceRuntime, account: str, address: str) -> Api
 
 def signin_failed(runtime: ServiceRuntime, account: str, address: str) -> None:
     window = runtime.settings.signin_window_seconds
+    signin_failures = SIGNIN_FAILURES.of(runtime)
     signin_failures.failed(f"account:{account}", window)
     signin_failures.failed(f"address:{address}", window)
 
 
-def signin_succeeded(account: str) -> None:
-    signin_failures.forget(f"account:{account}")
+def signin_succeeded(runtime: ServiceRuntime, account: str) -> None:
+    SIGNIN_FAILURES.of(runtime).forget(f"account:{account}")
 
 
 @functools.cache
@@ -180,7 +183,8 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 
 
 async def limited_user(request: Request, user: Annotated[str, Depends(current_user)]) -> str:
-    wait = limiter.take(user, get_runtime(request).settings.rate_limit_per_minute)
+    runtime = get_runtime(request)
+    wait = LIMITER.of(runtime).take(user, runtime.settings.rate_limit_per_minute)
     if wait:
         raise ApiError(
             429, "rate_limited", f"Too many requests; try again in {math.ceil(wait)} s.",

@@ -22,24 +22,11 @@ from functools import cached_property
 from typing import Any
 
 from cachetools import TLRUCache
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from commerce.platform.tasks import observe
 
 CACHEABLE = (200, 404)  # an unknown product stays unknown until the catalog changes
 ENTRY_OVERHEAD = 256  # bytes counted per entry on top of its body and key
-
-
-class CatalogCacheSettings(BaseSettings):
-    """GATEWAY_BFF_CATALOG_CACHE_SECONDS (default 1, 0 turns caching off; concurrent
-    identical requests still share one call) and GATEWAY_BFF_CATALOG_CACHE_MB (default
-    32): how long and how much of the catalog's answers the BFF keeps."""
-
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_", extra="ignore")
-
-    catalog_cache_seconds: float = Field(1.0, ge=0)
-    catalog_cache_mb: float = Field(32.0, gt=0)
 
 
 @dataclass(eq=False)

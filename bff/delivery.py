@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select
 
 from commerce.contracts.checkout import InitiateCheckoutCommand
@@ -21,20 +19,9 @@ from commerce.platform.delivery import DeliveryLedger
 from commerce.platform.service import ServiceRuntime
 
 
-class DeliverySettings(BaseSettings):
-    """GATEWAY_BFF_CHECKOUT_CONFIRM_SECONDS (15): how long a checkout's saga may take to
-    appear before its command is sent again; GATEWAY_BFF_CHECKOUT_FOLLOW_SECONDS (3600): how
-    long a command is followed; GATEWAY_BFF_DELIVERY_CHECK_SECONDS (2): how often."""
-
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_", extra="ignore")
-    checkout_confirm_seconds: float = Field(15.0, gt=0)
-    checkout_follow_seconds: float = Field(3600.0, gt=0)
-    delivery_check_seconds: float = Field(2.0, gt=0)
-
-
 async def follow_checkouts(runtime: ServiceRuntime) -> None:
     """Background task: follow every InitiateCheckoutCommand until the saga has it."""
-    settings = DeliverySettings()
+    settings = runtime.settings.bff.delivery
     ledger = DeliveryLedger(
         runtime, grace=settings.checkout_confirm_seconds, window=settings.checkout_follow_seconds
     )

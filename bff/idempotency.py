@@ -26,8 +26,6 @@ from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,13 +35,6 @@ from bff.tables import idempotency_keys
 from commerce.platform.service import ServiceRuntime
 
 t = idempotency_keys
-
-
-class IdempotencySettings(BaseSettings):
-    """GATEWAY_BFF_IDEMPOTENCY_LEASE_SECONDS (30): how long a request in flight holds its key."""
-
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_", extra="ignore")
-    idempotency_lease_seconds: float = Field(30.0, gt=0)
 
 
 @dataclass
@@ -116,7 +107,7 @@ async def idempotent(
             param="Idempotency-Key",
         )
     digest = hashlib.sha256(json.dumps(jsonable_encoder(body), sort_keys=True).encode()).hexdigest()
-    lease_seconds = IdempotencySettings().idempotency_lease_seconds
+    lease_seconds = runtime.settings.bff.idempotency.idempotency_lease_seconds
     lease = Lease(user_id, key, uuid.uuid4())
     until = func.now() + timedelta(seconds=lease_seconds)
     mine = and_(t.c.user_id == user_id, t.c.key == key)

@@ -106,7 +106,7 @@ async def sign_in(runtime: RuntimeDep, body: TokenCreate, request: Request) -> T
         raise ApiError(
             401, "invalid_credentials", "Wrong email or password.", error_type="authentication"
         )
-    signin_succeeded(account)
+    signin_succeeded(runtime, account)
     return TokenPublic(
         access_token=issue_token(runtime, user["user_id"]), expires_in=3600, user_id=user["user_id"]
     )

@@ -18,33 +18,28 @@ from dataclasses import dataclass, field
 
 import httpx
 import structlog
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bff.errors import ApiError
-from commerce.platform.service import ServiceRuntime
+from commerce.platform.service import ServiceRuntime, Slot
+from commerce.platform.settings import SheddingSettings
 
 log = structlog.get_logger(__name__)
 
 
-class SheddingSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_", extra="ignore")
-    max_open_checkouts: int = Field(100, ge=1)
-    backlog_check_seconds: float = Field(1.0, gt=0)
-    shed_retry_after_seconds: int = Field(2, ge=1)
-
-
 @dataclass
 class _Backlog:
-    settings: SheddingSettings = field(default_factory=SheddingSettings)
+    settings: SheddingSettings
     value: int = 0
     read_at: float = float("-inf")
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
+BACKLOG = Slot(lambda runtime: _Backlog(runtime.settings.bff.shedding))
+
+
 async def saga_backlog(runtime: ServiceRuntime) -> int:
     """The saga's backlog, read again when older than the check period."""
-    backlog: _Backlog = runtime.state.setdefault("saga_backlog", _Backlog())
+    backlog = BACKLOG.of(runtime)
     if time.monotonic() - backlog.read_at < backlog.settings.backlog_check_seconds:
         return backlog.value
     async with backlog.lock:  # one read at a time; the others use its answer
@@ -66,7 +61,7 @@ async def saga_backlog(runtime: ServiceRuntime) -> int:
 async def shed_if_behind(runtime: ServiceRuntime) -> None:
     """Raise 503 `overloaded` with Retry-After when the saga's backlog is above the limit."""
     backlog = await saga_backlog(runtime)
-    settings: SheddingSettings = runtime.state["saga_backlog"].settings
+    settings = BACKLOG.of(runtime).settings
     if backlog > settings.max_open_checkouts:
         log.info("bff.checkout_shed", backlog=backlog, limit=settings.max_open_checkouts)
         raise ApiError(

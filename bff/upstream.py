@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 from prometheus_client import Counter
 
-from bff.catalog_cache import CatalogCacheSettings, ReadCache, Upstream
+from bff.catalog_cache import ReadCache, Upstream
 from bff.errors import ApiError, not_found
-from commerce.platform.service import ServiceRuntime
+from commerce.platform.service import ServiceRuntime, Slot
 
 
 def _unavailable(service: str) -> ApiError:
@@ -60,25 +60,28 @@ async def call(runtime: ServiceRuntime, service: str, method: str, path: str, **
     return response.json()
 
 
+def _catalog_cache(runtime: ServiceRuntime) -> ReadCache:
+    settings = runtime.settings.bff.catalog_cache
+    lookups = Counter(
+        "agentshop_bff_catalog_cache_lookups",
+        "Catalog reads through the BFF's cache, by outcome (hit, miss, shared)",
+        ["outcome"],
+        registry=runtime.metrics.registry,
+    )
+    outcomes = {outcome: lookups.labels(outcome) for outcome in ("hit", "miss", "shared")}
+    return ReadCache(
+        settings.catalog_cache_seconds,
+        settings.catalog_cache_mb * 1_000_000,
+        count=lambda outcome: outcomes[outcome].inc(),
+    )
+
+
+CATALOG_CACHE = Slot(_catalog_cache)
+
+
 def catalog_cache(runtime: ServiceRuntime) -> ReadCache:
     """The BFF's cache of catalog answers (one per BFF runtime, made on first use)."""
-    cache = runtime.state.get("catalog_cache")
-    if cache is None:
-        settings = CatalogCacheSettings()
-        lookups = Counter(
-            "agentshop_bff_catalog_cache_lookups",
-            "Catalog reads through the BFF's cache, by outcome (hit, miss, shared)",
-            ["outcome"],
-            registry=runtime.metrics.registry,
-        )
-        outcomes = {outcome: lookups.labels(outcome) for outcome in ("hit", "miss", "shared")}
-        cache = runtime.state["catalog_cache"] = ReadCache(
-            settings.catalog_cache_seconds,
-            settings.catalog_cache_mb * 1_000_000,
-            count=lambda outcome: outcomes[outcome].inc(),
-        )
-    assert isinstance(cache, ReadCache)
-    return cache
+    return CATALOG_CACHE.of(runtime)
 
 
 async def catalog_get(

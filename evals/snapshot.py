@@ -18,7 +18,8 @@ from assistant.plan import Cart, CartLine, Order, OrderLine, Product, Variant
 from commerce.catalog.data import catalog_products
 from commerce.catalog.search import ProductTypes
 from commerce.discount.domain import CouponInvalid, Rule, check_coupon
-from commerce.discount.routes import DEMO_RULES, RuleIn
+from commerce.discount.routes import RuleIn
+from commerce.discount.seed import DEMO_RULES
 from evals.metrics import _token_match, tokens
 
 

@@ -17,6 +17,13 @@ from typing import Any, TypeVar
 import httpx
 import structlog
 from pydantic import BaseModel
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_incrementing,
+)
 
 from commerce.demo import DEMO_USERS, DemoUser
 from commerce.services import SERVICES
@@ -114,25 +121,46 @@ class BffClient:
         self.timeout = timeout
 
     def send(self, call: api.Call[M]) -> M:
-        """One request; connection failures and 502-504 are retried a few times first."""
-        for attempt in range(1, RETRIES + 1):
-            try:
-                with httpx.Client(base_url=self.base_url, timeout=self.timeout) as http:
+        """One request; connection failures and 502-504 (of a GET) are retried a few times
+        first, RETRY_DELAY_SECONDS times n after the n-th try."""
+
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, api.ShopError):
+                return exc.status in (502, 503, 504) and call.method == "GET"
+            return isinstance(exc, httpx.HTTPError)
+
+        def logged(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            if isinstance(exc, api.ShopError):
+                if state.attempt_number < RETRIES:
+                    log.warning(
+                        "bff.retry", path=call.path, status=exc.status, attempt=state.attempt_number
+                    )
+            else:
+                log.warning(
+                    "bff.unreachable", path=call.path, attempt=state.attempt_number, error=str(exc)
+                )
+
+        tries = Retrying(
+            retry=retry_if_exception(retryable),
+            stop=stop_after_attempt(RETRIES),
+            wait=wait_incrementing(start=RETRY_DELAY_SECONDS, increment=RETRY_DELAY_SECONDS),
+            after=logged,
+            sleep=time.sleep,
+            reraise=True,
+        )  # fmt: skip
+        try:
+            for attempt in tries:
+                with attempt, httpx.Client(base_url=self.base_url, timeout=self.timeout) as http:
                     return api.Client(self.base_url, self.token, http=http).send(call)
-            except httpx.HTTPError as exc:
-                log.warning("bff.unreachable", path=call.path, attempt=attempt, error=str(exc))
-                if attempt == RETRIES:
-                    raise BffUnavailable(
-                        "The shop is not answering right now; please try again in a moment."
-                    ) from exc
-            except api.ShopError as exc:
-                if exc.status in (502, 503, 504) and attempt < RETRIES and call.method == "GET":
-                    log.warning("bff.retry", path=call.path, status=exc.status, attempt=attempt)
-                else:
-                    error = _for_person(exc)
-                    log.info("bff.error", path=call.path, status=exc.status, code=error.code)
-                    raise error from exc
-            time.sleep(RETRY_DELAY_SECONDS * attempt)
+        except httpx.HTTPError as exc:
+            raise BffUnavailable(
+                "The shop is not answering right now; please try again in a moment."
+            ) from exc
+        except api.ShopError as exc:
+            error = _for_person(exc)
+            log.info("bff.error", path=call.path, status=exc.status, code=error.code)
+            raise error from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- auth -----------------------------------------------------------------------

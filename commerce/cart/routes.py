@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.cart.store import bump, cart_for, remove_skus
-from commerce.cart.tables import cart_lines
-from commerce.contracts.values import ID_PATTERN, MAX_CHECKOUT_LINES
+from commerce.cart import domain, store
+from commerce.cart.store import cart_for, remove_skus
+from commerce.contracts.values import ID_PATTERN
 from commerce.platform.service import RuntimeDep
 
 router = APIRouter(tags=["carts"])
@@ -70,14 +68,9 @@ class CartPublic(BaseModel):
 
 async def _read(session: AsyncSession, user_id: str) -> CartPublic:
     cart = await cart_for(session, user_id)
-    rows = await session.execute(
-        select(cart_lines)
-        .where(cart_lines.c.cart_id == cart["cart_id"])
-        .order_by(cart_lines.c.added_at, cart_lines.c.sku)
-    )
     lines = [
         LinePublic(**r, line_total_cents=r["quantity"] * r["unit_price_cents"])
-        for r in rows.mappings()
+        for r in await store.lines(session, cart["cart_id"])
     ]
     return CartPublic(
         cart_id=cart["cart_id"], user_id=user_id, version=cart["version"], lines=lines,
@@ -87,9 +80,10 @@ async def _read(session: AsyncSession, user_id: str) -> CartPublic:
     )  # fmt: skip
 
 
-def _check_version(cart: dict[str, object], if_match: str | None) -> None:
-    if if_match is not None and if_match.strip('"') != str(cart["version"]):
-        raise HTTPException(412, detail=f"the cart changed (version {cart['version']}); reload it")
+def _check_version(cart: dict[str, Any], if_match: str | None) -> None:
+    conflict = domain.version_conflict(cart["version"], if_match)
+    if conflict:
+        raise HTTPException(412, detail=conflict)
 
 
 async def _respond(session: AsyncSession, user_id: str, response: Response) -> CartPublic:
@@ -115,36 +109,12 @@ async def add_line(
         _check_version(cart, if_match)
         # a cart is bought whole: it holds no more lines than one checkout may carry
         # (the cart row is locked, so two additions cannot both pass this count)
-        lines, has_sku = (
-            await session.execute(
-                select(func.count(), func.count().filter(cart_lines.c.sku == line.sku)).where(
-                    cart_lines.c.cart_id == cart["cart_id"]
-                )
-            )
-        ).one()
-        if not has_sku and lines >= MAX_CHECKOUT_LINES:
-            raise HTTPException(
-                422,
-                detail={
-                    "code": "cart_full",
-                    "message": f"A cart holds at most {MAX_CHECKOUT_LINES} different items; "
-                    "check out or remove some first.",
-                },
-            )
-        stmt = insert(cart_lines).values(cart_id=cart["cart_id"], **line.model_dump())
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["cart_id", "sku"],
-            set_={
-                "quantity": cart_lines.c.quantity + stmt.excluded.quantity,
-                "unit_price_cents": stmt.excluded.unit_price_cents,
-                "name": stmt.excluded.name,
-            },
-            where=cart_lines.c.quantity + stmt.excluded.quantity <= 1000,
-        )
-        result = await session.execute(stmt)
-        if not getattr(result, "rowcount", 1):
-            raise HTTPException(422, detail="quantity: at most 1000 of one item")
-        await bump(session, cart["cart_id"])
+        lines, has_sku = await store.line_count(session, cart["cart_id"], line.sku)
+        full = domain.cart_full(lines, has_sku)
+        if full:
+            raise HTTPException(422, detail={"code": "cart_full", "message": full})
+        if not await store.add_line(session, cart["cart_id"], line.model_dump()):
+            raise HTTPException(422, detail=domain.TOO_MANY_UNITS)
         return await _respond(session, user_id, response)
 
 
@@ -158,14 +128,8 @@ async def set_quantity(
     async with runtime.db.transaction() as session:
         cart = await cart_for(session, user_id, lock=True)
         _check_version(cart, if_match)
-        result = await session.execute(
-            update(cart_lines)
-            .where(cart_lines.c.cart_id == cart["cart_id"], cart_lines.c.sku == sku)
-            .values(quantity=body.quantity)
-        )
-        if not getattr(result, "rowcount", 0):
+        if not await store.set_quantity(session, cart["cart_id"], sku, body.quantity):
             raise HTTPException(404, detail=f"{sku} is not in the cart")
-        await bump(session, cart["cart_id"])
         return await _respond(session, user_id, response)
 
 
@@ -186,6 +150,5 @@ async def remove_line(
 async def empty_cart(runtime: RuntimeDep, user_id: UserId, response: Response) -> CartPublic:
     async with runtime.db.transaction() as session:
         cart = await cart_for(session, user_id, lock=True)
-        await session.execute(delete(cart_lines).where(cart_lines.c.cart_id == cart["cart_id"]))
-        await bump(session, cart["cart_id"])
+        await store.empty(session, cart["cart_id"])
         return await _respond(session, user_id, response)

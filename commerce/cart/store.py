@@ -9,7 +9,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.cart.tables import cart_lines, carts
+from commerce.cart.domain import MAX_UNITS_PER_LINE
+from commerce.cart.tables import cart_lines, carts, cleared_checkouts
 
 
 async def cart_for(session: AsyncSession, user_id: str, *, lock: bool = False) -> dict[str, Any]:
@@ -46,3 +47,84 @@ async def remove_skus(session: AsyncSession, cart_id: uuid.UUID, skus: list[str]
     if removed:
         await bump(session, cart_id)
     return removed
+
+
+async def mark_cleared(session: AsyncSession, checkout_id: uuid.UUID) -> bool:
+    """Note that a checkout's ClearCart was handled; False when it was already."""
+    first = await session.scalar(
+        insert(cleared_checkouts)
+        .values(checkout_id=checkout_id)
+        .on_conflict_do_nothing()
+        .returning(cleared_checkouts.c.checkout_id)
+    )
+    return first is not None
+
+
+async def lock_cart_id(session: AsyncSession, user_id: str) -> uuid.UUID | None:
+    """The id of the user's cart, its row locked; None when the user has no cart."""
+    row = (
+        await session.execute(
+            select(carts.c.cart_id).where(carts.c.user_id == user_id).with_for_update()
+        )
+    ).first()
+    return row.cart_id if row is not None else None
+
+
+async def lines(session: AsyncSession, cart_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A cart's lines in the order they were added."""
+    rows = await session.execute(
+        select(cart_lines)
+        .where(cart_lines.c.cart_id == cart_id)
+        .order_by(cart_lines.c.added_at, cart_lines.c.sku)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def line_count(session: AsyncSession, cart_id: uuid.UUID, sku: str) -> tuple[int, bool]:
+    """How many lines the cart has, and whether one of them is `sku`."""
+    count, of_sku = (
+        await session.execute(
+            select(func.count(), func.count().filter(cart_lines.c.sku == sku)).where(
+                cart_lines.c.cart_id == cart_id
+            )
+        )
+    ).one()
+    return int(count), bool(of_sku)
+
+
+async def add_line(session: AsyncSession, cart_id: uuid.UUID, line: dict[str, Any]) -> bool:
+    """Add a line, or more of a SKU already there (its price and name as now); False when
+    that would take the line over `MAX_UNITS_PER_LINE` (checked in the same statement)."""
+    stmt = insert(cart_lines).values(cart_id=cart_id, **line)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["cart_id", "sku"],
+        set_={
+            "quantity": cart_lines.c.quantity + stmt.excluded.quantity,
+            "unit_price_cents": stmt.excluded.unit_price_cents,
+            "name": stmt.excluded.name,
+        },
+        where=cart_lines.c.quantity + stmt.excluded.quantity <= MAX_UNITS_PER_LINE,
+    )
+    result = await session.execute(stmt)
+    if not getattr(result, "rowcount", 1):
+        return False
+    await bump(session, cart_id)
+    return True
+
+
+async def set_quantity(session: AsyncSession, cart_id: uuid.UUID, sku: str, quantity: int) -> bool:
+    """False when the SKU is not in the cart."""
+    result = await session.execute(
+        update(cart_lines)
+        .where(cart_lines.c.cart_id == cart_id, cart_lines.c.sku == sku)
+        .values(quantity=quantity)
+    )
+    if not getattr(result, "rowcount", 0):
+        return False
+    await bump(session, cart_id)
+    return True
+
+
+async def empty(session: AsyncSession, cart_id: uuid.UUID) -> None:
+    await session.execute(delete(cart_lines).where(cart_lines.c.cart_id == cart_id))
+    await bump(session, cart_id)

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 
 from commerce.catalog import search as product_search
 from commerce.catalog.documents import Catalog, ProductDocument
+from commerce.catalog.domain import Availability, with_stock
 from commerce.catalog.stock import RecentSkus, StockLevels
 from commerce.catalog.tables import categories
-from commerce.platform.service import RuntimeDep, ServiceRuntime
+from commerce.platform.service import RuntimeDep, ServiceRuntime, Slot
 
 router = APIRouter(tags=["products"])
-Availability = Literal["in_stock", "out_of_stock", "unknown"]
 
 
 class VariantPublic(BaseModel):
@@ -114,25 +114,37 @@ class CategoryPublic(BaseModel):
     product_count: int
 
 
-class CatalogSettings(BaseSettings):
-    """CATALOG_STOCK_CACHE_SECONDS (default 1; 0: each page asks inventory for its own
-    SKUs): how old the stock levels shown may be. CATALOG_PRODUCT_CACHE_SECONDS (default
-    60): how long products read from the database are served from memory before they are
-    read again in the background (they change only when the catalog is seeded or migrated)."""
+@dataclass
+class CatalogState:
+    """The catalog service's own objects: the in-memory documents, the stock levels read
+    from inventory (at most CATALOG_STOCK_CACHE_SECONDS old), the SKUs shown lately."""
 
-    model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
+    catalog: Catalog
+    stock: StockLevels
+    recent: RecentSkus
 
-    stock_cache_seconds: float = Field(1.0, ge=0)
-    product_cache_seconds: float = Field(60.0, gt=0)
+
+def _state(runtime: ServiceRuntime) -> CatalogState:
+    async def read(skus: Sequence[str]) -> dict[str, int]:
+        response = await runtime.http.get(
+            f"{runtime.url_of('inventory')}/stock", params={"sku": list(skus)}, timeout=1.0
+        )
+        response.raise_for_status()
+        return {item["sku"]: int(item["available"]) for item in response.json()["items"]}
+
+    settings = runtime.settings.catalog
+    return CatalogState(
+        catalog=Catalog(runtime.db, settings.product_cache_seconds),
+        stock=StockLevels(settings.stock_cache_seconds, read),
+        recent=RecentSkus(),
+    )
+
+
+STATE = Slot(_state)
 
 
 def _catalog(runtime: ServiceRuntime) -> Catalog:
-    catalog = runtime.state.get("catalog")
-    if catalog is None:
-        seconds = CatalogSettings().product_cache_seconds
-        catalog = runtime.state["catalog"] = Catalog(runtime.db, seconds)
-    assert isinstance(catalog, Catalog)
-    return catalog
+    return STATE.of(runtime).catalog
 
 
 async def warm_up(runtime: ServiceRuntime) -> None:
@@ -141,42 +153,17 @@ async def warm_up(runtime: ServiceRuntime) -> None:
     await _catalog(runtime).warm_up()
 
 
-def _stock(runtime: ServiceRuntime) -> StockLevels:
-    levels = runtime.state.get("stock_levels")
-    if levels is None:
-
-        async def read(skus: Sequence[str]) -> dict[str, int]:
-            response = await runtime.http.get(
-                f"{runtime.url_of('inventory')}/stock", params={"sku": list(skus)}, timeout=1.0
-            )
-            response.raise_for_status()
-            return {item["sku"]: int(item["available"]) for item in response.json()["items"]}
-
-        seconds = CatalogSettings().stock_cache_seconds
-        levels = runtime.state["stock_levels"] = StockLevels(seconds, read)
-    assert isinstance(levels, StockLevels)
-    return levels
-
-
 async def stock_levels(runtime: ServiceRuntime, skus: list[str]) -> dict[str, int] | None:
     """Available units per SKU, at most CATALOG_STOCK_CACHE_SECONDS old; None when
     inventory cannot answer."""
-    recent = runtime.state.get("recent_skus")
-    if recent is None:
-        recent = runtime.state["recent_skus"] = RecentSkus()
-    assert isinstance(recent, RecentSkus)
-    recent.add(skus)
-    return await _stock(runtime).of(skus, recent)
+    state = STATE.of(runtime)
+    state.recent.add(skus)
+    return await state.stock.of(skus, state.recent)
 
 
 def _with_stock(product: ProductDocument, levels: dict[str, int] | None) -> dict[str, Any]:
     """A product answer (the fields of `ProductPublic`, in order) with its stock laid over."""
-    availability: Availability = "unknown"
-    if levels is None:
-        items = [{**v, "available": None} for v in product.variants]
-    else:
-        items = [{**v, "available": levels.get(v["sku"], 0)} for v in product.variants]
-        availability = "in_stock" if any(v["available"] > 0 for v in items) else "out_of_stock"
+    availability, items = with_stock(product.variants, levels)
     return {**product.fields, "availability": availability, "variants": items}
 
 

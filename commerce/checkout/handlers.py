@@ -10,14 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import pricing
-from commerce.checkout import domain
+from commerce.checkout import domain, store
 from commerce.checkout.domain import FINISHED, Decision, Saga, State, Timeout
 from commerce.checkout.tables import saga_events, sagas
 from commerce.contracts.base import Message
@@ -29,113 +27,19 @@ from commerce.contracts.checkout import (
     ProcessPayment,
     ReserveInventory,
 )
-from commerce.contracts.values import Totals
 from commerce.platform.consumer import MessageContext
 from commerce.platform.db import locked_row
 from commerce.platform.delivery import InboxAnswer, ask_inbox
-from commerce.platform.outbox import Outbox
+from commerce.platform.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-
-class CheckoutSettings(BaseSettings):
-    """CHECKOUT_ORCHESTRATOR_STEP_TIMEOUT_SECONDS (default 5): how long a step may take
-    before the sweeper looks at it; CHECKOUT_ORCHESTRATOR_MAX_RESENDS (default 3): counted
-    re-sends before the saga compensates; CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS (default 0.5);
-    _STEP_LIMIT_SECONDS (120): how long a step may wait on a service that is up before its
-    re-sends count; _SWEEP_BATCH (100) and _MAX_RESENDS_PER_SWEEP (20) bound one sweep."""
-
-    model_config = SettingsConfigDict(env_prefix="CHECKOUT_ORCHESTRATOR_", extra="ignore")
-
-    step_timeout_seconds: float = Field(5.0, gt=0)
-    max_resends: int = Field(3, ge=0)
-    sweep_seconds: float = Field(0.5, gt=0)
-    step_limit_seconds: float = Field(120.0, gt=0)
-    sweep_batch: int = Field(100, ge=1)
-    max_resends_per_sweep: int = Field(20, ge=1)
-
-
-settings = CheckoutSettings()
 
 # How many sagas waiting in PRICING one sweep re-prices at once (outside its transaction).
 PRICING_CONCURRENCY = 8
 
 
-def _deadline(state: State) -> datetime | None:
-    if state in FINISHED:
-        return None
-    return datetime.now(UTC) + timedelta(seconds=settings.step_timeout_seconds)
-
-
-def _load(row: Any) -> Saga:
-    return Saga(
-        command=InitiateCheckoutCommand.model_validate(row["command"]),
-        totals=Totals.model_validate(row["totals"]),
-        state=State(row["state"]),
-        payment_id=row["payment_id"],
-        order_id=row["order_id"],
-        code=row["code"],
-        reason=row["reason"],
-        pending=frozenset(row["pending"] or ()),
-    )
-
-
-def _event(
-    checkout_id: uuid.UUID, direction: str, message: Message, state: State,
-    message_id: uuid.UUID | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    return {
-        "checkout_id": checkout_id, "direction": direction, "type": message.TYPE,
-        "message_id": message_id, "state": state, "payload": message.model_dump(mode="json"),
-    }  # fmt: skip
-
-
-async def _record(session: AsyncSession, *events: dict[str, Any]) -> None:
-    """Append to the saga's timeline, in this order, in one statement."""
-    if events:
-        await session.execute(insert(saga_events).values(list(events)))
-
-
-async def _send(
-    session: AsyncSession,
-    outbox: Outbox,
-    saga: Saga,
-    messages: list[Message],
-    cause: uuid.UUID | None,
-    *recorded_first: dict[str, Any],
-) -> None:
-    """Queue `messages` in the outbox and record them (after `recorded_first`) in the timeline."""
-    envelopes = await outbox.add_all(
-        session, messages, correlation_id=str(saga.checkout_id), causation_id=cause
-    )
-    await _record(
-        session,
-        *recorded_first,
-        *(
-            _event(saga.checkout_id, "out", m, saga.state, e.message_id)
-            for m, e in zip(messages, envelopes, strict=True)
-        ),
-    )
-
-
-async def _save(
-    session: AsyncSession, before: Saga, decision: Decision, *, reset_attempts: bool
-) -> None:
-    after = decision.saga
-    values: dict[str, Any] = {
-        "state": after.state, "payment_id": after.payment_id, "order_id": after.order_id,
-        "code": after.code, "reason": after.reason, "pending": sorted(after.pending),
-        "totals": after.totals.model_dump(mode="json"), "updated_at": func.now(),
-    }  # fmt: skip
-    if reset_attempts or after.state != before.state:
-        values["attempts"] = 0
-        values["deadline_at"] = _deadline(after.state)
-    await session.execute(
-        update(sagas).where(sagas.c.checkout_id == after.checkout_id).values(**values)
-    )
-
-
-async def reprice(runtime: Any, command: InitiateCheckoutCommand) -> Decision | None:
+async def reprice(runtime: Runtime, command: InitiateCheckoutCommand) -> Decision | None:
     """Quote again through discount-engine and tax-calculation; None while they cannot answer."""
     try:
         fresh = await pricing.quote(
@@ -168,7 +72,7 @@ class Pricing:
     asked: bool = True
 
 
-async def price_first(message: InitiateCheckoutCommand, runtime: Any) -> Pricing:
+async def price_first(message: InitiateCheckoutCommand, runtime: Runtime) -> Pricing:
     """`prepare` of `initiate`: re-price before any transaction (docs/adr/0032)."""
     if domain.verify_quote(message):
         return Pricing(None, asked=False)
@@ -189,7 +93,7 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
         .values(
             checkout_id=message.checkout_id, user_id=message.user_id, state=State.PRICING,
             command=message.model_dump(mode="json"), totals=message.quote.model_dump(mode="json"),
-            deadline_at=_deadline(State.PRICING),
+            deadline_at=store.deadline_of(State.PRICING, ctx.runtime.settings.checkout),
         )
         .on_conflict_do_nothing()
         .returning(sagas.c.checkout_id)
@@ -197,7 +101,9 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
     if created is None:  # the same checkout initiated twice: one saga
         log.info("checkout.duplicate_initiate", checkout_id=str(message.checkout_id))
         return
-    received = _event(message.checkout_id, "in", message, State.PRICING, ctx.envelope.message_id)
+    received = store.event(
+        message.checkout_id, "in", message, State.PRICING, ctx.envelope.message_id
+    )
     problem = domain.verify_quote(message)
     pricing_answer = ctx.prepared if isinstance(ctx.prepared, Pricing) else Pricing(None, False)
     if problem:
@@ -207,11 +113,13 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
         # sweeper prices it within the step budget
         decision = pricing_answer.decision
     if decision is None:
-        await _record(session, received)
+        await store.record(session, received)
         return
     pricing_saga = Saga(command=message, totals=message.quote, state=State.PRICING)
-    await _save(session, pricing_saga, decision, reset_attempts=True)
-    await _send(
+    await store.save(
+        session, pricing_saga, decision, reset_attempts=True, settings=ctx.runtime.settings.checkout
+    )
+    await store.send(
         session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id, received
     )
     log.info("checkout.started", state=decision.saga.state.value)
@@ -227,14 +135,17 @@ async def on_event(message: Message, ctx: MessageContext) -> None:
     if row is None:
         log.warning("checkout.event_without_saga", type=message.TYPE, checkout_id=str(checkout_id))
         return
-    saga = _load(row)
+    saga = store.load_saga(row)
     decision = domain.decide(saga, message)
-    received = _event(checkout_id, "in", message, decision.saga.state, ctx.envelope.message_id)
+    received = store.event(checkout_id, "in", message, decision.saga.state, ctx.envelope.message_id)
     if decision.saga == saga and not decision.send:
-        await _record(session, received)
+        await store.record(session, received)
         return
-    await _save(session, saga, decision, reset_attempts=decision.saga.state != saga.state)
-    await _send(
+    await store.save(
+        session, saga, decision, reset_attempts=decision.saga.state != saga.state,
+        settings=ctx.runtime.settings.checkout,
+    )  # fmt: skip
+    await store.send(
         session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id, received
     )
     if decision.saga.state != saga.state:
@@ -284,7 +195,7 @@ async def _steps(session: AsyncSession, rows: list[Any]) -> dict[uuid.UUID, _Ste
 
 
 async def _ask_targets(
-    runtime: Any, steps: dict[uuid.UUID, _Step]
+    runtime: Runtime, steps: dict[uuid.UUID, _Step]
 ) -> dict[str, InboxAnswer | None]:
     """Each step service's answer: which of the latest commands it handled, its backlog."""
     ids: dict[str, list[uuid.UUID]] = {}
@@ -319,7 +230,7 @@ def _waiting_reason(step: _Step | None, answers: Mapping[str, InboxAnswer | None
     return "queued" if queued else "answered"
 
 
-async def sweep_once(runtime: Any, limit: int | None = None) -> int:
+async def sweep_once(runtime: Runtime, limit: int | None = None) -> int:
     """Handle sagas past their step deadline (docs/adr/0020, "graceful under overload").
 
     A step whose command is still in our outbox, was handled (its answer is coming), or is
@@ -331,6 +242,7 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
     before the sweep's transaction, which applies a price only to a saga it finds still
     in PRICING and due (docs/adr/0032).
     """
+    settings = runtime.settings.checkout
     handled = 0
     resent = 0
     due = [
@@ -354,7 +266,7 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
         )
         if not seen:
             return 0
-        unsent = await _unsent(runtime, session, [row["checkout_id"] for row in seen])
+        unsent = await store.unsent(runtime, session, [row["checkout_id"] for row in seen])
         steps = await _steps(session, [r for r in seen if str(r["checkout_id"]) not in unsent])
     answers = await _ask_targets(runtime, steps)
     prices = await _price_due(runtime, seen)
@@ -375,11 +287,11 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
         rows = [row for row in rows if states[row["checkout_id"]] == row["state"]]
         now = datetime.now(UTC)
         for row in rows:
-            saga = _load(row)
+            saga = store.load_saga(row)
             if saga.state != State.PRICING and str(saga.checkout_id) in unsent:
                 # Its last command is still in our outbox (the relay is behind): a re-send
                 # would queue behind it and add work. Give the step another period, uncounted.
-                await _postpone(session, saga)
+                await store.postpone(session, saga, settings)
                 log.info("checkout.step_still_queued", checkout_id=str(saga.checkout_id))
                 continue
             step = steps.get(saga.checkout_id)
@@ -388,11 +300,11 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
             )
             reason = _waiting_reason(step, answers)
             if reason is not None and within_limit:
-                await _postpone(session, saga)
+                await store.postpone(session, saga, settings)
                 log.info("checkout.step_waiting", checkout_id=str(saga.checkout_id), reason=reason)
                 continue
             if resent >= settings.max_resends_per_sweep:  # bounded: the rest wait a period
-                await _postpone(session, saga, seconds=settings.sweep_seconds * 4)
+                await store.postpone(session, saga, settings, seconds=settings.sweep_seconds * 4)
                 continue
             # every service of the step answered (up and idle, without the command): lost
             lost = (
@@ -405,7 +317,7 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
             decision = domain.decide(saga, Timeout(final=final))
             if saga.state == State.PRICING and not final:  # priced before the transaction
                 decision = prices.get(saga.checkout_id) or decision
-            await _save(session, saga, decision, reset_attempts=False)
+            await store.save(session, saga, decision, reset_attempts=False, settings=settings)
             if decision.saga.state == saga.state:
                 sends = step.sends if step is not None else 1
                 backoff = settings.step_timeout_seconds * min(2 ** max(sends - 1, 0), 8)
@@ -417,7 +329,7 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
                         deadline_at=None if final else now + timedelta(seconds=backoff),
                     )
                 )
-            await _send(session, runtime.outbox, decision.saga, decision.send, None)
+            await store.send(session, runtime.outbox, decision.saga, decision.send, None)
             if decision.send:
                 resent += 1
             for message in decision.send:
@@ -430,9 +342,10 @@ async def sweep_once(runtime: Any, limit: int | None = None) -> int:
     return handled
 
 
-async def _price_due(runtime: Any, rows: Sequence[Any]) -> dict[uuid.UUID, Decision]:
+async def _price_due(runtime: Runtime, rows: Sequence[Any]) -> dict[uuid.UUID, Decision]:
     """Re-price the sagas among `rows` waiting in PRICING that have a re-send left, a few
     at a time, before the sweep's transaction; those pricing cannot answer are left out."""
+    settings = runtime.settings.checkout
     waiting = [
         row
         for row in rows
@@ -454,31 +367,7 @@ async def _price_due(runtime: Any, rows: Sequence[Any]) -> dict[uuid.UUID, Decis
     }
 
 
-async def _postpone(session: AsyncSession, saga: Saga, seconds: float | None = None) -> None:
-    """Look at the step again after another period (or `seconds`), its re-sends untouched."""
-    deadline = (
-        _deadline(saga.state) if seconds is None else datetime.now(UTC) + timedelta(seconds=seconds)
-    )
-    await session.execute(
-        update(sagas).where(sagas.c.checkout_id == saga.checkout_id).values(deadline_at=deadline)
-    )
-
-
-async def _unsent(runtime: Any, session: AsyncSession, checkout_ids: list[uuid.UUID]) -> set[str]:
-    """The checkouts among `checkout_ids` with a message still waiting in our outbox."""
-    if not checkout_ids:
-        return set()
-    outbox = runtime.tables.outbox
-    correlation = outbox.c.headers["correlation_id"].astext
-    found = await session.scalars(
-        select(correlation)
-        .where(outbox.c.sent_at.is_(None), correlation.in_([str(c) for c in checkout_ids]))
-        .distinct()
-    )
-    return {c for c in found if c}
-
-
-async def sweeper(runtime: Any) -> None:
+async def sweeper(runtime: Runtime) -> None:
     while True:
         await sweep_once(runtime)
-        await asyncio.sleep(settings.sweep_seconds)
+        await asyncio.sleep(runtime.settings.checkout.sweep_seconds)

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.contracts.checkout import CheckoutCompleted
 from commerce.discount.domain import (
     CouponInvalid,
     Kind,
     Line,
-    Rule,
     Scope,
     apply_rules,
     check_coupon,
 )
-from commerce.discount.tables import redemptions, rules
-from commerce.platform.consumer import MessageContext
-from commerce.platform.db import Database
+from commerce.discount.store import DiscountStore
 from commerce.platform.service import RuntimeDep
 
 router = APIRouter(tags=["discounts"])
@@ -139,49 +133,20 @@ def invalid(message: str) -> HTTPException:
     return HTTPException(422, detail={"code": "coupon_invalid", "message": message})
 
 
-def _rule(row: Any) -> Rule:
-    values = dict(row)
-    values.pop("created_at", None)
-    values["scope_values"] = tuple(values["scope_values"] or ())
-    return Rule(**values)
-
-
 async def calculate(session: AsyncSession, body: DiscountRequest) -> DiscountResponse:
     lines = [Line(li.sku, li.category, li.quantity, li.unit_price_cents) for li in body.lines]
     subtotal = sum(line.amount for line in lines)
     now = datetime.now(UTC)
-    active = (
-        select(rules)
-        .where(rules.c.active, rules.c.coupon_code.is_(None))
-        .where(
-            or_(rules.c.starts_at.is_(None), rules.c.starts_at <= now),
-            or_(rules.c.ends_at.is_(None), rules.c.ends_at > now),
-        )
-        .order_by(rules.c.id)
-    )
-    chosen = [_rule(r) for r in (await session.execute(active)).mappings()]
+    store = DiscountStore(session)
+    chosen = await store.automatic_rules(now)
     if body.coupon_code:
         code = body.coupon_code.upper()
-        row = (
-            (await session.execute(select(rules).where(func.upper(rules.c.coupon_code) == code)))
-            .mappings()
-            .first()
-        )
-        rule = _rule(row) if row else None
+        rule = await store.coupon(code)
         used = by_customer = 0
         if rule is not None:
-            used = int(
-                await session.scalar(
-                    select(func.count())
-                    .select_from(redemptions)
-                    .where(redemptions.c.rule_id == rule.id)
-                )
-                or 0
-            )
+            used = await store.redemptions(rule.id)
             if body.user_id:
-                by_customer = int(await session.scalar(
-                    select(func.count()).select_from(redemptions).where(redemptions.c.rule_id == rule.id, redemptions.c.user_id == body.user_id)
-                ) or 0)  # fmt: skip
+                by_customer = await store.redemptions(rule.id, body.user_id)
         try:
             chosen.append(
                 check_coupon(
@@ -219,10 +184,7 @@ async def calculate_discounts(runtime: RuntimeDep, body: DiscountRequest) -> Dis
 @router.get("/rules", operation_id="rules-list", response_model=list[RulePublic], tags=["rules"])
 async def list_rules(runtime: RuntimeDep) -> list[RulePublic]:
     async with runtime.db.sessions() as session:
-        return [
-            RulePublic(**r)
-            for r in (await session.execute(select(rules).order_by(rules.c.id))).mappings()
-        ]
+        return [RulePublic(**r) for r in await DiscountStore(session).all_rules()]
 
 
 @router.post(
@@ -237,9 +199,8 @@ async def create_rule(runtime: RuntimeDep, body: RuleIn) -> RulePublic:
     if values["coupon_code"]:
         values["coupon_code"] = values["coupon_code"].upper()
     async with runtime.db.transaction() as session:
-        if values["coupon_code"] and await session.scalar(
-            select(rules.c.id).where(rules.c.coupon_code == values["coupon_code"])
-        ):
+        store = DiscountStore(session)
+        if values["coupon_code"] and await store.coupon_taken(values["coupon_code"]):
             raise HTTPException(
                 409,
                 detail={
@@ -247,17 +208,13 @@ async def create_rule(runtime: RuntimeDep, body: RuleIn) -> RulePublic:
                     "message": f"The coupon {values['coupon_code']} already exists.",
                 },
             )
-        row = (
-            (await session.execute(insert(rules).values(**values).returning(rules)))
-            .mappings()
-            .one()
-        )
+        row = await store.add(values)
     return RulePublic(**row)
 
 
 async def _one(runtime: RuntimeDep, rule_id: int) -> RulePublic:
     async with runtime.db.sessions() as session:
-        row = (await session.execute(select(rules).where(rules.c.id == rule_id))).mappings().first()
+        row = await DiscountStore(session).get(rule_id)
     if row is None:
         raise HTTPException(404, detail={"code": "not_found", "message": f"No rule {rule_id}."})
     return RulePublic(**row)
@@ -278,7 +235,7 @@ async def update_rule(
     changes = body.model_dump(exclude_unset=True)
     if changes:
         async with runtime.db.transaction() as session:
-            await session.execute(rules.update().where(rules.c.id == rule_id).values(**changes))
+            await DiscountStore(session).change(rule_id, changes)
     return await _one(runtime, rule_id)
 
 
@@ -287,40 +244,5 @@ async def delete_rule(runtime: RuntimeDep, rule_id: Annotated[int, Path(ge=1)]) 
     """Deactivates the rule (redemptions keep pointing at it)."""
     await _one(runtime, rule_id)
     async with runtime.db.transaction() as session:
-        await session.execute(rules.update().where(rules.c.id == rule_id).values(active=False))
+        await DiscountStore(session).change(rule_id, {"active": False})
     return Response(status_code=204)
-
-
-async def record_redemption(message: CheckoutCompleted, ctx: MessageContext) -> None:
-    """A completed checkout used its coupon: count it (once per checkout)."""
-    if not message.coupon_code:
-        return
-    rule_id = await ctx.session.scalar(
-        select(rules.c.id).where(func.upper(rules.c.coupon_code) == message.coupon_code.upper())
-    )
-    if rule_id is None:
-        return
-    await ctx.session.execute(
-        insert(redemptions)
-        .values(checkout_id=message.checkout_id, rule_id=rule_id, user_id=message.user_id)
-        .on_conflict_do_nothing()
-    )
-
-
-DEMO_RULES: list[dict[str, Any]] = [
-    {"name": "10% off orders of $20 or more", "kind": "percent", "value": 1000, "coupon_code": "SAVE10", "min_subtotal_cents": 2000},
-    {"name": "$5 off your first order", "kind": "fixed", "value": 500, "coupon_code": "WELCOME5", "once_per_customer": True},
-    {"name": "10% off outdoors", "kind": "percent", "value": 1000, "scope": "category", "scope_values": ["outdoors"]},
-    {"name": "Toys: buy 2, get 1 free", "kind": "buy_x_get_y", "scope": "category", "scope_values": ["toys"], "buy_x": 2, "get_y": 1},
-    {"name": "Summer 2025: 20% off", "kind": "percent", "value": 2000, "coupon_code": "SUMMER2025",
-     "starts_at": datetime(2025, 6, 1, tzinfo=UTC), "ends_at": datetime(2025, 9, 1, tzinfo=UTC)},
-]  # fmt: skip
-"""The seeded rules and coupons (also what plan-level evals check coupons against)."""
-
-
-async def seed(db: Database) -> None:
-    async with db.transaction() as session:
-        if await session.scalar(select(func.count()).select_from(rules)):
-            return
-        for rule in DEMO_RULES:
-            await session.execute(insert(rules).values(**RuleIn.model_validate(rule).model_dump()))

@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from commerce.contracts.checkout import CheckoutCompleted
-from commerce.discount.routes import record_redemption, router, seed
+from commerce.discount.handlers import record_redemption
+from commerce.discount.routes import router
+from commerce.discount.seed import seed
 from commerce.discount.tables import metadata
 from commerce.platform.consumer import Handler
 from commerce.platform.service import Service

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 
+from commerce.inventory import domain
+from commerce.inventory.store import InventoryStore
 from commerce.inventory.tables import reservation_lines, reservations, stock
 from commerce.platform.service import RuntimeDep
 
@@ -95,27 +96,17 @@ async def set_stock(runtime: RuntimeDep, sku: str, body: StockUpdate) -> StockPu
     if not 1 <= len(sku) <= 64:
         raise HTTPException(422, detail="sku must be 1 to 64 characters")
     async with runtime.db.transaction() as session:
-        current = (
-            await session.execute(select(stock).where(stock.c.sku == sku).with_for_update())
-        ).first()
+        store = InventoryStore(session)
+        current = await store.lock_stock(sku)
         if current is None:
             if body.product_id is None:
                 raise HTTPException(422, detail="product_id is required for a new SKU")
-            await session.execute(
-                insert(stock).values(
-                    sku=sku, product_id=body.product_id, on_hand=body.on_hand, reserved=0
-                )
-            )
+            await store.add_stock(sku, body.product_id, body.on_hand)
         else:
-            if body.on_hand < current._mapping["reserved"]:
-                raise HTTPException(
-                    409,
-                    detail=f"{current._mapping['reserved']} units of {sku} are reserved; on_hand cannot go below that",
-                )
-            values: dict[str, object] = {"on_hand": body.on_hand, "updated_at": func.now()}
-            if body.product_id:
-                values["product_id"] = body.product_id
-            await session.execute(stock.update().where(stock.c.sku == sku).values(**values))
+            refusal = domain.stock_count_refusal(sku, body.on_hand, reserved=current["reserved"])
+            if refusal:
+                raise HTTPException(409, detail=refusal)
+            await store.count_stock(sku, body.on_hand, body.product_id)
         row = (await session.execute(select(stock).where(stock.c.sku == sku))).first()
     return _public(row)
 

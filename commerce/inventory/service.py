@@ -12,6 +12,7 @@ from pathlib import Path
 from commerce.contracts.checkout import CommitInventory, CompensateInventory, ReserveInventory
 from commerce.inventory import handlers
 from commerce.inventory.routes import router
+from commerce.inventory.seed import seed
 from commerce.inventory.tables import metadata
 from commerce.platform.consumer import Handler
 from commerce.platform.service import Service
@@ -28,5 +29,5 @@ service = Service(
         Handler(CommitInventory, handlers.commit),
     ],
     background=[handlers.sweeper],
-    seed=handlers.seed,
+    seed=seed,
 )

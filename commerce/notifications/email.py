@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commerce.notifications.core import make_service
+from commerce.notifications.service import make_service
 
 service, metadata = make_service(
     "email", "email-service", Path(__file__).parent / "migrations_email"

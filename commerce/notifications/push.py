@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commerce.notifications.core import make_service
+from commerce.notifications.service import make_service
 
 service, metadata = make_service("push", "push-service", Path(__file__).parent / "migrations_push")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from commerce.order.domain import IllegalTransition, Status
-from commerce.order.handlers import record_transition
+from commerce.order.store import lock_status, record_transition
 from commerce.order.tables import order_history, order_lines, orders
 from commerce.platform.service import RuntimeDep
 
@@ -137,9 +137,7 @@ async def _change(
     runtime: RuntimeDep, order_id: uuid.UUID, target: Status, reason: str
 ) -> OrderPublic:
     async with runtime.db.transaction() as session:
-        current = await session.scalar(
-            select(orders.c.status).where(orders.c.order_id == order_id).with_for_update()
-        )
+        current = await lock_status(session, order_id)
         if current is None:
             raise HTTPException(404, detail="order not found")
         try:

@@ -13,6 +13,7 @@ from commerce.contracts.checkout import CheckoutCompleted, CheckoutFailed, Creat
 from commerce.contracts.refunds import RefundSucceeded
 from commerce.order import handlers
 from commerce.order.routes import router
+from commerce.order.seed import seed
 from commerce.order.tables import metadata
 from commerce.platform.consumer import Handler
 from commerce.platform.service import Service
@@ -29,5 +30,5 @@ service = Service(
         Handler(CheckoutFailed, handlers.cancel_failed),
         Handler(RefundSucceeded, handlers.refunded),
     ],
-    seed=handlers.seed,
+    seed=seed,
 )

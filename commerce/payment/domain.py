@@ -1,4 +1,5 @@
-"""How the simulated provider decides, free of I/O."""
+"""How the simulated provider decides, free of I/O: a charge, answering a re-sent one,
+what a compensation or a refund may return, and what a delegated token may pay for."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+from commerce.contracts.checkout import PaymentFailed, PaymentProcessed
 
 
 class Status(StrEnum):
@@ -58,6 +61,85 @@ def refundable(captured: int, refunded: int) -> int:
 
 def status_after_refund(captured: int, refunded: int) -> Status:
     return Status.REFUNDED if refunded >= captured else Status.PARTIALLY_REFUNDED
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A checkout's payment as stored."""
+
+    payment_id: uuid.UUID
+    checkout_id: uuid.UUID
+    status: str
+    currency: str
+    captured_cents: int = 0
+    refunded_cents: int = 0
+    failure_code: str | None = None
+    failure_reason: str | None = None
+
+    @property
+    def refundable_cents(self) -> int:
+        return refundable(self.captured_cents, self.refunded_cents)
+
+
+def answer_again(existing: Payment) -> PaymentFailed | PaymentProcessed:
+    """A re-sent ProcessPayment is answered as before: never charged twice."""
+    if existing.status == Status.VOIDED:
+        return PaymentFailed(
+            checkout_id=existing.checkout_id, code="declined", reason="The checkout was cancelled."
+        )
+    if existing.status == Status.DECLINED:
+        return PaymentFailed(
+            checkout_id=existing.checkout_id,
+            code=existing.failure_code or "declined",
+            reason=existing.failure_reason or "Your card was declined.",
+        )
+    return PaymentProcessed(
+        checkout_id=existing.checkout_id,
+        payment_id=existing.payment_id,
+        amount_cents=existing.captured_cents,
+        currency=existing.currency,
+    )
+
+
+def refund_refusal(existing: Payment | None, amount_cents: int) -> str | None:
+    """Why a refund of `amount_cents` cannot be made, or None when it can."""
+    available = 0
+    if existing is not None and existing.status in (Status.CAPTURED, Status.PARTIALLY_REFUNDED):
+        available = existing.refundable_cents
+    if existing is None or amount_cents > available:
+        if existing is None or available == 0:
+            return "No captured payment for this order."
+        return f"Only {available} cents can still be refunded."
+    return None
+
+
+@dataclass(frozen=True)
+class DelegatedToken:
+    """A delegated token (`vt_…`) as stored: what it was redeemed for and allows."""
+
+    status: str
+    checkout_id: uuid.UUID | None
+    max_amount_cents: int
+    currency: str
+    outcome: str
+
+
+INVALID_DELEGATED = Decision(
+    False, "invalid_token", "This payment token cannot pay for this checkout."
+)
+
+
+def delegated_charge(
+    token: DelegatedToken | None, checkout_id: uuid.UUID, amount_cents: int, currency: str
+) -> str | None:
+    """The test token a delegated token charges as, or None when it cannot pay: it pays
+    only for the checkout it was redeemed for, within its allowance."""
+    if (
+        token is None or token.status != "redeemed" or token.checkout_id != checkout_id
+        or amount_cents > token.max_amount_cents or currency.lower() != token.currency.lower()
+    ):  # fmt: skip
+        return None
+    return token.outcome
 
 
 # -- delegated payment (the Agentic Commerce Protocol's delegate_payment) --------------------

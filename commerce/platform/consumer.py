@@ -48,6 +48,7 @@ from commerce.platform.db import Database, PlatformTables
 from commerce.platform.logging import bound
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox
+from commerce.platform.runtime import Runtime
 from commerce.platform.telemetry import consumer_span
 
 log = structlog.get_logger(__name__)
@@ -156,7 +157,7 @@ class MessageContext:
     session: AsyncSession
     envelope: Envelope
     outbox: Outbox
-    services: Any = None
+    services: Runtime | None = None
     prepared: Any = None  # what the handler's `prepare` answered, before the transaction
     later: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -166,6 +167,13 @@ class MessageContext:
         email it recorded (docs/adr/0032). Not durable by itself: a crash after the commit
         loses it, so the service must also find and finish such work later (a sweep)."""
         self.later.append(work)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The service this message is handled for."""
+        if self.services is None:
+            raise RuntimeError("this consumer runs without a service runtime")
+        return self.services
 
     @property
     def correlation_id(self) -> str | None:
@@ -196,7 +204,7 @@ class Handler(Generic[M]):
     message: type[M]
     fn: Callable[[M, MessageContext], Awaitable[None]]
     topic: str | None = None
-    prepare: Callable[[M, Any], Awaitable[Any]] | None = None
+    prepare: Callable[[M, Runtime], Awaitable[Any]] | None = None
 
     @property
     def source(self) -> str:
@@ -216,7 +224,7 @@ class ConsumerRunner:
     metrics: ServiceMetrics
     max_attempts: int = 3
     backoff_seconds: float = 0.2
-    services: Any = None
+    services: Runtime | None = None
     batch_records: int = 500
     idle_fetch_interval: float = 0.0  # seconds; 0: fetch continuously even when idle
     idle_after_empty_fetches: int = 1
@@ -579,6 +587,11 @@ class ConsumerRunner:
             self.metrics.consumed(topic=record.topic, type=type_name, outcome=outcome).inc()
         return True
 
+    def _runtime(self) -> Runtime:
+        if self.services is None:
+            raise RuntimeError("a handler with `prepare` needs the service runtime")
+        return self.services
+
     async def _prepare_all(self, items: list[tuple[Message, Handler[Any]]]) -> list[Any]:
         """Each handler's `prepare` answer (None where it has none), a few at a time."""
         if not any(h.prepare is not None for _, h in items):
@@ -589,7 +602,7 @@ class ConsumerRunner:
             if handler.prepare is None:
                 return None
             async with gate:
-                return await handler.prepare(message, self.services)
+                return await handler.prepare(message, self._runtime())
 
         return list(await asyncio.gather(*(one(m, h) for m, h in items)))
 
@@ -640,7 +653,7 @@ class ConsumerRunner:
                 started = time.perf_counter()
                 try:
                     prepared = (
-                        await handler.prepare(message, self.services)
+                        await handler.prepare(message, self._runtime())
                         if handler.prepare is not None
                         else None
                     )

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import httpx
 import structlog
@@ -54,6 +54,22 @@ log = structlog.get_logger(__name__)
 
 BackgroundTask = Callable[["ServiceRuntime"], Awaitable[None]]
 SeedFn = Callable[[Database], Awaitable[None]]
+T = TypeVar("T")
+
+
+class Slot(Generic[T]):
+    """A service's own long-lived object on its runtime (a cache, a client of another
+    service), made from the runtime on first use. The slot is the key: typed, and named
+    by the variable that holds it rather than by a string."""
+
+    def __init__(self, make: Callable[[ServiceRuntime], T]) -> None:
+        self._make = make
+
+    def of(self, runtime: ServiceRuntime) -> T:
+        if self not in runtime.slots:
+            runtime.slots[self] = self._make(runtime)
+        value: T = runtime.slots[self]
+        return value
 
 
 @dataclass
@@ -151,6 +167,8 @@ class ServiceRuntime:
             event_hooks={"request": [_propagate_context]},
             transport=transport,
         )
+        self.slots: dict[Slot[Any], Any] = {}
+        # the checkout follow-up's and the BFF's delivery ledgers; new objects go in a Slot
         self.state: dict[str, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []

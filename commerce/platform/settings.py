@@ -7,11 +7,168 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
+
+
+# The settings of one service. Each is a branch of the one tree (`Settings`), read from
+# its own variables (prefix below) when the tree is made; services read them from the
+# runtime's `settings`, never by making their own.
+
+
+class CheckoutSettings(BaseSettings):
+    """CHECKOUT_ORCHESTRATOR_STEP_TIMEOUT_SECONDS (default 5): how long a step may take
+    before the sweeper looks at it; CHECKOUT_ORCHESTRATOR_MAX_RESENDS (default 3): counted
+    re-sends before the saga compensates; CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS (default 0.5);
+    _STEP_LIMIT_SECONDS (120): how long a step may wait on a service that is up before its
+    re-sends count; _SWEEP_BATCH (100) and _MAX_RESENDS_PER_SWEEP (20) bound one sweep."""
+
+    model_config = SettingsConfigDict(env_prefix="CHECKOUT_ORCHESTRATOR_", extra="ignore")
+
+    step_timeout_seconds: float = Field(5.0, gt=0)
+    max_resends: int = Field(3, ge=0)
+    sweep_seconds: float = Field(0.5, gt=0)
+    step_limit_seconds: float = Field(120.0, gt=0)
+    sweep_batch: int = Field(100, ge=1)
+    max_resends_per_sweep: int = Field(20, ge=1)
+
+
+class PaymentSettings(BaseSettings):
+    """PAYMENT_GATEWAY_SUCCESS_RATE (0..1, default 0.9): approval rate of tokens that are
+    not test tokens; PAYMENT_GATEWAY_SLOW_SECONDS (default 2): delay of `tok_slow`."""
+
+    model_config = SettingsConfigDict(env_prefix="PAYMENT_GATEWAY_", extra="ignore")
+
+    success_rate: float = Field(0.9, ge=0, le=1)
+    slow_seconds: float = Field(2.0, ge=0)
+
+
+class InventorySettings(BaseSettings):
+    """INVENTORY_SWEEP_SECONDS (default 1): how often holds past their expiry are released."""
+
+    model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore")
+
+    sweep_seconds: float = Field(1.0, gt=0)
+
+
+class CatalogSettings(BaseSettings):
+    """CATALOG_STOCK_CACHE_SECONDS (default 1; 0: each page asks inventory for its own
+    SKUs): how old the stock levels shown may be. CATALOG_PRODUCT_CACHE_SECONDS (default
+    60): how long products read from the database are served from memory before they are
+    read again in the background (they change only when the catalog is seeded or migrated)."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
+
+    stock_cache_seconds: float = Field(1.0, ge=0)
+    product_cache_seconds: float = Field(60.0, gt=0)
+
+
+class SmtpSettings(BaseSettings):
+    """EMAIL_SERVICE_SMTP_HOST (unset: emails are recorded, not delivered), _PORT (25),
+    _USERNAME, _PASSWORD, _STARTTLS (false), _FROM."""
+
+    model_config = SettingsConfigDict(env_prefix="EMAIL_SERVICE_SMTP_", extra="ignore")
+    host: str | None = None
+    port: int = 25
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    from_: str = Field("shop@agentshop.local", alias="EMAIL_SERVICE_SMTP_FROM")
+
+
+# The gateway BFF's branch: variables GATEWAY_BFF_*.
+
+
+class SheddingSettings(BaseSettings):
+    """GATEWAY_BFF_MAX_OPEN_CHECKOUTS (100): a saga backlog above it sheds new checkouts;
+    GATEWAY_BFF_BACKLOG_CHECK_SECONDS (1): how often the backlog is read;
+    GATEWAY_BFF_SHED_RETRY_AFTER_SECONDS (2): the Retry-After of a shed checkout."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_", extra="ignore")
+    max_open_checkouts: int = Field(100, ge=1)
+    backlog_check_seconds: float = Field(1.0, gt=0)
+    shed_retry_after_seconds: int = Field(2, ge=1)
+
+
+class CatalogCacheSettings(BaseSettings):
+    """GATEWAY_BFF_CATALOG_CACHE_SECONDS (default 1, 0 turns caching off; concurrent
+    identical requests still share one call) and GATEWAY_BFF_CATALOG_CACHE_MB (default
+    32): how long and how much of the catalog's answers the BFF keeps."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_", extra="ignore")
+
+    catalog_cache_seconds: float = Field(1.0, ge=0)
+    catalog_cache_mb: float = Field(32.0, gt=0)
+
+
+class DeliverySettings(BaseSettings):
+    """GATEWAY_BFF_CHECKOUT_CONFIRM_SECONDS (15): how long a checkout's saga may take to
+    appear before its command is sent again; GATEWAY_BFF_CHECKOUT_FOLLOW_SECONDS (3600): how
+    long a command is followed; GATEWAY_BFF_DELIVERY_CHECK_SECONDS (2): how often."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_", extra="ignore")
+    checkout_confirm_seconds: float = Field(15.0, gt=0)
+    checkout_follow_seconds: float = Field(3600.0, gt=0)
+    delivery_check_seconds: float = Field(2.0, gt=0)
+
+
+class IdempotencySettings(BaseSettings):
+    """GATEWAY_BFF_IDEMPOTENCY_LEASE_SECONDS (30): how long a request in flight holds its key."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_", extra="ignore")
+    idempotency_lease_seconds: float = Field(30.0, gt=0)
+
+
+class AcpSettings(BaseSettings):
+    """GATEWAY_BFF_ACP_COMPLETE_WAIT_SECONDS (default 20): how long `complete` waits for the
+    saga's outcome before answering 503 (a retry with the same Idempotency-Key waits again);
+    GATEWAY_BFF_ACP_MERCHANT_ID (default `agentshop`): the merchant delegated payment tokens
+    must name."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_ACP_", extra="ignore")
+
+    complete_wait_seconds: float = Field(20.0, gt=0)
+    merchant_id: str = Field("agentshop", min_length=1, max_length=256)
+
+
+class SigningSettings(BaseSettings):
+    """GATEWAY_BFF_ACP_SIGNATURE_TOLERANCE_SECONDS (default 300): how far a signed request's
+    Timestamp may be from the server's clock."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_ACP_", extra="ignore")
+
+    signature_tolerance_seconds: float = Field(300.0, gt=0)
+
+
+class WebhookSettings(BaseSettings):
+    """GATEWAY_BFF_ACP_WEBHOOK_MAX_ATTEMPTS (default 12) attempts per event before it is
+    dead-lettered; GATEWAY_BFF_ACP_WEBHOOK_BACKOFF_SECONDS (default 1) the first retry
+    delay, doubling up to GATEWAY_BFF_ACP_WEBHOOK_MAX_BACKOFF_SECONDS (default 300);
+    GATEWAY_BFF_ACP_WEBHOOK_POLL_SECONDS (default 0.5) how often due events are looked for;
+    GATEWAY_BFF_ACP_WEBHOOK_TIMEOUT_SECONDS (default 5) per delivery."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_ACP_WEBHOOK_", extra="ignore")
+
+    max_attempts: int = Field(12, ge=1)
+    backoff_seconds: float = Field(1.0, gt=0)
+    max_backoff_seconds: float = Field(300.0, gt=0)
+    poll_seconds: float = Field(0.5, gt=0)
+    timeout_seconds: float = Field(5.0, gt=0)
+
+
+class BffSettings(BaseModel):
+    """The gateway BFF's settings, by concern."""
+
+    shedding: SheddingSettings = Field(default_factory=SheddingSettings)
+    catalog_cache: CatalogCacheSettings = Field(default_factory=CatalogCacheSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
+    acp: AcpSettings = Field(default_factory=AcpSettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
 
 class Settings(BaseSettings):
@@ -99,6 +256,14 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(None, alias="AGENTSHOP_LLM_MODEL")
     llm_timeout_seconds: float = Field(20.0, gt=0, alias="AGENTSHOP_LLM_TIMEOUT_SECONDS")
     assistant_wait_seconds: float = Field(8.0, ge=0, alias="AGENTSHOP_ASSISTANT_WAIT_SECONDS")
+
+    # the services' own branches (each read from its own prefix, above)
+    checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)
+    payment: PaymentSettings = Field(default_factory=PaymentSettings)
+    inventory: InventorySettings = Field(default_factory=InventorySettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    bff: BffSettings = Field(default_factory=BffSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # the email-service's
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:

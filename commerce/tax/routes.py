@@ -6,13 +6,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from commerce.contracts.values import Address
 from commerce.platform.service import RuntimeDep
-from commerce.tax.domain import line_tax
-from commerce.tax.tables import tax_rates
+from commerce.tax.domain import Rate, TaxLine, Unsupported, assess
+from commerce.tax.store import TaxStore
 
 router = APIRouter(tags=["tax"])
 TaxClass = Literal["standard", "reduced", "zero"]
@@ -93,57 +91,27 @@ async def calculate_tax(runtime: RuntimeDep, body: TaxRequest) -> TaxResponse:
     address = body.shipping_address
     region = (address.region or "").upper()
     async with runtime.db.sessions() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(tax_rates).where(
-                        tax_rates.c.country == address.country,
-                        tax_rates.c.region.in_([region, "*"]),
-                    )
-                )
-            )
-            .mappings()
-            .all()
-        )
-    specific = {r["tax_class"]: r for r in rows if r["region"] == region and region}
-    general = {r["tax_class"]: r for r in rows if r["region"] == "*"}
-    rates = specific or general
-    if not rates:
-        where = f"{address.country}-{region}" if region else address.country
-        raise unsupported(f"We cannot ship to or calculate tax for {where} yet.")
-    jurisdiction = f"{address.country}-{region}" if specific else address.country
-    lines = []
-    for line in body.lines:
-        rate = rates.get(line.tax_class) or rates.get("standard")
-        if rate is None:
-            raise unsupported(f"No {line.tax_class} tax rate is configured for {jurisdiction}.")
-        taxable, tax = line_tax(
-            line.quantity, line.unit_price_cents, line.discount_cents, rate["rate_bps"]
-        )
-        lines.append(
-            TaxLineOut(
-                sku=line.sku, taxable_cents=taxable, rate_bps=rate["rate_bps"], tax_cents=tax
-            )
-        )
-    standard = rates.get("standard")
-    shipping_tax = 0
-    if standard is not None and standard["shipping_taxable"]:
-        shipping_tax = line_tax(1, body.shipping_cents, 0, standard["rate_bps"])[1]
+        rates = await TaxStore(session).rates_for(address.country, region)
+    lines = [
+        TaxLine(li.sku, li.quantity, li.unit_price_cents, li.discount_cents, li.tax_class)
+        for li in body.lines
+    ]
+    try:
+        assessed = assess(address.country, address.region, rates, lines, body.shipping_cents)
+    except Unsupported as exc:
+        raise unsupported(str(exc)) from exc
     return TaxResponse(
-        tax_cents=sum(line.tax_cents for line in lines) + shipping_tax, currency=body.currency,
-        jurisdiction=jurisdiction, shipping_tax_cents=shipping_tax, lines=lines,
+        tax_cents=assessed.tax_cents, currency=body.currency, jurisdiction=assessed.jurisdiction,
+        shipping_tax_cents=assessed.shipping_tax_cents,
+        lines=[TaxLineOut(sku=t.sku, taxable_cents=t.taxable_cents, rate_bps=t.rate_bps, tax_cents=t.tax_cents)
+               for t in assessed.lines],
     )  # fmt: skip
 
 
 @router.get("/rates", operation_id="tax-rates-list", response_model=list[RatePublic])
 async def list_rates(runtime: RuntimeDep) -> list[RatePublic]:
     async with runtime.db.sessions() as session:
-        rows = await session.execute(
-            select(tax_rates).order_by(
-                tax_rates.c.country, tax_rates.c.region, tax_rates.c.tax_class
-            )
-        )
-        return [RatePublic(**r) for r in rows.mappings()]
+        return [RatePublic(**vars(r)) for r in await TaxStore(session).all_rates()]
 
 
 @router.put(
@@ -166,34 +134,5 @@ async def set_rate(
         **body.model_dump(),
     }
     async with runtime.db.transaction() as session:
-        stmt = insert(tax_rates).values(**values)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["country", "region", "tax_class"], set_=body.model_dump()
-            )
-        )
+        await TaxStore(session).set_rate(Rate(**values))
     return RatePublic(**values)
-
-
-RATES: list[tuple[str, str, int, int, int, bool]] = [
-    # country, region, standard, reduced, zero (bps), shipping taxable
-    ("US", "CA", 725, 0, 0, False), ("US", "NY", 400, 0, 0, True), ("US", "TX", 625, 0, 0, True),
-    ("US", "WA", 650, 0, 0, True), ("US", "OR", 0, 0, 0, False), ("US", "IL", 625, 100, 0, False),
-    ("US", "MA", 625, 0, 0, False), ("US", "AK", 0, 0, 0, False), ("US", "HI", 400, 400, 0, True),
-    ("CA", "ON", 1300, 1300, 0, True), ("CA", "BC", 1200, 500, 0, True), ("CA", "QC", 1498, 1498, 0, True),
-    ("CA", "AB", 500, 500, 0, True), ("GB", "*", 2000, 500, 0, True), ("DE", "*", 1900, 700, 0, True),
-    ("FR", "*", 2000, 550, 0, True),
-]  # fmt: skip
-
-
-async def seed(db: object) -> None:
-    from commerce.platform.db import Database
-
-    assert isinstance(db, Database)
-    rows = [
-        {"country": c, "region": r, "tax_class": cls, "rate_bps": rate, "shipping_taxable": ship}
-        for c, r, standard, reduced, zero, ship in RATES
-        for cls, rate in (("standard", standard), ("reduced", reduced), ("zero", zero))
-    ]
-    async with db.transaction() as session:
-        await session.execute(insert(tax_rates).values(rows).on_conflict_do_nothing())

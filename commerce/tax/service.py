@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from commerce.platform.service import Service
-from commerce.tax.routes import router, seed
+from commerce.tax.routes import router
+from commerce.tax.seed import seed
 from commerce.tax.tables import metadata
 
 service = Service(

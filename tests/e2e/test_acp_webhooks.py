@@ -104,11 +104,12 @@ async def bought(agent: Any) -> dict[str, Any]:
 async def test_order_events_reach_the_agent_once_it_is_back(
     stack: ServiceStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GATEWAY_BFF_ACP_WEBHOOK_BACKOFF_SECONDS", "0.1")
-    monkeypatch.setenv("GATEWAY_BFF_ACP_WEBHOOK_MAX_BACKOFF_SECONDS", "0.5")
-    monkeypatch.setenv("GATEWAY_BFF_ACP_WEBHOOK_POLL_SECONDS", "0.05")
     await stack.ensure(*SERVICES)
     bff = stack.runtime("gateway-bff")
+    webhooks = bff.settings.bff.webhooks  # the dispatcher reads them each round
+    monkeypatch.setattr(webhooks, "backoff_seconds", 0.1)
+    monkeypatch.setattr(webhooks, "max_backoff_seconds", 0.5)
+    monkeypatch.setattr(webhooks, "poll_seconds", 0.05)
     agent_id = f"agent-{uuid.uuid4().hex[:8]}"
     receiver = Receiver("")
     registered = await register(bff.db, agent_id, "user_456", webhook_url=receiver.url)
@@ -166,11 +167,12 @@ async def test_order_events_reach_the_agent_once_it_is_back(
 async def test_an_endpoint_that_keeps_failing_gets_a_dead_letter(
     stack: ServiceStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GATEWAY_BFF_ACP_WEBHOOK_BACKOFF_SECONDS", "0.05")
-    monkeypatch.setenv("GATEWAY_BFF_ACP_WEBHOOK_MAX_BACKOFF_SECONDS", "0.1")
-    monkeypatch.setenv("GATEWAY_BFF_ACP_WEBHOOK_POLL_SECONDS", "0.05")
-    monkeypatch.setenv("GATEWAY_BFF_ACP_WEBHOOK_MAX_ATTEMPTS", "3")
     await stack.ensure(*SERVICES)
+    webhooks = stack.runtime("gateway-bff").settings.bff.webhooks  # read each round
+    monkeypatch.setattr(webhooks, "backoff_seconds", 0.05)
+    monkeypatch.setattr(webhooks, "max_backoff_seconds", 0.1)
+    monkeypatch.setattr(webhooks, "poll_seconds", 0.05)
+    monkeypatch.setattr(webhooks, "max_attempts", 3)
     receiver = Receiver("", failing=True)
     agent_id = f"agent-{uuid.uuid4().hex[:8]}"
     registered = await register(

@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 
 from agentshop import cli
 from assistant.llm.openai import OpenAIParser
-from bff.catalog_cache import CatalogCacheSettings
+from bff.assistant import ASSISTANT
 from bff.tables import checkouts
 from commerce.contracts.values import FINAL_STATES
+from commerce.platform.settings import CatalogCacheSettings
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.integration.assistant.model_server import Scripted, answer_json, model_server
@@ -328,7 +329,8 @@ async def test_a_conversation_survives_a_restart(
 async def test_the_model_backend_through_the_bff(
     stack: ServiceStack, bob: httpx.AsyncClient
 ) -> None:
-    service = stack.runtime("gateway-bff").state["assistant"]
+    service = ASSISTANT.of(stack.runtime("gateway-bff")).service
+    assert service is not None
     original = service.parser
     async with model_server() as model:
         service.parser = OpenAIParser.from_settings(model.base_url, "test-key", "scripted", 0.5)

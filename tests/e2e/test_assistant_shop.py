@@ -23,13 +23,14 @@ async def test_a_chat_turn_spends_one_request_of_the_rate_limit(
     person = await signed_in(stack, load_email(3), LOAD_PASSWORD)
     user = (await person.get("/v1/me")).json()["user_id"]
     taken: list[str] = []
-    take = auth.limiter.take
+    limiter = auth.LIMITER.of(stack.runtime("gateway-bff"))
+    take = limiter.take
 
     def counted(user_id: str, per_minute: int) -> float:
         taken.append(user_id)
         return take(user_id, per_minute)
 
-    monkeypatch.setattr(auth.limiter, "take", counted)
+    monkeypatch.setattr(limiter, "take", counted)
     async with closing(person):
         await person.post("/v1/cart/lines", json={"sku": "ELC-C25A556C", "quantity": 1})
         taken.clear()

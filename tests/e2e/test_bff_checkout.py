@@ -193,7 +193,7 @@ async def test_rate_limit_and_cors(stack: ServiceStack, monkeypatch: pytest.Monk
     async with closing(bob):
         monkeypatch.setattr(stack.runtime("gateway-bff").settings, "rate_limit_per_minute", 3)
         # buckets of their own, so later tests do not start with bob's emptied
-        monkeypatch.setattr(auth, "limiter", auth.RateLimiter())
+        monkeypatch.setitem(stack.runtime("gateway-bff").slots, auth.LIMITER, auth.RateLimiter())
         statuses = [(await bob.get("/v1/me")).status_code for _ in range(6)]
         assert statuses.count(429) >= 2 and statuses[0] == 200
         limited = await bob.get("/v1/me")

@@ -152,7 +152,8 @@ async def test_sign_in_is_throttled_per_account_and_per_address(
     settings = stack.runtime("gateway-bff").settings
     monkeypatch.setattr(settings, "signin_failures_per_account", 3)
     monkeypatch.setattr(settings, "signin_failures_per_address", 6)
-    auth.signin_failures.reset()  # earlier tests' wrong passwords came from this address too
+    failures = auth.SIGNIN_FAILURES.of(stack.runtime("gateway-bff"))
+    failures.reset()  # earlier tests' wrong passwords came from this address too
     try:
         async with stack.client("gateway-bff") as http:
             for _ in range(3):
@@ -178,7 +179,7 @@ async def test_sign_in_is_throttled_per_account_and_per_address(
             )
             assert blocked.status_code == 429 and blocked.headers["retry-after"]
     finally:
-        auth.signin_failures.reset()
+        failures.reset()
     assert (await signed_in(stack, "bob@example.com", "bob-demo-pass")).headers["authorization"]
 
 

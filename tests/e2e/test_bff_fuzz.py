@@ -65,7 +65,7 @@ async def test_the_bff_answers_as_its_document_says(
     monkeypatch.setattr(
         stack.runtime("gateway-bff").settings, "signin_failures_per_address", 100_000
     )
-    request_finalizer = auth.signin_failures.reset
+    request_finalizer = auth.SIGNIN_FAILURES.of(stack.runtime("gateway-bff")).reset
     # A person of its own, so its requests count against nobody else's rate limit or data.
     await seed_load_users(stack.settings, 1)
     async with stack.client("gateway-bff") as http:

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bff.catalog_cache import CatalogCacheSettings
-from commerce.catalog.routes import CatalogSettings, ProductPublic, ProductsPublic, SkuPublic
+from commerce.catalog.routes import ProductPublic, ProductsPublic, SkuPublic
+from commerce.platform.settings import CatalogCacheSettings, CatalogSettings
 from tests.conftest import ServiceStack
 from tests.integration.helpers import eventually
 

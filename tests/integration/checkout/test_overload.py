@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, update
 
-from bff.shedding import SheddingSettings, _Backlog, saga_backlog
+from bff.shedding import BACKLOG, saga_backlog
 from commerce.checkout import handlers as saga_handlers
 from commerce.checkout.tables import sagas
 from commerce.contracts import Topic
 from commerce.platform.delivery import InboxAnswer
+from commerce.platform.settings import SheddingSettings
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.e2e.helpers import HOME, closing, signed_in
@@ -41,8 +42,9 @@ async def test_a_lost_command_is_sent_again_without_using_up_the_steps_resends(
     await ready(stack)
     # no deadline passes while inventory is down (a step whose service is down counts);
     # it is brought forward once inventory is back
-    monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 600.0)
-    monkeypatch.setattr(saga_handlers.settings, "max_resends", 0)  # a counted one would fail it
+    saga_settings = stack.runtime("checkout-orchestrator").settings.checkout
+    monkeypatch.setattr(saga_settings, "step_timeout_seconds", 600.0)
+    monkeypatch.setattr(saga_settings, "max_resends", 0)  # a counted one would fail it
     line = await stocked(stack, 2)
     command = await initiate([line])
     async with service_down(stack, "inventory"):
@@ -95,9 +97,10 @@ async def test_the_bff_sheds_checkouts_when_the_saga_is_behind(
             "shipping_address": HOME, "payment_token": "tok_visa",
             "expected_total_cents": quote["totals"]["total_cents"],
         }  # fmt: skip
-        bff.state["saga_backlog"] = _Backlog(
-            SheddingSettings(max_open_checkouts=1, backlog_check_seconds=0.05)
-        )
+        backlog = BACKLOG.of(bff)
+        usual = backlog.settings
+        backlog.settings = SheddingSettings(max_open_checkouts=1, backlog_check_seconds=0.05)
+        backlog.read_at = float("-inf")
         key = f"shed-{uuid.uuid4()}"
         try:
             async with service_down(stack, "payment-gateway"):  # sagas wait at charging
@@ -116,4 +119,4 @@ async def test_the_bff_sheds_checkouts_when_the_saga_is_behind(
             )
             assert accepted.status_code == 202, accepted.text
         finally:
-            bff.state.pop("saga_backlog", None)
+            backlog.settings = usual

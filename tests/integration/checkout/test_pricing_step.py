@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from commerce.checkout import handlers as saga_handlers
 from commerce.platform.db import asyncpg_dsn
 from tests.conftest import ServiceStack
 from tests.integration.checkout.helpers import (
@@ -104,8 +103,9 @@ async def test_a_slow_pricing_service_holds_no_transaction_and_no_saga_lock(
     await ready(stack)
     line = await stocked(stack, 2)
     command = await initiate([line])  # quoted while tax-calculation answers
-    monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 0.3)
-    monkeypatch.setattr(saga_handlers.settings, "max_resends", 1000)  # pricing may stay away
+    saga_settings = stack.runtime("checkout-orchestrator").settings.checkout
+    monkeypatch.setattr(saga_settings, "step_timeout_seconds", 0.3)
+    monkeypatch.setattr(saga_settings, "max_resends", 1000)  # pricing may stay away
     db_url = stack.runtime("checkout-orchestrator").db.url
     conn = await asyncpg.connect(asyncpg_dsn(db_url))
     try:

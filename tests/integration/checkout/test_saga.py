@@ -11,7 +11,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from commerce.checkout import handlers as saga_handlers
 from commerce.platform.db import asyncpg_dsn
 from tests.conftest import ServiceStack
 from tests.integration.checkout.helpers import (
@@ -210,8 +209,9 @@ async def test_a_service_down_too_long_compensates_and_says_why(
     stack: ServiceStack, producer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await ready(stack)
-    monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 0.5)
-    monkeypatch.setattr(saga_handlers.settings, "max_resends", 1)
+    saga_settings = stack.runtime("checkout-orchestrator").settings.checkout
+    monkeypatch.setattr(saga_settings, "step_timeout_seconds", 0.5)
+    monkeypatch.setattr(saga_settings, "max_resends", 1)
     line = await stocked(stack, 2)
     command = await initiate([line])
     async with service_down(stack, "order"):
@@ -237,8 +237,9 @@ async def test_a_command_still_in_the_outbox_is_not_sent_again(
     """Past its deadline, a step whose command the relay has not published yet waits for
     it instead of queueing a copy behind it, and does not use up its re-sends."""
     await ready(stack)
-    monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 0.2)
-    monkeypatch.setattr(saga_handlers.settings, "max_resends", 1)
+    saga_settings = stack.runtime("checkout-orchestrator").settings.checkout
+    monkeypatch.setattr(saga_settings, "step_timeout_seconds", 0.2)
+    monkeypatch.setattr(saga_settings, "max_resends", 1)
     line = await stocked(stack, 2)
     command = await initiate([line])
     runtime = stack.running.runtimes["checkout-orchestrator"]
@@ -261,7 +262,7 @@ async def test_a_command_still_in_the_outbox_is_not_sent_again(
         )
         assert queued == 1
         # from here the command goes out; give it the usual time to be answered
-        monkeypatch.setattr(saga_handlers.settings, "step_timeout_seconds", 5.0)
+        monkeypatch.setattr(saga_settings, "step_timeout_seconds", 5.0)
 
         async def deadline_moved() -> bool:  # by the sweeper, with the usual period
             moved = await blocker.fetchval(

@@ -147,12 +147,15 @@ class SmtpSink:
 
 
 @pytest.fixture
-async def smtp_sink(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SmtpSink]:
+async def smtp_sink(
+    stack: ServiceStack, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[SmtpSink]:
     sink = SmtpSink()
     server = await asyncio.start_server(sink.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    monkeypatch.setenv("EMAIL_SERVICE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("EMAIL_SERVICE_SMTP_PORT", str(port))
+    # what EMAIL_SERVICE_SMTP_HOST / _PORT set, for the services of this stack
+    monkeypatch.setattr(stack.settings.smtp, "host", "127.0.0.1")
+    monkeypatch.setattr(stack.settings.smtp, "port", port)
     async with server:
         yield sink
 

@@ -107,7 +107,7 @@ async def test_state_machine_over_rest_and_refunds(
     rid = await order_id(infra, refundable)
     runtime = stack.runtime("order")
     from commerce.order.domain import Status
-    from commerce.order.handlers import record_transition
+    from commerce.order.store import record_transition
 
     async with runtime.db.transaction() as session:
         await record_transition(session, rid, "created", Status.CONFIRMED, "payment captured")

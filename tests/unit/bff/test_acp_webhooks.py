@@ -7,9 +7,10 @@ import hmac
 import uuid
 
 from bff.acp_agents import signature
-from bff.acp_webhooks import WebhookSettings, backoff, event, merchant_signature
+from bff.acp_webhooks import backoff, event, merchant_signature
 from commerce.contracts.acp import CHECKOUT, validator
 from commerce.contracts.orders import OrderStatusChanged
+from commerce.platform.settings import WebhookSettings
 
 ORDER = uuid.UUID("00000000-0000-4000-8000-000000000001")
 

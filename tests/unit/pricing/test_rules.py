@@ -8,7 +8,7 @@ import pytest
 
 from commerce.contracts.money import allocate
 from commerce.discount.domain import CouponInvalid, Line, Rule, apply_rules, check_coupon
-from commerce.pricing import shipping_cents
+from commerce.pricing.shipping import shipping_cents
 from commerce.tax.domain import line_tax, round_half_up
 
 

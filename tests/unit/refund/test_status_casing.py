@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from commerce.refund.service import RefundPublic
+from commerce.refund.routes import RefundPublic
 
 
 def _refund(status: str) -> RefundPublic:

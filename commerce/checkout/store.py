@@ -1,0 +1,129 @@
+"""checkout-orchestrator's storage: sagas and their timeline, in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.checkout.domain import FINISHED, Decision, Saga, State
+from commerce.checkout.tables import saga_events, sagas
+from commerce.contracts.base import Message
+from commerce.contracts.checkout import InitiateCheckoutCommand
+from commerce.contracts.values import Totals
+from commerce.platform.outbox import Outbox
+from commerce.platform.runtime import Runtime
+from commerce.platform.settings import CheckoutSettings
+
+
+def deadline_of(state: State, settings: CheckoutSettings) -> datetime | None:
+    if state in FINISHED:
+        return None
+    return datetime.now(UTC) + timedelta(seconds=settings.step_timeout_seconds)
+
+
+def load_saga(row: Any) -> Saga:
+    return Saga(
+        command=InitiateCheckoutCommand.model_validate(row["command"]),
+        totals=Totals.model_validate(row["totals"]),
+        state=State(row["state"]),
+        payment_id=row["payment_id"],
+        order_id=row["order_id"],
+        code=row["code"],
+        reason=row["reason"],
+        pending=frozenset(row["pending"] or ()),
+    )
+
+
+def event(
+    checkout_id: uuid.UUID, direction: str, message: Message, state: State,
+    message_id: uuid.UUID | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "checkout_id": checkout_id, "direction": direction, "type": message.TYPE,
+        "message_id": message_id, "state": state, "payload": message.model_dump(mode="json"),
+    }  # fmt: skip
+
+
+async def record(session: AsyncSession, *events: dict[str, Any]) -> None:
+    """Append to the saga's timeline, in this order, in one statement."""
+    if events:
+        await session.execute(insert(saga_events).values(list(events)))
+
+
+async def send(
+    session: AsyncSession,
+    outbox: Outbox,
+    saga: Saga,
+    messages: list[Message],
+    cause: uuid.UUID | None,
+    *recorded_first: dict[str, Any],
+) -> None:
+    """Queue `messages` in the outbox and record them (after `recorded_first`) in the timeline."""
+    envelopes = await outbox.add_all(
+        session, messages, correlation_id=str(saga.checkout_id), causation_id=cause
+    )
+    await record(
+        session,
+        *recorded_first,
+        *(
+            event(saga.checkout_id, "out", m, saga.state, e.message_id)
+            for m, e in zip(messages, envelopes, strict=True)
+        ),
+    )
+
+
+async def save(
+    session: AsyncSession,
+    before: Saga,
+    decision: Decision,
+    *,
+    reset_attempts: bool,
+    settings: CheckoutSettings,
+) -> None:
+    after = decision.saga
+    values: dict[str, Any] = {
+        "state": after.state, "payment_id": after.payment_id, "order_id": after.order_id,
+        "code": after.code, "reason": after.reason, "pending": sorted(after.pending),
+        "totals": after.totals.model_dump(mode="json"), "updated_at": func.now(),
+    }  # fmt: skip
+    if reset_attempts or after.state != before.state:
+        values["attempts"] = 0
+        values["deadline_at"] = deadline_of(after.state, settings)
+    await session.execute(
+        update(sagas).where(sagas.c.checkout_id == after.checkout_id).values(**values)
+    )
+
+
+async def postpone(
+    session: AsyncSession, saga: Saga, settings: CheckoutSettings, seconds: float | None = None
+) -> None:
+    """Look at the step again after another period (or `seconds`), its re-sends untouched."""
+    deadline = (
+        deadline_of(saga.state, settings)
+        if seconds is None
+        else datetime.now(UTC) + timedelta(seconds=seconds)
+    )
+    await session.execute(
+        update(sagas).where(sagas.c.checkout_id == saga.checkout_id).values(deadline_at=deadline)
+    )
+
+
+async def unsent(
+    runtime: Runtime, session: AsyncSession, checkout_ids: list[uuid.UUID]
+) -> set[str]:
+    """The checkouts among `checkout_ids` with a message still waiting in our outbox."""
+    if not checkout_ids:
+        return set()
+    outbox = runtime.tables.outbox
+    correlation = outbox.c.headers["correlation_id"].astext
+    found = await session.scalars(
+        select(correlation)
+        .where(outbox.c.sent_at.is_(None), correlation.in_([str(c) for c in checkout_ids]))
+        .distinct()
+    )
+    return {c for c in found if c}

@@ -1,0 +1,123 @@
+"""inventory's storage: reservations, their lines and stock, in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.inventory.domain import Outcome, Reservation
+from commerce.inventory.tables import reservation_lines, reservations, stock
+from commerce.platform.db import locked_row
+
+
+class InventoryStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _lines(self, checkout_id: uuid.UUID) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(reservation_lines.c.sku, reservation_lines.c.quantity)
+            .where(reservation_lines.c.checkout_id == checkout_id)
+            .order_by(reservation_lines.c.sku)
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    async def lock(self, checkout_id: uuid.UUID) -> Reservation | None:
+        """A checkout's reservation and its lines, the row locked."""
+        row = await locked_row(
+            self.session, reservations, reservations.c.checkout_id == checkout_id
+        )
+        if row is None:
+            return None
+        return Reservation(
+            checkout_id=checkout_id,
+            status=str(row["status"]),
+            reason=row["reason"],
+            expires_at=row["expires_at"],
+            lines=await self._lines(checkout_id),
+        )
+
+    async def available(self, skus: list[str]) -> dict[str, int]:
+        """Units free per SKU, rows locked in sorted SKU order (so concurrent holds never
+        deadlock)."""
+        if not skus:
+            return {}
+        rows = await self.session.execute(
+            select(stock.c.sku, stock.c.on_hand, stock.c.reserved)
+            .where(stock.c.sku.in_(skus))
+            .order_by(stock.c.sku)
+            .with_for_update()
+        )
+        return {sku: on_hand - reserved for sku, on_hand, reserved in rows}
+
+    async def lock_stock(self, sku: str) -> dict[str, Any] | None:
+        row = (
+            (await self.session.execute(select(stock).where(stock.c.sku == sku).with_for_update()))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row is not None else None
+
+    async def add_stock(self, sku: str, product_id: str, on_hand: int) -> None:
+        await self.session.execute(
+            insert(stock).values(sku=sku, product_id=product_id, on_hand=on_hand, reserved=0)
+        )
+
+    async def count_stock(self, sku: str, on_hand: int, product_id: str | None) -> None:
+        """Set the units on hand of a SKU (a stock count), and its product when given."""
+        values: dict[str, object] = {"on_hand": on_hand, "updated_at": func.now()}
+        if product_id:
+            values["product_id"] = product_id
+        await self.session.execute(stock.update().where(stock.c.sku == sku).values(**values))
+
+    async def expired_holds(self, limit: int) -> list[uuid.UUID]:
+        """Holds past their expiry, oldest first, locked (skipping those locked elsewhere)."""
+        rows = await self.session.execute(
+            select(reservations.c.checkout_id)
+            .where(reservations.c.status == "held", reservations.c.expires_at < func.now())
+            .order_by(reservations.c.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [checkout_id for (checkout_id,) in rows]
+
+    async def apply(self, outcome: Outcome) -> None:
+        """Record an outcome: stock moves, then the reservation (and a new one's lines)."""
+        for move in outcome.stock:
+            values: dict[str, object] = {"updated_at": func.now()}
+            if move.on_hand:
+                values["on_hand"] = stock.c.on_hand + move.on_hand
+            if move.reserved:
+                values["reserved"] = stock.c.reserved + move.reserved
+            await self.session.execute(update(stock).where(stock.c.sku == move.sku).values(values))
+        reservation = outcome.reservation
+        if reservation is None:
+            return
+        if outcome.new:
+            await self.session.execute(
+                insert(reservations).values(
+                    checkout_id=reservation.checkout_id, status=reservation.status,
+                    reason=reservation.reason, expires_at=reservation.expires_at,
+                )
+            )  # fmt: skip
+            if reservation.lines:
+                await self.session.execute(
+                    insert(reservation_lines),
+                    [
+                        {"checkout_id": reservation.checkout_id, "sku": s, "quantity": q}
+                        for s, q in reservation.lines.items()
+                    ],
+                )
+            return
+        changes: dict[str, object] = {"status": reservation.status, "updated_at": func.now()}
+        if reservation.reason is not None:
+            changes["reason"] = reservation.reason
+        await self.session.execute(
+            update(reservations)
+            .where(reservations.c.checkout_id == reservation.checkout_id)
+            .values(changes)
+        )

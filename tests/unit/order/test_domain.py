@@ -1,0 +1,82 @@
+"""Order rules without I/O: the status machine, refunds moving it on, the totals check."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from commerce.order.domain import (
+    SOLD,
+    TRANSITIONS,
+    IllegalTransition,
+    Status,
+    after_refund,
+    totals_problem,
+    transition,
+)
+
+
+@pytest.mark.parametrize("current", list(Status))
+@pytest.mark.parametrize("target", list(Status))
+def test_only_the_listed_transitions_are_allowed(current: Status, target: Status) -> None:
+    if target in TRANSITIONS[current]:
+        assert transition(current.value, target) is target
+    else:
+        with pytest.raises(
+            IllegalTransition, match=f"is {current.value} cannot become {target.value}"
+        ):
+            transition(current.value, target)
+
+
+def test_final_states_go_nowhere_and_sold_orders_are_past_confirmation() -> None:
+    assert TRANSITIONS[Status.REFUNDED] == TRANSITIONS[Status.CANCELLED] == set()
+    assert Status.CREATED not in SOLD and Status.CANCELLED not in SOLD
+
+
+@pytest.mark.parametrize(
+    ("current", "refunded", "expected"),
+    [
+        ("confirmed", 100, Status.PARTIALLY_REFUNDED),
+        ("confirmed", 1000, Status.REFUNDED),
+        ("shipped", 1200, Status.REFUNDED),
+        ("partially_refunded", 500, Status.PARTIALLY_REFUNDED),
+        ("delivered", 999, Status.PARTIALLY_REFUNDED),
+    ],
+)
+def test_a_refund_moves_the_order_to_partly_or_wholly_refunded(
+    current: str, refunded: int, expected: Status
+) -> None:
+    assert after_refund(current, 1000, refunded) is expected
+
+
+@pytest.mark.parametrize("current", ["created", "cancelled", "refunded"])
+def test_a_refund_of_an_order_not_sold_is_refused(current: str) -> None:
+    with pytest.raises(IllegalTransition):
+        after_refund(current, 1000, 100)
+
+
+lines = st.lists(st.tuples(st.integers(1, 1000), st.integers(0, 100_000)), min_size=1, max_size=10)
+
+
+@given(lines, st.data())
+def test_totals_that_add_up_are_accepted(items: list[tuple[int, int]], data: st.DataObject) -> None:
+    subtotal = sum(q * p for q, p in items)
+    discount = data.draw(st.integers(0, subtotal), label="discount")
+    tax = data.draw(st.integers(0, 10**6), label="tax")
+    shipping = data.draw(st.sampled_from([0, 599]), label="shipping")
+    total = subtotal - discount + tax + shipping
+    check = {"subtotal": subtotal, "discount": discount, "tax": tax, "shipping": shipping}
+    assert totals_problem(items, **check, total=total) is None
+    assert totals_problem(items, **check, total=total + 1) == (
+        "The total does not equal subtotal - discount + tax + shipping."
+    )
+    off = {**check, "subtotal": subtotal + 1}
+    assert totals_problem(items, **off, total=total + 1) == (
+        f"The subtotal {subtotal + 1} does not match the lines ({subtotal})."
+    )
+
+
+def test_a_discount_over_the_subtotal_is_refused() -> None:
+    problem = totals_problem([(1, 500)], subtotal=500, discount=501, tax=0, shipping=0, total=-1)
+    assert problem == "The discount is larger than the subtotal."
