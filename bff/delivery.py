@@ -16,16 +16,22 @@ from sqlalchemy import func, select
 
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.platform.delivery import DeliveryLedger
-from commerce.platform.service import ServiceRuntime
+from commerce.platform.service import ServiceRuntime, Slot
+
+LEDGER: Slot[DeliveryLedger] = Slot(
+    lambda runtime: DeliveryLedger(
+        runtime,
+        grace=runtime.settings.bff.delivery.checkout_confirm_seconds,
+        window=runtime.settings.bff.delivery.checkout_follow_seconds,
+    )
+)
+"""The InitiateCheckoutCommands the BFF follows (one per runtime)."""
 
 
 async def follow_checkouts(runtime: ServiceRuntime) -> None:
     """Background task: follow every InitiateCheckoutCommand until the saga has it."""
     settings = runtime.settings.bff.delivery
-    ledger = DeliveryLedger(
-        runtime, grace=settings.checkout_confirm_seconds, window=settings.checkout_follow_seconds
-    )
-    runtime.state["checkout_delivery"] = ledger
+    ledger = LEDGER.of(runtime)
     outbox = runtime.tables.outbox
     cursor = 0
     window = func.make_interval(0, 0, 0, 0, 0, 0, settings.checkout_follow_seconds)

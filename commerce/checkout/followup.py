@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select
 
 from commerce.checkout.tables import saga_events
 from commerce.contracts.checkout import CheckoutCompleted, ClearCart, CommitInventory
 from commerce.contracts.notifications import NotificationRequested
 from commerce.platform.delivery import DeliveryLedger
+from commerce.platform.service import ServiceRuntime, Slot
 
 CONSUMER = {
     CommitInventory.TYPE: "inventory",
@@ -32,11 +31,14 @@ CHANNEL_SERVICE = {"email": "email-service", "sms": "sms-service", "push": "push
 FOLLOWED = [*CONSUMER, NotificationRequested.TYPE]
 
 
-class FollowUpSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CHECKOUT_ORCHESTRATOR_", extra="ignore")
-    follow_up_seconds: float = Field(30.0, gt=0)
-    follow_up_window_seconds: float = Field(3600.0, gt=0)
-    follow_up_check_seconds: float = Field(2.0, gt=0)
+LEDGER: Slot[DeliveryLedger] = Slot(
+    lambda runtime: DeliveryLedger(
+        runtime,
+        grace=runtime.settings.checkout.follow_up_seconds,
+        window=runtime.settings.checkout.follow_up_window_seconds,
+    )
+)
+"""The messages the orchestrator follows (one per runtime)."""
 
 
 def consumer_of(type_name: str, payload: dict[str, Any]) -> str | None:
@@ -45,13 +47,10 @@ def consumer_of(type_name: str, payload: dict[str, Any]) -> str | None:
     return CONSUMER.get(type_name)
 
 
-async def follow_up(runtime: Any) -> None:
+async def follow_up(runtime: ServiceRuntime) -> None:
     """Background task: follow the saga's last messages until their consumers handled them."""
-    settings = FollowUpSettings()
-    ledger = DeliveryLedger(
-        runtime, grace=settings.follow_up_seconds, window=settings.follow_up_window_seconds
-    )
-    runtime.state["follow_up"] = ledger
+    settings = runtime.settings.checkout
+    ledger = LEDGER.of(runtime)
     e = saga_events
     window = func.make_interval(0, 0, 0, 0, 0, 0, settings.follow_up_window_seconds)
     async with runtime.db.sessions() as session:  # from the first event within the window

@@ -22,10 +22,11 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import structlog
+
+from commerce.platform.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +39,7 @@ class InboxAnswer:
     backlog: int | None  # records the consumer has not handled yet (None: not consuming)
 
 
-async def ask_inbox(runtime: Any, service: str, ids: list[uuid.UUID]) -> InboxAnswer | None:
+async def ask_inbox(runtime: Runtime, service: str, ids: list[uuid.UUID]) -> InboxAnswer | None:
     """Ask `service` which of `ids` its consumer handled (`POST /ops/inbox`); None when it
     cannot answer (down, or its database is)."""
     answer = InboxAnswer(set(), None)
@@ -82,7 +83,7 @@ class DeliveryLedger:
 
     def __init__(
         self,
-        runtime: Any,
+        runtime: Runtime,
         *,
         grace: float,
         window: float,

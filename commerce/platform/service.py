@@ -168,8 +168,6 @@ class ServiceRuntime:
             transport=transport,
         )
         self.slots: dict[Slot[Any], Any] = {}
-        # the checkout follow-up's and the BFF's delivery ledgers; new objects go in a Slot
-        self.state: dict[str, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
         self.app = build_app(self)

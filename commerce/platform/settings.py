@@ -24,7 +24,10 @@ class CheckoutSettings(BaseSettings):
     before the sweeper looks at it; CHECKOUT_ORCHESTRATOR_MAX_RESENDS (default 3): counted
     re-sends before the saga compensates; CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS (default 0.5);
     _STEP_LIMIT_SECONDS (120): how long a step may wait on a service that is up before its
-    re-sends count; _SWEEP_BATCH (100) and _MAX_RESENDS_PER_SWEEP (20) bound one sweep."""
+    re-sends count; _SWEEP_BATCH (100) and _MAX_RESENDS_PER_SWEEP (20) bound one sweep.
+    What a finished saga sent is confirmed end to end (docs/adr/0020): _FOLLOW_UP_SECONDS
+    (30) before the first check, then every _FOLLOW_UP_CHECK_SECONDS (2), for at most
+    _FOLLOW_UP_WINDOW_SECONDS (3600)."""
 
     model_config = SettingsConfigDict(env_prefix="CHECKOUT_ORCHESTRATOR_", extra="ignore")
 
@@ -34,6 +37,9 @@ class CheckoutSettings(BaseSettings):
     step_limit_seconds: float = Field(120.0, gt=0)
     sweep_batch: int = Field(100, ge=1)
     max_resends_per_sweep: int = Field(20, ge=1)
+    follow_up_seconds: float = Field(30.0, gt=0)
+    follow_up_window_seconds: float = Field(3600.0, gt=0)
+    follow_up_check_seconds: float = Field(2.0, gt=0)
 
 
 class PaymentSettings(BaseSettings):

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bff import delivery
+from commerce.checkout import followup
 from commerce.checkout.invariants import check_invariants
 from commerce.checkout.tables import sagas
 from commerce.contracts import Topic
@@ -35,7 +37,7 @@ async def test_confirmations_and_refund_records_lost_by_the_broker_are_sent_agai
     stack: ServiceStack, producer: Any, infra: Settings
 ) -> None:
     await stack.ensure(*SAGA, *FOLLOW_UP)
-    follow_up = stack.runtime("checkout-orchestrator").state["follow_up"]
+    follow_up = followup.LEDGER.of(stack.runtime("checkout-orchestrator"))
     follow_up.grace = 0.5  # check soon (30 s by default)
     for name in ("refund", "email-service"):
         await stack.stop(name)
@@ -84,9 +86,7 @@ async def test_an_accepted_checkout_whose_command_was_lost_still_gets_its_saga(
 ) -> None:
     await stack.ensure(*SAGA, "gateway-bff")
     bff = stack.runtime("gateway-bff")
-    intake = await eventually(
-        lambda: _state(bff, "checkout_delivery"), lambda ledger: ledger is not None
-    )
+    intake = delivery.LEDGER.of(bff)
     intake.grace = 0.5
     await stack.stop("checkout-orchestrator")
     line = await stocked(stack, 5)
@@ -101,7 +101,3 @@ async def test_an_accepted_checkout_whose_command_was_lost_still_gets_its_saga(
     assert saga["state"] == "completed"
     assert await saga_count(stack, command.checkout_id) == 1
     assert intake.resent_total >= 1
-
-
-async def _state(runtime: Any, key: str) -> Any:
-    return runtime.state.get(key)
