@@ -134,6 +134,29 @@ class Refund(Model):
     reason: str = "customer request"
 
 
+class Place(Model):
+    """Where a price question asks about shipping to ("Denver, CO", "94103", "Texas")."""
+
+    city: str | None = Field(None, max_length=100)
+    region: str = Field(min_length=2, max_length=2, description="US state code, e.g. 'CO'")
+    postal_code: str | None = Field(None, max_length=10)
+
+    def label(self) -> str:
+        if self.city:
+            return f"{self.city}, {self.region}"
+        return f"{self.postal_code} ({self.region})" if self.postal_code else self.region
+
+
+class PriceQuote(Model):
+    """'what would X cost shipped to Denver, CO?', 'how much is shipping to 94103 for two
+    of Y?': the price with tax and shipping, quoted without buying or touching the cart.
+    `ship_to` None means the person's saved address."""
+
+    kind: Literal["price_quote"] = "price_quote"
+    items: list[ItemRequest] = Field(min_length=1, max_length=20)
+    ship_to: Place | None = None
+
+
 class EmptyCart(Model):
     """'empty my cart', 'clear the basket': take every line out."""
 
@@ -186,6 +209,7 @@ Intent = Annotated[
     | OrderStatus
     | CancelOrder
     | Refund
+    | PriceQuote
     | EmptyCart
     | ListOrders
     | Unsupported

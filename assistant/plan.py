@@ -39,6 +39,8 @@ from assistant.intents import (
     ItemRequest,
     ListOrders,
     OrderStatus,
+    Place,
+    PriceQuote,
     Refund,
     RemoveItems,
     Reorder,
@@ -52,7 +54,7 @@ from assistant.text import one_letter_off as _one_letter_off
 StepKind = Literal[
     "search", "choose_variant", "add_to_cart", "remove_from_cart", "set_quantity", "view_cart",
     "apply_coupon", "quote", "confirm", "initiate_checkout", "track_checkout", "lookup_order",
-    "order_status", "cancel_order", "refund", "clarify", "refuse",
+    "order_status", "cancel_order", "refund", "clarify", "refuse", "price_lines",
 ]  # fmt: skip
 Outcome = Literal[
     "checkout", "cart_updated", "answer", "clarify", "refuse", "substitute", "refund", "cancel"
@@ -255,6 +257,21 @@ class RefundStep(Frozen):
         return f"Refund order {self.order_id[:8]} in full"
 
 
+class PriceLinesStep(Frozen):
+    """Price items that are not (necessarily) in the cart for an address: tax, shipping and
+    total from the shop's pricing, with nothing added to the cart and nothing bought."""
+
+    kind: Literal["price_lines"] = "price_lines"
+    lines: list[RefundLine] = Field(min_length=1)
+    ship_to: Place | None = Field(None, description="None: the person's saved address")
+
+    @property
+    def description(self) -> str:
+        what = ", ".join(f"{li.quantity} x {li.name}" for li in self.lines)
+        where = self.ship_to.label() if self.ship_to else "your address"
+        return f"Quote {what} shipped to {where}: tax, shipping and total (nothing is bought)"
+
+
 class ClarifyStep(Frozen):
     kind: Literal["clarify"] = "clarify"
     question: str
@@ -299,7 +316,8 @@ PlanStep = Annotated[
     | CancelOrderStep
     | RefundStep
     | ClarifyStep
-    | RefuseStep,
+    | RefuseStep
+    | PriceLinesStep,
     Field(discriminator="kind"),
 ]
 
@@ -507,6 +525,8 @@ async def generate_plan(
             return await _cancel(intent, commerce)
         case Refund():
             return await _refund(intent, commerce)
+        case PriceQuote():
+            return await _price_quote(intent, commerce, ctx)
         case EmptyCart():
             return await _empty(commerce, ctx)
         case ListOrders():
@@ -1112,6 +1132,26 @@ async def _buy(
     return Plan(
         steps=steps, outcome="substitute" if substituted else "checkout", message=message,
         budget_cents=budget, coupon_code=coupon, notes=notes,
+    )  # fmt: skip
+
+
+async def _price_quote(intent: PriceQuote, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    """The items chosen as a purchase of them would choose them, then priced for the place
+    asked about: an answer, never a change to the cart."""
+    if intent.ship_to is None and not ctx.has_address:
+        return _clarify("Where would it ship to? A city and state or a ZIP code is enough.")
+    as_buy = Buy(items=intent.items, checkout=False)
+    chosen = await _buy(as_buy, commerce, ctx.model_copy(update={"checkout_pending": False}))
+    if chosen.outcome != "cart_updated":
+        return chosen  # a question (which one?) or what is not carried
+    lines = [
+        RefundLine(sku=s.sku, name=s.name, quantity=s.quantity, unit_price_cents=s.unit_price_cents)
+        for s in chosen.adds
+    ]
+    kept = [s for s in chosen.steps if s.kind in READ_ONLY]
+    return Plan(
+        steps=[*kept, PriceLinesStep(lines=lines, ship_to=intent.ship_to)],
+        outcome="answer", notes=chosen.notes,
     )  # fmt: skip
 
 

@@ -11,14 +11,17 @@ the same 422 and message the API gives.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from assistant.commerce import CommerceError
 from assistant.plan import Cart, Order, Product
+from assistant.spelling import catalog_words
 from bff.errors import ApiError, validation_message
 from bff.services import account, cart, catalog, checkout, orders
 from commerce.platform.service import ServiceRuntime
@@ -53,6 +56,41 @@ async def _answer(work: Awaitable[T]) -> T:
 
 def _cart(found: CartPublic) -> Cart:
     return Cart.model_validate(found.model_dump(mode="json"))
+
+
+VOCABULARY_SECONDS = 600.0
+"""How long the catalog's words are kept before they are read again."""
+_vocabularies: dict[int, tuple[float, Mapping[str, int]]] = {}
+
+
+async def catalog_vocabulary(runtime: ServiceRuntime) -> Mapping[str, int]:
+    """The words of the catalog's product names, brands, kinds and departments, with how
+    many products use each: read page by page through the catalog search (kept
+    `VOCABULARY_SECONDS` per process), for the assistant's typo correction."""
+    now = time.monotonic()
+    kept = _vocabularies.get(id(runtime))
+    if kept is not None and kept[0] > now:
+        return kept[1]
+
+    async def page(offset: int) -> dict[str, Any]:
+        params = (("limit", "100"), ("offset", str(offset)), ("sort", "relevance"))
+        found: dict[str, Any] = (await _answer(catalog.search(runtime, params))).json
+        return found
+
+    first = await page(0)
+    total = min(int(first.get("total") or 0), 10_000)
+    pages = [first]
+    offsets = list(range(100, total, 100))
+    for at in range(0, len(offsets), 8):
+        pages += await asyncio.gather(*(page(o) for o in offsets[at : at + 8]))
+    words = catalog_words(
+        str(p.get(field) or "")
+        for found in pages
+        for p in found.get("items") or []
+        for field in ("name", "brand", "product_type", "category")
+    )
+    _vocabularies[id(runtime)] = (now + VOCABULARY_SECONDS, words)
+    return words
 
 
 class InProcessShop:
@@ -92,6 +130,9 @@ class InProcessShop:
             return []
         return [Product.model_validate(p) for p in found["items"]]
 
+    async def vocabulary(self) -> Mapping[str, int]:
+        return await catalog_vocabulary(self.runtime)
+
     def nearest(self, query: str) -> list[str]:
         """What the catalog carries closest to `query`, when its search found no match."""
         return self._nearest.get(query, [])
@@ -127,6 +168,13 @@ class InProcessShop:
         body = _quote_body(address, coupon)
         _, lines, quoted = await _answer(checkout.quote(self.runtime, self.user, body))
         return checkout.public(lines, quoted).model_dump(mode="json")
+
+    async def quote_lines(
+        self, lines: Sequence[tuple[str, int]], address: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = _quote_body(address, None)
+        priced, quoted = await _answer(checkout.quote_lines(self.runtime, self.user, lines, body))
+        return checkout.public(priced, quoted).model_dump(mode="json")
 
     async def start_checkout(
         self, address: dict[str, Any], coupon: str | None, payment_token: str, total_cents: int

@@ -9,12 +9,13 @@ ranking; the outcome-level run uses the real services instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cache
 
 from assistant.plan import Cart, CartLine, Order, OrderLine, Product, Variant
+from assistant.spelling import catalog_words
 from commerce.catalog.data import catalog_products
 from commerce.catalog.search import ProductTypes
 from commerce.discount.domain import CouponInvalid, Rule, check_coupon
@@ -72,6 +73,17 @@ def _types() -> ProductTypes:
     )  # fmt: skip
 
 
+@cache
+def _vocabulary() -> Mapping[str, int]:
+    """The catalog's words as the BFF reads them for typo correction (names, brands, kinds,
+    departments)."""
+    return catalog_words(
+        field
+        for p in catalog_products()
+        for field in (p.name, p.brand, p.product_type or "", p.category)
+    )
+
+
 @dataclass
 class SnapshotCommerce:
     """A `CommerceReader` over the seeded catalog plus this case's cart and orders."""
@@ -112,6 +124,9 @@ class SnapshotCommerce:
             self.near[query] = [t[6].name for t in scored[:3]]
             return []
         return [t[6] for t in (scored if named else matched)[:limit]]
+
+    async def vocabulary(self) -> Mapping[str, int]:
+        return _vocabulary()
 
     def kinds(self, query: str) -> list[str]:
         """The product types `query` names, as the catalog search reads it."""

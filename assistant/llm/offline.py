@@ -34,6 +34,7 @@ from assistant.intents import (
     ListOrders,
     OrderStatus,
     ParsedMessage,
+    PriceQuote,
     Refund,
     RemoveItems,
     Reorder,
@@ -42,6 +43,7 @@ from assistant.intents import (
     Unsupported,
     ViewCart,
 )
+from assistant.places import find_place
 from assistant.text import one_letter_off as _one_letter_off
 
 NUMBER_WORDS = {
@@ -353,6 +355,18 @@ PRICE_QUESTION = re.compile(
     r"\bhow much (?:is|are|would|will|does|do|for)\b|\bwhat(?:'s| is| would be| will be) the (?:price|cost|total|tax|shipping)\b"
     r"|\bwhat would\b[^.?!]*\bcost\b|\bprice of\b|\bcost of\b|\bwith tax\b|\bincluding (?:tax|shipping)\b"
 )
+# what makes a price question one about the whole cost (tax, shipping, a total) and the
+# phrases around a place ("shipped to", "delivered to")
+QUOTE_WORDS = re.compile(
+    r"\b(?:(?:with|plus|including|incl\.?|after|and|before) )?(?:sales )?tax(?:es)?(?: and shipping)?\b"
+    r"|\b(?:shipped|shipping|sent|delivered|delivery|deliver|ship|send)(?: (?:cost|costs|fee|fees|charge))?(?: (?:to|in))?\b"
+    r"|\b(?:all in|out the door|in total|the total|total cost|total price|grand total|total)\b"
+)
+QUESTION_WORDS = re.compile(
+    r"\b(?:how|much|would|cost|costs|price|prices|what|whats|what's|is|be|will|does|do|the|a"
+    r"|an|with|come|comes|to|out|for|plus|it|are|can|could|you|i|me|if|that|this|quote|estimate"
+    r"|roughly|about|exactly|be|get|my|be|order)\b"
+)
 QUOTE_HOW = (
     "Tax and shipping depend on the address: I work them out on the quote I show before "
     "anything is charged. Tell me what to put in your cart (it is not bought until you say "
@@ -629,6 +643,8 @@ class OfflineParser:
         ):
             return Checkout(constraints=constraints, coupon_code=coupon)
 
+        if (quote := self._price_quote(lowered, notes)) is not None:
+            return quote
         search_only = bool(
             re.search(
                 r"\b(show me|do you (?:have|sell|carry)|look(?:ing)? for|search(?: for)?|find me|any|what .* do you have|browse|compare|options for)\b",
@@ -696,6 +712,36 @@ class OfflineParser:
             items=items, constraints=constraints, coupon_code=coupon, checkout=wants_checkout,
             explicit=bool(wanting),
         )  # fmt: skip
+
+    def _price_quote(self, lowered: str, notes: list[str]) -> PriceQuote | Unclear | None:
+        """A question about what things would cost with tax or shipping, to a place or to
+        the person's address: a quote of those items, never a purchase (None: not one)."""
+        buying = re.search(
+            r"\b(?:buy|order|purchase|add|get me|i need|i want|i'?ll take|can i (?:get|have))\b",
+            lowered,
+        )
+        asking = PRICE_QUESTION.search(lowered) or re.match(
+            r"\s*(?:how|what|what'?s|whats|is|are|would|will|can|could)\b", lowered
+        )
+        if buying or not asking:
+            return None
+        found = find_place(lowered)
+        about_quote = QUOTE_WORDS.search(lowered)
+        if found is None and not about_quote:
+            return None
+        rest = lowered
+        if found is not None:
+            start, end = found[1]
+            rest = lowered[:start] + " " + lowered[end:]
+        rest = QUOTE_WORDS.sub(" ", rest)
+        items = []
+        for item in self._items(self._strip_spans(rest), notes):
+            words = QUESTION_WORDS.sub(" ", item.query).split()
+            if words:
+                items.append(item.model_copy(update={"query": " ".join(words)}))
+        if not items:
+            return Unclear(question=QUOTE_HOW) if found is None else None
+        return PriceQuote(items=items, ship_to=found[0] if found else None)
 
     @staticmethod
     def _coupon(text: str) -> str | None:

@@ -518,3 +518,39 @@ async def test_an_ambiguous_request_gets_one_question_and_the_answer_completes_i
     ]
     assert answered["pending"]["budget_cents"] == 3000
     await say(bob, "no", turn["conversation_id"])
+
+
+async def test_a_price_question_for_a_place_is_quoted_and_nothing_bought(
+    stack: ServiceStack, alice: httpx.AsyncClient
+) -> None:
+    user = (await alice.get("/v1/me")).json()["user_id"]
+    checkouts_before = await checkout_count(stack, user)
+    turn = await say(
+        alice, "how much would two packs of AA batteries cost shipped to Seattle, WA 98101?"
+    )
+    answer = said(turn)
+    assert turn["state"] == "idle" and turn["pending"] is None, answer
+    assert "Shipped to Seattle, WA" in answer and "nothing was bought" in answer, answer
+    assert (await alice.get("/v1/cart")).json()["lines"] == []
+    assert await checkout_count(stack, user) == checkouts_before
+
+    # the same items in a cart, quoted by the checkout for the same place: the same figures
+    added = await alice.post("/v1/cart/lines", json={"sku": "BAT-AA-4", "quantity": 2})
+    assert added.status_code in (200, 201), added.text
+    seattle = {
+        "name": "Alice Martin", "line1": "1 Pine St", "city": "Seattle", "region": "WA",
+        "postal_code": "98101", "country": "US",
+    }  # fmt: skip
+    quoted = await alice.post("/v1/checkout/quote", json={"shipping_address": seattle})
+    assert quoted.status_code == 200, quoted.text
+    totals = quoted.json()["totals"]
+    assert totals["tax_cents"] > 0  # Washington taxes the batteries and the shipping
+    for key in ("subtotal_cents", "tax_cents", "shipping_cents", "total_cents"):
+        assert f"${totals[key] / 100:,.2f}" in answer, (key, answer)
+
+    # a state the shop does not serve is said plainly, with nothing bought
+    await _empty_cart(alice)
+    elsewhere = said(await say(alice, "what would a usb-c cable cost with tax to Denver, CO?"))
+    assert "Denver, CO" in elsewhere and "Nothing was bought" in elsewhere, elsewhere
+    assert (await alice.get("/v1/cart")).json()["lines"] == []
+    assert await checkout_count(stack, user) == checkouts_before
