@@ -191,10 +191,16 @@ SCOPE = "I can help you shop, check orders and handle returns."
 
 
 class Unclear(Model):
-    """Nothing actionable: ask one precise question."""
+    """Nothing actionable: ask one precise question. An open request ("a gift for my dad
+    under $40", "ideas for a picnic") carries what it is for in `suggest`: the question
+    then comes with a few of the catalog's best sellers for it, within `budget_cents`."""
 
     kind: Literal["unclear"] = "unclear"
     question: str
+    suggest: str | None = Field(
+        None, max_length=200, description="What an open request is for: 'picnic', 'dad'"
+    )
+    budget_cents: int | None = Field(None, ge=0)
 
 
 Intent = Annotated[

@@ -49,6 +49,7 @@ from assistant.intents import (
     Unsupported,
     ViewCart,
 )
+from assistant.llm.offline import RECIPIENTS
 from assistant.text import one_letter_off as _one_letter_off
 
 StepKind = Literal[
@@ -537,6 +538,8 @@ async def generate_plan(
             return _clarify("There is nothing waiting for a yes or no. What would you like to do?")
         case Unclear() if intent.question == SCOPE:
             return _refuse(f"That is not something I can do. {SCOPE}", "unsupported")
+        case Unclear() if intent.suggest:
+            return await _suggest(intent, commerce)
         case Unclear():
             return _clarify(intent.question)
     return _clarify("What would you like to do?")  # pragma: no cover - the union is exhaustive
@@ -1133,6 +1136,75 @@ async def _buy(
         steps=steps, outcome="substitute" if substituted else "checkout", message=message,
         budget_cents=budget, coupon_code=coupon, notes=notes,
     )  # fmt: skip
+
+
+SUGGESTIONS = 3
+"""How many ideas an open request is answered with."""
+OCCASIONS = frozenset({
+    "birthday", "christmas", "xmas", "anniversary", "housewarming", "wedding", "graduation",
+    "holiday", "holidays", "valentine", "valentines", "mother", "father", "shower", "retirement",
+})  # fmt: skip
+
+
+async def _suggest(intent: Unclear, commerce: CommerceReader) -> Plan:
+    """An open request ("a gift for my dad under $40", "ideas for a picnic"): a few of the
+    catalog's best sellers for what it is for, in stock and within the budget, one of each
+    kind, in one message that ends with the question. Never a purchase; with nothing
+    found, just the question."""
+    theme = intent.suggest or ""
+    said = [w for w in theme.split() if w not in RECIPIENTS]
+    who = next((w for w in theme.split() if w in RECIPIENTS), None)
+    budget = intent.budget_cents
+    picked: list[Product] = []
+    # what it is for first; a gift for someone or an occasion the catalog has no words
+    # for ("my sister's birthday") is looked for among its gifts
+    for query in dict.fromkeys(q for q in (" ".join(said), "gift") if q):
+        found = await commerce.search(query, max_price_cents=budget, limit=12)
+        fitting = [
+            p
+            for p in found
+            if any(
+                _in_stock(v, 1) and (budget is None or v.price_cents <= budget) for v in p.variants
+            )
+        ]
+        kinds: set[str] = set()
+        for product in sorted(fitting, key=popularity, reverse=True):
+            kind = product.product_type or product.name
+            if kind not in kinds:
+                kinds.add(kind)
+                picked.append(product)
+            if len(picked) == SUGGESTIONS:
+                break
+        if picked or not (who or set(said) & OCCASIONS):
+            break
+    if not picked:
+        return _clarify(intent.question)
+    what = " ".join(said)
+    if who and who not in ("him", "her"):
+        label = f"for your {who}" + (
+            f"'s {what}" if said and set(said) <= OCCASIONS else f" ({what})" if said else ""
+        )
+    else:
+        label = f"for “{what or theme}”"
+    under = f" under {money(budget)}" if budget is not None else ""
+    ideas = "\n".join(
+        f"- {p.name}{' by ' + p.brand if p.brand else ''}, {money(_cheapest_fitting(p, budget))}"
+        for p in picked
+    )
+    message = (
+        f"A few ideas {label}{under}, best sellers first:\n{ideas}\n"
+        f"Would one of these do? {intent.question}"
+    )
+    return _clarify(message)
+
+
+def _cheapest_fitting(product: Product, budget: int | None) -> int:
+    prices = [
+        v.price_cents
+        for v in product.variants
+        if _in_stock(v, 1) and (budget is None or v.price_cents <= budget)
+    ]
+    return min(prices, default=product.min_price_cents)
 
 
 async def _price_quote(intent: PriceQuote, commerce: CommerceReader, ctx: PlanContext) -> Plan:

@@ -139,6 +139,27 @@ VAGUE = {
     "friend", "boyfriend", "girlfriend", "brother", "sister", "grandma", "grandpa", "boss",
     "teacher", "birthday", "christmas", "anniversary", "someone", "him", "her",
 }  # fmt: skip
+RECIPIENTS = {
+    "dad", "mom", "mum", "father", "mother", "wife", "husband", "son", "daughter", "friend",
+    "boyfriend", "girlfriend", "brother", "sister", "grandma", "grandpa", "boss", "teacher",
+    "kids", "kid", "baby", "toddler", "teen", "teenager", "coworker", "colleague", "nephew",
+    "niece", "parents", "grandparents", "neighbor", "neighbour", "him", "her",
+}  # fmt: skip
+# "a gift for …", "something for …", "ideas for …", "what should I get …": an open request,
+# and the words after it say what it is for
+OPEN_REQUEST = re.compile(
+    r"\b(?:(?:a |some |any |good |nice |little |small )*(?:gifts?|presents?|something|anything|stuff"
+    r"|things|ideas?|suggestions?|recommendations?|stocking stuffers?)(?: nice| good| fun| useful| cool)?"
+    r"\s+(?:for|to take to|to bring to|to take on)"
+    r"|what (?:should|could|can) i (?:get|buy|bring|take)(?: (?:for|to))?"
+    r"|(?:any )?ideas (?:on|about) what to (?:get|buy|bring)(?: (?:for|to))?)"
+    r"\s+(?P<for>[^.?!]{1,120})"
+)
+OPEN_FILLER = {
+    "a", "an", "the", "my", "our", "your", "his", "her", "their", "who", "that", "likes",
+    "loves", "under", "occasion", "really", "something", "little", "maybe", "any",
+    "ideas", "idea", "gift", "gifts", "present", "presents", "like",
+}  # fmt: skip
 FILLER = {
     "please", "pls", "plz", "me", "give", "using", "asap", "some", "of", "for", "the", "my",
     "i", "need", "want",
@@ -645,6 +666,8 @@ class OfflineParser:
 
         if (quote := self._price_quote(lowered, notes)) is not None:
             return quote
+        if (open_request := self._open_request(lowered, budget)) is not None:
+            return open_request
         search_only = bool(
             re.search(
                 r"\b(show me|do you (?:have|sell|carry)|look(?:ing)? for|search(?: for)?|find me|any|what .* do you have|browse|compare|options for)\b",
@@ -702,7 +725,12 @@ class OfflineParser:
         if vague:
             places = [w for w in vague[0].query.split() if w in PLACES]
             where = f" for your {places[0]}" if places else ""
-            return Unclear(question=f"What would you like{where}? A product name helps me find it.")
+            themed = [w for w in vague[0].query.split() if w in PLACES | RECIPIENTS]
+            return Unclear(
+                question=f"What would you like{where}? A product name helps me find it.",
+                suggest=" ".join(themed) or None,
+                budget_cents=budget,
+            )
         wanting = buying or re.search(
             r"\b(?:need|want|looking|get|give|send|ship|grab|find|have|take|like|please|pls)\b"
             r"|\d|\$",
@@ -742,6 +770,24 @@ class OfflineParser:
         if not items:
             return Unclear(question=QUOTE_HOW) if found is None else None
         return PriceQuote(items=items, ship_to=found[0] if found else None)
+
+    def _open_request(self, lowered: str, budget: int | None) -> Unclear | None:
+        """ "a gift for my dad under $40", "something for a rainy day", "ideas for a
+        picnic": what it is for (None: not an open request)."""
+        found = OPEN_REQUEST.search(self._strip_spans(lowered))
+        if found is None:
+            return None
+        words = re.findall(r"[a-z][a-z-]*", re.sub(r"'s\b", "", found.group("for")))
+        theme = [w for w in words if w not in FILLER and w not in OPEN_FILLER]
+        if not theme:
+            return None
+        recipient = next((w for w in theme if w in RECIPIENTS), None)
+        question = (
+            f"What is your {recipient} into? Tell me and I'll look for it."
+            if recipient and recipient not in ("him", "her")
+            else "What kind of thing should I look for?"
+        )
+        return Unclear(question=question, suggest=" ".join(theme)[:200], budget_cents=budget)
 
     @staticmethod
     def _coupon(text: str) -> str | None:
