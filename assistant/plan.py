@@ -472,6 +472,14 @@ class Nearest(Protocol):
 
 
 @runtime_checkable
+class Related(Protocol):
+    """A reader that can name the products closest in meaning to a query its search found
+    no match for (what an open request's ideas are drawn from)."""
+
+    def related(self, query: str) -> list[Product]: ...
+
+
+@runtime_checkable
 class Kinds(Protocol):
     """A reader that can say which kinds of product a query it searched names (the
     catalog's product types; empty when it names none)."""
@@ -1160,6 +1168,8 @@ async def _suggest(intent: Unclear, commerce: CommerceReader) -> Plan:
     # for ("my sister's birthday") is looked for among its gifts
     for query in dict.fromkeys(q for q in (" ".join(said), "gift") if q):
         found = await commerce.search(query, max_price_cents=budget, limit=12)
+        if not found and isinstance(commerce, Related):
+            found = commerce.related(query)  # ideas close in meaning ("rainy day": umbrellas)
         fitting = [
             p
             for p in found

@@ -101,6 +101,7 @@ class InProcessShop:
         self.user = user
         self._nearest: dict[str, list[str]] = {}
         self._kinds: dict[str, list[str]] = {}
+        self._related: dict[str, list[Product]] = {}
 
     async def me(self) -> dict[str, Any]:
         return (await _answer(account.profile(self.runtime, self.user))).model_dump(mode="json")
@@ -127,6 +128,7 @@ class InProcessShop:
             # what comes closest is kept to name in the answer
             near = found.get("nearest") or found.get("items") or []
             self._nearest[query] = [str(p["name"]) for p in near[:3]]
+            self._related[query] = [Product.model_validate(p) for p in near]
             return []
         return [Product.model_validate(p) for p in found["items"]]
 
@@ -136,6 +138,10 @@ class InProcessShop:
     def nearest(self, query: str) -> list[str]:
         """What the catalog carries closest to `query`, when its search found no match."""
         return self._nearest.get(query, [])
+
+    def related(self, query: str) -> list[Product]:
+        """The products closest in meaning to `query`, when its search found no match."""
+        return self._related.get(query, [])
 
     def kinds(self, query: str) -> list[str]:
         """The product types `query` named, as its search read it."""

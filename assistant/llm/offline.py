@@ -150,7 +150,7 @@ RECIPIENTS = {
 OPEN_REQUEST = re.compile(
     r"\b(?:(?:a |some |any |good |nice |little |small )*(?:gifts?|presents?|something|anything|stuff"
     r"|things|ideas?|suggestions?|recommendations?|stocking stuffers?)(?: nice| good| fun| useful| cool)?"
-    r"\s+(?:for|to take to|to bring to|to take on)"
+    r"\s+(?:for|to take to|to bring to|to take on|to(?! (?:my|the|your|our) (?:cart|basket|bag|order)))"
     r"|what (?:should|could|can) i (?:get|buy|bring|take)(?: (?:for|to))?"
     r"|(?:any )?ideas (?:on|about) what to (?:get|buy|bring)(?: (?:for|to))?)"
     r"\s+(?P<for>[^.?!]{1,120})"

@@ -554,3 +554,26 @@ async def test_a_price_question_for_a_place_is_quoted_and_nothing_bought(
     assert "Denver, CO" in elsewhere and "Nothing was bought" in elsewhere, elsewhere
     assert (await alice.get("/v1/cart")).json()["lines"] == []
     assert await checkout_count(stack, user) == checkouts_before
+
+
+async def test_typos_are_read_and_open_requests_get_ideas_not_purchases(
+    stack: ServiceStack, alice: httpx.AsyncClient
+) -> None:
+    user = (await alice.get("/v1/me")).json()["user_id"]
+    checkouts_before = await checkout_count(stack, user)
+    # product words misspelled, read against the catalog's own words
+    turn = await say(alice, "add 2 packs of AA bateries to my cart")
+    assert turn["state"] == "idle", said(turn)
+    lines = (await alice.get("/v1/cart")).json()["lines"]
+    assert [(li["sku"], li["quantity"]) for li in lines] == [("BAT-AA-4", 2)], said(turn)
+    await _empty_cart(alice)
+
+    ideas = await say(alice, "any ideas for a picnic under $60?")
+    text = said(ideas)
+    assert ideas["state"] == "idle" and ideas["pending"] is None, text
+    suggested = [line for line in text.splitlines() if line.startswith("- ")]
+    assert 1 <= len(suggested) <= 3 and text.rstrip().endswith("?"), text
+    prices = [float(line.rsplit("$", 1)[1].replace(",", "")) for line in suggested]
+    assert all(price <= 60 for price in prices), text
+    assert (await alice.get("/v1/cart")).json()["lines"] == []
+    assert await checkout_count(stack, user) == checkouts_before

@@ -86,3 +86,20 @@ async def test_nothing_found_is_just_the_question() -> None:
     plan = await generate_plan(parser.parse("something for a rainy day").intent, FakeShop())
     assert plan.outcome == "clarify" and "- " not in plan.message
     assert plan.message == "What kind of thing should I look for?"
+
+
+async def test_with_no_match_the_ideas_are_what_is_close_in_meaning() -> None:
+    class Semantic(FakeShop):
+        """A shop whose search reads "rainy day" as no match and names what is close."""
+
+        def related(self, query: str) -> list[Product]:
+            return [
+                product("p-umbrella", "Umbrella", 1999, 4.5, 700),
+                product("p-poncho", "Rain Poncho", 12999, 4.8, 900),  # over the budget
+            ]
+
+    plan = await generate_plan(
+        parser.parse("something for a rainy day under $50").intent, Semantic()
+    )
+    assert plan.outcome == "clarify"
+    assert "- Umbrella by Acme, $19.99" in plan.message and "Poncho" not in plan.message
