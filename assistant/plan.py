@@ -241,7 +241,10 @@ class RefundStep(Frozen):
     amount_cents: int | None = Field(None, gt=0)
     reason: str = "customer request"
     estimate_cents: int = Field(
-        0, ge=0, description="What the refund comes to, as shown for approval (items: before tax)"
+        0,
+        ge=0,
+        description="What the refund comes to, as shown for approval: what was paid for the "
+        "items, tax included, less their share of any discount",
     )
 
     @property

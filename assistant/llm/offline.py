@@ -388,6 +388,17 @@ QUESTION_WORDS = re.compile(
     r"|an|with|come|comes|to|out|for|plus|it|are|can|could|you|i|me|if|that|this|quote|estimate"
     r"|roughly|about|exactly|be|get|my|be|order)\b"
 )
+# words of wanting: a message with one is a request, not a question about a price
+BUYING = re.compile(
+    r"\b(?:buy|order|purchase|add|get me|i need|i want|i'?ll take|can i (?:get|have)"
+    r"|could i (?:get|have)|can you (?:get|grab|order)|i'?d like|pick up"
+    r"|make (?:that|it|this) work|find me)\b"
+)
+# a question about what something costs ("under $20 including shipping" is a budget)
+COST_QUESTION = re.compile(
+    r"\bhow much\b|\bwhat(?:'s| is| would| will| does| do)?\b[^.?!]*\b(?:cost|costs|price|total"
+    r"|come to|comes to|tax|taxes|shipping)\b|\b(?:price|cost) of\b"
+)
 QUOTE_HOW = (
     "Tax and shipping depend on the address: I work them out on the quote I show before "
     "anything is charged. Tell me what to put in your cart (it is not bought until you say "
@@ -668,6 +679,16 @@ class OfflineParser:
             return quote
         if (open_request := self._open_request(lowered, budget)) is not None:
             return open_request
+        if re.search(
+            r"\b(?:ship|send|deliver|mail)\w*\s+(?:it |them |this |that |those )?to\b", lowered
+        ) and (elsewhere := find_place(lowered)):
+            # a purchase goes to the address on the account; another place is never read
+            # as product words, nor bought for silently to the wrong address
+            return Unsupported(
+                reason=f"I can only send orders to the address saved on your account, not to "
+                f"{elsewhere[0].label()}; change it there first. I can tell you what it would "
+                f"cost shipped to {elsewhere[0].label()}: ask “what would … cost shipped there?”."
+            )
         search_only = bool(
             re.search(
                 r"\b(show me|do you (?:have|sell|carry)|look(?:ing)? for|search(?: for)?|find me|any|what .* do you have|browse|compare|options for)\b",
@@ -685,13 +706,13 @@ class OfflineParser:
             return Unclear(
                 question="What would you like to buy? You can name a product and how many."
             )
-        buying = re.search(
-            r"\b(?:buy|order|purchase|add|get me|i need|i want|i'?ll take|can i (?:get|have)"
-            r"|could i (?:get|have)|can you (?:get|grab|order)|i'?d like|pick up"
-            r"|make (?:that|it|this) work|find me)\b",
-            lowered,
+        buying = BUYING.search(lowered)
+        # "under $30 with tax and shipping" is a budget, not a question about the price
+        price_question = (
+            bool(PRICE_QUESTION.search(lowered))
+            and not buying
+            and (budget is None or bool(COST_QUESTION.search(lowered)))
         )
-        price_question = bool(PRICE_QUESTION.search(lowered)) and not buying
         # "which shampoo is the cheapest?", "is the train set ok for a 2 year old?": a
         # question about products is answered with what the catalog has, never a purchase
         question = not buying and bool(
@@ -744,14 +765,8 @@ class OfflineParser:
     def _price_quote(self, lowered: str, notes: list[str]) -> PriceQuote | Unclear | None:
         """A question about what things would cost with tax or shipping, to a place or to
         the person's address: a quote of those items, never a purchase (None: not one)."""
-        buying = re.search(
-            r"\b(?:buy|order|purchase|add|get me|i need|i want|i'?ll take|can i (?:get|have))\b",
-            lowered,
-        )
-        asking = PRICE_QUESTION.search(lowered) or re.match(
-            r"\s*(?:how|what|what'?s|whats|is|are|would|will|can|could)\b", lowered
-        )
-        if buying or not asking:
+        asking = COST_QUESTION.search(lowered) or lowered.rstrip().endswith("?")
+        if BUYING.search(lowered) or not asking:
             return None
         found = find_place(lowered)
         about_quote = QUOTE_WORDS.search(lowered)

@@ -365,9 +365,13 @@ async def test_chat_in_the_terminal(stack: ServiceStack, carla: httpx.AsyncClien
     url = stack.settings.service_url("gateway-bff")
     args = ["chat", "--url", url, "--email", "carla@example.com", "--password", "carla-demo-pass"]
     result = await asyncio.to_thread(
-        runner.invoke, cli.app, args, input="buy 2 AAA batteries, under $20\nn\nquit\n"
-    )
+        runner.invoke, cli.app, args,
+        input="buy 2 AAA batteries, under $20\nmake it three\nn\nquit\n",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
+    # the y/n prompt took an edit: the order was quoted again for three, then declined
+    assert result.output.count("Place this order for") == 2, result.output
+    assert "3 x AAA Alkaline Batteries" in result.output or "│ 3 " in result.output
     assert "Your order" in result.output and "AAA Alkaline Batteries" in result.output
     assert "BAT-AAA-4" not in result.output  # shoppers see names, not SKUs
     assert "total" in result.output and "Place this order for" in result.output

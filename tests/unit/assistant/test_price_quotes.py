@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 from langgraph.runtime import Runtime
 
-from assistant.intents import Buy, Place, PriceQuote, Search, Unclear
+from assistant.intents import Buy, Place, PriceQuote, Search, Unclear, Unsupported
 from assistant.llm import AsyncOffline
 from assistant.llm.offline import OfflineParser
 from assistant.nodes.plan_executor import plan_executor, quote_address
@@ -125,3 +125,24 @@ def test_a_quote_address_is_the_place_or_the_saved_one() -> None:
         "CO",
         "US",
     )
+
+
+def test_a_purchase_to_another_place_is_explained_not_bought_for_home() -> None:
+    intent = parser.parse("buy a usb-c cable and ship it to Denver, CO").intent
+    assert isinstance(intent, Unsupported), intent
+    assert "Denver, CO" in intent.reason and "address saved on your account" in intent.reason
+    assert isinstance(parser.parse("buy a usb-c cable and ship it home").intent, Buy)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pick up olive oil and a usb-c cable for me. Keep it under $20 including shipping.",
+        "2 usb-c cables under $30 with tax and shipping",
+        "I'd like the headphones, total with tax no more than $100",
+    ],
+)
+def test_a_request_with_a_budget_including_tax_or_shipping_is_a_purchase(text: str) -> None:
+    intent = parser.parse(text).intent
+    assert isinstance(intent, Buy), intent
+    assert intent.constraints.budget_cents is not None
