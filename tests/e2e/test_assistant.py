@@ -366,7 +366,7 @@ async def test_chat_in_the_terminal(stack: ServiceStack, carla: httpx.AsyncClien
     args = ["chat", "--url", url, "--email", "carla@example.com", "--password", "carla-demo-pass"]
     result = await asyncio.to_thread(
         runner.invoke, cli.app, args,
-        input="buy 2 AAA batteries, under $20\nmake it three\nn\nquit\n",
+        input="buy 2 AAA batteries, under $30\nmake it three\nn\nquit\n",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     # the y/n prompt took an edit: the order was quoted again for three, then declined
