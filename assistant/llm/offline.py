@@ -399,6 +399,16 @@ COST_QUESTION = re.compile(
     r"\bhow much\b|\bwhat(?:'s| is| would| will| does| do)?\b[^.?!]*\b(?:cost|costs|price|total"
     r"|come to|comes to|tax|taxes|shipping)\b|\b(?:price|cost) of\b"
 )
+# words after "code" that are no code ("check out without a code then")
+NOT_CODES = frozenset({
+    "for", "the", "and", "please", "is", "then", "now", "it", "that", "this", "too", "again",
+    "instead", "first", "here", "there", "anyway", "either", "or", "on", "at", "in", "pls",
+})  # fmt: skip
+# going on without a coupon: "without it", "without the code", "skip the coupon"
+WITHOUT_CODE = re.compile(
+    r"\b(?:without|w/o|minus)\s+(?:it|that|this|(?:the|a|any|that|this|my|your)\s+(?:code|coupon|discount|promo(?: code)?))\b"
+    r"|\b(?:skip|forget|drop|never ?mind|no)\s+(?:the|that|this|my)?\s*(?:code|coupon|discount|promo(?: code)?)\b"
+)
 QUOTE_HOW = (
     "Tax and shipping depend on the address: I work them out on the quote I show before "
     "anything is charged. Tell me what to put in your cart (it is not bought until you say "
@@ -531,6 +541,19 @@ class OfflineParser:
             return ParsedMessage(intent=Unsupported(reason=OTHER_LANGUAGE), notes=notes)
         if not re.search(r"[a-z0-9]", bare):
             return ParsedMessage(intent=Unclear(question="What would you like to do?"), notes=notes)
+        if WITHOUT_CODE.search(lowered):
+            # "go ahead without it", "just check out without the code": a yes to going on
+            # without a coupon (or a checkout of the cart without one)
+            rest = _bare(WITHOUT_CODE.sub(" ", lowered)).strip(" ,.!")
+            rest = re.sub(r"^(?:ugh|fine|well|oh|hmm|just|then)\b[ ,]*", "", rest).strip()
+            rest = re.sub(r"\b(?:then|just|please|instead|anyway)\b", " ", rest).strip()
+            if not rest or (
+                isinstance(self._yes_no(rest), Confirm) and not CHECKOUT_WORDS.search(rest)
+            ):
+                return ParsedMessage(intent=Confirm(), notes=[*notes, "without the coupon"])
+            without_injection = re.sub(WITHOUT_CODE.pattern, " ", without_injection, flags=re.I)
+            lowered = without_injection.lower()
+            bare = _bare(without_injection)
         if awaiting_confirmation or (len(bare.split()) <= 4 and not CHECKOUT_WORDS.search(bare)):
             answer = self._yes_no(bare)
             if answer is not None and not dropped:
@@ -808,7 +831,7 @@ class OfflineParser:
     def _coupon(text: str) -> str | None:
         for m in COUPON.finditer(text):
             code = m.group(1)
-            if code.lower() in {"for", "the", "and", "please", "is"}:
+            if code.lower() in NOT_CODES:
                 continue
             return code.upper()
         named = CODE_VERB.search(text)
