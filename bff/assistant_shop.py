@@ -24,6 +24,7 @@ from assistant.plan import Cart, Order, Product
 from assistant.spelling import catalog_words
 from bff.errors import ApiError, validation_message
 from bff.services import account, cart, catalog, checkout, orders
+from bff.upstream import call
 from commerce.platform.service import ServiceRuntime
 from shopapi.schemas import (
     CartLineCreate,
@@ -73,8 +74,12 @@ async def catalog_vocabulary(runtime: ServiceRuntime) -> Mapping[str, int]:
         return kept[1]
 
     async def page(offset: int) -> dict[str, Any]:
-        params = (("limit", "100"), ("offset", str(offset)), ("sort", "relevance"))
-        found: dict[str, Any] = (await _answer(catalog.search(runtime, params))).json
+        # past the BFF's read cache: these pages are read once, and would only push out
+        # the searches shoppers repeat
+        params = {"limit": "100", "offset": str(offset), "sort": "name"}
+        found: dict[str, Any] = await _answer(
+            call(runtime, "catalog", "GET", "/products", params=params)
+        )
         return found
 
     first = await page(0)
