@@ -33,6 +33,7 @@ from shopapi.schemas import (
 )
 
 Source = Literal["web", "assistant", "agent", "cli", "load-test"]
+MAX_QUANTITY = 1000  # of one item in a line, as `CheckoutLine` takes it
 
 
 async def check_coupon(
@@ -102,6 +103,10 @@ async def quote_lines(
     merged: dict[str, int] = {}
     for sku, quantity in wanted:
         merged[sku] = merged.get(sku, 0) + quantity
+    if any(not 1 <= quantity <= MAX_QUANTITY for quantity in merged.values()):
+        raise ApiError(
+            422, "invalid_lines", f"A line holds 1 to {MAX_QUANTITY} of an item.", param="lines"
+        )
     found = await asyncio.gather(*(catalog.sku(runtime, sku) for sku in merged))
     lines = [
         CheckoutLine(sku=s["sku"], product_id=s["product_id"], name=s["name"], quantity=merged[s["sku"]],
