@@ -820,11 +820,13 @@ class OfflineParser:
         if not theme:
             return None
         recipient = next((w for w in theme if w in RECIPIENTS), None)
-        question = (
-            f"What is your {recipient} into? Tell me and I'll look for it."
-            if recipient and recipient not in ("him", "her")
-            else "What kind of thing should I look for?"
-        )
+        place = next((w for w in theme if w in PLACES), None)
+        if recipient and recipient not in ("him", "her"):
+            question = f"What is your {recipient} into? Tell me and I'll look for it."
+        elif place:
+            question = f"What would you like for your {place}?"
+        else:
+            question = "What kind of thing should I look for?"
         return Unclear(question=question, suggest=" ".join(theme)[:200], budget_cents=budget)
 
     @staticmethod
