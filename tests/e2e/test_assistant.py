@@ -21,6 +21,7 @@ from bff.catalog_cache import CatalogCacheSettings
 from bff.tables import checkouts
 from commerce.contracts.values import FINAL_STATES
 from commerce.services import SERVICES
+from evals import snapshot
 from tests.conftest import ServiceStack
 from tests.integration.assistant.model_server import Scripted, answer_json, model_server
 from tests.integration.helpers import eventually
@@ -551,6 +552,11 @@ async def test_a_price_question_for_a_place_is_quoted_and_nothing_bought(
     assert totals["tax_cents"] > 0  # Washington taxes the batteries and the shipping
     for key in ("subtotal_cents", "tax_cents", "shipping_cents", "total_cents"):
         assert f"${totals[key] / 100:,.2f}" in answer, (key, answer)
+    # the plan-level eval's in-memory shop prices it the same way, on the seeded data
+    assert snapshot.quote_lines([("BAT-AA-4", 2)], seattle)["totals"] == {
+        k: totals[k] for k in ("subtotal_cents", "discount_cents", "tax_cents", "shipping_cents",
+                               "total_cents", "currency")
+    }  # fmt: skip
 
     # a state the shop does not serve is said plainly, with nothing bought
     await _empty_cart(alice)
