@@ -3,7 +3,11 @@ before a message is read; correctly spelled words, brand names, numbers and code
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.intents import Buy, CancelOrder, Refund
 from assistant.llm.offline import OfflineParser
@@ -85,3 +89,18 @@ async def test_a_shop_that_names_its_words_gets_its_own_speller() -> None:
     assert (await speller_for(FakeShop())) is intent_speller()
     named = await speller_for(Named())
     assert named.correct("headphnes").text == "headphones"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_is_read_and_only_letters_change(text: str) -> None:
+    corrected = speller.correct(text)
+    assert re.sub(r"[A-Za-z'-]+", "", corrected.text) == re.sub(r"[A-Za-z'-]+", "", text)
+    for typed, meant in corrected.changes:
+        assert typed.lower() != meant
+
+
+def test_a_very_long_message_is_read_word_by_word() -> None:
+    text = " ".join(["bateries", "cabel", "zzzzzzzzzzzzzzzzzzzz", "x" * 5000] * 200)
+    corrected = speller.correct(text)
+    assert corrected.text.count("batteries") == 200
