@@ -62,17 +62,29 @@ def _cart(found: CartPublic) -> Cart:
 VOCABULARY_SECONDS = 600.0
 """How long the catalog's words are kept before they are read again."""
 _vocabularies: dict[int, tuple[float, Mapping[str, int]]] = {}
+_reading: dict[int, asyncio.Future[Mapping[str, int]]] = {}
 
 
 async def catalog_vocabulary(runtime: ServiceRuntime) -> Mapping[str, int]:
     """The words of the catalog's product names, brands, kinds and departments, with how
     many products use each: read page by page through the catalog search (kept
-    `VOCABULARY_SECONDS` per process), for the assistant's typo correction."""
-    now = time.monotonic()
+    `VOCABULARY_SECONDS` per process; turns that need them while they are read wait for
+    the same read), for the assistant's typo correction."""
     kept = _vocabularies.get(id(runtime))
-    if kept is not None and kept[0] > now:
+    if kept is not None and kept[0] > time.monotonic():
         return kept[1]
+    reading = _reading.get(id(runtime))
+    if reading is None or reading.done():
+        reading = asyncio.ensure_future(_read_vocabulary(runtime))
+        _reading[id(runtime)] = reading
+    try:
+        return await asyncio.shield(reading)
+    finally:
+        if reading.done() and _reading.get(id(runtime)) is reading:
+            del _reading[id(runtime)]
 
+
+async def _read_vocabulary(runtime: ServiceRuntime) -> Mapping[str, int]:
     async def page(offset: int) -> dict[str, Any]:
         # past the BFF's read cache: these pages are read once, and would only push out
         # the searches shoppers repeat
@@ -94,7 +106,7 @@ async def catalog_vocabulary(runtime: ServiceRuntime) -> Mapping[str, int]:
         for p in found.get("items") or []
         for field in ("name", "brand", "product_type", "category")
     )
-    _vocabularies[id(runtime)] = (now + VOCABULARY_SECONDS, words)
+    _vocabularies[id(runtime)] = (time.monotonic() + VOCABULARY_SECONDS, words)
     return words
 
 
