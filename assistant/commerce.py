@@ -8,6 +8,7 @@ total moved refuses it (409 `price_changed`) and starts nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from assistant.plan import Cart, CommerceReader
@@ -29,6 +30,14 @@ class Commerce(CommerceReader, Protocol):
     async def set_quantity(self, sku: str, quantity: int) -> Cart: ...
     async def remove_line(self, sku: str) -> Cart: ...
     async def quote(self, address: dict[str, Any], coupon: str | None) -> dict[str, Any]: ...
+    async def quote_lines(
+        self, lines: Sequence[tuple[str, int]], address: dict[str, Any]
+    ) -> dict[str, Any]:
+        """These (sku, quantity) lines priced for `address` as a checkout would price them
+        (the `quote` answer: lines, totals, jurisdiction), whatever the cart holds; the
+        cart is not touched."""
+        ...
+
     async def start_checkout(
         self, address: dict[str, Any], coupon: str | None, payment_token: str, total_cents: int
     ) -> str: ...

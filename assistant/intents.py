@@ -134,6 +134,29 @@ class Refund(Model):
     reason: str = "customer request"
 
 
+class Place(Model):
+    """Where a price question asks about shipping to ("Denver, CO", "94103", "Texas")."""
+
+    city: str | None = Field(None, max_length=100)
+    region: str = Field(min_length=2, max_length=2, description="US state code, e.g. 'CO'")
+    postal_code: str | None = Field(None, max_length=10)
+
+    def label(self) -> str:
+        if self.city:
+            return f"{self.city}, {self.region}"
+        return f"{self.postal_code} ({self.region})" if self.postal_code else self.region
+
+
+class PriceQuote(Model):
+    """'what would X cost shipped to Denver, CO?', 'how much is shipping to 94103 for two
+    of Y?': the price with tax and shipping, quoted without buying or touching the cart.
+    `ship_to` None means the person's saved address."""
+
+    kind: Literal["price_quote"] = "price_quote"
+    items: list[ItemRequest] = Field(min_length=1, max_length=20)
+    ship_to: Place | None = None
+
+
 class EmptyCart(Model):
     """'empty my cart', 'clear the basket': take every line out."""
 
@@ -168,10 +191,16 @@ SCOPE = "I can help you shop, check orders and handle returns."
 
 
 class Unclear(Model):
-    """Nothing actionable: ask one precise question."""
+    """Nothing actionable: ask one precise question. An open request ("a gift for my dad
+    under $40", "ideas for a picnic") carries what it is for in `suggest`: the question
+    then comes with a few of the catalog's best sellers for it, within `budget_cents`."""
 
     kind: Literal["unclear"] = "unclear"
     question: str
+    suggest: str | None = Field(
+        None, max_length=200, description="What an open request is for: 'picnic', 'dad'"
+    )
+    budget_cents: int | None = Field(None, ge=0)
 
 
 Intent = Annotated[
@@ -186,6 +215,7 @@ Intent = Annotated[
     | OrderStatus
     | CancelOrder
     | Refund
+    | PriceQuote
     | EmptyCart
     | ListOrders
     | Unsupported

@@ -39,6 +39,8 @@ from assistant.intents import (
     ItemRequest,
     ListOrders,
     OrderStatus,
+    Place,
+    PriceQuote,
     Refund,
     RemoveItems,
     Reorder,
@@ -47,12 +49,13 @@ from assistant.intents import (
     Unsupported,
     ViewCart,
 )
+from assistant.llm.offline import RECIPIENTS
 from assistant.text import one_letter_off as _one_letter_off
 
 StepKind = Literal[
     "search", "choose_variant", "add_to_cart", "remove_from_cart", "set_quantity", "view_cart",
     "apply_coupon", "quote", "confirm", "initiate_checkout", "track_checkout", "lookup_order",
-    "order_status", "cancel_order", "refund", "clarify", "refuse",
+    "order_status", "cancel_order", "refund", "clarify", "refuse", "price_lines",
 ]  # fmt: skip
 Outcome = Literal[
     "checkout", "cart_updated", "answer", "clarify", "refuse", "substitute", "refund", "cancel"
@@ -238,7 +241,10 @@ class RefundStep(Frozen):
     amount_cents: int | None = Field(None, gt=0)
     reason: str = "customer request"
     estimate_cents: int = Field(
-        0, ge=0, description="What the refund comes to, as shown for approval (items: before tax)"
+        0,
+        ge=0,
+        description="What the refund comes to, as shown for approval: what was paid for the "
+        "items, tax included, less their share of any discount",
     )
 
     @property
@@ -253,6 +259,21 @@ class RefundStep(Frozen):
         if self.amount_cents:
             return f"Refund {money(self.amount_cents)} of order {self.order_id[:8]}"
         return f"Refund order {self.order_id[:8]} in full"
+
+
+class PriceLinesStep(Frozen):
+    """Price items that are not (necessarily) in the cart for an address: tax, shipping and
+    total from the shop's pricing, with nothing added to the cart and nothing bought."""
+
+    kind: Literal["price_lines"] = "price_lines"
+    lines: list[RefundLine] = Field(min_length=1)
+    ship_to: Place | None = Field(None, description="None: the person's saved address")
+
+    @property
+    def description(self) -> str:
+        what = ", ".join(f"{li.quantity} x {li.name}" for li in self.lines)
+        where = self.ship_to.label() if self.ship_to else "your address"
+        return f"Quote {what} shipped to {where}: tax, shipping and total (nothing is bought)"
 
 
 class ClarifyStep(Frozen):
@@ -299,7 +320,8 @@ PlanStep = Annotated[
     | CancelOrderStep
     | RefundStep
     | ClarifyStep
-    | RefuseStep,
+    | RefuseStep
+    | PriceLinesStep,
     Field(discriminator="kind"),
 ]
 
@@ -453,6 +475,14 @@ class Nearest(Protocol):
 
 
 @runtime_checkable
+class Related(Protocol):
+    """A reader that can name the products closest in meaning to a query its search found
+    no match for (what an open request's ideas are drawn from)."""
+
+    def related(self, query: str) -> list[Product]: ...
+
+
+@runtime_checkable
 class Kinds(Protocol):
     """A reader that can say which kinds of product a query it searched names (the
     catalog's product types; empty when it names none)."""
@@ -507,6 +537,8 @@ async def generate_plan(
             return await _cancel(intent, commerce)
         case Refund():
             return await _refund(intent, commerce)
+        case PriceQuote():
+            return await _price_quote(intent, commerce, ctx)
         case EmptyCart():
             return await _empty(commerce, ctx)
         case ListOrders():
@@ -517,6 +549,8 @@ async def generate_plan(
             return _clarify("There is nothing waiting for a yes or no. What would you like to do?")
         case Unclear() if intent.question == SCOPE:
             return _refuse(f"That is not something I can do. {SCOPE}", "unsupported")
+        case Unclear() if intent.suggest:
+            return await _suggest(intent, commerce)
         case Unclear():
             return _clarify(intent.question)
     return _clarify("What would you like to do?")  # pragma: no cover - the union is exhaustive
@@ -1112,6 +1146,97 @@ async def _buy(
     return Plan(
         steps=steps, outcome="substitute" if substituted else "checkout", message=message,
         budget_cents=budget, coupon_code=coupon, notes=notes,
+    )  # fmt: skip
+
+
+SUGGESTIONS = 3
+"""How many ideas an open request is answered with."""
+OCCASIONS = frozenset({
+    "birthday", "christmas", "xmas", "anniversary", "housewarming", "wedding", "graduation",
+    "holiday", "holidays", "valentine", "valentines", "mother", "father", "shower", "retirement",
+})  # fmt: skip
+
+
+async def _suggest(intent: Unclear, commerce: CommerceReader) -> Plan:
+    """An open request ("a gift for my dad under $40", "ideas for a picnic"): a few of the
+    catalog's best sellers for what it is for, in stock and within the budget, one of each
+    kind, in one message that ends with the question. Never a purchase; with nothing
+    found, just the question."""
+    theme = intent.suggest or ""
+    said = [w for w in theme.split() if w not in RECIPIENTS]
+    who = next((w for w in theme.split() if w in RECIPIENTS), None)
+    budget = intent.budget_cents
+    picked: list[Product] = []
+    # what it is for first; a gift for someone or an occasion the catalog has no words
+    # for ("my sister's birthday") is looked for among its gifts
+    for query in dict.fromkeys(q for q in (" ".join(said), "gift") if q):
+        found = await commerce.search(query, max_price_cents=budget, limit=12)
+        if not found and isinstance(commerce, Related):
+            found = commerce.related(query)  # ideas close in meaning ("rainy day": umbrellas)
+        fitting = [
+            p
+            for p in found
+            if any(
+                _in_stock(v, 1) and (budget is None or v.price_cents <= budget) for v in p.variants
+            )
+        ]
+        kinds: set[str] = set()
+        for product in sorted(fitting, key=popularity, reverse=True):
+            kind = product.product_type or product.name
+            if kind not in kinds:
+                kinds.add(kind)
+                picked.append(product)
+            if len(picked) == SUGGESTIONS:
+                break
+        if picked or not (who or set(said) & OCCASIONS):
+            break
+    if not picked:
+        return _clarify(intent.question)
+    what = " ".join(said)
+    if who and who not in ("him", "her"):
+        label = f"for your {who}" + (
+            f"'s {what}" if said and set(said) <= OCCASIONS else f" ({what})" if said else ""
+        )
+    else:
+        label = f"for “{what or theme}”"
+    under = f" under {money(budget)}" if budget is not None else ""
+    ideas = "\n".join(
+        f"- {p.name}{' by ' + p.brand if p.brand else ''}, {money(_cheapest_fitting(p, budget))}"
+        for p in picked
+    )
+    message = (
+        f"A few ideas {label}{under}, best sellers first:\n{ideas}\n"
+        f"Would one of these do? {intent.question}"
+    )
+    return _clarify(message)
+
+
+def _cheapest_fitting(product: Product, budget: int | None) -> int:
+    prices = [
+        v.price_cents
+        for v in product.variants
+        if _in_stock(v, 1) and (budget is None or v.price_cents <= budget)
+    ]
+    return min(prices, default=product.min_price_cents)
+
+
+async def _price_quote(intent: PriceQuote, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    """The items chosen as a purchase of them would choose them, then priced for the place
+    asked about: an answer, never a change to the cart."""
+    if intent.ship_to is None and not ctx.has_address:
+        return _clarify("Where would it ship to? A city and state or a ZIP code is enough.")
+    as_buy = Buy(items=intent.items, checkout=False)
+    chosen = await _buy(as_buy, commerce, ctx.model_copy(update={"checkout_pending": False}))
+    if chosen.outcome != "cart_updated":
+        return chosen  # a question (which one?) or what is not carried
+    lines = [
+        RefundLine(sku=s.sku, name=s.name, quantity=s.quantity, unit_price_cents=s.unit_price_cents)
+        for s in chosen.adds
+    ]
+    kept = [s for s in chosen.steps if s.kind in READ_ONLY]
+    return Plan(
+        steps=[*kept, PriceLinesStep(lines=lines, ship_to=intent.ship_to)],
+        outcome="answer", notes=chosen.notes,
     )  # fmt: skip
 
 

@@ -11,16 +11,20 @@ the same 422 and message the API gives.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from assistant.commerce import CommerceError
 from assistant.plan import Cart, Order, Product
+from assistant.spelling import catalog_words
 from bff.errors import ApiError, validation_message
 from bff.services import account, cart, catalog, checkout, orders
+from bff.upstream import call
 from commerce.platform.service import ServiceRuntime
 from shopapi.schemas import (
     CartLineCreate,
@@ -55,6 +59,57 @@ def _cart(found: CartPublic) -> Cart:
     return Cart.model_validate(found.model_dump(mode="json"))
 
 
+VOCABULARY_SECONDS = 600.0
+"""How long the catalog's words are kept before they are read again."""
+_vocabularies: dict[int, tuple[float, Mapping[str, int]]] = {}
+_reading: dict[int, asyncio.Future[Mapping[str, int]]] = {}
+
+
+async def catalog_vocabulary(runtime: ServiceRuntime) -> Mapping[str, int]:
+    """The words of the catalog's product names, brands, kinds and departments, with how
+    many products use each: read page by page through the catalog search (kept
+    `VOCABULARY_SECONDS` per process; turns that need them while they are read wait for
+    the same read), for the assistant's typo correction."""
+    kept = _vocabularies.get(id(runtime))
+    if kept is not None and kept[0] > time.monotonic():
+        return kept[1]
+    reading = _reading.get(id(runtime))
+    if reading is None or reading.done():
+        reading = asyncio.ensure_future(_read_vocabulary(runtime))
+        _reading[id(runtime)] = reading
+    try:
+        return await asyncio.shield(reading)
+    finally:
+        if reading.done() and _reading.get(id(runtime)) is reading:
+            del _reading[id(runtime)]
+
+
+async def _read_vocabulary(runtime: ServiceRuntime) -> Mapping[str, int]:
+    async def page(offset: int) -> dict[str, Any]:
+        # past the BFF's read cache: these pages are read once, and would only push out
+        # the searches shoppers repeat
+        params = {"limit": "100", "offset": str(offset), "sort": "name"}
+        found: dict[str, Any] = await _answer(
+            call(runtime, "catalog", "GET", "/products", params=params)
+        )
+        return found
+
+    first = await page(0)
+    total = min(int(first.get("total") or 0), 10_000)
+    pages = [first]
+    offsets = list(range(100, total, 100))
+    for at in range(0, len(offsets), 8):
+        pages += await asyncio.gather(*(page(o) for o in offsets[at : at + 8]))
+    words = catalog_words(
+        str(p.get(field) or "")
+        for found in pages
+        for p in found.get("items") or []
+        for field in ("name", "brand", "product_type", "category")
+    )
+    _vocabularies[id(runtime)] = (time.monotonic() + VOCABULARY_SECONDS, words)
+    return words
+
+
 class InProcessShop:
     """`Commerce` for one person, calling the BFF's application layer directly."""
 
@@ -63,6 +118,7 @@ class InProcessShop:
         self.user = user
         self._nearest: dict[str, list[str]] = {}
         self._kinds: dict[str, list[str]] = {}
+        self._related: dict[str, list[Product]] = {}
 
     async def me(self) -> dict[str, Any]:
         return (await _answer(account.profile(self.runtime, self.user))).model_dump(mode="json")
@@ -89,12 +145,20 @@ class InProcessShop:
             # what comes closest is kept to name in the answer
             near = found.get("nearest") or found.get("items") or []
             self._nearest[query] = [str(p["name"]) for p in near[:3]]
+            self._related[query] = [Product.model_validate(p) for p in near]
             return []
         return [Product.model_validate(p) for p in found["items"]]
+
+    async def vocabulary(self) -> Mapping[str, int]:
+        return await catalog_vocabulary(self.runtime)
 
     def nearest(self, query: str) -> list[str]:
         """What the catalog carries closest to `query`, when its search found no match."""
         return self._nearest.get(query, [])
+
+    def related(self, query: str) -> list[Product]:
+        """The products closest in meaning to `query`, when its search found no match."""
+        return self._related.get(query, [])
 
     def kinds(self, query: str) -> list[str]:
         """The product types `query` named, as its search read it."""
@@ -127,6 +191,13 @@ class InProcessShop:
         body = _quote_body(address, coupon)
         _, lines, quoted = await _answer(checkout.quote(self.runtime, self.user, body))
         return checkout.public(lines, quoted).model_dump(mode="json")
+
+    async def quote_lines(
+        self, lines: Sequence[tuple[str, int]], address: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = _quote_body(address, None)
+        priced, quoted = await _answer(checkout.quote_lines(self.runtime, self.user, lines, body))
+        return checkout.public(priced, quoted).model_dump(mode="json")
 
     async def start_checkout(
         self, address: dict[str, Any], coupon: str | None, payment_token: str, total_cents: int

@@ -79,7 +79,7 @@ def item_similarity(expected: str, predicted: str) -> float:
 
 # -- slots -----------------------------------------------------------------------------
 
-_SKIP = {"kind", "reason", "question", "notes", "explicit"}
+_SKIP = {"kind", "reason", "question", "suggest", "notes", "explicit"}  # free text
 _DEFAULTS: dict[str, Any] = {
     "substitutions_allowed": True,
     "checkout": True,

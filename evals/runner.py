@@ -22,6 +22,7 @@ import structlog
 
 from assistant.intents import Confirm, Decline, ParsedMessage
 from assistant.plan import Plan, PlanContext, RefundLine, generate_plan
+from assistant.spelling import speller_for
 from evals.backends import Parser, Usage
 from evals.dataset import PLAN_ORDER_ID, Case, catalog_facts
 from evals.metrics import (
@@ -156,6 +157,8 @@ async def _turn(conv: _Conversation, parsed: ParsedMessage) -> tuple[list[Any], 
 
 async def _parse(parser: Parser, text: str, awaiting: bool) -> tuple[ParsedMessage, float, Usage]:
     started = time.perf_counter()
+    # typos put right against the catalog's and the intents' words, as the graph does
+    text = (await speller_for(SnapshotCommerce())).correct(text).text
     parsed, usage = await parser.parse(text, awaiting_confirmation=awaiting)
     elapsed = (time.perf_counter() - started) * 1000
     return parsed, elapsed, usage or Usage()

@@ -9,17 +9,22 @@ ranking; the outcome-level run uses the real services instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
 from assistant.plan import Cart, CartLine, Order, OrderLine, Product, Variant
+from assistant.spelling import catalog_words
 from commerce.catalog.data import catalog_products
 from commerce.catalog.search import ProductTypes
-from commerce.discount.domain import CouponInvalid, Rule, check_coupon
+from commerce.discount.domain import CouponInvalid, Line, Rule, apply_rules, check_coupon
 from commerce.discount.routes import RuleIn
 from commerce.discount.seed import DEMO_RULES
+from commerce.pricing import shipping_cents
+from commerce.tax.domain import line_tax
+from commerce.tax.seed import RATES
 from evals.metrics import _token_match, tokens
 
 
@@ -73,6 +78,17 @@ def _types() -> ProductTypes:
     )  # fmt: skip
 
 
+@cache
+def _vocabulary() -> Mapping[str, int]:
+    """The catalog's words as the BFF reads them for typo correction (names, brands, kinds,
+    departments)."""
+    return catalog_words(
+        field
+        for p in catalog_products()
+        for field in (p.name, p.brand, p.product_type or "", p.category)
+    )
+
+
 @dataclass
 class SnapshotCommerce:
     """A `CommerceReader` over the seeded catalog plus this case's cart and orders."""
@@ -113,6 +129,14 @@ class SnapshotCommerce:
             self.near[query] = [t[6].name for t in scored[:3]]
             return []
         return [t[6] for t in (scored if named else matched)[:limit]]
+
+    async def vocabulary(self) -> Mapping[str, int]:
+        return _vocabulary()
+
+    async def quote_lines(
+        self, lines: Sequence[tuple[str, int]], address: dict[str, Any]
+    ) -> dict[str, Any]:
+        return quote_lines(lines, address)
 
     def kinds(self, query: str) -> list[str]:
         """The product types `query` names, as the catalog search reads it."""
@@ -159,6 +183,49 @@ class SnapshotCommerce:
         except CouponInvalid as exc:
             return str(exc)
         return None
+
+
+def quote_lines(lines: Sequence[tuple[str, int]], address: dict[str, Any]) -> dict[str, Any]:
+    """(sku, quantity) lines priced for `address` as the services price them on the seeded
+    data: catalog prices, the active coupon-free rules of the discount engine, the tax
+    service's seeded rates (shipping taxed where that state taxes it) and the pricing
+    rule for shipping. `ValueError` for a place without a rate."""
+    now = datetime.now(UTC)
+    sold = [(sku, quantity, *variant(sku)) for sku, quantity in lines]
+    ruled = [Line(sku, p.category or None, quantity, v.price_cents) for sku, quantity, p, v in sold]
+    subtotal = sum(line.amount for line in ruled)
+    active = [
+        r for r in _rules() if r.active and r.coupon_code is None
+        and (r.starts_at is None or r.starts_at <= now) and (r.ends_at is None or r.ends_at > now)
+    ]  # fmt: skip
+    discounts = {line.sku: 0 for line in ruled}
+    for applied in apply_rules(ruled, active, subtotal):
+        for sku, cents in applied.per_line.items():
+            discounts[sku] += cents
+    discount = sum(discounts.values())
+    shipping = shipping_cents(subtotal, discount)
+    region = str(address.get("region") or "").upper()
+    rates = {row[1]: row for row in RATES if row[0] == str(address.get("country"))}
+    rate = rates.get(region) or rates.get("*")
+    if rate is None:
+        raise ValueError(
+            f"We cannot ship to or calculate tax for {address.get('country')}-{region} yet."
+        )
+    tax = sum(line_tax(q, v.price_cents, discounts[sku], rate[2])[1] for sku, q, _, v in sold)
+    tax += line_tax(1, shipping, 0, rate[2])[1] if rate[5] else 0
+    return {
+        "lines": [
+            {"sku": sku, "name": v.name, "quantity": q, "unit_price_cents": v.price_cents,
+             "discount_cents": discounts[sku]}
+            for sku, q, _, v in sold
+        ],
+        "totals": {
+            "subtotal_cents": subtotal, "discount_cents": discount, "tax_cents": tax,
+            "shipping_cents": shipping, "total_cents": subtotal - discount + tax + shipping,
+            "currency": "USD",
+        },
+        "jurisdiction": f"{address.get('country')}-{region}" if region in rates else str(address.get("country")),
+    }  # fmt: skip
 
 
 @cache

@@ -34,6 +34,7 @@ from assistant.intents import (
     ListOrders,
     OrderStatus,
     ParsedMessage,
+    PriceQuote,
     Refund,
     RemoveItems,
     Reorder,
@@ -42,6 +43,7 @@ from assistant.intents import (
     Unsupported,
     ViewCart,
 )
+from assistant.places import find_place
 from assistant.text import one_letter_off as _one_letter_off
 
 NUMBER_WORDS = {
@@ -136,6 +138,27 @@ VAGUE = {
     "ideas", "dad", "mom", "mum", "father", "mother", "wife", "husband", "son", "daughter",
     "friend", "boyfriend", "girlfriend", "brother", "sister", "grandma", "grandpa", "boss",
     "teacher", "birthday", "christmas", "anniversary", "someone", "him", "her",
+}  # fmt: skip
+RECIPIENTS = {
+    "dad", "mom", "mum", "father", "mother", "wife", "husband", "son", "daughter", "friend",
+    "boyfriend", "girlfriend", "brother", "sister", "grandma", "grandpa", "boss", "teacher",
+    "kids", "kid", "baby", "toddler", "teen", "teenager", "coworker", "colleague", "nephew",
+    "niece", "parents", "grandparents", "neighbor", "neighbour", "him", "her",
+}  # fmt: skip
+# "a gift for …", "something for …", "ideas for …", "what should I get …": an open request,
+# and the words after it say what it is for
+OPEN_REQUEST = re.compile(
+    r"\b(?:(?:a |some |any |good |nice |little |small )*(?:gifts?|presents?|something|anything|stuff"
+    r"|things|ideas?|suggestions?|recommendations?|stocking stuffers?)(?: nice| good| fun| useful| cool)?"
+    r"\s+(?:for|to take to|to bring to|to take on|to(?! (?:my|the|your|our) (?:cart|basket|bag|order)))"
+    r"|what (?:should|could|can) i (?:get|buy|bring|take)(?: (?:for|to))?"
+    r"|(?:any )?ideas (?:on|about) what to (?:get|buy|bring)(?: (?:for|to))?)"
+    r"\s+(?P<for>[^.?!]{1,120})"
+)
+OPEN_FILLER = {
+    "a", "an", "the", "my", "our", "your", "his", "her", "their", "who", "that", "likes",
+    "loves", "under", "occasion", "really", "something", "little", "maybe", "any",
+    "ideas", "idea", "gift", "gifts", "present", "presents", "like",
 }  # fmt: skip
 FILLER = {
     "please", "pls", "plz", "me", "give", "using", "asap", "some", "of", "for", "the", "my",
@@ -353,6 +376,39 @@ PRICE_QUESTION = re.compile(
     r"\bhow much (?:is|are|would|will|does|do|for)\b|\bwhat(?:'s| is| would be| will be) the (?:price|cost|total|tax|shipping)\b"
     r"|\bwhat would\b[^.?!]*\bcost\b|\bprice of\b|\bcost of\b|\bwith tax\b|\bincluding (?:tax|shipping)\b"
 )
+# what makes a price question one about the whole cost (tax, shipping, a total) and the
+# phrases around a place ("shipped to", "delivered to")
+QUOTE_WORDS = re.compile(
+    r"\b(?:(?:with|plus|including|incl\.?|after|and|before) )?(?:sales )?tax(?:es)?(?: and shipping)?\b"
+    r"|\b(?:shipped|shipping|sent|delivered|delivery|deliver|ship|send)(?: (?:cost|costs|fee|fees|charge))?(?: (?:to|in))?\b"
+    r"|\b(?:all in|out the door|in total|the total|total cost|total price|grand total|total)\b"
+)
+QUESTION_WORDS = re.compile(
+    r"\b(?:how|much|would|cost|costs|price|prices|what|whats|what's|is|be|will|does|do|the|a"
+    r"|an|with|come|comes|to|out|for|plus|it|are|can|could|you|i|me|if|that|this|quote|estimate"
+    r"|roughly|about|exactly|be|get|my|be|order)\b"
+)
+# words of wanting: a message with one is a request, not a question about a price
+BUYING = re.compile(
+    r"\b(?:buy|order|purchase|add|get me|i need|i want|i'?ll take|can i (?:get|have)"
+    r"|could i (?:get|have)|can you (?:get|grab|order)|i'?d like|pick up"
+    r"|make (?:that|it|this) work|find me)\b"
+)
+# a question about what something costs ("under $20 including shipping" is a budget)
+COST_QUESTION = re.compile(
+    r"\bhow much\b|\bwhat(?:'s| is| would| will| does| do)?\b[^.?!]*\b(?:cost|costs|price|total"
+    r"|come to|comes to|tax|taxes|shipping)\b|\b(?:price|cost) of\b"
+)
+# words after "code" that are no code ("check out without a code then")
+NOT_CODES = frozenset({
+    "for", "the", "and", "please", "is", "then", "now", "it", "that", "this", "too", "again",
+    "instead", "first", "here", "there", "anyway", "either", "or", "on", "at", "in", "pls",
+})  # fmt: skip
+# going on without a coupon: "without it", "without the code", "skip the coupon"
+WITHOUT_CODE = re.compile(
+    r"\b(?:without|w/o|minus)\s+(?:it|that|this|(?:the|a|any|that|this|my|your)\s+(?:code|coupon|discount|promo(?: code)?))\b"
+    r"|\b(?:skip|forget|drop|never ?mind|no)\s+(?:the|that|this|my)?\s*(?:code|coupon|discount|promo(?: code)?)\b"
+)
 QUOTE_HOW = (
     "Tax and shipping depend on the address: I work them out on the quote I show before "
     "anything is charged. Tell me what to put in your cart (it is not bought until you say "
@@ -485,6 +541,19 @@ class OfflineParser:
             return ParsedMessage(intent=Unsupported(reason=OTHER_LANGUAGE), notes=notes)
         if not re.search(r"[a-z0-9]", bare):
             return ParsedMessage(intent=Unclear(question="What would you like to do?"), notes=notes)
+        if WITHOUT_CODE.search(lowered):
+            # "go ahead without it", "just check out without the code": a yes to going on
+            # without a coupon (or a checkout of the cart without one)
+            rest = _bare(WITHOUT_CODE.sub(" ", lowered)).strip(" ,.!")
+            rest = re.sub(r"^(?:ugh|fine|well|oh|hmm|just|then)\b[ ,]*", "", rest).strip()
+            rest = re.sub(r"\b(?:then|just|please|instead|anyway)\b", " ", rest).strip()
+            if not rest or (
+                isinstance(self._yes_no(rest), Confirm) and not CHECKOUT_WORDS.search(rest)
+            ):
+                return ParsedMessage(intent=Confirm(), notes=[*notes, "without the coupon"])
+            without_injection = re.sub(WITHOUT_CODE.pattern, " ", without_injection, flags=re.I)
+            lowered = without_injection.lower()
+            bare = _bare(without_injection)
         if awaiting_confirmation or (len(bare.split()) <= 4 and not CHECKOUT_WORDS.search(bare)):
             answer = self._yes_no(bare)
             if answer is not None and not dropped:
@@ -629,6 +698,20 @@ class OfflineParser:
         ):
             return Checkout(constraints=constraints, coupon_code=coupon)
 
+        if (quote := self._price_quote(lowered, notes)) is not None:
+            return quote
+        if (open_request := self._open_request(lowered, budget)) is not None:
+            return open_request
+        if re.search(
+            r"\b(?:ship|send|deliver|mail)\w*\s+(?:it |them |this |that |those )?to\b", lowered
+        ) and (elsewhere := find_place(lowered)):
+            # a purchase goes to the address on the account; another place is never read
+            # as product words, nor bought for silently to the wrong address
+            return Unsupported(
+                reason=f"I can only send orders to the address saved on your account, not to "
+                f"{elsewhere[0].label()}; change it there first. I can tell you what it would "
+                f"cost shipped to {elsewhere[0].label()}: ask “what would … cost shipped there?”."
+            )
         search_only = bool(
             re.search(
                 r"\b(show me|do you (?:have|sell|carry)|look(?:ing)? for|search(?: for)?|find me|any|what .* do you have|browse|compare|options for)\b",
@@ -646,13 +729,13 @@ class OfflineParser:
             return Unclear(
                 question="What would you like to buy? You can name a product and how many."
             )
-        buying = re.search(
-            r"\b(?:buy|order|purchase|add|get me|i need|i want|i'?ll take|can i (?:get|have)"
-            r"|could i (?:get|have)|can you (?:get|grab|order)|i'?d like|pick up"
-            r"|make (?:that|it|this) work|find me)\b",
-            lowered,
+        buying = BUYING.search(lowered)
+        # "under $30 with tax and shipping" is a budget, not a question about the price
+        price_question = (
+            bool(PRICE_QUESTION.search(lowered))
+            and not buying
+            and (budget is None or bool(COST_QUESTION.search(lowered)))
         )
-        price_question = bool(PRICE_QUESTION.search(lowered)) and not buying
         # "which shampoo is the cheapest?", "is the train set ok for a 2 year old?": a
         # question about products is answered with what the catalog has, never a purchase
         question = not buying and bool(
@@ -686,7 +769,12 @@ class OfflineParser:
         if vague:
             places = [w for w in vague[0].query.split() if w in PLACES]
             where = f" for your {places[0]}" if places else ""
-            return Unclear(question=f"What would you like{where}? A product name helps me find it.")
+            themed = [w for w in vague[0].query.split() if w in PLACES | RECIPIENTS]
+            return Unclear(
+                question=f"What would you like{where}? A product name helps me find it.",
+                suggest=" ".join(themed) or None,
+                budget_cents=budget,
+            )
         wanting = buying or re.search(
             r"\b(?:need|want|looking|get|give|send|ship|grab|find|have|take|like|please|pls)\b"
             r"|\d|\$",
@@ -697,11 +785,55 @@ class OfflineParser:
             explicit=bool(wanting),
         )  # fmt: skip
 
+    def _price_quote(self, lowered: str, notes: list[str]) -> PriceQuote | Unclear | None:
+        """A question about what things would cost with tax or shipping, to a place or to
+        the person's address: a quote of those items, never a purchase (None: not one)."""
+        asking = COST_QUESTION.search(lowered) or lowered.rstrip().endswith("?")
+        if BUYING.search(lowered) or not asking:
+            return None
+        found = find_place(lowered)
+        about_quote = QUOTE_WORDS.search(lowered)
+        if found is None and not about_quote:
+            return None
+        rest = lowered
+        if found is not None:
+            start, end = found[1]
+            rest = lowered[:start] + " " + lowered[end:]
+        rest = QUOTE_WORDS.sub(" ", rest)
+        items = []
+        for item in self._items(self._strip_spans(rest), notes):
+            words = QUESTION_WORDS.sub(" ", item.query).split()
+            if words:
+                items.append(item.model_copy(update={"query": " ".join(words)}))
+        if not items:
+            return Unclear(question=QUOTE_HOW) if found is None else None
+        return PriceQuote(items=items, ship_to=found[0] if found else None)
+
+    def _open_request(self, lowered: str, budget: int | None) -> Unclear | None:
+        """ "a gift for my dad under $40", "something for a rainy day", "ideas for a
+        picnic": what it is for (None: not an open request)."""
+        found = OPEN_REQUEST.search(self._strip_spans(lowered))
+        if found is None:
+            return None
+        words = re.findall(r"[a-z][a-z-]*", re.sub(r"'s\b", "", found.group("for")))
+        theme = [w for w in words if w not in FILLER and w not in OPEN_FILLER]
+        if not theme:
+            return None
+        recipient = next((w for w in theme if w in RECIPIENTS), None)
+        place = next((w for w in theme if w in PLACES), None)
+        if recipient and recipient not in ("him", "her"):
+            question = f"What is your {recipient} into? Tell me and I'll look for it."
+        elif place:
+            question = f"What would you like for your {place}?"
+        else:
+            question = "What kind of thing should I look for?"
+        return Unclear(question=question, suggest=" ".join(theme)[:200], budget_cents=budget)
+
     @staticmethod
     def _coupon(text: str) -> str | None:
         for m in COUPON.finditer(text):
             code = m.group(1)
-            if code.lower() in {"for", "the", "and", "please", "is"}:
+            if code.lower() in NOT_CODES:
                 continue
             return code.upper()
         named = CODE_VERB.search(text)

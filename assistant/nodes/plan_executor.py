@@ -16,6 +16,7 @@ from langgraph.runtime import Runtime
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_fixed
 
 from assistant.commerce import Commerce, CommerceError
+from assistant.intents import Place
 from assistant.nodes.clarification import STILL_WAITING
 from assistant.plan import (
     AddToCartStep,
@@ -23,6 +24,7 @@ from assistant.plan import (
     CancelOrderStep,
     InitiateCheckoutStep,
     Plan,
+    PriceLinesStep,
     RefundStep,
     RemoveFromCartStep,
     SetQuantityStep,
@@ -112,6 +114,38 @@ def describe(confirmation: Confirmation) -> str:
         f"{notes}Here is the order:\n{lines}\n{', '.join(parts)}.\n"
         f"Total {money(confirmation.total_cents)}{budget}, shipping to {where}, paid with your saved card.\n"
         "Shall I place it? (yes / no)"
+    )
+
+
+def quote_address(place: Place | None, saved: dict[str, Any]) -> dict[str, Any] | None:
+    """The address a price question is quoted for: the place it names (tax goes by state,
+    so a city and state or a ZIP code is enough), else the person's saved address."""
+    if place is None:
+        return saved or None
+    return {
+        "name": "Price quote", "line1": "Price quote only", "city": place.city or place.region,
+        "region": place.region, "postal_code": place.postal_code or "-", "country": "US",
+    }  # fmt: skip
+
+
+def describe_price(step: PriceLinesStep, quote: dict[str, Any], notes: list[str]) -> str:
+    """A price question's answer: each item, subtotal, discount, tax, shipping and total,
+    and that nothing was bought or put in the cart."""
+    totals = quote["totals"]
+    where = step.ship_to.label() if step.ship_to else "your address"
+    items = "\n".join(
+        f"- {li['quantity']} x {li['name']}: {money(li['quantity'] * li['unit_price_cents'])}"
+        for li in quote["lines"]
+    )
+    parts = [f"Subtotal {money(totals['subtotal_cents'])}"]
+    if totals.get("discount_cents"):
+        parts.append(f"discount -{money(totals['discount_cents'])}")
+    parts += [f"tax {money(totals['tax_cents'])}", f"shipping {money(totals['shipping_cents'])}"]
+    said = "".join(f"{n[0].upper()}{n[1:]}.\n" for n in notes)
+    return (
+        f"{said}Shipped to {where}:\n{items}\n{', '.join(parts)}.\n"
+        f"Total {money(totals['total_cents'])}. That is a quote: nothing was bought or added to "
+        "your cart. Say “buy …” to order it."
     )
 
 
@@ -215,6 +249,28 @@ async def plan_executor(
                         await commerce.remove_line(step.sku)
                 case ApplyCouponStep():
                     coupon = step.code
+                case PriceLinesStep():
+                    where = quote_address(step.ship_to, address)
+                    if where is None:
+                        replies.append(
+                            "Tax and shipping depend on where it goes: tell me a city and state "
+                            "or a ZIP code and I will work them out."
+                        )
+                    else:
+                        try:
+                            quote = await commerce.quote_lines(
+                                [(li.sku, li.quantity) for li in step.lines], where
+                            )
+                        except CommerceError as exc:
+                            if exc.status >= 500:
+                                raise
+                            place = step.ship_to.label() if step.ship_to else "your address"
+                            replies.append(
+                                f"I can't quote shipping to {place}: {exc.message} "
+                                "Nothing was bought or added to your cart."
+                            )
+                        else:
+                            replies.append(describe_price(step, quote, plan.notes))
                 case _ if step.kind == "view_cart" and plan.outcome == "answer":
                     replies.append(cart_summary((await commerce.cart()).lines))
                 case _ if step.kind == "quote":

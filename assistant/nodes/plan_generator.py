@@ -131,8 +131,8 @@ async def _answer_about_coupon(
     if isinstance(answer, Decline):
         said = "Okay, I did not order it. What would you like to do?"
         return Plan(steps=[ClarifyStep(question=said)], outcome="clarify", message=said)
-    if isinstance(answer, Confirm):
-        code = None
+    if isinstance(answer, Confirm) or (isinstance(answer, Checkout) and not answer.coupon_code):
+        code = None  # "go ahead without it", "just check out without the code"
     elif isinstance(answer, ApplyCoupon):
         code = answer.code
     else:

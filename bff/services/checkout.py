@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ from shopapi.schemas import (
 )
 
 Source = Literal["web", "assistant", "agent", "cli", "load-test"]
+MAX_QUANTITY = 1000  # of one item in a line, as `CheckoutLine` takes it
 
 
 async def check_coupon(
@@ -85,8 +86,41 @@ async def quote(
 ) -> tuple[str, list[CheckoutLine], pricing.Quote]:
     """The cart priced for this address and coupon: (cart id, its lines, the quote)."""
     cart_id, lines = await cart.checkout_lines(runtime, user)
+    return cart_id, lines, await _priced(runtime, user, lines, body)
+
+
+async def quote_lines(
+    runtime: ServiceRuntime, user: str, wanted: Sequence[tuple[str, int]], body: QuoteCreate
+) -> tuple[list[CheckoutLine], pricing.Quote]:
+    """Items that need not be in the cart ((sku, quantity), priced by the catalog) quoted
+    for this address and coupon as a checkout of them would be; the cart is not read or
+    changed. 404 for an unknown SKU, 422 for more lines than a checkout holds."""
+    if not wanted or len(wanted) > MAX_CHECKOUT_LINES:
+        raise ApiError(
+            422, "invalid_lines",
+            f"A quote holds 1 to {MAX_CHECKOUT_LINES} different items.", param="lines",
+        )  # fmt: skip
+    merged: dict[str, int] = {}
+    for sku, quantity in wanted:
+        merged[sku] = merged.get(sku, 0) + quantity
+    if any(not 1 <= quantity <= MAX_QUANTITY for quantity in merged.values()):
+        raise ApiError(
+            422, "invalid_lines", f"A line holds 1 to {MAX_QUANTITY} of an item.", param="lines"
+        )
+    found = await asyncio.gather(*(catalog.sku(runtime, sku) for sku in merged))
+    lines = [
+        CheckoutLine(sku=s["sku"], product_id=s["product_id"], name=s["name"], quantity=merged[s["sku"]],
+                     unit_price_cents=s["price_cents"], tax_class=s["tax_class"], category=s["category"])
+        for s in found
+    ]  # fmt: skip
+    return lines, await _priced(runtime, user, lines, body)
+
+
+async def _priced(
+    runtime: ServiceRuntime, user: str, lines: list[CheckoutLine], body: QuoteCreate
+) -> pricing.Quote:
     try:
-        quoted = await pricing.quote(
+        return await pricing.quote(
             runtime.http, runtime.settings, user_id=user, lines=lines,
             shipping_address=body.shipping_address, coupon_code=body.coupon_code,
         )  # fmt: skip
@@ -103,7 +137,6 @@ async def quote(
         ) from exc
     except pricing.PricingError as exc:  # a request the pricing services refused
         raise ApiError(422, "pricing_rejected", f"The cart cannot be priced: {exc}") from exc
-    return cart_id, lines, quoted
 
 
 def public(lines: list[CheckoutLine], quoted: pricing.Quote) -> QuotePublic:

@@ -22,6 +22,7 @@ from bff.tables import checkouts
 from commerce.contracts.values import FINAL_STATES
 from commerce.platform.settings import CatalogCacheSettings
 from commerce.services import SERVICES
+from evals import snapshot
 from tests.conftest import ServiceStack
 from tests.integration.assistant.model_server import Scripted, answer_json, model_server
 from tests.integration.helpers import eventually
@@ -367,9 +368,13 @@ async def test_chat_in_the_terminal(stack: ServiceStack, carla: httpx.AsyncClien
     url = stack.settings.service_url("gateway-bff")
     args = ["chat", "--url", url, "--email", "carla@example.com", "--password", "carla-demo-pass"]
     result = await asyncio.to_thread(
-        runner.invoke, cli.app, args, input="buy 2 AAA batteries, under $20\nn\nquit\n"
-    )
+        runner.invoke, cli.app, args,
+        input="buy 2 AAA batteries, under $30\nmake it three\nn\nquit\n",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
+    # the y/n prompt took an edit: the order was quoted again for three, then declined
+    assert result.output.count("Place this order for") == 2, result.output
+    assert "3 x AAA Alkaline Batteries" in result.output or "│ 3 " in result.output
     assert "Your order" in result.output and "AAA Alkaline Batteries" in result.output
     assert "BAT-AAA-4" not in result.output  # shoppers see names, not SKUs
     assert "total" in result.output and "Place this order for" in result.output
@@ -520,3 +525,67 @@ async def test_an_ambiguous_request_gets_one_question_and_the_answer_completes_i
     ]
     assert answered["pending"]["budget_cents"] == 3000
     await say(bob, "no", turn["conversation_id"])
+
+
+async def test_a_price_question_for_a_place_is_quoted_and_nothing_bought(
+    stack: ServiceStack, alice: httpx.AsyncClient
+) -> None:
+    user = (await alice.get("/v1/me")).json()["user_id"]
+    checkouts_before = await checkout_count(stack, user)
+    turn = await say(
+        alice, "how much would two packs of AA batteries cost shipped to Seattle, WA 98101?"
+    )
+    answer = said(turn)
+    assert turn["state"] == "idle" and turn["pending"] is None, answer
+    assert "Shipped to Seattle, WA" in answer and "nothing was bought" in answer, answer
+    assert (await alice.get("/v1/cart")).json()["lines"] == []
+    assert await checkout_count(stack, user) == checkouts_before
+
+    # the same items in a cart, quoted by the checkout for the same place: the same figures
+    added = await alice.post("/v1/cart/lines", json={"sku": "BAT-AA-4", "quantity": 2})
+    assert added.status_code in (200, 201), added.text
+    seattle = {
+        "name": "Alice Martin", "line1": "1 Pine St", "city": "Seattle", "region": "WA",
+        "postal_code": "98101", "country": "US",
+    }  # fmt: skip
+    quoted = await alice.post("/v1/checkout/quote", json={"shipping_address": seattle})
+    assert quoted.status_code == 200, quoted.text
+    totals = quoted.json()["totals"]
+    assert totals["tax_cents"] > 0  # Washington taxes the batteries and the shipping
+    for key in ("subtotal_cents", "tax_cents", "shipping_cents", "total_cents"):
+        assert f"${totals[key] / 100:,.2f}" in answer, (key, answer)
+    # the plan-level eval's in-memory shop prices it the same way, on the seeded data
+    assert snapshot.quote_lines([("BAT-AA-4", 2)], seattle)["totals"] == {
+        k: totals[k] for k in ("subtotal_cents", "discount_cents", "tax_cents", "shipping_cents",
+                               "total_cents", "currency")
+    }  # fmt: skip
+
+    # a state the shop does not serve is said plainly, with nothing bought
+    await _empty_cart(alice)
+    elsewhere = said(await say(alice, "what would a usb-c cable cost with tax to Denver, CO?"))
+    assert "Denver, CO" in elsewhere and "Nothing was bought" in elsewhere, elsewhere
+    assert (await alice.get("/v1/cart")).json()["lines"] == []
+    assert await checkout_count(stack, user) == checkouts_before
+
+
+async def test_typos_are_read_and_open_requests_get_ideas_not_purchases(
+    stack: ServiceStack, alice: httpx.AsyncClient
+) -> None:
+    user = (await alice.get("/v1/me")).json()["user_id"]
+    checkouts_before = await checkout_count(stack, user)
+    # product words misspelled, read against the catalog's own words
+    turn = await say(alice, "add 2 packs of AA bateries to my cart")
+    assert turn["state"] == "idle", said(turn)
+    lines = (await alice.get("/v1/cart")).json()["lines"]
+    assert [(li["sku"], li["quantity"]) for li in lines] == [("BAT-AA-4", 2)], said(turn)
+    await _empty_cart(alice)
+
+    ideas = await say(alice, "any ideas for a picnic under $60?")
+    text = said(ideas)
+    assert ideas["state"] == "idle" and ideas["pending"] is None, text
+    suggested = [line for line in text.splitlines() if line.startswith("- ")]
+    assert 1 <= len(suggested) <= 3 and text.rstrip().endswith("?"), text
+    prices = [float(line.rsplit("$", 1)[1].replace(",", "")) for line in suggested]
+    assert all(price <= 60 for price in prices), text
+    assert (await alice.get("/v1/cart")).json()["lines"] == []
+    assert await checkout_count(stack, user) == checkouts_before

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from assistant.commerce import CommerceError
 from assistant.plan import Cart, CartLine, Order, OrderLine, Product, Variant
+
+TAX_BPS = {"CA": 725, "WA": 650, "TX": 625, "NY": 400}
+"""The states the fake shop serves, with their tax rate in basis points."""
 
 
 class FakeShop:
@@ -44,6 +49,7 @@ class FakeShop:
         }  # fmt: skip
         self.cart_lines: list[CartLine] = []
         self.order_list: list[Order] = []
+        self.quoted: list[tuple[list[tuple[str, int]], dict[str, Any]]] = []
 
     async def search(
         self, query: str, *, max_price_cents: int | None = None, limit: int = 10
@@ -80,6 +86,33 @@ class FakeShop:
         if code == "OLD":
             return "The coupon OLD has expired."
         return f"The coupon {code} does not exist."
+
+    async def quote_lines(
+        self, lines: Sequence[tuple[str, int]], address: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Catalog prices, tax by state (`TAX_BPS`; another state is not served), shipping
+        5.99 below a 50.00 subtotal; the cart is not read."""
+        self.quoted.append((list(lines), address))
+        rate = TAX_BPS.get(str(address.get("region")))
+        if rate is None:
+            raise CommerceError(
+                422, "unsupported_address",
+                f"We cannot ship to or calculate tax for US-{address.get('region')} yet.",
+            )  # fmt: skip
+        variants = {v.sku: v for p in self.products.values() for v in p.variants}
+        priced: list[dict[str, Any]] = [
+            {"sku": sku, "name": variants[sku].name, "quantity": quantity,
+             "unit_price_cents": variants[sku].price_cents}
+            for sku, quantity in lines
+        ]  # fmt: skip
+        subtotal = sum(quantity * variants[sku].price_cents for sku, quantity in lines)
+        tax = (subtotal * rate + 5000) // 10000
+        shipping = 0 if subtotal >= 5000 else 599
+        totals = {
+            "subtotal_cents": subtotal, "discount_cents": 0, "tax_cents": tax,
+            "shipping_cents": shipping, "total_cents": subtotal + tax + shipping, "currency": "USD",
+        }  # fmt: skip
+        return {"lines": priced, "totals": totals, "jurisdiction": f"US-{address.get('region')}"}
 
     def out_of_stock(self, sku: str) -> None:
         for product in self.products.values():

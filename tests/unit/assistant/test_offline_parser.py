@@ -194,7 +194,8 @@ def test_search_checkout_and_reorder() -> None:
 
 def test_vague_and_empty_requests_ask_one_question() -> None:
     vague = parser.parse("I need something for my kitchen").intent
-    assert isinstance(vague, Unclear) and "kitchen" in vague.question
+    assert isinstance(vague, Unclear) and vague.suggest == "kitchen"  # ideas, then the question
+    assert "kitchen" in vague.question
     assert isinstance(parser.parse("").intent, Unclear)
 
 

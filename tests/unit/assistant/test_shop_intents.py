@@ -132,8 +132,8 @@ async def test_unsupported_requests_are_explained(text: str, says: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "how much would the headphones cost with tax shipped to Denver?",
         "what's the price of the usb-c cable",
+        "how much are the headphones?",
     ],
 )
 def test_price_questions_are_answered_not_bought(text: str) -> None:
