@@ -170,9 +170,15 @@ class ListOrders(Model):
     about: Literal["orders", "charges"] = "orders"
 
 
+class ListPromotions(Model):
+    """'any deals on right now?', 'what discounts do you have?': the promotions on offer."""
+
+    kind: Literal["list_promotions"] = "list_promotions"
+
+
 class Unsupported(Model):
     """A shop request the assistant cannot carry out (gift cards, subscriptions, price
-    matching, other currencies or languages, promotions it cannot see): `reason` says why."""
+    matching, other currencies or languages): `reason` says why."""
 
     kind: Literal["unsupported"] = "unsupported"
     reason: str = Field(min_length=1, max_length=300)
@@ -218,6 +224,7 @@ Intent = Annotated[
     | PriceQuote
     | EmptyCart
     | ListOrders
+    | ListPromotions
     | Unsupported
     | Confirm
     | Decline

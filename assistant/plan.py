@@ -38,6 +38,7 @@ from assistant.intents import (
     Intent,
     ItemRequest,
     ListOrders,
+    ListPromotions,
     OrderStatus,
     Place,
     PriceQuote,
@@ -56,6 +57,7 @@ StepKind = Literal[
     "search", "choose_variant", "add_to_cart", "remove_from_cart", "set_quantity", "view_cart",
     "apply_coupon", "quote", "confirm", "initiate_checkout", "track_checkout", "lookup_order",
     "order_status", "cancel_order", "refund", "clarify", "refuse", "price_lines",
+    "lookup_promotions",
 ]  # fmt: skip
 Outcome = Literal[
     "checkout", "cart_updated", "answer", "clarify", "refuse", "substitute", "refund", "cancel"
@@ -276,6 +278,16 @@ class PriceLinesStep(Frozen):
         return f"Quote {what} shipped to {where}: tax, shipping and total (nothing is bought)"
 
 
+class LookupPromotionsStep(Frozen):
+    """Read the promotions on offer now (nothing changes)."""
+
+    kind: Literal["lookup_promotions"] = "lookup_promotions"
+
+    @property
+    def description(self) -> str:
+        return "Read the promotions on offer now"
+
+
 class ClarifyStep(Frozen):
     kind: Literal["clarify"] = "clarify"
     question: str
@@ -321,7 +333,8 @@ PlanStep = Annotated[
     | RefundStep
     | ClarifyStep
     | RefuseStep
-    | PriceLinesStep,
+    | PriceLinesStep
+    | LookupPromotionsStep,
     Field(discriminator="kind"),
 ]
 
@@ -410,6 +423,14 @@ class Product(Loose):
     variants: list[Variant] = Field(default_factory=list)
 
 
+class Promotion(Loose):
+    """A promotion on offer: applied by itself (`coupon_code` None) or with its code."""
+
+    name: str
+    coupon_code: str | None = None
+    ends_at: str | None = None
+
+
 class CartLine(Loose):
     sku: str
     name: str
@@ -463,6 +484,10 @@ class CommerceReader(Protocol):
     async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
         """Why `code` cannot apply to these (sku, quantity) lines (unknown, expired, used,
         below its minimum), or None when it applies."""
+        ...
+
+    async def promotions(self) -> list[Promotion]:
+        """The promotions on offer now."""
         ...
 
 
@@ -543,6 +568,8 @@ async def generate_plan(
             return await _empty(commerce, ctx)
         case ListOrders():
             return await _list_orders(intent, commerce)
+        case ListPromotions():
+            return await _list_promotions(commerce)
         case Unsupported():
             return _refuse(f"{intent.reason} {SCOPE}", "unsupported")
         case Confirm() | Decline():
@@ -1366,6 +1393,22 @@ async def _list_orders(intent: ListOrders, commerce: CommerceReader) -> Plan:
         f"In all {money(paid)} charged and {money(back)} refunded."
     )
     return Plan(steps=[lookup], outcome="answer", message=message)
+
+
+async def _list_promotions(commerce: CommerceReader) -> Plan:
+    found = await commerce.promotions()
+    if not found:
+        message = "There are no promotions running right now."
+    else:
+        running = "; ".join(
+            f"{p.name} (code {p.coupon_code})" if p.coupon_code else f"{p.name} (applied by itself)"
+            for p in found
+        )
+        message = (
+            f"On offer now: {running}. A code counts when you give it before you confirm an "
+            "order; the others are taken off by themselves where they apply."
+        )
+    return Plan(steps=[LookupPromotionsStep()], outcome="answer", message=message)
 
 
 def _cart_match(lines: Sequence[CartLine], query: str | None) -> list[CartLine]:

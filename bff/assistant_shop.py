@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from assistant.commerce import CommerceError
-from assistant.plan import Cart, Order, Product
+from assistant.plan import Cart, Order, Product, Promotion
 from assistant.spelling import catalog_words
 from bff.errors import ApiError, validation_message
 from bff.services import account, cart, catalog, checkout, orders
@@ -122,6 +122,10 @@ class InProcessShop:
 
     async def me(self) -> dict[str, Any]:
         return (await _answer(account.profile(self.runtime, self.user))).model_dump(mode="json")
+
+    async def promotions(self) -> list[Promotion]:
+        found = await _answer(checkout.promotions(self.runtime))
+        return [Promotion.model_validate(p.model_dump(mode="json")) for p in found.items]
 
     async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
         if not lines:

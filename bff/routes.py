@@ -47,6 +47,7 @@ from shopapi.schemas import (
     OrdersPublic,
     ProductPublic,
     ProductsPublic,
+    PromotionsPublic,
     QuoteCreate,
     QuotePublic,
     RefundCreate,
@@ -186,6 +187,16 @@ async def check_coupon(
     """Whether a coupon would apply to these lines (prices from the catalog): unknown,
     expired, used, or below its minimum answer `applies: false` with the reason."""
     return await checkout.check_coupon(runtime, user, body)
+
+
+@router.get(
+    "/promotions", operation_id="promotions-list", tags=["checkout"],
+    response_model=PromotionsPublic,
+)  # fmt: skip
+async def list_promotions(runtime: RuntimeDep) -> PromotionsPublic:
+    """The promotions on offer now: those that apply by themselves, and coupons with
+    their code (public, like the catalog)."""
+    return await checkout.promotions(runtime)
 
 
 @router.post(

@@ -15,11 +15,18 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from assistant.plan import Cart, CartLine, Order, OrderLine, Product, Variant
+from assistant.plan import Cart, CartLine, Order, OrderLine, Product, Promotion, Variant
 from assistant.spelling import catalog_words
 from commerce.catalog.data import catalog_products
 from commerce.catalog.search import ProductTypes
-from commerce.discount.domain import CouponInvalid, Line, Rule, apply_rules, check_coupon
+from commerce.discount.domain import (
+    CouponInvalid,
+    Line,
+    Rule,
+    apply_rules,
+    check_coupon,
+    running,
+)
 from commerce.discount.routes import RuleIn
 from commerce.discount.seed import DEMO_RULES
 from commerce.pricing import shipping_cents
@@ -171,6 +178,19 @@ class SnapshotCommerce:
     async def order(self, order_id: str) -> Order | None:
         return next((o for o in self.past_orders if o.order_id == order_id), None)
 
+    async def promotions(self) -> list[Promotion]:
+        """The seeded rules on offer now, as the discount engine lists them."""
+        now = datetime.now(UTC)
+        return [
+            Promotion(
+                name=r.name,
+                coupon_code=r.coupon_code,
+                ends_at=r.ends_at.isoformat() if r.ends_at else None,
+            )
+            for r in _rules()
+            if running(r, now)
+        ]
+
     async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
         """The discount engine's coupon rules over the seeded coupons; nobody has used one."""
         subtotal = sum(variant(sku)[1].price_cents * quantity for sku, quantity in lines)
@@ -194,10 +214,7 @@ def quote_lines(lines: Sequence[tuple[str, int]], address: dict[str, Any]) -> di
     sold = [(sku, quantity, *variant(sku)) for sku, quantity in lines]
     ruled = [Line(sku, p.category or None, quantity, v.price_cents) for sku, quantity, p, v in sold]
     subtotal = sum(line.amount for line in ruled)
-    active = [
-        r for r in _rules() if r.active and r.coupon_code is None
-        and (r.starts_at is None or r.starts_at <= now) and (r.ends_at is None or r.ends_at > now)
-    ]  # fmt: skip
+    active = [r for r in _rules() if r.coupon_code is None and running(r, now)]
     discounts = {line.sku: 0 for line in ruled}
     for applied in apply_rules(ruled, active, subtotal):
         for sku, cents in applied.per_line.items():

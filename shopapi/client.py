@@ -37,6 +37,7 @@ from shopapi.schemas import (
     OrdersPublic,
     ProductPublic,
     ProductsPublic,
+    PromotionsPublic,
     QuotePublic,
     RefundPublic,
     RefundsPublic,
@@ -170,6 +171,10 @@ def remove_line(sku: str) -> Call[CartPublic]:
 def check_coupon(code: str, lines: Sequence[tuple[str, int]]) -> Call[CouponCheckPublic]:
     body = {"code": code, "lines": [{"sku": sku, "quantity": q} for sku, q in lines]}
     return Call("POST", "/v1/coupons/check", "POST /v1/coupons/check", CouponCheckPublic, json=body)
+
+
+def promotions() -> Call[PromotionsPublic]:
+    return Call("GET", "/v1/promotions", "GET /v1/promotions", PromotionsPublic)
 
 
 def quote_cart(address: Mapping[str, Any], coupon: str | None = None) -> Call[QuotePublic]:

@@ -200,6 +200,18 @@ class CouponCheckPublic(Public):
     discount_cents: int = 0
 
 
+class PromotionPublic(Public):
+    name: str = Field(description="What it gives, e.g. '10% off orders of $20 or more'")
+    coupon_code: str | None = Field(
+        None, description="The code to give at checkout; null when it applies by itself"
+    )
+    ends_at: datetime | None = None
+
+
+class PromotionsPublic(Public):
+    items: list[PromotionPublic]
+
+
 # -- checkout ---------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from assistant.intents import (
     Intent,
     ItemRequest,
     ListOrders,
+    ListPromotions,
     OrderStatus,
     ParsedMessage,
     PriceQuote,
@@ -216,7 +217,7 @@ BUDGET_HAVE = re.compile(
 )  # fmt: skip
 BUDGET_SUFFIX = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)\s*(?:budget|max|tops|or less)", re.I)
 COUPON = re.compile(
-    r"\b(?:(?:promo|discount|coupon|voucher)\s*(?:code)?|code)\s*[:=,]?\s*([A-Za-z0-9][A-Za-z0-9_-]{2,31})\b",
+    r"\b(?:(?:promo|discount|coupon|voucher)(?:\s*code)?|code)\b\s*[:=,]?\s*([A-Za-z0-9][A-Za-z0-9_-]{2,31})\b",
     re.IGNORECASE,
 )
 # "apply SAVE10", "redeem WELCOME5 please": a code named without the word "code" is
@@ -353,9 +354,12 @@ UNSUPPORTED = [
      "Prices and payments are in US dollars (USD) only."),
     (re.compile(r"\b(?:ship|deliver|send|shipping|delivery)\b[^.?!]*\b(?:to|in)\s+(?:canada|mexico|the uk|uk|england|london|germany|france|europe|australia|japan|india|china|brazil|overseas|abroad|international(?:ly)?|toronto|vancouver|paris|berlin|sydney|tokyo)\b|\binternational(?:ly)? (?:shipping|delivery)\b"),
      "We ship only to addresses in the United States."),
-    (re.compile(r"\b(?:any|what|which|current|active|ongoing)\b[^.?!]*\b(?:promotions?|promos?|deals|sales|specials|discounts)\b|\b(?:promotions?|deals|sales|specials|discounts)\b[^.?!]*\b(?:going on|running|right now|today|this week|active|available)\b"),
-     "I can't list the shop's current promotions. If you have a coupon code, tell me and I will apply it to your order."),
+
 ]  # fmt: skip
+PROMOTIONS = re.compile(
+    r"\b(?:any|what|which|current|active|ongoing)\b[^.?!]*\b(?:promotions?|promos?|deals|sales|specials|discounts|coupons?(?: codes?)?)\b"
+    r"|\b(?:promotions?|promos?|deals|sales|specials|discounts)\b[^.?!]*\b(?:going on|running|right now|today|this week|active|available|on offer)\b"
+)  # fmt: skip
 CHARGES = re.compile(
     r"\b(?:was|were|am|have|has|did|got|been|get|why|being)\s+(?:i\s+|you\s+|my card\s+|me\s+)?(?:been\s+)?(?:double[- ])?(?:charged|billed)\b"
     r"|\bcharges? (?:on|to) my (?:card|account|statement)\b|\bhow much did i (?:pay|spend)\b"
@@ -403,6 +407,7 @@ COST_QUESTION = re.compile(
 NOT_CODES = frozenset({
     "for", "the", "and", "please", "is", "then", "now", "it", "that", "this", "too", "again",
     "instead", "first", "here", "there", "anyway", "either", "or", "on", "at", "in", "pls",
+    "codes", "available", "today", "running",
 })  # fmt: skip
 # going on without a coupon: "without it", "without the code", "skip the coupon"
 WITHOUT_CODE = re.compile(
@@ -601,6 +606,8 @@ class OfflineParser:
             return ApplyCoupon(code=m.group(1).upper())
         if _other_language(lowered):
             return Unsupported(reason=OTHER_LANGUAGE)
+        if PROMOTIONS.search(lowered) and not coupon:
+            return ListPromotions()
         for pattern, reason in UNSUPPORTED:
             if pattern.search(lowered):
                 return Unsupported(reason=reason)

@@ -32,7 +32,8 @@ Money is in cents ("under $30" -> budget_cents 3000; "max $10 each" -> max_unit_
 Kinds: buy (items with quantity, pack_size, brand, attributes; checkout=false when they only want
 it added to the cart), remove_items, change_quantity, view_cart, search, apply_coupon, checkout,
 reorder, order_status, cancel_order, refund, empty_cart, list_orders (about "charges" for
-questions about what was charged), unsupported (with the reason: gift cards, subscriptions,
+questions about what was charged), list_promotions (deals, sales, discounts or coupons on
+offer), unsupported (with the reason: gift cards, subscriptions,
 price matching, other currencies, shipping outside the US, another language), and unclear
 (with one precise question). A question about a product's price is a search, never a buy; a
 question about what products would cost with tax or shipping (to a place: ship_to with city,

@@ -27,6 +27,7 @@ from shopapi.schemas import (
     CheckoutPublic,
     CouponCheckCreate,
     CouponCheckPublic,
+    PromotionsPublic,
     QuoteCreate,
     QuotePublic,
     TimelinePublic,
@@ -79,6 +80,12 @@ async def check_coupon(
         code=body.code.upper(), applies=True,
         discount_cents=sum(int(a["discount_cents"]) for a in mine),
     )  # fmt: skip
+
+
+async def promotions(runtime: ServiceRuntime) -> PromotionsPublic:
+    """The discount engine's promotions on offer now."""
+    found = await call(runtime, "discount-engine", "GET", "/promotions")
+    return PromotionsPublic.model_validate({"items": found})
 
 
 async def quote(

@@ -71,6 +71,15 @@ class CouponInvalid(ValueError):
     """A coupon that cannot be used, with a sentence a person can read."""
 
 
+def running(rule: Rule, now: datetime) -> bool:
+    """Whether a rule is on offer at `now`: active, started and not ended."""
+    return (
+        rule.active
+        and (rule.starts_at is None or rule.starts_at <= now)
+        and (rule.ends_at is None or now < rule.ends_at)
+    )
+
+
 def check_coupon(
     rule: Rule | None, code: str, *, now: datetime, subtotal: int, used: int, used_by_customer: bool
 ) -> Rule:

@@ -16,8 +16,9 @@ from commerce.discount.domain import (
     Scope,
     apply_rules,
     check_coupon,
+    running,
 )
-from commerce.discount.store import DiscountStore
+from commerce.discount.store import DiscountStore, to_rule
 from commerce.platform.service import RuntimeDep
 
 router = APIRouter(tags=["discounts"])
@@ -185,6 +186,30 @@ async def calculate_discounts(runtime: RuntimeDep, body: DiscountRequest) -> Dis
 async def list_rules(runtime: RuntimeDep) -> list[RulePublic]:
     async with runtime.db.sessions() as session:
         return [RulePublic(**r) for r in await DiscountStore(session).all_rules()]
+
+
+class PromotionPublic(BaseModel):
+    """A promotion on offer now: applied by itself (`coupon_code` null) or with its code."""
+
+    name: str
+    coupon_code: str | None = None
+    ends_at: datetime | None = None
+
+
+@router.get(
+    "/promotions", operation_id="promotions-list", response_model=list[PromotionPublic],
+    tags=["rules"],
+)  # fmt: skip
+async def list_promotions(runtime: RuntimeDep) -> list[PromotionPublic]:
+    """The rules on offer now (active, started, not ended), in id order."""
+    now = datetime.now(UTC)
+    async with runtime.db.sessions() as session:
+        rules = [to_rule(r) for r in await DiscountStore(session).all_rules()]
+    return [
+        PromotionPublic(name=r.name, coupon_code=r.coupon_code, ends_at=r.ends_at)
+        for r in rules
+        if running(r, now)
+    ]
 
 
 @router.post(

@@ -589,3 +589,21 @@ async def test_typos_are_read_and_open_requests_get_ideas_not_purchases(
     assert all(price <= 60 for price in prices), text
     assert (await alice.get("/v1/cart")).json()["lines"] == []
     assert await checkout_count(stack, user) == checkouts_before
+
+
+async def test_promotions_on_offer_are_listed_from_the_discount_engine(
+    stack: ServiceStack, alice: httpx.AsyncClient
+) -> None:
+    async with stack.client("gateway-bff") as anyone:  # public, like the catalog
+        offered = await anyone.get("/v1/promotions")
+    assert offered.status_code == 200, offered.text
+    items = offered.json()["items"]
+    by_name = {p["name"]: p["coupon_code"] for p in items}
+    assert by_name["10% off orders of $20 or more"] == "SAVE10"
+    assert by_name["10% off outdoors"] is None and "Summer 2025: 20% off" not in by_name
+
+    turn = await say(alice, "any deals going on right now?")
+    text = said(turn)
+    assert turn["state"] == "idle" and turn["pending"] is None, text
+    assert "10% off orders of $20 or more (code SAVE10)" in text, text
+    assert "SUMMER2025" not in text, text

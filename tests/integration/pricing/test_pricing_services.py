@@ -119,3 +119,21 @@ async def test_discounts_coupons_and_rules(stack: ServiceStack) -> None:
             "/calculate-discounts", json={"lines": [lines[0], lines[0]]}
         )
         assert duplicate_skus.status_code == 422
+
+
+async def test_promotions_are_the_rules_on_offer_now(stack: ServiceStack) -> None:
+    await stack.ensure("discount-engine")
+    async with stack.client("discount-engine") as http:
+        code = f"P{uuid.uuid4().hex[:8].upper()}"
+        later = {"name": f"later {code}", "kind": "fixed", "value": 100,
+                 "starts_at": "2999-01-01T00:00:00Z"}  # fmt: skip
+        on = {"name": f"on {code}", "kind": "fixed", "value": 100, "coupon_code": code}
+        created = [(await http.post("/rules", json=rule)).json() for rule in (later, on)]
+        offered = (await http.get("/promotions")).json()
+        names = [p["name"] for p in offered]
+        # seeded: the running ones are listed, the ended summer coupon is not
+        assert "10% off orders of $20 or more" in names and "Summer 2025: 20% off" not in names
+        assert f"on {code}" in names and f"later {code}" not in names
+        assert next(p for p in offered if p["name"] == f"on {code}")["coupon_code"] == code
+        await http.patch(f"/rules/{created[1]['id']}", json={"active": False})
+        assert f"on {code}" not in [p["name"] for p in (await http.get("/promotions")).json()]

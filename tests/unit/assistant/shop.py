@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.commerce import CommerceError
-from assistant.plan import Cart, CartLine, Order, OrderLine, Product, Variant
+from assistant.plan import Cart, CartLine, Order, OrderLine, Product, Promotion, Variant
 
 TAX_BPS = {"CA": 725, "WA": 650, "TX": 625, "NY": 400}
 """The states the fake shop serves, with their tax rate in basis points."""
@@ -49,6 +49,10 @@ class FakeShop:
         }  # fmt: skip
         self.cart_lines: list[CartLine] = []
         self.order_list: list[Order] = []
+        self.running: list[Promotion] = [
+            Promotion(name="10% off orders of $20 or more", coupon_code="SAVE10"),
+            Promotion(name="10% off outdoors"),
+        ]
         self.quoted: list[tuple[list[tuple[str, int]], dict[str, Any]]] = []
 
     async def search(
@@ -74,6 +78,9 @@ class FakeShop:
 
     async def order(self, order_id: str) -> Order | None:
         return next((o for o in self.order_list if o.order_id == order_id), None)
+
+    async def promotions(self) -> list[Promotion]:
+        return list(self.running)
 
     async def coupon_problem(self, code: str, lines: Sequence[tuple[str, int]]) -> str | None:
         """SAVE10 needs a $20.00 subtotal; OLD is expired; other codes do not exist."""

@@ -11,6 +11,7 @@ from assistant.intents import (
     Checkout,
     EmptyCart,
     ListOrders,
+    ListPromotions,
     Search,
     Unclear,
     Unsupported,
@@ -115,7 +116,6 @@ async def test_questions_about_charges_are_answered_from_orders(text: str) -> No
         ("walmart has it cheaper, can you price match?", "match other shops"),
         ("can I pay in euros", "US dollars"),
         ("ship 2 AA batteries to Toronto", "United States"),
-        ("any promotions going on right now?", "promotions"),
         ("quiero comprar pilas por favor", "English"),
         ("Ich möchte eine Bestellung stornieren, bitte", "English"),
         ("我想买电池", "English"),
@@ -192,3 +192,30 @@ async def test_one_thing_not_carried_among_several_is_said_and_left_out() -> Non
     )
     assert plan.outcome == "checkout"
     assert "We don't carry flux capacitor" in plan.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what discounts are on right now?",
+        "any deals going on?",
+        "do you have any promo codes",
+        "are there sales running this week?",
+        "which coupons can I use?",
+    ],
+)
+async def test_promotions_on_offer_are_listed_from_the_shop(text: str) -> None:
+    intent = parser.parse(text).intent
+    assert isinstance(intent, ListPromotions), intent
+    shop = FakeShop()
+    plan = await generate_plan(intent, shop)
+    assert plan.outcome == "answer" and [s.kind for s in plan.steps] == ["lookup_promotions"]
+    assert "10% off orders of $20 or more (code SAVE10)" in plan.message
+    assert "10% off outdoors (applied by itself)" in plan.message
+    shop.running = []
+    assert "no promotions" in (await generate_plan(intent, shop)).message
+
+
+@pytest.mark.parametrize("text", ["apply coupon SAVE10", "use the code SAVE10 on my cart"])
+def test_a_coupon_given_is_applied_not_a_question_about_promotions(text: str) -> None:
+    assert not isinstance(parser.parse(text).intent, ListPromotions)

@@ -3,11 +3,13 @@ subtotal, and each rule's per-line split adds up to its discount."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from commerce.contracts.money import allocate
-from commerce.discount.domain import Line, Rule, apply_rules
+from commerce.discount.domain import Line, Rule, apply_rules, running
 
 weights = st.dictionaries(st.text("abcdef", min_size=1, max_size=3), st.integers(0, 10**7))
 
@@ -68,3 +70,15 @@ def test_stacked_rules_never_take_more_than_the_subtotal(
             per_sku[sku] = per_sku.get(sku, 0) + cents
     amounts = {line.sku: line.quantity * line.unit_price_cents for line in cart}
     assert all(per_sku[sku] <= amounts[sku] for sku in per_sku)
+
+
+def test_a_rule_runs_from_its_start_until_its_end_while_active() -> None:
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    day = timedelta(days=1)
+    rule = Rule(id=1, name="r", kind="fixed", value=100)
+    assert running(rule, now)
+    assert running(Rule(id=1, name="r", kind="fixed", value=100, starts_at=now), now)
+    assert not running(Rule(id=1, name="r", kind="fixed", value=100, starts_at=now + day), now)
+    assert not running(Rule(id=1, name="r", kind="fixed", value=100, ends_at=now), now)
+    assert running(Rule(id=1, name="r", kind="fixed", value=100, ends_at=now + day), now)
+    assert not running(Rule(id=1, name="r", kind="fixed", value=100, active=False), now)
