@@ -20,6 +20,7 @@ import itertools
 import math
 import re
 from collections.abc import Sequence
+from datetime import date
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -464,6 +465,7 @@ class Order(Loose):
     updated_at: str = ""
     lines: list[OrderLine] = Field(default_factory=list)
     history: list[dict[str, Any]] = Field(default_factory=list)
+    delivery_estimate: dict[str, str] | None = None  # earliest, latest: ISO dates
 
 
 class CommerceReader(Protocol):
@@ -1688,9 +1690,25 @@ async def _order_status(intent: OrderStatus, commerce: CommerceReader) -> Plan:
     items = ", ".join(f"{li.quantity} x {li.name}" for li in order.lines) or "your items"
     status = STATUS_WORDS.get(order.status, f"is {order.status}")
     message = f"Your order {order.order_id[:8]} ({items}, {money(order.total_cents)}) {status}."
+    if window := _delivery_window(order):
+        message += (
+            f" With standard shipping it should arrive {window} (our usual shipping times; "
+            "there is no tracking number yet)."
+        )
     return Plan(
         steps=[lookup, OrderStatusStep(order_id=order.order_id)], outcome="answer", message=message
     )
+
+
+def _delivery_window(order: Order) -> str | None:
+    """'between Tue Dec 1 and Thu Dec 3' from the order's delivery estimate, if it has one."""
+    estimate = order.delivery_estimate or {}
+    try:
+        days = [date.fromisoformat(estimate[k]) for k in ("earliest", "latest")]
+    except (KeyError, ValueError):
+        return None
+    earliest, latest = (f"{d:%a %b} {d.day}" for d in days)
+    return f"on {earliest}" if days[0] == days[1] else f"between {earliest} and {latest}"
 
 
 NO_ORDERS = "I found no orders on your account. Which order do you mean? Its number helps."

@@ -13,7 +13,7 @@ built with an older copy still reads a newer server.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -338,11 +338,20 @@ class OrderSummaryPublic(Public):
     updated_at: datetime
 
 
+class DeliveryEstimatePublic(Public):
+    """Standard shipping's window for an order on its way (an estimate, not tracking)."""
+
+    earliest: date
+    latest: date
+
+
 class OrderPublic(OrderSummaryPublic):
-    """One order with its lines and its status history."""
+    """One order with its lines, its status history and, while it is on its way, when
+    standard shipping brings it."""
 
     lines: list[OrderLinePublic] = Field(default_factory=list)
     history: list[OrderHistoryPublic] = Field(default_factory=list)
+    delivery_estimate: DeliveryEstimatePublic | None = None
 
 
 class OrdersPublic(Public):

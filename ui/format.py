@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -194,6 +194,11 @@ def order_status(order: dict[str, Any], refunds: list[dict[str, Any]] | None = N
     label = status_label(str(order.get("status", "")))
     if order.get("status") == "partially_refunded":
         return f"Partly refunded ({money(refunded, currency)})"
+    window = order.get("delivery_estimate") or {}
+    if window.get("earliest") and window.get("latest"):  # one order's page has it
+        first, last = (date.fromisoformat(str(window[k])) for k in ("earliest", "latest"))
+        days = f"{first:%b} {first.day}" + ("" if last == first else f" to {last:%b} {last.day}")
+        return f"{label}, arriving {days}"
     return label
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 
@@ -43,6 +44,37 @@ SOLD = {
     Status.PARTIALLY_REFUNDED,
     Status.REFUNDED,
 }
+
+
+# Standard shipping, as the shop promises it: an order ships within this many business
+# days of being placed, and arrives within this range of business days after it shipped.
+SHIPS_WITHIN_BUSINESS_DAYS = 1
+IN_TRANSIT_BUSINESS_DAYS = (3, 5)
+
+
+def add_business_days(day: date, count: int) -> date:
+    """`day` moved forward by `count` business days (Monday to Friday)."""
+    while count > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def delivery_estimate(
+    status: str, placed_at: datetime, shipped_at: datetime | None
+) -> tuple[date, date] | None:
+    """The days between which standard shipping brings an order on its way (from when it
+    shipped, or from when it will ship); None for one that is not on its way (delivered,
+    cancelled, refunded)."""
+    if status in (Status.CREATED, Status.CONFIRMED):
+        start = add_business_days(placed_at.date(), SHIPS_WITHIN_BUSINESS_DAYS)
+    elif status == Status.SHIPPED and shipped_at is not None:
+        start = shipped_at.date()
+    else:
+        return None
+    soonest, latest = IN_TRANSIT_BUSINESS_DAYS
+    return add_business_days(start, soonest), add_business_days(start, latest)
 
 
 def transition(current: str, target: Status) -> Status:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from commerce.order.domain import IllegalTransition, Status
+from commerce.order.domain import IllegalTransition, Status, delivery_estimate
 from commerce.order.store import lock_status, record_transition
 from commerce.order.tables import order_history, order_lines, orders
 from commerce.platform.service import RuntimeDep
@@ -55,11 +55,20 @@ class OrderSummary(BaseModel):
     updated_at: datetime
 
 
+class DeliveryEstimate(BaseModel):
+    """Standard shipping's window for an order on its way (an estimate, not tracking)."""
+
+    earliest: date
+    latest: date
+
+
 class OrderPublic(OrderSummary):
-    """One order with its lines and its status history."""
+    """One order with its lines, its status history and, while it is on its way, when
+    standard shipping brings it."""
 
     lines: list[OrderLinePublic] = []
     history: list[HistoryEntry] = []
+    delivery_estimate: DeliveryEstimate | None = None
 
 
 class OrdersPublic(BaseModel):
@@ -94,6 +103,10 @@ async def _load(runtime: RuntimeDep, where: Any, *, details: bool = True) -> Ord
             )
             order.lines = [OrderLinePublic(**r) for r in lines.mappings()]
             order.history = [HistoryEntry(**r) for r in history.mappings()]
+            shipped = next((h.at for h in order.history if h.to_status == Status.SHIPPED), None)
+            window = delivery_estimate(order.status, order.created_at, shipped)
+            if window is not None:
+                order.delivery_estimate = DeliveryEstimate(earliest=window[0], latest=window[1])
         return order
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -133,6 +134,36 @@ async def test_state_machine_over_rest_and_refunds(
         "partially_refunded",
         "refunded",
     ]
+
+
+async def test_an_order_on_its_way_carries_standard_shippings_window(
+    stack: ServiceStack, infra: Any, producer: Any
+) -> None:
+    from commerce.order.domain import Status, delivery_estimate
+    from commerce.order.store import record_transition
+
+    await stack.ensure("order")
+    command = create(f"u-{uuid.uuid4().hex[:8]}")
+    await send(producer, command)
+    oid = await order_id(infra, command)
+    async with stack.runtime("order").db.transaction() as session:
+        await record_transition(session, oid, "created", Status.CONFIRMED, "payment captured")
+    async with stack.client("order") as http:
+        confirmed = await _get(http, f"/orders/{oid}")
+        placed = datetime.fromisoformat(confirmed["created_at"])
+        window = delivery_estimate("confirmed", placed, None)
+        assert window is not None
+        assert confirmed["delivery_estimate"] == {
+            "earliest": window[0].isoformat(), "latest": window[1].isoformat()
+        }  # fmt: skip
+        shipped = (await http.post(f"/orders/{oid}/ship")).json()
+        at = datetime.fromisoformat(shipped["history"][-1]["at"])
+        window = delivery_estimate("shipped", placed, at)
+        assert window is not None and shipped["delivery_estimate"]["latest"] == (
+            window[1].isoformat()
+        )
+        delivered = (await http.post(f"/orders/{oid}/deliver")).json()
+        assert delivered["delivery_estimate"] is None
 
 
 async def _get(http: Any, path: str) -> Any:

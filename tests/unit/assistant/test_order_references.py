@@ -122,3 +122,19 @@ def test_the_terminal_asks_what_approving_does() -> None:
         {"action": "cancel", "order_id": MIDDLE.order_id, "total_cents": 998}
     ).startswith("Cancel order 51aa9b03 and refund $9.98")
     assert "Place this order for $12.00" in question({"total_cents": 1200})
+
+
+async def test_an_order_on_its_way_says_when_standard_shipping_brings_it() -> None:
+    shop = FakeShop()
+    coming = LATEST.model_copy(
+        update={"delivery_estimate": {"earliest": "2026-12-03", "latest": "2026-12-07"}}
+    )
+    shop.order_list = [coming, MIDDLE, OLD]
+    plan = await generate_plan(OfflineParser().parse("where is my order?").intent, shop)
+    assert plan.outcome == "answer"
+    assert "should arrive between Thu Dec 3 and Mon Dec 7" in plan.message, plan.message
+    assert "no tracking number" in plan.message
+    # an order that is not on its way has no window, and none is made up
+    shop.order_list = [LATEST, MIDDLE, OLD]
+    plan = await generate_plan(OfflineParser().parse("where is my order?").intent, shop)
+    assert "arrive" not in plan.message, plan.message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,7 +13,9 @@ from commerce.order.domain import (
     TRANSITIONS,
     IllegalTransition,
     Status,
+    add_business_days,
     after_refund,
+    delivery_estimate,
     totals_problem,
     transition,
 )
@@ -80,3 +84,21 @@ def test_totals_that_add_up_are_accepted(items: list[tuple[int, int]], data: st.
 def test_a_discount_over_the_subtotal_is_refused() -> None:
     problem = totals_problem([(1, 500)], subtotal=500, discount=501, tax=0, shipping=0, total=-1)
     assert problem == "The discount is larger than the subtotal."
+
+
+def test_standard_shipping_counts_business_days_from_shipping_or_from_when_it_ships() -> None:
+    friday = datetime(2026, 11, 27, 15, tzinfo=UTC)
+    # placed on a Friday: ships Monday, arrives 3-5 business days after that
+    assert delivery_estimate("confirmed", friday, None) == (date(2026, 12, 3), date(2026, 12, 7))
+    assert delivery_estimate("created", friday, None) == (date(2026, 12, 3), date(2026, 12, 7))
+    tuesday = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    assert delivery_estimate("shipped", friday, tuesday) == (date(2026, 12, 4), date(2026, 12, 8))
+    for status in ("delivered", "cancelled", "refunded", "partially_refunded"):
+        assert delivery_estimate(status, friday, tuesday) is None
+
+
+@given(st.dates(date(2000, 1, 1), date(2100, 1, 1)), st.integers(0, 60))
+def test_business_days_never_land_on_a_weekend(day: date, count: int) -> None:
+    moved = add_business_days(day, count)
+    assert moved >= day and (count == 0 or moved.weekday() < 5)
+    assert (moved - day).days <= count + 2 * (count // 5 + 1)

@@ -154,3 +154,10 @@ def test_long_titles_are_cut_at_a_word() -> None:
     long = "two packs of AA batteries and a USB-C cable, under $30, ship home"
     assert fmt.title(long) == "two packs of AA batteries and a USB-C…"
     assert fmt.title("a USB-C cable") == "a USB-C cable"
+
+
+def test_an_order_on_its_way_shows_standard_shippings_window() -> None:
+    coming = {"status": "shipped", "delivery_estimate": {"earliest": "2026-12-03",
+                                                         "latest": "2026-12-07"}}  # fmt: skip
+    assert fmt.order_status(coming) == "Shipped, arriving Dec 3 to Dec 7"
+    assert fmt.order_status({"status": "shipped"}) == "Shipped"
