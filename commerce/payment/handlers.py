@@ -50,7 +50,7 @@ async def card_network(message: ProcessPayment, runtime: Any) -> None:
     """`prepare` of `process`: the card network's time to answer (`tok_slow`), spent
     before the handler's transaction opens, so a slow card holds no lock (docs/adr/0032).
     A re-sent command already answered is not delayed again."""
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         if await session.scalar(
             select(payments.c.payment_id).where(payments.c.checkout_id == message.checkout_id)
         ):

@@ -92,7 +92,7 @@ async def calculate_tax(runtime: RuntimeDep, body: TaxRequest) -> TaxResponse:
     """Tax per line for a shipping address. Unsupported address → 422 `unsupported_address`."""
     address = body.shipping_address
     region = (address.region or "").upper()
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         rows = (
             (
                 await session.execute(
