@@ -159,8 +159,12 @@ class Database:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
             url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            # At most 2 x `pool_size` connections at once, as before, but all of them kept
+            # once opened: an overflow connection was closed again on its return, so a
+            # burst above `pool_size` opened (TLS attempt, startup) and prepared every
+            # statement anew on each checkout; now the pool grows to the burst and stays.
+            pool_size=2 * pool_size,
+            max_overflow=0,
             # The most recently used connection first: under light load a few connections
             # stay warm (no idle ping) instead of every pooled one taking its turn.
             pool_use_lifo=True,
