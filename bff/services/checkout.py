@@ -213,7 +213,7 @@ def price_changed(total_cents: int) -> ApiError:
 
 async def own(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> None:
     """404 unless the checkout is this person's."""
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         owner = await session.scalar(
             select(checkouts.c.user_id).where(checkouts.c.checkout_id == str(checkout_id))
         )
@@ -222,16 +222,21 @@ async def own(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> Non
 
 
 async def status(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> CheckoutPublic:
-    """Where one of the person's checkouts is (`submitted` until the orchestrator has it)."""
-    await own(runtime, user, checkout_id)
+    """Where one of the person's checkouts is (`submitted` until the orchestrator has it).
+
+    The orchestrator's saga names its person, so a saga found needs no look-up of our own
+    (a client polls this many times per checkout); only a saga not found yet is looked up
+    here, to tell someone else's checkout (404) from one not picked up yet."""
     try:
-        return CheckoutPublic.model_validate(
-            await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}")
-        )
+        found = await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}")
     except ApiError as exc:
         if exc.status == 404:  # published, not yet picked up
+            await own(runtime, user, checkout_id)
             return CheckoutPublic(checkout_id=checkout_id, state="submitted")
         raise
+    if found.get("user_id") != user:
+        raise not_found("checkout")
+    return CheckoutPublic.model_validate(found)
 
 
 async def timeline(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> TimelinePublic:

@@ -94,7 +94,7 @@ async def _respond(session: AsyncSession, user_id: str, response: Response) -> C
 
 @router.get("/carts/{user_id}", operation_id="carts-get", response_model=CartPublic)
 async def get_cart(runtime: RuntimeDep, user_id: UserId, response: Response) -> CartPublic:
-    async with runtime.db.transaction() as session:
+    async with runtime.db.reads() as session:  # a first use's cart row commits on its own
         return await _respond(session, user_id, response)
 
 

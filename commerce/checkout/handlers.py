@@ -76,7 +76,7 @@ async def price_first(message: InitiateCheckoutCommand, runtime: Runtime) -> Pri
     """`prepare` of `initiate`: re-price before any transaction (docs/adr/0032)."""
     if domain.verify_quote(message):
         return Pricing(None, asked=False)
-    async with runtime.db.sessions() as session:  # a redelivery is not priced again
+    async with runtime.db.reads() as session:  # a redelivery is not priced again
         known = await session.scalar(
             select(sagas.c.checkout_id).where(sagas.c.checkout_id == message.checkout_id)
         )

@@ -59,7 +59,7 @@ def _public(row: Any) -> CheckoutPublic:
 
 @router.get("/checkouts/{checkout_id}", operation_id="checkouts-get", response_model=CheckoutPublic)
 async def get_checkout(runtime: RuntimeDep, checkout_id: uuid.UUID) -> CheckoutPublic:
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         row = (
             (await session.execute(select(sagas).where(sagas.c.checkout_id == checkout_id)))
             .mappings()

@@ -178,7 +178,7 @@ async def calculate(session: AsyncSession, body: DiscountRequest) -> DiscountRes
 )
 async def calculate_discounts(runtime: RuntimeDep, body: DiscountRequest) -> DiscountResponse:
     """Discounts for cart lines. An unusable coupon → 422 `coupon_invalid` with the reason."""
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         return await calculate(session, body)
 
 

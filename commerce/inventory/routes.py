@@ -74,7 +74,7 @@ async def list_stock(
     sku: Annotated[list[str], Query(min_length=1, max_length=200, description="SKUs to look up")],
 ) -> StockList:
     """Stock levels of the given SKUs (unknown SKUs are left out)."""
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         rows = await session.execute(
             select(stock).where(stock.c.sku.in_(sku)).order_by(stock.c.sku)
         )

@@ -31,7 +31,7 @@ async def card_network(message: ProcessPayment, runtime: Runtime) -> None:
     """`prepare` of `process`: the card network's time to answer (`tok_slow`), spent
     before the handler's transaction opens, so a slow card holds no lock (docs/adr/0032).
     A re-sent command already answered is not delayed again."""
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         store = PaymentStore(session)
         if await store.known(message.checkout_id):
             return

@@ -159,17 +159,39 @@ class Database:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
             url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            # At most 2 x `pool_size` connections at once, as before, but all of them kept
+            # once opened: an overflow connection was closed again on its return, so a
+            # burst above `pool_size` opened (TLS attempt, startup) and prepared every
+            # statement anew on each checkout; now the pool grows to the burst and stays.
+            pool_size=2 * pool_size,
+            max_overflow=0,
+            # The most recently used connection first: under light load a few connections
+            # stay warm (no idle ping) instead of every pooled one taking its turn.
+            pool_use_lifo=True,
             echo=echo,
         )
         _ping_when_idle(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Reads outside a transaction: each statement is its own (PostgreSQL's autocommit),
+        # so a read costs one round trip instead of BEGIN, the read and ROLLBACK.
+        self._reads = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only, without a transaction: every statement sees what was
+        committed when it began (as each statement of a READ COMMITTED transaction does),
+        nothing is locked and nothing to roll back. For one or a few SELECTs on a hot path;
+        not for writes that must commit together, `FOR UPDATE`, or transaction-local
+        settings (`set_config(..., true)`), which need `transaction()` or `sessions()`."""
+        async with self._reads() as session:
             yield session
 
     async def ping(self) -> None:

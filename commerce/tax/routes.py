@@ -90,7 +90,7 @@ async def calculate_tax(runtime: RuntimeDep, body: TaxRequest) -> TaxResponse:
     """Tax per line for a shipping address. Unsupported address → 422 `unsupported_address`."""
     address = body.shipping_address
     region = (address.region or "").upper()
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         rates = await TaxStore(session).rates_for(address.country, region)
     lines = [
         TaxLine(li.sku, li.quantity, li.unit_price_cents, li.discount_cents, li.tax_class)
