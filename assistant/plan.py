@@ -1111,9 +1111,17 @@ async def _buy(
         # a checkout buys the whole cart: what was in it already counts too
         adding = {s.sku: s.quantity for s in steps if isinstance(s, AddToCartStep)}
         for line in (await commerce.cart()).lines:
-            if line.sku not in adding and not ctx.checkout_pending:
+            if ctx.checkout_pending:
+                pass
+            elif line.sku not in adding:
                 notes.append(
                     f"your cart already holds {line.quantity} x {line.name}; it is part of this order"
+                )
+            else:  # the same product: the order holds what was there and what was asked
+                notes.append(
+                    f"your cart already holds {line.quantity} x {line.name}, so this order has "
+                    f"{line.quantity + adding[line.sku]} of it; say how many you want in all "
+                    "to change that"
                 )
             subtotal += line.quantity * line.unit_price_cents
     if budget is not None and subtotal > budget and not exact:

@@ -129,8 +129,11 @@ class ChatSession:
                     try:
                         answer = Prompt.ask(question(pending), console=self.console).strip()
                     except (EOFError, KeyboardInterrupt):
-                        return
+                        answer = "quit"
                     word = answer.lower().strip(" .!")
+                    if word in QUIT:  # leaving is a no: nothing is bought, the cart put back
+                        self.confirm(False, pending["total_cents"])
+                        return
                     if word in YES or word in NO:
                         turn = self.confirm(word in YES, pending["total_cents"])
                     elif answer:  # an edit ("make it three"): the assistant re-quotes it

@@ -356,6 +356,15 @@ UNSUPPORTED = [
      "We ship only to addresses in the United States."),
 
 ]  # fmt: skip
+# "send it to Denver, CO", "ship a lamp to my office in Denver": a destination is named
+SEND_TO = re.compile(r"\b(?:ship|send|deliver|mail)\w*\b[^.?!]*?\bto\b")
+# a destination that is someone else's or another place than the account's address
+SEND_TO_SOMEONE = re.compile(
+    r"\b(?:ship|send|deliver|mail)\w*\b[^.?!]*?\bto\s+((?:my|our|a|the)\s+(?:office|work(?:place)?"
+    r"|job|school|dorm|college|friend|mom|mother|dad|father|parents|sister|brother|grand(?:ma|pa|mother|father|parents)"
+    r"|aunt|uncle|cousin|neighbou?r|boss|colleague|co-?worker|girlfriend|boyfriend|wife|husband"
+    r"|partner|son|daughter|kids?|niece|nephew|vacation home|cabin|hotel)s?\b|work\b)"
+)
 PROMOTIONS = re.compile(
     r"\b(?:any|what|which|current|active|ongoing)\b[^.?!]*\b(?:promotions?|promos?|deals|sales|specials|discounts|coupons?(?: codes?)?)\b"
     r"|\b(?:promotions?|promos?|deals|sales|specials|discounts)\b[^.?!]*\b(?:going on|running|right now|today|this week|active|available|on offer)\b"
@@ -709,15 +718,18 @@ class OfflineParser:
             return quote
         if (open_request := self._open_request(lowered, budget)) is not None:
             return open_request
-        if re.search(
-            r"\b(?:ship|send|deliver|mail)\w*\s+(?:it |them |this |that |those )?to\b", lowered
-        ) and (elsewhere := find_place(lowered)):
+        if SEND_TO.search(lowered) and (elsewhere := find_place(lowered)):
             # a purchase goes to the address on the account; another place is never read
             # as product words, nor bought for silently to the wrong address
             return Unsupported(
                 reason=f"I can only send orders to the address saved on your account, not to "
                 f"{elsewhere[0].label()}; change it there first. I can tell you what it would "
                 f"cost shipped to {elsewhere[0].label()}: ask “what would … cost shipped there?”."
+            )
+        if (someone := SEND_TO_SOMEONE.search(lowered)) is not None:
+            return Unsupported(
+                reason="I can only send orders to the address saved on your account, not to "
+                f"{someone.group(1)}; change it there first, or have it sent to you."
             )
         search_only = bool(
             re.search(
@@ -880,7 +892,8 @@ class OfflineParser:
         ship_to = (
             "home"
             if re.search(
-                r"\b(ship|send|deliver)(?:ed)?\b.*\bhome\b|\bto my (?:home|house|place)\b", lowered
+                r"\b(ship|send|deliver)(?:ed)?\b.*\b(?:home|address)\b|\bto my (?:home|house|place)\b",
+                lowered,
             )
             else None
         )
@@ -905,7 +918,7 @@ class OfflineParser:
             r"\b(?:apply|use|redeem)\s+(?:the\s+)?[a-z][a-z_-]*\d[a-z0-9_-]*\b", " ", text
         )
         text = re.sub(
-            r"\b(?:and )?(?:please )?(?:ship|send|deliver)(?:ed)?(?: it| them| everything)? (?:to )?(?:my )?(?:home|house|place)\b",
+            r"\b(?:and )?(?:please )?(?:ship|send|deliver)(?:ed)?(?: it| them| everything)? (?:to )?(?:me|(?:my |our |the )?(?:(?:home |saved |usual |shipping )?address|home|house|place))\b",
             " ",
             text,
         )

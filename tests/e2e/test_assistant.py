@@ -381,6 +381,15 @@ async def test_chat_in_the_terminal(stack: ServiceStack, carla: httpx.AsyncClien
     assert "did not place the order" in result.output
     assert (await carla.get("/v1/cart")).json()["lines"] == []
 
+    # leaving while an order waits for a yes is a no: the cart is put back, nothing bought
+    left = await asyncio.to_thread(
+        runner.invoke, cli.app, args, input="buy 2 AAA batteries, under $30\nquit\n"
+    )
+    assert left.exit_code == 0, left.output
+    assert left.output.count("Place this order for") == 1, left.output
+    assert "did not place the order" in left.output, left.output
+    assert (await carla.get("/v1/cart")).json()["lines"] == []
+
     wrong = await asyncio.to_thread(
         runner.invoke, cli.app, ["chat", "--url", url, "--password", "nope"], input="quit\n"
     )

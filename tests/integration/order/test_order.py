@@ -85,10 +85,7 @@ async def test_totals_that_do_not_add_up_and_restricted_destinations_fail(
 async def test_state_machine_over_rest_and_refunds(
     stack: ServiceStack, infra: Any, producer: Any
 ) -> None:
-    await stack.ensure("order")
-    command = create(f"u-{uuid.uuid4().hex[:8]}")
-    await send(producer, command)
-    oid = await order_id(infra, command)
+    oid = await _placed(stack, infra, producer)
     async with stack.client("order") as http:
         assert (await http.post(f"/orders/{oid}/deliver")).status_code == 409
         shipped = await http.post(f"/orders/{oid}/ship")
@@ -142,10 +139,7 @@ async def test_an_order_on_its_way_carries_standard_shippings_window(
     from commerce.order.domain import Status, delivery_estimate
     from commerce.order.store import record_transition
 
-    await stack.ensure("order")
-    command = create(f"u-{uuid.uuid4().hex[:8]}")
-    await send(producer, command)
-    oid = await order_id(infra, command)
+    oid = await _placed(stack, infra, producer)
     async with stack.runtime("order").db.transaction() as session:
         await record_transition(session, oid, "created", Status.CONFIRMED, "payment captured")
     async with stack.client("order") as http:
@@ -164,6 +158,14 @@ async def test_an_order_on_its_way_carries_standard_shippings_window(
         )
         delivered = (await http.post(f"/orders/{oid}/deliver")).json()
         assert delivered["delivery_estimate"] is None
+
+
+async def _placed(stack: ServiceStack, infra: Any, producer: Any) -> uuid.UUID:
+    """A new order of a new person, as CreateOrder makes it (status created)."""
+    await stack.ensure("order")
+    command = create(f"u-{uuid.uuid4().hex[:8]}")
+    await send(producer, command)
+    return await order_id(infra, command)
 
 
 async def _get(http: Any, path: str) -> Any:

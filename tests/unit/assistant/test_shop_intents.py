@@ -219,3 +219,45 @@ async def test_promotions_on_offer_are_listed_from_the_shop(text: str) -> None:
 @pytest.mark.parametrize("text", ["apply coupon SAVE10", "use the code SAVE10 on my cart"])
 def test_a_coupon_given_is_applied_not_a_question_about_promotions(text: str) -> None:
     assert not isinstance(parser.parse(text).intent, ListPromotions)
+
+
+async def test_a_purchase_of_what_the_cart_already_holds_says_how_many_the_order_has() -> None:
+    shop = FakeShop()
+    shop.cart_lines = [
+        CartLine(sku="BAT-AA-4", name="AA Alkaline Batteries, 4-pack", quantity=2,
+                 unit_price_cents=499),
+    ]  # fmt: skip
+    plan = await generate_plan(parser.parse("buy a pack of AA batteries").intent, shop)
+    said = " ".join([plan.message, *plan.notes])
+    assert "already holds 2 x AA Alkaline Batteries, 4-pack, so this order has 3" in said, said
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("send a desk lamp to my office in Denver", "Denver, CO"),
+        ("ship two AA batteries to my mom", "my mom"),
+        ("could you deliver a usb-c cable to work", "work"),
+        ("send the headphones over to my sister please", "my sister"),
+    ],
+)
+def test_a_purchase_for_another_place_or_person_is_explained_not_sent_home(
+    text: str, names: str
+) -> None:
+    intent = parser.parse(text).intent
+    assert isinstance(intent, Unsupported), intent
+    assert "address saved on your account" in intent.reason and names in intent.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "buy 2 aa batteries and ship them home",
+        "buy batteries, send to my home address",
+        "buy a usb-c cable and send it to me",
+    ],
+)
+def test_home_is_not_another_place_nor_a_product(text: str) -> None:
+    intent = parser.parse(text).intent
+    assert isinstance(intent, Buy), intent
+    assert all(w not in i.query for i in intent.items for w in ("address", "home", "me"))
