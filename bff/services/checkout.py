@@ -126,6 +126,11 @@ async def quote_lines(
 async def _priced(
     runtime: ServiceRuntime, user: str, lines: list[CheckoutLine], body: QuoteCreate
 ) -> pricing.Quote:
+    address = body.shipping_address
+    where = {"country": address.country, **({"region": address.region} if address.region else {})}
+    check = await call(runtime, "order", "GET", "/deliverable", params=where)
+    if not check["deliverable"]:  # refused before anything is held or charged
+        raise ApiError(422, "unsupported_address", str(check["reason"]), param="shipping_address")
     try:
         return await pricing.quote(
             runtime.http, runtime.settings, user_id=user, lines=lines,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from commerce.order.domain import IllegalTransition, Status, delivery_estimate
-from commerce.order.store import lock_status, record_transition
+from commerce.order.store import lock_status, record_transition, restriction
 from commerce.order.tables import order_history, order_lines, orders
 from commerce.platform.service import RuntimeDep
 
@@ -108,6 +108,24 @@ async def _load(runtime: RuntimeDep, where: Any, *, details: bool = True) -> Ord
             if window is not None:
                 order.delivery_estimate = DeliveryEstimate(earliest=window[0], latest=window[1])
         return order
+
+
+class Deliverable(BaseModel):
+    deliverable: bool
+    reason: str | None = Field(None, description="Why the shop does not deliver there")
+
+
+@router.get("/deliverable", operation_id="delivery-check", response_model=Deliverable)
+async def deliverable(
+    runtime: RuntimeDep,
+    country: Annotated[str, Query(min_length=2, max_length=2, pattern="^[A-Z]{2}$")],
+    region: Annotated[str | None, Query(max_length=100)] = None,
+) -> Deliverable:
+    """Whether the shop delivers to this country (and region): the check a CreateOrder
+    makes, asked before anything is held or charged."""
+    async with runtime.db.reads() as session:
+        reason = await restriction(session, country, region)
+    return Deliverable(deliverable=reason is None, reason=reason)
 
 
 @router.get("/orders", operation_id="orders-list", response_model=OrdersPublic)

@@ -147,6 +147,29 @@ async def test_bad_requests_get_a_reason_never_a_500(stack: ServiceStack) -> Non
         assert (await anonymous.get("/v1/products", params={"q": "cable"})).status_code == 200
 
 
+async def test_a_place_the_shop_does_not_deliver_to_is_refused_before_anything_is_held(
+    stack: ServiceStack,
+) -> None:
+    await stack.ensure(*SERVICES)
+    alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
+    async with closing(alice):
+        await alice.post("/v1/cart/lines", json={"sku": "BAT-AA-8", "quantity": 1})
+        alaska = {**HOME, "city": "Juneau", "region": "AK", "postal_code": "99801"}
+        quoted = await alice.post("/v1/checkout/quote", json={"shipping_address": alaska})
+        assert quoted.status_code == 422, quoted.text
+        error = quoted.json()["error"]
+        assert error["code"] == "unsupported_address" and "Alaska" in error["message"], error
+        body = {"shipping_address": alaska, "payment_token": "tok_visa", "expected_total_cents": 1}
+        started = await alice.post(
+            "/v1/checkouts", json=body, headers={"Idempotency-Key": f"k-{uuid.uuid4()}"}
+        )
+        assert started.status_code == 422, started.text
+        assert started.json()["error"]["code"] == "unsupported_address"
+        # a place it serves is quoted as before
+        home = await alice.post("/v1/checkout/quote", json={"shipping_address": HOME})
+        assert home.status_code == 200, home.text
+        await alice.delete("/v1/cart/lines/BAT-AA-8")
+
 async def test_concurrent_replays_create_one_checkout(stack: ServiceStack) -> None:
     await stack.ensure(*SERVICES)
     carla = await signed_in(stack, "carla@example.com", "carla-demo-pass")
