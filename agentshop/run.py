@@ -75,7 +75,21 @@ def up(
     if running_elsewhere is not None and running_elsewhere.pid != os.getpid():
         fail(
             f"`agentshop up` already runs from {data} (pid {running_elsewhere.pid}); "
-            "stop it first, or use another AGENTSHOP_DATA_DIR"
+            "stop it first, or use another AGENTSHOP_DATA_DIR."
+        )
+    # every port this start needs, checked before anything starts (another stack, or
+    # another program, may hold them)
+    from commerce.platform.embedded import port_is_free
+    from commerce.services import SERVICES, UI_PORT
+
+    wanted = {name: SERVICES[name].port + settings.port_offset for name in chosen}
+    if ui:
+        wanted["web UI"] = UI_PORT + settings.port_offset
+    busy = [f"{name} ({port})" for name, port in wanted.items() if not port_is_free(port, host)]
+    if busy:
+        fail(
+            f"ports already in use: {', '.join(busy)}. Another stack may be running; stop it, "
+            "or start this one elsewhere with --port-offset N (or AGENTSHOP_PORT_OFFSET)."
         )
 
     async def main(infra: stack.Infrastructure) -> None:

@@ -91,12 +91,16 @@ def services() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from commerce.platform.settings import get_settings
     from commerce.services import SERVICES, UI_PORT
 
+    offset = get_settings().port_offset  # AGENTSHOP_PORT_OFFSET, as `up` uses it
     table = Table("service", "port", "database", "what it does")
     for spec in SERVICES.values():
-        table.add_row(spec.name, str(spec.port), spec.database, spec.description)
-    table.add_row("ui", str(UI_PORT), "—", "the web UI (Streamlit), talks to gateway-bff only")
+        table.add_row(spec.name, str(spec.port + offset), spec.database, spec.description)
+    table.add_row(
+        "ui", str(UI_PORT + offset), "—", "the web UI (Streamlit), talks to gateway-bff only"
+    )
     Console().print(table)
 
 

@@ -98,7 +98,8 @@ class BrokerWatch:
         if found != self.current:
             previous, self.current = self.current, found
             self.generation += 1
-            log.warning(
+            # the first one seen is this process starting; a change is a broker restart
+            (log.warning if previous else log.info)(
                 "broker.incarnation",
                 marker=found.marker,
                 born=found.born.isoformat(),

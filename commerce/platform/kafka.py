@@ -90,7 +90,7 @@ async def ensure_topics(
             await admin.create_topics(
                 [NewTopic(n, count, settings.kafka_replication_factor) for n in missing]
             )
-        log.info("kafka.topics_created", topics=missing, partitions=count)
+        log.debug("kafka.topics_created", topics=missing, partitions=count)
         return missing
     finally:
         await admin.close()

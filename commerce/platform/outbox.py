@@ -350,8 +350,10 @@ class OutboxRelay:
         again = await self.replay(incarnation.born + REPLAY_MARGIN)
         if again is None:
             return
-        self._replayed_for = incarnation.marker
-        (log.warning if again else log.info)(
+        # the first broker this process sees, at its start, is routine (a memory broker
+        # starts empty); a broker that changed under a running process is worth a warning
+        first, self._replayed_for = self._replayed_for is None, incarnation.marker
+        (log.warning if again and not first else log.info)(
             "outbox.replay", relay=self.name, incarnation=incarnation.marker, rows=again
         )
         self.metrics.replayed.inc(again)
