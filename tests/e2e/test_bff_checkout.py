@@ -170,6 +170,7 @@ async def test_a_place_the_shop_does_not_deliver_to_is_refused_before_anything_i
         assert home.status_code == 200, home.text
         await alice.delete("/v1/cart/lines/BAT-AA-8")
 
+
 async def test_concurrent_replays_create_one_checkout(stack: ServiceStack) -> None:
     await stack.ensure(*SERVICES)
     carla = await signed_in(stack, "carla@example.com", "carla-demo-pass")
