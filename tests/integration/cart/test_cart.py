@@ -180,7 +180,11 @@ async def test_a_persons_edit_and_clear_cart_take_locks_in_one_order(stack: Serv
     async with runtime.db.transaction() as edit:  # what DELETE /carts/{user}/lines/B does
         cart = await cart_for(edit, user, lock=True)
         clearing = asyncio.create_task(clear_cart())
-        await eventually(lambda: _lock_waits(runtime, 1), lambda waiting: waiting, within=10)
+        # the test's own polling runs beside the edit (its task holds the transaction on
+        # purpose, to make the race; the I/O guard watches the code under test)
+        await asyncio.create_task(
+            eventually(lambda: _lock_waits(runtime, 1), lambda waiting: waiting, within=10)
+        )
         assert await remove_skus(edit, cart["cart_id"], ["B"]) == 1
     await asyncio.wait_for(clearing, 10)  # no DeadlockDetectedError
     async with stack.client("cart") as http:
