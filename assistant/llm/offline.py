@@ -354,7 +354,6 @@ UNSUPPORTED = [
      "Prices and payments are in US dollars (USD) only."),
     (re.compile(r"\b(?:ship|deliver|send|shipping|delivery)\b[^.?!]*\b(?:to|in)\s+(?:canada|mexico|the uk|uk|england|london|germany|france|europe|australia|japan|india|china|brazil|overseas|abroad|international(?:ly)?|toronto|vancouver|paris|berlin|sydney|tokyo)\b|\binternational(?:ly)? (?:shipping|delivery)\b"),
      "We ship only to addresses in the United States."),
-
 ]  # fmt: skip
 # "send it to Denver, CO", "ship a lamp to my office in Denver": a destination is named
 SEND_TO = re.compile(r"\b(?:ship|send|deliver|mail)\w*\b[^.?!]*?\bto\b")
