@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
+from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ from bff.upstream import call
 from commerce import pricing
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import MAX_CHECKOUT_LINES, Address, CheckoutLine, Contact
-from commerce.platform.service import ServiceRuntime
+from commerce.platform.service import ServiceRuntime, Slot
 from shopapi.schemas import (
     CheckoutPublic,
     CouponCheckCreate,
@@ -123,14 +124,30 @@ async def quote_lines(
     return lines, await _priced(runtime, user, lines, body)
 
 
+# The order service's answer to "do you deliver there?" per (country, region), kept a
+# minute: one lookup per place, not one per quote (the order step still checks each order).
+DELIVERABLE: Slot[TTLCache[tuple[str, str], str | None]] = Slot(
+    lambda _runtime: TTLCache(maxsize=10_000, ttl=60)
+)
+
+
+async def _delivery_refusal(runtime: ServiceRuntime, address: Address) -> str | None:
+    """Why the shop does not deliver to `address`, or None when it does."""
+    known = DELIVERABLE.of(runtime)
+    key = (address.country, (address.region or "").upper())
+    if key not in known:
+        where = {"country": key[0], **({"region": key[1]} if key[1] else {})}
+        check = await call(runtime, "order", "GET", "/deliverable", params=where)
+        known[key] = None if check["deliverable"] else str(check["reason"])
+    return known[key]
+
+
 async def _priced(
     runtime: ServiceRuntime, user: str, lines: list[CheckoutLine], body: QuoteCreate
 ) -> pricing.Quote:
-    address = body.shipping_address
-    where = {"country": address.country, **({"region": address.region} if address.region else {})}
-    check = await call(runtime, "order", "GET", "/deliverable", params=where)
-    if not check["deliverable"]:  # refused before anything is held or charged
-        raise ApiError(422, "unsupported_address", str(check["reason"]), param="shipping_address")
+    refusal = await _delivery_refusal(runtime, body.shipping_address)
+    if refusal is not None:  # refused before anything is held or charged
+        raise ApiError(422, "unsupported_address", refusal, param="shipping_address")
     try:
         return await pricing.quote(
             runtime.http, runtime.settings, user_id=user, lines=lines,
