@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -34,8 +35,16 @@ log = structlog.get_logger(__name__)
 class ServiceProcesses:
     """The child processes of `up`, one per group after the first (which `up` runs)."""
 
-    def __init__(self, settings: Settings, groups: list[list[str]], host: str, log_dir: Path):
+    def __init__(
+        self,
+        settings: Settings,
+        groups: list[list[str]],
+        host: str,
+        log_dir: Path,
+        environment: Mapping[str, str],
+    ):
         self.settings = settings
+        self.environment = environment  # the run's variables (`Infrastructure.environment`)
         self.groups = groups
         self.host = host
         self.log_dir = log_dir
@@ -44,18 +53,18 @@ class ServiceProcesses:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._stopping = False
 
-    def export_own(self) -> None:
-        """Make this process the first sibling (before its services start)."""
+    def own(self, settings: Settings) -> Settings:
+        """`settings` for this process's services: the first sibling of the children."""
         if len(self.groups) > 1:
-            os.environ[wakeups.SIBLINGS_ENV] = os.pathsep.join(self._sockets)
-            os.environ[wakeups.INDEX_ENV] = "0"
+            return settings.model_copy(update={"wake_sockets": tuple(self._sockets), "wake_index": 0})
+        return settings
 
     def start(self) -> None:
         for index in range(1, len(self.groups)):
             self._start(index)
 
     def _start(self, index: int) -> None:
-        env = dict(os.environ)
+        env = dict(self.environment)
         env[wakeups.SIBLINGS_ENV] = os.pathsep.join(self._sockets)
         env[wakeups.INDEX_ENV] = str(index)
         self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -51,14 +51,15 @@ def up(
     from commerce.commands import service_names
     from commerce.platform import placement, runfile, stack
     from commerce.platform.logging import configure_logging
-    from commerce.platform.settings import get_settings
+    from commerce.platform.settings import Settings
     from ui.process import UiProcess
 
-    stack.quiet_when_idle()
+    # the run's configuration: this process's environment, the idle fallbacks for what it
+    # does not set, and the options; the services here and the child processes share it
+    environment = stack.quiet_when_idle(os.environ)
     if port_offset is not None:
-        os.environ["AGENTSHOP_PORT_OFFSET"] = str(port_offset)
-        get_settings.cache_clear()
-    settings = get_settings()
+        environment["AGENTSHOP_PORT_OFFSET"] = str(port_offset)
+    settings = Settings.from_env(environment)
     configure_logging(settings.log_level, settings.log_format)
     console = err_console()
     data = stack.data_dir(settings)
@@ -110,11 +111,11 @@ def up(
             loop.add_signal_handler(sig, on_signal)
         web: UiProcess | None = None
         running: stack.RunningServices | None = None
-        children = ServiceProcesses(settings, placed, host, data / "logs")
+        children = ServiceProcesses(settings, placed, host, data / "logs", infra.environment)
         supervisors: list[asyncio.Task[None]] = []
         try:
             with console.status("preparing databases") as status:
-                fresh = get_settings()
+                fresh = infra.settings
                 status.update("migrating service databases")
                 await stack.migrate(fresh, chosen)
                 status.update("creating topics")
@@ -123,12 +124,11 @@ def up(
                     status.update("loading demo data")
                     await stack.seed(fresh, chosen)
                 status.update("starting services")
-                web = UiProcess(fresh, host=host) if ui else None
+                web = UiProcess(fresh, host=host, environment=infra.environment) if ui else None
                 if web is not None:
                     web.start()
-                children.export_own()
                 children.start()  # the other groups, each in a process of its own
-                running = await stack.start_services(fresh, placed[0], host=host)
+                running = await stack.start_services(children.own(fresh), placed[0], host=host)
                 if len(placed) > 1:
                     status.update(f"waiting for {len(placed) - 1} more service process(es)")
                     await children.until_ready()
@@ -144,7 +144,7 @@ def up(
                 runfile.RunInfo(
                     pid=os.getpid(),
                     port_offset=fresh.port_offset,
-                    database_url=os.environ.get("DATABASE_URL"),
+                    database_url=fresh.database_url,
                     kafka_bootstrap_servers=fresh.kafka_bootstrap_servers,
                     urls=urls,
                 ),
@@ -182,7 +182,7 @@ def up(
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     try:
-        with stack.infrastructure(settings, on_step=lambda s: console.print(f"• {s}")) as infra:
+        with stack.infrastructure(environment, on_step=lambda s: console.print(f"• {s}")) as infra:
             try:
                 stack.run_loop(main(infra))
             finally:
@@ -214,8 +214,6 @@ def _urls(settings: Settings, names: list[str], host: str, web: UiProcess | None
 
 def print_running(console: Console, settings: Settings, urls: dict[str, str]) -> None:
     """The table of what runs where: two columns, so it fits an 80-column terminal."""
-    import os
-
     from rich.table import Table
 
     table = Table("service", "url", title="agentshop is running", title_justify="left")
@@ -225,7 +223,7 @@ def print_running(console: Console, settings: Settings, urls: dict[str, str]) ->
     console.print("Each service answers GET /readyz once it is ready.")
     if "ui" in urls:
         console.print(f"Open {urls['ui']} in a browser to shop with the assistant.")
-    console.print(f"PostgreSQL: {_redact(os.environ.get('DATABASE_URL', ''))}")
+    console.print(f"PostgreSQL: {_redact(settings.database_url or '')}")
     console.print(f"Kafka: {settings.kafka_bootstrap_servers}")
     if settings.service_token is not None and settings.env != "prod":
         console.print(  # a dev run's own token, so a developer can call an internal API

@@ -12,29 +12,43 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from commerce.platform.db import ensure_database
 from commerce.platform.kafka import ensure_topics
 from commerce.platform.logging import configure_logging
-from commerce.platform.settings import Settings, get_settings, to_asyncpg_url
+from commerce.platform.settings import Settings, to_asyncpg_url
 
-os.environ.setdefault("AGENTSHOP_ENV", "test")
+if TYPE_CHECKING:
+    from commerce.platform.stack import Infrastructure
+
 configure_logging(os.environ.get("AGENTSHOP_LOG_LEVEL", "WARNING"), "console")
 
 
 @pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Settings pointing at a running PostgreSQL and broker for the whole session."""
+def running_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
+    """PostgreSQL and the broker for the whole session, and the configuration of a run on
+    them: the settings, and the same as variables for child processes."""
     from commerce.platform.stack import infrastructure
 
     data_dir: Path = tmp_path_factory.mktemp("agentshop-data")
-    os.environ["AGENTSHOP_DATA_DIR"] = str(data_dir)
-    get_settings.cache_clear()
-    with infrastructure(get_settings()):
-        yield get_settings()
+    environment = {"AGENTSHOP_ENV": "test", **os.environ, "AGENTSHOP_DATA_DIR": str(data_dir)}
+    with infrastructure(environment) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def infra(running_infra: Infrastructure) -> Settings:
+    """Settings pointing at a running PostgreSQL and broker for the whole session."""
+    return running_infra.settings
+
+
+@pytest.fixture
+def child_env(running_infra: Infrastructure) -> dict[str, str]:
+    """The environment of a child process of the session's run (a copy to change)."""
+    return dict(running_infra.environment)
 
 
 @pytest.fixture
@@ -121,23 +135,25 @@ class ServiceStack:
         import httpx
 
         return httpx.AsyncClient(
-            base_url=self.settings.service_url(name), timeout=10, headers=service_headers()
+            base_url=self.settings.service_url(name),
+            timeout=10,
+            headers=service_headers(self.settings),
         )
 
 
-def service_headers() -> dict[str, str]:
+def service_headers(settings: Settings) -> dict[str, str]:
     """What the platform's own calls to an internal service carry: the service token."""
     from commerce.platform.edges import SERVICE_TOKEN_HEADER
 
-    token = get_settings().service_token
+    token = settings.service_token
     return {SERVICE_TOKEN_HEADER: token.get_secret_value()} if token else {}
 
 
 @pytest.fixture(scope="session")
 async def stack(infra: Settings) -> AsyncIterator[ServiceStack]:
-    os.environ.setdefault("AGENTSHOP_PORT_OFFSET", "20000")
-    get_settings.cache_clear()
-    services = ServiceStack(get_settings())
+    # the session's services on their ports plus 20000 unless AGENTSHOP_PORT_OFFSET says
+    configured = "AGENTSHOP_PORT_OFFSET" in infra.environment
+    services = ServiceStack(infra if configured else infra.model_copy(update={"port_offset": 20000}))
     yield services
     if services.running is not None:
         await services.running.stop()

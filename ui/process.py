@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,9 +56,12 @@ def command(host: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def environment(settings: Settings | None = None) -> dict[str, str]:
-    """The app's environment: where the BFF is (unless set already), and a writable HOME."""
-    env = dict(os.environ)
+def environment(
+    settings: Settings | None = None, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The app's environment: `base` (default: this process's), where the BFF is (unless
+    set already), and a writable HOME."""
+    env = dict(os.environ if base is None else base)
     if settings is not None:
         env.setdefault("GATEWAY_BFF_URL", settings.service_url("gateway-bff"))
     if not os.access(env.get("HOME", "/nonexistent"), os.W_OK):
@@ -71,6 +75,8 @@ class UiProcess:
 
     settings: Settings
     host: str = "127.0.0.1"
+    # the run's variables (`Infrastructure.environment`); None: this process's
+    environment: Mapping[str, str] | None = None
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     _stopping: bool = field(default=False, repr=False)
@@ -89,7 +95,7 @@ class UiProcess:
             raise RuntimeError(f"port already in use: web UI ({self.port})")
         self.process = subprocess.Popen(
             command(self.host, self.port),
-            env=environment(self.settings),
+            env=environment(self.settings, self.environment),
             stdout=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
             # Its own session: a terminal's Ctrl-C reaches `up`, which stops the app in

@@ -1,17 +1,73 @@
-"""Process-wide settings, read from the environment (see README, "Configuration")."""
+"""Process-wide settings, read from the environment (see README, "Configuration").
+
+The environment is read once, when the tree is made: `Settings()` reads this process's,
+`Settings.from_env(mapping)` a mapping a caller prepared (`agentshop up`, the test
+session, the eval and load-test runners: the variables their child processes get too).
+Nothing configures this process by changing `os.environ` (docs/adr/0035).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 from sqlalchemy.engine import make_url
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
+
+# The environment the tree being made reads instead of `os.environ` (`Settings.from_env`);
+# None: `os.environ`.
+_ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("environment", default=None)
+
+
+def _environment() -> Mapping[str, str]:
+    given = _ENVIRONMENT.get()
+    return os.environ if given is None else given
+
+
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source, over a given mapping instead of `os.environ`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environment: Mapping[str, str]) -> None:
+        self._given = environment
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(
+            self._given, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
+
+
+class _FromEnvironment(BaseSettings):
+    """A branch of the tree: read from `os.environ`, or the mapping `Settings.from_env` got."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        given = _ENVIRONMENT.get()
+        if given is not None:
+            env_settings = _MappingSource(settings_cls, given)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
 
 # The settings of one service. Each is a branch of the one tree (`Settings`), read from
@@ -19,7 +75,7 @@ DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 # runtime's `settings`, never by making their own.
 
 
-class CheckoutSettings(BaseSettings):
+class CheckoutSettings(_FromEnvironment):
     """CHECKOUT_ORCHESTRATOR_STEP_TIMEOUT_SECONDS (default 5): how long a step may take
     before the sweeper looks at it; CHECKOUT_ORCHESTRATOR_MAX_RESENDS (default 3): counted
     re-sends before the saga compensates; CHECKOUT_ORCHESTRATOR_SWEEP_SECONDS (default 0.5);
@@ -42,7 +98,7 @@ class CheckoutSettings(BaseSettings):
     follow_up_check_seconds: float = Field(2.0, gt=0)
 
 
-class PaymentSettings(BaseSettings):
+class PaymentSettings(_FromEnvironment):
     """PAYMENT_GATEWAY_SUCCESS_RATE (0..1, default 0.9): approval rate of tokens that are
     not test tokens; PAYMENT_GATEWAY_SLOW_SECONDS (default 2): delay of `tok_slow`."""
 
@@ -52,7 +108,7 @@ class PaymentSettings(BaseSettings):
     slow_seconds: float = Field(2.0, ge=0)
 
 
-class InventorySettings(BaseSettings):
+class InventorySettings(_FromEnvironment):
     """INVENTORY_SWEEP_SECONDS (default 1): how often holds past their expiry are released."""
 
     model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore")
@@ -60,7 +116,7 @@ class InventorySettings(BaseSettings):
     sweep_seconds: float = Field(1.0, gt=0)
 
 
-class CatalogSettings(BaseSettings):
+class CatalogSettings(_FromEnvironment):
     """CATALOG_STOCK_CACHE_SECONDS (default 1; 0: each page asks inventory for its own
     SKUs): how old the stock levels shown may be. CATALOG_PRODUCT_CACHE_SECONDS (default
     60): how long products read from the database are served from memory before they are
@@ -72,7 +128,7 @@ class CatalogSettings(BaseSettings):
     product_cache_seconds: float = Field(60.0, gt=0)
 
 
-class SmtpSettings(BaseSettings):
+class SmtpSettings(_FromEnvironment):
     """EMAIL_SERVICE_SMTP_HOST (unset: emails are recorded, not delivered), _PORT (25),
     _USERNAME, _PASSWORD, _STARTTLS (false), _FROM."""
 
@@ -88,7 +144,7 @@ class SmtpSettings(BaseSettings):
 # The gateway BFF's branch: variables GATEWAY_BFF_*.
 
 
-class SheddingSettings(BaseSettings):
+class SheddingSettings(_FromEnvironment):
     """GATEWAY_BFF_MAX_OPEN_CHECKOUTS (100): a saga backlog above it sheds new checkouts;
     GATEWAY_BFF_BACKLOG_CHECK_SECONDS (1): how often the backlog is read;
     GATEWAY_BFF_SHED_RETRY_AFTER_SECONDS (2): the Retry-After of a shed checkout."""
@@ -99,7 +155,7 @@ class SheddingSettings(BaseSettings):
     shed_retry_after_seconds: int = Field(2, ge=1)
 
 
-class CatalogCacheSettings(BaseSettings):
+class CatalogCacheSettings(_FromEnvironment):
     """GATEWAY_BFF_CATALOG_CACHE_SECONDS (default 1, 0 turns caching off; concurrent
     identical requests still share one call) and GATEWAY_BFF_CATALOG_CACHE_MB (default
     32): how long and how much of the catalog's answers the BFF keeps."""
@@ -110,7 +166,7 @@ class CatalogCacheSettings(BaseSettings):
     catalog_cache_mb: float = Field(32.0, gt=0)
 
 
-class DeliverySettings(BaseSettings):
+class DeliverySettings(_FromEnvironment):
     """GATEWAY_BFF_CHECKOUT_CONFIRM_SECONDS (15): how long a checkout's saga may take to
     appear before its command is sent again; GATEWAY_BFF_CHECKOUT_FOLLOW_SECONDS (3600): how
     long a command is followed; GATEWAY_BFF_DELIVERY_CHECK_SECONDS (2): how often."""
@@ -121,14 +177,14 @@ class DeliverySettings(BaseSettings):
     delivery_check_seconds: float = Field(2.0, gt=0)
 
 
-class IdempotencySettings(BaseSettings):
+class IdempotencySettings(_FromEnvironment):
     """GATEWAY_BFF_IDEMPOTENCY_LEASE_SECONDS (30): how long a request in flight holds its key."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_BFF_", extra="ignore")
     idempotency_lease_seconds: float = Field(30.0, gt=0)
 
 
-class AcpSettings(BaseSettings):
+class AcpSettings(_FromEnvironment):
     """GATEWAY_BFF_ACP_COMPLETE_WAIT_SECONDS (default 20): how long `complete` waits for the
     saga's outcome before answering 503 (a retry with the same Idempotency-Key waits again);
     GATEWAY_BFF_ACP_MERCHANT_ID (default `agentshop`): the merchant delegated payment tokens
@@ -140,7 +196,7 @@ class AcpSettings(BaseSettings):
     merchant_id: str = Field("agentshop", min_length=1, max_length=256)
 
 
-class SigningSettings(BaseSettings):
+class SigningSettings(_FromEnvironment):
     """GATEWAY_BFF_ACP_SIGNATURE_TOLERANCE_SECONDS (default 300): how far a signed request's
     Timestamp may be from the server's clock."""
 
@@ -149,7 +205,7 @@ class SigningSettings(BaseSettings):
     signature_tolerance_seconds: float = Field(300.0, gt=0)
 
 
-class WebhookSettings(BaseSettings):
+class WebhookSettings(_FromEnvironment):
     """GATEWAY_BFF_ACP_WEBHOOK_MAX_ATTEMPTS (default 12) attempts per event before it is
     dead-lettered; GATEWAY_BFF_ACP_WEBHOOK_BACKOFF_SECONDS (default 1) the first retry
     delay, doubling up to GATEWAY_BFF_ACP_WEBHOOK_MAX_BACKOFF_SECONDS (default 300);
@@ -177,7 +233,7 @@ class BffSettings(BaseModel):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
 
-class Settings(BaseSettings):
+class Settings(_FromEnvironment):
     """Settings shared by every service. Each field maps to one environment variable."""
 
     # An empty variable (e.g. compose's `${X:-}`) means unset, so defaults apply.
@@ -229,6 +285,10 @@ class Settings(BaseSettings):
     )
 
     port_offset: int = Field(0, alias="AGENTSHOP_PORT_OFFSET")
+    # `agentshop up` over several processes (docs/adr/0031): every process's wake-up
+    # socket (separated by `os.pathsep`), and which of them is this process's
+    wake_sockets: Annotated[tuple[str, ...], NoDecode] = Field((), alias="AGENTSHOP_WAKE_SOCKETS")
+    wake_index: int = Field(0, ge=0, alias="AGENTSHOP_WAKE_INDEX")
     http_timeout_seconds: float = Field(5.0, gt=0, alias="AGENTSHOP_HTTP_TIMEOUT_SECONDS")
     # a call to a service of this same process goes straight to its app (docs/adr/0015)
     in_process_calls: bool = Field(True, alias="AGENTSHOP_IN_PROCESS_CALLS")
@@ -271,12 +331,41 @@ class Settings(BaseSettings):
     bff: BffSettings = Field(default_factory=BffSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # the email-service's
 
+    # the mapping the tree was read from (None: `os.environ`, read when asked); the
+    # per-service `<PREFIX>DATABASE_URL` and `<PREFIX>URL` are looked up in it
+    _environment: Mapping[str, str] | None = PrivateAttr(None)
+
+    @classmethod
+    def from_env(cls, environment: Mapping[str, str], **values: Any) -> Settings:
+        """The tree read from `environment` instead of `os.environ` (the `.env` file as
+        ever); `values` win, as keyword arguments to `Settings(...)` do."""
+        own = dict(environment)
+        token = _ENVIRONMENT.set(own)
+        try:
+            settings = cls(**values)
+        finally:
+            _ENVIRONMENT.reset(token)
+        settings._environment = own
+        return settings
+
+    @property
+    def environment(self) -> Mapping[str, str]:
+        """What the tree was read from: the mapping given to `from_env`, else `os.environ`."""
+        return os.environ if self._environment is None else self._environment
+
+    @field_validator("wake_sockets", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(path for path in value.split(os.pathsep) if path)
+        return value
+
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:
         if self.env == "prod":
             if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
                 raise ValueError("AGENTSHOP_JWT_SECRET must be set when AGENTSHOP_ENV=prod")
-            if not self.database_url and not _any_service_database_url():
+            if not self.database_url and not _any_service_database_url(_environment()):
                 raise ValueError("DATABASE_URL must be set when AGENTSHOP_ENV=prod")
             if not self.kafka_bootstrap_servers:
                 raise ValueError("KAFKA_BOOTSTRAP_SERVERS must be set when AGENTSHOP_ENV=prod")
@@ -298,7 +387,7 @@ class Settings(BaseSettings):
 
     @property
     def embedded_postgres(self) -> bool:
-        return self.database_url is None and not _any_service_database_url()
+        return self.database_url is None and not _any_service_database_url(self.environment)
 
     @property
     def embedded_kafka(self) -> bool:
@@ -310,7 +399,7 @@ class Settings(BaseSettings):
         `<PREFIX>DATABASE_URL` wins; otherwise the database is `database` on the
         server named by `DATABASE_URL`.
         """
-        own = os.environ.get(f"{env_prefix}DATABASE_URL")
+        own = self.environment.get(f"{env_prefix}DATABASE_URL")
         if own:
             return to_asyncpg_url(own)
         if not self.database_url:
@@ -324,14 +413,14 @@ class Settings(BaseSettings):
         from commerce.services import SERVICES
 
         spec = SERVICES[name]
-        own = os.environ.get(f"{spec.env_prefix}URL")
+        own = self.environment.get(f"{spec.env_prefix}URL")
         if own:
             return own.rstrip("/")
         return f"http://127.0.0.1:{spec.port + self.port_offset}"
 
 
-def _any_service_database_url() -> bool:
-    return any(k.endswith("_DATABASE_URL") and v for k, v in os.environ.items())
+def _any_service_database_url(environment: Mapping[str, str]) -> bool:
+    return any(k.endswith("_DATABASE_URL") and v for k, v in environment.items())
 
 
 def to_asyncpg_url(url: str, database: str | None = None) -> str:

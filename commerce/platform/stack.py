@@ -12,7 +12,7 @@ import importlib
 import os
 import secrets
 import signal
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,7 +30,7 @@ from commerce.platform.embedded import EmbeddedBroker, EmbeddedPostgres, port_is
 from commerce.platform.incarnation import BrokerWatch
 from commerce.platform.kafka import ensure_topics, make_producer
 from commerce.platform.service import Service, ServiceRuntime
-from commerce.platform.settings import Settings, get_settings, to_asyncpg_url
+from commerce.platform.settings import Settings, to_asyncpg_url
 from commerce.platform.telemetry import configure_tracing
 from commerce.services import SERVICES
 
@@ -68,11 +68,9 @@ QUIET_WHEN_IDLE = {
 }
 
 
-def quiet_when_idle() -> None:
-    """Use `QUIET_WHEN_IDLE` for what the environment does not set (`agentshop up`)."""
-    for key, value in QUIET_WHEN_IDLE.items():
-        os.environ.setdefault(key, value)
-    get_settings.cache_clear()
+def quiet_when_idle(environment: Mapping[str, str]) -> dict[str, str]:
+    """`environment` (a copy) with `QUIET_WHEN_IDLE` for what it does not set (`agentshop up`)."""
+    return {**QUIET_WHEN_IDLE, **environment}
 
 
 def load_service(name: str) -> Service:
@@ -102,8 +100,12 @@ def service_names(names: Iterable[str] | None = None) -> list[str]:
 
 @dataclass
 class Infrastructure:
-    """The embedded PostgreSQL and broker this process started (none when external)."""
+    """What `infrastructure()` started (no server when external), and the configuration of
+    a run on it: `settings`, what this process runs with, and `environment`, the variables
+    its child processes get (the same configuration; `os.environ` itself is left alone)."""
 
+    settings: Settings
+    environment: dict[str, str]
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
 
@@ -133,7 +135,7 @@ class Infrastructure:
 
 @contextlib.contextmanager
 def infrastructure(
-    settings: Settings | None = None,
+    environment: Mapping[str, str] | None = None,
     *,
     on_step: Callable[[str], None] = lambda _: None,
     pg_port: int = 0,
@@ -141,46 +143,37 @@ def infrastructure(
 ) -> Iterator[Infrastructure]:
     """Start embedded PostgreSQL/broker unless DATABASE_URL/KAFKA_BOOTSTRAP_SERVERS are set.
 
-    Exports the URLs into this process's environment (so child processes and
-    `get_settings()` see them) and stops what it started on exit.
+    `environment` configures the run (default: this process's). Yields the settings made
+    from it plus the servers' URLs, a service token (unless one is set) and the embedded
+    broker's tuning (for what it does not set), and the same as variables for child
+    processes; stops what it started on exit.
     """
-    settings = settings or get_settings()
-    infra = Infrastructure()
-    saved: dict[str, str | None] = {
-        k: os.environ.get(k)
-        for k in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "AGENTSHOP_SERVICE_TOKEN")
-    }
+    own = dict(os.environ if environment is None else environment)
+    infra = Infrastructure(Settings.from_env(own), own)
+    settings = infra.settings
     try:
         if settings.service_token is None:
             # internal APIs answer only the platform: one token for this run, shared with
             # the services of this process and the child processes it starts
-            os.environ["AGENTSHOP_SERVICE_TOKEN"] = secrets.token_urlsafe(32)
+            own["AGENTSHOP_SERVICE_TOKEN"] = secrets.token_urlsafe(32)
         if settings.embedded_postgres:
             on_step("starting PostgreSQL (embedded)")
             infra.postgres = EmbeddedPostgres(settings.data_dir / "postgres", port=pg_port)
             infra.postgres.start()
-            os.environ["DATABASE_URL"] = infra.postgres.url
+            own["DATABASE_URL"] = infra.postgres.url
         if settings.embedded_kafka:
             on_step("starting Kafka-protocol broker (embedded Tansu)")
             infra.broker = EmbeddedBroker(settings.data_dir / "broker", port=broker_port)
             infra.broker.start()
-            os.environ["KAFKA_BOOTSTRAP_SERVERS"] = infra.broker.bootstrap_servers
+            own["KAFKA_BOOTSTRAP_SERVERS"] = infra.broker.bootstrap_servers
             # Tansu answers a fetch only when its wait expires, even when data arrived
             # (docs/adr/0002): keep the wait short, and rejoin quickly after a crash.
             for key, value in EMBEDDED_BROKER_TUNING.items():
-                if key not in os.environ:
-                    saved.setdefault(key, None)
-                    os.environ[key] = value
-        get_settings.cache_clear()
+                own.setdefault(key, value)
+        infra.settings = Settings.from_env(own)
         yield infra
     finally:
         infra.stop()
-        for key, previous in saved.items():
-            if previous is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = previous
-        get_settings.cache_clear()
 
 
 # -- preparation ----------------------------------------------------------------------
@@ -399,7 +392,7 @@ async def start_services(
     producer = make_producer(settings)
     await producer.start()
     # one of several processes of `agentshop up`: publishes wake the siblings' consumers
-    wakeups.join_siblings()
+    wakeups.join_siblings(settings.wake_sockets, settings.wake_index)
     watch = BrokerWatch(settings, producer)  # one per process (docs/adr/0020)
     watch.start()
     running = RunningServices(

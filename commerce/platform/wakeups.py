@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import structlog
 
@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 
 SIBLINGS_ENV = "AGENTSHOP_WAKE_SOCKETS"
 """Sibling processes' wake-up sockets, separated by `os.pathsep`; this process's own is
-the one at index `AGENTSHOP_WAKE_INDEX`."""
+the one at index `AGENTSHOP_WAKE_INDEX` (`Settings.wake_sockets`, `.wake_index`)."""
 INDEX_ENV = "AGENTSHOP_WAKE_INDEX"
 
 _waiting: dict[str, set[asyncio.Event]] = {}
@@ -96,14 +96,17 @@ def _wake(topics: Iterable[str]) -> None:
             event.set()
 
 
-def join_siblings(loop: asyncio.AbstractEventLoop | None = None) -> bool:
+def join_siblings(
+    sockets: Sequence[str], index: int, loop: asyncio.AbstractEventLoop | None = None
+) -> bool:
     """Listen for the siblings' publishes and tell them ours, when `up` made this process
-    one of several (the environment names the sockets). False when it did not."""
+    one of several: `sockets` are every sibling's, this one's is at `index` (the settings'
+    `wake_sockets` and `wake_index`). False when there are none, or it joined already."""
     global _socket, _siblings
-    paths = [p for p in os.environ.get(SIBLINGS_ENV, "").split(os.pathsep) if p]
+    paths = [p for p in sockets if p]
     if not paths or _socket is not None:
         return False
-    own = paths[int(os.environ.get(INDEX_ENV, "0"))]
+    own = paths[index]
     with contextlib.suppress(FileNotFoundError):
         os.unlink(own)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
