@@ -56,7 +56,9 @@ class ServiceProcesses:
     def own(self, settings: Settings) -> Settings:
         """`settings` for this process's services: the first sibling of the children."""
         if len(self.groups) > 1:
-            return settings.model_copy(update={"wake_sockets": tuple(self._sockets), "wake_index": 0})
+            return settings.model_copy(
+                update={"wake_sockets": tuple(self._sockets), "wake_index": 0}
+            )
         return settings
 
     def start(self) -> None:

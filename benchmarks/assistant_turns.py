@@ -90,16 +90,17 @@ async def run(url: str, rounds: int) -> None:
 async def with_own_stack(rounds: int) -> None:
     from commerce.platform import stack
     from commerce.platform.logging import configure_logging
-    from commerce.platform.settings import get_settings
     from commerce.services import SERVICES
 
     configure_logging("WARNING", "console")
-    os.environ.setdefault("AGENTSHOP_DATA_DIR", str(Path(tempfile.mkdtemp()) / "data"))
-    os.environ.setdefault("AGENTSHOP_PORT_OFFSET", "40000")
-    os.environ.setdefault("AGENTSHOP_RATE_LIMIT_PER_MINUTE", "100000")
-    get_settings.cache_clear()
-    with stack.infrastructure(get_settings()):
-        settings = get_settings()
+    environment = {
+        "AGENTSHOP_DATA_DIR": str(Path(tempfile.mkdtemp()) / "data"),
+        "AGENTSHOP_PORT_OFFSET": "40000",
+        "AGENTSHOP_RATE_LIMIT_PER_MINUTE": "100000",
+        **os.environ,
+    }
+    with stack.infrastructure(environment) as infra:
+        settings = infra.settings
         names = list(SERVICES)
         await stack.prepare(settings, names)
         running = await stack.start_services(settings, names)

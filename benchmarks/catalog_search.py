@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from commerce.platform.edges import SERVICE_TOKEN_HEADER
-from commerce.platform.settings import get_settings
+from commerce.platform.settings import Settings, get_settings
 
 QUERIES: list[dict[str, str | int]] = [
     {"q": "usb c cable"}, {"q": "headphnoes"}, {"q": "aa batteries"}, {"q": "coffee"},
@@ -39,11 +39,11 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def run(url: str, requests: int, concurrency: int) -> None:
+async def run(url: str, requests: int, concurrency: int, settings: Settings) -> None:
     rng = random.Random(7)
     timings: dict[str, list[float]] = defaultdict(list)
     errors = 0
-    token = get_settings().service_token  # catalog is an internal API: the platform's token
+    token = settings.service_token  # catalog is an internal API: the platform's token
     headers = {SERVICE_TOKEN_HEADER: token.get_secret_value()} if token else None
     async with httpx.AsyncClient(base_url=url, timeout=10, headers=headers) as http:
         for _ in range(20):  # warm up pools and caches
@@ -78,14 +78,15 @@ async def run(url: str, requests: int, concurrency: int) -> None:
 async def with_own_stack(requests: int, concurrency: int) -> None:
     from commerce.platform import stack
     from commerce.platform.logging import configure_logging
-    from commerce.platform.settings import get_settings
 
     configure_logging("WARNING", "console")
-    os.environ.setdefault("AGENTSHOP_DATA_DIR", str(Path(tempfile.mkdtemp()) / "data"))
-    os.environ.setdefault("AGENTSHOP_PORT_OFFSET", "40000")
-    get_settings.cache_clear()
-    with stack.infrastructure(get_settings()):
-        settings = get_settings()
+    environment = {
+        "AGENTSHOP_DATA_DIR": str(Path(tempfile.mkdtemp()) / "data"),
+        "AGENTSHOP_PORT_OFFSET": "40000",
+        **os.environ,
+    }
+    with stack.infrastructure(environment) as infra:
+        settings = infra.settings
         started = time.perf_counter()
         await stack.prepare(settings, ["inventory", "catalog"])
         print(f"migrate + seed of inventory and catalog: {time.perf_counter() - started:.2f} s")
@@ -94,7 +95,7 @@ async def with_own_stack(requests: int, concurrency: int) -> None:
         print(f"catalog seed again (all rows already there): {time.perf_counter() - started:.2f} s")
         running = await stack.start_services(settings, ["inventory", "catalog"])
         try:
-            await run(settings.service_url("catalog"), requests, concurrency)
+            await run(settings.service_url("catalog"), requests, concurrency, settings)
         finally:
             await running.stop()
 
@@ -108,7 +109,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     if args.url:
-        asyncio.run(run(args.url, args.requests, args.concurrency))
+        asyncio.run(run(args.url, args.requests, args.concurrency, get_settings()))
     else:
         asyncio.run(with_own_stack(args.requests, args.concurrency))
 

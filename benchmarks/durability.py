@@ -37,7 +37,7 @@ from commerce.platform.incarnation import BrokerWatch
 from commerce.platform.kafka import ensure_topics, make_consumer, make_producer
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox, OutboxRelay
-from commerce.platform.settings import get_settings, to_asyncpg_url
+from commerce.platform.settings import Settings, to_asyncpg_url
 
 TOPIC = "bench.durability"
 metadata = service_metadata()
@@ -76,8 +76,7 @@ async def until(probe: Callable[[], Awaitable[bool]], within: float = 600.0) -> 
     return time.perf_counter() - started
 
 
-async def run(messages: int) -> None:
-    settings = get_settings()
+async def run(settings: Settings, messages: int) -> None:
     assert settings.database_url
     url = to_asyncpg_url(settings.database_url, database="bench_durability")
     await ensure_database(to_asyncpg_url(settings.database_url), "bench_durability")
@@ -206,11 +205,10 @@ def main() -> None:
 
     configure_logging("ERROR", "console")
     with tempfile.TemporaryDirectory(prefix="agentshop-bench-") as data:
-        os.environ["AGENTSHOP_DATA_DIR"] = str(Path(data))
-        get_settings.cache_clear()
-        with stack.infrastructure(get_settings()) as infra:
+        environment = {**os.environ, "AGENTSHOP_DATA_DIR": str(Path(data))}
+        with stack.infrastructure(environment) as infra:
             _broker = infra.broker
-            asyncio.run(run(args.messages))
+            asyncio.run(run(infra.settings, args.messages))
 
 
 if __name__ == "__main__":

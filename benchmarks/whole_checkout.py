@@ -274,7 +274,9 @@ async def levels_run(url: str, levels: list[int], seconds: float, own: bool = Fa
     report(results)
 
 
-async def first_checkouts(url: str, quiet: float, rounds: int, own: bool = False) -> None:
+async def first_checkouts(
+    url: str, quiet: float, rounds: int, own: bool = False, database_url: str | None = None
+) -> None:
     """Single checkouts: warm ones back to back, then one after each quiet period. With
     its own stack it also prints the CPU the stack spent on each (from just before it to
     half a second after it completed, so the messages after the order count too): unlike
@@ -298,13 +300,13 @@ async def first_checkouts(url: str, quiet: float, rounds: int, own: bool = False
     async def checkpoints() -> int | None:
         """PostgreSQL's checkpoints so far (after one, each page's first change is logged
         whole): a quiet period that holds one may cost the next writes more."""
-        if not own or not os.environ.get("DATABASE_URL"):
+        if not own or not database_url:
             return None
         import asyncpg
 
         from commerce.platform.db import asyncpg_dsn
 
-        conn = await asyncpg.connect(asyncpg_dsn(os.environ["DATABASE_URL"]))
+        conn = await asyncpg.connect(asyncpg_dsn(database_url))
         try:
             found = await conn.fetchval(
                 "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
@@ -351,24 +353,24 @@ async def first_checkouts(url: str, quiet: float, rounds: int, own: bool = False
 
 def with_own_stack(args: argparse.Namespace) -> None:
     from commerce.platform import stack
-    from commerce.platform.settings import get_settings
     from commerce.services import SERVICES
     from loadtests.runner import seed_load_users
 
     scratch = Path(tempfile.mkdtemp(prefix="agentshop-whole-checkout-"))
-    for key in [k for k in os.environ if k.endswith("DATABASE_URL")]:
-        del os.environ[key]
-    os.environ.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    os.environ.update(
-        AGENTSHOP_DATA_DIR=str(scratch / "data"),
-        AGENTSHOP_PORT_OFFSET=str(args.port_offset),
-        AGENTSHOP_LOG_LEVEL="WARNING",
-        AGENTSHOP_RATE_LIMIT_PER_MINUTE="1000000",
-    )
-    get_settings.cache_clear()
-    with stack.infrastructure(get_settings()):
-        env = dict(os.environ)
-        # the embedded broker's tuning is inherited (infrastructure() exported it);
+    environment = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.endswith("DATABASE_URL") and k != "KAFKA_BOOTSTRAP_SERVERS"
+        },
+        "AGENTSHOP_DATA_DIR": str(scratch / "data"),
+        "AGENTSHOP_PORT_OFFSET": str(args.port_offset),
+        "AGENTSHOP_LOG_LEVEL": "WARNING",
+        "AGENTSHOP_RATE_LIMIT_PER_MINUTE": "1000000",
+    }
+    with stack.infrastructure(environment) as infra:
+        env = dict(infra.environment)
+        # the embedded broker's tuning is inherited (in the infrastructure's environment);
         # `agentshop up` then sets its idle fallbacks, unless told these
         for key in stack.QUIET_WHEN_IDLE:
             env.pop(key, None)
@@ -392,10 +394,18 @@ def with_own_stack(args: argparse.Namespace) -> None:
         try:
             url = f"http://127.0.0.1:{SERVICES['gateway-bff'].port + args.port_offset}"
             wait_ready(up, log, [s.port + args.port_offset for s in SERVICES.values()])
-            asyncio.run(seed_load_users(get_settings(), max(args.levels)))
+            asyncio.run(seed_load_users(infra.settings, max(args.levels)))
             time.sleep(3)  # consumers join their groups
             if args.first_checkout:
-                asyncio.run(first_checkouts(url, args.first_checkout, args.rounds, own=True))
+                asyncio.run(
+                    first_checkouts(
+                        url,
+                        args.first_checkout,
+                        args.rounds,
+                        own=True,
+                        database_url=infra.settings.database_url,
+                    )
+                )
             else:
                 asyncio.run(levels_run(url, args.levels, args.seconds, own=True))
         finally:

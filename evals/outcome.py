@@ -329,38 +329,26 @@ async def fresh_stack(
     Yields the BFF's base URL and `new_person` (see `person_maker`).
     """
     from commerce.platform import stack
-    from commerce.platform.settings import get_settings
     from commerce.services import SERVICES
 
-    keys = ("AGENTSHOP_DATA_DIR", "AGENTSHOP_PORT_OFFSET", "AGENTSHOP_LLM_MODEL")
-    saved = {k: os.environ.get(k) for k in keys}
     with tempfile.TemporaryDirectory(prefix="agentshop-eval-") as tmp:
-        os.environ["AGENTSHOP_DATA_DIR"] = str(Path(tmp))
-        os.environ["AGENTSHOP_PORT_OFFSET"] = str(port_offset)
-        if llm_model:
-            os.environ["AGENTSHOP_LLM_MODEL"] = llm_model
-        else:
-            os.environ.pop("AGENTSHOP_LLM_MODEL", None)
-        get_settings.cache_clear()
-        try:
-            with stack.infrastructure(get_settings()):
-                settings = get_settings()
-                names = list(SERVICES)
-                await stack.migrate(settings, names)
-                await stack.create_topics(settings)
-                await stack.seed(settings, names)
-                running = await stack.start_services(settings, names)
-                try:
-                    for runtime in running.runtimes.values():
-                        await asyncio.wait_for(runtime.wait_consuming(), 60)
-                    bff = running.runtimes["gateway-bff"]
-                    yield settings.service_url("gateway-bff"), person_maker(bff)
-                finally:
-                    await running.stop()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            get_settings.cache_clear()
+        environment = {
+            **{k: v for k, v in os.environ.items() if k != "AGENTSHOP_LLM_MODEL"},
+            "AGENTSHOP_DATA_DIR": str(Path(tmp)),
+            "AGENTSHOP_PORT_OFFSET": str(port_offset),
+            **({"AGENTSHOP_LLM_MODEL": llm_model} if llm_model else {}),
+        }
+        with stack.infrastructure(environment) as infra:
+            settings = infra.settings
+            names = list(SERVICES)
+            await stack.migrate(settings, names)
+            await stack.create_topics(settings)
+            await stack.seed(settings, names)
+            running = await stack.start_services(settings, names)
+            try:
+                for runtime in running.runtimes.values():
+                    await asyncio.wait_for(runtime.wait_consuming(), 60)
+                bff = running.runtimes["gateway-bff"]
+                yield settings.service_url("gateway-bff"), person_maker(bff)
+            finally:
+                await running.stop()

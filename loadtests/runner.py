@@ -22,7 +22,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,25 +123,12 @@ class LoadOptions:
 # -- the stack --------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, previous in saved.items():
-            if previous is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = previous
-
-
 class _Processes:
     """Services run one per process with `agentshop serve NAME`."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], environment: Mapping[str, str]) -> None:
         self.names = names
+        self.environment = environment  # the run's variables (`Infrastructure.environment`)
         self.procs: list[asyncio.subprocess.Process] = []
 
     async def start(self, settings: Settings) -> None:
@@ -158,7 +145,7 @@ class _Processes:
                     cwd=ROOT,
                     # Idle consumers are woken by relays in their own process only; here
                     # every other service publishes from another process.
-                    env={**os.environ, "KAFKA_IDLE_FETCH_INTERVAL_MS": "0"},
+                    env={**self.environment, "KAFKA_IDLE_FETCH_INTERVAL_MS": "0"},
                 )
             )
         async with httpx.AsyncClient(timeout=2) as http:
@@ -212,10 +199,10 @@ async def run(options: LoadOptions) -> reporting.LoadReport:
 async def _with_own_stack(options: LoadOptions, out: Path) -> reporting.LoadReport:
     from commerce.platform import stack
     from commerce.platform.logging import configure_logging
-    from commerce.platform.settings import get_settings
 
     data = Path(tempfile.mkdtemp(prefix="agentshop-load-"))
-    env = {
+    environment = {
+        **os.environ,
         "AGENTSHOP_DATA_DIR": str(data),
         "AGENTSHOP_RATE_LIMIT_PER_MINUTE": str(options.rate_limit_per_minute),
         "AGENTSHOP_LOG_LEVEL": os.environ.get("AGENTSHOP_LOG_LEVEL", "WARNING"),
@@ -223,30 +210,26 @@ async def _with_own_stack(options: LoadOptions, out: Path) -> reporting.LoadRepo
         **options.extra,
     }  # fmt: skip
     try:
-        with _environment(env):
-            get_settings.cache_clear()
-            configure_logging(get_settings().log_level, get_settings().log_format)
-            with stack.infrastructure(get_settings()):
-                settings = get_settings()
-                await stack.prepare(settings)
-                names = stack.service_names()
-                if options.services == "per-service":
-                    processes = _Processes(names)
-                    await processes.start(settings)
-                    stop = processes.stop
-                else:
-                    running = await stack.start_services(settings, names)
-                    stop = running.stop
-                try:
-                    async with httpx.AsyncClient(timeout=2) as http:
-                        await _wait_ready(http, settings.service_url("gateway-bff"))
-                    return await _execute(
-                        settings, settings.service_url("gateway-bff"), options, out
-                    )
-                finally:
-                    await stop()
+        configured = Settings.from_env(environment)
+        configure_logging(configured.log_level, configured.log_format)
+        with stack.infrastructure(environment) as infra:
+            settings = infra.settings
+            await stack.prepare(settings)
+            names = stack.service_names()
+            if options.services == "per-service":
+                processes = _Processes(names, infra.environment)
+                await processes.start(settings)
+                stop = processes.stop
+            else:
+                running = await stack.start_services(settings, names)
+                stop = running.stop
+            try:
+                async with httpx.AsyncClient(timeout=2) as http:
+                    await _wait_ready(http, settings.service_url("gateway-bff"))
+                return await _execute(settings, settings.service_url("gateway-bff"), options, out)
+            finally:
+                await stop()
     finally:
-        get_settings.cache_clear()
         shutil.rmtree(data, ignore_errors=True)
 
 
@@ -330,7 +313,7 @@ async def _execute(
         json.dump(tokens, f)
         tokens_file = Path(f.name)
     env = {
-        **os.environ,
+        **settings.environment,  # the run's variables (this process's with --target)
         "PYTHONPATH": str(ROOT),
         "AGENTSHOP_LOAD_LOG": str(requests_log),
         "AGENTSHOP_LOAD_TOKENS": str(tokens_file),

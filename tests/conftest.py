@@ -153,7 +153,9 @@ def service_headers(settings: Settings) -> dict[str, str]:
 async def stack(infra: Settings) -> AsyncIterator[ServiceStack]:
     # the session's services on their ports plus 20000 unless AGENTSHOP_PORT_OFFSET says
     configured = "AGENTSHOP_PORT_OFFSET" in infra.environment
-    services = ServiceStack(infra if configured else infra.model_copy(update={"port_offset": 20000}))
+    services = ServiceStack(
+        infra if configured else infra.model_copy(update={"port_offset": 20000})
+    )
     yield services
     if services.running is not None:
         await services.running.stop()

@@ -104,11 +104,10 @@ def with_seeded_catalog(work: Callable[[Database], Awaitable[T]]) -> T:
     from pathlib import Path
 
     from commerce.platform import stack
-    from commerce.platform.settings import get_settings
+    from commerce.platform.settings import Settings, get_settings
     from commerce.services import SERVICES
 
-    async def run() -> T:
-        settings = get_settings()
+    async def run(settings: Settings) -> T:
         await stack.migrate(settings, ["catalog"])
         await stack.seed(settings, ["catalog"])
         spec = SERVICES["catalog"]
@@ -119,9 +118,11 @@ def with_seeded_catalog(work: Callable[[Database], Awaitable[T]]) -> T:
             await db.dispose()
 
     if os.environ.get("DATABASE_URL"):
-        return asyncio.run(run())
-    os.environ.setdefault("AGENTSHOP_DATA_DIR", str(Path(tempfile.mkdtemp()) / "data"))
-    os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", "unused:9092")  # no broker needed
-    get_settings.cache_clear()
-    with stack.infrastructure(get_settings()):
-        return asyncio.run(run())
+        return asyncio.run(run(get_settings()))
+    environment = {
+        "AGENTSHOP_DATA_DIR": str(Path(tempfile.mkdtemp()) / "data"),
+        "KAFKA_BOOTSTRAP_SERVERS": "unused:9092",  # no broker needed
+        **os.environ,
+    }
+    with stack.infrastructure(environment) as infra:
+        return asyncio.run(run(infra.settings))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -68,12 +67,14 @@ async def test_agent_clients_sign_their_requests(stack: ServiceStack) -> None:
         )
 
 
-async def test_an_agent_client_is_registered_from_the_command_line(stack: ServiceStack) -> None:
+async def test_an_agent_client_is_registered_from_the_command_line(
+    stack: ServiceStack, child_env: dict[str, str]
+) -> None:
     await stack.ensure(*SERVICES)
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "agentshop"), "acp-agent", f"cli-{uuid.uuid4().hex[:8]}",
         "--user", "user_789", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "DATABASE_URL": str(stack.settings.database_url), "AGENTSHOP_LOG_LEVEL": "WARNING"},
+        env={**child_env, "DATABASE_URL": str(stack.settings.database_url), "AGENTSHOP_LOG_LEVEL": "WARNING"},
     )  # fmt: skip
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()

@@ -91,7 +91,7 @@ async def test_a_call_to_a_service_of_this_process_opens_no_connection(
     assert requests_seen(stack, TARGET) == before
 
     async with httpx.AsyncClient(
-        headers=service_headers()
+        headers=service_headers(stack.settings)
     ) as network:  # the same request from outside is seen
         assert (await network.get(f"{target}/healthz")).status_code == 200
     assert requests_seen(stack, TARGET) == before + 1
@@ -139,7 +139,7 @@ async def test_a_stopped_service_fails_as_over_the_network_and_answers_once_back
         assert stack.running.local_app(httpx.URL(target)) is None
         with pytest.raises(httpx.ConnectError):
             await caller.http.get(f"{target}/healthz")
-        async with httpx.AsyncClient(headers=service_headers()) as network:
+        async with httpx.AsyncClient(headers=service_headers(stack.settings)) as network:
             with pytest.raises(httpx.ConnectError):
                 await network.get(f"{target}/healthz")
         with pytest.raises(pricing.PricingUnavailable):  # the callers' "try again" path
@@ -188,7 +188,7 @@ async def test_an_exception_in_the_target_is_a_500_to_the_caller(
     caller, target = services
     async with (
         probes(stack.runtime(TARGET).app),
-        httpx.AsyncClient(headers=service_headers()) as network,
+        httpx.AsyncClient(headers=service_headers(stack.settings)) as network,
     ):
         in_process = await caller.http.get(f"{target}{PROBES[1]}")
         over_network = await network.get(f"{target}{PROBES[1]}")
@@ -205,7 +205,7 @@ async def test_a_slow_target_times_out_for_the_caller_and_still_finishes(
             await caller.http.get(f"{target}{PROBES[2]}", timeout=0.05)
         assert not finished.is_set()
         await asyncio.wait_for(finished.wait(), 5)
-        async with httpx.AsyncClient(headers=service_headers()) as network:
+        async with httpx.AsyncClient(headers=service_headers(stack.settings)) as network:
             finished.clear()
             with pytest.raises(httpx.ReadTimeout):
                 await network.get(f"{target}{PROBES[2]}", timeout=0.05)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import uuid
@@ -373,6 +372,7 @@ async def test_relay_killed_mid_stream_loses_and_duplicates_nothing(
 
 async def test_consumer_killed_mid_stream_loses_and_duplicates_nothing(
     infra: Settings,
+    child_env: dict[str, str],
     new_database: Callable[[str], Awaitable[str]],
     new_topic: Callable[..., Awaitable[str]],
     producer: Any,
@@ -388,7 +388,7 @@ async def test_consumer_killed_mid_stream_loses_and_duplicates_nothing(
         )
     await producer.flush()
 
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers or ""}
+    env = {**child_env, "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers or ""}
     worker = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.integration.ledger.worker", url, topic, "ledger-kill", env=env
     )

@@ -23,7 +23,7 @@ def client(runtime: ServiceRuntime) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=runtime.app),
         base_url="http://svc",
-        headers=service_headers(),
+        headers=service_headers(runtime.settings),
     )
 
 

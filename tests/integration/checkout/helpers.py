@@ -14,7 +14,7 @@ from commerce import pricing
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import FINAL_STATES, Address, CheckoutLine, Contact
 from commerce.platform.kafka import client_options
-from commerce.platform.settings import Settings, get_settings
+from commerce.platform.settings import Settings
 from tests.conftest import ServiceStack, service_headers
 from tests.integration.helpers import eventually
 
@@ -40,12 +40,13 @@ async def stocked(stack: ServiceStack, on_hand: int, price: int = 1000) -> Check
 
 
 async def initiate(
-    lines: list[CheckoutLine], *, token: str = "tok_visa", address: Address = HOME, user: str | None = None,
-    coupon: str | None = None, quote_total: int | None = None,
+    stack: ServiceStack, lines: list[CheckoutLine], *, token: str = "tok_visa",
+    address: Address = HOME, user: str | None = None, coupon: str | None = None,
+    quote_total: int | None = None,
 ) -> InitiateCheckoutCommand:  # fmt: skip
     """A checkout the way a client builds it: quoted through the pricing services first."""
-    settings = get_settings()
-    async with httpx.AsyncClient(timeout=10, headers=service_headers()) as http:
+    settings = stack.settings
+    async with httpx.AsyncClient(timeout=10, headers=service_headers(settings)) as http:
         quoted = await pricing.quote(
             http, settings, user_id=user, lines=lines, shipping_address=address, coupon_code=coupon
         )

@@ -42,7 +42,7 @@ async def test_confirmations_and_refund_records_lost_by_the_broker_are_sent_agai
     for name in ("refund", "email-service"):
         await stack.stop(name)
     line = await stocked(stack, 5)
-    command = await initiate([line])
+    command = await initiate(stack, [line])
     await producer.send_and_wait(
         Topic.INITIATE_CHECKOUT,
         command.envelope().to_bytes() if hasattr(command, "envelope") else b"",
@@ -90,7 +90,7 @@ async def test_an_accepted_checkout_whose_command_was_lost_still_gets_its_saga(
     intake.grace = 0.5
     await stack.stop("checkout-orchestrator")
     line = await stocked(stack, 5)
-    command = await initiate([line])
+    command = await initiate(stack, [line])
     async with bff.db.transaction() as session:  # what POST /v1/checkouts writes
         await bff.outbox.add(session, command, correlation_id=str(command.checkout_id))
     await eventually(lambda: outbox_drained(stack, "gateway-bff"), lambda n: n == 0)

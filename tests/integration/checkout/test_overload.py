@@ -46,7 +46,7 @@ async def test_a_lost_command_is_sent_again_without_using_up_the_steps_resends(
     monkeypatch.setattr(saga_settings, "step_timeout_seconds", 600.0)
     monkeypatch.setattr(saga_settings, "max_resends", 0)  # a counted one would fail it
     line = await stocked(stack, 2)
-    command = await initiate([line])
+    command = await initiate(stack, [line])
     async with service_down(stack, "inventory"):
         await send(producer, command)
         await eventually(
@@ -105,7 +105,7 @@ async def test_the_bff_sheds_checkouts_when_the_saga_is_behind(
         try:
             async with service_down(stack, "payment-gateway"):  # sagas wait at charging
                 for _ in range(2):
-                    await send(producer, await initiate([await stocked(stack, 5)]))
+                    await send(producer, await initiate(stack, [await stocked(stack, 5)]))
                 await eventually(lambda: saga_backlog(bff), lambda n: n >= 2)
                 shed = await bob.post("/v1/checkouts", json=body, headers={"Idempotency-Key": key})
                 assert shed.status_code == 503, shed.text

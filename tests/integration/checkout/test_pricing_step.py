@@ -102,7 +102,7 @@ async def test_a_slow_pricing_service_holds_no_transaction_and_no_saga_lock(
 ) -> None:
     await ready(stack)
     line = await stocked(stack, 2)
-    command = await initiate([line])  # quoted while tax-calculation answers
+    command = await initiate(stack, [line])  # quoted while tax-calculation answers
     saga_settings = stack.runtime("checkout-orchestrator").settings.checkout
     monkeypatch.setattr(saga_settings, "step_timeout_seconds", 0.3)
     monkeypatch.setattr(saga_settings, "max_resends", 1000)  # pricing may stay away

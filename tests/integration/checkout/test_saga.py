@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 async def test_happy_path(stack: ServiceStack, producer: Any) -> None:
     await ready(stack)
     line = (await stocked(stack, 5)).model_copy(update={"quantity": 2})
-    command = await initiate([line])
+    command = await initiate(stack, [line])
     async with stack.client("cart") as http:
         await http.post(
             f"/carts/{command.user_id}/lines",
@@ -80,7 +80,7 @@ async def test_happy_path(stack: ServiceStack, producer: Any) -> None:
 async def test_declined_payment_puts_the_stock_back(stack: ServiceStack, producer: Any) -> None:
     await ready(stack)
     line = await stocked(stack, 3)
-    command = await initiate([line], token="tok_declined")
+    command = await initiate(stack, [line], token="tok_declined")
     await send(producer, command)
     saga = await finished(stack, command.checkout_id)
     assert saga["code"] == "payment_declined" and "declined" in saga["reason"]
@@ -97,7 +97,7 @@ async def test_order_failure_refunds_and_puts_the_stock_back(
     await ready(stack)
     line = await stocked(stack, 3)
     alaska = HOME.model_copy(update={"region": "AK", "city": "Juneau"})
-    command = await initiate([line], address=alaska)
+    command = await initiate(stack, [line], address=alaska)
     await send(producer, command)
     saga = await finished(stack, command.checkout_id)
     assert saga["code"] == "order_failed" and "Alaska" in saga["reason"], saga
@@ -113,7 +113,7 @@ async def test_out_of_stock_charges_nothing_and_names_the_item(
 ) -> None:
     await ready(stack)
     line = (await stocked(stack, 1)).model_copy(update={"quantity": 2})
-    command = await initiate([line])
+    command = await initiate(stack, [line])
     await send(producer, command)
     saga = await finished(stack, command.checkout_id)
     assert saga["code"] == "out_of_stock"
@@ -126,7 +126,7 @@ async def test_a_changed_price_stops_before_anything_happens(
 ) -> None:
     await ready(stack)
     line = await stocked(stack, 3)
-    command = await initiate([line], quote_total=900)
+    command = await initiate(stack, [line], quote_total=900)
     await send(producer, command)
     saga = await finished(stack, command.checkout_id)
     assert saga["code"] == "price_changed"
@@ -151,7 +151,10 @@ async def test_every_message_delivered_twice_ends_the_same(
 ) -> None:
     await ready(stack)
     line = await stocked(stack, 4)
-    ok, declined = await initiate([line]), await initiate([line], token="tok_declined")
+    ok, declined = (
+        await initiate(stack, [line]),
+        await initiate(stack, [line], token="tok_declined"),
+    )
     with duplicated_deliveries(stack):
         for command in (ok, declined):
             await send(producer, command)
@@ -177,7 +180,7 @@ async def test_200_checkouts_compete_for_the_last_units(stack: ServiceStack, pro
     await ready(stack)
     k = 5
     line = await stocked(stack, k)
-    commands = [await initiate([line]) for _ in range(200)]
+    commands = [await initiate(stack, [line]) for _ in range(200)]
     await asyncio.gather(*(send(producer, c) for c in commands))
     sagas = [await finished(stack, c.checkout_id, within=120) for c in commands]
     completed = [s for s in sagas if s["state"] == "completed"]
@@ -194,7 +197,7 @@ async def test_200_checkouts_compete_for_the_last_units(stack: ServiceStack, pro
 async def test_a_service_down_briefly_is_waited_for(stack: ServiceStack, producer: Any) -> None:
     await ready(stack)
     line = await stocked(stack, 2)
-    command = await initiate([line])
+    command = await initiate(stack, [line])
     async with service_down(stack, "payment-gateway"):
         await send(producer, command)
         await eventually(
@@ -213,7 +216,7 @@ async def test_a_service_down_too_long_compensates_and_says_why(
     monkeypatch.setattr(saga_settings, "step_timeout_seconds", 0.5)
     monkeypatch.setattr(saga_settings, "max_resends", 1)
     line = await stocked(stack, 2)
-    command = await initiate([line])
+    command = await initiate(stack, [line])
     async with service_down(stack, "order"):
         await send(producer, command)
         saga = await finished(stack, command.checkout_id, within=30)
@@ -241,7 +244,7 @@ async def test_a_command_still_in_the_outbox_is_not_sent_again(
     monkeypatch.setattr(saga_settings, "step_timeout_seconds", 0.2)
     monkeypatch.setattr(saga_settings, "max_resends", 1)
     line = await stocked(stack, 2)
-    command = await initiate([line])
+    command = await initiate(stack, [line])
     runtime = stack.running.runtimes["checkout-orchestrator"]
     # hold the orchestrator relay's leader lock: its outbox rows stay unpublished
     blocker = await asyncpg.connect(asyncpg_dsn(runtime.db.url))
@@ -291,7 +294,9 @@ async def test_sagas_in_flight_when_a_service_restarts_all_finish_and_agree(
 
     await ready(stack)
     line = await stocked(stack, 1000, price=700)
-    commands = [await initiate([line], token=t) for t in ["tok_visa"] * 25 + ["tok_declined"] * 5]
+    commands = [
+        await initiate(stack, [line], token=t) for t in ["tok_visa"] * 25 + ["tok_declined"] * 5
+    ]
     await asyncio.gather(*(send(producer, c) for c in commands))
     await stack.stop("payment-gateway")  # mid-stream: some charged, some not yet
     await asyncio.sleep(0.3)
@@ -316,7 +321,7 @@ async def test_the_invariant_checker_reports_a_planted_violation(
 
     await ready(stack)
     line = await stocked(stack, 5)
-    command = await initiate([line])
+    command = await initiate(stack, [line])
     await send(producer, command)
     await finished(stack, command.checkout_id)
     assert (
@@ -347,7 +352,7 @@ async def test_a_coupon_and_a_taxed_address_charge_exactly_what_was_quoted(
     california = HOME.model_copy(
         update={"city": "San Francisco", "region": "CA", "postal_code": "94105"}
     )
-    command = await initiate([line], address=california, coupon="save10")
+    command = await initiate(stack, [line], address=california, coupon="save10")
     # 2 x 15.00 = 30.00; SAVE10 takes 3.00; tax 7.25% of 27.00 = 1.9575 -> 1.96; shipping 5.99
     assert command.quote.model_dump() == {
         "subtotal_cents": 3000, "discount_cents": 300, "tax_cents": 196, "shipping_cents": 599,
@@ -379,9 +384,9 @@ async def test_a_coupon_used_up_since_the_quote_stops_the_checkout(
     await ready(stack)
     line = await stocked(stack, 5, price=2500)
     user = f"u-{uuid.uuid4().hex[:8]}"
-    first = await initiate([line], user=user, coupon="WELCOME5")
+    first = await initiate(stack, [line], user=user, coupon="WELCOME5")
     second = await initiate(
-        [line], user=user, coupon="WELCOME5"
+        stack, [line], user=user, coupon="WELCOME5"
     )  # quoted before the first completes
     await send(producer, first)
     assert (await finished(stack, first.checkout_id))["state"] == "completed"

@@ -26,7 +26,7 @@ async def bought(stack: ServiceStack, producer: Any) -> tuple[Any, dict[str, Any
     california = HOME.model_copy(
         update={"region": "CA", "city": "San Francisco", "postal_code": "94105"}
     )
-    command = await initiate([cable, lamp], address=california)
+    command = await initiate(stack, [cable, lamp], address=california)
     await send(producer, command)
     saga = await finished(stack, command.checkout_id)
     assert saga["state"] == "completed", saga

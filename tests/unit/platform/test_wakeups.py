@@ -16,9 +16,11 @@ from commerce.platform import wakeups
 SIBLING = """
 import asyncio
 from commerce.platform import wakeups
+from commerce.platform.settings import Settings
 
 async def main():
-    assert wakeups.join_siblings()
+    settings = Settings()  # the sockets and this one's index, from its environment
+    assert wakeups.join_siblings(settings.wake_sockets, settings.wake_index)
     wakeups.published(["orders.events", "orders.events"])
     wakeups.leave_siblings()
 
@@ -29,18 +31,10 @@ asyncio.run(main())
 @pytest.fixture
 def siblings(tmp_path: Path) -> Iterator[list[str]]:
     paths = [str(tmp_path / "0"), str(tmp_path / "1")]
-    saved = {k: os.environ.get(k) for k in (wakeups.SIBLINGS_ENV, wakeups.INDEX_ENV)}
-    os.environ[wakeups.SIBLINGS_ENV] = os.pathsep.join(paths)
-    os.environ[wakeups.INDEX_ENV] = "0"
     try:
         yield paths
     finally:
         wakeups.leave_siblings()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 async def test_a_local_publish_wakes_only_the_consumers_of_its_topics() -> None:
@@ -56,12 +50,12 @@ async def test_a_local_publish_wakes_only_the_consumers_of_its_topics() -> None:
 
 
 async def test_a_siblings_publish_wakes_the_consumers_here(siblings: list[str]) -> None:
-    assert wakeups.join_siblings()
-    assert not wakeups.join_siblings()  # once per process
+    assert wakeups.join_siblings(siblings, 0)
+    assert not wakeups.join_siblings(siblings, 0)  # once per process
     orders, carts = asyncio.Event(), asyncio.Event()
     wakeups.register(["orders.events"], orders)
     wakeups.register(["cart.events"], carts)
-    env = {**os.environ, wakeups.INDEX_ENV: "1"}
+    env = {**os.environ, wakeups.SIBLINGS_ENV: os.pathsep.join(siblings), wakeups.INDEX_ENV: "1"}
     try:
         child = await asyncio.create_subprocess_exec(sys.executable, "-c", SIBLING, env=env)
         assert await asyncio.wait_for(child.wait(), 60) == 0
@@ -73,7 +67,7 @@ async def test_a_siblings_publish_wakes_the_consumers_here(siblings: list[str]) 
 
 
 async def test_a_publish_here_reaches_a_listening_sibling(siblings: list[str]) -> None:
-    assert wakeups.join_siblings()
+    assert wakeups.join_siblings(siblings, 0)
     listener = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -96,15 +90,14 @@ async def test_a_publish_here_reaches_a_listening_sibling(siblings: list[str]) -
 
 
 async def test_without_siblings_nothing_is_joined(siblings: list[str]) -> None:
-    os.environ.pop(wakeups.SIBLINGS_ENV)
-    assert not wakeups.join_siblings()
+    assert not wakeups.join_siblings([], 0)
     wakeups.published(["orders.events"])  # no socket: only the local wake-up
 
 
 async def test_a_sibling_with_a_full_queue_gets_every_topic_later(siblings: list[str]) -> None:
     """Linux queues few datagrams per socket: what a busy sibling's full queue refuses is
     merged and sent again, never dropped (a dropped wake-up costs a whole idle interval)."""
-    assert wakeups.join_siblings()
+    assert wakeups.join_siblings(siblings, 0)
     busy = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     busy.bind(siblings[1])
     busy.setblocking(False)
