@@ -2,40 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from agentshop.cli import app
-from commerce.platform.settings import Settings
+from commerce.platform.settings import get_settings
 from commerce.services import SERVICES
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
+Cli = Callable[[list[str]], Result]
 
 
-def test_migrate_topics_seed_are_idempotent(infra: Settings) -> None:
+@pytest.fixture
+def cli(child_env: dict[str, str]) -> Iterator[Cli]:
+    """The command as a process of the session's run runs it: with the run's environment
+    (the runner sets it for the call and restores it after), reading its settings afresh."""
+
+    def invoke(args: list[str]) -> Result:
+        get_settings.cache_clear()
+        try:
+            return runner.invoke(app, args, env=child_env)
+        finally:
+            get_settings.cache_clear()
+
+    yield invoke
+
+
+def test_migrate_topics_seed_are_idempotent(cli: Cli) -> None:
     for _ in range(2):
-        result = runner.invoke(app, ["migrate"])
+        result = cli(["migrate"])
         assert result.exit_code == 0, result.output
         assert all(name in result.output for name in SERVICES)
-    assert runner.invoke(app, ["topics"]).exit_code == 0
-    again = runner.invoke(app, ["topics"])
+    assert cli(["topics"]).exit_code == 0
+    again = cli(["topics"])
     assert "all topics existed" in again.output
-    assert runner.invoke(app, ["seed"]).exit_code == 0
+    assert cli(["seed"]).exit_code == 0
 
 
-def test_dlq_list_and_invariants(infra: Settings) -> None:
-    runner.invoke(app, ["migrate"])
-    listed = runner.invoke(app, ["dlq", "list"])
+def test_dlq_list_and_invariants(cli: Cli) -> None:
+    cli(["migrate"])
+    listed = cli(["dlq", "list"])
     assert listed.exit_code == 0, listed.output
-    replayed = runner.invoke(app, ["dlq", "replay", "inventory"])
+    replayed = cli(["dlq", "replay", "inventory"])
     assert replayed.exit_code == 0 and "replayed" in replayed.output
-    checked = runner.invoke(app, ["check-invariants"])
+    checked = cli(["check-invariants"])
     assert "finished sagas" in checked.output
 
 
-def test_unknown_service_is_a_clear_error(infra: Settings) -> None:
-    result = runner.invoke(app, ["migrate", "no-such-service"])
+def test_unknown_service_is_a_clear_error(cli: Cli) -> None:
+    result = cli(["migrate", "no-such-service"])
     assert result.exit_code == 2
     assert "unknown service 'no-such-service'" in result.output
 
