@@ -546,7 +546,7 @@ def orders_page(bff: BffClient) -> None:
                 {
                     "Order": fmt.short_id(str(o["order_id"])),
                     "Placed": fmt.when(o["created_at"], person_tz()),
-                    "Status": fmt.order_status(o, refunds_of(bff, o)),
+                    "Status": fmt.order_status(o),
                     "Total": fmt.money(o["total_cents"], o["currency"]),
                     "Refunded": fmt.money(o["refunded_cents"], o["currency"])
                     if o["refunded_cents"]
@@ -567,17 +567,10 @@ def orders_page(bff: BffClient) -> None:
             order_detail(bff, chosen)
 
 
-def refunds_of(bff: BffClient, order: dict[str, Any]) -> list[dict[str, Any]]:
-    """The order's refunds, read only for orders with money back (to tell a cancellation)."""
-    if not order.get("refunded_cents") and order.get("status") not in ("refunded", "cancelled"):
-        return []
-    return bff.refunds(str(order["order_id"]))
-
-
 def order_detail(bff: BffClient, order_id: str) -> None:
     order = bff.order(order_id)
     currency = order["currency"]
-    status = fmt.order_status(order, refunds_of(bff, order))
+    status = fmt.order_status(order)
     st.subheader(f"Order {fmt.short_id(order_id)}: {status}")
     st.table(
         [
