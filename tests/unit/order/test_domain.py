@@ -80,7 +80,9 @@ def test_an_order_cancelled_before_it_was_sold_returns_no_stock() -> None:
     assert not returns_stock("created", Status.CANCELLED)
     assert returns_stock("confirmed", Status.CANCELLED)
     assert not returns_stock("confirmed", Status.REFUNDED)
-    assert not cancellable("cancelled", shipped=False) and not cancellable("refunded", shipped=False)
+    assert not cancellable("cancelled", shipped=False) and not cancellable(
+        "refunded", shipped=False
+    )
 
 
 @pytest.mark.parametrize("current", ["created", "cancelled", "refunded"])
