@@ -125,6 +125,11 @@ def me() -> Call[UserPublic]:
     return Call("GET", "/v1/me", "GET /v1/me", UserPublic)
 
 
+def set_address(address: Mapping[str, Any]) -> Call[UserPublic]:
+    """Change the home address (an `AddressUpdate`); the profile with it."""
+    return Call("PUT", "/v1/me/address", "PUT /v1/me/address", UserPublic, json=dict(address))
+
+
 def search(
     q: str | None = None,
     *,

@@ -86,6 +86,23 @@ class UserPublic(Public):
     address: dict[str, Any] | None = Field(None, description="The home address (an Address)")
 
 
+class AddressUpdate(Address):
+    """The person's new home address, where checkouts ship by default. Every field is
+    checked: `country` is an ISO 3166 alpha-2 code in capitals (`US`), `region` the state
+    or province code; unknown fields are refused."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Alice Martin", "line1": "500 Pine St", "line2": "Apt 4",
+                 "city": "Seattle", "region": "WA", "postal_code": "98101", "country": "US"}
+            ]
+        },
+    )  # fmt: skip
+
+
 # -- products ---------------------------------------------------------------------------
 
 
