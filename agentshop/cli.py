@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from agentshop import run
+from agentshop import run, status
 from bff import commands as bff
 from commerce import commands as commerce
 from evals.commands import eval_command
@@ -26,6 +26,7 @@ app = typer.Typer(
 
 app.command()(run.up)
 app.command()(run.serve)
+app.command()(status.status)
 
 
 @app.command()

@@ -50,4 +50,5 @@ class Commerce(CommerceReader, Protocol):
         lines: list[dict[str, Any]] | None = None,
         amount_cents: int | None = None,
         idempotency_key: str | None = None,
+        cancels_order: bool = False,
     ) -> dict[str, Any]: ...

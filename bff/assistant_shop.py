@@ -253,9 +253,12 @@ class InProcessShop:
         lines: list[dict[str, Any]] | None = None,
         amount_cents: int | None = None,
         idempotency_key: str | None = None,
+        cancels_order: bool = False,
     ) -> dict[str, Any]:
         values: dict[str, Any] = {"reason": reason}
-        if lines:
+        if cancels_order:
+            values["cancels_order"] = True
+        elif lines:
             values["lines"] = lines
         elif amount_cents:
             values["amount_cents"] = amount_cents

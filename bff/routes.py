@@ -33,6 +33,7 @@ from bff.upstream import call
 from commerce.contracts.values import ID_PATTERN
 from commerce.platform.service import RuntimeDep
 from shopapi.schemas import (
+    AddressUpdate,
     CartLineCreate,
     CartLineUpdate,
     CartPublic,
@@ -116,6 +117,13 @@ async def sign_in(runtime: RuntimeDep, body: TokenCreate, request: Request) -> T
 @router.get("/me", operation_id="auth-me", response_model=UserPublic, tags=["auth"])
 async def me(runtime: RuntimeDep, user: CurrentUser) -> UserPublic:
     return await account.profile(runtime, user)
+
+
+@router.put("/me/address", operation_id="auth-me-address", response_model=UserPublic, tags=["auth"])
+async def set_address(runtime: RuntimeDep, user: CurrentUser, body: AddressUpdate) -> UserPublic:
+    """Change the person's home address (where checkouts ship unless told otherwise); a
+    field that is missing or not valid answers 422 naming it."""
+    return await account.set_address(runtime, user, body)
 
 
 # -- products (public) ----------------------------------------------------------------

@@ -125,6 +125,11 @@ def me() -> Call[UserPublic]:
     return Call("GET", "/v1/me", "GET /v1/me", UserPublic)
 
 
+def set_address(address: Mapping[str, Any]) -> Call[UserPublic]:
+    """Change the home address (an `AddressUpdate`); the profile with it."""
+    return Call("PUT", "/v1/me/address", "PUT /v1/me/address", UserPublic, json=dict(address))
+
+
 def search(
     q: str | None = None,
     *,
@@ -239,10 +244,14 @@ def refund(
     amount_cents: int | None = None,
     lines: Sequence[Mapping[str, Any]] | None = None,
     idempotency_key: str | None = None,
+    cancels_order: bool = False,
 ) -> Call[RefundPublic]:
-    """Refund lines, an amount, or (neither) the whole order."""
+    """Refund lines, an amount, or (neither) the whole order; `cancels_order` cancels it
+    (all that is left comes back, and its stock returns to the shelf)."""
     body: dict[str, Any] = {"reason": reason}
-    if lines:
+    if cancels_order:
+        body["cancels_order"] = True
+    elif lines:
         body["lines"] = [dict(line) for line in lines]
     elif amount_cents is not None:
         body["amount_cents"] = amount_cents

@@ -86,6 +86,23 @@ class UserPublic(Public):
     address: dict[str, Any] | None = Field(None, description="The home address (an Address)")
 
 
+class AddressUpdate(Address):
+    """The person's new home address, where checkouts ship by default. Every field is
+    checked: `country` is an ISO 3166 alpha-2 code in capitals (`US`), `region` the state
+    or province code; unknown fields are refused."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Alice Martin", "line1": "500 Pine St", "line2": "Apt 4",
+                 "city": "Seattle", "region": "WA", "postal_code": "98101", "country": "US"}
+            ]
+        },
+    )  # fmt: skip
+
+
 # -- products ---------------------------------------------------------------------------
 
 
@@ -366,26 +383,59 @@ class RefundLineCreate(Create):
 
 
 class RefundCreate(Create):
-    """An amount, or lines, or neither (a full refund); not both."""
+    """An amount, or lines, or neither (a full refund); not both. `cancels_order` cancels
+    the order (not shipped yet): all that is left is refunded and, once the money is back,
+    the order is `cancelled` and its stock returned; it takes neither amount nor lines."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"reason": "arrived damaged", "amount_cents": 500}],
+            "examples": [
+                {"reason": "arrived damaged", "amount_cents": 500},
+                {"reason": "changed my mind", "cancels_order": True},
+            ],
             "not": {
-                "required": ["amount_cents", "lines"],
-                "properties": {"amount_cents": {"type": "integer"}, "lines": {"type": "array"}},
+                "anyOf": [
+                    {
+                        "required": ["amount_cents", "lines"],
+                        "properties": {
+                            "amount_cents": {"type": "integer"},
+                            "lines": {"type": "array"},
+                        },
+                    },
+                    {
+                        "required": ["cancels_order", "amount_cents"],
+                        "properties": {
+                            "cancels_order": {"const": True},
+                            "amount_cents": {"type": "integer"},
+                        },
+                    },
+                    {
+                        "required": ["cancels_order", "lines"],
+                        "properties": {
+                            "cancels_order": {"const": True},
+                            "lines": {"type": "array"},
+                        },
+                    },
+                ]
             },
         },
     )
     reason: Paragraph = Field(min_length=1, max_length=500)
     amount_cents: int | None = Field(None, gt=0, le=MAX_CENTS)
     lines: list[RefundLineCreate] | None = Field(None, min_length=1, max_length=100)
+    cancels_order: bool = Field(
+        False, description="Cancel the order: refund all that is left and return its stock"
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> RefundCreate:
         if self.amount_cents is not None and self.lines is not None:
             raise ValueError("give amount_cents or lines, not both (neither = a full refund)")
+        if self.cancels_order and (self.amount_cents is not None or self.lines is not None):
+            raise ValueError(
+                "a cancellation refunds the whole order: give no amount_cents or lines"
+            )
         return self
 
 
@@ -398,6 +448,7 @@ class RefundPublic(Public):
     currency: str
     reason: str
     failure_reason: str | None
+    cancels_order: bool = Field(False, description="The refund that cancels its order")
     created_at: datetime
 
 

@@ -22,7 +22,7 @@ from ui.client import BffClient, BffError, BffUnavailable, SignedOut, demo_users
 
 log = structlog.get_logger(__name__)
 
-PAGES = ("Assistant", "Shop", "Orders", "Notifications")
+PAGES = ("Assistant", "Shop", "Orders", "Notifications", "Account")
 PAGE_SIZE = 24
 SORTS = {
     "relevance": "Best match",
@@ -546,7 +546,7 @@ def orders_page(bff: BffClient) -> None:
                 {
                     "Order": fmt.short_id(str(o["order_id"])),
                     "Placed": fmt.when(o["created_at"], person_tz()),
-                    "Status": fmt.order_status(o, refunds_of(bff, o)),
+                    "Status": fmt.order_status(o),
                     "Total": fmt.money(o["total_cents"], o["currency"]),
                     "Refunded": fmt.money(o["refunded_cents"], o["currency"])
                     if o["refunded_cents"]
@@ -567,17 +567,10 @@ def orders_page(bff: BffClient) -> None:
             order_detail(bff, chosen)
 
 
-def refunds_of(bff: BffClient, order: dict[str, Any]) -> list[dict[str, Any]]:
-    """The order's refunds, read only for orders with money back (to tell a cancellation)."""
-    if not order.get("refunded_cents") and order.get("status") not in ("refunded", "cancelled"):
-        return []
-    return bff.refunds(str(order["order_id"]))
-
-
 def order_detail(bff: BffClient, order_id: str) -> None:
     order = bff.order(order_id)
     currency = order["currency"]
-    status = fmt.order_status(order, refunds_of(bff, order))
+    status = fmt.order_status(order)
     st.subheader(f"Order {fmt.short_id(order_id)}: {status}")
     st.table(
         [
@@ -691,6 +684,49 @@ def notifications_page(bff: BffClient) -> None:
         )
 
 
+# -- account -----------------------------------------------------------------------------------
+
+ADDRESS_FIELDS = (
+    ("name", "Name"), ("line1", "Address"), ("line2", "Apartment, suite (optional)"),
+    ("city", "City"), ("region", "State or region code (e.g. OR)"),
+    ("postal_code", "Postal code"), ("country", "Country code (e.g. US)"),
+)  # fmt: skip
+
+
+def account_page(bff: BffClient) -> None:
+    """Who is signed in, and the home address checkouts ship to, which they can change."""
+    st.title("Your account")
+    with shown_errors("your account"):
+        user = bff.me()
+        st.markdown(fmt.md(f"**{user['name']}** · {user['email']}"))
+        home = user.get("address") or {}
+        st.caption(fmt.md(f"Ships to: {fmt.address(home)}" if home else "No home address yet."))
+        with st.form("address", clear_on_submit=False):
+            st.subheader("Home address")
+            given = {
+                field: st.text_input(
+                    label, value=str(home.get(field) or ""), key=f"address-{field}"
+                )
+                for field, label in ADDRESS_FIELDS
+            }
+            submitted = st.form_submit_button("Save address", type="primary")
+        if not submitted:
+            return
+        address = {field: value.strip() for field, value in given.items() if value.strip()}
+        if "country" in address:
+            address["country"] = address["country"].upper()
+        if "region" in address:
+            address["region"] = address["region"].upper()
+        try:
+            state()["user"] = bff.set_address(address)
+        except BffError as exc:
+            st.error(exc.message)
+            return
+        st.success(
+            fmt.md(f"Saved. Checkouts now ship to {fmt.address(state()['user']['address'])}.")
+        )
+
+
 # -- the app ---------------------------------------------------------------------------------
 
 
@@ -716,6 +752,8 @@ def main() -> None:
             orders_page(bff)
         elif page == "Notifications":
             notifications_page(bff)
+        elif page == "Account":
+            account_page(bff)
         else:
             assistant_page(bff)
         cart_panel(bff)

@@ -174,6 +174,11 @@ class BffClient:
     def me(self) -> dict[str, Any]:
         return _json(self.send(api.me()))
 
+    def set_address(self, address: dict[str, Any]) -> dict[str, Any]:
+        """Change the home address; the profile with it (a field not valid: BffError
+        naming it)."""
+        return _json(self.send(api.set_address(address)))
+
     # -- cart -----------------------------------------------------------------------
     def cart(self) -> dict[str, Any]:
         return _json(self.send(api.cart()))

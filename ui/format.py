@@ -7,8 +7,6 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from commerce.contracts.refunds import CANCELLATION_REASON
-
 # What each saga message means to the person buying. `undo` marks compensations.
 STEPS: dict[str, tuple[str, bool]] = {
     "InitiateCheckoutCommand": ("Checkout requested", False),
@@ -183,13 +181,12 @@ def progress(entry: dict[str, Any], tz: tzinfo | None = None) -> dict[str, str] 
     }
 
 
-def order_status(order: dict[str, Any], refunds: list[dict[str, Any]] | None = None) -> str:
+def order_status(order: dict[str, Any]) -> str:
     """The order's status as the shopper reads it: a cancelled order says Cancelled and
-    what went back to the card (a cancellation is a full refund with the cancel reason)."""
+    what went back to the card."""
     currency = str(order.get("currency", "USD"))
     refunded = int(order.get("refunded_cents") or 0)
-    cancelled = any(r.get("reason") == CANCELLATION_REASON for r in refunds or [])
-    if cancelled or order.get("status") == "cancelled":
+    if order.get("status") == "cancelled":
         return f"Cancelled, {money(refunded, currency)} refunded" if refunded else "Cancelled"
     label = status_label(str(order.get("status", "")))
     if order.get("status") == "partially_refunded":

@@ -380,7 +380,7 @@ async def plan_executor(
                 case CancelOrderStep():
                     refund = await _refund(
                         commerce, step.order_id, CANCELLATION_REASON,
-                        idempotency_key=f"cancel-{step.order_id}",
+                        idempotency_key=f"cancel-{step.order_id}", cancels_order=True,
                     )  # fmt: skip
                     replies.append(
                         f"I cancelled order {step.order_id[:8]}; {money(refund['amount_cents'])} is on its way back to your card."

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 
 from bff.errors import not_found
 from bff.tables import addresses, users
 from commerce.platform.service import ServiceRuntime
-from shopapi.schemas import UserPublic
+from shopapi.schemas import AddressUpdate, UserPublic
 
 
 async def profile(runtime: ServiceRuntime, user: str) -> UserPublic:
@@ -28,3 +29,22 @@ async def profile(runtime: ServiceRuntime, user: str) -> UserPublic:
     if row is None:
         raise not_found("user")
     return UserPublic.model_validate({**row, "address": home})
+
+
+async def set_address(runtime: ServiceRuntime, user: str, body: AddressUpdate) -> UserPublic:
+    """Replace the person's home address (the body is validated already); the profile
+    with the new address."""
+    address = body.model_dump(mode="json", exclude_none=True)
+    async with runtime.db.transaction() as session:
+        known = await session.scalar(select(users.c.user_id).where(users.c.user_id == user))
+        if known is None:
+            raise not_found("user")
+        await session.execute(
+            insert(addresses)
+            .values(user_id=user, address=address)
+            .on_conflict_do_update(
+                index_elements=[addresses.c.user_id],
+                set_={"address": address, "updated_at": func.now()},
+            )
+        )
+    return await profile(runtime, user)

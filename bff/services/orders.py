@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from bff.errors import not_found
+from bff.errors import ApiError, not_found
 from bff.upstream import call
+from commerce.order.domain import Status, cancellable
 from commerce.platform.service import ServiceRuntime
 from shopapi.schemas import OrderPublic, OrdersPublic, RefundCreate, RefundPublic, RefundsPublic
 
@@ -49,8 +50,19 @@ async def refund(
     idempotency_key: str | None = None,
 ) -> RefundPublic:
     """Ask for a refund of lines, an amount, or (neither) the whole order (202: it settles
-    later; the refund service never refunds more than was captured)."""
-    await get(runtime, user, order_id)
+    later; the refund service never refunds more than was captured). With `cancels_order`,
+    an order that has shipped (or is cancelled already) answers 409 `not_cancellable`."""
+    order = await get(runtime, user, order_id)
+    if body.cancels_order:
+        shipped = any(h.to_status == Status.SHIPPED for h in order.history)
+        if not cancellable(order.status, shipped=shipped):
+            why = (
+                "is cancelled already"
+                if order.status == Status.CANCELLED
+                else f"is {order.status.replace('_', ' ')}; it can no longer be cancelled. "
+                "Ask for a refund instead"
+            )
+            raise ApiError(409, "not_cancellable", f"Order {str(order_id)[:8]} {why}.")
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     payload = {"order_id": str(order_id), "user_id": user, **body.model_dump(exclude_none=True)}
     return RefundPublic.model_validate(

@@ -60,6 +60,17 @@ class Documents:
         default_factory=lambda: LRUCache(SEARCHES_KEPT)
     )
     _types: product_search.ProductTypes | None = None
+    _identifiers: dict[str, str] | None = None
+
+    def named_exactly(self, q: str | None) -> list[str]:
+        """The product whose id, or one of whose SKUs, `q` is (any case, spaces around
+        ignored): a list of at most one product id."""
+        if self._identifiers is None:
+            ids = {sku.casefold(): doc["product_id"] for sku, doc in self.skus.items()}
+            ids.update({product_id.casefold(): product_id for product_id in self.products})
+            self._identifiers = ids
+        found = self._identifiers.get((q or "").strip().casefold())
+        return [found] if found is not None else []
 
     @property
     def types(self) -> product_search.ProductTypes:
@@ -157,6 +168,7 @@ def _documents(
         signature=mark,
     )
     _ = documents.types  # built here, in the reading's thread, not on a search
+    documents.named_exactly(None)  # and the identifiers
     return documents
 
 
@@ -225,7 +237,9 @@ class Catalog:
         result = documents.searches.get(key)
         if result is None:
             async with self.db.sessions() as session:
-                result = await product_search.search(session, query, documents.types)
+                result = await product_search.search(
+                    session, query, documents.types, exact=documents.named_exactly(query.q)
+                )
             documents.searches[key] = result
         # A product seeded after the documents were read is left out until the next reading.
         known = documents.products

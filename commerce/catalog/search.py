@@ -11,6 +11,9 @@ fetches the best `CANDIDATES` of each ranking (filters applied), and the rest ha
 - product-type guard: when the query names a kind of product the catalog has (its head
   noun, typos allowed: "running shoes", "shoos"), products of that kind come first, so a
   query for shoes never ranks shorts first;
+- identifiers: a query that is a product id or a SKU (any case) puts that product first,
+  whatever the rankings say ("BAT-AA-8" is that pack of batteries, not the product whose
+  words resemble the code most), and is "matched";
 - verdict (`Match`, `verdict`): "matched" when the query names a kind the catalog has
   (and any qualifier the catalog knows is one its products of that kind have: not
   "ice cream" where the shop sells hand cream), or its words all occur in one product's name,
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -355,10 +358,17 @@ def _filters(query: Query, params: dict[str, Any]) -> list[str]:
     return where
 
 
-async def search(session: AsyncSession, query: Query, types: ProductTypes | None = None) -> Result:
-    """One page of matching products, best first, and how many match in all."""
+async def search(
+    session: AsyncSession,
+    query: Query,
+    types: ProductTypes | None = None,
+    *,
+    exact: Sequence[str] = (),
+) -> Result:
+    """One page of matching products, best first, and how many match in all. `exact`: the
+    products whose id or SKU the query is (first when the filters keep them)."""
     if query.q:
-        return await _search_words(session, query, types or ProductTypes({}))
+        return await _search_words(session, query, types or ProductTypes({}), exact)
     params: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
     where = " AND ".join(_filters(query, params))
     sql = f"""
@@ -374,7 +384,9 @@ async def search(session: AsyncSession, query: Query, types: ProductTypes | None
     return Result([Hit(str(r.product_id), 0.0) for r in rows], total)
 
 
-async def _search_words(session: AsyncSession, query: Query, types: ProductTypes) -> Result:
+async def _search_words(
+    session: AsyncSession, query: Query, types: ProductTypes, exact: Sequence[str]
+) -> Result:
     assert query.q
     params: dict[str, Any] = {
         "q": query.q, "k": CANDIDATES,
@@ -382,6 +394,13 @@ async def _search_words(session: AsyncSession, query: Query, types: ProductTypes
     where = " AND ".join(_filters(query, params))
     columns = "p.product_id, p.name, p.category, p.min_price_cents, p.max_price_cents, p.brand"
     parts = []
+    if exact:  # the products the query names by id or SKU, if the filters keep them
+        params["exact"] = list(exact)
+        parts.append(f"""(
+            SELECT 'exact' AS ranking, {columns}, 0.0 AS score, TRUE AS all_words,
+                1.0 AS trigram
+            FROM products p
+            WHERE {where} AND p.product_id = ANY(CAST(:exact AS text[])))""")
     if query.mode != "semantic":
         parts.append(f"""(
             SELECT 'lexical' AS ranking, {columns},
@@ -411,6 +430,7 @@ async def _search_words(session: AsyncSession, query: Query, types: ProductTypes
     return rank(
         query,
         types,
+        exact=[str(r.product_id) for r in rows if r.ranking == "exact"],
         lexical=[
             (str(r.product_id), bool(r.all_words), float(r.trigram))
             for r in rows
@@ -438,12 +458,17 @@ def rank(
     lexical: list[tuple[str, bool, float]],
     semantic: list[tuple[str, float]],
     candidates: Mapping[str, Candidate],
+    exact: Sequence[str] = (),
 ) -> Result:
     """Fuse the rankings (each best first), guard the product type, give the verdict and
     cut the page. `lexical` holds (id, all words matched by full text, trigram word
-    similarity to the name), `semantic` (id, cosine similarity)."""
+    similarity to the name), `semantic` (id, cosine similarity); `exact` the products
+    whose id or SKU the query is, which come first and make the answer "matched"."""
     assert query.q
     scores: dict[str, float] = {}
+    first = {product_id: n for n, product_id in enumerate(exact)}
+    for product_id in exact:
+        scores[product_id] = 0.0
     lexical_rank: dict[str, int] = {}
     semantic_rank: dict[str, int] = {}
     similarity: dict[str, float] = dict(semantic)
@@ -457,9 +482,9 @@ def rank(
     named = types.named_by(query.q)
     wanted = named.products if named else frozenset()
 
-    def order(product_id: str) -> tuple[bool, float, str]:
+    def order(product_id: str) -> tuple[int, bool, float, str]:
         guarded = bool(wanted) and product_id not in wanted
-        return (guarded, -scores[product_id], product_id)
+        return (first.get(product_id, len(first)), guarded, -scores[product_id], product_id)
 
     ranked = sorted(scores, key=order)
     hits = [
@@ -473,7 +498,9 @@ def rank(
         for i in ranked
     ]
     named_found = named if any(h.product_id in wanted for h in hits) else None
-    match = verdict(query.q, types, named_found, lexical, semantic, candidates)
+    match: Match = (
+        "matched" if first else verdict(query.q, types, named_found, lexical, semantic, candidates)
+    )
     if match == "none":
         by_similarity = sorted(semantic, key=lambda s: -s[1])[:NEAREST]
         nearest = [Hit(i, 0.0, lexical_rank.get(i), semantic_rank.get(i), round(s, 4))
@@ -481,7 +508,7 @@ def rank(
         if not nearest:
             nearest = hits[:NEAREST]
         return Result([], 0, match, named.types if named else (), nearest)
-    if query.sort != "relevance":
+    if query.sort != "relevance" and not first:
         kept = [h for h in hits if not wanted or h.product_id in wanted]
         hits = _sorted(kept or hits, query.sort, candidates)
     page = hits[query.offset : query.offset + query.limit]

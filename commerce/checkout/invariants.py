@@ -6,7 +6,8 @@ check-invariants`, the saga tests, and the load tests after each run.
 
 Checked over finished sagas (sagas still in flight are left out):
 - a completed saga has exactly one payment, captured for the saga's total, and an order
-  for the same total that is sold (confirmed or later) with its stock committed;
+  for the same total that is sold (confirmed or later) with its stock committed; or, once
+  the order was cancelled after the sale, refunded in full with its stock returned;
 - a failed saga has no net charge (captured - refunded = 0), holds no stock, and has
   no sold order;
 - money agrees: sum(captured - refunded) over the sagas' payments
@@ -154,7 +155,16 @@ async def check_invariants(
             total = int(saga["totals"]["total_cents"])
             if payment is None or captured != total:
                 v.append(f"{checkout_id}: completed but captured {captured} cents of {total}")
-            if not sold:
+            cancelled = order is not None and order["status"] == "cancelled"
+            if cancelled:
+                if captured != refunded:
+                    v.append(
+                        f"{checkout_id}: its order was cancelled but {captured - refunded} cents "
+                        "are still charged"
+                    )
+                if hold != "returned":
+                    v.append(f"{checkout_id}: its order was cancelled but its stock is {hold}")
+            elif not sold:
                 v.append(
                     f"{checkout_id}: completed but its order is {order['status'] if order else 'missing'}"
                 )
@@ -162,7 +172,7 @@ async def check_invariants(
                 v.append(
                     f"{checkout_id}: order total {order['total_cents']} differs from the saga's {total}"
                 )
-            if hold != "committed":
+            if hold != "committed" and not cancelled:
                 v.append(
                     f"{checkout_id}: completed but its stock is {hold or 'not reserved'}, not committed"
                 )

@@ -11,8 +11,8 @@ from commerce.contracts.money import allocate
 from commerce.contracts.topics import Topic
 from commerce.contracts.values import MAX_CENTS, Cents, CheckoutLine, Currency, Totals
 
-# The reason of the full refund that cancels an order (the assistant's "cancel my order");
-# the web UI shows such an order as Cancelled.
+# The reason the assistant gives the full refund that cancels an order ("cancel my order");
+# what makes a refund a cancellation is its `cancels_order` flag, never its reason.
 CANCELLATION_REASON = "order cancelled by the customer"
 
 
@@ -33,6 +33,9 @@ class RefundPayment(RefundMessage, Command, topic=Topic.REFUNDS_COMMAND):
     amount_cents: int = Field(gt=0, le=MAX_CENTS)
     currency: Currency
     reason: str
+    cancels_order: bool = Field(
+        False, description="The full refund of an order being cancelled (answered back as is)"
+    )
 
 
 class RefundSucceeded(RefundMessage, Event, topic=Topic.REFUNDS_EVENTS):
@@ -41,6 +44,11 @@ class RefundSucceeded(RefundMessage, Event, topic=Topic.REFUNDS_EVENTS):
     checkout_id: uuid.UUID
     amount_cents: Cents
     currency: Currency
+    cancels_order: bool = Field(
+        False,
+        description="The refund cancels the order: the order becomes cancelled and its stock "
+        "goes back to inventory",
+    )
 
 
 class RefundFailed(RefundMessage, Event, topic=Topic.REFUNDS_EVENTS):

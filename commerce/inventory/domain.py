@@ -3,7 +3,9 @@
 A reservation holds every line of a checkout or none. Its life:
 held → committed (sold) | released (compensated) | expired (swept);
 a compensation that arrives first leaves a `cancelled` tombstone so a late
-reservation for that checkout never holds stock; a refusal is `failed`.
+reservation for that checkout never holds stock; a refusal is `failed`. The order of a
+sold checkout that is cancelled makes it `returned` (committed, held or expired →
+returned, once): its units are back on the shelf, and a late commit takes nothing.
 
 Each command is decided here from the reservation as stored (and the stock free where
 it matters) into an `Outcome`: what to record, how stock moves, what to publish. The
@@ -35,6 +37,7 @@ class Status(StrEnum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    RETURNED = "returned"
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ def answer_again(existing: Reservation) -> Outcome:
         Status.CANCELLED: "The checkout was cancelled before stock was reserved.",
         Status.RELEASED: "The reservation was already released.",
         Status.EXPIRED: "The reservation expired.",
+        Status.RETURNED: "The order was cancelled and its stock returned.",
     }
     reason = reasons.get(existing.status, existing.reason or "Stock could not be reserved.")
     return Outcome(publish=[InventoryReservationFailed(checkout_id=checkout_id, reason=reason)])
@@ -213,8 +217,8 @@ def commit(
     if existing is None:
         return Outcome(log=("error", "inventory.commit_without_reservation"))
     committed = [InventoryCommitted(checkout_id=checkout_id)]
-    if existing.status == Status.COMMITTED:
-        return Outcome(publish=committed)
+    if existing.status in (Status.COMMITTED, Status.RETURNED):
+        return Outcome(publish=committed)  # sold before (a returned order took nothing again)
     if existing.status == Status.HELD:
         moves = [StockMove(sku, on_hand=-q, reserved=-q) for sku, q in existing.lines.items()]
     elif existing.status == Status.EXPIRED:
@@ -227,6 +231,31 @@ def commit(
         reservation=Reservation(checkout_id, Status.COMMITTED),
         stock=moves,
         publish=committed,
+    )
+
+
+def restock(existing: Reservation | None) -> Outcome:
+    """A sold order was cancelled: put its units back, once. Committed units return to on
+    hand; a hold not committed yet is released, and an expired one already gave its units
+    back; each becomes `returned`, so a redelivery or a late commit changes nothing. A
+    checkout that never took stock (released, cancelled, failed) is left as it is."""
+    if existing is None:
+        return Outcome(log=("warning", "inventory.restock_without_reservation"))
+    moves: list[StockMove]
+    if existing.status == Status.COMMITTED:
+        moves = [StockMove(sku, on_hand=q) for sku, q in existing.lines.items()]
+    elif existing.status == Status.HELD:
+        moves = _give_back(existing)
+    elif existing.status == Status.EXPIRED:
+        moves = []
+    elif existing.status == Status.RETURNED:
+        return Outcome()  # returned already
+    else:
+        return Outcome(log=("info", "inventory.restock_nothing_taken"))
+    return Outcome(
+        reservation=Reservation(existing.checkout_id, Status.RETURNED, reason="order cancelled"),
+        stock=moves,
+        log=("info", "inventory.restocked"),
     )
 
 

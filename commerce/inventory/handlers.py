@@ -1,4 +1,5 @@
-"""inventory's message handlers — reserve, compensate (release), commit — and the expiry
+"""inventory's message handlers — reserve, compensate (release), commit, restock (a
+cancelled order's stock back) — and the expiry
 sweeper: each loads the reservation, decides with `domain`, applies and publishes."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.contracts.checkout import CommitInventory, CompensateInventory, ReserveInventory
+from commerce.contracts.orders import RestockInventory
 from commerce.inventory import domain
 from commerce.inventory.store import InventoryStore
 from commerce.platform.consumer import MessageContext
@@ -60,6 +62,16 @@ async def commit(message: CommitInventory, ctx: MessageContext) -> None:
     available = await store.available(domain.stock_to_check(existing))
     outcome = domain.commit(existing, message.checkout_id, available)
     _log(outcome, message.checkout_id, status=existing.status if existing else None)
+    await _apply(store, ctx, outcome)
+
+
+async def restock(message: RestockInventory, ctx: MessageContext) -> None:
+    """A sold order was cancelled: its units go back on the shelf, once."""
+    store = InventoryStore(ctx.session)
+    existing = await store.lock(message.checkout_id)
+    outcome = domain.restock(existing)
+    units = existing.units if existing is not None and outcome.stock else 0
+    _log(outcome, message.checkout_id, order_id=str(message.order_id), units=units)
     await _apply(store, ctx, outcome)
 
 

@@ -1,7 +1,7 @@
 """The inventory service declaration.
 
 Consumes `checkout.inventory-command` (ReserveInventory, CompensateInventory,
-CommitInventory); publishes InventoryReserved / InventoryReservationFailed /
+CommitInventory, and RestockInventory from the order service); publishes InventoryReserved / InventoryReservationFailed /
 InventoryReleased / InventoryCommitted to `checkout.checkout-events`.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from commerce.contracts.checkout import CommitInventory, CompensateInventory, ReserveInventory
+from commerce.contracts.orders import RestockInventory
 from commerce.inventory import handlers
 from commerce.inventory.routes import router
 from commerce.inventory.seed import seed
@@ -27,6 +28,7 @@ service = Service(
         Handler(ReserveInventory, handlers.reserve),
         Handler(CompensateInventory, handlers.compensate),
         Handler(CommitInventory, handlers.commit),
+        Handler(RestockInventory, handlers.restock),
     ],
     background=[handlers.sweeper],
     seed=seed,

@@ -31,7 +31,8 @@ TRANSITIONS: dict[Status, set[Status]] = {
     },
     Status.SHIPPED: {Status.DELIVERED, Status.PARTIALLY_REFUNDED, Status.REFUNDED},
     Status.DELIVERED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
-    Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
+    # cancelled only if it never shipped: see `cancellable`
+    Status.PARTIALLY_REFUNDED: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.CANCELLED},
     Status.REFUNDED: set(),
     Status.CANCELLED: set(),
 }
@@ -84,7 +85,33 @@ def transition(current: str, target: Status) -> Status:
     return target
 
 
-def after_refund(current: str, total_cents: int, refunded_cents: int) -> Status:
+def cancellable(current: str, *, shipped: bool) -> bool:
+    """Whether an order can still be cancelled: placed, or sold and not shipped (a partial
+    refund before does not stop it; a shipped order is refunded, not cancelled)."""
+    status = Status(current)
+    if status == Status.PARTIALLY_REFUNDED:
+        return not shipped
+    return status in (Status.CREATED, Status.CONFIRMED)
+
+
+def returns_stock(current: str, target: Status) -> bool:
+    """A move that cancels a sold order: its stock goes back to inventory (an order
+    cancelled before it was sold never took any; the saga released its hold)."""
+    return target == Status.CANCELLED and Status(current) != Status.CREATED
+
+
+def after_refund(
+    current: str,
+    total_cents: int,
+    refunded_cents: int,
+    *,
+    cancels_order: bool = False,
+    shipped: bool = False,
+) -> Status:
+    """The status after a refund: cancelled when the refund cancels an order that can
+    still be cancelled; otherwise refunded in full or in part."""
+    if cancels_order and cancellable(current, shipped=shipped):
+        return transition(current, Status.CANCELLED)
     return transition(
         current, Status.REFUNDED if refunded_cents >= total_cents else Status.PARTIALLY_REFUNDED
     )

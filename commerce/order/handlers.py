@@ -1,4 +1,5 @@
-"""order's handlers: create, confirm on CheckoutCompleted, cancel on CheckoutFailed, refunds;
+"""order's handlers: create, confirm on CheckoutCompleted, cancel on CheckoutFailed, refunds
+(the refund that cancels an order cancels it and asks inventory to take its stock back);
 each loads the order, decides with `domain`, records through `store`, publishes."""
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from commerce.contracts.checkout import (
     OrderCreated,
     OrderCreationFailed,
 )
+from commerce.contracts.orders import RestockInventory
 from commerce.contracts.refunds import RefundSucceeded
 from commerce.order.domain import (
     IllegalTransition,
     Status,
     after_refund,
+    returns_stock,
     totals_problem,
 )
 from commerce.order.store import (
     add_order,
+    has_shipped,
     order_for_checkout,
     order_id_for_checkout,
     record_transition,
@@ -88,13 +92,29 @@ async def refunded(message: RefundSucceeded, ctx: MessageContext) -> None:
         log.warning("order.refund_for_unknown_order", order_id=str(message.order_id))
         return
     new_total = int(row["refunded_cents"]) + message.amount_cents
+    current = str(row["status"])
+    shipped = message.cancels_order and await has_shipped(session, message.order_id)
     try:
-        target = after_refund(row["status"], int(row["total_cents"]), new_total)
+        target = after_refund(
+            current, int(row["total_cents"]), new_total,
+            cancels_order=message.cancels_order, shipped=shipped,
+        )  # fmt: skip
     except IllegalTransition as exc:
         log.warning("order.refund_not_recorded", order_id=str(message.order_id), error=str(exc))
         return
+    if message.cancels_order and target != Status.CANCELLED:
+        log.warning(
+            "order.cancellation_refunded_only", order_id=str(message.order_id), status=current
+        )
+    what = "cancelled, refund" if target == Status.CANCELLED else "refund"
     changed = await record_transition(
-        session, message.order_id, row["status"], target,
-        f"refund {message.refund_id}: {message.amount_cents} cents", refunded_cents=new_total,
+        session, message.order_id, current, target,
+        f"{what} {message.refund_id}: {message.amount_cents} cents", refunded_cents=new_total,
     )  # fmt: skip
     await ctx.publish(changed)
+    if returns_stock(current, target):
+        await ctx.publish(
+            RestockInventory(
+                checkout_id=changed.checkout_id, order_id=message.order_id, reason="order cancelled"
+            )
+        )

@@ -10,8 +10,15 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from commerce.order.domain import IllegalTransition, Status, delivery_estimate
-from commerce.order.store import lock_status, record_transition, restriction
+from commerce.contracts.orders import RestockInventory
+from commerce.order.domain import (
+    IllegalTransition,
+    Status,
+    cancellable,
+    delivery_estimate,
+    returns_stock,
+)
+from commerce.order.store import has_shipped, lock_status, record_transition, restriction
 from commerce.order.tables import order_history, order_lines, orders
 from commerce.platform.service import RuntimeDep
 
@@ -171,11 +178,23 @@ async def _change(
         current = await lock_status(session, order_id)
         if current is None:
             raise HTTPException(404, detail="order not found")
+        if target == Status.CANCELLED and not cancellable(
+            current, shipped=await has_shipped(session, order_id)
+        ):
+            raise HTTPException(
+                409, detail=f"an order that is {current} or shipped cannot be cancelled"
+            )
         try:
             changed = await record_transition(session, order_id, current, target, reason)
         except IllegalTransition as exc:
             raise HTTPException(409, detail=str(exc)) from exc
-        await runtime.outbox.add(session, changed, correlation_id=str(changed.checkout_id))
+        correlation_id = str(changed.checkout_id)
+        await runtime.outbox.add(session, changed, correlation_id=correlation_id)
+        if returns_stock(current, target):
+            restock = RestockInventory(
+                checkout_id=changed.checkout_id, order_id=order_id, reason=reason
+            )
+            await runtime.outbox.add(session, restock, correlation_id=correlation_id)
     return await _load(runtime, orders.c.order_id == order_id)
 
 
@@ -183,7 +202,8 @@ async def _change(
 async def cancel_order(
     runtime: RuntimeDep, order_id: uuid.UUID, body: StatusChange | None = None
 ) -> OrderPublic:
-    """Cancel an order that has not shipped (created or confirmed)."""
+    """Cancel an order that has not shipped (an operator's action: it returns a sold order's
+    stock but moves no money; a shopper cancels through a refund with `cancels_order`)."""
     return await _change(runtime, order_id, Status.CANCELLED, (body or StatusChange()).reason)
 
 

@@ -2,7 +2,9 @@
 
 Consumes `checkout.order-command` (CreateOrder), `checkout.checkout-events`
 (CheckoutCompleted → confirmed, CheckoutFailed → cancelled) and `refunds.events`
-(RefundSucceeded → refund recorded); publishes OrderCreated / OrderCreationFailed.
+(RefundSucceeded → refund recorded; the refund that cancels an order → cancelled);
+publishes OrderCreated / OrderCreationFailed, OrderStatusChanged on `orders.events`, and
+RestockInventory on `checkout.inventory-command` when a sold order is cancelled.
 """
 
 from __future__ import annotations

@@ -112,3 +112,13 @@ async def lock_status(session: AsyncSession, order_id: uuid.UUID) -> str | None:
         select(orders.c.status).where(orders.c.order_id == order_id).with_for_update()
     )
     return status
+
+
+async def has_shipped(session: AsyncSession, order_id: uuid.UUID) -> bool:
+    """Whether the order ever shipped (its history says so)."""
+    found = await session.scalar(
+        select(order_history.c.id)
+        .where(order_history.c.order_id == order_id, order_history.c.to_status == Status.SHIPPED)
+        .limit(1)
+    )
+    return found is not None

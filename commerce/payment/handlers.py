@@ -127,7 +127,7 @@ async def refund(message: RefundPayment, ctx: MessageContext) -> None:
         await ctx.publish(
             RefundSucceeded(
                 refund_id=message.refund_id, order_id=message.order_id, checkout_id=message.checkout_id,
-                amount_cents=done, currency=message.currency,
+                amount_cents=done, currency=message.currency, cancels_order=message.cancels_order,
             )
         )  # fmt: skip
         return
@@ -150,5 +150,6 @@ async def refund(message: RefundPayment, ctx: MessageContext) -> None:
         RefundSucceeded(
             refund_id=message.refund_id, order_id=message.order_id, checkout_id=message.checkout_id,
             amount_cents=message.amount_cents, currency=message.currency,
+            cancels_order=message.cancels_order,
         )
     )  # fmt: skip

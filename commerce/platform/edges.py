@@ -34,11 +34,15 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from commerce.platform import apidocs
+
 log = structlog.get_logger(__name__)
 
 SERVICE_TOKEN_HEADER = "X-Service-Token"
 # probes, Prometheus, and the API's description (its calls still need the token)
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"})
+OPEN_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", *apidocs.ASSET_PATHS}
+)
 
 ErrorResponse = Callable[[str, int, str, str, str], Response]
 """(path, status, code, message, error type) -> the response in the app's error shape."""

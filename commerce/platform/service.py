@@ -30,6 +30,7 @@ from sqlalchemy import MetaData, select
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from commerce.platform import apidocs
 from commerce.platform.consumer import ConsumerRunner, Handler
 from commerce.platform.db import Database, PlatformTables
 from commerce.platform.edges import (
@@ -339,7 +340,10 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         # FastAPI's own request and operation spans: only when spans are exported, since
         # unexported ones would be dropped anyway (docs/adr/0015)
         telemetry=None if tracing_exported() else NO_FASTAPI_TELEMETRY,
+        docs_url=None,  # served from the package's own copy of Swagger UI, not a CDN
+        redoc_url=None,
     )
+    apidocs.install(app)
     app.state.runtime = runtime
     app.state.error_response = default_error_response
     settings = runtime.settings

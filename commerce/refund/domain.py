@@ -5,7 +5,8 @@ share of the discount, plus its share of the tax — shares split in proportion 
 amounts by the largest-remainder method, so the lines add up exactly to
 subtotal - discount + tax. Refunding k of n units of a line returns floor(paid * k / n).
 Shipping is returned only by a full refund. A refund never takes more than what is left
-(total - refunded - pending).
+(total - refunded - pending). A cancellation is the refund of all that is left, made
+only while no other refund of the order is pending.
 
 A refund is `pending` until payment-gateway answers; it settles once, as `succeeded`
 (the amount counts as refunded) or `failed` (the amount is released).
@@ -29,6 +30,7 @@ __all__ = [
     "Settlement",
     "amount_for_lines",
     "amount_to_refund",
+    "cancellation_refusal",
     "check_amount",
     "paid_per_line",
     "settle",
@@ -81,6 +83,15 @@ def amount_to_refund(
         amount, total=order.total_cents, refunded=order.refunded_cents, pending=order.pending_cents
     )
     return amount
+
+
+def cancellation_refusal(order: RefundableOrder) -> None:
+    """A cancellation refunds all that is left of an order at once; `RefundRefused` while
+    another refund of it is still pending (its outcome would decide what is left)."""
+    if order.pending_cents:
+        raise RefundRefused(
+            "another refund of this order is still pending; cancel it once that one is settled"
+        )
 
 
 @dataclass(frozen=True)

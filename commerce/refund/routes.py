@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from commerce.contracts.refunds import RefundPayment
 from commerce.contracts.values import MAX_CENTS
 from commerce.platform.service import RuntimeDep
-from commerce.refund.domain import PENDING, RefundRefused, RefundStatus, amount_to_refund
+from commerce.refund.domain import (
+    PENDING,
+    RefundRefused,
+    RefundStatus,
+    amount_to_refund,
+    cancellation_refusal,
+)
 from commerce.refund.store import RefundStore, refundable
 
 router = APIRouter(tags=["refunds"])
@@ -37,11 +43,18 @@ class RefundRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
     amount_cents: int | None = Field(None, gt=0, le=MAX_CENTS)
     lines: list[RefundLine] | None = Field(None, min_length=1, max_length=100)
+    cancels_order: bool = Field(
+        False, description="Cancel the order: a refund of all that is left, and its stock returned"
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> RefundRequest:
         if self.amount_cents is not None and self.lines is not None:
             raise ValueError("give amount_cents or lines, not both (neither = a full refund)")
+        if self.cancels_order and (self.amount_cents is not None or self.lines is not None):
+            raise ValueError(
+                "a cancellation refunds the whole order: give no amount_cents or lines"
+            )
         return self
 
 
@@ -54,6 +67,7 @@ class RefundPublic(BaseModel):
     currency: str
     reason: str
     failure_reason: str | None
+    cancels_order: bool = False
     created_at: datetime
 
     @field_validator("status", mode="before")
@@ -78,8 +92,10 @@ async def issue_refund(
     body: RefundRequest,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> RefundPublic:
-    """Refund all of an order, some of its lines, or an amount. Answers `pending` at once;
-    the refund ends `succeeded` or `failed` when payment-gateway has answered."""
+    """Refund all of an order, some of its lines, or an amount; or cancel it
+    (`cancels_order`: all that is left, and the order service returns its stock once the
+    money is back). Answers `pending` at once; the refund ends `succeeded` or `failed`
+    when payment-gateway has answered."""
     digest = hashlib.sha256(
         json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
     ).hexdigest()
@@ -101,6 +117,8 @@ async def issue_refund(
                 },
             )
         try:
+            if body.cancels_order:
+                cancellation_refusal(refundable(order))
             amount = amount_to_refund(
                 refundable(order),
                 lines={li.sku: li.quantity for li in body.lines} if body.lines else None,
@@ -115,6 +133,7 @@ async def issue_refund(
                 "currency": order["currency"], "status": PENDING, "reason": body.reason,
                 "lines": [li.model_dump() for li in body.lines] if body.lines else None,
                 "idempotency_key": idempotency_key, "request_hash": digest,
+                "cancels_order": body.cancels_order,
             }
         )  # fmt: skip
         await runtime.outbox.add(
@@ -122,6 +141,7 @@ async def issue_refund(
             RefundPayment(
                 refund_id=refund_id, order_id=body.order_id, checkout_id=order["checkout_id"],
                 amount_cents=amount, currency=order["currency"], reason=body.reason,
+                cancels_order=body.cancels_order,
             ),
             correlation_id=str(order["checkout_id"]),
         )  # fmt: skip

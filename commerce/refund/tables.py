@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint, func
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from commerce.platform.db import service_metadata
@@ -38,6 +50,8 @@ refunds = Table(
     Column("lines", JSONB),
     Column("idempotency_key", String(200)),
     Column("request_hash", String(64)),
+    # the full refund of an order being cancelled (migration 0002)
+    Column("cancels_order", Boolean, nullable=False, server_default=false()),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("user_id", "idempotency_key", name="uq_refunds_user_key"),

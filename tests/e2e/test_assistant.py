@@ -423,7 +423,7 @@ async def test_a_failed_checkout_is_explained_with_what_was_undone(
         await _set_stock(stack, "HP-ANC-SIL", 50)
 
 
-async def test_cancelling_an_order_refunds_it(
+async def test_cancelling_an_order_refunds_it_and_shows_it_cancelled(
     stack: ServiceStack, carla: httpx.AsyncClient
 ) -> None:
     turn = await say(carla, "buy a pack of AAA batteries")
@@ -456,7 +456,9 @@ async def test_cancelling_an_order_refunds_it(
         lambda o: o["refunded_cents"] == o["total_cents"],
         within=60,
     )
-    assert order["status"] == "refunded"
+    assert order["status"] == "cancelled"  # shown as cancelled, the money as a refund
+    (refund,) = (await _json(carla.get(f"/v1/orders/{order_id}/refunds")))["items"]
+    assert refund["cancels_order"] and refund["amount_cents"] == order["total_cents"]
 
 
 async def test_another_persons_conversation_is_not_found(

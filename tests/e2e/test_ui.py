@@ -372,7 +372,9 @@ async def test_cancelling_an_order_in_chat_shows_it_first_and_keep_leaves_it(
         done = await eventually(
             current, lambda o: o["refunded_cents"] == o["total_cents"], within=60
         )
-        assert done["status"] == "refunded"
+        assert done["status"] == "cancelled"  # not "refunded"
+        (refund,) = (await carla.get(f"/v1/orders/{order['order_id']}/refunds")).json()["items"]
+        assert refund["cancels_order"] and refund["status"] == "succeeded"
         # the Orders page says Cancelled and what went back, not Refunded
         app.sidebar.radio(key="page").set_value("Orders")
         await run(app)

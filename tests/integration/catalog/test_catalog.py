@@ -159,3 +159,24 @@ async def test_an_unchanged_catalog_keeps_its_documents_and_searches(stack: Serv
     )
     assert checked is first and catalog.readings == 1
     assert Query(q="usb c cable").key() in checked.searches
+
+
+async def test_an_exact_sku_or_product_id_finds_that_product_first(stack: ServiceStack) -> None:
+    await stack.ensure("inventory", "catalog")
+    async with stack.client("catalog") as http:
+        # the staples and a spread of the store's SKUs, as typed and in other cases
+        sample = (await http.get("/products", params={"limit": 100})).json()["items"]
+    skus = ["BAT-AA-8", "CBL-USBC-2M-BLA", "HP-ANC-BLA", "NB-A5-BLA", "COF-HOUSE-340"]
+    skus += [p["variants"][-1]["sku"] for p in sample[::7]]
+    for sku in skus:
+        for asked in (sku, sku.lower(), f" {sku} "):
+            found = await search(stack, q=asked, limit=5)
+            assert found["match"] == "matched", (asked, found["match"])
+            first = found["items"][0]
+            assert sku in {v["sku"] for v in first["variants"]}, (asked, first["product_id"])
+    for product in sample[::9]:
+        found = await search(stack, q=product["product_id"], limit=5)
+        assert found["items"][0]["product_id"] == product["product_id"]
+    # filters still apply: the SKU's product is not shown outside its department
+    other = await search(stack, q="BAT-AA-8", category="kitchen", limit=5)
+    assert all(p["category"] == "kitchen" for p in other["items"])

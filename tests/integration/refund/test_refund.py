@@ -1,4 +1,5 @@
-"""Refunds end to end: a real checkout, partial refunds by amount and by line, limits."""
+"""Refunds end to end: a real checkout, partial refunds by amount and by line, limits, and
+the refund that cancels an order (its stock back on the shelf, once)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ from typing import Any
 
 import pytest
 
+from commerce.checkout.invariants import check_invariants
+from commerce.contracts.base import Envelope
+from commerce.contracts.checkout import CommitInventory
+from commerce.contracts.orders import RestockInventory
+from commerce.contracts.refunds import RefundSucceeded
+from commerce.contracts.topics import Topic
+from commerce.platform.dlq import list_dead_letters
 from tests.conftest import ServiceStack
-from tests.integration.checkout.helpers import HOME, finished, get, initiate, stocked
+from tests.integration.checkout.helpers import HOME, finished, get, initiate, stock, stocked
 from tests.integration.helpers import eventually, send
 
 pytestmark = pytest.mark.integration
@@ -157,3 +165,85 @@ async def test_concurrent_refunds_never_exceed_the_capture(
     )
     assert payment["status"] == "refunded"
     assert uuid.UUID(saga["order_id"])
+
+
+async def handled(stack: ServiceStack, service: str, *envelopes: Envelope) -> bool:
+    async with stack.client(service) as http:
+        body = {"message_ids": [str(e.message_id) for e in envelopes]}
+        answer = await http.post("/ops/inbox", json=body)
+        return len(answer.json()["handled"]) == len(envelopes)
+
+
+async def shelf(stack: ServiceStack, skus: list[str]) -> dict[str, tuple[int, int]]:
+    levels = {sku: await stock(stack, sku) for sku in skus}
+    return {sku: (s["on_hand"], s["reserved"]) for sku, s in levels.items()}
+
+
+async def test_a_cancellation_shows_cancelled_and_returns_the_stock_once(
+    stack: ServiceStack, producer: Any
+) -> None:
+    command, saga = await bought(stack, producer)
+    user, order_id = command.user_id, saga["order_id"]
+    skus = [line.sku for line in command.lines]
+    sold = {line.sku: (10 - line.quantity, 0) for line in command.lines}
+    await eventually(lambda: shelf(stack, skus), lambda s: s == sold)  # committed
+    async with stack.client("refund") as http:
+        mixed = {"order_id": order_id, "user_id": user, "reason": "x", "cancels_order": True}
+        assert (
+            await http.post("/issue-refund", json={**mixed, "amount_cents": 5})
+        ).status_code == 422
+        cancel = await http.post(
+            "/issue-refund",
+            json={"order_id": order_id, "user_id": user, "reason": "changed my mind", "cancels_order": True},
+        )  # fmt: skip
+        assert cancel.status_code == 202, cancel.text
+        refund = cancel.json()
+        assert refund["cancels_order"] and refund["amount_cents"] == command.quote.total_cents
+    order = await eventually(
+        lambda: get(stack, "order", f"/orders/{order_id}"), lambda o: o["status"] != "confirmed"
+    )
+    assert order["status"] == "cancelled", order  # not "refunded"
+    assert order["refunded_cents"] == command.quote.total_cents
+    await eventually(lambda: shelf(stack, skus), lambda s: s == dict.fromkeys(skus, (10, 0)))
+    async with stack.client("refund") as http:
+        listed = (await http.get("/refunds", params={"order_id": order_id})).json()["items"]
+        assert [(r["status"], r["cancels_order"]) for r in listed] == [("succeeded", True)]
+        again = await http.post(
+            "/issue-refund",
+            json={"order_id": order_id, "user_id": user, "reason": "again", "cancels_order": True},
+        )
+        assert again.status_code == 409  # nothing left to refund
+
+    # redeliveries (new message ids, so no inbox drops them) return nothing twice
+    checkout_id = command.checkout_id
+    restock = RestockInventory(
+        checkout_id=checkout_id, order_id=uuid.UUID(order_id), reason="order cancelled"
+    )
+    succeeded = RefundSucceeded(
+        refund_id=uuid.UUID(refund["refund_id"]), order_id=uuid.UUID(order_id),
+        checkout_id=checkout_id, amount_cents=refund["amount_cents"], currency="USD", cancels_order=True,
+    )  # fmt: skip
+    repeats = [await send(producer, restock), await send(producer, restock)]
+    late_commit = await send(producer, CommitInventory(checkout_id=checkout_id))
+    repeated_refund = await send(producer, succeeded)
+    await eventually(lambda: handled(stack, "inventory", *repeats, late_commit), bool)
+    await eventually(lambda: handled(stack, "order", repeated_refund), bool)
+    assert await shelf(stack, skus) == dict.fromkeys(skus, (10, 0))
+    order = await get(stack, "order", f"/orders/{order_id}")
+    assert order["status"] == "cancelled" and order["refunded_cents"] == command.quote.total_cents
+    assert [h["to_status"] for h in order["history"]].count("cancelled") == 1
+
+    # a malformed restock is dead-lettered by inventory, not dropped and not half applied
+    bad = Envelope(type="RestockInventory", version=1, payload={"checkout_id": str(checkout_id)})
+    await producer.send_and_wait(
+        Topic.INVENTORY_COMMAND, bad.to_bytes(), key=str(checkout_id).encode()
+    )
+    runtime = stack.running.runtimes["inventory"]
+    letters = await eventually(
+        lambda: list_dead_letters(runtime.service, runtime.db),
+        lambda d: any(letter.type == "RestockInventory" for letter in d),
+    )
+    assert any("invalid RestockInventory" in d.error for d in letters), letters
+    assert await shelf(stack, skus) == dict.fromkeys(skus, (10, 0))
+    report = await check_invariants(stack.settings, [checkout_id], follow_ups=False)
+    assert report.ok, report.summary()

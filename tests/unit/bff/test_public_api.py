@@ -18,7 +18,8 @@ from shopapi.schemas import TurnState
 ADDRESS = {"name": "A", "line1": "1 Main St", "city": "Portland", "postal_code": "97201",
            "country": "US"}  # fmt: skip
 CALLS: list[api.Call[Any]] = [
-    api.sign_in("a@example.com", "pw"), api.me(), api.search("cable", limit=5),
+    api.sign_in("a@example.com", "pw"), api.me(), api.set_address(ADDRESS),
+    api.search("cable", limit=5),
     api.product("p-1"), api.cart(), api.add_line("SKU-1", 2), api.set_quantity("SKU-1", 3),
     api.remove_line("SKU-1"), api.check_coupon("SAVE10", [("SKU-1", 1)]),
     api.quote_cart(ADDRESS, "SAVE10"),

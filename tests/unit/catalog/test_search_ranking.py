@@ -182,3 +182,23 @@ def test_sorted_by_price_keeps_only_the_named_kind_and_pages() -> None:
         candidates=candidates("p-run", "p-dress", "p-shorts"),
     )
     assert result.total == 2 and [h.product_id for h in result.hits] == ["p-run"]
+
+
+def test_a_product_named_by_its_id_or_sku_comes_first_and_is_matched() -> None:
+    # "shoes" would put the shoes first; the query is the mug's SKU, so the mug leads
+    result = rank(
+        Query(q="shoes"),
+        TYPES,
+        exact=["p-mug"],
+        lexical=[("p-run", True, 0.9)],
+        semantic=[("p-run", 0.8), ("p-dress", 0.7)],
+        candidates=candidates("p-run", "p-dress", "p-mug"),
+    )
+    assert [h.product_id for h in result.hits] == ["p-mug", "p-run", "p-dress"]
+    assert result.match == "matched"
+    # a code no ranking found anything for is still answered with its product
+    alone = rank(
+        Query(q="MUG-12OZ-WHI"), TYPES, exact=["p-mug"], lexical=[], semantic=[],
+        candidates=candidates("p-mug"),
+    )  # fmt: skip
+    assert [h.product_id for h in alone.hits] == ["p-mug"] and alone.match == "matched"

@@ -26,6 +26,7 @@ from commerce.inventory.domain import (
     expire,
     merge_lines,
     reserve,
+    restock,
     stock_count_refusal,
     stock_to_check,
 )
@@ -152,6 +153,37 @@ def test_a_commit_of_anything_else_changes_nothing(
     assert (outcome.reservation, outcome.stock, list(outcome.publish), outcome.log) == (
         None, (), published, logged,
     )  # fmt: skip
+
+
+def test_a_cancelled_sale_puts_its_units_back_on_the_shelf_once() -> None:
+    sold = Reservation(ID, Status.COMMITTED, lines={"A": 2, "B": 1})
+    outcome = restock(sold)
+    assert outcome.reservation == Reservation(ID, Status.RETURNED, reason="order cancelled")
+    assert list(outcome.stock) == [StockMove("A", on_hand=2), StockMove("B", on_hand=1)]
+    assert outcome.publish == ()
+    returned = Reservation(ID, Status.RETURNED, lines={"A": 2, "B": 1})
+    again = restock(returned)  # a redelivery
+    assert (again.reservation, again.stock) == (None, ())
+    # a commit that arrives after the return takes nothing, and is answered as done
+    late = commit(returned, ID, {})
+    assert (late.reservation, late.stock) == (None, ())
+    assert list(late.publish) == [InventoryCommitted(checkout_id=ID)]
+
+
+def test_a_cancelled_sale_not_committed_yet_releases_its_hold() -> None:
+    outcome = restock(_held(A=2))
+    assert outcome.reservation is not None and outcome.reservation.status == Status.RETURNED
+    assert list(outcome.stock) == [StockMove("A", reserved=-2)]
+    expired = restock(Reservation(ID, Status.EXPIRED, lines={"A": 2}))  # gave its units back
+    assert expired.reservation is not None and expired.reservation.status == Status.RETURNED
+    assert expired.stock == []
+
+
+@pytest.mark.parametrize("status", [Status.RELEASED, Status.CANCELLED, Status.FAILED])
+def test_a_restock_of_a_checkout_that_took_nothing_changes_nothing(status: Status) -> None:
+    outcome = restock(Reservation(ID, status, lines={"A": 2}))
+    assert (outcome.reservation, outcome.stock) == (None, ())
+    assert restock(None).log == ("warning", "inventory.restock_without_reservation")
 
 
 def test_an_expired_hold_gives_its_stock_back() -> None:

@@ -15,7 +15,9 @@ from commerce.order.domain import (
     Status,
     add_business_days,
     after_refund,
+    cancellable,
     delivery_estimate,
+    returns_stock,
     totals_problem,
     transition,
 )
@@ -52,6 +54,35 @@ def test_a_refund_moves_the_order_to_partly_or_wholly_refunded(
     current: str, refunded: int, expected: Status
 ) -> None:
     assert after_refund(current, 1000, refunded) is expected
+
+
+@pytest.mark.parametrize(
+    ("current", "shipped", "refunded", "expected"),
+    [
+        ("confirmed", False, 1000, Status.CANCELLED),
+        ("partially_refunded", False, 1000, Status.CANCELLED),  # a refund before, never shipped
+        ("partially_refunded", True, 1000, Status.REFUNDED),  # shipped: refunded, not cancelled
+        ("shipped", True, 1000, Status.REFUNDED),
+        ("delivered", True, 1000, Status.REFUNDED),
+    ],
+)
+def test_the_refund_that_cancels_an_order_cancels_it_until_it_ships(
+    current: str, shipped: bool, refunded: int, expected: Status
+) -> None:
+    target = after_refund(current, 1000, refunded, cancels_order=True, shipped=shipped)
+    assert target is expected
+    assert cancellable(current, shipped=shipped) is (expected is Status.CANCELLED)
+    # the cancellation of a sold order, and only that, puts its stock back
+    assert returns_stock(current, target) is (expected is Status.CANCELLED)
+
+
+def test_an_order_cancelled_before_it_was_sold_returns_no_stock() -> None:
+    assert not returns_stock("created", Status.CANCELLED)
+    assert returns_stock("confirmed", Status.CANCELLED)
+    assert not returns_stock("confirmed", Status.REFUNDED)
+    assert not cancellable("cancelled", shipped=False) and not cancellable(
+        "refunded", shipped=False
+    )
 
 
 @pytest.mark.parametrize("current", ["created", "cancelled", "refunded"])

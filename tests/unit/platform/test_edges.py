@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from bff.services.checkout import safe_for_person
 from commerce.contracts.checkout import PaymentProcessed
 from commerce.contracts.refunds import RefundPayment
 from commerce.contracts.values import MAX_CENTS, Totals
+from commerce.platform import apidocs
 from commerce.platform.edges import (
     SERVICE_TOKEN_HEADER,
     Edge,
@@ -126,3 +128,20 @@ async def test_the_edge_refuses_big_bodies_control_characters_and_strangers() ->
         assert escaped.status_code == 200  # a backslash and the text u0000, not a NUL
         query = await http.get("/healthz?q=%00")
         assert query.status_code == 422
+
+
+async def test_the_api_reference_and_its_assets_are_open_and_name_no_other_host() -> None:
+    app = FastAPI(docs_url=None, redoc_url=None)
+    apidocs.install(app)
+    app.add_middleware(
+        Edge, max_body_bytes=1024, service_token="s3cret", errors=lambda: default_error_response
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+        page = await http.get("/docs")  # without the token, like /healthz
+        assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+        assert not re.search(r"(src|href)=['\"]?(https?:)?//", page.text), page.text
+        for path in sorted(apidocs.ASSET_PATHS):
+            asset = await http.get(path)
+            assert asset.status_code == 200 and asset.content, path
+        assert (await http.get("/docs/other.js")).status_code == 401  # the rest stays closed

@@ -140,10 +140,9 @@ def test_times_are_shown_in_the_persons_time_zone_with_its_name() -> None:
 
 
 def test_a_cancelled_order_says_so_and_what_went_back() -> None:
-    order = {"status": "refunded", "refunded_cents": 2477, "currency": "USD"}
-    cancel = {"reason": "order cancelled by the customer", "status": "succeeded"}
-    assert fmt.order_status(order, [cancel]) == "Cancelled, $24.77 refunded"
-    assert fmt.order_status(order, [{"reason": "arrived damaged"}]) == "Refunded"
+    cancelled = {"status": "cancelled", "refunded_cents": 2477, "currency": "USD"}
+    assert fmt.order_status(cancelled) == "Cancelled, $24.77 refunded"
+    assert fmt.order_status({**cancelled, "status": "refunded"}) == "Refunded"
     assert fmt.order_status({"status": "cancelled", "refunded_cents": 0}) == "Cancelled"
     partly = {"status": "partially_refunded", "refunded_cents": 250, "currency": "USD"}
     assert fmt.order_status(partly) == "Partly refunded ($2.50)"
