@@ -261,6 +261,7 @@ async def get_checkout(
         Query(
             ge=0,
             le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
             description="Wait up to this many seconds for a change: a checkout not finished "
             "is answered when its state changes or the wait ends, a finished one at once",
         ),

@@ -63,6 +63,7 @@ Wait = Annotated[
     Query(
         ge=0,
         le=MAX_WAIT_SECONDS,
+        allow_inf_nan=False,
         description="Seconds to wait for a change before answering (0: answer at once)",
     ),
 ]
