@@ -244,7 +244,7 @@ async def _follow(
         try:  # a long poll: the orchestrator answers when the saga changes (docs/adr/0038)
             status = await call(
                 runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}",
-                params={"wait": wait, "user_id": user},
+                params={"wait": wait, "until": "finished", "user_id": user},
                 timeout=wait + runtime.settings.http_timeout_seconds,
             )  # fmt: skip
         except ApiError:

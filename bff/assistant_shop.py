@@ -231,7 +231,9 @@ class InProcessShop:
 
     async def checkout(self, checkout_id: str, wait: float = 0) -> dict[str, Any]:
         found = await _answer(
-            checkout.status(self.runtime, self.user, path_id(checkout_id), min(wait, MAX_WAIT))
+            checkout.status(
+                self.runtime, self.user, path_id(checkout_id), min(wait, MAX_WAIT), "finished"
+            )
         )
         return found.model_dump(mode="json")
 

@@ -149,9 +149,9 @@ def build(shop: Shop) -> MCPServer:
         checkout_id = started["checkout_id"]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + shop.wait_seconds
-        while True:  # long polls: each answered when the saga's state changes
+        while True:  # long polls, each answered once the outcome is known
             wait = max(min(deadline - loop.time(), api.OUTCOME_WAIT_SECONDS), 0.0)
-            state = await shop.send(api.checkout(checkout_id, wait=wait))
+            state = await shop.send(api.checkout(checkout_id, wait=wait, until="finished"))
             if state.get("state") in FINAL_STATES:
                 return state
             if wait <= 0:

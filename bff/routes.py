@@ -7,7 +7,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sqlalchemy import select
@@ -266,10 +266,18 @@ async def get_checkout(
             "is answered when its state changes or the wait ends, a finished one at once",
         ),
     ] = 0,
+    until: Annotated[
+        Literal["change", "finished"],
+        Query(
+            description="With `wait`: answer on any change of state (`change`), or only "
+            "once the checkout is completed or failed (`finished`)"
+        ),
+    ] = "change",
 ) -> CheckoutPublic:
     """Where the checkout is. With `wait` (a long poll), the answer comes when the state
-    changes, so a client follows a checkout with a few requests instead of polling."""
-    return await checkout.status(runtime, user, checkout_id, wait)
+    changes (with `until=finished`, when the outcome is known), so a client follows a
+    checkout with one request or a few instead of polling."""
+    return await checkout.status(runtime, user, checkout_id, wait, until)
 
 
 @router.get(

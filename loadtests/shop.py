@@ -330,11 +330,12 @@ class Shopper(FastHttpUser):
         )  # fmt: skip
 
     def wait_for_outcome(self, checkout_id: str, within: float = 60.0) -> CheckoutPublic | None:
-        """The outcome by long polls (`?wait=`: the BFF answers when the state changes),
-        so a checkout costs a few status requests, not one per poll interval."""
+        """The outcome by long polls (`?wait=&until=finished`: the BFF answers once the
+        outcome is known), so a checkout costs one status request, not one per poll."""
         deadline = time.monotonic() + within
         while (left := deadline - time.monotonic()) > 0:
-            call = api.checkout(checkout_id, wait=min(left, api.OUTCOME_WAIT_SECONDS))
+            wait = min(left, api.OUTCOME_WAIT_SECONDS)
+            call = api.checkout(checkout_id, wait=wait, until="finished")
             response = self.send(call)
             if response.ok:
                 status = call.parse(response.json())

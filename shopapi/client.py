@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -219,15 +219,18 @@ OUTCOME_WAIT_SECONDS = 25.0
 _ANSWER_MARGIN_SECONDS = 10.0  # a long poll's answer may come this long after its wait
 
 
-def checkout(checkout_id: str, wait: float = 0) -> Call[CheckoutPublic]:
+def checkout(
+    checkout_id: str, wait: float = 0, until: Literal["change", "finished"] = "change"
+) -> Call[CheckoutPublic]:
     """The checkout's state. With `wait` (seconds, at most `MAX_WAIT_SECONDS`) a long
-    poll: a checkout not finished is answered when its state changes or the wait ends."""
+    poll: a checkout not finished is answered when its state changes (`until="finished"`:
+    once it is completed or failed) or the wait ends."""
     path = f"/v1/checkouts/{seg(checkout_id)}"
     if wait <= 0:
         return Call("GET", path, "GET /v1/checkouts/{id}", CheckoutPublic)
     return Call(
         "GET", path, "GET /v1/checkouts/{id}", CheckoutPublic,
-        params={"wait": round(min(wait, MAX_WAIT_SECONDS), 3)},
+        params={"wait": round(min(wait, MAX_WAIT_SECONDS), 3), "until": until},
         timeout=wait + _ANSWER_MARGIN_SECONDS,
     )  # fmt: skip
 
@@ -380,12 +383,12 @@ class Client:
         return token
 
     def wait_for_outcome(self, checkout_id: str, within: float = 60.0) -> CheckoutPublic:
-        """The checkout once it is `completed` or `failed`, by long polls (the server
-        answers as its state changes); after `within` seconds, its state then."""
+        """The checkout once it is `completed` or `failed`, by long polls (`until=finished`:
+        the server answers when the outcome is known); after `within` seconds, its state then."""
         deadline = _Deadline(within)
         while True:
             wait = deadline.next_wait()
-            status = self.send(checkout(checkout_id, wait=wait))
+            status = self.send(checkout(checkout_id, wait=wait, until="finished"))
             if finished(status) or wait <= 0:
                 return status
 
@@ -446,12 +449,12 @@ class AsyncClient:
         return token
 
     async def wait_for_outcome(self, checkout_id: str, within: float = 60.0) -> CheckoutPublic:
-        """The checkout once it is `completed` or `failed`, by long polls (the server
-        answers as its state changes); after `within` seconds, its state then."""
+        """The checkout once it is `completed` or `failed`, by long polls (`until=finished`:
+        the server answers when the outcome is known); after `within` seconds, its state then."""
         deadline = _Deadline(within)
         while True:
             wait = deadline.next_wait()
-            status = await self.send(checkout(checkout_id, wait=wait))
+            status = await self.send(checkout(checkout_id, wait=wait, until="finished"))
             if finished(status) or wait <= 0:
                 return status
 

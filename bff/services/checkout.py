@@ -244,7 +244,11 @@ async def own(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> Non
 
 
 async def status(
-    runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID, wait: float = 0
+    runtime: ServiceRuntime,
+    user: str,
+    checkout_id: uuid.UUID,
+    wait: float = 0,
+    until: Literal["change", "finished"] = "change",
 ) -> CheckoutPublic:
     """Where one of the person's checkouts is (`submitted` until the orchestrator has it).
 
@@ -252,11 +256,12 @@ async def status(
     only a saga not found yet is looked up here, to tell someone else's checkout (404)
     from one not picked up yet. With `wait` the orchestrator holds the answer until the
     saga changes (or appears), is finished, or `wait` seconds pass: it is woken by its
-    own commits, so the client need not poll (docs/adr/0038)."""
+    own commits, so the client need not poll (docs/adr/0038); `until="finished"` holds
+    it until the outcome instead of the next change."""
     extra: dict[str, Any] = {}
     if wait > 0:  # someone else's saga answers at once, not after a wait
         extra = {
-            "params": {"wait": wait, "user_id": user},
+            "params": {"wait": wait, "until": until, "user_id": user},
             "timeout": wait + runtime.settings.http_timeout_seconds,
         }
     try:

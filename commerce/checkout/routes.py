@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
@@ -68,6 +68,10 @@ Wait = Annotated[
     ),
 ]
 FINISHED_STATES = frozenset(s.value for s in FINISHED)
+Until = Annotated[
+    Literal["change", "finished"],
+    Query(description="With `wait`: answer on any change of state, or only once finished"),
+]
 
 
 @router.get("/checkouts/{checkout_id}", operation_id="checkouts-get", response_model=CheckoutPublic)
@@ -75,11 +79,13 @@ async def get_checkout(
     runtime: RuntimeDep,
     checkout_id: uuid.UUID,
     wait: Wait = 0,
+    until: Until = "change",
     user_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> CheckoutPublic:
-    """The saga's state. With `wait`, a saga not finished is answered when it changes
-    (or appears), or when `wait` seconds have passed; a finished one at once. With
-    `user_id`, someone else's saga is not found (at once)."""
+    """The saga's state. With `wait`, a saga not finished is answered when its state
+    changes (or it appears; with `until=finished` only once it is finished), or when
+    `wait` seconds have passed; a finished one at once. With `user_id`, someone else's
+    saga is not found (at once)."""
 
     async def read() -> Any:
         async with runtime.db.reads() as session:
@@ -98,7 +104,10 @@ async def get_checkout(
 
     row = await wait_until(
         runtime, checkout_id, read, settled=settled,
-        mark=lambda r: None if r is None else r["state"], seconds=wait,
+        mark=(lambda r: None)
+        if until == "finished"
+        else (lambda r: None if r is None else r["state"]),
+        seconds=wait,
     )  # fmt: skip
     if row is None or (user_id is not None and row["user_id"] != user_id):
         raise HTTPException(

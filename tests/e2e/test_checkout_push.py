@@ -69,6 +69,14 @@ async def test_a_waiting_request_answers_as_the_saga_moves_and_when_it_ends(
         each_answer_is_a_change(answers)
         assert all(woken), woken  # no answer waited for its wait to run out
         assert answers[-1]["state"] == "completed" and answers[-1]["order_id"]
+        # `until=finished`: one answer, the outcome, however many steps came before it
+        woken.clear()
+        second = await start_checkout(alice, "BAT-AA-8")  # the first one's ClearCart may be late
+        outcome = await alice.get(
+            f"/v1/checkouts/{second}", params={"wait": WAIT, "until": "finished"}, timeout=WAIT + 30
+        )
+        assert outcome.status_code == 200 and outcome.json()["state"] == "completed"
+        assert all(woken), woken
         # a finished checkout answers at once, the same as the plain read
         again = await alice.get(f"/v1/checkouts/{checkout_id}", params={"wait": WAIT})
         plain = await alice.get(f"/v1/checkouts/{checkout_id}")
@@ -92,14 +100,20 @@ async def test_a_failing_saga_wakes_its_waiter_too(stack: ServiceStack) -> None:
         await carla.delete("/v1/cart/lines/COF-HOUSE-340")
 
 
-@pytest.mark.parametrize("wait", ["-1", "30.5", "600", "soon", "nan"])
-async def test_a_bad_wait_is_refused_with_the_reason(stack: ServiceStack, wait: str) -> None:
+@pytest.mark.parametrize(
+    "params",
+    [{"wait": "-1"}, {"wait": "30.5"}, {"wait": "600"}, {"wait": "soon"}, {"wait": "nan"},
+     {"wait": "5", "until": "forever"}],
+)  # fmt: skip
+async def test_a_bad_wait_is_refused_with_the_reason(
+    stack: ServiceStack, params: dict[str, str]
+) -> None:
     await stack.ensure(*SERVICES)
     alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
     async with closing(alice):
-        refused = await alice.get(f"/v1/checkouts/{uuid.uuid4()}", params={"wait": wait})
+        refused = await alice.get(f"/v1/checkouts/{uuid.uuid4()}", params=params)
         assert refused.status_code == 422, refused.text
-        assert "wait" in refused.text
+        assert list(params)[-1] in refused.text  # the reason names the parameter
 
 
 async def test_the_long_poll_works_over_http_between_processes(

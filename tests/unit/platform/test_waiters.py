@@ -60,7 +60,7 @@ def test_the_client_asks_for_at_most_what_the_api_takes() -> None:
     assert api.MAX_WAIT_SECONDS == MAX_WAIT_SECONDS
     assert api.OUTCOME_WAIT_SECONDS <= api.MAX_WAIT_SECONDS
     long = api.checkout("c-1", wait=300)
-    assert long.params == {"wait": MAX_WAIT_SECONDS}
+    assert long.params == {"wait": MAX_WAIT_SECONDS, "until": "change"}
     assert long.timeout is not None and long.timeout > MAX_WAIT_SECONDS
     plain = api.checkout("c-1")
     assert plain.params is None and plain.timeout is None
