@@ -102,13 +102,11 @@ async def get_checkout(
             user_id is not None and row["user_id"] != user_id
         )
 
-    row = await wait_until(
-        runtime, checkout_id, read, settled=settled,
-        mark=(lambda r: None)
-        if until == "finished"
-        else (lambda r: None if r is None else r["state"]),
-        seconds=wait,
-    )  # fmt: skip
+    def mark(row: Any) -> str | None:
+        """What a change is: the state (`until=finished`: nothing but being settled)."""
+        return None if row is None or until == "finished" else str(row["state"])
+
+    row = await wait_until(runtime, checkout_id, read, settled=settled, mark=mark, seconds=wait)
     if row is None or (user_id is not None and row["user_id"] != user_id):
         raise HTTPException(
             404, detail="checkout not found (it may not have reached the orchestrator yet)"
