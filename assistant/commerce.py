@@ -41,7 +41,11 @@ class Commerce(CommerceReader, Protocol):
     async def start_checkout(
         self, address: dict[str, Any], coupon: str | None, payment_token: str, total_cents: int
     ) -> str: ...
-    async def checkout(self, checkout_id: str) -> dict[str, Any]: ...
+    async def checkout(self, checkout_id: str, wait: float = 0) -> dict[str, Any]:
+        """The checkout's status; with `wait`, answered once it is completed or failed,
+        or after `wait` seconds with its state then (a long poll)."""
+        ...
+
     async def refund(
         self,
         order_id: str,

@@ -91,11 +91,15 @@ class Level:
     steps: list[dict[str, float]] = field(default_factory=list)  # per checkout, ms per step
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per component
     load: float = 0.0  # the machine's 1-minute load average at the end
+    requests: int = 0  # HTTP requests the shoppers sent (every one, failed checkouts too)
 
 
 class Shopper:
     def __init__(self, http: httpx.AsyncClient, token: str, skus: list[str]) -> None:
+        from shopapi.client import AsyncClient
+
         self.http = http
+        self.api = AsyncClient(str(http.base_url), token, http=http)
         self.auth = {"Authorization": f"Bearer {token}"}
         self.skus = skus
         self.recent: list[str] = []  # a late ClearCart may still take these
@@ -156,16 +160,15 @@ class Shopper:
         level.steps.append(steps)
 
     async def outcome(self, checkout_id: str, within: float = 60.0) -> str:
-        from commerce.contracts.values import FINAL_STATES
+        """The saga's outcome by the API client's long polls (`GET /v1/checkouts/{id}?wait=`:
+        answered when the state changes), not a poll every few milliseconds."""
+        from shopapi.client import ShopError, finished
 
-        delay, deadline = 0.01, time.monotonic() + within
-        while time.monotonic() < deadline:
-            await asyncio.sleep(delay)
-            status = await self.http.get(f"/v1/checkouts/{checkout_id}", headers=self.auth)
-            if status.is_success and (state := status.json().get("state")) in FINAL_STATES:
-                return str(state)
-            delay = min(delay * 1.5, 0.1)
-        return "timeout"
+        try:
+            status = await self.api.wait_for_outcome(checkout_id, within=within)
+        except ShopError as exc:
+            return f"status {exc.status}"
+        return status.state if finished(status) else "timeout"
 
 
 async def sign_in(url: str, count: int) -> list[str]:
@@ -184,7 +187,13 @@ async def run_level(url: str, tokens: list[str], users: int, seconds: float) -> 
     level = Level(users)
     skus = stock_skus()
     limits = httpx.Limits(max_connections=users + 5, max_keepalive_connections=users + 5)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+
+    async def count(request: httpx.Request) -> None:
+        level.requests += 1
+
+    async with httpx.AsyncClient(
+        base_url=url, timeout=60, limits=limits, event_hooks={"request": [count]}
+    ) as http:
         shoppers = [Shopper(http, tokens[n], skus) for n in range(users)]
         stop = time.monotonic() + seconds
 
@@ -233,16 +242,17 @@ def cpu_between(
 def report(levels: list[Level]) -> None:
     print(
         "\n| users | checkouts/s | whole checkout p50 / p95 / p99 ms "
-        "| add-to-cart p50 / p99 ms | errors | load average |"
+        "| add-to-cart p50 / p99 ms | errors | load average | requests per checkout |"
     )
-    print("|---:|---:|---|---|---|---:|")
+    print("|---:|---:|---|---|---|---:|---:|")
     for lv in levels:
         errors = ", ".join(f"{n} {why}" for why, n in lv.errors.most_common()) or "0"
         c, a = lv.checkouts, lv.adds
         print(
             f"| {lv.users} | {len(c) / lv.elapsed:.2f} "
             f"| {percentile(c, 50):,.0f} / {percentile(c, 95):,.0f} / {percentile(c, 99):,.0f} "
-            f"| {percentile(a, 50):,.0f} / {percentile(a, 99):,.0f} | {errors} | {lv.load:.1f} |"
+            f"| {percentile(a, 50):,.0f} / {percentile(a, 99):,.0f} | {errors} | {lv.load:.1f} "
+            f"| {lv.requests / max(len(c), 1):.1f} |"
         )
     if any(lv.cpu for lv in levels):
         parts = ["services", "broker", "postgresql"]

@@ -40,6 +40,7 @@ from bff.services import checkout
 from bff.tables import checkout_sessions
 from bff.upstream import call, catalog_get
 from commerce import pricing
+from commerce.checkout.waiting import MAX_WAIT_SECONDS
 from commerce.contracts.acp import API_VERSION, DELEGATE_PAYMENT, first_problem, rfc3339
 from commerce.contracts.values import Address, CheckoutLine
 from commerce.platform.service import RuntimeDep, ServiceRuntime, get_runtime
@@ -416,10 +417,18 @@ async def view(runtime: ServiceRuntime, row: dict[str, Any], request: Request) -
     return session
 
 
-async def _saga(runtime: ServiceRuntime, checkout_id: str) -> dict[str, Any]:
+async def _saga(runtime: ServiceRuntime, checkout_id: str, wait: float = 0) -> dict[str, Any]:
+    """The saga's state; with `wait`, a long poll answered once it is finished (or the
+    wait ends), woken by the orchestrator's commits (docs/adr/0038)."""
+    extra: dict[str, Any] = {}
+    if wait > 0:
+        extra = {
+            "params": {"wait": wait, "until": "finished"},
+            "timeout": wait + runtime.settings.http_timeout_seconds,
+        }
     try:
         result: dict[str, Any] = await call(
-            runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}"
+            runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}", **extra
         )
         return result
     except ApiError as exc:
@@ -604,10 +613,12 @@ async def _outcome(
 ) -> tuple[int, Any]:
     """Wait (bounded) for the saga of a completed session: 200 with the order, or the
     reason it failed as an Error; 503 while it still runs (retry with the same key)."""
-    deadline = asyncio.get_running_loop().time() + runtime.settings.bff.acp.complete_wait_seconds
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + runtime.settings.bff.acp.complete_wait_seconds
     while True:
         row = await _row(runtime, user, session_id)
-        saga = await _saga(runtime, row["checkout_id"])
+        wait = max(min(deadline - loop.time(), MAX_WAIT_SECONDS), 0.0)
+        saga = await _saga(runtime, row["checkout_id"], wait)
         state = saga.get("state")
         if state == "completed":
             return 200, await view(runtime, row, request)
@@ -623,7 +634,6 @@ async def _outcome(
                 "The payment is still being processed; retry with the same Idempotency-Key.",
                 error_type="api_error", headers={"Retry-After": "2"},
             )  # fmt: skip
-        await asyncio.sleep(0.1)
 
 
 @router.post(

@@ -35,6 +35,7 @@ from bff.errors import ApiError, not_found
 from bff.routes import ERRORS
 from bff.tables import assistant_conversations, assistant_messages
 from bff.upstream import call
+from commerce.checkout.waiting import MAX_WAIT_SECONDS
 from commerce.contracts.values import FINAL_STATES, ID_PATTERN
 from commerce.platform.service import RuntimeDep, ServiceRuntime, Slot
 from shopapi.schemas import (
@@ -52,6 +53,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/assistant", tags=["assistant"], responses=ERRORS)
 ConversationId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 FOLLOW_SECONDS = 300.0
+FOLLOW_RETRY_SECONDS = 1.0  # the orchestrator refused at once: ask again after this
 
 
 @dataclass
@@ -237,13 +239,16 @@ async def _follow(
     """After the bounded wait: post the saga's outcome to the conversation when it arrives."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + FOLLOW_SECONDS
-    while loop.time() < deadline:
-        await asyncio.sleep(0.5)
-        try:
+    while (left := deadline - loop.time()) > 0:
+        wait = min(left, MAX_WAIT_SECONDS)
+        try:  # a long poll: the orchestrator answers when the saga changes (docs/adr/0038)
             status = await call(
-                runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}"
-            )
+                runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}",
+                params={"wait": wait, "until": "finished", "user_id": user},
+                timeout=wait + runtime.settings.http_timeout_seconds,
+            )  # fmt: skip
         except ApiError:
+            await asyncio.sleep(FOLLOW_RETRY_SECONDS)  # away, or not picked up in the wait
             continue
         if status.get("state") in FINAL_STATES:
             text, state = outcome_message(status, checkout_id)

@@ -25,6 +25,7 @@ from assistant.spelling import catalog_words
 from bff.errors import ApiError, validation_message
 from bff.services import account, cart, catalog, checkout, orders
 from bff.upstream import call
+from commerce.checkout.waiting import MAX_WAIT_SECONDS as MAX_WAIT
 from commerce.platform.service import ServiceRuntime
 from shopapi.schemas import (
     CartLineCreate,
@@ -228,8 +229,12 @@ class InProcessShop:
         )
         return str(checkout_id)
 
-    async def checkout(self, checkout_id: str) -> dict[str, Any]:
-        found = await _answer(checkout.status(self.runtime, self.user, path_id(checkout_id)))
+    async def checkout(self, checkout_id: str, wait: float = 0) -> dict[str, Any]:
+        found = await _answer(
+            checkout.status(
+                self.runtime, self.user, path_id(checkout_id), min(wait, MAX_WAIT), "finished"
+            )
+        )
         return found.model_dump(mode="json")
 
     async def orders(self, limit: int = 10) -> list[Order]:

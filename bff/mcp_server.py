@@ -147,14 +147,15 @@ def build(shop: Shop) -> MCPServer:
         shop.pending = None  # one approval buys once
         started = await shop.send(call)
         checkout_id = started["checkout_id"]
-        deadline = asyncio.get_running_loop().time() + shop.wait_seconds
-        while True:
-            state = await shop.send(api.checkout(checkout_id))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + shop.wait_seconds
+        while True:  # long polls, each answered once the outcome is known
+            wait = max(min(deadline - loop.time(), api.OUTCOME_WAIT_SECONDS), 0.0)
+            state = await shop.send(api.checkout(checkout_id, wait=wait, until="finished"))
             if state.get("state") in FINAL_STATES:
                 return state
-            if asyncio.get_running_loop().time() > deadline:
+            if wait <= 0:
                 return {**state, "note": "Still processing; ask order_status later."}
-            await asyncio.sleep(0.2)
 
     @server.tool()
     async def order_status(order_id: str | None = None) -> Any:

@@ -7,7 +7,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sqlalchemy import select
@@ -30,6 +30,7 @@ from bff.services.checkout import safe_for_person
 from bff.shedding import shed_if_behind
 from bff.tables import users
 from bff.upstream import call
+from commerce.checkout.waiting import MAX_WAIT_SECONDS
 from commerce.contracts.values import ID_PATTERN
 from commerce.platform.service import RuntimeDep
 from shopapi.schemas import (
@@ -260,9 +261,31 @@ async def create_checkout(
     tags=["checkout"],
 )  # fmt: skip
 async def get_checkout(
-    runtime: RuntimeDep, user: CurrentUser, checkout_id: uuid.UUID
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    checkout_id: uuid.UUID,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
+            description="Wait up to this many seconds for a change: a checkout not finished "
+            "is answered when its state changes or the wait ends, a finished one at once",
+        ),
+    ] = 0,
+    until: Annotated[
+        Literal["change", "finished"],
+        Query(
+            description="With `wait`: answer on any change of state (`change`), or only "
+            "once the checkout is completed or failed (`finished`)"
+        ),
+    ] = "change",
 ) -> CheckoutPublic:
-    return await checkout.status(runtime, user, checkout_id)
+    """Where the checkout is. With `wait` (a long poll), the answer comes when the state
+    changes (with `until=finished`, when the outcome is known), so a client follows a
+    checkout with one request or a few instead of polling."""
+    return await checkout.status(runtime, user, checkout_id, wait, until)
 
 
 @router.get(
@@ -358,14 +381,22 @@ async def stream_checkout(
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         seen = 0
-        deadline = asyncio.get_running_loop().time() + STREAM_SECONDS
-        while asyncio.get_running_loop().time() < deadline:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STREAM_SECONDS
+        while (left := deadline - loop.time()) > 0:
+            # the orchestrator answers once the timeline has grown past `seen`, woken by
+            # its own commits (docs/adr/0038), or after the wait with what it has
+            wait = min(STREAM_WAIT_SECONDS, left)
             try:
                 timeline = await call(
-                    runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}/events"
-                )
-            except ApiError:
-                timeline = {"events": []}  # not picked up yet, or the orchestrator is away
+                    runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}/events",
+                    params={"after": seen, "wait": wait},
+                    timeout=wait + runtime.settings.http_timeout_seconds,
+                )  # fmt: skip
+            except ApiError as exc:
+                timeline = {"events": []}  # not picked up within the wait, or away
+                if exc.status != 404:  # away: answered at once, so try again in a while
+                    await asyncio.sleep(min(STREAM_RETRY_SECONDS, max(left, 0)))
             for entry in timeline["events"][seen:]:
                 seen += 1
                 data = json.dumps(safe_for_person(entry), default=str)
@@ -373,7 +404,6 @@ async def stream_checkout(
                 if entry["type"] in ("CheckoutCompleted", "CheckoutFailed"):
                     return
             yield keep_alive()
-            await asyncio.sleep(STREAM_POLL_SECONDS)
 
     # the library's own timed ping is the same comment as the per-poll keep-alive
     return EventSourceResponse(
@@ -392,4 +422,5 @@ def keep_alive() -> ServerSentEvent:
 
 
 STREAM_SECONDS = 300.0
-STREAM_POLL_SECONDS = 0.1
+STREAM_WAIT_SECONDS = 10.0  # one wait at the orchestrator; a keep-alive follows each
+STREAM_RETRY_SECONDS = 1.0  # the orchestrator away: ask again after this

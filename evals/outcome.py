@@ -26,10 +26,10 @@ from typing import Any, TypeVar
 import structlog
 from pydantic import BaseModel
 
-from commerce.contracts.values import FINAL_STATES
 from evals.dataset import APPROVALS, Case
 from evals.metrics import lines_match
 from shopapi import client as api
+from shopapi.schemas import CheckoutPublic
 
 log = structlog.get_logger()
 
@@ -101,6 +101,16 @@ class Shopper:
         """The answer as JSON values (what the comparisons read)."""
         return (await self.send(call)).model_dump(mode="json")
 
+    async def outcome(self, checkout_id: str, within: float) -> CheckoutPublic:
+        """The checkout once finished (or its state after `within` seconds), by the
+        client's long polls: the BFF answers as the saga's state changes."""
+        try:
+            return await self.client.wait_for_outcome(checkout_id, within=within)
+        except api.ShopError as exc:
+            raise RuntimeError(
+                f"GET /v1/checkouts/{checkout_id} answered {exc.status}: {exc.code} {exc.message}"
+            ) from exc
+
     async def place_order(self, lines: Sequence[tuple[str, int]]) -> str:
         for sku, quantity in lines:
             await self.send(api.add_line(sku, quantity))
@@ -110,11 +120,7 @@ class Shopper:
                 HOME, "tok_visa", quote.totals.total_cents, idempotency_key=f"eval-{uuid.uuid4()}"
             )
         )
-        status = await _eventually(
-            lambda: self.send(api.checkout(str(started.checkout_id))),
-            lambda s: s.state in FINAL_STATES,
-            SETTLE_SECONDS,
-        )
+        status = await self.outcome(str(started.checkout_id), SETTLE_SECONDS)
         if status.state != "completed" or not status.order_id:
             raise RuntimeError(f"setting up an order failed: {status.state}")
         order_id = str(status.order_id)
@@ -163,11 +169,7 @@ async def _play(case: Case, shopper: Shopper, result: OutcomeResult) -> None:
         if turn.checkout_id and turn.checkout_id not in checkout_ids:
             checkout_ids.append(turn.checkout_id)
     for checkout_id in checkout_ids:  # let the sagas finish before reading the stores
-        await _eventually(
-            lambda cid=checkout_id: shopper.send(api.checkout(cid)),  # type: ignore[misc]
-            lambda s: s.state in FINAL_STATES,
-            SETTLE_SECONDS,
-        )
+        await shopper.outcome(checkout_id, SETTLE_SECONDS)
     await _compare(case, shopper, result, conversation, order_ids)
 
 

@@ -37,7 +37,6 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
-from commerce.contracts.values import FINAL_STATES
 from evals.outcome import (
     SETTLE_SECONDS,
     NewPerson,
@@ -236,11 +235,7 @@ async def _play(case: ShopperCase, shopper: Shopper, result: OutcomeResult) -> N
             checkouts.append(turn.checkout_id)
     result.checks["answered"] = True
     for checkout_id in checkouts:
-        await _eventually(
-            lambda cid=checkout_id: shopper.send(api.checkout(cid)),  # type: ignore[misc]
-            lambda s: s.state in FINAL_STATES,
-            SETTLE_SECONDS,
-        )
+        await shopper.outcome(checkout_id, SETTLE_SECONDS)
     await judge(case, shopper, result, conversation, refs, cart_before)
     if not result.passed:  # what it said, for reading a failure
         result.problems += [f"said: {text[:400]}" for text in replies[-2:]]

@@ -51,6 +51,7 @@ SKUS = [s.sku for s in catalog_skus() if s.initial_stock >= 50]
 # More than any SKU's seeded stock, so the saga runs out of stock and compensates.
 OUT_OF_STOCK_QUANTITY = 1000
 TERMINAL = FINAL_STATES
+RETRY_SECONDS = 0.5  # a status request refused at once is asked again after this
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -329,16 +330,19 @@ class Shopper(FastHttpUser):
         )  # fmt: skip
 
     def wait_for_outcome(self, checkout_id: str, within: float = 60.0) -> CheckoutPublic | None:
-        delay, deadline = 0.05, time.monotonic() + within
-        call = api.checkout(checkout_id)
-        while time.monotonic() < deadline:
-            time.sleep(delay)
+        """The outcome by long polls (`?wait=&until=finished`: the BFF answers once the
+        outcome is known), so a checkout costs one status request, not one per poll."""
+        deadline = time.monotonic() + within
+        while (left := deadline - time.monotonic()) > 0:
+            wait = min(left, api.OUTCOME_WAIT_SECONDS)
+            call = api.checkout(checkout_id, wait=wait, until="finished")
             response = self.send(call)
             if response.ok:
                 status = call.parse(response.json())
                 if status.state in TERMINAL:
                     return status
-            delay = min(delay * 2, 0.4)
+            else:  # refused at once (e.g. 503 while a service is away): ask again shortly
+                time.sleep(min(RETRY_SECONDS, max(left, 0)))
         return None
 
     def finished_at(self, checkout_id: str) -> float | None:

@@ -16,14 +16,16 @@ schemas.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
 
+from commerce.contracts.values import FINAL_STATES
 from shopapi.schemas import (
     AssistantTurnPublic,
     CartPublic,
@@ -69,6 +71,8 @@ class Call(Generic[M]):
     json: Any = None
     params: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+    """Seconds to wait for the answer, when longer than the transport's own (a long poll)."""
 
     def parse(self, body: Any) -> M:
         return self.answer.model_validate(body)
@@ -213,9 +217,43 @@ def start_checkout(
     )  # fmt: skip
 
 
-def checkout(checkout_id: str) -> Call[CheckoutPublic]:
+MAX_WAIT_SECONDS = 30.0
+"""The longest `wait` the API takes on `GET /v1/checkouts/{id}` (longer: 422)."""
+OUTCOME_WAIT_SECONDS = 25.0
+"""One long poll of `wait_for_outcome`, under the API's limit."""
+_ANSWER_MARGIN_SECONDS = 10.0  # a long poll's answer may come this long after its wait
+
+
+def checkout(
+    checkout_id: str, wait: float = 0, until: Literal["change", "finished"] = "change"
+) -> Call[CheckoutPublic]:
+    """The checkout's state. With `wait` (seconds, at most `MAX_WAIT_SECONDS`) a long
+    poll: a checkout not finished is answered when its state changes (`until="finished"`:
+    once it is completed or failed) or the wait ends."""
     path = f"/v1/checkouts/{seg(checkout_id)}"
-    return Call("GET", path, "GET /v1/checkouts/{id}", CheckoutPublic)
+    if wait <= 0:
+        return Call("GET", path, "GET /v1/checkouts/{id}", CheckoutPublic)
+    return Call(
+        "GET", path, "GET /v1/checkouts/{id}", CheckoutPublic,
+        params={"wait": round(min(wait, MAX_WAIT_SECONDS), 3), "until": until},
+        timeout=wait + _ANSWER_MARGIN_SECONDS,
+    )  # fmt: skip
+
+
+def finished(status: CheckoutPublic) -> bool:
+    """Whether the checkout has its outcome (`completed` or `failed`)."""
+    return status.state in FINAL_STATES
+
+
+class _Deadline:
+    """How much of `within` seconds is left, for the long polls of `wait_for_outcome`."""
+
+    def __init__(self, within: float) -> None:
+        self.end = time.monotonic() + within
+
+    def next_wait(self) -> float:
+        """The next long poll's wait (0 once the time is up: one last plain read)."""
+        return max(min(self.end - time.monotonic(), OUTCOME_WAIT_SECONDS), 0.0)
 
 
 def timeline(checkout_id: str) -> Call[TimelinePublic]:
@@ -341,6 +379,7 @@ class Client:
         response = self.http.request(
             call.method, self.base_url + call.path, params=call.params, json=call.json,
             headers={**self.headers(), **call.headers},
+            timeout=call.timeout if call.timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )  # fmt: skip
         if response.status_code >= 400:
             raise error_of(response.status_code, response.content, response.headers)
@@ -351,6 +390,16 @@ class Client:
         token = self.send(sign_in(email, password))
         self.token = token.access_token
         return token
+
+    def wait_for_outcome(self, checkout_id: str, within: float = 60.0) -> CheckoutPublic:
+        """The checkout once it is `completed` or `failed`, by long polls (`until=finished`:
+        the server answers when the outcome is known); after `within` seconds, its state then."""
+        deadline = _Deadline(within)
+        while True:
+            wait = deadline.next_wait()
+            status = self.send(checkout(checkout_id, wait=wait, until="finished"))
+            if finished(status) or wait <= 0:
+                return status
 
     def stream(self, checkout_id: str, timeout: float = 120.0) -> Iterator[TimelineEntryPublic]:
         """The saga's timeline entries as they happen (Server-Sent Events), ending with
@@ -396,6 +445,7 @@ class AsyncClient:
         response = await self.http.request(
             call.method, self.base_url + call.path, params=call.params, json=call.json,
             headers={**self.headers(), **call.headers},
+            timeout=call.timeout if call.timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )  # fmt: skip
         if response.status_code >= 400:
             raise error_of(response.status_code, response.content, response.headers)
@@ -406,6 +456,16 @@ class AsyncClient:
         token = await self.send(sign_in(email, password))
         self.token = token.access_token
         return token
+
+    async def wait_for_outcome(self, checkout_id: str, within: float = 60.0) -> CheckoutPublic:
+        """The checkout once it is `completed` or `failed`, by long polls (`until=finished`:
+        the server answers when the outcome is known); after `within` seconds, its state then."""
+        deadline = _Deadline(within)
+        while True:
+            wait = deadline.next_wait()
+            status = await self.send(checkout(checkout_id, wait=wait, until="finished"))
+            if finished(status) or wait <= 0:
+                return status
 
     async def aclose(self) -> None:
         if self._owned:

@@ -446,13 +446,13 @@ async def follow(
     deadline = loop.time() + context.wait_seconds
     status: dict[str, Any] = {}
     while True:
-        try:
-            status = await commerce.checkout(checkout_id)
+        try:  # a long poll: answered when the saga changes, so no sleep between asks
+            status = await commerce.checkout(checkout_id, wait=max(deadline - loop.time(), 0))
         except CommerceError as exc:
             log.warning("assistant.track_failed", error=exc.message)
+            await asyncio.sleep(context.poll_seconds)  # refused at once: ask again later
         if status.get("state") in FINAL_STATES or loop.time() >= deadline:
             break
-        await asyncio.sleep(context.poll_seconds)
     return outcome_message(status, checkout_id)
 
 

@@ -243,14 +243,31 @@ async def own(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> Non
         raise not_found("checkout")
 
 
-async def status(runtime: ServiceRuntime, user: str, checkout_id: uuid.UUID) -> CheckoutPublic:
+async def status(
+    runtime: ServiceRuntime,
+    user: str,
+    checkout_id: uuid.UUID,
+    wait: float = 0,
+    until: Literal["change", "finished"] = "change",
+) -> CheckoutPublic:
     """Where one of the person's checkouts is (`submitted` until the orchestrator has it).
 
-    The orchestrator's saga names its person, so a saga found needs no look-up of our own
-    (a client polls this many times per checkout); only a saga not found yet is looked up
-    here, to tell someone else's checkout (404) from one not picked up yet."""
+    The orchestrator's saga names its person, so a saga found needs no look-up of our own;
+    only a saga not found yet is looked up here, to tell someone else's checkout (404)
+    from one not picked up yet. With `wait` the orchestrator holds the answer until the
+    saga changes (or appears), is finished, or `wait` seconds pass: it is woken by its
+    own commits, so the client need not poll (docs/adr/0038); `until="finished"` holds
+    it until the outcome instead of the next change."""
+    extra: dict[str, Any] = {}
+    if wait > 0:  # someone else's saga answers at once, not after a wait
+        extra = {
+            "params": {"wait": wait, "until": until, "user_id": user},
+            "timeout": wait + runtime.settings.http_timeout_seconds,
+        }
     try:
-        found = await call(runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}")
+        found = await call(
+            runtime, "checkout-orchestrator", "GET", f"/checkouts/{checkout_id}", **extra
+        )
     except ApiError as exc:
         if exc.status == 404:  # published, not yet picked up
             await own(runtime, user, checkout_id)

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import pricing
-from commerce.checkout import domain, store
+from commerce.checkout import domain, store, waiting
 from commerce.checkout.domain import FINISHED, Decision, Saga, State, Timeout
 from commerce.checkout.tables import saga_events, sagas
 from commerce.contracts.base import Message
@@ -104,6 +104,7 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
     received = store.event(
         message.checkout_id, "in", message, State.PRICING, ctx.envelope.message_id
     )
+    waiting.notify_after_commit(ctx, message.checkout_id)  # it exists now: wake its waiters
     problem = domain.verify_quote(message)
     pricing_answer = ctx.prepared if isinstance(ctx.prepared, Pricing) else Pricing(None, False)
     if problem:
@@ -138,6 +139,7 @@ async def on_event(message: Message, ctx: MessageContext) -> None:
     saga = store.load_saga(row)
     decision = domain.decide(saga, message)
     received = store.event(checkout_id, "in", message, decision.saga.state, ctx.envelope.message_id)
+    waiting.notify_after_commit(ctx, checkout_id)  # its timeline grows (and maybe its state)
     if decision.saga == saga and not decision.send:
         await store.record(session, received)
         return
@@ -245,6 +247,7 @@ async def sweep_once(runtime: Runtime, limit: int | None = None) -> int:
     settings = runtime.settings.checkout
     handled = 0
     resent = 0
+    changed: list[uuid.UUID] = []  # sagas whose state or timeline the sweep changed
     due = [
         sagas.c.deadline_at < func.now(),
         sagas.c.state.in_([s.value for s in State if s not in FINISHED]),
@@ -330,6 +333,7 @@ async def sweep_once(runtime: Runtime, limit: int | None = None) -> int:
                     )
                 )
             await store.send(session, runtime.outbox, decision.saga, decision.send, None)
+            changed.append(saga.checkout_id)
             if decision.send:
                 resent += 1
             for message in decision.send:
@@ -339,6 +343,7 @@ async def sweep_once(runtime: Runtime, limit: int | None = None) -> int:
                 attempt=attempts, compensating=final, lost=lost,
             )  # fmt: skip
             handled += 1
+    waiting.notify(runtime, changed)  # committed: wake their waiters
     return handled
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from commerce.checkout.domain import FINISHED, State
 from commerce.checkout.tables import saga_events, sagas
+from commerce.checkout.waiting import MAX_WAIT_SECONDS, wait_until
 from commerce.platform.service import RuntimeDep
 
 router = APIRouter(tags=["checkouts"])
@@ -57,15 +58,56 @@ def _public(row: Any) -> CheckoutPublic:
     )  # fmt: skip
 
 
+Wait = Annotated[
+    float,
+    Query(
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        allow_inf_nan=False,
+        description="Seconds to wait for a change before answering (0: answer at once)",
+    ),
+]
+FINISHED_STATES = frozenset(s.value for s in FINISHED)
+Until = Annotated[
+    Literal["change", "finished"],
+    Query(description="With `wait`: answer on any change of state, or only once finished"),
+]
+
+
 @router.get("/checkouts/{checkout_id}", operation_id="checkouts-get", response_model=CheckoutPublic)
-async def get_checkout(runtime: RuntimeDep, checkout_id: uuid.UUID) -> CheckoutPublic:
-    async with runtime.db.reads() as session:
-        row = (
-            (await session.execute(select(sagas).where(sagas.c.checkout_id == checkout_id)))
-            .mappings()
-            .first()
+async def get_checkout(
+    runtime: RuntimeDep,
+    checkout_id: uuid.UUID,
+    wait: Wait = 0,
+    until: Until = "change",
+    user_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> CheckoutPublic:
+    """The saga's state. With `wait`, a saga not finished is answered when its state
+    changes (or it appears; with `until=finished` only once it is finished), or when
+    `wait` seconds have passed; a finished one at once. With `user_id`, someone else's
+    saga is not found (at once)."""
+
+    async def read() -> Any:
+        async with runtime.db.reads() as session:
+            return (
+                (await session.execute(select(sagas).where(sagas.c.checkout_id == checkout_id)))
+                .mappings()
+                .first()
+            )
+
+    def settled(row: Any) -> bool:
+        if row is None:
+            return False  # not picked up yet: wait for it to appear
+        return row["state"] in FINISHED_STATES or (
+            user_id is not None and row["user_id"] != user_id
         )
-    if row is None:
+
+    def mark(row: Any) -> str | None:
+        """What a change is: the state (`until=finished`: nothing but being settled)."""
+        return None if row is None or until == "finished" else str(row["state"])
+
+    row = await wait_until(runtime, checkout_id, read, settled=settled, mark=mark, seconds=wait)
+    if row is None or (user_id is not None and row["user_id"] != user_id):
         raise HTTPException(
             404, detail="checkout not found (it may not have reached the orchestrator yet)"
         )
@@ -77,26 +119,43 @@ async def get_checkout(runtime: RuntimeDep, checkout_id: uuid.UUID) -> CheckoutP
     operation_id="checkouts-timeline",
     response_model=TimelinePublic,
 )
-async def get_timeline(runtime: RuntimeDep, checkout_id: uuid.UUID) -> TimelinePublic:
-    """Every command the saga sent and every event it received, in order."""
-    async with runtime.db.sessions() as session:
-        exists = await session.scalar(
-            select(sagas.c.checkout_id).where(sagas.c.checkout_id == checkout_id)
-        )
-        if exists is None:
-            raise HTTPException(404, detail="checkout not found")
-        rows = await session.execute(
-            select(saga_events)
-            .where(saga_events.c.checkout_id == checkout_id)
-            .order_by(saga_events.c.id)
-        )
-        return TimelinePublic(
-            checkout_id=checkout_id,
-            events=[
-                TimelineEntry(**{k: r[k] for k in TimelineEntry.model_fields})
-                for r in rows.mappings()
-            ],
-        )
+async def get_timeline(
+    runtime: RuntimeDep,
+    checkout_id: uuid.UUID,
+    wait: Wait = 0,
+    after: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> TimelinePublic:
+    """Every command the saga sent and every event it received, in order. With `wait`,
+    the answer waits until the timeline has more than `after` entries (or `wait` ends)."""
+
+    async def read() -> TimelinePublic | None:
+        async with runtime.db.reads() as session:
+            exists = await session.scalar(
+                select(sagas.c.checkout_id).where(sagas.c.checkout_id == checkout_id)
+            )
+            if exists is None:
+                return None
+            rows = await session.execute(
+                select(saga_events)
+                .where(saga_events.c.checkout_id == checkout_id)
+                .order_by(saga_events.c.id)
+            )
+            return TimelinePublic(
+                checkout_id=checkout_id,
+                events=[
+                    TimelineEntry(**{k: r[k] for k in TimelineEntry.model_fields})
+                    for r in rows.mappings()
+                ],
+            )
+
+    found = await wait_until(
+        runtime, checkout_id, read,
+        settled=lambda t: t is not None and len(t.events) > after,
+        mark=lambda t: -1 if t is None else len(t.events), seconds=wait,
+    )  # fmt: skip
+    if found is None:
+        raise HTTPException(404, detail="checkout not found")
+    return found
 
 
 @router.get("/checkouts", operation_id="checkouts-list", response_model=CheckoutsPublic)

@@ -1,0 +1,85 @@
+"""Requests that wait for a saga to change, woken by the orchestrator's own commits.
+
+The orchestrator's handlers and sweeper notify `CHANGES` once a transaction that grew a
+saga's timeline (or created or moved the saga) has committed; `GET /checkouts/{id}?wait=`
+and `GET /checkouts/{id}/events?after=&wait=` wait on it (docs/adr/0038).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import TypeVar
+
+from commerce.platform.consumer import MessageContext
+from commerce.platform.runtime import Runtime
+from commerce.platform.service import ServiceRuntime, Slot
+from commerce.platform.waiters import Waiters
+
+T = TypeVar("T")
+
+MAX_WAIT_SECONDS = 30.0
+"""The longest a request may wait (a longer `wait` is refused with 422)."""
+RECHECK_SECONDS = 1.0
+"""A waiting request reads again at least this often: the safety net for a change
+committed by another process (a replica of the orchestrator), which does not notify."""
+
+CHANGES: Slot[Waiters[uuid.UUID]] = Slot(lambda runtime: Waiters())
+
+
+def _changes(runtime: Runtime) -> Waiters[uuid.UUID] | None:
+    return CHANGES.of(runtime) if isinstance(runtime, ServiceRuntime) else None
+
+
+def notify(runtime: Runtime, checkout_ids: Iterable[uuid.UUID]) -> None:
+    """Wake the requests waiting for these sagas (call it after the commit)."""
+    hub = _changes(runtime)
+    if hub is not None:
+        hub.notify(*checkout_ids)
+
+
+def notify_after_commit(ctx: MessageContext, checkout_id: uuid.UUID) -> None:
+    """Wake the saga's waiters once the handler's transaction has committed."""
+    if ctx.services is None:
+        return
+    runtime = ctx.services
+
+    async def wake() -> None:
+        notify(runtime, (checkout_id,))
+
+    ctx.after_commit(wake)
+
+
+async def wait_until(
+    runtime: ServiceRuntime,
+    checkout_id: uuid.UUID,
+    read: Callable[[], Awaitable[T]],
+    *,
+    settled: Callable[[T], bool],
+    mark: Callable[[T], Hashable],
+    seconds: float,
+) -> T:
+    """`read()` at once, and again each time the saga changes, until what it reads is
+    `settled`, its `mark` differs from the first read's, or `seconds` pass; the last read.
+
+    The watch is taken before the first read, so a commit between that read and the wait
+    still wakes it. Each wait is bounded by `RECHECK_SECONDS` (a change made in another
+    process is seen on the next read), and nothing is timed against the answer: a wait
+    that ends answers what the saga is then."""
+    if seconds <= 0:
+        return await read()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    with CHANGES.of(runtime).watch(checkout_id) as watch:
+        value = await read()
+        first = mark(value)
+        while not settled(value):
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            await watch.wait(min(left, RECHECK_SECONDS))
+            value = await read()
+            if mark(value) != first:
+                break
+        return value
