@@ -62,7 +62,7 @@ _NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 _NOTIFIED_IN = "agentshop.outbox_notified_in"
 _WRITTEN = "agentshop.outbox_written"
 REPLAY_MARGIN = timedelta(seconds=2)
-LEASE_IDLE_SECONDS = 1.0
+LEASE_IDLE_SECONDS = 2.0
 """A relay lets its lease go after this long without a row to publish (docs/adr/0039)."""
 
 
@@ -322,6 +322,17 @@ class OutboxRelay:
             f"SELECT id, topic, key, value, headers::text AS headers, clock_timestamp() AS read_at"
             f" FROM {t} WHERE sent_at IS NULL ORDER BY id LIMIT $1"
         )
+        # the lease and the first read in one statement: the CTE (volatile, so run once and
+        # first) takes the lock; the outer join gives one row without an id when there is
+        # nothing to publish or another relay holds the lease, and says which
+        self._lease_read_sql = (
+            "WITH lease AS (SELECT pg_try_advisory_lock($1) AS leader,"
+            " clock_timestamp() AS read_at) "
+            "SELECT lease.leader, lease.read_at, o.id, o.topic, o.key, o.value,"
+            " o.headers::text AS headers"
+            f" FROM lease LEFT JOIN {t} o ON lease.leader AND o.sent_at IS NULL"
+            " ORDER BY o.id LIMIT $2"
+        )
         self._mark_sql = f"UPDATE {t} SET sent_at = $2 WHERE id = ANY($1::bigint[])"
         self._replay_sql = (
             f"UPDATE {t} SET sent_at = NULL WHERE sent_at IS NOT NULL AND sent_at < $1"
@@ -334,6 +345,8 @@ class OutboxRelay:
         self.leased = False  # this relay holds the lease on `_conn`
         self._handed: list[OutboxRow] = []  # committed in this process, not yet published
         self._read_due = True  # rows may be pending that nothing handed
+        self._asked_read = False  # a commit here asked for a read (rows it did not hand)
+        self.lease_idle_seconds = LEASE_IDLE_SECONDS
         self._last_work = 0.0  # monotonic time rows were last published
         # False after a pass that found another relay holding the lease.
         self.leader = True
@@ -344,7 +357,7 @@ class OutboxRelay:
         """Rows a transaction of this process committed: publish them (called at commit)."""
         self._handed.extend(rows)
         if read:
-            self._read_due = True
+            self._read_due = self._asked_read = True
         self._wake.set()
 
     # -- one pass --------------------------------------------------------------------------
@@ -353,31 +366,36 @@ class OutboxRelay:
         """Read and publish one batch of pending rows on a connection of its own, under the
         lease (taken and let go). Returns how many rows were published (0: none or another
         relay holds the lease)."""
-        async with self._standalone_lease() as conn:
-            if conn is None:
-                return 0
-            return await self._read_and_send(conn, once=True)
+        conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(self.db.url))
+        try:
+            published = await self._read_and_send(conn, once=True, take_lease=True)
+        finally:
+            await conn.close(timeout=5)  # ends the session, and the lease with it
+        self.leader = published is not None
+        return published or 0
 
     async def _pass(self) -> int:
-        """Publish what is pending, then what was handed. Returns how many rows."""
+        """Publish what is pending (when a read is due), then what was handed."""
         conn = await self._connection()
-        if not self.leased:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_id):
+        published = 0
+        sent: set[int] = set()
+        if not self.leased or self._read_due:
+            self._read_due = False
+            read = await self._read_and_send(conn, sent=sent, take_lease=not self.leased)
+            if read is None:  # another relay holds the lease
                 self.leader = False
-                if self._handed or self._read_due:
+                if self._handed or self._asked_read:
                     # this process's commits: the relay holding the lease publishes them
                     await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
                 self._handed.clear()
-                self._read_due = False
+                self._asked_read = False
                 return 0
-            self.leased = True
-            self._read_due = True  # a new lease: first what is pending, in id order
+            if not self.leased:
+                self.leased = True
+                self._last_work = time.monotonic()  # the lease is kept a while from now
+            published += read
         self.leader = True
-        published = 0
-        sent: set[int] = set()
-        if self._read_due:
-            self._read_due = False
-            published += await self._read_and_send(conn, sent=sent)
+        self._asked_read = False
         handed = [row for row in self._handed if row.id not in sent]
         self._handed.clear()
         for i in range(0, len(handed), self.batch_size):
@@ -390,24 +408,38 @@ class OutboxRelay:
         return published
 
     async def _read_and_send(
-        self, conn: asyncpg.Connection, *, once: bool = False, sent: set[int] | None = None
-    ) -> int:
+        self,
+        conn: asyncpg.Connection,
+        *,
+        once: bool = False,
+        sent: set[int] | None = None,
+        take_lease: bool = False,
+    ) -> int | None:
         """Publish pending rows in id order, a batch at a time, until none is left (or one
-        batch when `once`); the ids published go into `sent`."""
+        batch when `once`); the ids published go into `sent`. With `take_lease`, the first
+        read takes the lease in the same statement: None when another relay holds it."""
         published = 0
         while True:
-            found = await conn.fetch(self._read_sql, self.batch_size)
-            if found:
-                rows = [
-                    OutboxRow(
-                        r["id"],
-                        r["topic"],
-                        r["key"],
-                        r["value"],
-                        _kafka_headers(json.loads(r["headers"]) if r["headers"] else None),
-                    )
-                    for r in found
-                ]
+            if take_lease:
+                take_lease = False
+                found = await conn.fetch(self._lease_read_sql, self.lock_id, self.batch_size)
+                if not found or not found[0]["leader"]:
+                    return None
+            else:
+                found = await conn.fetch(self._read_sql, self.batch_size)
+            self.metrics.outbox_reads.inc()
+            rows = [
+                OutboxRow(
+                    r["id"],
+                    r["topic"],
+                    r["key"],
+                    r["value"],
+                    _kafka_headers(json.loads(r["headers"]) if r["headers"] else None),
+                )
+                for r in found
+                if r["id"] is not None
+            ]
+            if rows:
                 await self._send(rows)
                 # read before the publish: see the module docstring
                 await conn.execute(self._mark_sql, [r.id for r in rows], found[0]["read_at"])
@@ -415,7 +447,7 @@ class OutboxRelay:
                 published += len(rows)
                 if sent is not None:
                     sent.update(r.id for r in rows)
-            if once or len(found) < self.batch_size:
+            if once or len(rows) < self.batch_size:
                 return published
 
     def _published(self, rows: list[OutboxRow]) -> None:
@@ -475,16 +507,16 @@ class OutboxRelay:
             conn.terminate()
 
     @contextlib.asynccontextmanager
-    async def _standalone_lease(self) -> AsyncIterator[asyncpg.Connection | None]:
-        """A connection holding the lease for one call (None when another relay holds it);
-        within run(), the relay's own connection and lease."""
+    async def _lease(self) -> AsyncIterator[asyncpg.Connection | None]:
+        """A connection holding the lease (None when another relay holds it): within run(),
+        the relay's own, whose lease it keeps; otherwise one for this call."""
         if self._conn is not None:
             conn = await self._connection()
             if not self.leased:
                 self.leased = bool(
                     await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_id)
                 )
-                self._read_due = self._read_due or self.leased
+                self._read_due = self._read_due or self.leased  # a new lease reads first
             self.leader = self.leased
             yield conn if self.leased else None
             return
@@ -504,7 +536,7 @@ class OutboxRelay:
         meanwhile. Returns how many rows will be sent again; None when another relay held
         the lease (try again later).
         """
-        async with self._standalone_lease() as conn:
+        async with self._lease() as conn:
             if conn is None:
                 return None
             status = await conn.execute(self._replay_sql, born, float(self.replay_seconds))
@@ -586,6 +618,7 @@ class OutboxRelay:
                 raise
             except Exception as exc:  # broker or database away: back off, keep the rows
                 failures += 1
+                self.metrics.outbox_failures.inc()
                 delay = min(0.2 * 2**failures, 10.0)
                 log.warning(
                     "outbox.publish_failed", relay=self.name, error=str(exc), retry_in=delay
@@ -606,13 +639,13 @@ class OutboxRelay:
 
     async def _wait_for_work(self) -> None:
         """Until a commit hands rows, a NOTIFY or the broker watch wakes the relay, or the
-        poll comes (a read, the fallback); the lease goes after `LEASE_IDLE_SECONDS` idle."""
+        poll comes (a read, the fallback); the lease goes after `lease_idle_seconds` idle."""
         while not self._stopping.is_set():
             timeout = self.poll_seconds
             if self.leased:
-                timeout = min(timeout, self._last_work + LEASE_IDLE_SECONDS - time.monotonic())
+                timeout = min(timeout, self._last_work + self.lease_idle_seconds - time.monotonic())
             if not await self._woken(max(timeout, 0.0)):
-                if self.leased and time.monotonic() - self._last_work >= LEASE_IDLE_SECONDS:
+                if self.leased and time.monotonic() - self._last_work >= self.lease_idle_seconds:
                     try:
                         await self._release()
                     except Exception as exc:  # the connection is gone, and the lock with it
