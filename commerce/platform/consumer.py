@@ -1,9 +1,9 @@
 """Idempotent Kafka consumer: inbox + handler writes in one transaction, offsets after commit.
 
 Per partition, records are handled strictly in order; partitions run concurrently,
-each at its own pace. The records one partition fetched share one transaction; when
-any of them fails, that transaction rolls back and they are handled one per
-transaction (docs/adr/0016). A handler that keeps failing is retried a bounded number of times
+each at its own pace. The records one partition fetched share one transaction, and are
+claimed in the inbox by one statement (docs/adr/0039); when any of them fails, that
+transaction rolls back and they are handled one per transaction (docs/adr/0016). A handler that keeps failing is retried a bounded number of times
 with backoff, then the record is dead-lettered (kept in the `dead_letter` table
 and published to `<topic>.dlq` through the outbox, in one transaction) and the
 partition moves on. Offsets are committed only for records whose outcome is
