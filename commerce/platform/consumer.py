@@ -3,10 +3,10 @@
 Per partition, records are handled strictly in order; partitions run concurrently,
 each at its own pace. The records one partition fetched share one transaction, and are
 claimed in the inbox by one statement (docs/adr/0039); when any of them fails, that
-transaction rolls back and they are handled one per transaction (docs/adr/0016). A handler that keeps failing is retried a bounded number of times
-with backoff, then the record is dead-lettered (kept in the `dead_letter` table
-and published to `<topic>.dlq` through the outbox, in one transaction) and the
-partition moves on. Offsets are committed only for records whose outcome is
+transaction rolls back and they are handled one per transaction (docs/adr/0016). A
+handler that keeps failing is retried a bounded number of times with backoff, then the
+record is dead-lettered (kept in the `dead_letter` table and published to `<topic>.dlq`
+through the outbox, in one transaction) and the partition moves on. Offsets are committed only for records whose outcome is
 durable, so a crash at any point redelivers, and the inbox turns the redelivery
 into a no-op.
 
@@ -582,7 +582,11 @@ class ConsumerRunner:
                 # Rows locked for one record stay locked until the batch commits; a lock
                 # another batch holds (possibly waiting for ours) ends this try quickly.
                 # The same statement claims every record of the batch in the inbox.
-                claimed = await self._claim_all(session, [(r, e) for r, e, _, _ in opened])
+                claimed = (
+                    await self._claim_all(session, [(r, e) for r, e, _, _ in opened])
+                    if opened
+                    else set()
+                )
                 for (record, envelope, message, handler), ready in zip(
                     opened, prepared, strict=True
                 ):
