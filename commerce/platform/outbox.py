@@ -540,8 +540,10 @@ class OutboxRelay:
             if conn is None:
                 return None
             status = await conn.execute(self._replay_sql, born, float(self.replay_seconds))
-        self._read_due = True
-        return int(status.split()[-1]) if status.startswith("UPDATE") else 0
+        again = int(status.split()[-1]) if status.startswith("UPDATE") else 0
+        if again:
+            self._read_due = True
+        return again
 
     async def _replay_if_reborn(self) -> None:
         incarnation = self.watch.current if self.watch is not None else None

@@ -29,7 +29,14 @@ def reads(runtime: ServiceRuntime) -> float:
 
 
 async def leading(runtime: ServiceRuntime, url: str, topic: str) -> None:
-    """The relay holds the lease and keeps it: a first message published and handled."""
+    """The relay holds the lease and keeps it: a first message published and handled.
+    First the relay has seen the broker's incarnation (its replay check, which reads
+    again what was sent before that broker's birth, is behind it)."""
+
+    async def replayed_for() -> str | None:
+        return runtime.relay._replayed_for
+
+    await eventually(replayed_for, lambda marker: marker is not None)
     runtime.relay.lease_idle_seconds = 3600
     async with runtime.db.transaction() as session:
         await runtime.outbox.add(session, ledger.Credit(account="first", amount=1), topic=topic)
