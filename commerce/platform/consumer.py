@@ -1,12 +1,12 @@
 """Idempotent Kafka consumer: inbox + handler writes in one transaction, offsets after commit.
 
 Per partition, records are handled strictly in order; partitions run concurrently,
-each at its own pace. The records one partition fetched share one transaction; when
-any of them fails, that transaction rolls back and they are handled one per
-transaction (docs/adr/0016). A handler that keeps failing is retried a bounded number of times
-with backoff, then the record is dead-lettered (kept in the `dead_letter` table
-and published to `<topic>.dlq` through the outbox, in one transaction) and the
-partition moves on. Offsets are committed only for records whose outcome is
+each at its own pace. The records one partition fetched share one transaction, and are
+claimed in the inbox by one statement (docs/adr/0039); when any of them fails, that
+transaction rolls back and they are handled one per transaction (docs/adr/0016). A
+handler that keeps failing is retried a bounded number of times with backoff, then the
+record is dead-lettered (kept in the `dead_letter` table and published to `<topic>.dlq`
+through the outbox, in one transaction) and the partition moves on. Offsets are committed only for records whose outcome is
 durable, so a crash at any point redelivers, and the inbox turns the redelivery
 into a no-op.
 
@@ -37,8 +37,6 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +55,29 @@ M = TypeVar("M", bound=Message)
 
 # How long a batch's transaction waits for a row lock before it gives up and its records
 # are handled one per transaction (see `ConsumerRunner._process_batch`).
-_BATCH_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '200ms'")
+_BATCH_LOCK_TIMEOUT = "200ms"
+
+
+def _claim_sql(inbox: str) -> str:
+    """One record's inbox claim: a row back when the message is new here."""
+    return (
+        f'INSERT INTO {inbox} (consumer, message_id, type, topic, partition, "offset") '
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING message_id"
+    )
+
+
+def _claim_batch_sql(inbox: str) -> str:
+    """A batch's inbox claims in one statement (the ids back are the new ones), which also
+    sets the batch transaction's `lock_timeout` (`set_config(..., true)` is `SET LOCAL`)."""
+    return (
+        "WITH settings AS (SELECT set_config('lock_timeout', $7, true) AS lock_timeout) "
+        f'INSERT INTO {inbox} (consumer, message_id, type, topic, partition, "offset") '
+        "SELECT $1, m, y, t, p, o FROM settings, "
+        "unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[]) AS u(m, y, t, p, o) "
+        "ON CONFLICT DO NOTHING RETURNING message_id"
+    )
+
+
 # How many handlers' `prepare` calls of one batch run at once (before its transaction).
 _PREPARE_CONCURRENCY = 8
 
@@ -240,6 +260,8 @@ class ConsumerRunner:
     def __post_init__(self) -> None:
         self._by_type = {h.message.TYPE: h for h in self.handlers}
         self._known: dict[str, frozenset[str]] = {}
+        self._claim_sql = _claim_sql(self.tables.inbox.name)
+        self._claim_batch_sql = _claim_batch_sql(self.tables.inbox.name)
 
     def _belongs(self, topic: str, type_name: str) -> bool:
         """Whether a type we do not handle is one the topic carries (another consumer
@@ -559,7 +581,12 @@ class ConsumerRunner:
             async with self.db.transaction() as session:
                 # Rows locked for one record stay locked until the batch commits; a lock
                 # another batch holds (possibly waiting for ours) ends this try quickly.
-                await session.execute(_BATCH_LOCK_TIMEOUT)
+                # The same statement claims every record of the batch in the inbox.
+                claimed = (
+                    await self._claim_all(session, [(r, e) for r, e, _, _ in opened])
+                    if opened
+                    else set()
+                )
                 for (record, envelope, message, handler), ready in zip(
                     opened, prepared, strict=True
                 ):
@@ -568,8 +595,11 @@ class ConsumerRunner:
                         bound(correlation_id=envelope.correlation_id, message_type=envelope.type),
                         self._span(record, envelope),
                     ):
+                        # a repeat within the batch finds its id already taken
+                        new = envelope.message_id in claimed
+                        claimed.discard(envelope.message_id)
                         outcome = await self._claim_and_handle(
-                            session, record, envelope, message, handler, ready, later
+                            session, record, envelope, message, handler, ready, later, claimed=new
                         )
                     outcomes.append((record, envelope.type, outcome, time.perf_counter() - started))
         except Exception as exc:
@@ -586,6 +616,25 @@ class ConsumerRunner:
             self.metrics.handler_seconds.labels(type=type_name).observe(seconds)
             self.metrics.consumed(topic=record.topic, type=type_name, outcome=outcome).inc()
         return True
+
+    async def _claim_all(
+        self, session: AsyncSession, items: list[tuple[ConsumerRecord[bytes, bytes], Envelope]]
+    ) -> set[uuid.UUID]:
+        """Claim the records' messages in the inbox in one statement; the ids new here."""
+        conn = await session.connection()
+        result = await conn.exec_driver_sql(
+            self._claim_batch_sql,
+            (
+                self.name,
+                [e.message_id for _, e in items],
+                [e.type for _, e in items],
+                [r.topic for r, _ in items],
+                [r.partition for r, _ in items],
+                [r.offset for r, _ in items],
+                _BATCH_LOCK_TIMEOUT,
+            ),
+        )
+        return {row[0] for row in result.all()}
 
     def _runtime(self) -> Runtime:
         if self.services is None:
@@ -718,24 +767,27 @@ class ConsumerRunner:
         handler: Handler[Any],
         prepared: Any = None,
         later: list[Callable[[], Awaitable[None]]] | None = None,
+        *,
+        claimed: bool | None = None,
     ) -> str:
-        """Claim the message in the inbox and run its handler, in `session`'s transaction;
-        what the handler asks to run after commit is added to `later`."""
-        inbox = self.tables.inbox
-        claimed = await session.scalar(
-            insert(inbox)
-            .values(
-                consumer=self.name,
-                message_id=envelope.message_id,
-                type=envelope.type,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-            )
-            .on_conflict_do_nothing()
-            .returning(inbox.c.message_id)
-        )
+        """Claim the message in the inbox (unless `claimed` says how that went) and run its
+        handler, in `session`'s transaction; what the handler asks to run after commit is
+        added to `later`."""
         if claimed is None:
+            conn = await session.connection()
+            result = await conn.exec_driver_sql(
+                self._claim_sql,
+                (
+                    self.name,
+                    envelope.message_id,
+                    envelope.type,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                ),
+            )
+            claimed = result.first() is not None
+        if not claimed:
             return "duplicate"
         ctx = MessageContext(session, envelope, self.outbox, self.services, prepared)
         await handler.fn(message, ctx)

@@ -123,6 +123,17 @@ class ServiceMetrics:
             "Outbox rows not yet published",
             registry=self.registry,
         )
+        self.outbox_reads = Counter(
+            "agentshop_outbox_reads",
+            "Reads of the outbox by its relay (its lease taken, a NOTIFY, the poll, a failure);"
+            " rows handed to the relay at commit are published without one (docs/adr/0039)",
+            registry=self.registry,
+        )
+        self.outbox_failures = Counter(
+            "agentshop_outbox_publish_failures",
+            "Relay passes that failed (broker or database away); the rows stay and are read again",
+            registry=self.registry,
+        )
         self.replayed = Counter(
             "agentshop_outbox_replayed",
             "Sent outbox rows queued again because the broker lost its data (docs/adr/0020)",

@@ -1,38 +1,49 @@
 """Transactional outbox: messages are written in the business transaction and published after it.
 
-`Outbox.add` inserts a row in the caller's transaction. When a relay for the same
-outbox runs in this process, the commit itself wakes it (a session `after_commit` hook);
-otherwise the transaction also sends a NOTIFY (delivered only on commit) for a relay
-elsewhere. `OutboxRelay` publishes pending rows in id order and marks them sent, in
-two statements: take the leader lock and read the batch, then mark it sent
-(docs/adr/0016).
-A crash between publish and mark re-publishes on restart; consumers drop the
-duplicate through their inbox, so effects happen once. A rolled-back transaction
-leaves no row, so nothing is ever published for it.
+`Outbox.add` inserts rows in the caller's transaction (one fixed statement, prepared once
+per connection, whatever the number of rows). When a relay for the same outbox runs in
+this process, the commit itself hands it the rows it wrote (a session `after_commit`
+hook): the relay publishes them at once, without reading them back, and marks them sent
+in one statement (docs/adr/0039). Otherwise the transaction also sends a NOTIFY
+(delivered only on commit) for a relay elsewhere.
+
+Only the relay holding the outbox's *lease* publishes: a session-level advisory lock on
+its own connection, taken when it has work and let go after `LEASE_IDLE_SECONDS` without
+any, so one relay per database publishes at a time and rows go out in commit order, hence
+per key in order. A relay that takes the lease first reads what is pending (a crash
+between a commit and its publish, rows of other processes, rows marked unsent again) and
+publishes it in id order before anything handed to it; so does a relay woken by a NOTIFY,
+by its poll or after a failure. A relay that cannot take the lease passes its process's
+work to the holder with a NOTIFY. A crash between publish and mark re-publishes on
+restart; consumers drop the duplicate through their inbox, so effects happen once. A
+rolled-back transaction leaves no row and hands nothing, so nothing is ever published for it.
 
 Sent rows are kept for `AGENTSHOP_OUTBOX_RETENTION_HOURS`: PostgreSQL is the log of
 record (docs/adr/0020). When the broker is found to be a new incarnation (it lost its
 data, `commerce.platform.incarnation`), the relay marks the rows it sent before that
 incarnation was born, within `AGENTSHOP_OUTBOX_REPLAY_SECONDS`, unsent again, and they
-are published again in id order with what is new. `sent_at` is the moment the relay read
-the row, before publishing it, so a row sent to an earlier incarnation always has a
-`sent_at` before the next one's birth.
+are published again in id order with what is new. `sent_at` is a moment before the
+publish (the read, or the start of a direct publish), so a row sent to an earlier
+incarnation always has a `sent_at` before the next one's birth.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import time
 import uuid
 import zlib
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import BigInteger, Table, and_, delete, event, func, literal, select, text, update
+from sqlalchemy import Table, delete, event, func, select, text, update
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -51,19 +62,50 @@ _NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 _NOTIFIED_IN = "agentshop.outbox_notified_in"
 _WRITTEN = "agentshop.outbox_written"
 REPLAY_MARGIN = timedelta(seconds=2)
+LEASE_IDLE_SECONDS = 2.0
+"""A relay lets its lease go after this long without a row to publish (docs/adr/0039)."""
+
+
+class OutboxRow(NamedTuple):
+    """A committed outbox row as the relay publishes it."""
+
+    id: int
+    topic: str
+    key: str | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def _kafka_headers(headers: dict[str, Any] | None) -> list[tuple[str, bytes]]:
+    return [(k, str(v).encode()) for k, v in (headers or {}).items()]
+
+
+@dataclass
+class _Written:
+    """What a transaction wrote to one outbox: rows to hand to the relay at commit, or
+    (rows written in a savepoint, rows marked unsent again) only a reason to read."""
+
+    target: tuple[URL, Table]
+    rows: list[OutboxRow] = field(default_factory=list)
+    read: bool = False
+
 
 # Relays running in this process, by the database and outbox table they publish (see
-# `_wake_local`). Services share one table definition across databases in tests.
-_local_relays: dict[tuple[URL, Table], set[asyncio.Event]] = {}
+# `_hand_local`). Services share one table definition across databases in tests.
+_local_relays: dict[tuple[URL, Table], set[OutboxRelay]] = {}
 
 
 @event.listens_for(Session, "after_commit")
-def _wake_local(session: Session) -> None:
-    """A transaction that wrote outbox rows committed: wake this process's relays at once."""
-    written = session.info.pop(_WRITTEN, None)
-    if written is not None:
-        for wake in _local_relays.get(written, ()):
-            wake.set()
+def _hand_local(session: Session) -> None:
+    """A transaction that wrote outbox rows committed: hand them to this process's relay."""
+    written: _Written | None = session.info.pop(_WRITTEN, None)
+    if written is None:
+        return
+    relays = _local_relays.get(written.target)
+    if not relays:
+        return  # the relay stopped meanwhile: the rows wait for the next one's read
+    holder = next((r for r in relays if r.leased), None) or next(iter(relays))
+    holder.hand(written.rows, read=written.read)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -71,11 +113,26 @@ def _forget_written(session: Session) -> None:
     session.info.pop(_WRITTEN, None)
 
 
+def _insert_sql(table: Table) -> str:
+    # One statement text for any number of rows (asyncpg prepares it once per connection);
+    # the ids come back in the order of the rows, which is the order they are published in.
+    # `created_at` is the moment of the write, not the transaction's start (`now()`): with
+    # `sent_at` it shows how long a row waited for commit and publish.
+    return (
+        f"INSERT INTO {table.name} (message_id, topic, key, type, value, headers, created_at) "
+        "SELECT m, t, k, y, v, h::jsonb, clock_timestamp() "
+        "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])"
+        " WITH ORDINALITY AS u(m, t, k, y, v, h, n) ORDER BY n "
+        "RETURNING id, message_id"
+    )
+
+
 class Outbox:
     """Writes messages to one service database's outbox table."""
 
     def __init__(self, tables: PlatformTables) -> None:
         self._table = tables.outbox
+        self._insert_sql = _insert_sql(self._table)
 
     async def add(
         self,
@@ -173,24 +230,52 @@ class Outbox:
             )
         ).all()
         if again:
-            await self._wake_relay(session)
+            await self._wake_relay(session, [])
         return len(again)
 
     async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-        # `created_at` is the moment of the write, not the transaction's start (`now()`):
-        # with `sent_at` it shows how long a row waited for commit and relay.
-        for row in rows:
-            row["created_at"] = func.clock_timestamp()
-        await session.execute(self._table.insert().values(rows))
-        await self._wake_relay(session)
+        conn = await session.connection()
+        result = await conn.exec_driver_sql(
+            self._insert_sql,
+            (
+                [r["message_id"] for r in rows],
+                [r["topic"] for r in rows],
+                [r["key"] for r in rows],
+                [r["type"] for r in rows],
+                [r["value"] for r in rows],
+                [json.dumps(r["headers"]) for r in rows],
+            ),
+        )
+        back: list[Any] = list(result.all())
+        ids = {row[1]: row[0] for row in back}
+        await self._wake_relay(
+            session,
+            [
+                OutboxRow(
+                    ids[r["message_id"]],
+                    r["topic"],
+                    r["key"],
+                    r["value"],
+                    _kafka_headers(r["headers"]),
+                )
+                for r in rows
+            ],
+        )
 
-    async def _wake_relay(self, session: AsyncSession) -> None:
-        """Have the commit of `session` wake the relay of this outbox."""
-        written = (session.get_bind().engine.url, self._table)
-        if _local_relays.get(written):
-            # A relay in this process publishes this outbox: the commit wakes it
-            # (`_wake_local`), without a NOTIFY round trip to PostgreSQL and back.
-            session.info[_WRITTEN] = written
+    async def _wake_relay(self, session: AsyncSession, rows: list[OutboxRow]) -> None:
+        """Have the commit of `session` hand `rows` to (or just wake) the relay of this outbox."""
+        target = (session.get_bind().engine.url, self._table)
+        if _local_relays.get(target):
+            # A relay in this process publishes this outbox: the commit hands it the rows
+            # (`_hand_local`), without a NOTIFY round trip or a read. Rows written in a
+            # savepoint are not handed (its rollback would drop them): the relay reads them.
+            written: _Written | None = session.info.get(_WRITTEN)
+            if written is None or written.target != target:
+                written = session.info[_WRITTEN] = _Written(target)
+            if rows and not session.in_nested_transaction():
+                written.rows.extend(rows)
+            else:
+                written.read = True
             return
         # One NOTIFY per transaction wakes a relay elsewhere (PostgreSQL delivers it on
         # commit and folds repeats anyway); a savepoint counts as its own, since its
@@ -202,7 +287,7 @@ class Outbox:
 
 
 class OutboxRelay:
-    """Publishes one service database's pending outbox rows to Kafka."""
+    """Publishes one service database's outbox rows to Kafka (see the module docstring)."""
 
     def __init__(
         self,
@@ -230,79 +315,148 @@ class OutboxRelay:
         self.watch = watch
         # the incarnation whose earlier sends this relay has already queued again
         self._replayed_for: str | None = None
-        # One relay per database publishes at a time, so rows go out in id order.
+        # One relay per database publishes at a time, so rows go out in order.
         self.lock_id = zlib.crc32(f"outbox:{name}".encode())
-        self._lock_key = literal(self.lock_id, BigInteger)
+        t = self.table.name
+        self._read_sql = (
+            f"SELECT id, topic, key, value, headers::text AS headers, clock_timestamp() AS read_at"
+            f" FROM {t} WHERE sent_at IS NULL ORDER BY id LIMIT $1"
+        )
+        # the lease and the first read in one statement: the CTE (volatile, so run once and
+        # first) takes the lock; the outer join gives one row without an id when there is
+        # nothing to publish or another relay holds the lease, and says which
+        self._lease_read_sql = (
+            "WITH lease AS (SELECT pg_try_advisory_lock($1) AS leader,"
+            " clock_timestamp() AS read_at) "
+            "SELECT lease.leader, lease.read_at, o.id, o.topic, o.key, o.value,"
+            " o.headers::text AS headers"
+            f" FROM lease LEFT JOIN {t} o ON lease.leader AND o.sent_at IS NULL"
+            " ORDER BY o.id LIMIT $2"
+        )
+        self._mark_sql = f"UPDATE {t} SET sent_at = $2 WHERE id = ANY($1::bigint[])"
+        self._replay_sql = (
+            f"UPDATE {t} SET sent_at = NULL WHERE sent_at IS NOT NULL AND sent_at < $1"
+            " AND sent_at > clock_timestamp() - make_interval(secs => $2)"
+        )
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._listener: asyncpg.Connection | None = None
-        # False after a pass that found another relay publishing this outbox.
+        # run(): the relay's own connection (LISTEN, the lease, its statements)
+        self._conn: asyncpg.Connection | None = None
+        self.leased = False  # this relay holds the lease on `_conn`
+        self._handed: list[OutboxRow] = []  # committed in this process, not yet published
+        self._read_due = True  # rows may be pending that nothing handed
+        self._asked_read = False  # a commit here asked for a read (rows it did not hand)
+        self.lease_idle_seconds = LEASE_IDLE_SECONDS
+        self._last_work = 0.0  # monotonic time rows were last published
+        # False after a pass that found another relay holding the lease.
         self.leader = True
         # Fault injection for tests and chaos runs: publish every record twice.
         self.duplicate_deliveries = False
 
+    def hand(self, rows: Iterable[OutboxRow], *, read: bool = False) -> None:
+        """Rows a transaction of this process committed: publish them (called at commit)."""
+        self._handed.extend(rows)
+        if read:
+            self._read_due = self._asked_read = True
+        self._wake.set()
+
+    # -- one pass --------------------------------------------------------------------------
+
     async def publish_pending(self) -> int:
-        """Publish one batch. Returns how many rows were published (0: none or not leader)."""
-        t = self.table
-        # Two statements, each its own transaction (autocommit; no BEGIN and COMMIT round
-        # trips): the first takes the leader lock, a session-level advisory lock, and reads
-        # the batch; the second marks the batch sent and lets the lock go. The CTE runs
-        # once; the outer join gives one row without an id when there is nothing to publish
-        # or this relay is not the leader, and says which.
-        leader = select(
-            func.pg_try_advisory_lock(self._lock_key).label("leader"),
-            func.clock_timestamp().label("read_at"),
-        ).cte("leader")
-        pending = (
-            select(
-                leader.c.leader,
-                leader.c.read_at,
-                t.c.id,
-                t.c.topic,
-                t.c.key,
-                t.c.value,
-                t.c.headers,
-            )
-            .select_from(leader.outerjoin(t, and_(leader.c.leader, t.c.sent_at.is_(None))))
-            .order_by(t.c.id)
-            .limit(self.batch_size)
-        )
-        async with self.db.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            found = (await conn.execute(pending)).all()
-            self.leader = bool(found and found[0].leader)
-            if not self.leader:
+        """Read and publish one batch of pending rows on a connection of its own, under the
+        lease (taken and let go). Returns how many rows were published (0: none or another
+        relay holds the lease)."""
+        conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(self.db.url))
+        try:
+            published = await self._read_and_send(conn, once=True, take_lease=True)
+        finally:
+            await conn.close(timeout=5)  # ends the session, and the lease with it
+        self.leader = published is not None
+        return published or 0
+
+    async def _pass(self) -> int:
+        """Publish what is pending (when a read is due), then what was handed."""
+        conn = await self._connection()
+        published = 0
+        sent: set[int] = set()
+        if not self.leased or self._read_due:
+            self._read_due = False
+            read = await self._read_and_send(conn, sent=sent, take_lease=not self.leased)
+            if read is None:  # another relay holds the lease
+                self.leader = False
+                if self._handed or self._asked_read:
+                    # this process's commits: the relay holding the lease publishes them
+                    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+                self._handed.clear()
+                self._asked_read = False
                 return 0
-            released = False
-            try:
-                rows = [row for row in found if row.id is not None]
-                if rows:
-                    await self._send(rows)
-                    sent = (
-                        update(t)
-                        .where(t.c.id.in_([r.id for r in rows]))
-                        # read before the publish: see the module docstring
-                        .values(sent_at=found[0].read_at)
-                        .returning(t.c.id)
-                        .cte("sent")
-                    )
-                    # the unlock reads the UPDATE's result, so it runs after the update
-                    counted = select(func.count().label("n")).select_from(sent).subquery()
-                    await conn.execute(
-                        select(func.pg_advisory_unlock(self._lock_key)).select_from(counted)
-                    )
-                else:
-                    await conn.execute(select(func.pg_advisory_unlock(self._lock_key)))
-                released = True
-            finally:
-                if not released:  # the lock must not go back to the pool with the connection
-                    await conn.invalidate()
+            if not self.leased:
+                self.leased = True
+                self._last_work = time.monotonic()  # the lease is kept a while from now
+            published += read
+        self.leader = True
+        self._asked_read = False
+        handed = [row for row in self._handed if row.id not in sent]
+        self._handed.clear()
+        for i in range(0, len(handed), self.batch_size):
+            chunk = handed[i : i + self.batch_size]
+            sent_at = datetime.now(UTC)  # before the publish: see the module docstring
+            await self._send(chunk)
+            await conn.execute(self._mark_sql, [r.id for r in chunk], sent_at)
+            self._published(chunk)
+            published += len(chunk)
+        return published
+
+    async def _read_and_send(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        once: bool = False,
+        sent: set[int] | None = None,
+        take_lease: bool = False,
+    ) -> int | None:
+        """Publish pending rows in id order, a batch at a time, until none is left (or one
+        batch when `once`); the ids published go into `sent`. With `take_lease`, the first
+        read takes the lease in the same statement: None when another relay holds it."""
+        published = 0
+        while True:
+            if take_lease:
+                take_lease = False
+                found = await conn.fetch(self._lease_read_sql, self.lock_id, self.batch_size)
+                if not found or not found[0]["leader"]:
+                    return None
+            else:
+                found = await conn.fetch(self._read_sql, self.batch_size)
+            self.metrics.outbox_reads.inc()
+            rows = [
+                OutboxRow(
+                    r["id"],
+                    r["topic"],
+                    r["key"],
+                    r["value"],
+                    _kafka_headers(json.loads(r["headers"]) if r["headers"] else None),
+                )
+                for r in found
+                if r["id"] is not None
+            ]
+            if rows:
+                await self._send(rows)
+                # read before the publish: see the module docstring
+                await conn.execute(self._mark_sql, [r.id for r in rows], found[0]["read_at"])
+                self._published(rows)
+                published += len(rows)
+                if sent is not None:
+                    sent.update(r.id for r in rows)
+            if once or len(rows) < self.batch_size:
+                return published
+
+    def _published(self, rows: list[OutboxRow]) -> None:
+        self._last_work = time.monotonic()
         wakeups.published(row.topic for row in rows)
         for row in rows:
             self.metrics.produced.labels(topic=row.topic).inc()
-        return len(rows)
 
-    async def _send(self, rows: list[Any]) -> None:
+    async def _send(self, rows: list[OutboxRow]) -> None:
         """Publish `rows` and wait until the broker acknowledged every one."""
         futures = []
         copies = 2 if self.duplicate_deliveries else 1
@@ -313,33 +467,83 @@ class OutboxRelay:
                         row.topic,
                         value=row.value,
                         key=row.key.encode() if row.key else None,
-                        headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()],
+                        headers=row.headers,
                     )
                 )
         await asyncio.gather(*futures)
 
+    # -- the lease and the connection -----------------------------------------------------
+
+    async def _connection(self) -> asyncpg.Connection:
+        """The relay's own connection (run()): LISTENs, holds the lease, runs its statements."""
+        if self._conn is not None and not self._conn.is_closed():
+            return self._conn
+        self._conn = None
+        self.leased = False  # a lock dies with its session
+        conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(self.db.url))
+        try:
+            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
+        except BaseException:
+            conn.terminate()
+            raise
+        self._conn = conn
+        self._read_due = True  # NOTIFYs may have been missed while there was no connection
+        return conn
+
+    async def _release(self) -> None:
+        if self.leased and self._conn is not None and not self._conn.is_closed():
+            self.leased = False
+            await self._conn.execute("SELECT pg_advisory_unlock($1)", self.lock_id)
+        self.leased = False
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        self.leased = False
+        if conn is None or conn.is_closed():
+            return
+        try:  # a graceful close returns once the server ended the session (and its lock)
+            await asyncio.shield(conn.close(timeout=2))
+        except Exception:
+            conn.terminate()
+
+    @contextlib.asynccontextmanager
+    async def _lease(self) -> AsyncIterator[asyncpg.Connection | None]:
+        """A connection holding the lease (None when another relay holds it): within run(),
+        the relay's own, whose lease it keeps; otherwise one for this call."""
+        if self._conn is not None:
+            conn = await self._connection()
+            if not self.leased:
+                self.leased = bool(
+                    await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_id)
+                )
+                self._read_due = self._read_due or self.leased  # a new lease reads first
+            self.leader = self.leased
+            yield conn if self.leased else None
+            return
+        conn = await asyncpg.connect(asyncpg_dsn(self.db.url))
+        try:
+            self.leader = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_id))
+            yield conn if self.leader else None
+        finally:
+            await conn.close(timeout=5)  # ends the session, and the lock with it
+
+    # -- replay, backlog, retention ---------------------------------------------------------
+
     async def replay(self, born: datetime) -> int | None:
         """Mark rows sent before `born` (and within the replay window) unsent again.
 
-        Runs under the leader lock, so no batch of this outbox is between publish and
-        mark meanwhile. Returns how many rows will be sent again; None when another
-        relay held the lock (try again later).
+        Runs under the lease, so no batch of this outbox is between publish and mark
+        meanwhile. Returns how many rows will be sent again; None when another relay held
+        the lease (try again later).
         """
-        t = self.table
-        async with self.db.transaction() as session:
-            if not await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
+        async with self._lease() as conn:
+            if conn is None:
                 return None
-            result = await session.execute(
-                update(t)
-                .where(
-                    t.c.sent_at.is_not(None),
-                    t.c.sent_at < born,
-                    t.c.sent_at
-                    > func.clock_timestamp() - text(f"interval '{self.replay_seconds} seconds'"),
-                )
-                .values(sent_at=None)
-            )
-        return int(getattr(result, "rowcount", 0) or 0)
+            status = await conn.execute(self._replay_sql, born, float(self.replay_seconds))
+        again = int(status.split()[-1]) if status.startswith("UPDATE") else 0
+        if again:
+            self._read_due = True
+        return again
 
     async def _replay_if_reborn(self) -> None:
         incarnation = self.watch.current if self.watch is not None else None
@@ -375,30 +579,28 @@ class OutboxRelay:
             )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def _listen(self) -> None:
-        try:
-            conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(self.db.url))
-            await conn.add_listener(NOTIFY_CHANNEL, self._notified)
-            self._listener = conn
-        except Exception as exc:  # the database away: the polls (and the next pass) cover it
-            log.warning("outbox.listen_failed", relay=self.name, error=str(exc))
-
-    def _notified(self, *_: Any) -> None:
+    def _notified(self, _conn: Any, pid: int, _channel: str, _payload: str) -> None:
+        # a NOTIFY of this relay's own session passes work on to another relay: not to itself
+        if self._conn is not None and pid == self._conn.get_server_pid():
+            return
+        self._read_due = True
         self._wake.set()
+
+    # -- the loop -----------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Publish until stopped; wakes on a local commit or a NOTIFY, polls as a fallback."""
-        await self._listen()
         local = _local_relays.setdefault((self.db.engine.url, self.table), set())
-        local.add(self._wake)
+        local.add(self)
         if self.watch is not None:
             self.watch.subscribe(self._wake)
         try:
             await self._run()
         finally:
-            local.discard(self._wake)
+            local.discard(self)
             if self.watch is not None:
                 self.watch.unsubscribe(self._wake)
+            await self._close()
 
     async def _run(self) -> None:
         failures = 0
@@ -406,29 +608,26 @@ class OutboxRelay:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
+                await self._connection()
                 await self._replay_if_reborn()
-                while (published := await self.publish_pending()) == self.batch_size:
-                    pass
+                published = await self._pass()
                 failures = 0
                 passes += 1
-                if not self.leader:  # another relay is publishing: look again shortly, as
-                    await self._sleep(0.02)  # the rows that woke this one may be after its batch
-                    continue
                 if published == 0 and passes % 60 == 0:
                     self.metrics.outbox_backlog.set(await self.backlog())
                     await self.purge_sent()
-                if self._listener is None or self._listener.is_closed():
-                    # listen again at once: between polls only NOTIFY wakes for other
-                    # processes' commits (docs/adr/0030)
-                    await self._listen()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker or database away: back off, keep the rows
                 failures += 1
+                self.metrics.outbox_failures.inc()
                 delay = min(0.2 * 2**failures, 10.0)
                 log.warning(
                     "outbox.publish_failed", relay=self.name, error=str(exc), retry_in=delay
                 )
+                # what was handed is still in the table, unsent: the next pass reads it
+                self._handed.clear()
+                self._read_due = True
                 self.metrics.outbox_backlog.set(await self._safe_backlog())
                 await self._sleep(delay)
                 continue
@@ -441,15 +640,33 @@ class OutboxRelay:
             return -1
 
     async def _wait_for_work(self) -> None:
+        """Until a commit hands rows, a NOTIFY or the broker watch wakes the relay, or the
+        poll comes (a read, the fallback); the lease goes after `lease_idle_seconds` idle."""
+        while not self._stopping.is_set():
+            timeout = self.poll_seconds
+            if self.leased:
+                timeout = min(timeout, self._last_work + self.lease_idle_seconds - time.monotonic())
+            if not await self._woken(max(timeout, 0.0)):
+                if self.leased and time.monotonic() - self._last_work >= self.lease_idle_seconds:
+                    try:
+                        await self._release()
+                    except Exception as exc:  # the connection is gone, and the lock with it
+                        log.info("outbox.release_failed", relay=self.name, error=str(exc))
+                    continue
+                self._read_due = True  # the poll
+            return
+
+    async def _woken(self, seconds: float) -> bool:
         wake = asyncio.ensure_future(self._wake.wait())
         stop = asyncio.ensure_future(self._stopping.wait())
         try:
-            await asyncio.wait(
-                {wake, stop}, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+            done, _ = await asyncio.wait(
+                {wake, stop}, timeout=seconds, return_when="FIRST_COMPLETED"
             )
         finally:
             wake.cancel()
             stop.cancel()
+        return bool(done)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -458,5 +675,3 @@ class OutboxRelay:
     async def stop(self) -> None:
         """Stop after the batch in flight; rows not yet published stay for the next start."""
         self._stopping.set()
-        if self._listener is not None and not self._listener.is_closed():
-            await self._listener.close()

@@ -1,0 +1,150 @@
+"""Publishing right after commit, and one inbox claim per batch (docs/adr/0039), against the
+real broker and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from commerce.contracts import Envelope
+from commerce.platform.kafka import client_options
+from commerce.platform.service import ServiceRuntime
+from commerce.platform.settings import Settings
+from tests.integration import ledger
+from tests.integration.helpers import eventually, read_topic
+from tests.integration.test_messaging import balances, batches, count, ledger_db, running_ledger
+
+pytestmark = pytest.mark.integration
+
+
+def sample(runtime: ServiceRuntime, name: str, labels: dict[str, str] | None = None) -> float:
+    return float(runtime.metrics.registry.get_sample_value(name, labels or {}) or 0)
+
+
+def reads(runtime: ServiceRuntime) -> float:
+    return sample(runtime, "agentshop_outbox_reads_total")
+
+
+async def leading(runtime: ServiceRuntime, url: str, topic: str) -> None:
+    """The relay holds the lease and keeps it: a first message published and handled.
+    First the relay has seen the broker's incarnation (its replay check, which reads
+    again what was sent before that broker's birth, is behind it)."""
+
+    async def replayed_for() -> str | None:
+        return runtime.relay._replayed_for
+
+    await eventually(replayed_for, lambda marker: marker is not None)
+    runtime.relay.lease_idle_seconds = 3600
+    async with runtime.db.transaction() as session:
+        await runtime.outbox.add(session, ledger.Credit(account="first", amount=1), topic=topic)
+    await eventually(lambda: balances(url), lambda b: "first" in b)
+    assert runtime.relay.leased
+
+
+async def test_a_committed_record_is_produced_directly_and_consumed_once(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+) -> None:
+    """With the poll an hour long and the lease kept, the commit hands the row to the relay:
+    it is published without the relay reading the outbox, marked sent, handled once."""
+    url = await ledger_db(new_database)
+    topic = await new_topic()
+    async with running_ledger(infra, url, topic, outbox_poll_seconds=3600) as runtime:
+        await leading(runtime, url, topic)
+        before = reads(runtime)
+        async with runtime.db.transaction() as session:
+            envelope = await runtime.outbox.add(
+                session, ledger.Credit(account="gus", amount=9), topic=topic
+            )
+        assert await eventually(lambda: balances(url), lambda b: b.get("gus", (0, 0))[0] >= 1) == {
+            "first": (1, 1),
+            "gus": (1, 9),
+        }
+        assert await eventually(runtime.relay.backlog, lambda n: n == 0) == 0
+        assert reads(runtime) == before  # published as handed, not read back
+        assert sample(runtime, "agentshop_messages_produced_total", {"topic": topic}) == 2
+    records = await read_topic(infra, topic)
+    assert [Envelope.from_bytes(r.value).message_id for r in records][1:] == [envelope.message_id]
+    assert await count(url, "inbox") == 2
+
+
+async def test_a_produce_failing_after_commit_is_delivered_by_the_relay(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+) -> None:
+    """The broker refuses the direct publish of a committed row (here: a producer whose
+    request size limit the record exceeds): the row stays unsent in the outbox, and the
+    relay's next pass reads it and delivers it, once."""
+    url = await ledger_db(new_database)
+    topic = await new_topic()
+    refusing = AIOKafkaProducer(**client_options(infra), max_request_size=64)  # records are larger
+    await refusing.start()
+    try:
+        async with running_ledger(infra, url, topic, outbox_poll_seconds=3600) as runtime:
+            await leading(runtime, url, topic)
+            working, runtime.relay.producer = runtime.relay.producer, refusing
+            async with runtime.db.transaction() as session:
+                await runtime.outbox.add(
+                    session, ledger.Credit(account="hal", amount=4), topic=topic
+                )
+
+            async def failed() -> float:
+                return sample(runtime, "agentshop_outbox_publish_failures_total")
+
+            await eventually(failed, lambda n: n >= 1)
+            assert await runtime.relay.backlog() == 1  # committed, not sent
+            before = reads(runtime)
+            runtime.relay.producer = working
+            assert await eventually(
+                lambda: balances(url), lambda b: b.get("hal", (0, 0))[0] >= 1
+            ) == {"first": (1, 1), "hal": (1, 4)}
+            assert await eventually(runtime.relay.backlog, lambda n: n == 0) == 0
+            assert reads(runtime) > before  # the relay read it back
+    finally:
+        await refusing.stop()
+    assert len(await read_topic(infra, topic)) == 2
+    assert await count(url, "inbox") == 2
+
+
+async def test_one_inbox_claim_per_batch_drops_every_repeat(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    """A batch holding messages handled in an earlier batch, and one message twice: the
+    batch's one claim statement lets only the new ones through, each once."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    a, b, c, d = (Envelope.wrap(ledger.Credit(account="ivy", amount=n)) for n in (1, 2, 4, 8))
+    for envelope in (a, b):
+        await producer.send(topic, envelope.to_bytes(), key=b"ivy")
+    await producer.flush()
+    async with running_ledger(infra, url, topic) as runtime:
+        assert await eventually(lambda: balances(url), lambda s: s.get("ivy", (0, 0))[0] >= 2) == {
+            "ivy": (2, 3)
+        }
+    # the same consumer group again, later: these come in one fetch
+    for envelope in (b, c, b, a, d, c):
+        await producer.send(topic, envelope.to_bytes(), key=b"ivy")
+    await producer.flush()
+    async with running_ledger(infra, url, topic) as runtime:
+        assert await eventually(lambda: balances(url), lambda s: s.get("ivy", (0, 0))[0] >= 4) == {
+            "ivy": (4, 15)
+        }
+
+        async def duplicates() -> float:
+            return sample(
+                runtime,
+                "agentshop_messages_consumed_total",
+                {"topic": topic, "type": "Credit", "outcome": "duplicate"},
+            )
+
+        assert await eventually(duplicates, lambda n: n >= 4) == 4
+        assert batches(runtime, "fell_back") == 0
+    assert await count(url, "inbox") == 4
