@@ -38,7 +38,7 @@ def part_of(process: psutil.Process, root: int) -> str:
         command = " ".join(process.cmdline())
     except psutil.Error:
         return "gone"
-    if process.pid == root or "agentshop.group" in command:
+    if process.pid == root or "agentshop.group" in command or "agentshop.replica" in command:
         return "services"
     if name.startswith("tansu"):
         return "broker"
