@@ -460,9 +460,10 @@ async def start_replica(
     each of its consumers has joined its group."""
     running = await start_services(settings, [], serve_http=False)
     try:
+        consumers = service_names(consumers)
         await running.add_replica(consumers, called)
-        for runtime in running.runtimes.values():
-            await asyncio.wait_for(runtime.wait_consuming(), 120)
+        for name in consumers:  # not `called`: their consumers do not start here
+            await asyncio.wait_for(running.runtimes[name].wait_consuming(), 120)
     except BaseException:
         await running.stop()
         raise
