@@ -66,7 +66,14 @@ class ServiceProcesses:
             os.environ[wakeups.INDEX_ENV] = "0"
 
     def start(self) -> None:
-        for index in range(1, self.count):
+        for index in range(1, len(self.groups)):
+            self._start(index)
+
+    def start_replicas(self) -> None:
+        """Start the replicas: after this process's servers have bound their ports, since a
+        replica opens its connections in a burst, from ports the kernel picks (with a
+        port offset those may fall among the services' own)."""
+        for index in range(len(self.groups), self.count):
             self._start(index)
 
     def _label(self, index: int) -> list[str]:

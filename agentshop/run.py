@@ -141,6 +141,7 @@ def up(
                 children.export_own()
                 children.start()  # the other groups, each in a process of its own
                 running = await stack.start_services(fresh, placed[0], host=host)
+                children.start_replicas()
                 if children.count > 1:
                     status.update(f"waiting for {children.count - 1} more service process(es)")
                     await children.until_ready()
