@@ -43,6 +43,14 @@ def up(
             help="Explicit placement, one process per group: 'a,b;c,d' (every service once)"
         ),
     ] = None,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes running the saga's hot consumers (orchestrator, inventory, payment, "
+            "order) in their consumer groups: N - 1 besides the services' (ADR 31)",
+        ),
+    ] = 1,
 ) -> None:
     """Start everything: embedded PostgreSQL and broker (unless configured), all services, the UI."""
     import asyncio
@@ -111,7 +119,11 @@ def up(
             loop.add_signal_handler(sig, on_signal)
         web: UiProcess | None = None
         running: stack.RunningServices | None = None
-        children = ServiceProcesses(settings, placed, host, data / "logs", infra.environment)
+        consumers = placement.replicated(chosen)
+        children = ServiceProcesses(
+            settings, placed, host, data / "logs", infra.environment, replicas=replicas,
+            replicated=(consumers, placement.called_by(consumers, chosen)),
+        )  # fmt: skip
         supervisors: list[asyncio.Task[None]] = []
         try:
             with console.status("preparing databases") as status:
@@ -129,8 +141,9 @@ def up(
                     web.start()
                 children.start()  # the other groups, each in a process of its own
                 running = await stack.start_services(children.own(fresh), placed[0], host=host)
-                if len(placed) > 1:
-                    status.update(f"waiting for {len(placed) - 1} more service process(es)")
+                children.start_replicas()
+                if children.count > 1:
+                    status.update(f"waiting for {children.count - 1} more service process(es)")
                     await children.until_ready()
                 if web is not None:
                     status.update("starting the web UI")
@@ -154,6 +167,11 @@ def up(
                 console.print(
                     f"Services over {len(placed)} processes: "
                     + " | ".join(", ".join(group) for group in placed)
+                )
+            if children.count > len(placed):
+                console.print(
+                    f"Consumers of {', '.join(consumers)} also in "
+                    f"{children.count - len(placed)} replica process(es)"
                 )
             supervisors.append(asyncio.create_task(infra.supervise(fresh)))
             supervisors.append(asyncio.create_task(children.supervise()))

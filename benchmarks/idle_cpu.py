@@ -38,7 +38,7 @@ def part_of(process: psutil.Process, root: int) -> str:
         command = " ".join(process.cmdline())
     except psutil.Error:
         return "gone"
-    if process.pid == root or "agentshop.group" in command:
+    if process.pid == root or "agentshop.group" in command or "agentshop.replica" in command:
         return "services"
     if name.startswith("tansu"):
         return "broker"
@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, help="`agentshop up --processes` (default: its own)"
     )
+    parser.add_argument("--replicas", type=int, help="`agentshop up --replicas`")
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="agentshop-idle-"))
@@ -101,6 +102,8 @@ def main() -> None:
     command = [str(Path(sys.executable).parent / "agentshop"), "up"]
     if args.processes:
         command += ["--processes", str(args.processes)]
+    if args.replicas:
+        command += ["--replicas", str(args.replicas)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

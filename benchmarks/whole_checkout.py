@@ -21,8 +21,8 @@ them) must exist already.
 
 With its own stack it also prints the CPU each component spent per completed checkout
 (CPU-ms: the services' processes, the broker, PostgreSQL; the client itself is left
-out), read from the processes' CPU times before and after each level. `--processes N`
-and `--groups 'a,b;c,d'` are passed to `agentshop up` (docs/adr/0031).
+out), read from the processes' CPU times before and after each level. `--processes N`,
+`--groups 'a,b;c,d'` and `--replicas N` are passed to `agentshop up` (docs/adr/0031).
 
 `--first-checkout SECONDS` instead times single checkouts, each after SECONDS with no
 traffic at all (after one warm-up checkout): what a quiet stack adds to the first
@@ -393,6 +393,8 @@ def with_own_stack(args: argparse.Namespace) -> None:
             command += ["--processes", str(args.processes)]
         if args.groups:
             command += ["--groups", args.groups]
+        if args.replicas:
+            command += ["--replicas", str(args.replicas)]
         with log.open("wb") as out:
             up = subprocess.Popen(
                 command,
@@ -431,9 +433,11 @@ def with_own_stack(args: argparse.Namespace) -> None:
 
 
 def wait_ready(up: subprocess.Popen[bytes], log: Path, ports: list[int]) -> None:
+    """Every service answers /readyz and `up` says it runs (its other processes, replicas
+    too, are ready: docs/adr/0031)."""
     deadline = time.monotonic() + 300
     pending = set(ports)
-    while pending:
+    while pending or "agentshop is running" not in log.read_text(errors="replace"):
         if up.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"agentshop up did not get ready:\n{log.read_text()[-4000:]}")
         for port in list(pending):
@@ -467,6 +471,7 @@ def main() -> None:
     parser.add_argument("--port-offset", type=int, default=PORT_OFFSET, help="own stack's")
     parser.add_argument("--processes", type=int, help="`agentshop up --processes` (own stack)")
     parser.add_argument("--groups", help="`agentshop up --groups` (own stack)")
+    parser.add_argument("--replicas", type=int, help="`agentshop up --replicas` (own stack)")
     parser.add_argument("--keep", action="store_true", help="keep the own stack's data and logs")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="for `agentshop up`"

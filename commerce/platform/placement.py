@@ -27,6 +27,30 @@ CLUSTERS: tuple[tuple[str, ...], ...] = (
 )  # fmt: skip
 
 
+REPLICATED: tuple[str, ...] = (
+    "checkout-orchestrator", "inventory", "payment-gateway", "order",
+)  # fmt: skip
+"""The saga's hot consumers: `agentshop up --replicas N` runs them in N - 1 more processes,
+in the same consumer groups (docs/adr/0031)."""
+
+CALLS: dict[str, tuple[str, ...]] = {
+    # the orchestrator prices a new checkout through these before its transaction
+    "checkout-orchestrator": ("discount-engine", "tax-calculation"),
+}
+"""What a replicated consumer calls over HTTP: a replica serves these to itself, in-process."""
+
+
+def replicated(names: Sequence[str]) -> list[str]:
+    """The services among `names` a replica runs the consumers of, in `names`' order."""
+    return [name for name in dict.fromkeys(names) if name in REPLICATED]
+
+
+def called_by(consumers: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The services among `names` (not among `consumers`) that `consumers` call."""
+    wanted = {called for name in consumers for called in CALLS.get(name, ())}
+    return [name for name in dict.fromkeys(names) if name in wanted and name not in consumers]
+
+
 def place(names: Sequence[str], processes: int) -> list[list[str]]:
     """Split `names` into at most `processes` non-empty groups, each kept in `names`' order.
 

@@ -173,8 +173,11 @@ class ServiceRuntime:
         self._background: list[asyncio.Task[None]] = []
         self.app = build_app(self)
 
-    async def start(self) -> None:
-        """Start publishing, consuming and background work (HTTP is served separately)."""
+    async def start(self, *, background: bool = True) -> None:
+        """Start publishing, consuming and background work (HTTP is served separately).
+
+        A replica (docs/adr/0031) starts without `background`: its sweepers, follow-ups and
+        purges run once, in the process that runs the service whole."""
         if self._own_watch:
             self.watch.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service.name}:relay"))
@@ -182,7 +185,7 @@ class ServiceRuntime:
             self._tasks.append(
                 asyncio.create_task(self.consumer.run(), name=f"{self.service.name}:consumer")
             )
-        for task in (retention_loop, *self.service.background):
+        for task in (retention_loop, *self.service.background) if background else ():
             self._background.append(
                 asyncio.create_task(
                     _supervised(task, self, self.service.name), name=f"{self.service.name}:bg"

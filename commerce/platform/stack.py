@@ -290,7 +290,11 @@ class RunningServices:
     runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
     servers: list[_Server] = field(default_factory=list)
     server_tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _serving: dict[tuple[str, int], tuple[ServiceRuntime, _Server]] = field(default_factory=dict)
+    # (host, port) -> the runtime serving it in this process, with its HTTP server (None: a
+    # replica's service that answers only this process's calls, docs/adr/0031)
+    _serving: dict[tuple[str, int], tuple[ServiceRuntime, _Server | None]] = field(
+        default_factory=dict
+    )
 
     def local_app(self, url: httpx.URL) -> ASGIApp | None:
         """The app of the service of this process that serves `url`'s origin, if it is up.
@@ -305,13 +309,44 @@ class RunningServices:
         if found is None:
             return None
         runtime, server = found
-        if (
-            not server.started
-            or server.should_exit
-            or self.runtimes.get(runtime.service.name) is not runtime
-        ):
+        if server is not None and (not server.started or server.should_exit):
+            return None
+        if self.runtimes.get(runtime.service.name) is not runtime:
             return None
         return runtime.app
+
+    def _hosts(self) -> set[str]:
+        """The hosts a call to a service of this process may name (loopback when it binds all)."""
+        return set(
+            LOOPBACK | {self.host} if self.host in LOOPBACK | ALL_INTERFACES else {self.host}
+        )
+
+    async def add_replica(self, consumers: Iterable[str], called: Iterable[str] = ()) -> None:
+        """Run this process as a replica of `consumers` (docs/adr/0031): their consumers, in
+        the same consumer groups as the process that runs them whole, and their outbox relays
+        (the leader lock lets one publish at a time); no HTTP server and no background loop.
+        `called`, what those consumers call, answers this process's calls in-process only:
+        nothing of theirs starts (no consumer, relay or loop)."""
+        consuming = [n for n in service_names(consumers) if n not in self.runtimes]
+        answering = [
+            n for n in service_names(called) if n not in self.runtimes and n not in consuming
+        ]
+        new = {
+            name: ServiceRuntime(
+                load_service(name),
+                self.settings,
+                self.producer,
+                local=self.local_app,
+                watch=self.watch,
+            )
+            for name in [*consuming, *answering]
+        }
+        self.runtimes.update(new)
+        for name in consuming:
+            await new[name].start(background=False)
+        for runtime in new.values():
+            for host in self._hosts():
+                self._serving[(host, runtime.spec.port + self.port_offset)] = (runtime, None)
 
     async def add(self, names: Iterable[str]) -> None:
         """Start the named services that are not running yet (HTTP on their own ports)."""
@@ -355,10 +390,7 @@ class RunningServices:
             servers.append(server)
             self.servers.append(server)
             self.server_tasks.append(asyncio.create_task(server.serve()))
-            hosts = (
-                LOOPBACK | {self.host} if self.host in LOOPBACK | ALL_INTERFACES else {self.host}
-            )
-            for host in hosts:
+            for host in self._hosts():
                 self._serving[(host, ports[name])] = (runtime, server)
         while not all(s.started for s in servers):
             if any(t.done() for t in self.server_tasks):
@@ -411,6 +443,24 @@ async def start_services(
         raise
     if chosen:  # what start-up made lives as long as the process (docs/adr/0017)
         heap.settle(settings.gc_thresholds)
+    return running
+
+
+async def start_replica(
+    settings: Settings, consumers: Iterable[str], called: Iterable[str] = ()
+) -> RunningServices:
+    """A replica of `consumers` in this process (`RunningServices.add_replica`), returned once
+    each of its consumers has joined its group."""
+    running = await start_services(settings, [], serve_http=False)
+    try:
+        consumers = service_names(consumers)
+        await running.add_replica(consumers, called)
+        for name in consumers:  # not `called`: their consumers do not start here
+            await asyncio.wait_for(running.runtimes[name].wait_consuming(), 120)
+    except BaseException:
+        await running.stop()
+        raise
+    heap.settle(settings.gc_thresholds)
     return running
 
 

@@ -123,7 +123,7 @@ async def test_the_long_poll_works_over_http_between_processes(
     processes: the orchestrator holds the request and its own commits answer it."""
     await stack.ensure(*SERVICES)
     bff = stack.runtime("gateway-bff")
-    over_http = httpx.AsyncClient(timeout=10, headers=service_headers())
+    over_http = httpx.AsyncClient(timeout=10, headers=service_headers(stack.settings))
     monkeypatch.setattr(bff, "http", over_http)
     alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
     async with closing(alice, over_http):

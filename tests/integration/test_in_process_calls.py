@@ -210,3 +210,28 @@ async def test_a_slow_target_times_out_for_the_caller_and_still_finishes(
             with pytest.raises(httpx.ReadTimeout):
                 await network.get(f"{target}{PROBES[2]}", timeout=0.05)
             await asyncio.wait_for(finished.wait(), 5)
+
+
+async def test_a_replica_answers_the_calls_of_its_consumers_in_process(stack: ServiceStack) -> None:
+    """A replica (`agentshop up --replicas`, docs/adr/0031) serves no HTTP: the services its
+    consumers call answer it in-process, and nothing of theirs starts."""
+    from commerce.platform import stack as platform_stack
+    from commerce.platform.embedded import port_is_free
+
+    await stack.ensure(TARGET)
+    # its own port offset: nothing listens where the replica's calls to the target go
+    settings = stack.settings.model_copy(update={"port_offset": stack.settings.port_offset + 50})
+    url = settings.service_url(TARGET)
+    assert port_is_free(httpx.URL(url).port or 80)
+    replica = await platform_stack.start_services(settings, [], serve_http=False)
+    try:
+        await replica.add_replica([], [TARGET])
+        runtime = replica.runtimes[TARGET]
+        assert replica.local_app(httpx.URL(url)) is runtime.app
+        answer = await runtime.http.get(f"{url}/healthz", headers=service_headers(stack.settings))
+        assert answer.json() == {"status": "ok", "service": TARGET}
+        assert port_is_free(httpx.URL(url).port or 80)  # no server
+        # no relay, consumer or background loop of the target runs in the replica
+        assert (runtime._tasks, runtime._background) == ([], [])
+    finally:
+        await replica.stop()

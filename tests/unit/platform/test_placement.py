@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from commerce.platform.placement import CLUSTERS, parse_groups, place
+from commerce.platform.placement import CLUSTERS, called_by, parse_groups, place, replicated
 from commerce.services import SERVICES
 
 ALL = list(SERVICES)
@@ -60,3 +60,22 @@ def test_explicit_groups_are_checked() -> None:
         parse_groups("a,b;c,a", known)
     with pytest.raises(ValueError, match="not placed: c"):
         parse_groups("a;b", known)
+
+
+def test_replicas_run_the_sagas_hot_consumers_and_answer_the_orchestrators_pricing() -> None:
+    consumers = replicated(ALL)
+    assert consumers == [
+        name
+        for name in ALL
+        if name in {"checkout-orchestrator", "inventory", "payment-gateway", "order"}
+    ]
+    # the orchestrator prices a new checkout through these: answered in the replica itself
+    assert sorted(called_by(consumers, ALL)) == ["discount-engine", "tax-calculation"]
+
+
+def test_replicas_of_a_subset_run_only_what_was_chosen() -> None:
+    assert replicated(["cart", "inventory"]) == ["inventory"]
+    assert called_by(["inventory"], ALL) == []
+    assert called_by(["checkout-orchestrator"], ["checkout-orchestrator", "tax-calculation"]) == [
+        "tax-calculation"
+    ]
