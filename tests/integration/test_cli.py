@@ -61,5 +61,6 @@ def test_unknown_service_is_a_clear_error(cli: Cli) -> None:
 def test_services_lists_ports() -> None:
     result = runner.invoke(app, ["services"])
     assert result.exit_code == 0
+    offset = get_settings().port_offset  # the ports shown are the ones `up` would use
     for spec in SERVICES.values():
-        assert spec.name in result.output and str(spec.port) in result.output
+        assert spec.name in result.output and str(spec.port + offset) in result.output
