@@ -1051,6 +1051,13 @@ async def _buy(
     budget = constraints.budget_cents if constraints.budget_cents is not None else ctx.budget_cents
     steps: list[PlanStep] = []
     notes: list[str] = []
+    # a budget said roughly ("about $20") is a soft limit on the items' prices: up to
+    # APPROXIMATE_ALLOWANCE over it, tax and shipping on top, said so in the quote; the
+    # approval is asked as for any purchase (ADR 25)
+    said_budget = budget
+    approximate = constraints.budget_approximate and budget is not None
+    if approximate and budget is not None:
+        budget = budget * (100 + APPROXIMATE_ALLOWANCE) // 100
     substituted = False
     for index, item in enumerate(intent.items):
         found, choice, reason, code = await _resolve(
@@ -1142,13 +1149,9 @@ async def _buy(
             ):
                 return plan
             return await _buy(intent.model_copy(update={"items": cheaper}), commerce, ctx)
-        return _refuse(
-            f"The cheapest choice comes to {money(subtotal)} before tax and shipping, over your "
-            f"{money(budget)} budget. Fewer items would fit.",
-            "over_budget",
-            steps,
-            budget_cents=budget,
-        )
+        return _refuse(over_budget_message(intent.items, steps, subtotal, budget, said_budget,
+                                           approximate=approximate),
+                       "over_budget", steps, budget_cents=budget)  # fmt: skip
     if budget is not None and subtotal > budget:
         return _refuse(
             f"That comes to {money(subtotal)} before tax and shipping, over your {money(budget)} budget. "
@@ -1157,6 +1160,13 @@ async def _buy(
             steps,
             budget_cents=budget,
         )
+    if approximate and said_budget is not None:
+        notes.append(
+            f"you said about {money(said_budget)}, so I kept the items to at most "
+            f"{money(budget)} (up to {APPROXIMATE_ALLOWANCE}% over a rough amount): they come to "
+            f"{money(subtotal)}, and tax and shipping are on top, as the total shows"
+        )
+        budget = None  # the soft limit held the items; the total is the person's to approve
     coupon = intent.coupon_code or ctx.coupon_code
     if not intent.checkout and not ctx.checkout_pending:
         names = ", ".join(f"{s.quantity} x {s.name}" for s in steps if isinstance(s, AddToCartStep))
@@ -1184,6 +1194,34 @@ async def _buy(
         steps=steps, outcome="substitute" if substituted else "checkout", message=message,
         budget_cents=budget, coupon_code=coupon, notes=notes,
     )  # fmt: skip
+
+
+APPROXIMATE_ALLOWANCE = 10
+"""How far over a budget said roughly ("about $20") the items may go, in percent."""
+
+
+def over_budget_message(
+    items: Sequence[ItemRequest],
+    steps: Sequence[PlanStep],
+    subtotal: int,
+    budget: int,
+    said: int | None,
+    *,
+    approximate: bool,
+) -> str:
+    """Nothing the shop has fits the budget: says so, names the closest it found and asks,
+    never proposing a purchase over the budget."""
+    chosen = [s for s in steps if isinstance(s, AddToCartStep)]
+    closest = ", ".join(f"{s.quantity} x {s.name}" for s in chosen)
+    limit = money(said if said is not None else budget)
+    rough = f" (about {limit}: I allowed up to {money(budget)})" if approximate else ""
+    several = len(items) > 1 or any(i.quantity > 1 for i in items)
+    fewer = " Fewer items would fit;" if several else ""
+    return (
+        f"Nothing we carry fits your {limit} budget{rough}. The closest is {closest}, "
+        f"{money(subtotal)} before tax and shipping.{fewer} I won't order over your budget: "
+        f"tell me a budget of at least {money(subtotal)} to have it quoted, or what else to look for."
+    )
 
 
 SUGGESTIONS = 3

@@ -215,6 +215,12 @@ BUDGET_HAVE = re.compile(
     + r"|(?<![\w$.])" + CASH + r"\s+(?:is all i (?:have|got)|to spend|is my limit|is the limit|max\b|tops\b)",
     re.IGNORECASE,
 )  # fmt: skip
+# an amount said roughly: "about $20", "around 20 bucks", "roughly $20", "$20 or so"
+APPROXIMATE = re.compile(
+    r"\b(?:about|around|roughly|approximately|approx|ish|give or take|or so|ballpark)\b"
+    r"(?:\s+(?:about|around|like))?\s*\$?\s*\d|\d\s*(?:dollars?|bucks|usd)?\s*(?:or so|give or take)\b",
+    re.I,
+)
 BUDGET_SUFFIX = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)\s*(?:budget|max|tops|or less)", re.I)
 COUPON = re.compile(
     r"\b(?:(?:promo|discount|coupon|voucher)(?:\s*code)?|code)\b\s*[:=,]?\s*([A-Za-z0-9][A-Za-z0-9_-]{2,31})\b",
@@ -497,6 +503,7 @@ def _clean(text: str) -> str:
         flags=re.I,
     )
     text = re.sub(r"(?<=\d)\s*-?\s*ish\b", "", text, flags=re.I)
+    text = re.sub(r"~\s*(?=\$?\s*\d)", "about ", text)  # "~$20" -> "about $20"
     text = MONEY_WORDS.sub(lambda m: f"{words_to_number(m.group(1))} {m.group(2)}", text)
     text = re.sub(r"[A-Za-z0-9/]+", lambda m: _normalise_word(m.group(0)), text)
     return re.sub(r"\s+", " ", text).strip()
@@ -900,9 +907,11 @@ class OfflineParser:
             r"\b(no substitut\w*|exact(?:ly)? (?:that|this|those)|only that brand|don'?t substitute|no alternatives?)\b",
             lowered,
         )
+        approximate = budget is not None and bool(APPROXIMATE.search(lowered))
         return Constraints(
-            budget_cents=budget, substitutions_allowed=substitutions, ship_to=ship_to
-        )
+            budget_cents=budget, budget_approximate=approximate,
+            substitutions_allowed=substitutions, ship_to=ship_to,
+        )  # fmt: skip
 
     @staticmethod
     def _strip_spans(lowered: str) -> str:
@@ -912,6 +921,7 @@ class OfflineParser:
         text = BUDGET_SUFFIX.sub(" ", text)
         text = BUDGET_HAVE.sub(" ", text)
         text = re.sub(r"\b(?:but|though|however)\s*(?=[,.;]|$)", " ", text)
+        text = re.sub(r"\b(?:or so|give or take|ballpark)\b", " ", text)
         text = COUPON.sub(" ", text)
         text = re.sub(
             r"\b(?:apply|use|redeem)\s+(?:the\s+)?[a-z][a-z_-]*\d[a-z0-9_-]*\b", " ", text
