@@ -24,6 +24,7 @@ gives the alternatives to try.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -93,7 +94,7 @@ def catalog_words(phrases: Iterable[str]) -> Counter[str]:
         seen |= set(re.findall(r"[a-z]+(?:-[a-z]+)+", lowered))
         for part in re.split(r"[^a-z\s]+", lowered):
             run = part.split()
-            seen |= {f"{a} {b}" for a, b in zip(run, run[1:], strict=False)}
+            seen |= {f"{a} {b}" for a, b in itertools.pairwise(run)}
         counts.update(seen)
     return counts
 
@@ -216,9 +217,9 @@ class Speller:
         """The catalog's word for a shopper's word it does not use (see the module)."""
         if word in self.catalog or not self.catalog:
             return None
-        if len(word) >= 3 and word.endswith("s") and word[:-1] in self.catalog:
-            if len(word) <= 4 and word[:-1] == word[0] * (len(word) - 1):
-                return word[:-1]  # "aas" -> "aa": an abbreviation's plural
+        stem = word[:-1]
+        if word.endswith("s") and 2 <= len(stem) <= 3 and stem == stem[0] * len(stem):
+            return stem if stem in self.catalog else None  # "aas" -> "aa": an abbreviation's plural
         for other in SHOPPER_NAMES.get(word, ()):
             if other in self.catalog:
                 return other
@@ -258,7 +259,7 @@ class Speller:
         return str(best.term)
 
     def _unclip(self, text: str, changes: list[tuple[str, str]]) -> str:
-        """"sci-fi", "sci fi", "scifi": clipped words of a catalog pair, written in full."""
+        """ "sci-fi", "sci fi", "scifi": clipped words of a catalog pair, written in full."""
         out: list[str] = []
         at = 0
         tokens = list(CLIPPED.finditer(text))

@@ -2189,9 +2189,17 @@ def shopper_words() -> None:
     or that nothing in the catalog meets (added after the outside shopper set; ADR 25)."""
     cat = "shopper_words"
     for text, query, words in (
-        ("a sci-fi paperback please", "science fiction paperback", ("science fiction", "paperback")),
+        (
+            "a sci-fi paperback please",
+            "science fiction paperback",
+            ("science fiction", "paperback"),
+        ),
         ("buy me a scifi novel", "science fiction novel", ("science fiction", "novel")),
-        ("one nonstick frying pan, the non-stick skillet", "nonstick skillet", ("nonstick", "skillet")),
+        (
+            "one nonstick frying pan, the non-stick skillet",
+            "nonstick skillet",
+            ("nonstick", "skillet"),
+        ),
         ("a roll of aluminium foil", "aluminum foil", ("aluminum foil",)),
         ("can I get a torch for camping", "flashlight", ("flashlight",)),
         ("please order a pack of nappies", "diapers", ("diapers",)),
