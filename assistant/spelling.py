@@ -107,25 +107,25 @@ SHOPPER_NAMES: dict[str, tuple[str, ...]] = {
     "trousers": ("pants",), "crisps": ("chips",), "pram": ("stroller",),
     "pushchair": ("stroller",), "buggy": ("stroller",), "couch": ("sofa",),
     "settee": ("sofa",), "cellphone": ("phone",), "smartphone": ("phone",),
-    "rubbish": ("trash",), "bin": ("trash",), "garbage": ("trash",), "earphones": ("earbuds",),
+    "rubbish": ("trash",), "garbage": ("trash",), "earphones": ("earbuds",),
     "television": ("tv",), "telly": ("tv",), "kleenex": ("tissues",), "tissues": ("tissue",),
     "jumper": ("sweater",), "pullover": ("sweater",), "hoody": ("hoodie",),
     "hoodies": ("hoodie",), "tees": ("t-shirts", "tee"), "tshirts": ("t-shirts",),
     "sweatshirts": ("sweatshirt",), "joggers": ("sweatpants",), "biscuits": ("cookies",),
-    "cookies": ("cookie",), "faucet": ("tap",), "tap": ("faucet",), "eraser": ("rubber",),
+    "cookies": ("cookie",),
     "plaster": ("bandage",), "plasters": ("bandages",), "bandaids": ("bandages",),
-    "bandaid": ("bandage",), "notepad": ("notebook",), "laptop": ("notebook",),
-    "mobile": ("phone",), "duvet": ("comforter",), "comforter": ("duvet",),
+    "bandaid": ("bandage",), "notepad": ("notebook",),
+    "duvet": ("comforter",), "comforter": ("duvet",),
     "flashlight": ("torch",), "sneakers": ("trainers",), "diapers": ("nappies",),
     "sweater": ("jumper",), "stroller": ("pram",), "sofa": ("couch",), "chips": ("crisps",),
     "cookie": ("biscuit",), "pants": ("trousers",), "headphone": ("headphones",),
 }  # fmt: skip
-# British and American spellings of one word: each rewrite is tried both ways
+# British and American endings of one word, each tried both ways at the end of a word (or
+# before a plural "s"), with at least `min` letters before it: "colour", "centre", "tyre"
 SPELLINGS = (
-    ("our", "or"), ("ise", "ize"), ("ised", "ized"), ("ising", "izing"), ("isation", "ization"),
-    ("tre", "ter"), ("tres", "ters"), ("yre", "ire"), ("yres", "ires"), ("ium", "um"),
-    ("ogue", "og"), ("ould", "old"), ("grey", "gray"), ("yjama", "ajama"), ("eable", "able"),
-    ("lled", "led"), ("lling", "ling"), ("ence", "ense"),
+    ("our", "or", 3), ("ise", "ize", 3), ("ised", "ized", 3), ("ising", "izing", 3),
+    ("isation", "ization", 3), ("tre", "ter", 2), ("yre", "ire", 1), ("ium", "um", 4),
+    ("ogue", "og", 4), ("grey", "gray", 0), ("yjama", "ajama", 1), ("eable", "able", 3),
 )  # fmt: skip
 
 
@@ -215,7 +215,7 @@ class Speller:
 
     def shopper_word(self, word: str) -> str | None:
         """The catalog's word for a shopper's word it does not use (see the module)."""
-        if word in self.catalog or not self.catalog:
+        if word in self.catalog or not self.catalog or word in PARSER_WORDS:
             return None
         stem = word[:-1]
         if word.endswith("s") and 2 <= len(stem) <= 3 and stem == stem[0] * len(stem):
@@ -223,13 +223,14 @@ class Speller:
         for other in SHOPPER_NAMES.get(word, ()):
             if other in self.catalog:
                 return other
-        for british, american in SPELLINGS:
+        for british, american, least in SPELLINGS:
             for a, b in ((british, american), (american, british)):
-                at = word.rfind(a)
-                if at > 0 or (at == 0 and a == "grey"):
-                    other = word[:at] + b + word[at + len(a) :]
-                    if other in self.catalog and other != word:
-                        return other
+                plural = "s" if word.endswith(a + "s") else ""
+                if not word.endswith(a + plural) or len(word) - len(a + plural) < least:
+                    continue
+                other = word[: len(word) - len(a + plural)] + b + plural
+                if other in self.catalog:
+                    return other
         return None
 
     def word(self, word: str) -> str | None:
@@ -242,6 +243,10 @@ class Speller:
                 return self.joined[stem] + ending
         if len(word) < MIN_LENGTH or word in self.known or "'" in word:
             return None
+        return self._typo(word)
+
+    def _typo(self, word: str) -> str | None:
+        """The closest word the shop knows within the edit distance allowed, or None."""
         distance = 2 if len(word) >= 8 else 1
         found = self.symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
         if not found:
@@ -274,7 +279,12 @@ class Speller:
                 first, second = lower.split("-", 1)
                 joined = first + second
                 found = joined if joined in self.catalog else self.clipped(first, second)
-            elif lower.isalpha() and lower not in self.known and 5 <= len(lower) <= 10:
+            elif (
+                lower.isalpha()
+                and lower not in self.known
+                and 5 <= len(lower) <= 10
+                and self._typo(lower) is None  # "cabel" is a misspelt "cable", not clipped
+            ):
                 for cut in range(2, len(lower) - 1):
                     if found := self.clipped(lower[:cut], lower[cut:]):
                         break

@@ -122,3 +122,15 @@ async def test_a_budget_nothing_meets_names_the_closest_and_asks() -> None:
     assert "Fewer items" not in plan.message  # one item: fewer would not help
     assert plan.message.rstrip().endswith("or what else to look for.")
     assert not plan.adds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "could you order four of them",  # "could" is no British "cold", "four" no "for"
+        "a usb cabel",  # a misspelt word is put right, not read as clipped words
+    ],
+)
+def test_everyday_words_are_not_renamed(text: str) -> None:
+    fixed = Speller(catalog_words([*CATALOG, "Cold Brew Coffee", "Shampoo for Dogs", "Cable"]))
+    assert fixed.correct(text).text == text.replace("cabel", "cable")
