@@ -87,7 +87,9 @@ def test_a_budget_said_roughly_is_marked_approximate(text: str) -> None:
     assert all("so" not in i.query.split() for i in intent.items)
 
 
-@pytest.mark.parametrize("text", ["headphones under $50", "headphones, budget $50", "headphones, max $50"])
+@pytest.mark.parametrize(
+    "text", ["headphones under $50", "headphones, budget $50", "headphones, max $50"]
+)
 def test_a_budget_said_exactly_is_a_hard_limit(text: str) -> None:
     intent = parser.parse(text).intent
     assert isinstance(intent, Buy) and not intent.constraints.budget_approximate
