@@ -90,6 +90,10 @@ class Search(Model):
     query: str = Field(min_length=1, max_length=200)
     max_price_cents: int | None = Field(None, ge=0)
     cheapest: bool = False
+    attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="A size or colour asked about ('do you have these socks in large?')",
+    )
 
 
 class ApplyCoupon(Model):

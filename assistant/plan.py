@@ -555,7 +555,7 @@ async def generate_plan(
         case ViewCart():
             return Plan(steps=[ViewCartStep()], outcome="answer")
         case Search():
-            return await _search(intent, commerce)
+            return await _search(intent, commerce, ctx)
         case ApplyCoupon():
             return await _checkout(ctx.budget_cents, intent.code, commerce, ctx)
         case OrderStatus():
@@ -1044,7 +1044,7 @@ async def _buy(
         if bare and not (only.attributes or only.pack_size or only.brand or only.cheapest):
             # one bare word ("headphones") with no word of wanting: what the shop has of
             # it, to choose from, rather than a purchase of one the person did not pick
-            listed = await _search(Search(query=only.query), commerce)
+            listed = await _search(Search(query=only.query), commerce, ctx)
             if any(isinstance(s, SearchStep) and s.results for s in listed.steps):
                 return listed
     constraints = intent.constraints
@@ -1530,7 +1530,71 @@ async def _change_quantity(
     return _after_edit([step], message, ctx)
 
 
-async def _search(intent: Search, commerce: CommerceReader) -> Plan:
+FOCUS_WORDS = frozenset({"it", "them", "these", "those", "this", "that", "one", "ones", "pair"})
+
+
+def _in_focus(query: str, ctx: PlanContext) -> str | None:
+    """The product of the conversation that `query` ("these socks", "it") names: the item
+    last discussed whose name holds the query's words, else None."""
+    wanted = {_singular(w) for w in re.findall(r"[a-z0-9]+", query.lower())} - FOCUS_WORDS
+    if not wanted and ctx.last_items:  # "it", "them", "these": the item last discussed
+        return ctx.last_items[-1].name.split(",")[0]
+    for line in reversed(ctx.last_items):
+        named = {_singular(w) for w in re.findall(r"[a-z0-9]+", line.name.lower())}
+        if wanted and wanted <= named:
+            return line.name.split(",")[0]
+    return None
+
+
+async def _variant_answer(intent: Search, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    """ "Do you have these socks in large?", "does the belt come in blue?": whether the
+    product (the one in focus, or those the words find) comes in that size or colour and
+    has it in stock, with what it does come in; nothing is added or bought."""
+    focus = _in_focus(intent.query, ctx)
+    found = await commerce.search(focus or intent.query, limit=5)
+    if focus:
+        found = [p for p in found if p.name.lower() == focus.lower()] or found[:1]
+    asked = " and ".join(
+        f"size {value}" if key == "size" else value for key, value in intent.attributes.items()
+    )
+    step = SearchStep(query=focus or intent.query, results=[p.product_id for p in found])
+    if not focus and set(intent.query.split()) <= FOCUS_WORDS:
+        return _clarify(f"Which product would you like in {asked}?")
+    if not found:
+        return Plan(steps=[step], outcome="answer", message=f"We don't carry {intent.query}.")
+    probe = ItemRequest(query=intent.query, attributes=intent.attributes)
+    lines: list[str] = []
+    for product in found[:3]:
+        fits = [v for v in product.variants if _matches_attributes(v, probe)]
+        stocked = [v for v in fits if _in_stock(v, 1)]
+        if stocked:
+            lines.append(
+                f"- Yes: {product.name} comes in {asked}, in stock: "
+                + "; ".join(f"{v.name} ({money(v.price_cents)})" for v in stocked[:3])
+            )
+        elif fits:
+            lines.append(f"- {product.name} comes in {asked}, but that is out of stock now")
+        else:
+            offered = [
+                ("sizes " if key == "size" else f"{key}s ")
+                + ", ".join(
+                    sorted({v.attributes[key] for v in product.variants if key in v.attributes})
+                )
+                for key in intent.attributes
+                if any(key in v.attributes for v in product.variants)
+            ]
+            also = f"; it comes in {'; '.join(offered)}" if offered else ""
+            lines.append(f"- {product.name} does not come in {asked}{also}")
+    return Plan(
+        steps=[step],
+        outcome="answer",
+        message="\n".join(lines) + "\nSay “buy …” with the size or colour to order one.",
+    )
+
+
+async def _search(intent: Search, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    if intent.attributes:
+        return await _variant_answer(intent, commerce, ctx)
     found = await commerce.search(intent.query, max_price_cents=intent.max_price_cents, limit=5)
     if intent.cheapest:
         found = sorted(found, key=lambda p: p.min_price_cents)

@@ -746,6 +746,16 @@ class OfflineParser:
         if search_only and budget is not None and re.search(r"\blook(?:ing)? for\b", lowered):
             search_only = False  # "looking for a wireless mouse, $20ish": one to propose
         items = self._items(self._strip_spans(lowered), notes)
+        if not items and re.search(r"\b(?:do you have|does|do|come|comes|have)\b", lowered):
+            # "do you have them in large?": a size or colour of the item in focus
+            probe = self._item(re.sub(r"[?!.,]", " ", self._strip_spans(lowered)) + " zzitem")
+            asked = {
+                k: v
+                for k, v in (probe.attributes if probe else {}).items()
+                if k in ("size", "color", "length")
+            }
+            if asked:
+                return Search(query="it", attributes=asked)
         if not items:
             if coupon:
                 return ApplyCoupon(code=coupon)
@@ -789,6 +799,9 @@ class OfflineParser:
                 query=first.query,
                 max_price_cents=first.max_unit_price_cents or budget,
                 cheapest=first.cheapest,
+                attributes={
+                    k: v for k, v in first.attributes.items() if k in ("size", "color", "length")
+                },
             )
         vague = [i for i in items if set(i.query.split()) <= VAGUE | FILLER | PLACES]
         if vague:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.intents import Buy
+from assistant.intents import Buy, Search
 from assistant.llm.offline import OfflineParser
-from assistant.plan import RefuseStep, generate_plan
+from assistant.plan import PlanContext, RefundLine, RefuseStep, generate_plan
 from assistant.spelling import Speller, catalog_words
 from tests.unit.assistant.shop import FakeShop
 
@@ -136,3 +136,29 @@ async def test_a_budget_nothing_meets_names_the_closest_and_asks() -> None:
 def test_everyday_words_are_not_renamed(text: str) -> None:
     fixed = Speller(catalog_words([*CATALOG, "Cold Brew Coffee", "Shampoo for Dogs", "Cable"]))
     assert fixed.correct(text).text == text.replace("cabel", "cable")
+
+
+async def test_a_size_or_colour_question_is_answered_from_the_variants() -> None:
+    intent = parser.parse("do you have the noise cancelling headphones in silver?").intent
+    assert isinstance(intent, Search) and intent.attributes == {"color": "silver"}
+    plan = await generate_plan(intent, FakeShop())
+    assert plan.outcome == "answer" and not plan.adds
+    assert "Yes: Noise Cancelling Headphones comes in silver" in plan.message
+    plan = await generate_plan(
+        parser.parse("does the usb-c cable come in white?").intent, FakeShop()
+    )
+    assert "does not come in white; it comes in colors black" in plan.message
+
+
+async def test_a_size_or_colour_question_about_it_means_the_item_in_focus() -> None:
+    focus = PlanContext(
+        last_items=[RefundLine(sku="HP-BLA", name="Noise Cancelling Headphones, black", quantity=1)]
+    )
+    intent = parser.parse("do you have them in silver?").intent
+    assert isinstance(intent, Search)
+    plan = await generate_plan(intent, FakeShop(), focus)
+    assert (
+        plan.outcome == "answer" and "Noise Cancelling Headphones comes in silver" in plan.message
+    )
+    asked = await generate_plan(intent, FakeShop())  # nothing in focus: which one?
+    assert asked.outcome == "clarify"
