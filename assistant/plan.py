@@ -1160,7 +1160,7 @@ async def _buy(
             steps,
             budget_cents=budget,
         )
-    if approximate and said_budget is not None:
+    if approximate and said_budget is not None and budget is not None:
         notes.append(
             f"you said about {money(said_budget)}, so I kept the items to at most "
             f"{money(budget)} (up to {APPROXIMATE_ALLOWANCE}% over a rough amount): they come to "

@@ -109,6 +109,17 @@ NO = {
     "never mind", "nevermind", "no thanks", "no thank you", "abort", "forget it",
 }  # fmt: skip
 
+# words after a "yes"/"ok" that change the request rather than approve it
+EDIT_AFTER_YES = re.compile(
+    r"\b(?:make|change|set|add|remove|take|drop|instead|but|only|actually|swap|switch|"
+    r"rather|more|less|fewer|another)\b|\d|\b(?:"
+    + "|".join(
+        w
+        for w in NUMBER_WORDS
+        if NUMBER_WORDS[w] > 1 and w not in ("both", "couple", "pair", "few")
+    )
+    + r")\b"
+)
 INJECTION = re.compile(
     r"(ignore (?:the |my |all |your |previous |prior )*(?:budget|limit|instructions?|rules?|confirmation)"
     r"|(?:approve|confirm) (?:it |this |the order )?(?:yourself|automatically|for me)"
@@ -599,10 +610,14 @@ class OfflineParser:
     @staticmethod
     def _yes_no(bare: str) -> Confirm | Decline | None:
         phrase = bare.strip(" !.")
-        if phrase in YES or any(
-            phrase.startswith(y + " ") for y in ("yes", "yeah", "yep", "ok", "sure")
-        ):
+        if phrase in YES:
             return Confirm()
+        for y in ("yes", "yeah", "yep", "ok", "okay", "sure"):
+            if phrase.startswith(y + " "):
+                # "ok make that 4", "yes but only two": a yes with an edit is the edit
+                if EDIT_AFTER_YES.search(phrase[len(y) :]):
+                    return None
+                return Confirm()
         if (
             phrase in NO
             or any(phrase.startswith(n + " ") for n in ("no", "nope", "nah", "cancel", "stop"))
@@ -788,7 +803,7 @@ class OfflineParser:
                     r"|\b(?:how|much|would|cost|costs|tax|taxes|shipped|shipping|price|total|including"
                     r"|what|whats|what's|is|be|will|does|do|the|a|an|with|come|comes|to|out|for|plus"
                     r"|which|are|ok|okay|good|fine|safe|year|years|old|any|there|it|best|better"
-                    r"|can|you|recommend|suggest|should|i|get)\b",
+                    r"|can|you|recommend|suggest|should|i|get|available|availability|stocked|stock)\b",
                     " ",
                     first.query,
                 ).split()

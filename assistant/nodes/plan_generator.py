@@ -46,7 +46,7 @@ async def plan_generator(
         plan = await generate_plan(intent, runtime.context.commerce, context)
         asked = state.get("asked")
         if asked and not editing:
-            plan = await _answer_to_question(
+            plan = await answer_to_question(
                 asked, state.get("text", ""), intent, plan, runtime.context, context
             )
     except CommerceError as exc:
@@ -82,7 +82,7 @@ async def plan_generator(
     return update
 
 
-async def _answer_to_question(
+async def answer_to_question(
     asked: dict[str, Any],
     text: str,
     intent: Intent,

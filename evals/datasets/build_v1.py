@@ -2225,6 +2225,23 @@ def shopper_words() -> None:
         intent = intent.model_copy(update={"constraints": Constraints(
             budget_cents=said, budget_approximate=True)})  # fmt: skip
         add(cat, text, intent, purchase_steps([chosen]), "checkout", lines=[chosen])
+    # a size or colour asked about: answered from the variants, nothing bought
+    for text, query, size in (
+        ("do you have the Everwear Lite Wool Socks in large?", "everwear lite wool socks", "L"),
+        ("does the Northfold Eco Rain Jacket come in medium?", "northfold eco rain jacket", "M"),
+        ("is the Threadline Signature Rain Jacket available in XL?",
+         "threadline signature rain jacket", "XL"),
+        ("do you have Cobble & Knit Pro Wool Socks in small", "cobble & knit pro wool socks", "S"),
+    ):  # fmt: skip
+        add(cat, text, Search(query=query, attributes={"size": size}), ["search"], "answer",
+            final={"pending_confirmation": False})  # fmt: skip
+    # a quantity said after a question (here about a coupon) is the asked item's, never a
+    # line the cart held before
+    for answer, n in (("make it four", 4), ("actually 5", 5), ("ok make that 4 then", 4)):
+        add(cat, ["buy a 4-pack of AA batteries with code SAVE10", answer],
+            ChangeQuantity(quantity=n), [*purchase_steps([line(AA[4], n)], coupon=True)],
+            "checkout", lines=[line(AA[4], n)],
+            context={"cart": []})  # fmt: skip
     # a budget nothing of the kind meets: said so with the closest, never a purchase over it
     for text, query, words, budget in (
         ("Buy a blender under $40", "blender", ("blender",), 4000),

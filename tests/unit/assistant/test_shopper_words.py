@@ -162,3 +162,15 @@ async def test_a_size_or_colour_question_about_it_means_the_item_in_focus() -> N
     )
     asked = await generate_plan(intent, FakeShop())  # nothing in focus: which one?
     assert asked.outcome == "clarify"
+
+
+@pytest.mark.parametrize(
+    "text", ["ok make that 4 then", "yes but only two", "yeah, 3 of them", "ok add another"]
+)
+def test_a_yes_with_an_edit_is_the_edit_never_an_approval(text: str) -> None:
+    assert parser.parse(text, awaiting_confirmation=True).intent.kind != "confirm"
+
+
+@pytest.mark.parametrize("text", ["yes please", "ok go ahead", "yes that one", "sure, place it"])
+def test_a_plain_yes_is_still_a_yes(text: str) -> None:
+    assert parser.parse(text, awaiting_confirmation=True).intent.kind == "confirm"
