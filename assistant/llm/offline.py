@@ -587,6 +587,8 @@ class OfflineParser:
             bare = _bare(without_injection)
         if awaiting_confirmation or (len(bare.split()) <= 4 and not CHECKOUT_WORDS.search(bare)):
             answer = self._yes_no(bare)
+            if isinstance(answer, Confirm) and re.search(r"\d", without_injection):
+                answer = None  # "yeah, 3 of them": a number makes it an edit, not a yes
             if answer is not None and not dropped:
                 return ParsedMessage(intent=answer, notes=notes)
             if isinstance(answer, Confirm) and dropped:
