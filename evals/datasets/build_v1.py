@@ -2237,7 +2237,7 @@ def shopper_words() -> None:
             final={"pending_confirmation": False})  # fmt: skip
     # a quantity said after a question (here about a coupon) is the asked item's, never a
     # line the cart held before
-    for answer, n in (("make it four", 4), ("actually 5", 5), ("ok make that 4 then", 4)):
+    for answer, n in (("make it five", 5), ("actually 6", 6), ("ok make that 5 then", 5)):
         add(cat, ["buy a 4-pack of AA batteries with code SAVE10", answer],
             ChangeQuantity(quantity=n), [*purchase_steps([line(AA[4], n)], coupon=True)],
             "checkout", lines=[line(AA[4], n)],
