@@ -347,9 +347,19 @@ async def _possible(case: ShopperCase, shopper: Shopper) -> bool:
             for variant in product.get("variants") or []
             if (variant.get("available") is None or int(variant["available"]) >= max(item.qty, 1))
             and same_kind(item, f"{product.get('name', '')} {variant.get('name', '')}")
+            and _has_size(item, variant)
         ]
         cheapest += min(prices, default=0) * max(item.qty, 1)
     return cheapest <= case.budget_cents
+
+
+def _has_size(item: Line, variant: dict[str, Any]) -> bool:
+    """The variant is in the size the item asks for (any, when it asks for none)."""
+    if item.size is None:
+        return True
+    size = (variant.get("attributes") or {}).get("size")
+    parts = [p.strip().lower() for p in str(variant.get("name", "")).split(",")]
+    return item.size.lower() in ({str(size).lower()} if size else set(parts))
 
 
 def _named_order(case: ShopperCase, refs: dict[str, str]) -> str | None:
