@@ -776,9 +776,14 @@ def _kind_named(product_type: str, said: str) -> str:
     return " ".join(w.upper() if len(w) <= 3 and w.isalnum() else w for w in words)
 
 
-def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
+def _ambiguous(
+    item: ItemRequest, products: Sequence[Product], budget: int | None = None
+) -> str | None:
     """One bare word ("cable", "batteries") that names several different products: ask
-    which, unless the person said the cheapest, a brand, or an attribute."""
+    which, unless the person said the cheapest, a brand, or an attribute, or the budget
+    leaves one kind ("$25 for a backpack": not the hiking kind that starts at $60)."""
+    if budget is not None:
+        products = [p for p in products if p.min_price_cents * item.quantity <= budget]
     words = {_singular(w) for w in _words(item.query)}
     if len(words) != 1 or item.cheapest or item.brand or item.attributes or item.pack_size:
         return None
@@ -811,6 +816,7 @@ async def _resolve(
     preferred: Sequence[str],
     substitutions: bool,
     exact: OrderLine | None = None,
+    budget: int | None = None,
 ) -> tuple[list[PlanStep], _Choice | None, str | None, str]:
     """Steps, the choice (or None), and when None the reason and its refuse/clarify code.
     `exact` (a line of an earlier order) is taken as it was when it is still in stock."""
@@ -859,7 +865,7 @@ async def _resolve(
     if preferred:
         branded.sort(key=lambda p: not any(b.lower() in p.brand.lower() for b in preferred))
     branded = _closest(branded, item)
-    if question := _ambiguous(item, branded):
+    if question := _ambiguous(item, branded, budget):
         return steps, None, question, "ambiguous"
     ordered = _preferred_order(branded, item)
     # the best match that has what was asked in stock, else the best that has it at all
@@ -1062,7 +1068,7 @@ async def _buy(
     for index, item in enumerate(intent.items):
         found, choice, reason, code = await _resolve(
             item, commerce, constraints.preferred_brands, constraints.substitutions_allowed,
-            exact[index] if index < len(exact) else None,
+            exact[index] if index < len(exact) else None, budget,
         )  # fmt: skip
         steps += found
         if (
