@@ -2196,7 +2196,7 @@ def shopper_words() -> None:
         ),
         ("buy me a scifi novel", "science fiction novel", ("science fiction", "novel")),
         (
-            "one nonstick frying pan, the non-stick skillet",
+            "one non-stick skillet please",
             "nonstick skillet",
             ("nonstick", "skillet"),
         ),
