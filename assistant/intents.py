@@ -45,6 +45,11 @@ class ItemRequest(Model):
 
 class Constraints(Model):
     budget_cents: int | None = Field(None, ge=0, description="Total budget for the whole purchase")
+    budget_approximate: bool = Field(
+        False,
+        description="The budget was said roughly ('about $20', '$20ish', '~$20'): a soft limit "
+        "on the items' prices, up to 10% over it, tax and shipping on top",
+    )
     substitutions_allowed: bool = True
     preferred_brands: list[str] = Field(default_factory=list)
     ship_to: str | None = Field(None, description="'home' or a named address")
@@ -85,6 +90,10 @@ class Search(Model):
     query: str = Field(min_length=1, max_length=200)
     max_price_cents: int | None = Field(None, ge=0)
     cheapest: bool = False
+    attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="A size or colour asked about ('do you have these socks in large?')",
+    )
 
 
 class ApplyCoupon(Model):

@@ -555,7 +555,7 @@ async def generate_plan(
         case ViewCart():
             return Plan(steps=[ViewCartStep()], outcome="answer")
         case Search():
-            return await _search(intent, commerce)
+            return await _search(intent, commerce, ctx)
         case ApplyCoupon():
             return await _checkout(ctx.budget_cents, intent.code, commerce, ctx)
         case OrderStatus():
@@ -776,9 +776,14 @@ def _kind_named(product_type: str, said: str) -> str:
     return " ".join(w.upper() if len(w) <= 3 and w.isalnum() else w for w in words)
 
 
-def _ambiguous(item: ItemRequest, products: Sequence[Product]) -> str | None:
+def _ambiguous(
+    item: ItemRequest, products: Sequence[Product], budget: int | None = None
+) -> str | None:
     """One bare word ("cable", "batteries") that names several different products: ask
-    which, unless the person said the cheapest, a brand, or an attribute."""
+    which, unless the person said the cheapest, a brand, or an attribute, or the budget
+    leaves one kind ("$25 for a backpack": not the hiking kind that starts at $60)."""
+    if budget is not None:
+        products = [p for p in products if p.min_price_cents * item.quantity <= budget]
     words = {_singular(w) for w in _words(item.query)}
     if len(words) != 1 or item.cheapest or item.brand or item.attributes or item.pack_size:
         return None
@@ -811,6 +816,7 @@ async def _resolve(
     preferred: Sequence[str],
     substitutions: bool,
     exact: OrderLine | None = None,
+    budget: int | None = None,
 ) -> tuple[list[PlanStep], _Choice | None, str | None, str]:
     """Steps, the choice (or None), and when None the reason and its refuse/clarify code.
     `exact` (a line of an earlier order) is taken as it was when it is still in stock."""
@@ -859,7 +865,7 @@ async def _resolve(
     if preferred:
         branded.sort(key=lambda p: not any(b.lower() in p.brand.lower() for b in preferred))
     branded = _closest(branded, item)
-    if question := _ambiguous(item, branded):
+    if question := _ambiguous(item, branded, budget):
         return steps, None, question, "ambiguous"
     ordered = _preferred_order(branded, item)
     # the best match that has what was asked in stock, else the best that has it at all
@@ -1044,18 +1050,25 @@ async def _buy(
         if bare and not (only.attributes or only.pack_size or only.brand or only.cheapest):
             # one bare word ("headphones") with no word of wanting: what the shop has of
             # it, to choose from, rather than a purchase of one the person did not pick
-            listed = await _search(Search(query=only.query), commerce)
+            listed = await _search(Search(query=only.query), commerce, ctx)
             if any(isinstance(s, SearchStep) and s.results for s in listed.steps):
                 return listed
     constraints = intent.constraints
     budget = constraints.budget_cents if constraints.budget_cents is not None else ctx.budget_cents
     steps: list[PlanStep] = []
     notes: list[str] = []
+    # a budget said roughly ("about $20") is a soft limit on the items' prices: up to
+    # APPROXIMATE_ALLOWANCE over it, tax and shipping on top, said so in the quote; the
+    # approval is asked as for any purchase (ADR 25)
+    said_budget = budget
+    approximate = constraints.budget_approximate and budget is not None
+    if approximate and budget is not None:
+        budget = budget * (100 + APPROXIMATE_ALLOWANCE) // 100
     substituted = False
     for index, item in enumerate(intent.items):
         found, choice, reason, code = await _resolve(
             item, commerce, constraints.preferred_brands, constraints.substitutions_allowed,
-            exact[index] if index < len(exact) else None,
+            exact[index] if index < len(exact) else None, budget,
         )  # fmt: skip
         steps += found
         if (
@@ -1142,13 +1155,9 @@ async def _buy(
             ):
                 return plan
             return await _buy(intent.model_copy(update={"items": cheaper}), commerce, ctx)
-        return _refuse(
-            f"The cheapest choice comes to {money(subtotal)} before tax and shipping, over your "
-            f"{money(budget)} budget. Fewer items would fit.",
-            "over_budget",
-            steps,
-            budget_cents=budget,
-        )
+        return _refuse(over_budget_message(intent.items, steps, subtotal, budget, said_budget,
+                                           approximate=approximate),
+                       "over_budget", steps, budget_cents=budget)  # fmt: skip
     if budget is not None and subtotal > budget:
         return _refuse(
             f"That comes to {money(subtotal)} before tax and shipping, over your {money(budget)} budget. "
@@ -1157,6 +1166,13 @@ async def _buy(
             steps,
             budget_cents=budget,
         )
+    if approximate and said_budget is not None and budget is not None:
+        notes.append(
+            f"you said about {money(said_budget)}, so I kept the items to at most "
+            f"{money(budget)} (up to {APPROXIMATE_ALLOWANCE}% over a rough amount): they come to "
+            f"{money(subtotal)}, and tax and shipping are on top, as the total shows"
+        )
+        budget = None  # the soft limit held the items; the total is the person's to approve
     coupon = intent.coupon_code or ctx.coupon_code
     if not intent.checkout and not ctx.checkout_pending:
         names = ", ".join(f"{s.quantity} x {s.name}" for s in steps if isinstance(s, AddToCartStep))
@@ -1184,6 +1200,34 @@ async def _buy(
         steps=steps, outcome="substitute" if substituted else "checkout", message=message,
         budget_cents=budget, coupon_code=coupon, notes=notes,
     )  # fmt: skip
+
+
+APPROXIMATE_ALLOWANCE = 10
+"""How far over a budget said roughly ("about $20") the items may go, in percent."""
+
+
+def over_budget_message(
+    items: Sequence[ItemRequest],
+    steps: Sequence[PlanStep],
+    subtotal: int,
+    budget: int,
+    said: int | None,
+    *,
+    approximate: bool,
+) -> str:
+    """Nothing the shop has fits the budget: says so, names the closest it found and asks,
+    never proposing a purchase over the budget."""
+    chosen = [s for s in steps if isinstance(s, AddToCartStep)]
+    closest = ", ".join(f"{s.quantity} x {s.name}" for s in chosen)
+    limit = money(said if said is not None else budget)
+    rough = f" (about {limit}: I allowed up to {money(budget)})" if approximate else ""
+    several = len(items) > 1 or any(i.quantity > 1 for i in items)
+    fewer = " Fewer items would fit;" if several else ""
+    return (
+        f"Nothing we carry fits your {limit} budget{rough}. The closest is {closest}, "
+        f"{money(subtotal)} before tax and shipping.{fewer} I won't order over your budget: "
+        f"tell me a budget of at least {money(subtotal)} to have it quoted, or what else to look for."
+    )
 
 
 SUGGESTIONS = 3
@@ -1492,7 +1536,71 @@ async def _change_quantity(
     return _after_edit([step], message, ctx)
 
 
-async def _search(intent: Search, commerce: CommerceReader) -> Plan:
+FOCUS_WORDS = frozenset({"it", "them", "these", "those", "this", "that", "one", "ones", "pair"})
+
+
+def _in_focus(query: str, ctx: PlanContext) -> str | None:
+    """The product of the conversation that `query` ("these socks", "it") names: the item
+    last discussed whose name holds the query's words, else None."""
+    wanted = {_singular(w) for w in re.findall(r"[a-z0-9]+", query.lower())} - FOCUS_WORDS
+    if not wanted and ctx.last_items:  # "it", "them", "these": the item last discussed
+        return ctx.last_items[-1].name.split(",")[0]
+    for line in reversed(ctx.last_items):
+        named = {_singular(w) for w in re.findall(r"[a-z0-9]+", line.name.lower())}
+        if wanted and wanted <= named:
+            return line.name.split(",")[0]
+    return None
+
+
+async def _variant_answer(intent: Search, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    """ "Do you have these socks in large?", "does the belt come in blue?": whether the
+    product (the one in focus, or those the words find) comes in that size or colour and
+    has it in stock, with what it does come in; nothing is added or bought."""
+    focus = _in_focus(intent.query, ctx)
+    found = await commerce.search(focus or intent.query, limit=5)
+    if focus:
+        found = [p for p in found if p.name.lower() == focus.lower()] or found[:1]
+    asked = " and ".join(
+        f"size {value}" if key == "size" else value for key, value in intent.attributes.items()
+    )
+    step = SearchStep(query=focus or intent.query, results=[p.product_id for p in found])
+    if not focus and set(intent.query.split()) <= FOCUS_WORDS:
+        return _clarify(f"Which product would you like in {asked}?")
+    if not found:
+        return Plan(steps=[step], outcome="answer", message=f"We don't carry {intent.query}.")
+    probe = ItemRequest(query=intent.query, attributes=intent.attributes)
+    lines: list[str] = []
+    for product in found[:3]:
+        fits = [v for v in product.variants if _matches_attributes(v, probe)]
+        stocked = [v for v in fits if _in_stock(v, 1)]
+        if stocked:
+            lines.append(
+                f"- Yes: {product.name} comes in {asked}, in stock: "
+                + "; ".join(f"{v.name} ({money(v.price_cents)})" for v in stocked[:3])
+            )
+        elif fits:
+            lines.append(f"- {product.name} comes in {asked}, but that is out of stock now")
+        else:
+            offered = [
+                ("sizes " if key == "size" else f"{key}s ")
+                + ", ".join(
+                    sorted({v.attributes[key] for v in product.variants if key in v.attributes})
+                )
+                for key in intent.attributes
+                if any(key in v.attributes for v in product.variants)
+            ]
+            also = f"; it comes in {'; '.join(offered)}" if offered else ""
+            lines.append(f"- {product.name} does not come in {asked}{also}")
+    return Plan(
+        steps=[step],
+        outcome="answer",
+        message="\n".join(lines) + "\nSay “buy …” with the size or colour to order one.",
+    )
+
+
+async def _search(intent: Search, commerce: CommerceReader, ctx: PlanContext) -> Plan:
+    if intent.attributes:
+        return await _variant_answer(intent, commerce, ctx)
     found = await commerce.search(intent.query, max_price_cents=intent.max_price_cents, limit=5)
     if intent.cheapest:
         found = sorted(found, key=lambda p: p.min_price_cents)

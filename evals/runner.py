@@ -16,13 +16,15 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
 from assistant.intents import Confirm, Decline, ParsedMessage
+from assistant.nodes.plan_generator import answer_to_question
 from assistant.plan import Plan, PlanContext, RefundLine, generate_plan
 from assistant.spelling import speller_for
+from assistant.state import AssistantContext
 from evals.backends import Parser, Usage
 from evals.dataset import PLAN_ORDER_ID, Case, catalog_facts
 from evals.metrics import (
@@ -96,6 +98,32 @@ class _Conversation:
     commerce: SnapshotCommerce
     context: PlanContext = field(default_factory=PlanContext)
     pending: Plan | None = None
+    # the request a question was asked about, which the next answer completes (as the
+    # graph's clarification node keeps it): {"text", "about"}
+    asked: dict[str, Any] | None = None
+
+
+@dataclass
+class _Reparse:
+    """The backend as the graph's plan_generator reads an earlier request again."""
+
+    parser: Parser
+
+    async def parse(self, text: str) -> ParsedMessage:
+        parsed, _usage = await self.parser.parse(text, awaiting_confirmation=False)
+        return parsed
+
+
+ASKED_ABOUT = ("ambiguous", "substitute", "coupon", "budget")
+
+
+def _asked(plan: Plan, text: str) -> dict[str, Any] | None:
+    """What the clarification node keeps of a question, so the answer completes it."""
+    last = plan.steps[-1]
+    about = getattr(last, "about", None) if last.kind == "clarify" else None
+    if last.kind == "refuse" and getattr(last, "code", None) in ("over_budget", "over_price_cap"):
+        about = "budget"
+    return {"text": text, "about": about} if about in ASKED_ABOUT else None
 
 
 def _start(case: Case) -> _Conversation:
@@ -119,9 +147,12 @@ def _after_confirm(plan: Plan) -> list[Any]:
     return [s for s in plan.steps if s.kind in ("cancel_order", "refund")]
 
 
-async def _turn(conv: _Conversation, parsed: ParsedMessage) -> tuple[list[Any], str]:
+async def _turn(
+    conv: _Conversation, parsed: ParsedMessage, text: str = "", parser: Parser | None = None
+) -> tuple[list[Any], str]:
     """The steps and outcome of one turn; applies its cart effects to the conversation."""
     intent = parsed.intent
+    asked, conv.asked = conv.asked, None
     if conv.pending is not None and isinstance(intent, Confirm):
         steps, outcome = _after_confirm(conv.pending), conv.pending.outcome
         conv.pending = None
@@ -132,8 +163,17 @@ async def _turn(conv: _Conversation, parsed: ParsedMessage) -> tuple[list[Any], 
         conv.context = PlanContext()
         return [], "answer"
     plan = await generate_plan(intent, conv.commerce, conv.context)
+    if asked is not None and parser is not None and conv.pending is None:
+        context = AssistantContext(
+            commerce=cast(Any, conv.commerce), parser=cast(Any, _Reparse(parser))
+        )
+        plan = await answer_to_question(asked, text, intent, plan, context, conv.context)
+    if conv.pending is None:
+        conv.asked = _asked(plan, text)
     cart = conv.commerce.cart_lines
-    for step in plan.steps:
+    # a question or a refusal goes to the clarification node: none of its steps is run
+    run = plan.outcome not in ("clarify", "refuse")
+    for step in plan.steps if run else ():
         if step.kind == "add_to_cart":
             cart[step.sku] = cart.get(step.sku, 0) + step.quantity
         elif step.kind == "remove_from_cart":
@@ -153,6 +193,10 @@ async def _turn(conv: _Conversation, parsed: ParsedMessage) -> tuple[list[Any], 
     else:
         conv.pending = None
     return list(plan.steps), plan.outcome
+
+
+async def _corrected(text: str) -> str:
+    return (await speller_for(SnapshotCommerce())).correct(text).text
 
 
 async def _parse(parser: Parser, text: str, awaiting: bool) -> tuple[ParsedMessage, float, Usage]:
@@ -217,12 +261,12 @@ async def _score_plan(case: Case, parser: Parser, last: ParsedMessage, result: C
     for text in texts[:-1]:
         earlier, latency, usage = await _parse(parser, text, conv.pending is not None)
         _count(result, latency, usage)
-        await _turn(conv, earlier)
+        await _turn(conv, earlier, await _corrected(text), parser)
     if (conv.pending is not None) != case.context.awaiting_confirmation:
         # earlier turns went differently: parse the last message in the context they left
         last, latency, usage = await _parse(parser, texts[-1], conv.pending is not None)
         _count(result, latency, usage)
-    steps, outcome = await _turn(conv, last)
+    steps, outcome = await _turn(conv, last, await _corrected(texts[-1]), parser)
     kinds = [s.kind for s in steps]
     expected = case.expected
     result.plan_predicted = kinds

@@ -109,6 +109,17 @@ NO = {
     "never mind", "nevermind", "no thanks", "no thank you", "abort", "forget it",
 }  # fmt: skip
 
+# words after a "yes"/"ok" that change the request rather than approve it
+EDIT_AFTER_YES = re.compile(
+    r"\b(?:make|change|set|add|remove|take|drop|instead|but|only|actually|swap|switch|"
+    r"rather|more|less|fewer|another)\b|\d|\b(?:"
+    + "|".join(
+        w
+        for w in NUMBER_WORDS
+        if NUMBER_WORDS[w] > 1 and w not in ("both", "couple", "pair", "few")
+    )
+    + r")\b"
+)
 INJECTION = re.compile(
     r"(ignore (?:the |my |all |your |previous |prior )*(?:budget|limit|instructions?|rules?|confirmation)"
     r"|(?:approve|confirm) (?:it |this |the order )?(?:yourself|automatically|for me)"
@@ -215,6 +226,12 @@ BUDGET_HAVE = re.compile(
     + r"|(?<![\w$.])" + CASH + r"\s+(?:is all i (?:have|got)|to spend|is my limit|is the limit|max\b|tops\b)",
     re.IGNORECASE,
 )  # fmt: skip
+# an amount said roughly: "about $20", "around 20 bucks", "roughly $20", "$20 or so"
+APPROXIMATE = re.compile(
+    r"\b(?:about|around|roughly|approximately|approx|ish|give or take|or so|ballpark)\b"
+    r"(?:\s+(?:about|around|like))?\s*\$?\s*\d|\d\s*(?:dollars?|bucks|usd)?\s*(?:or so|give or take)\b",
+    re.I,
+)
 BUDGET_SUFFIX = re.compile(r"\$\s*(\d+(?:[.,]\d{1,2})?)\s*(?:budget|max|tops|or less)", re.I)
 COUPON = re.compile(
     r"\b(?:(?:promo|discount|coupon|voucher)(?:\s*code)?|code)\b\s*[:=,]?\s*([A-Za-z0-9][A-Za-z0-9_-]{2,31})\b",
@@ -497,6 +514,7 @@ def _clean(text: str) -> str:
         flags=re.I,
     )
     text = re.sub(r"(?<=\d)\s*-?\s*ish\b", "", text, flags=re.I)
+    text = re.sub(r"~\s*(?=\$?\s*\d)", "about ", text)  # "~$20" -> "about $20"
     text = MONEY_WORDS.sub(lambda m: f"{words_to_number(m.group(1))} {m.group(2)}", text)
     text = re.sub(r"[A-Za-z0-9/]+", lambda m: _normalise_word(m.group(0)), text)
     return re.sub(r"\s+", " ", text).strip()
@@ -569,6 +587,8 @@ class OfflineParser:
             bare = _bare(without_injection)
         if awaiting_confirmation or (len(bare.split()) <= 4 and not CHECKOUT_WORDS.search(bare)):
             answer = self._yes_no(bare)
+            if isinstance(answer, Confirm) and re.search(r"\d", without_injection):
+                answer = None  # "yeah, 3 of them": a number makes it an edit, not a yes
             if answer is not None and not dropped:
                 return ParsedMessage(intent=answer, notes=notes)
             if isinstance(answer, Confirm) and dropped:
@@ -592,10 +612,14 @@ class OfflineParser:
     @staticmethod
     def _yes_no(bare: str) -> Confirm | Decline | None:
         phrase = bare.strip(" !.")
-        if phrase in YES or any(
-            phrase.startswith(y + " ") for y in ("yes", "yeah", "yep", "ok", "sure")
-        ):
+        if phrase in YES:
             return Confirm()
+        for y in ("yes", "yeah", "yep", "ok", "okay", "sure"):
+            if phrase.startswith(y + " "):
+                # "ok make that 4", "yes but only two": a yes with an edit is the edit
+                if EDIT_AFTER_YES.search(phrase[len(y) :]):
+                    return None
+                return Confirm()
         if (
             phrase in NO
             or any(phrase.startswith(n + " ") for n in ("no", "nope", "nah", "cancel", "stop"))
@@ -739,6 +763,16 @@ class OfflineParser:
         if search_only and budget is not None and re.search(r"\blook(?:ing)? for\b", lowered):
             search_only = False  # "looking for a wireless mouse, $20ish": one to propose
         items = self._items(self._strip_spans(lowered), notes)
+        if not items and re.search(r"\b(?:do you have|does|do|come|comes|have)\b", lowered):
+            # "do you have them in large?": a size or colour of the item in focus
+            probe = self._item(re.sub(r"[?!.,]", " ", self._strip_spans(lowered)) + " zzitem")
+            asked = {
+                k: v
+                for k, v in (probe.attributes if probe else {}).items()
+                if k in ("size", "color", "length")
+            }
+            if asked:
+                return Search(query="it", attributes=asked)
         if not items:
             if coupon:
                 return ApplyCoupon(code=coupon)
@@ -771,7 +805,7 @@ class OfflineParser:
                     r"|\b(?:how|much|would|cost|costs|tax|taxes|shipped|shipping|price|total|including"
                     r"|what|whats|what's|is|be|will|does|do|the|a|an|with|come|comes|to|out|for|plus"
                     r"|which|are|ok|okay|good|fine|safe|year|years|old|any|there|it|best|better"
-                    r"|can|you|recommend|suggest|should|i|get)\b",
+                    r"|can|you|recommend|suggest|should|i|get|available|availability|stocked|stock)\b",
                     " ",
                     first.query,
                 ).split()
@@ -782,6 +816,9 @@ class OfflineParser:
                 query=first.query,
                 max_price_cents=first.max_unit_price_cents or budget,
                 cheapest=first.cheapest,
+                attributes={
+                    k: v for k, v in first.attributes.items() if k in ("size", "color", "length")
+                },
             )
         vague = [i for i in items if set(i.query.split()) <= VAGUE | FILLER | PLACES]
         if vague:
@@ -900,9 +937,11 @@ class OfflineParser:
             r"\b(no substitut\w*|exact(?:ly)? (?:that|this|those)|only that brand|don'?t substitute|no alternatives?)\b",
             lowered,
         )
+        approximate = budget is not None and bool(APPROXIMATE.search(lowered))
         return Constraints(
-            budget_cents=budget, substitutions_allowed=substitutions, ship_to=ship_to
-        )
+            budget_cents=budget, budget_approximate=approximate,
+            substitutions_allowed=substitutions, ship_to=ship_to,
+        )  # fmt: skip
 
     @staticmethod
     def _strip_spans(lowered: str) -> str:
@@ -912,6 +951,7 @@ class OfflineParser:
         text = BUDGET_SUFFIX.sub(" ", text)
         text = BUDGET_HAVE.sub(" ", text)
         text = re.sub(r"\b(?:but|though|however)\s*(?=[,.;]|$)", " ", text)
+        text = re.sub(r"\b(?:or so|give or take|ballpark)\b", " ", text)
         text = COUPON.sub(" ", text)
         text = re.sub(
             r"\b(?:apply|use|redeem)\s+(?:the\s+)?[a-z][a-z_-]*\d[a-z0-9_-]*\b", " ", text

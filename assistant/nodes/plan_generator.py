@@ -13,6 +13,7 @@ from assistant.commerce import CommerceError
 from assistant.intents import (
     ApplyCoupon,
     Buy,
+    ChangeQuantity,
     Checkout,
     Confirm,
     Decline,
@@ -45,7 +46,7 @@ async def plan_generator(
         plan = await generate_plan(intent, runtime.context.commerce, context)
         asked = state.get("asked")
         if asked and not editing:
-            plan = await _answer_to_question(
+            plan = await answer_to_question(
                 asked, state.get("text", ""), intent, plan, runtime.context, context
             )
     except CommerceError as exc:
@@ -81,7 +82,7 @@ async def plan_generator(
     return update
 
 
-async def _answer_to_question(
+async def answer_to_question(
     asked: dict[str, Any],
     text: str,
     intent: Intent,
@@ -93,6 +94,19 @@ async def _answer_to_question(
     the request and the answer are read together. A yes after "would X do instead?" takes
     the substitute. A message that is a request of its own is left as it is."""
     original = (await context.parser.parse(asked["text"])).intent
+    if isinstance(intent, ChangeQuantity) and isinstance(original, Buy) and intent.quantity > 0:
+        # "make it three" after a question about a request: the item of that request, the
+        # one in focus, never a line that was in the cart before
+        focused = _focused_item(original, intent.item)
+        if focused is None:
+            return plan
+        items = [
+            i.model_copy(update={"quantity": intent.quantity}) if n == focused else i
+            for n, i in enumerate(original.items)
+        ]
+        return await generate_plan(
+            original.model_copy(update={"items": items}), context.commerce, plan_context
+        )
     if asked["about"] == "coupon":
         return await _answer_about_coupon(original, intent, plan, context, plan_context)
     if asked["about"] == "substitute" and isinstance(intent, Confirm) and isinstance(original, Buy):
@@ -145,6 +159,19 @@ async def _answer_about_coupon(
     else:
         return plan
     return await generate_plan(retry, context.commerce, ctx)
+
+
+def _focused_item(request: Buy, named: str | None) -> int | None:
+    """Which item of the request a follow-up edit means: the one it names, or the only one."""
+    if named is None:
+        return 0 if len(request.items) == 1 else None
+    words = {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", named.lower())}
+    hits = [
+        n
+        for n, item in enumerate(request.items)
+        if words & {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", item.query.lower())}
+    ]
+    return hits[0] if len(hits) == 1 else None
 
 
 SIZE_WORDS = {**SIZES, "s": "S", "m": "M", "l": "L", "extra": "XL"}

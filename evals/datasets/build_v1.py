@@ -2170,6 +2170,90 @@ def adversarial() -> None:
     )
 
 
+def named_kind(*words: str, max_price: int | None = None, quantity: int = 1) -> list[str]:
+    """Every in-stock SKU whose product name holds all `words` (any brand), at most
+    `max_price`: the right choices for a request that names a kind."""
+    found = [
+        v.sku
+        for p in catalog_products()
+        if all(re.search(rf"\b{w}", p.name.lower()) for w in words)
+        for v in p.variants
+        if v.initial_stock >= quantity and (max_price is None or v.price_cents <= max_price)
+    ]
+    assert found, words
+    return found
+
+
+def shopper_words() -> None:
+    """Shoppers' own words for what the catalog names otherwise, and budgets said roughly
+    or that nothing in the catalog meets (added after the outside shopper set; ADR 25)."""
+    cat = "shopper_words"
+    for text, query, words in (
+        (
+            "a sci-fi paperback please",
+            "science fiction paperback",
+            ("science fiction", "paperback"),
+        ),
+        ("buy me a scifi novel", "science fiction novel", ("science fiction", "novel")),
+        (
+            "one non-stick skillet please",
+            "nonstick skillet",
+            ("nonstick", "skillet"),
+        ),
+        ("a roll of aluminium foil", "aluminum foil", ("aluminum foil",)),
+        ("can I get a torch for camping", "flashlight", ("flashlight",)),
+        ("please order a pack of nappies", "diapers", ("diapers",)),
+    ):
+        chosen = line(named_kind(*words))
+        add(cat, text, buy(item(query)), purchase_steps([chosen]), "checkout", lines=[chosen])
+    for n, text in ((8, "grab me an 8 pk of AAs"), (4, "two 4-packs of AAAs")):
+        sku = (AA if "AAs" in text and "AAAs" not in text else AAA)[n]
+        quantity = 2 if text.startswith("two") else 1
+        chosen = line(sku, quantity)
+        query = "aaa" if "AAAs" in text else "aa"
+        add(cat, text, buy(item(query, quantity, pack=n)), purchase_steps([chosen]), "checkout",
+            lines=[chosen])  # fmt: skip
+    # a budget said roughly: the items may go up to 10% over it, tax and shipping on top
+    for text, query, words, said in (
+        ("a wireless mouse for around $20", "wireless mouse", ("wireless mouse",), 2000),
+        ("looking for a nonstick skillet, roughly 20 bucks", "nonstick skillet", ("nonstick skillet",), 2000),
+        ("a flashlight, ~$10", "flashlight", ("flashlight",), 1000),
+        ("diapers for about $12", "diapers", ("diapers",), 1200),
+    ):  # fmt: skip
+        chosen = line(named_kind(*words, max_price=said * 11 // 10))
+        intent = buy(item(query))
+        intent = intent.model_copy(update={"constraints": Constraints(
+            budget_cents=said, budget_approximate=True)})  # fmt: skip
+        add(cat, text, intent, purchase_steps([chosen]), "checkout", lines=[chosen])
+    # a size or colour asked about: answered from the variants, nothing bought
+    for text, query, size in (
+        ("do you have the Everwear Lite Wool Socks in large?", "everwear lite wool socks", "L"),
+        ("does the Northfold Eco Rain Jacket come in medium?", "northfold eco rain jacket", "M"),
+        ("is the Threadline Signature Rain Jacket available in XL?",
+         "threadline signature rain jacket", "XL"),
+        ("do you have Cobble & Knit Pro Wool Socks in small", "cobble & knit pro wool socks", "S"),
+    ):  # fmt: skip
+        add(cat, text, Search(query=query, attributes={"size": size}), ["search"], "answer",
+            final={"pending_confirmation": False})  # fmt: skip
+    # a quantity said after a question (here about a coupon) is the asked item's, never a
+    # line the cart held before
+    for answer, n in (("make it five", 5), ("actually 6", 6), ("ok make that 5 then", 5)):
+        add(cat, ["buy a 4-pack of AA batteries with code SAVE10", answer],
+            ChangeQuantity(quantity=n), [*purchase_steps([line(AA[4], n)], coupon=True)],
+            "checkout", lines=[line(AA[4], n)],
+            context={"cart": []})  # fmt: skip
+    # a budget nothing of the kind meets: said so with the closest, never a purchase over it
+    for text, query, words, budget in (
+        ("Buy a blender under $40", "blender", ("blender",), 4000),
+        ("a stroller, budget $30", "stroller", ("stroller",), 3000),
+        ("I need a wireless mouse but can't spend more than $10", "wireless mouse", ("wireless mouse",), 1000),
+    ):  # fmt: skip
+        closest = line(named_kind(*words))
+        add(cat, text, buy(item(query), budget=budget), ["search", "choose_variant", "refuse"],
+            "refuse", lines=[closest], budget=budget, tags=["over_budget"],
+            final={"pending_confirmation": False})  # fmt: skip
+
+
 def _rank(case_id: str) -> str:
     return hashlib.sha256(case_id.encode()).hexdigest()
 
@@ -2179,7 +2263,8 @@ def build_rows() -> list[dict[str, Any]]:
     CASES.clear()
     rng.seed(20261124)
     for build in (single_item, multi_item, quantity_words, budgets, coupons, vague, out_of_stock,
-                  cart_edits, order_status, cancels, refunds, multi_turn, typos_informal, adversarial):  # fmt: skip
+                  cart_edits, order_status, cancels, refunds, multi_turn, typos_informal, adversarial,
+                  shopper_words):  # fmt: skip
         build()
     counters: Counter[str] = Counter()
     rows: list[dict[str, Any]] = []

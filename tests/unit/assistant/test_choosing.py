@@ -10,7 +10,7 @@ import pytest
 from assistant.intents import Buy, Unclear
 from assistant.llm import AsyncOffline
 from assistant.llm.offline import OfflineParser
-from assistant.nodes.plan_generator import _answer_to_question
+from assistant.nodes.plan_generator import answer_to_question
 from assistant.plan import ChooseVariantStep, Plan, PlanContext, Product, Variant, generate_plan
 from assistant.state import AssistantContext
 from tests.unit.assistant.shop import FakeShop
@@ -184,7 +184,7 @@ def answer(first: str, then: str, shop: FakeShop, about: str) -> Plan:
         plan = await generate_plan(intent, shop)
         context = AssistantContext(commerce=shop, parser=parser_)  # type: ignore[arg-type]
         asked = {"text": first, "about": about}
-        return await _answer_to_question(asked, then, intent, plan, context, PlanContext())
+        return await answer_to_question(asked, then, intent, plan, context, PlanContext())
 
     return asyncio.run(go())
 

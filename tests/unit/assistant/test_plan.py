@@ -417,3 +417,15 @@ async def test_nothing_to_act_on_gets_a_question_not_a_refusal() -> None:
         assert [s.kind for s in plan.steps] == ["lookup_order", "clarify"]
     unknown = await plan_for("cancel order 0d1f3a9e", FakeShop())
     assert unknown.outcome == "refuse"
+
+
+async def test_a_budget_that_leaves_one_kind_is_no_question() -> None:
+    shop = FakeShop()
+    shop.products["p-cable-ltg"] = Product(
+        product_id="p-cable-ltg", name="USB-C to Lightning Cable", brand="Northwire",
+        min_price_cents=1499,
+        variants=[Variant(sku="CBL-LTG", name="USB-C to Lightning Cable, 1m", price_cents=1499)],
+    )  # fmt: skip
+    plan = await plan_for("buy a cable under $12", shop)  # only the USB-C kind fits
+    assert plan.outcome == "checkout" and plan.adds[0].sku == "CBL-1M-BLA"
+    assert (await plan_for("buy a cable under $40", shop)).outcome == "clarify"  # both fit
