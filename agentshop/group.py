@@ -9,8 +9,6 @@ SIGTERM. Like `agentshop serve`, but for several services sharing one process.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sys
 
 
@@ -28,15 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
 
-    async def run() -> None:
-        running = await stack.start_services(settings, names, host=host)
-        try:
-            await stack.wait_for_signal()
-        finally:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(running.stop(), 6.0)
-
-    stack.run_loop(run())
+    stack.serve_until_signal(lambda: stack.start_services(settings, names, host=host))
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ sockets in the environment, and stops them with SIGTERM.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 from pathlib import Path
 
 
@@ -35,17 +33,10 @@ def main(argv: list[str] | None = None) -> None:
     consumers = [n for n in args.services.split(",") if n]
     called = [n for n in args.called.split(",") if n]
 
-    async def run() -> None:
-        running = await stack.start_replica(settings, consumers, called)
-        try:
-            if args.ready is not None:
-                args.ready.touch()
-            await stack.wait_for_signal()
-        finally:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(running.stop(), 6.0)
-
-    stack.run_loop(run())
+    stack.serve_until_signal(
+        lambda: stack.start_replica(settings, consumers, called),
+        started=args.ready.touch if args.ready is not None else lambda: None,
+    )
 
 
 if __name__ == "__main__":

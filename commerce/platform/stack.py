@@ -12,7 +12,7 @@ import importlib
 import os
 import secrets
 import signal
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -331,16 +331,7 @@ class RunningServices:
         answering = [
             n for n in service_names(called) if n not in self.runtimes and n not in consuming
         ]
-        new = {
-            name: ServiceRuntime(
-                load_service(name),
-                self.settings,
-                self.producer,
-                local=self.local_app,
-                watch=self.watch,
-            )
-            for name in [*consuming, *answering]
-        }
+        new = {name: self._runtime(name) for name in [*consuming, *answering]}
         self.runtimes.update(new)
         for name in consuming:
             await new[name].start(background=False)
@@ -348,18 +339,16 @@ class RunningServices:
             for host in self._hosts():
                 self._serving[(host, runtime.spec.port + self.port_offset)] = (runtime, None)
 
+    def _runtime(self, name: str) -> ServiceRuntime:
+        return ServiceRuntime(
+            load_service(name), self.settings, self.producer, local=self.local_app,
+            watch=self.watch,
+        )  # fmt: skip
+
     async def add(self, names: Iterable[str]) -> None:
         """Start the named services that are not running yet (HTTP on their own ports)."""
         new = {
-            name: ServiceRuntime(
-                load_service(name),
-                self.settings,
-                self.producer,
-                local=self.local_app,
-                watch=self.watch,
-            )
-            for name in service_names(names)
-            if name not in self.runtimes
+            name: self._runtime(name) for name in service_names(names) if name not in self.runtimes
         }
         if not new:
             return
@@ -488,6 +477,24 @@ async def wait_for_signal() -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def serve_until_signal(
+    start: Callable[[], Awaitable[RunningServices]], started: Callable[[], None] = lambda: None
+) -> None:
+    """Run services in this process until SIGINT or SIGTERM (`agentshop.group`, `.replica`):
+    `start` them, call `started`, wait, stop them within 6 s."""
+
+    async def run() -> None:
+        running = await start()
+        try:
+            started()
+            await wait_for_signal()
+        finally:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(running.stop(), 6.0)
+
+    run_loop(run())
 
 
 def data_dir(settings: Settings) -> Path:

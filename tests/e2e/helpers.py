@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import jsonschema
@@ -16,6 +17,9 @@ import yaml
 
 from bff.acp_agents import signature
 from tests.conftest import ServiceStack
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 HOME = {
     "name": "Alice Martin",
@@ -155,3 +159,8 @@ async def orders_of(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 async def empty_cart(client: httpx.AsyncClient) -> None:
     for line in (await client.get("/v1/cart")).json()["lines"]:
         await client.delete(f"/v1/cart/lines/{line['sku']}")
+
+
+async def run_app(app: AppTest) -> AppTest:
+    """Run a web UI page (streamlit's AppTest) off the event loop the stack serves on."""
+    return await asyncio.to_thread(app.run, timeout=60)

@@ -3,8 +3,6 @@ UI's Account page that sends it."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ServiceStack
 from tests.e2e.helpers import closing, signed_in
+from tests.e2e.helpers import run_app as run
 
 pytestmark = pytest.mark.integration
 
@@ -53,17 +52,6 @@ async def test_a_shopper_changes_their_address_and_bad_fields_are_named(
             assert anonymous.status_code == 401
         finally:
             assert (await carla.put("/v1/me/address", json=before)).status_code == 200
-
-
-@pytest.fixture
-def bff_url(stack: ServiceStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = stack.settings.service_url("gateway-bff")
-    monkeypatch.setenv("GATEWAY_BFF_URL", url)
-    yield url
-
-
-async def run(app: AppTest) -> AppTest:
-    return await asyncio.to_thread(app.run, timeout=60)
 
 
 def shown(app: AppTest) -> str:

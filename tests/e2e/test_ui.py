@@ -7,9 +7,7 @@ thread because the stack's services share this test's event loop.
 
 from __future__ import annotations
 
-import asyncio
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +19,12 @@ from commerce.contracts.values import FINAL_STATES
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.e2e.helpers import closing, empty_cart, orders_of, signed_in, start_checkout
+from tests.e2e.helpers import run_app as run
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
-
-
-@pytest.fixture
-def bff_url(stack: ServiceStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = stack.settings.service_url("gateway-bff")
-    monkeypatch.setenv("GATEWAY_BFF_URL", url)
-    yield url
-
-
-async def run(app: AppTest) -> AppTest:
-    return await asyncio.to_thread(app.run, timeout=60)
 
 
 def texts(app: AppTest) -> str:
