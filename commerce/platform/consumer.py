@@ -358,6 +358,7 @@ class ConsumerRunner:
             self.watch.subscribe(wake)
         next_range_check = 0.0
         progress = loop.time()  # when records last came or finished
+        waiting_since = 0.0  # when records were first seen waiting with none coming
         try:
             while not self._stopping.is_set():
                 if self.watch is not None and self.watch.generation != seen:
@@ -373,10 +374,17 @@ class ConsumerRunner:
                         and loop.time() - progress > self.stall_seconds
                         and (await _waiting(consumer) or 0) > 0
                     ):
-                        # records wait, nothing is in hand, and no fetch has brought any for
+                        # Records wait, nothing is in hand, and no fetch has brought any for
                         # a long while: a state aiokafka does not leave by itself (seen after
-                        # broker restarts); a new member starts from the committed offsets
-                        raise ConsumerStalled(f"{self.name}: records wait and none come")
+                        # broker restarts); a new member starts from the committed offsets.
+                        # The records must have waited that long too: after a quiet spell
+                        # longer than that, the first records are seen waiting before the
+                        # fetch that brings them returns.
+                        waiting_since = waiting_since or loop.time()
+                        if loop.time() - waiting_since > self.stall_seconds:
+                            raise ConsumerStalled(f"{self.name}: records wait and none come")
+                    else:
+                        waiting_since = 0.0
                 if fetch is None:
                     fetch = asyncio.create_task(
                         consumer.getmany(timeout_ms=200, max_records=self.batch_records)
