@@ -220,3 +220,29 @@ async def test_a_checkout_database_from_before_the_pricing_state_gets_the_curren
         database, "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_sagas_deadline'"
     )
     assert "'pricing'" in definition
+
+
+async def test_a_refund_database_of_the_previous_release_keeps_its_refunds_as_plain_ones(
+    new_database: NewDatabase,
+) -> None:
+    """Revision 0002 (a refund may cancel its order) on a database at 0001, the head the
+    release before it shipped: every refund stays, marked as not cancelling its order."""
+    service = load_service("refund")
+    database = await new_database("refund_0001")
+    await alembic(database, "refund", lambda config: command.upgrade(config, "0001"))
+    refund_id = uuid.uuid4()
+    await execute(
+        database,
+        "INSERT INTO refunds (refund_id, order_id, user_id, amount_cents, currency, status,"
+        f" reason) VALUES ('{refund_id}', '{uuid.uuid4()}', 'alice', 500, 'USD', 'succeeded',"
+        " 'one pack too many')",
+    )
+
+    await migrations.upgrade(service.migrations, database, service.metadata)
+
+    kept = await execute(
+        database,
+        f"SELECT amount_cents, status, cancels_order FROM refunds WHERE refund_id = '{refund_id}'",
+    )
+    assert kept == [(500, "succeeded", False)]
+    assert await execute(database, "SELECT version_num FROM alembic_version") == [("0002",)]
