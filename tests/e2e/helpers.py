@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -171,3 +174,23 @@ async def empty_cart(client: httpx.AsyncClient) -> None:
 async def run_app(app: AppTest) -> AppTest:
     """Run a web UI page (streamlit's AppTest) off the event loop the stack serves on."""
     return await asyncio.to_thread(app.run, timeout=60)
+
+
+def start_up(args: list[str], log_path: Path, **variables: str) -> subprocess.Popen[bytes]:
+    """`agentshop up ARGS` in a process group of its own, on embedded infrastructure of its
+    own (the session's database and broker URLs left out), with `variables` added to its
+    environment and its output in `log_path`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") and not k.endswith("_DATABASE_URL")
+    }
+    env.update(variables)
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "agentshop.cli", "up", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ import psutil
 import pytest
 
 from commerce.services import SERVICES
+from tests.e2e.helpers import start_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -58,25 +58,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_signal_to_the_group_stops_everything(
     moment: str, sig: signal.Signals, data_dir: Path, tmp_path: Path
 ) -> None:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") and not k.endswith("_DATABASE_URL")
-    }
-    env.update(
+    log_path = tmp_path / "up.log"
+    proc = start_up(
+        [],
+        log_path,
         AGENTSHOP_DATA_DIR=str(data_dir),
         AGENTSHOP_PORT_OFFSET=str(OFFSET),
         AGENTSHOP_LOG_LEVEL="WARNING",
     )
-    log_path = tmp_path / "up.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "agentshop.cli", "up"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     seen: dict[int, psutil.Process] = {}
     try:
         reached = MOMENTS[moment]

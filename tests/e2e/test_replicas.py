@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -33,6 +31,7 @@ from commerce.platform.kafka import client_options
 from commerce.platform.placement import REPLICATED
 from commerce.platform.settings import Settings, get_settings
 from commerce.services import SERVICES
+from tests.e2e.helpers import start_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -44,27 +43,16 @@ ROUNDS = 6  # checkouts per demo user: 18 in all, the last of each with a declin
 def test_two_replicas_complete_checkouts_and_compensate_a_declined_card(tmp_path: Path) -> None:
     offset = int(os.environ.get("AGENTSHOP_PORT_OFFSET", "20000")) + 800
     data = tmp_path / "data"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") and not k.endswith("_DATABASE_URL")
-    }
+    log_path = tmp_path / "up.log"
     # INFO: the orchestrator logs each checkout it starts, in the process that handled it
-    env.update(
+    proc = start_up(
+        ["--no-ui", "--replicas", "2"],
+        log_path,
         AGENTSHOP_DATA_DIR=str(data),
         AGENTSHOP_PORT_OFFSET=str(offset),
         AGENTSHOP_LOG_LEVEL="INFO",
         AGENTSHOP_RATE_LIMIT_PER_MINUTE="100000",
     )
-    log_path = tmp_path / "up.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "agentshop.cli", "up", "--no-ui", "--replicas", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     try:
         deadline = time.monotonic() + 240
         while "agentshop is running" not in log_path.read_text(errors="replace"):

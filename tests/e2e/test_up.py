@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import psutil
 import pytest
 
 from commerce.services import SERVICES, UI_PORT
+from tests.e2e.helpers import start_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,24 +22,13 @@ PORT_OFFSET = 12000
 
 
 def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") and not k.endswith("_DATABASE_URL")
-    }
-    env.update(
+    proc = start_up(
+        ["--processes", "2"],
+        tmp_path / "up.log",
         AGENTSHOP_DATA_DIR=str(tmp_path / "data"),
         AGENTSHOP_PORT_OFFSET=str(PORT_OFFSET),
         AGENTSHOP_LOG_FORMAT="console",
         AGENTSHOP_LOG_LEVEL="WARNING",
-    )
-    log = (tmp_path / "up.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agentshop.cli", "up", "--processes", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 180
@@ -117,7 +105,6 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-        log.close()
     # every child ends with `up` (a zombie not reaped yet has ended too)
     _, alive = psutil.wait_procs(children, timeout=10)
     leftovers = [c for c in alive if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
