@@ -40,7 +40,7 @@ async def _set_logging(on: bool) -> None:
 
     from commerce.platform.db import asyncpg_dsn
 
-    conn = await asyncpg.connect(asyncpg_dsn(os.environ["DATABASE_URL"]))
+    conn = await asyncpg.connect(asyncpg_dsn(whole_checkout.STACK_ENVIRONMENT["DATABASE_URL"]))
     try:
         if on:
             await conn.execute("ALTER SYSTEM SET log_statement = 'all'")
@@ -56,7 +56,7 @@ DUMP: Path | None = None
 
 
 def _postgres_log() -> Path:
-    return next(Path(os.environ["AGENTSHOP_DATA_DIR"]).rglob("postgres.log"))
+    return next(Path(whole_checkout.STACK_ENVIRONMENT["AGENTSHOP_DATA_DIR"]).rglob("postgres.log"))
 
 
 def _read_from(log_file: Path, start: int) -> str:
@@ -105,6 +105,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--port-offset", type=int, default=whole_checkout.PORT_OFFSET)
     parser.add_argument("--processes", type=int, help="`agentshop up --processes`")
+    parser.add_argument("--replicas", type=int, help="`agentshop up --replicas`")
     parser.add_argument("--dump", type=Path, help="write the logged lines to this file")
     args = parser.parse_args()
     global DUMP
@@ -118,6 +119,7 @@ def main() -> None:
         port_offset=args.port_offset,
         processes=args.processes,
         groups=None,
+        replicas=args.replicas,
         keep=False,
         tuning="up",
         set=[],

@@ -361,6 +361,10 @@ async def first_checkouts(
             )
 
 
+STACK_ENVIRONMENT: dict[str, str] = {}
+"""The environment `agentshop up` runs with while `with_own_stack` runs (for callers)."""
+
+
 def with_own_stack(args: argparse.Namespace) -> None:
     from commerce.platform import stack
     from commerce.services import SERVICES
@@ -380,6 +384,8 @@ def with_own_stack(args: argparse.Namespace) -> None:
     }
     with stack.infrastructure(environment) as infra:
         env = dict(infra.environment)
+        STACK_ENVIRONMENT.clear()
+        STACK_ENVIRONMENT.update(env)
         # the embedded broker's tuning is inherited (in the infrastructure's environment);
         # `agentshop up` then sets its idle fallbacks, unless told these
         for key in stack.QUIET_WHEN_IDLE:
