@@ -68,8 +68,10 @@ def _read_from(log_file: Path, start: int) -> str:
     return logged
 
 
-async def counted(url: str, levels: list[int], seconds: float, own: bool = False) -> None:
-    del levels, own
+async def counted(
+    url: str, levels: list[int], seconds: float, own: bool = False, rate: float = 0.0
+) -> None:
+    del levels, own, rate
     log_file = await asyncio.to_thread(_postgres_log)
     tokens = await whole_checkout.sign_in(url, 1)
     await whole_checkout.run_level(url, tokens, 1, 3.0)  # warm: pools, caches, statements
@@ -120,6 +122,7 @@ def main() -> None:
         processes=args.processes,
         groups=None,
         replicas=args.replicas,
+        rate=0.0,
         keep=False,
         tuning="up",
         set=[],

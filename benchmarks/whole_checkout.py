@@ -4,6 +4,7 @@
     uv run python -m benchmarks.whole_checkout --seconds 30 --levels 1,4,20
     uv run python -m benchmarks.whole_checkout --url http://localhost:8000
     uv run python -m benchmarks.whole_checkout --first-checkout 120   # after a quiet period
+    uv run python -m benchmarks.whole_checkout --rate 10 --seconds 30  # paced, open loop
 
 Each user is signed in once, then in a closed loop: put 1-2 items in the cart, quote it
 with shipping and tax, check out with a test card and wait until the order exists (the
@@ -23,6 +24,12 @@ With its own stack it also prints the CPU each component spent per completed che
 (CPU-ms: the services' processes, the broker, PostgreSQL; the client itself is left
 out), read from the processes' CPU times before and after each level. `--processes N`,
 `--groups 'a,b;c,d'` and `--replicas N` are passed to `agentshop up` (docs/adr/0031).
+
+`--rate R` instead starts R checkouts per second at an even pace for `--seconds` (an
+open loop: a checkout starts on time whether or not the earlier ones have finished), each
+by a signed-in user who has no checkout running (a pool of `--pool` users); its latency
+counts from the moment it was due, so a stack that falls behind shows it in the
+percentiles. A checkout due while every user is busy counts as an error ("no free user").
 
 `--first-checkout SECONDS` instead times single checkouts, each after SECONDS with no
 traffic at all (after one warm-up checkout): what a quiet stack adds to the first
@@ -84,6 +91,7 @@ def percentile(values: list[float], p: float) -> float:
 @dataclass
 class Level:
     users: int
+    rate: float = 0.0  # checkouts started per second (paced), 0 for a closed loop
     checkouts: list[float] = field(default_factory=list)  # whole checkout, ms
     adds: list[float] = field(default_factory=list)  # add to cart, ms
     errors: Counter[str] = field(default_factory=Counter)
@@ -114,10 +122,12 @@ class Shopper:
         for line in cart.json().get("lines", []) if cart.is_success else []:
             await self.http.delete(f"/v1/cart/lines/{line['sku']}", headers=self.auth)
 
-    async def checkout(self, level: Level) -> None:
-        """One whole checkout; its time goes to `level`, or its failure to `level.errors`."""
+    async def checkout(self, level: Level, due: float | None = None) -> None:
+        """One whole checkout; its time goes to `level`, or its failure to `level.errors`.
+        `due` (a `time.perf_counter()` value): when a paced checkout should have started;
+        its time counts from then."""
         await self.empty_cart()
-        started = time.perf_counter()
+        started = time.perf_counter() if due is None else due
         steps: dict[str, float] = {}
         chosen = [self.fresh_sku() for _ in range(random.randint(1, 2))]
         for sku in dict.fromkeys(chosen):
@@ -210,6 +220,46 @@ async def run_level(url: str, tokens: list[str], users: int, seconds: float) -> 
     return level
 
 
+async def run_paced(url: str, tokens: list[str], rate: float, seconds: float) -> Level:
+    """Start `rate` checkouts per second for `seconds`, each by a free user (open loop)."""
+    level = Level(users=len(tokens), rate=rate)
+    skus = stock_skus()
+    limits = httpx.Limits(
+        max_connections=len(tokens) + 5, max_keepalive_connections=len(tokens) + 5
+    )
+
+    async def count(request: httpx.Request) -> None:
+        level.requests += 1
+
+    async with httpx.AsyncClient(
+        base_url=url, timeout=60, limits=limits, event_hooks={"request": [count]}
+    ) as http:
+        free = [Shopper(http, token, skus) for token in tokens]
+        running: set[asyncio.Task[None]] = set()
+
+        async def one(shopper: Shopper, due: float) -> None:
+            try:
+                await shopper.checkout(level, due)
+            except httpx.HTTPError as exc:
+                level.errors[type(exc).__name__] += 1
+            finally:
+                free.append(shopper)
+
+        began = time.perf_counter()
+        for n in range(int(rate * seconds)):
+            due = began + n / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            if not free:
+                level.errors["no free user"] += 1
+                continue
+            task = asyncio.create_task(one(free.pop(), due))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        await asyncio.gather(*running)
+        level.elapsed = time.perf_counter() - began
+    return level
+
+
 def stack_cpu() -> dict[int, tuple[str, float]]:
     """CPU seconds so far of every process of the stack (this process's descendants)."""
     import psutil
@@ -249,7 +299,7 @@ def report(levels: list[Level]) -> None:
         errors = ", ".join(f"{n} {why}" for why, n in lv.errors.most_common()) or "0"
         c, a = lv.checkouts, lv.adds
         print(
-            f"| {lv.users} | {len(c) / lv.elapsed:.2f} "
+            f"| {_who(lv)} | {len(c) / lv.elapsed:.2f} "
             f"| {percentile(c, 50):,.0f} / {percentile(c, 95):,.0f} / {percentile(c, 99):,.0f} "
             f"| {percentile(a, 50):,.0f} / {percentile(a, 99):,.0f} | {errors} | {lv.load:.1f} "
             f"| {lv.requests / max(len(c), 1):.1f} |"
@@ -264,19 +314,35 @@ def report(levels: list[Level]) -> None:
             per = [lv.cpu.get(p, 0.0) * 1000 / done for p in parts]
             busy = sum(lv.cpu.values()) / lv.elapsed / (os.cpu_count() or 1) * 100
             print(
-                f"| {lv.users} | "
+                f"| {_who(lv)} | "
                 + " | ".join(f"{v:.0f}" for v in per)
                 + f" | {sum(per):.0f} | {busy:.0f} % (stack) |"
             )
 
 
-async def levels_run(url: str, levels: list[int], seconds: float, own: bool = False) -> None:
+def _who(level: Level) -> str:
+    return f"paced {level.rate:g}/s ({level.users} users)" if level.rate else str(level.users)
+
+
+async def levels_run(
+    url: str, levels: list[int], seconds: float, own: bool = False, rate: float = 0.0
+) -> None:
+    """Closed-loop `levels` (users each), or with `rate` one paced run by `max(levels)` users."""
     tokens = await sign_in(url, max(levels))
     results = []
-    for users in levels:
-        print(f"{users} user(s) for {seconds:.0f} s …", flush=True)
+    for users in [max(levels)] if rate else levels:
+        print(
+            f"{rate:g} checkouts/s paced for {seconds:.0f} s …"
+            if rate
+            else f"{users} user(s) for {seconds:.0f} s …",
+            flush=True,
+        )
         before = stack_cpu() if own else {}
-        level = await run_level(url, tokens, users, seconds)
+        level = (
+            await run_paced(url, tokens, rate, seconds)
+            if rate
+            else await run_level(url, tokens, users, seconds)
+        )
         if own:  # the stack runs as this process's descendants: its CPU can be counted
             level.cpu = cpu_between(before, stack_cpu())
         level.load = os.getloadavg()[0]
@@ -425,7 +491,7 @@ def with_own_stack(args: argparse.Namespace) -> None:
                     )
                 )
             else:
-                asyncio.run(levels_run(url, args.levels, args.seconds, own=True))
+                asyncio.run(levels_run(url, args.levels, args.seconds, own=True, rate=args.rate))
         finally:
             os.killpg(up.pid, signal.SIGINT)
             try:
@@ -469,6 +535,10 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2, help="with --first-checkout")
     parser.add_argument(
+        "--rate", type=float, default=0.0, help="checkouts/s, paced (open loop) instead of levels"
+    )
+    parser.add_argument("--pool", type=int, default=40, help="users for --rate")
+    parser.add_argument(
         "--tuning",
         choices=["up", "embedded"],
         default="up",
@@ -483,11 +553,13 @@ def main() -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="for `agentshop up`"
     )
     args = parser.parse_args()
+    if args.rate:
+        args.levels = [args.pool]
     if args.url:
         if args.first_checkout:
             asyncio.run(first_checkouts(args.url, args.first_checkout, args.rounds))
         else:
-            asyncio.run(levels_run(args.url, args.levels, args.seconds))
+            asyncio.run(levels_run(args.url, args.levels, args.seconds, rate=args.rate))
     else:
         with_own_stack(args)
 
