@@ -1,7 +1,7 @@
 """Ctrl-C at any moment of `agentshop up`: SIGINT or SIGTERM to its process group while the
 embedded PostgreSQL starts, while the broker starts, right after the BFF first answers
 (consumers and the web UI still starting), and once everything runs. Each time the process
-and every child it started end within 10 s, and the run file is gone."""
+and every child it started end, and the run file is gone."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 # connection of the machine takes it (the session stack uses 20000, test_up 12000).
 OFFSET = 13000
 BFF_READY = f"http://127.0.0.1:{SERVICES['gateway-bff'].port + OFFSET}/readyz"
-STOP_WITHIN_S = 10.0
+# A bound for a hang, not a speed check: PostgreSQL's fast shutdown writes a checkpoint,
+# which on a busy disk has taken over 10 s; `up` gives it 30 s and the broker 10 s.
+STOP_WITHIN_S = 45.0
 
 
 def _log(path: Path) -> str:
