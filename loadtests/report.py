@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shopapi.client import LONG_POLL_NAME
+
 HTTP_KINDS = {"GET", "POST", "PUT", "DELETE"}
 READ_SLO_MS = 150.0
 WRITE_SLO_MS = 300.0
@@ -178,7 +180,8 @@ def analyse(
         errors=sum(not e.ok for e in http),
         requests_per_s=round(len(http) / duration, 1),
         endpoints=endpoints,
-        reads=latency([e.ms for e in http if e.kind == "GET"]),
+        # a long poll lasts as long as the saga it waits for: its own row, not a read
+        reads=latency([e.ms for e in http if e.kind == "GET" and e.name != LONG_POLL_NAME]),
         writes=latency([e.ms for e in http if e.kind != "GET"]),
         checkouts=checkouts,
         phases={
@@ -326,7 +329,7 @@ def markdown(r: LoadReport) -> str:
             f"| {name} | {ep['count']} | {ep['per_s']} | {ep['p50']} | {ep['p95']} | {ep['p99']} | {ep['errors']} |"
         )
     lines += [
-        f"| all reads (GET) | | | {r.reads['p50']} | {r.reads['p95']} | {r.reads['p99']} | |",
+        f"| reads (GET, the long poll aside) | | | {r.reads['p50']} | {r.reads['p95']} | {r.reads['p99']} | |",
         f"| all writes | | | {r.writes['p50']} | {r.writes['p95']} | {r.writes['p99']} | |",
         "",
     ]

@@ -224,6 +224,11 @@ OUTCOME_WAIT_SECONDS = 25.0
 _ANSWER_MARGIN_SECONDS = 10.0  # a long poll's answer may come this long after its wait
 
 
+LONG_POLL_NAME = "GET /v1/checkouts/{id}?wait"
+"""The route name of the long poll: its time is the saga's, not a read's (load reports keep
+it out of the reads' latency)."""
+
+
 def checkout(
     checkout_id: str, wait: float = 0, until: Literal["change", "finished"] = "change"
 ) -> Call[CheckoutPublic]:
@@ -234,7 +239,7 @@ def checkout(
     if wait <= 0:
         return Call("GET", path, "GET /v1/checkouts/{id}", CheckoutPublic)
     return Call(
-        "GET", path, "GET /v1/checkouts/{id}", CheckoutPublic,
+        "GET", path, LONG_POLL_NAME, CheckoutPublic,
         params={"wait": round(min(wait, MAX_WAIT_SECONDS), 3), "until": until},
         timeout=wait + _ANSWER_MARGIN_SECONDS,
     )  # fmt: skip
