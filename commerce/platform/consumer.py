@@ -162,6 +162,26 @@ async def _waiting(consumer: AIOKafkaConsumer) -> int | None:
     return None if found is None else sum(max(high - pos, 0) for _, pos, high in found)
 
 
+def _caught_up(
+    consumer: AIOKafkaConsumer,
+    tasks: list[asyncio.Task[tuple[TopicPartition, int | None]]],
+    stale: set[TopicPartition],
+) -> set[TopicPartition]:
+    """The finished partitions whose last record handled was the partition's last as the
+    fetch that brought it knew (its highwater): a fetch now would find nothing newer,
+    unless something was published since (which wakes the consumer)."""
+    assigned = consumer.assignment()
+    found: set[TopicPartition] = set()
+    for task in tasks:
+        tp, last = task.result()
+        if last is None or tp in stale or tp not in assigned:
+            continue
+        high = _highwater(consumer, tp)
+        if high is not None and last + 1 >= high:
+            found.add(tp)
+    return found
+
+
 def _highwater(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
     try:
         high: int | None = consumer.highwater(tp)
@@ -339,11 +359,20 @@ class ConsumerRunner:
         # are fetched only after these are done and their offsets committed.
         inflight: dict[TopicPartition, asyncio.Task[tuple[TopicPartition, int | None]]] = {}
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None = None
-        # Idle: after an empty fetch, the partitions being fetched are paused (aiokafka then
-        # sends no fetches for them) until a relay in this process publishes to one of our
-        # topics or `idle_fetch_interval` passes; then one round of fetching follows. A
-        # partition whose records were handled is fetched once more when it is resumed.
+        # Fetching on demand (with an idle interval, docs/adr/0013): a partition is fetched
+        # only while records are expected in it: when it was newly assigned, when a relay
+        # in this process (or a sibling) published to it, when the fetch that brought its
+        # last records said more were behind them, and for one round each
+        # `idle_fetch_interval` (records published elsewhere). Any other partition is paused
+        # (aiokafka sends no fetch for it): after records came for the others, after an
+        # empty fetch, and once its own records are handled. Without the interval every
+        # partition is fetched all the time.
         wake = asyncio.Event()
+        named: set[tuple[str, int]] = set()  # (topic, partition) published to, since woken
+        awaited: set[TopicPartition] = set()  # fetched because records are expected there
+        owed: set[TopicPartition] = set()  # published to while its records were in hand
+        known: set[TopicPartition] = set()  # the assignment as last seen
+        on_demand = self.idle_fetch_interval > 0
         woken: asyncio.Task[bool] | None = None
         idle = self._idle
         idle.clear()  # a consumer starting again starts with every partition fetched
@@ -351,7 +380,7 @@ class ConsumerRunner:
         empty_fetches = 0
         loop = asyncio.get_running_loop()
         if self.idle_fetch_interval > 0:
-            wakeups.register(self.topics, wake)
+            wakeups.register(self.topics, wake, named)
         seen = self.watch.generation if self.watch is not None else 0
         stale: set[TopicPartition] = set()  # in flight from an earlier incarnation
         if self.watch is not None:
@@ -385,6 +414,10 @@ class ConsumerRunner:
                             raise ConsumerStalled(f"{self.name}: records wait and none come")
                     else:
                         waiting_since = 0.0
+                assignment = consumer.assignment()
+                if assignment != known:  # (re)assigned: records may wait in the new ones
+                    awaited = (awaited & assignment) | (assignment - known)
+                    known = set(assignment)
                 if fetch is None:
                     fetch = asyncio.create_task(
                         consumer.getmany(timeout_ms=200, max_records=self.batch_records)
@@ -408,13 +441,27 @@ class ConsumerRunner:
                     empty_fetches = (
                         -WOKEN_EXTRA_FETCHES if woken in done else self.idle_after_empty_fetches - 1
                     )
+                    woke = woken in done
                     wake.clear()
                     if woken is not None:
                         woken.cancel()
                         woken = None
                     assigned = consumer.assignment()
-                    _resume(consumer, [tp for tp in idle if tp in assigned and tp not in inflight])
-                    idle.clear()
+                    if woke and named and not any(p == wakeups.ALL_PARTITIONS for _, p in named):
+                        # the partitions published to; one whose records are in hand is
+                        # fetched again once they are done
+                        published = {tp for tp in assigned if (tp.topic, tp.partition) in named}
+                        owed.update(published & inflight.keys())
+                        awaited.update(published - inflight.keys())
+                        chosen = published & idle
+                    else:  # the interval, or a wake-up for whole topics: every partition
+                        chosen = set(idle)
+                        awaited.update(chosen)
+                    named.clear()
+                    _resume(
+                        consumer, [tp for tp in chosen if tp in assigned and tp not in inflight]
+                    )
+                    idle.difference_update(chosen)
                 if fetch in done:
                     fetched, fetch = fetch, None
                     try:
@@ -425,12 +472,20 @@ class ConsumerRunner:
                         batch = {}
                     for tp, records in batch.items():
                         _pause(consumer, [tp])
+                        awaited.discard(tp)
                         inflight[tp] = asyncio.create_task(
                             self._run_partition(tp, records, after=inflight.get(tp))
                         )
                     empty_fetches = 0 if batch else empty_fetches + 1
                     if batch:
                         progress = loop.time()
+                        if on_demand:  # the partitions nothing is expected in: paused
+                            unexpected = consumer.assignment() - consumer.paused() - awaited
+                            if unexpected:
+                                if not idle:
+                                    idle_until = loop.time() + self.idle_fetch_interval
+                                idle.update(unexpected)
+                                _pause(consumer, unexpected)
                     if (
                         self.idle_fetch_interval > 0
                         and empty_fetches >= self.idle_after_empty_fetches
@@ -438,6 +493,7 @@ class ConsumerRunner:
                         # Partitions still being fetched found nothing: pause them too, also
                         # while others have work in flight (docs/adr/0016).
                         fetching = consumer.assignment() - consumer.paused()
+                        awaited.difference_update(fetching)
                         if fetching:
                             if not idle:
                                 idle_until = loop.time() + self.idle_fetch_interval
@@ -446,9 +502,18 @@ class ConsumerRunner:
                 finished = [tp for tp, task in inflight.items() if task.done()]
                 if finished:
                     progress = loop.time()
-                    await self._complete(
-                        consumer, [inflight.pop(tp) for tp in finished], stale=stale
+                    done_tasks = [inflight.pop(tp) for tp in finished]
+                    caught_up = (
+                        _caught_up(consumer, done_tasks, stale) - owed if on_demand else set()
                     )
+                    owed.difference_update(finished)
+                    awaited.update(tp for tp in finished if tp not in caught_up)
+                    await self._complete(consumer, done_tasks, stale=stale, keep_paused=caught_up)
+                    if caught_up:
+                        # nothing was behind these records when they were fetched: paused
+                        if not idle:
+                            idle_until = loop.time() + self.idle_fetch_interval
+                        idle.update(caught_up)
                     stale.difference_update(finished)
         finally:
             if self.watch is not None:
@@ -476,8 +541,10 @@ class ConsumerRunner:
         *,
         resume: bool = True,
         stale: set[TopicPartition] | None = None,
+        keep_paused: set[TopicPartition] | None = None,
     ) -> None:
-        """Commit the offsets of finished partitions and let them be fetched again."""
+        """Commit the offsets of finished partitions and let them be fetched again (those
+        in `keep_paused` stay paused)."""
         results = [task.result() for task in tasks]  # a failure here stops the consumer
         offsets = {
             tp: OffsetAndMetadata(last + 1, "")
@@ -493,7 +560,10 @@ class ConsumerRunner:
                 log.warning("consumer.commit_failed", consumer=self.name, error=str(exc))
         assigned = consumer.assignment()
         if resume:
-            _resume(consumer, [tp for tp, _ in results if tp in assigned])
+            _resume(
+                consumer,
+                [tp for tp, _ in results if tp in assigned and tp not in (keep_paused or ())],
+            )
         await self._record_lag(consumer, [tp for tp, _ in results if tp in assigned])
 
     async def _from_beginning(self, consumer: AIOKafkaConsumer) -> None:

@@ -401,9 +401,9 @@ class OutboxRelay:
         for i in range(0, len(handed), self.batch_size):
             chunk = handed[i : i + self.batch_size]
             sent_at = datetime.now(UTC)  # before the publish: see the module docstring
-            await self._send(chunk)
+            partitions = await self._send(chunk)
+            self._published(chunk, partitions)  # the consumers fetch while this marks
             await conn.execute(self._mark_sql, [r.id for r in chunk], sent_at)
-            self._published(chunk)
             published += len(chunk)
         return published
 
@@ -440,24 +440,26 @@ class OutboxRelay:
                 if r["id"] is not None
             ]
             if rows:
-                await self._send(rows)
+                partitions = await self._send(rows)
+                self._published(rows, partitions)
                 # read before the publish: see the module docstring
                 await conn.execute(self._mark_sql, [r.id for r in rows], found[0]["read_at"])
-                self._published(rows)
                 published += len(rows)
                 if sent is not None:
                     sent.update(r.id for r in rows)
             if once or len(rows) < self.batch_size:
                 return published
 
-    def _published(self, rows: list[OutboxRow]) -> None:
+    def _published(self, rows: list[OutboxRow], partitions: set[tuple[str, int]]) -> None:
+        """`rows` went to `partitions` (topic, partition): wake the consumers of those."""
         self._last_work = time.monotonic()
-        wakeups.published(row.topic for row in rows)
+        wakeups.published(partitions)
         for row in rows:
             self.metrics.produced.labels(topic=row.topic).inc()
 
-    async def _send(self, rows: list[OutboxRow]) -> None:
-        """Publish `rows` and wait until the broker acknowledged every one."""
+    async def _send(self, rows: list[OutboxRow]) -> set[tuple[str, int]]:
+        """Publish `rows` and wait until the broker acknowledged every one; the (topic,
+        partition) pairs they went to."""
         futures = []
         copies = 2 if self.duplicate_deliveries else 1
         for row in rows:
@@ -470,7 +472,8 @@ class OutboxRelay:
                         headers=row.headers,
                     )
                 )
-        await asyncio.gather(*futures)
+        acknowledged = await asyncio.gather(*futures)
+        return {(sent.topic, sent.partition) for sent in acknowledged}
 
     # -- the lease and the connection -----------------------------------------------------
 

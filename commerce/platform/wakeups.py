@@ -13,6 +13,11 @@ full (Linux queues 10 datagrams by default, `net.unix.max_dgram_qlen`; a busy si
 reads them only when its loop comes round) gets the topics, merged, a few milliseconds
 later, until it takes them: a wake-up dropped there would cost a consumer its whole idle
 interval. A sibling not listening (restarting) is skipped; its consumers fetch on start.
+
+A publish names the partitions it went to (the broker's acknowledgement says which), so a
+woken consumer fetches those partitions only: the others of its topics stay paused, with
+no fetch sent for them (docs/adr/0013). A wake-up that names a topic alone (the broker
+watch, an older sibling) wakes all of its partitions.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Iterable, Sequence
+from typing import TypeAlias
 
 import structlog
 
@@ -32,18 +38,31 @@ SIBLINGS_ENV = "AGENTSHOP_WAKE_SOCKETS"
 the one at index `AGENTSHOP_WAKE_INDEX` (`Settings.wake_sockets`, `.wake_index`)."""
 INDEX_ENV = "AGENTSHOP_WAKE_INDEX"
 
+ALL_PARTITIONS = -1
+"""The partition of a wake-up that names a topic alone: every partition of it."""
+
+Target: TypeAlias = str | tuple[str, int]
+"""What a publish went to: a topic, or (topic, partition)."""
+
 _waiting: dict[str, set[asyncio.Event]] = {}
+_sinks: dict[asyncio.Event, set[tuple[str, int]]] = {}
 _siblings: list[str] = []
 _socket: socket.socket | None = None
-_owed: dict[str, set[str]] = {}  # topics a sibling's full queue refused, sent again soon
+_owed: dict[str, set[str]] = {}  # wake-ups a sibling's full queue refused, sent again soon
 _RETRY_SECONDS = 0.005
 _retry: asyncio.TimerHandle | None = None
 
 
-def register(topics: Iterable[str], event: asyncio.Event) -> None:
-    """Set `event` whenever something in this process publishes to one of `topics`."""
+def register(
+    topics: Iterable[str], event: asyncio.Event, partitions: set[tuple[str, int]] | None = None
+) -> None:
+    """Set `event` whenever something in this process publishes to one of `topics`; with
+    `partitions`, also add there each (topic, partition) published to (`ALL_PARTITIONS`
+    when a wake-up named the topic alone). The consumer takes them out as it wakes."""
     for topic in topics:
         _waiting.setdefault(topic, set()).add(event)
+    if partitions is not None:
+        _sinks[event] = partitions
 
 
 def unregister(topics: Iterable[str], event: asyncio.Event) -> None:
@@ -53,21 +72,33 @@ def unregister(topics: Iterable[str], event: asyncio.Event) -> None:
             events.discard(event)
             if not events:
                 del _waiting[topic]
+    if not any(event in events for events in _waiting.values()):
+        _sinks.pop(event, None)
 
 
-def published(topics: Iterable[str]) -> None:
-    """Records were just published (and acknowledged) to `topics`: wake the consumers of
-    this process and tell the sibling processes."""
-    named = set(topics)
+def published(targets: Iterable[Target]) -> None:
+    """Records were just published (and acknowledged) to `targets` (topics, or (topic,
+    partition) pairs): wake the consumers of this process and tell the sibling processes."""
+    named = {(t, ALL_PARTITIONS) if isinstance(t, str) else t for t in targets}
     _wake(named)
     if _socket is not None and named:
+        lines = {_line(topic, partition) for topic, partition in named}
         for path in _siblings:
-            _send(path, named)
+            _send(path, lines)
 
 
-def _send(path: str, topics: set[str]) -> None:
+def _line(topic: str, partition: int) -> str:
+    return topic if partition == ALL_PARTITIONS else f"{topic} {partition}"
+
+
+def _parse(line: str) -> tuple[str, int]:
+    topic, _, partition = line.partition(" ")
+    return (topic, int(partition)) if partition.isdigit() else (topic, ALL_PARTITIONS)
+
+
+def _send(path: str, lines: set[str]) -> None:
     assert _socket is not None
-    owed = _owed.pop(path, set()) | topics
+    owed = _owed.pop(path, set()) | lines
     try:
         _socket.sendto("\n".join(sorted(owed)).encode(), path)
     except BlockingIOError:  # its queue is full: merged with what comes next, sent soon
@@ -90,9 +121,12 @@ def _send_owed() -> None:
         _send(path, topics)
 
 
-def _wake(topics: Iterable[str]) -> None:
-    for topic in topics:
+def _wake(targets: Iterable[tuple[str, int]]) -> None:
+    for topic, partition in targets:
         for event in _waiting.get(topic, ()):
+            sink = _sinks.get(event)
+            if sink is not None:
+                sink.add((topic, partition))
             event.set()
 
 
@@ -145,4 +179,4 @@ def _received(sock: socket.socket) -> None:
             return
         except OSError:
             return
-        _wake(payload.decode(errors="replace").split("\n"))
+        _wake(_parse(line) for line in payload.decode(errors="replace").split("\n") if line)

@@ -519,6 +519,72 @@ async def test_idle_consumer_handles_local_and_outside_records(
         assert await eventually(lambda: idle(runtime), bool)
 
 
+async def test_a_woken_consumer_fetches_the_partitions_published_to_and_pauses_again(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+) -> None:
+    """With an idle interval longer than the test, only publishes wake the consumer: each
+    reaches the partition it went to, and once the records are handled every partition is
+    paused again (no fetch is sent while nothing is expected)."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=6)
+
+    async with running_ledger(infra, url, topic, kafka_idle_fetch_interval_ms=600_000) as runtime:
+        consumer = runtime.consumer
+        assert consumer is not None
+
+        async def all_paused() -> bool:
+            kafka = consumer._consumer
+            return (
+                kafka is not None
+                and bool(kafka.assignment())
+                and kafka.paused() == kafka.assignment()
+            )
+
+        assert await eventually(all_paused, bool)
+        accounts = [f"acct-{n}" for n in range(12)]  # keys over most of the partitions
+        for round_ in (1, 2):
+            async with runtime.db.transaction() as session:
+                for account in accounts:
+                    await runtime.outbox.add(
+                        session, ledger.Credit(account=account, amount=round_), topic=topic
+                    )
+
+            def credited(b: dict[str, tuple[int, int]], r: int = round_) -> bool:
+                return all(b.get(a, (0, 0))[0] == r for a in accounts)
+
+            found = await eventually(lambda: balances(url), credited)
+            assert all(found[a] == (round_, round_ * (round_ + 1) // 2) for a in accounts)
+            assert await eventually(all_paused, bool)
+
+        # one record at a time: while it is handled, no partition of the topic is fetched
+        # (its own is paused while in hand; the others were never woken)
+        fetched_meanwhile: dict[str, set[Any]] = {}
+
+        def look(message: ledger.Credit) -> None:
+            kafka = consumer._consumer
+            assert kafka is not None
+            fetched_meanwhile[message.account] = set(kafka.assignment() - kafka.paused())
+
+        ledger.WHILE_HANDLING.append(look)
+        try:
+            for account in accounts[:3]:
+                async with runtime.db.transaction() as session:
+                    await runtime.outbox.add(
+                        session, ledger.Credit(account=account, amount=10), topic=topic
+                    )
+
+                async def handled(a: str = account) -> bool:
+                    return a in fetched_meanwhile
+
+                assert await eventually(handled, bool)
+                assert await eventually(all_paused, bool)
+        finally:
+            ledger.WHILE_HANDLING.remove(look)
+        assert fetched_meanwhile == {a: set() for a in accounts[:3]}
+
+
 async def test_a_message_of_an_unknown_type_is_dead_lettered_not_dropped(
     infra: Settings,
     new_database: Callable[[str], Awaitable[str]],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Column, Integer, String, Table, func, select
@@ -47,11 +48,16 @@ TRACE_IDS: dict[str, str | None] = {}
 BLOCKED_ACCOUNTS: set[str] = set()
 """Accounts whose credits fail for now (a fault that is fixed later, then replayed)."""
 
+WHILE_HANDLING: list[Callable[[Credit], None]] = []
+"""Called with each credit as its handler runs (to look at the consumer meanwhile)."""
+
 
 async def credit(message: Credit, ctx: MessageContext) -> None:
     if message.poison or message.account in BLOCKED_ACCOUNTS:
         raise RuntimeError(f"cannot credit {message.account}")
     TRACE_IDS[message.account] = current_trace_id()
+    for look in WHILE_HANDLING:
+        look(message)
     await ctx.session.execute(
         entries.insert().values(
             account=message.account, amount=message.amount, message_id=ctx.envelope.message_id

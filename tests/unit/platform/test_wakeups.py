@@ -21,7 +21,7 @@ from commerce.platform.settings import Settings
 async def main():
     settings = Settings()  # the sockets and this one's index, from its environment
     assert wakeups.join_siblings(settings.wake_sockets, settings.wake_index)
-    wakeups.published(["orders.events", "orders.events"])
+    wakeups.published(["orders.events", "orders.events", ("cart.events", 3)])
     wakeups.leave_siblings()
 
 asyncio.run(main())
@@ -49,19 +49,41 @@ async def test_a_local_publish_wakes_only_the_consumers_of_its_topics() -> None:
         wakeups.unregister(["cart.events"], carts)
 
 
+async def test_a_publish_names_the_partitions_it_went_to() -> None:
+    """A consumer learns which partitions to fetch; a topic alone means all of them."""
+    orders, carts = asyncio.Event(), asyncio.Event()
+    named: set[tuple[str, int]] = set()
+    wakeups.register(["orders.events"], orders, named)
+    wakeups.register(["cart.events"], carts)
+    try:
+        wakeups.published([("orders.events", 2), ("orders.events", 5), ("cart.events", 1)])
+        assert orders.is_set() and carts.is_set()
+        assert named == {("orders.events", 2), ("orders.events", 5)}
+        wakeups.published(["orders.events"])
+        assert ("orders.events", wakeups.ALL_PARTITIONS) in named
+    finally:
+        wakeups.unregister(["orders.events"], orders)
+        wakeups.unregister(["cart.events"], carts)
+
+
 async def test_a_siblings_publish_wakes_the_consumers_here(siblings: list[str]) -> None:
     assert wakeups.join_siblings(siblings, 0)
     assert not wakeups.join_siblings(siblings, 0)  # once per process
-    orders, carts = asyncio.Event(), asyncio.Event()
+    orders, carts, extra = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    named: set[tuple[str, int]] = set()
     wakeups.register(["orders.events"], orders)
-    wakeups.register(["cart.events"], carts)
+    wakeups.register(["cart.events"], carts, named)
+    wakeups.register(["refunds.events"], extra)
     env = {**os.environ, wakeups.SIBLINGS_ENV: os.pathsep.join(siblings), wakeups.INDEX_ENV: "1"}
     try:
         child = await asyncio.create_subprocess_exec(sys.executable, "-c", SIBLING, env=env)
         assert await asyncio.wait_for(child.wait(), 60) == 0
         await asyncio.wait_for(orders.wait(), 10)
-        assert not carts.is_set()
+        await asyncio.wait_for(carts.wait(), 10)
+        assert named == {("cart.events", 3)}  # the partition crossed with the topic
+        assert not extra.is_set()
     finally:
+        wakeups.unregister(["refunds.events"], extra)
         wakeups.unregister(["orders.events"], orders)
         wakeups.unregister(["cart.events"], carts)
 
