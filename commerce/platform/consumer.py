@@ -116,7 +116,11 @@ def is_unavailable(exc: BaseException) -> bool:
     )
 
 
-WOKEN_EXTRA_FETCHES = 2  # empty fetches a publish wake-up tolerates (beyond the usual)
+EXPECTED_ROUNDS = 3
+"""Fetch rounds (`getmany` calls that return) a partition is fetched while its records
+are expected and none came: a partition resumed while a fetch was in flight is in the
+next request only, and a fetch may return before the broker shows a just-acknowledged
+record (docs/adr/0030)."""
 
 # What aiokafka raises for a partition that is not assigned (any more): during a rebalance,
 # e.g. after the broker restarted, a partition fetched a moment ago may be gone, and the
@@ -160,6 +164,18 @@ async def _waiting(consumer: AIOKafkaConsumer) -> int | None:
     last fetches know them (None while a position is unknown)."""
     found = await _positions(consumer)
     return None if found is None else sum(max(high - pos, 0) for _, pos, high in found)
+
+
+async def _fetch(
+    consumer: AIOKafkaConsumer, max_records: int
+) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+    """One `getmany` round; the partitions it brought records for are paused before
+    aiokafka's fetcher runs again, so it sends no fetch for them while they are handled."""
+    batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = await consumer.getmany(
+        timeout_ms=200, max_records=max_records
+    )
+    _pause(consumer, batch)
+    return batch
 
 
 def _caught_up(
@@ -267,7 +283,6 @@ class ConsumerRunner:
     services: Runtime | None = None
     batch_records: int = 500
     idle_fetch_interval: float = 0.0  # seconds; 0: fetch continuously even when idle
-    idle_after_empty_fetches: int = 1
     watch: Any = None  # a BrokerWatch: read from the beginning when the broker restarted empty
     stall_seconds: float = 30.0  # records waiting and none fetched this long: start again
     _by_type: dict[str, Handler[Any]] = field(init=False)
@@ -369,7 +384,9 @@ class ConsumerRunner:
         # partition is fetched all the time.
         wake = asyncio.Event()
         named: set[tuple[str, int]] = set()  # (topic, partition) published to, since woken
-        awaited: set[TopicPartition] = set()  # fetched because records are expected there
+        # fetched because records are expected there: the fetch round when they were
+        awaited: dict[TopicPartition, int] = {}
+        rounds = 0  # fetch rounds so far
         owed: set[TopicPartition] = set()  # published to while its records were in hand
         known: set[TopicPartition] = set()  # the assignment as last seen
         on_demand = self.idle_fetch_interval > 0
@@ -377,7 +394,6 @@ class ConsumerRunner:
         idle = self._idle
         idle.clear()  # a consumer starting again starts with every partition fetched
         idle_until = 0.0
-        empty_fetches = 0
         loop = asyncio.get_running_loop()
         if self.idle_fetch_interval > 0:
             wakeups.register(self.topics, wake, named)
@@ -416,12 +432,11 @@ class ConsumerRunner:
                         waiting_since = 0.0
                 assignment = consumer.assignment()
                 if assignment != known:  # (re)assigned: records may wait in the new ones
-                    awaited = (awaited & assignment) | (assignment - known)
+                    awaited = {tp: r for tp, r in awaited.items() if tp in assignment}
+                    awaited.update((tp, rounds) for tp in assignment - known)
                     known = set(assignment)
                 if fetch is None:
-                    fetch = asyncio.create_task(
-                        consumer.getmany(timeout_ms=200, max_records=self.batch_records)
-                    )
+                    fetch = asyncio.create_task(_fetch(consumer, self.batch_records))
                 waits: set[asyncio.Future[Any]] = {fetch, *inflight.values()}
                 if idle:
                     if woken is None:
@@ -433,14 +448,9 @@ class ConsumerRunner:
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 if idle and (woken in done or loop.time() >= idle_until):
-                    # A publish here (fetch until a few come back empty) or the interval
-                    # (one fetch, for records published by other processes).
-                    # after a publish here, a few empty fetches before pausing again: a
-                    # resumed partition may be fetched only on aiokafka's next 200 ms round,
-                    # after one `getmany` came back empty (docs/adr/0030)
-                    empty_fetches = (
-                        -WOKEN_EXTRA_FETCHES if woken in done else self.idle_after_empty_fetches - 1
-                    )
+                    # A publish here or in a sibling (fetch the partitions it went to until
+                    # their records come) or the interval (one round of all, for records
+                    # published by other processes).
                     woke = woken in done
                     wake.clear()
                     if woken is not None:
@@ -452,11 +462,12 @@ class ConsumerRunner:
                         # fetched again once they are done
                         published = {tp for tp in assigned if (tp.topic, tp.partition) in named}
                         owed.update(published & inflight.keys())
-                        awaited.update(published - inflight.keys())
+                        awaited.update((tp, rounds) for tp in published - inflight.keys())
                         chosen = published & idle
                     else:  # the interval, or a wake-up for whole topics: every partition
                         chosen = set(idle)
-                        awaited.update(chosen)
+                        once = rounds - EXPECTED_ROUNDS + 1 if not woke else rounds
+                        awaited.update((tp, once) for tp in chosen)
                     named.clear()
                     _resume(
                         consumer, [tp for tp in chosen if tp in assigned and tp not in inflight]
@@ -470,35 +481,27 @@ class ConsumerRunner:
                         log.warning("consumer.poll_failed", consumer=self.name, error=str(exc))
                         await asyncio.sleep(1.0)
                         batch = {}
+                    rounds += 1
                     for tp, records in batch.items():
                         _pause(consumer, [tp])
-                        awaited.discard(tp)
+                        awaited.pop(tp, None)
                         inflight[tp] = asyncio.create_task(
                             self._run_partition(tp, records, after=inflight.get(tp))
                         )
-                    empty_fetches = 0 if batch else empty_fetches + 1
                     if batch:
                         progress = loop.time()
-                        if on_demand:  # the partitions nothing is expected in: paused
-                            unexpected = consumer.assignment() - consumer.paused() - awaited
-                            if unexpected:
-                                if not idle:
-                                    idle_until = loop.time() + self.idle_fetch_interval
-                                idle.update(unexpected)
-                                _pause(consumer, unexpected)
-                    if (
-                        self.idle_fetch_interval > 0
-                        and empty_fetches >= self.idle_after_empty_fetches
-                    ):
-                        # Partitions still being fetched found nothing: pause them too, also
-                        # while others have work in flight (docs/adr/0016).
-                        fetching = consumer.assignment() - consumer.paused()
-                        awaited.difference_update(fetching)
-                        if fetching:
+                    if on_demand:
+                        # Partitions fetched with nothing expected in them any more are
+                        # paused, also while others have work in flight (docs/adr/0016).
+                        for tp, since in list(awaited.items()):
+                            if rounds - since >= EXPECTED_ROUNDS:
+                                del awaited[tp]
+                        unexpected = consumer.assignment() - consumer.paused() - awaited.keys()
+                        if unexpected:
                             if not idle:
                                 idle_until = loop.time() + self.idle_fetch_interval
-                            idle.update(fetching)
-                            _pause(consumer, fetching)
+                            idle.update(unexpected)
+                            _pause(consumer, unexpected)
                 finished = [tp for tp, task in inflight.items() if task.done()]
                 if finished:
                     progress = loop.time()
@@ -507,7 +510,7 @@ class ConsumerRunner:
                         _caught_up(consumer, done_tasks, stale) - owed if on_demand else set()
                     )
                     owed.difference_update(finished)
-                    awaited.update(tp for tp in finished if tp not in caught_up)
+                    awaited.update((tp, rounds) for tp in finished if tp not in caught_up)
                     await self._complete(consumer, done_tasks, stale=stale, keep_paused=caught_up)
                     if caught_up:
                         # nothing was behind these records when they were fetched: paused
