@@ -2,16 +2,20 @@
 
 The orchestrator's handlers and sweeper notify `CHANGES` once a transaction that grew a
 saga's timeline (or created or moved the saga) has committed; `GET /checkouts/{id}?wait=`
-and `GET /checkouts/{id}/events?after=&wait=` wait on it (docs/adr/0038).
+and `GET /checkouts/{id}/events?after=&wait=` wait on it (docs/adr/0038). Under `agentshop
+up --replicas` the saga may move in a replica: its notice reaches the sibling processes
+over the wake-up sockets (`commerce/platform/wakeups.py`) and wakes the waiters there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import TypeVar
 
+from commerce.platform import wakeups
 from commerce.platform.consumer import MessageContext
 from commerce.platform.runtime import Runtime
 from commerce.platform.service import ServiceRuntime, Slot
@@ -22,10 +26,30 @@ T = TypeVar("T")
 MAX_WAIT_SECONDS = 30.0
 """The longest a request may wait (a longer `wait` is refused with 422)."""
 RECHECK_SECONDS = 1.0
-"""A waiting request reads again at least this often: the safety net for a change
-committed by another process (a replica of the orchestrator), which does not notify."""
+"""A waiting request reads again at least this often: the safety net for a notice that
+did not come (a change by a process that is not a sibling, a sibling restarting)."""
 
-CHANGES: Slot[Waiters[uuid.UUID]] = Slot(lambda runtime: Waiters())
+CHANNEL = "checkout"
+"""The wake-up sockets' channel of saga changes."""
+
+
+def _hub(runtime: ServiceRuntime) -> Waiters[uuid.UUID]:
+    """The runtime's hub, also woken by the siblings' notices (for as long as it lives)."""
+    hub: Waiters[uuid.UUID] = Waiters()
+    alive = weakref.ref(hub)
+
+    def sibling_changed(key: str) -> None:
+        found = alive()
+        if found is None:  # its runtime is gone
+            wakeups.off_change(CHANNEL, sibling_changed)
+        else:
+            found.notify(uuid.UUID(key))
+
+    wakeups.on_change(CHANNEL, sibling_changed)
+    return hub
+
+
+CHANGES: Slot[Waiters[uuid.UUID]] = Slot(_hub)
 
 
 def _changes(runtime: Runtime) -> Waiters[uuid.UUID] | None:
@@ -33,10 +57,13 @@ def _changes(runtime: Runtime) -> Waiters[uuid.UUID] | None:
 
 
 def notify(runtime: Runtime, checkout_ids: Iterable[uuid.UUID]) -> None:
-    """Wake the requests waiting for these sagas (call it after the commit)."""
+    """Wake the requests waiting for these sagas, here and in sibling processes (call it
+    after the commit)."""
+    ids = list(checkout_ids)
     hub = _changes(runtime)
     if hub is not None:
-        hub.notify(*checkout_ids)
+        hub.notify(*ids)
+    wakeups.changed(CHANNEL, (str(i) for i in ids))
 
 
 def notify_after_commit(ctx: MessageContext, checkout_id: uuid.UUID) -> None:

@@ -18,6 +18,10 @@ A publish names the partitions it went to (the broker's acknowledgement says whi
 woken consumer fetches those partitions only: the others of its topics stay paused, with
 no fetch sent for them (docs/adr/0013). A wake-up that names a topic alone (the broker
 watch, an older sibling) wakes all of its partitions.
+
+The same sockets carry changes a sibling committed that requests here may wait for
+(`changed`, `on_change`): a saga moved by a replica's orchestrator wakes the requests
+waiting for it in the process that serves them (docs/adr/0038).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeAlias
 
 import structlog
@@ -44,7 +48,10 @@ ALL_PARTITIONS = -1
 Target: TypeAlias = str | tuple[str, int]
 """What a publish went to: a topic, or (topic, partition)."""
 
+_CHANGE = "!"  # a datagram line "!<channel> <key>" is a change, not a publish
+
 _waiting: dict[str, set[asyncio.Event]] = {}
+_on_change: dict[str, list[Callable[[str], None]]] = {}
 _sinks: dict[asyncio.Event, set[tuple[str, int]]] = {}
 _siblings: list[str] = []
 _socket: socket.socket | None = None
@@ -83,6 +90,28 @@ def published(targets: Iterable[Target]) -> None:
     _wake(named)
     if _socket is not None and named:
         lines = {_line(topic, partition) for topic, partition in named}
+        for path in _siblings:
+            _send(path, lines)
+
+
+def on_change(channel: str, callback: Callable[[str], None]) -> None:
+    """Call `callback(key)` for each change a sibling process reports on `channel`."""
+    _on_change.setdefault(channel, []).append(callback)
+
+
+def off_change(channel: str, callback: Callable[[str], None]) -> None:
+    callbacks = _on_change.get(channel, [])
+    if callback in callbacks:
+        callbacks.remove(callback)
+
+
+def changed(channel: str, keys: Iterable[str]) -> None:
+    """Tell the sibling processes that `keys` changed on `channel` (after the commit);
+    the change's own process wakes its waiters itself."""
+    if _socket is None:
+        return
+    lines = {f"{_CHANGE}{channel} {key}" for key in keys}
+    if lines:
         for path in _siblings:
             _send(path, lines)
 
@@ -179,4 +208,13 @@ def _received(sock: socket.socket) -> None:
             return
         except OSError:
             return
-        _wake(_parse(line) for line in payload.decode(errors="replace").split("\n") if line)
+        lines = payload.decode(errors="replace").split("\n")
+        _wake(_parse(line) for line in lines if line and not line.startswith(_CHANGE))
+        for line in lines:
+            if line.startswith(_CHANGE):
+                channel, _, key = line[len(_CHANGE) :].partition(" ")
+                for callback in list(_on_change.get(channel, ())):
+                    try:
+                        callback(key)
+                    except Exception:  # a malformed key must not stop the others
+                        log.warning("wakeups.change_failed", channel=channel, key=key)

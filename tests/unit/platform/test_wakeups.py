@@ -22,6 +22,7 @@ async def main():
     settings = Settings()  # the sockets and this one's index, from its environment
     assert wakeups.join_siblings(settings.wake_sockets, settings.wake_index)
     wakeups.published(["orders.events", "orders.events", ("cart.events", 3)])
+    wakeups.changed("checkout", ["c-1", "c-2"])
     wakeups.leave_siblings()
 
 asyncio.run(main())
@@ -75,6 +76,15 @@ async def test_a_siblings_publish_wakes_the_consumers_here(siblings: list[str]) 
     wakeups.register(["cart.events"], carts, named)
     wakeups.register(["refunds.events"], extra)
     env = {**os.environ, wakeups.SIBLINGS_ENV: os.pathsep.join(siblings), wakeups.INDEX_ENV: "1"}
+    changes: list[str] = []
+    all_changed = asyncio.Event()
+
+    def changed(key: str) -> None:
+        changes.append(key)
+        if len(changes) == 2:
+            all_changed.set()
+
+    wakeups.on_change("checkout", changed)
     try:
         child = await asyncio.create_subprocess_exec(sys.executable, "-c", SIBLING, env=env)
         assert await asyncio.wait_for(child.wait(), 60) == 0
@@ -82,7 +92,10 @@ async def test_a_siblings_publish_wakes_the_consumers_here(siblings: list[str]) 
         await asyncio.wait_for(carts.wait(), 10)
         assert named == {("cart.events", 3)}  # the partition crossed with the topic
         assert not extra.is_set()
+        await asyncio.wait_for(all_changed.wait(), 10)  # a change, not a topic
+        assert sorted(changes) == ["c-1", "c-2"]
     finally:
+        wakeups.off_change("checkout", changed)
         wakeups.unregister(["refunds.events"], extra)
         wakeups.unregister(["orders.events"], orders)
         wakeups.unregister(["cart.events"], carts)
