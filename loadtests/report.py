@@ -345,7 +345,7 @@ def markdown(r: LoadReport) -> str:
             "|---|---|---|---|",
             f"| end to end (initiate sent -> CheckoutCompleted recorded) | {e['p50']} | {e['p95']} | {e['p99']} |",
             f"| saga (202 received -> CheckoutCompleted recorded) | {s['p50']} | {s['p95']} | {s['p99']} |",
-            f"| as the client saw it (polling status) | {o['p50']} | {o['p95']} | {o['p99']} |",
+            f"| as the client saw it (its long poll) | {o['p50']} | {o['p95']} | {o['p99']} |",
             "",
         ]
     if r.floor:
