@@ -33,8 +33,8 @@ CHANNEL = "checkout"
 """The wake-up sockets' channel of saga changes."""
 
 
-def _hub(runtime: ServiceRuntime) -> Waiters[uuid.UUID]:
-    """The runtime's hub, also woken by the siblings' notices (for as long as it lives)."""
+def new_hub() -> Waiters[uuid.UUID]:
+    """A runtime's hub, also woken by the siblings' notices (for as long as it lives)."""
     hub: Waiters[uuid.UUID] = Waiters()
     alive = weakref.ref(hub)
 
@@ -49,7 +49,7 @@ def _hub(runtime: ServiceRuntime) -> Waiters[uuid.UUID]:
     return hub
 
 
-CHANGES: Slot[Waiters[uuid.UUID]] = Slot(_hub)
+CHANGES: Slot[Waiters[uuid.UUID]] = Slot(lambda runtime: new_hub())
 
 
 def _changes(runtime: Runtime) -> Waiters[uuid.UUID] | None:

@@ -6,11 +6,13 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from commerce.checkout import waiting
 from commerce.platform import wakeups
 
 SIBLING = """
@@ -29,13 +31,29 @@ asyncio.run(main())
 """
 
 
+SAGA_SIBLING = """
+import asyncio, sys, uuid
+from commerce.checkout import waiting
+from commerce.platform import wakeups
+from commerce.platform.settings import Settings
+
+async def main():
+    settings = Settings()
+    assert wakeups.join_siblings(settings.wake_sockets, settings.wake_index)
+    waiting.notify(None, [uuid.UUID(sys.argv[1])])  # after its orchestrator's commit
+    wakeups.leave_siblings()
+
+asyncio.run(main())
+"""
+
+
 @pytest.fixture
-def siblings(tmp_path: Path) -> Iterator[list[str]]:
+async def siblings(tmp_path: Path) -> AsyncIterator[list[str]]:
     paths = [str(tmp_path / "0"), str(tmp_path / "1")]
     try:
         yield paths
     finally:
-        wakeups.leave_siblings()
+        wakeups.leave_siblings()  # in the (session's) loop: its reader goes too
 
 
 async def test_a_local_publish_wakes_only_the_consumers_of_its_topics() -> None:
@@ -122,6 +140,22 @@ async def test_a_publish_here_reaches_a_listening_sibling(siblings: list[str]) -
         if listener.returncode is None:
             listener.kill()
         await listener.wait()
+
+
+async def test_a_saga_changed_in_a_sibling_wakes_its_waiter_here(siblings: list[str]) -> None:
+    """A replica's orchestrator commits a saga's change; the request waiting for that saga
+    in this process wakes, and one waiting for another saga does not (docs/adr/0038)."""
+    assert wakeups.join_siblings(siblings, 0)
+    hub = waiting.new_hub()
+    moved, other = uuid.uuid4(), uuid.uuid4()
+    env = {**os.environ, wakeups.SIBLINGS_ENV: os.pathsep.join(siblings), wakeups.INDEX_ENV: "1"}
+    with hub.watch(moved) as watch, hub.watch(other) as untouched:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SAGA_SIBLING, str(moved), env=env
+        )
+        assert await asyncio.wait_for(child.wait(), 60) == 0
+        assert await watch.wait(10)  # woken, not timed out
+        assert not await untouched.wait(0)
 
 
 async def test_without_siblings_nothing_is_joined(siblings: list[str]) -> None:
