@@ -199,9 +199,15 @@ def up(
     # the stop in progress is not cut short.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
+
+    def step(text: str) -> None:
+        _stop_if_interrupted()
+        console.print(f"• {text}")
+
     try:
-        with stack.infrastructure(environment, on_step=lambda s: console.print(f"• {s}")) as infra:
+        with stack.infrastructure(environment, on_step=step) as infra:
             try:
+                _stop_if_interrupted()
                 stack.run_loop(main(infra))
             finally:
                 _ignore_signals()
@@ -210,9 +216,22 @@ def up(
     console.print("stopped.")
 
 
+_interrupted = False
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    global _interrupted
+    _interrupted = True
     _ignore_signals()
     raise KeyboardInterrupt
+
+
+def _stop_if_interrupted() -> None:
+    """Raise again an interrupt that was lost: a KeyboardInterrupt raised where Python
+    ignores exceptions (logging's after-fork hook, while a child process starts) goes no
+    further, and the start would go on with the signals already ignored."""
+    if _interrupted:
+        raise KeyboardInterrupt
 
 
 def _ignore_signals() -> None:

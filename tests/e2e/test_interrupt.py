@@ -84,7 +84,9 @@ def test_a_signal_to_the_group_stops_everything(
         try:
             code = proc.wait(STOP_WITHIN_S)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"`agentshop up` still runs {STOP_WITHIN_S} s after {sig.name}")
+            pytest.fail(
+                f"`agentshop up` still runs {STOP_WITHIN_S} s after {sig.name}:\n{_log(log_path)}"
+            )
         assert code == 0, _log(log_path)
         end = time.monotonic() + 2
         alive = list(seen.values())
