@@ -482,8 +482,7 @@ class ConsumerRunner:
                         await asyncio.sleep(1.0)
                         batch = {}
                     rounds += 1
-                    for tp, records in batch.items():
-                        _pause(consumer, [tp])
+                    for tp, records in batch.items():  # paused by `_fetch` already
                         awaited.pop(tp, None)
                         inflight[tp] = asyncio.create_task(
                             self._run_partition(tp, records, after=inflight.get(tp))

@@ -145,9 +145,9 @@ def _send_owed() -> None:
     if _socket is None:
         _owed.clear()
         return
-    for path, topics in list(_owed.items()):
+    for path, lines in list(_owed.items()):
         _owed.pop(path, None)
-        _send(path, topics)
+        _send(path, lines)
 
 
 def _wake(targets: Iterable[tuple[str, int]]) -> None:

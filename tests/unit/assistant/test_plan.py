@@ -299,13 +299,19 @@ async def test_a_question_about_one_item_keeps_the_others_out_of_the_cart() -> N
     assert not plan.adds
 
 
-async def test_one_word_naming_several_products_asks_which() -> None:
+def shop_with_a_lightning_cable() -> FakeShop:
+    """The fake shop with a second kind of cable (USB-C to Lightning) beside the USB-C one."""
     shop = FakeShop()
     shop.products["p-cable-ltg"] = Product(
         product_id="p-cable-ltg", name="USB-C to Lightning Cable", brand="Northwire",
         min_price_cents=1499,
         variants=[Variant(sku="CBL-LTG", name="USB-C to Lightning Cable, 1m", price_cents=1499)],
     )  # fmt: skip
+    return shop
+
+
+async def test_one_word_naming_several_products_asks_which() -> None:
+    shop = shop_with_a_lightning_cable()
     plan = await plan_for("buy a cable", shop)
     assert plan.outcome == "clarify"
     assert plan.message == "Which cable do you mean: USB-C Cable or USB-C to Lightning Cable?"
@@ -420,12 +426,7 @@ async def test_nothing_to_act_on_gets_a_question_not_a_refusal() -> None:
 
 
 async def test_a_budget_that_leaves_one_kind_is_no_question() -> None:
-    shop = FakeShop()
-    shop.products["p-cable-ltg"] = Product(
-        product_id="p-cable-ltg", name="USB-C to Lightning Cable", brand="Northwire",
-        min_price_cents=1499,
-        variants=[Variant(sku="CBL-LTG", name="USB-C to Lightning Cable, 1m", price_cents=1499)],
-    )  # fmt: skip
+    shop = shop_with_a_lightning_cable()
     plan = await plan_for("buy a cable under $12", shop)  # only the USB-C kind fits
     assert plan.outcome == "checkout" and plan.adds[0].sku == "CBL-1M-BLA"
     assert (await plan_for("buy a cable under $40", shop)).outcome == "clarify"  # both fit
