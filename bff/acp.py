@@ -291,10 +291,7 @@ async def _priced(
     """The quote with the coupon, or without it (and a warning) when it cannot be used."""
     for code in [coupon, None] if coupon else [None]:
         try:
-            return await pricing.quote(
-                runtime.http, runtime.settings, user_id=user_id, lines=lines,
-                shipping_address=address, coupon_code=code,
-            )  # fmt: skip
+            return await checkout.price(runtime, user_id, lines, address, code)
         except pricing.CouponInvalid as exc:  # the session goes on without the coupon
             messages.append(_coupon_warning(str(exc)))
         except pricing.AddressUnsupported as exc:

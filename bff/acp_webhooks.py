@@ -86,11 +86,17 @@ def event(message: OrderStatusChanged, session_id: str, base_url: str) -> dict[s
     return {"type": kind, "data": order}
 
 
+def for_agents(message: OrderStatusChanged) -> bool:
+    """A change the protocol tells agents of; a checkout that failed (cancelled from
+    `created`) never gave the agent an order."""
+    if message.status == "cancelled" and message.from_status == "created":
+        return False
+    return message.status in PROTOCOL_STATUS
+
+
 async def order_changed(message: OrderStatusChanged, ctx: MessageContext) -> None:
     """Owe the event to the agent whose checkout session bought the order (if any)."""
-    if message.status == "cancelled" and message.from_status == "created":
-        return  # a checkout that failed: the agent never had an order
-    if message.status not in PROTOCOL_STATUS:
+    if not for_agents(message):
         return
     found = (
         await ctx.session.execute(

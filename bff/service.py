@@ -103,7 +103,9 @@ service = Service(
         delivery.follow_checkouts,
         acp_webhooks.dispatcher,
     ],
-    handlers=[Handler(OrderStatusChanged, acp_webhooks.order_changed)],
+    handlers=[
+        Handler(OrderStatusChanged, acp_webhooks.order_changed, wanted=acp_webhooks.for_agents)
+    ],
     retention=[
         Retention(
             "idempotency_keys",

@@ -142,6 +142,36 @@ async def _delivery_refusal(runtime: ServiceRuntime, address: Address) -> str | 
     return known[key]
 
 
+# The quotes given in the last CHECKOUT_ORCHESTRATOR_QUOTE_FRESH_SECONDS, by everything
+# they were asked for: a checkout started right after its quote (an agent's session viewed,
+# then completed) is not priced twice; each keeps the moment it was priced (docs/adr/0041).
+QUOTES: Slot[TTLCache[tuple[str, ...], pricing.Quote]] = Slot(
+    lambda runtime: TTLCache(
+        maxsize=10_000, ttl=max(runtime.settings.checkout.quote_fresh_seconds, 0.001)
+    )
+)
+
+
+async def price(
+    runtime: ServiceRuntime, user: str, lines: list[CheckoutLine], address: Address,
+    coupon: str | None,
+) -> pricing.Quote:  # fmt: skip
+    """`pricing.quote` for these lines, address and coupon, or the same question's answer
+    given moments ago. Its errors are `pricing`'s (nothing is kept of a refusal)."""
+    keep = runtime.settings.checkout.quote_fresh_seconds > 0
+    key = (user, coupon or "", address.model_dump_json(), *(li.model_dump_json() for li in lines))
+    quotes = QUOTES.of(runtime)
+    found = quotes.get(key) if keep else None
+    if found is None:
+        found = await pricing.quote(
+            runtime.http, runtime.settings, user_id=user, lines=lines,
+            shipping_address=address, coupon_code=coupon,
+        )  # fmt: skip
+        if keep:
+            quotes[key] = found
+    return found
+
+
 async def _priced(
     runtime: ServiceRuntime, user: str, lines: list[CheckoutLine], body: QuoteCreate
 ) -> pricing.Quote:
@@ -149,10 +179,7 @@ async def _priced(
     if refusal is not None:  # refused before anything is held or charged
         raise ApiError(422, "unsupported_address", refusal, param="shipping_address")
     try:
-        return await pricing.quote(
-            runtime.http, runtime.settings, user_id=user, lines=lines,
-            shipping_address=body.shipping_address, coupon_code=body.coupon_code,
-        )  # fmt: skip
+        return await price(runtime, user, lines, body.shipping_address, body.coupon_code)
     except pricing.CouponInvalid as exc:
         raise ApiError(422, "coupon_invalid", str(exc), param="coupon_code") from exc
     except pricing.AddressUnsupported as exc:
@@ -211,6 +238,7 @@ async def start(
             checkout_id=checkout_id, user_id=user, cart_id=cart_id, lines=lines, shipping_address=address,
             contact=Contact(email=person["email"] if person else None, phone=person["phone"] if person else None),
             payment_token=payment_token, coupon_code=coupon, quote=quoted.totals, source=source,
+            priced_at=quoted.priced_at,
         )  # fmt: skip
         await session.execute(
             insert(checkouts).values(

@@ -66,14 +66,13 @@ class CartPublic(BaseModel):
     currency: str
 
 
-async def _read(session: AsyncSession, user_id: str) -> CartPublic:
-    cart = await cart_for(session, user_id)
+async def _read(session: AsyncSession, cart: dict[str, Any]) -> CartPublic:
     lines = [
         LinePublic(**r, line_total_cents=r["quantity"] * r["unit_price_cents"])
         for r in await store.lines(session, cart["cart_id"])
     ]
     return CartPublic(
-        cart_id=cart["cart_id"], user_id=user_id, version=cart["version"], lines=lines,
+        cart_id=cart["cart_id"], user_id=cart["user_id"], version=cart["version"], lines=lines,
         item_count=sum(line.quantity for line in lines),
         subtotal_cents=sum(line.line_total_cents for line in lines),
         currency=lines[0].currency if lines else "USD",
@@ -86,16 +85,23 @@ def _check_version(cart: dict[str, Any], if_match: str | None) -> None:
         raise HTTPException(412, detail=conflict)
 
 
-async def _respond(session: AsyncSession, user_id: str, response: Response) -> CartPublic:
-    cart = await _read(session, user_id)
-    response.headers["ETag"] = f'"{cart.version}"'
-    return cart
+async def _respond(
+    session: AsyncSession, cart: dict[str, Any], response: Response, *, changed: bool = True
+) -> CartPublic:
+    """The cart as it stands in `session`. A change bumped the version of the row this
+    transaction holds locked exactly once, so the new version is known without reading."""
+    if changed:
+        cart = {**cart, "version": cart["version"] + 1}
+    public = await _read(session, cart)
+    response.headers["ETag"] = f'"{public.version}"'
+    return public
 
 
 @router.get("/carts/{user_id}", operation_id="carts-get", response_model=CartPublic)
 async def get_cart(runtime: RuntimeDep, user_id: UserId, response: Response) -> CartPublic:
     async with runtime.db.reads() as session:  # a first use's cart row commits on its own
-        return await _respond(session, user_id, response)
+        cart = await cart_for(session, user_id)
+        return await _respond(session, cart, response, changed=False)
 
 
 @router.post("/carts/{user_id}/lines", operation_id="carts-add-line", response_model=CartPublic)
@@ -115,7 +121,7 @@ async def add_line(
             raise HTTPException(422, detail={"code": "cart_full", "message": full})
         if not await store.add_line(session, cart["cart_id"], line.model_dump()):
             raise HTTPException(422, detail=domain.TOO_MANY_UNITS)
-        return await _respond(session, user_id, response)
+        return await _respond(session, cart, response)
 
 
 @router.put(
@@ -130,7 +136,7 @@ async def set_quantity(
         _check_version(cart, if_match)
         if not await store.set_quantity(session, cart["cart_id"], sku, body.quantity):
             raise HTTPException(404, detail=f"{sku} is not in the cart")
-        return await _respond(session, user_id, response)
+        return await _respond(session, cart, response)
 
 
 @router.delete(
@@ -143,7 +149,7 @@ async def remove_line(
         cart = await cart_for(session, user_id, lock=True)
         if not await remove_skus(session, cart["cart_id"], [sku]):
             raise HTTPException(404, detail=f"{sku} is not in the cart")
-        return await _respond(session, user_id, response)
+        return await _respond(session, cart, response)
 
 
 @router.delete("/carts/{user_id}", operation_id="carts-empty", response_model=CartPublic)
@@ -151,4 +157,4 @@ async def empty_cart(runtime: RuntimeDep, user_id: UserId, response: Response) -
     async with runtime.db.transaction() as session:
         cart = await cart_for(session, user_id, lock=True)
         await store.empty(session, cart["cart_id"])
-        return await _respond(session, user_id, response)
+        return await _respond(session, cart, response)

@@ -65,17 +65,30 @@ class Pricing:
 
     `decision` is None when discount-engine or tax-calculation could not answer (the
     sweeper prices again within the step's budget); `asked` is False when no price was
-    asked: the quote does not add up, or the checkout is already known (a redelivery).
+    asked: the quote does not add up, the checkout is already known (a redelivery), or
+    its publisher priced it moments ago (`decision` then starts it at that price).
     """
 
     decision: Decision | None
     asked: bool = True
 
 
+def priced_moments_ago(command: InitiateCheckoutCommand, fresh_seconds: float) -> bool:
+    """The publisher priced the command with discount-engine and tax-calculation within
+    `fresh_seconds` (either way: clocks of two hosts may differ by a little), so pricing
+    it again would ask the same questions a moment later (docs/adr/0041)."""
+    if command.priced_at is None:
+        return False
+    return abs((datetime.now(UTC) - command.priced_at).total_seconds()) <= fresh_seconds
+
+
 async def price_first(message: InitiateCheckoutCommand, runtime: Runtime) -> Pricing:
-    """`prepare` of `initiate`: re-price before any transaction (docs/adr/0032)."""
+    """`prepare` of `initiate`: re-price before any transaction (docs/adr/0032), unless
+    the publisher priced it moments ago (docs/adr/0041)."""
     if domain.verify_quote(message):
         return Pricing(None, asked=False)
+    if priced_moments_ago(message, runtime.settings.checkout.quote_fresh_seconds):
+        return Pricing(domain.start(message, message.quote), asked=False)
     async with runtime.db.reads() as session:  # a redelivery is not priced again
         known = await session.scalar(
             select(sagas.c.checkout_id).where(sagas.c.checkout_id == message.checkout_id)

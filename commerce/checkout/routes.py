@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -10,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from commerce.checkout import waiting
 from commerce.checkout.domain import FINISHED, State
 from commerce.checkout.tables import saga_events, sagas
 from commerce.checkout.waiting import MAX_WAIT_SECONDS, wait_until
@@ -84,7 +86,8 @@ async def get_checkout(
 ) -> CheckoutPublic:
     """The saga's state. With `wait`, a saga not finished is answered when its state
     changes (or it appears; with `until=finished` only once it is finished), or when
-    `wait` seconds have passed; a finished one at once. With `user_id`, someone else's
+    `wait` seconds have passed; a finished one at once. A saga that does not exist is
+    waited for `waiting.APPEAR_SECONDS` at most, then not found. With `user_id`, someone else's
     saga is not found (at once)."""
 
     async def read() -> Any:
@@ -95,9 +98,11 @@ async def get_checkout(
                 .first()
             )
 
+    appear_by = time.monotonic() + waiting.APPEAR_SECONDS
+
     def settled(row: Any) -> bool:
-        if row is None:
-            return False  # not picked up yet: wait for it to appear
+        if row is None:  # not picked up yet: wait a little for it to appear
+            return time.monotonic() >= appear_by
         return row["state"] in FINISHED_STATES or (
             user_id is not None and row["user_id"] != user_id
         )

@@ -25,6 +25,10 @@ T = TypeVar("T")
 
 MAX_WAIT_SECONDS = 30.0
 """The longest a request may wait (a longer `wait` is refused with 422)."""
+APPEAR_SECONDS = 3.0
+"""How long a request waits for a saga that does not exist yet to appear (a checkout
+published and not picked up) before it answers that there is none: an id that is no
+checkout at all is not held for the whole wait."""
 RECHECK_SECONDS = 1.0
 """A waiting request reads again at least this often: the safety net for a notice that
 did not come (a change by a process that is not a sibling, a sibling restarting)."""

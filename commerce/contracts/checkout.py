@@ -46,6 +46,12 @@ class InitiateCheckoutCommand(CheckoutMessage, Command, topic=Topic.INITIATE_CHE
     coupon_code: str | None = Field(None, max_length=64)
     quote: Totals = Field(description="The totals the customer saw and agreed to")
     source: Literal["web", "assistant", "agent", "cli", "load-test"] = "web"
+    priced_at: datetime | None = Field(
+        None,
+        description="When the publisher priced `lines` with discount-engine and tax-calculation"
+        " and found `quote` (none: it did not); the orchestrator does not price again a command"
+        " priced within CHECKOUT_ORCHESTRATOR_QUOTE_FRESH_SECONDS",
+    )
 
 
 # -- inventory ----------------------------------------------------------------------

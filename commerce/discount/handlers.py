@@ -7,6 +7,11 @@ from commerce.discount.store import DiscountStore
 from commerce.platform.consumer import MessageContext
 
 
+def used_a_coupon(message: CheckoutCompleted) -> bool:
+    """Only a checkout with a coupon has anything to count (the others need no transaction)."""
+    return bool(message.coupon_code)
+
+
 async def record_redemption(message: CheckoutCompleted, ctx: MessageContext) -> None:
     """A completed checkout used its coupon: count it (once per checkout)."""
     if not message.coupon_code:

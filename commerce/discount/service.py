@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from commerce.contracts.checkout import CheckoutCompleted
-from commerce.discount.handlers import record_redemption
+from commerce.discount.handlers import record_redemption, used_a_coupon
 from commerce.discount.routes import router
 from commerce.discount.seed import seed
 from commerce.discount.tables import metadata
@@ -21,6 +21,6 @@ service = Service(
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     router=router,
-    handlers=[Handler(CheckoutCompleted, record_redemption)],
+    handlers=[Handler(CheckoutCompleted, record_redemption, wanted=used_a_coupon)],
     seed=seed,
 )

@@ -129,8 +129,12 @@ class Channel:
         assert row is not None
         return row
 
+    def ours(self, message: NotificationRequested) -> bool:
+        """A notification for this channel (the three channels share one topic)."""
+        return message.channel == self.channel
+
     async def handle(self, message: NotificationRequested, ctx: MessageContext) -> None:
-        if message.channel != self.channel:
+        if not self.ours(message):
             return
         notification = Notification(
             notification_id=message.notification_id, user_id=message.user_id,

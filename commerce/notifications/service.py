@@ -25,7 +25,7 @@ def make_service(channel: ChannelName, name: str, migrations: Path) -> tuple[Ser
         metadata=metadata,
         migrations=migrations,
         router=make_router(handler),
-        handlers=[Handler(NotificationRequested, handler.handle)],
+        handlers=[Handler(NotificationRequested, handler.handle, wanted=handler.ours)],
         background=[handler.sender] if channel == "email" else [],
     )
     return service, metadata

@@ -255,12 +255,22 @@ class Handler(Generic[M]):
     answer of (no network call inside a transaction, docs/adr/0032). Its answer reaches the
     handler as `ctx.prepared`; it runs again before each retry. The handler must still
     check, under its locks, that the state the answer was asked for is the state it finds.
+
+    `wanted`, when set, says from the message alone whether the handler acts on it (a
+    coupon to count, a notification of its own channel). A message it does not want is
+    passed over like a type the service does not handle: no transaction, no inbox claim,
+    nothing to deduplicate since nothing happens. It must depend on the message only, so
+    every delivery of a message gets the same answer.
     """
 
     message: type[M]
     fn: Callable[[M, MessageContext], Awaitable[None]]
     topic: str | None = None
     prepare: Callable[[M, Runtime], Awaitable[Any]] | None = None
+    wanted: Callable[[M], bool] | None = None
+
+    def wants(self, message: M) -> bool:
+        return self.wanted is None or self.wanted(message)
 
     @property
     def source(self) -> str:
@@ -647,9 +657,16 @@ class ConsumerRunner:
                         return False  # an unknown type: dead-lettered one by one
                     ignored.append((record.topic, envelope.type))
                     continue
-                opened.append((record, envelope, envelope.open(), handler))
+                message = envelope.open()
+                if not handler.wants(message):
+                    ignored.append((record.topic, envelope.type))
+                    continue
+                opened.append((record, envelope, message, handler))
             except MessageError:
                 return False
+        if not opened:  # nothing here for this service: no transaction at all
+            self._count_ignored(ignored)
+            return True
         try:  # calls to other services first: none is made while the batch's transaction is open
             prepared = await self._prepare_all([(m, h) for _, _, m, h in opened])
         except Exception as exc:
@@ -662,11 +679,7 @@ class ConsumerRunner:
                 # Rows locked for one record stay locked until the batch commits; a lock
                 # another batch holds (possibly waiting for ours) ends this try quickly.
                 # The same statement claims every record of the batch in the inbox.
-                claimed = (
-                    await self._claim_all(session, [(r, e) for r, e, _, _ in opened])
-                    if opened
-                    else set()
-                )
+                claimed = await self._claim_all(session, [(r, e) for r, e, _, _ in opened])
                 for (record, envelope, message, handler), ready in zip(
                     opened, prepared, strict=True
                 ):
@@ -690,12 +703,15 @@ class ConsumerRunner:
             return False
         self.metrics.batches.labels(outcome="committed").inc()
         await self._after_commit(later)
-        for topic, type_name in ignored:
-            self.metrics.consumed(topic=topic, type=type_name, outcome="ignored").inc()
+        self._count_ignored(ignored)
         for record, type_name, outcome, seconds in outcomes:
             self.metrics.handler_seconds.labels(type=type_name).observe(seconds)
             self.metrics.consumed(topic=record.topic, type=type_name, outcome=outcome).inc()
         return True
+
+    def _count_ignored(self, ignored: list[tuple[str, str]]) -> None:
+        for topic, type_name in ignored:
+            self.metrics.consumed(topic=topic, type=type_name, outcome="ignored").inc()
 
     async def _claim_all(
         self, session: AsyncSession, items: list[tuple[ConsumerRecord[bytes, bytes], Envelope]]
@@ -774,6 +790,9 @@ class ConsumerRunner:
                 message = envelope.open()
             except MessageError as exc:
                 await self._dead_letter(record, envelope, str(exc), attempts=1)
+                return
+            if not handler.wants(message):
+                self._count_ignored([(record.topic, envelope.type)])
                 return
             error = ""
             attempt = 0

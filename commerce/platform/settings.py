@@ -82,7 +82,9 @@ class CheckoutSettings(_FromEnvironment):
     re-sends count; _SWEEP_BATCH (100) and _MAX_RESENDS_PER_SWEEP (20) bound one sweep.
     What a finished saga sent is confirmed end to end (docs/adr/0020): _FOLLOW_UP_SECONDS
     (30) before the first check, then every _FOLLOW_UP_CHECK_SECONDS (2), for at most
-    _FOLLOW_UP_WINDOW_SECONDS (3600)."""
+    _FOLLOW_UP_WINDOW_SECONDS (3600). _QUOTE_FRESH_SECONDS (5): a checkout command whose
+    publisher priced it this recently starts at that price without pricing it again (0:
+    always price again; docs/adr/0041)."""
 
     model_config = SettingsConfigDict(env_prefix="CHECKOUT_ORCHESTRATOR_", extra="ignore")
 
@@ -95,6 +97,7 @@ class CheckoutSettings(_FromEnvironment):
     follow_up_seconds: float = Field(30.0, gt=0)
     follow_up_window_seconds: float = Field(3600.0, gt=0)
     follow_up_check_seconds: float = Field(2.0, gt=0)
+    quote_fresh_seconds: float = Field(5.0, ge=0)
 
 
 class PaymentSettings(_FromEnvironment):

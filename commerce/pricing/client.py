@@ -2,13 +2,15 @@
 
 The one place that turns cart lines, an address and a coupon into `Totals`; the
 checkout orchestrator re-prices with it and clients quote with it, so both agree to
-the cent. Total = subtotal - discount + tax + shipping. Shipping: a flat 5.99, free
+the cent. A quote says when it was priced (`priced_at`, taken before the first call), so
+a checkout started with it moments later need not be priced again (docs/adr/0041). Total = subtotal - discount + tax + shipping. Shipping: a flat 5.99, free
 when the discounted subtotal reaches 50.00.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -56,6 +58,7 @@ class Quote:
     lines: list[QuoteLine]
     applied: list[dict[str, Any]]
     jurisdiction: str
+    priced_at: datetime  # before discount-engine and tax-calculation were asked
 
 
 async def _post(http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +94,7 @@ async def quote(
 ) -> Quote:
     if sum(li.quantity * li.unit_price_cents for li in lines) > MAX_CENTS:
         raise TooLarge()
+    priced_at = datetime.now(UTC)
     discounts = await _post(
         http,
         f"{settings.service_url('discount-engine')}/calculate-discounts",
@@ -142,4 +146,5 @@ async def quote(
         ],
         applied=list(discounts["applied"]),
         jurisdiction=str(taxes["jurisdiction"]),
+        priced_at=priced_at,
     )

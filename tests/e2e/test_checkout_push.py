@@ -116,6 +116,22 @@ async def test_a_bad_wait_is_refused_with_the_reason(
         assert list(params)[-1] in refused.text  # the reason names the parameter
 
 
+async def test_a_long_poll_on_no_checkout_at_all_is_not_held_for_its_whole_wait(
+    stack: ServiceStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A saga that is not there is waited for a moment only (it may be on its way), then
+    answered 404: a wait of 30 s on an id that is nobody's checkout does not hold 30 s."""
+    await stack.ensure(*SERVICES)
+    monkeypatch.setattr(waiting, "APPEAR_SECONDS", 0.2)
+    alice = await signed_in(stack, "alice@example.com", "alice-demo-pass")
+    async with closing(alice):
+        answer = await alice.get(
+            f"/v1/checkouts/{uuid.uuid4()}", params={"wait": "30", "until": "finished"},
+            timeout=15,
+        )  # fmt: skip
+        assert answer.status_code == 404, answer.text
+
+
 async def test_the_long_poll_works_over_http_between_processes(
     stack: ServiceStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:

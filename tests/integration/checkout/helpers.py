@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -42,7 +43,7 @@ async def stocked(stack: ServiceStack, on_hand: int, price: int = 1000) -> Check
 async def initiate(
     stack: ServiceStack, lines: list[CheckoutLine], *, token: str = "tok_visa",
     address: Address = HOME, user: str | None = None, coupon: str | None = None,
-    quote_total: int | None = None,
+    quote_total: int | None = None, priced_at: datetime | None = None,
 ) -> InitiateCheckoutCommand:  # fmt: skip
     """A checkout the way a client builds it: quoted through the pricing services first."""
     settings = stack.settings
@@ -64,7 +65,7 @@ async def initiate(
     return InitiateCheckoutCommand(
         checkout_id=uuid.uuid4(), user_id=user or f"u-{uuid.uuid4().hex[:8]}", lines=lines,
         shipping_address=address, contact=Contact(email="alice@example.com"), payment_token=token,
-        coupon_code=coupon, quote=totals,
+        coupon_code=coupon, quote=totals, priced_at=priced_at,
     )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -132,6 +133,33 @@ async def test_a_changed_price_stops_before_anything_happens(
     assert saga["code"] == "price_changed"
     assert (await stock(stack, line.sku))["reserved"] == 0
     assert await get(stack, "inventory", f"/reservations/{command.checkout_id}") is None
+
+
+async def test_a_checkout_priced_moments_ago_starts_at_that_price_and_a_stale_one_is_priced_again(
+    stack: ServiceStack, producer: Any
+) -> None:
+    """The publisher's quote stands when it is fresh (docs/adr/0041): the orchestrator
+    does not ask the pricing services again. One cent of tax more than they would say
+    shows which price was used: fresh, it is charged; an hour old, it is priced again and
+    the checkout stops at price_changed."""
+    await ready(stack)
+    line = await stocked(stack, 5)
+    now = datetime.now(UTC)
+    for priced_at, state in ((now, "completed"), (now - timedelta(hours=1), "failed")):
+        command = await initiate(stack, [line], priced_at=priced_at)
+        quote = command.quote.model_copy(
+            update={"tax_cents": command.quote.tax_cents + 1,
+                    "total_cents": command.quote.total_cents + 1}
+        )  # fmt: skip
+        command = command.model_copy(update={"quote": quote})
+        await send(producer, command)
+        saga = await finished(stack, command.checkout_id)
+        assert saga["state"] == state, saga
+        payment = await get(stack, "payment-gateway", f"/payments/{command.checkout_id}")
+        if state == "completed":
+            assert payment["captured_cents"] == quote.total_cents
+        else:
+            assert saga["code"] == "price_changed" and payment is None
 
 
 @contextmanager

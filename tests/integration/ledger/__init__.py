@@ -65,12 +65,17 @@ async def credit(message: Credit, ctx: MessageContext) -> None:
     )
 
 
+def changes_something(message: Credit) -> bool:
+    """A credit of nothing changes no balance: the consumer passes it over (`wanted`)."""
+    return message.amount != 0 or message.poison
+
+
 def ledger_service(topic: str, name: str = "ledger") -> Service:
     return Service(
         name=name,
         metadata=metadata,
         migrations=Path(__file__).parent / "migrations",
-        handlers=[Handler(Credit, credit, topic=topic)],
+        handlers=[Handler(Credit, credit, topic=topic, wanted=changes_something)],
     )
 
 

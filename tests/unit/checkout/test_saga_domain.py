@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,6 +17,7 @@ from commerce.checkout.domain import (
     start,
     verify_quote,
 )
+from commerce.checkout.handlers import priced_moments_ago
 from commerce.contracts.base import Message
 from commerce.contracts.checkout import (
     CartCleared,
@@ -226,3 +227,18 @@ def test_the_shared_checkout_states_are_the_sagas_states() -> None:
 
     assert set(get_args(CheckoutState)) == {"submitted", *State}
     assert set(FINAL_STATES) == set(FINISHED)
+
+
+@pytest.mark.parametrize(
+    ("seconds_ago", "fresh"),
+    [(None, False), (0.0, True), (4.0, True), (-2.0, True), (6.0, False), (3600.0, False)],
+)
+def test_a_quote_priced_moments_ago_is_not_priced_again(
+    seconds_ago: float | None, fresh: bool
+) -> None:
+    """Within the window either way (two hosts' clocks), never without `priced_at`."""
+    priced_at = None if seconds_ago is None else datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    command = COMMAND.model_copy(update={"priced_at": priced_at})
+    assert priced_moments_ago(command, 5.0) is fresh
+    if seconds_ago is not None and abs(seconds_ago) > 0.5:
+        assert not priced_moments_ago(command, 0.0)  # 0: always priced again
