@@ -6,9 +6,10 @@ claimed in the inbox by one statement (docs/adr/0039); when any of them fails, t
 transaction rolls back and they are handled one per transaction (docs/adr/0016). A
 handler that keeps failing is retried a bounded number of times with backoff, then the
 record is dead-lettered (kept in the `dead_letter` table and published to `<topic>.dlq`
-through the outbox, in one transaction) and the partition moves on. Offsets are committed only for records whose outcome is
-durable, so a crash at any point redelivers, and the inbox turns the redelivery
-into a no-op.
+through the outbox, in one transaction) and the partition moves on. Offsets are committed
+only for records whose outcome is durable, once a second for everything handled meanwhile
+(`KAFKA_COMMIT_INTERVAL_MS`, docs/adr/0042), so a crash at any point redelivers, and the
+inbox turns the redelivery into a no-op.
 
 No handler waits on the network inside its transaction (docs/adr/0032): a handler's
 `prepare` runs before the transaction opens (a call whose answer it needs), and what it
@@ -293,6 +294,7 @@ class ConsumerRunner:
     services: Runtime | None = None
     batch_records: int = 500
     idle_fetch_interval: float = 0.0  # seconds; 0: fetch continuously even when idle
+    commit_interval: float = 0.0  # seconds between offset commits; 0: after each batch
     watch: Any = None  # a BrokerWatch: read from the beginning when the broker restarted empty
     stall_seconds: float = 30.0  # records waiting and none fetched this long: start again
     _by_type: dict[str, Handler[Any]] = field(init=False)
@@ -301,6 +303,8 @@ class ConsumerRunner:
     _started: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _idle: set[TopicPartition] = field(default_factory=set, init=False)
     _in_hand: int = field(default=0, init=False)  # records fetched and not yet handled
+    # offsets of handled records not committed yet (with a `commit_interval`)
+    _owed: dict[TopicPartition, OffsetAndMetadata] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self._by_type = {h.message.TYPE: h for h in self.handlers}
@@ -378,6 +382,10 @@ class ConsumerRunner:
                 await asyncio.sleep(1.0)
         self._started.set()
         log.debug("consumer.started", consumer=self.name, topics=self.topics)
+        self._owed.clear()  # a member starting again starts from what was committed
+        committer = (
+            asyncio.create_task(self._commit_every(consumer)) if self.commit_interval > 0 else None
+        )
         # Each partition's records run as their own task while the consumer keeps fetching
         # for the others: a slow message (e.g. a checkout re-priced over HTTP) holds up only
         # its own partition. A partition with work in flight is paused, so its next records
@@ -419,6 +427,7 @@ class ConsumerRunner:
                 if self.watch is not None and self.watch.generation != seen:
                     if seen:
                         stale.update(inflight)
+                        self._owed.clear()  # offsets of the earlier broker's records
                         await self._from_beginning(consumer)
                     seen = self.watch.generation
                 if loop.time() >= next_range_check:
@@ -543,6 +552,9 @@ class ConsumerRunner:
             finally:  # leave the group whatever happened to that work
                 if fetch is not None:
                     fetch.cancel()
+                if committer is not None:
+                    committer.cancel()
+                    await self._commit_owed(consumer)
                 await consumer.stop()
                 log.info("consumer.stopped", consumer=self.name)
 
@@ -563,13 +575,10 @@ class ConsumerRunner:
             for tp, last in results
             if last is not None and tp not in (stale or ())
         }
-        if offsets:
-            try:
-                await consumer.commit(offsets)
-            except (KafkaError, *NOT_ASSIGNED) as exc:
-                # rebalanced meanwhile, or the broker is away: these records are delivered
-                # again (to this or another member) and the inbox drops the repeats
-                log.warning("consumer.commit_failed", consumer=self.name, error=str(exc))
+        if offsets and self.commit_interval > 0:
+            self._owed.update(offsets)  # later records of a partition finish later
+        elif offsets:
+            await self._commit(consumer, offsets)
         assigned = consumer.assignment()
         if resume:
             _resume(
@@ -577,6 +586,30 @@ class ConsumerRunner:
                 [tp for tp, _ in results if tp in assigned and tp not in (keep_paused or ())],
             )
         await self._record_lag(consumer, [tp for tp, _ in results if tp in assigned])
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]
+    ) -> None:
+        try:
+            await consumer.commit(offsets)
+        except (KafkaError, *NOT_ASSIGNED) as exc:
+            # rebalanced meanwhile, or the broker is away: these records are delivered
+            # again (to this or another member) and the inbox drops the repeats
+            log.warning("consumer.commit_failed", consumer=self.name, error=str(exc))
+
+    async def _commit_owed(self, consumer: AIOKafkaConsumer) -> None:
+        if self._owed:
+            offsets, self._owed = self._owed, {}
+            await self._commit(consumer, offsets)
+
+    async def _commit_every(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit the handled records' offsets once every `commit_interval` (docs/adr/0042):
+        one request for everything handled meanwhile instead of one per batch, and the
+        consuming never waits for it. A crash redelivers at most that much, which the
+        inbox drops."""
+        while True:
+            await asyncio.sleep(self.commit_interval)
+            await self._commit_owed(consumer)
 
     async def _from_beginning(self, consumer: AIOKafkaConsumer) -> None:
         """The broker restarted empty: read every assigned partition from its start again."""

@@ -152,6 +152,7 @@ class ServiceRuntime:
                 max_attempts=settings.consumer_max_attempts,
                 backoff_seconds=settings.consumer_backoff_seconds,
                 idle_fetch_interval=settings.kafka_idle_fetch_interval_ms / 1000,
+                commit_interval=settings.kafka_commit_interval_ms / 1000,
                 services=self,
                 watch=self.watch,
             )

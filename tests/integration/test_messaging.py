@@ -253,6 +253,57 @@ async def test_a_message_the_handler_does_not_want_takes_no_transaction_and_no_c
     assert await balances(url) == {"erin": (1, 5)}
 
 
+async def committed(settings: Settings, group: str, topic: str) -> int:
+    """The offset `group` committed for partition 0 of `topic` (0 when none)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from commerce.platform.kafka import client_options
+
+    consumer = AIOKafkaConsumer(
+        **client_options(settings), group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        return await consumer.committed(TopicPartition(topic, 0)) or 0
+    finally:
+        await consumer.stop()
+
+
+@pytest.mark.parametrize("interval_ms", [200, 3_600_000])
+async def test_offsets_are_committed_every_interval_and_when_the_consumer_stops(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+    interval_ms: int,
+) -> None:
+    """Handled records' offsets are committed once per `KAFKA_COMMIT_INTERVAL_MS` for all
+    of them (docs/adr/0042), not after each batch; what is owed when the consumer stops
+    is committed as it leaves, so a restart delivers nothing again."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    group = "agentshop.ledger"
+    async with running_ledger(infra, url, topic, kafka_commit_interval_ms=interval_ms):
+        for n in range(1, 4):  # one at a time: three batches
+            await producer.send_and_wait(
+                topic, Envelope.wrap(ledger.Credit(account="gus", amount=n)).to_bytes()
+            )
+            await eventually(lambda: balances(url), lambda b, n=n: b.get("gus", (0, 0))[0] == n)
+        if interval_ms < 1000:
+            assert await eventually(lambda: committed(infra, group, topic), lambda c: c == 3) == 3
+        else:  # nothing committed yet: the interval has not come round
+            assert await committed(infra, group, topic) == 0
+    assert await committed(infra, group, topic) == 3
+    async with running_ledger(infra, url, topic) as runtime:
+        await asyncio.sleep(1.0)
+        again = runtime.metrics.registry.get_sample_value(
+            "agentshop_messages_consumed_total",
+            {"topic": topic, "type": "Credit", "outcome": "duplicate"},
+        )
+        assert not again
+    assert await balances(url) == {"gus": (3, 6)}
+
+
 async def test_a_failing_record_in_a_batch_is_dead_lettered_and_the_rest_commit_once(
     infra: Settings,
     new_database: Callable[[str], Awaitable[str]],
