@@ -305,6 +305,7 @@ class ConsumerRunner:
     _in_hand: int = field(default=0, init=False)  # records fetched and not yet handled
     # offsets of handled records not committed yet (with a `commit_interval`)
     _owed: dict[TopicPartition, OffsetAndMetadata] = field(default_factory=dict, init=False)
+    _owing: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def __post_init__(self) -> None:
         self._by_type = {h.message.TYPE: h for h in self.handlers}
@@ -577,6 +578,7 @@ class ConsumerRunner:
         }
         if offsets and self.commit_interval > 0:
             self._owed.update(offsets)  # later records of a partition finish later
+            self._owing.set()
         elif offsets:
             await self._commit(consumer, offsets)
         assigned = consumer.assignment()
@@ -606,9 +608,11 @@ class ConsumerRunner:
         """Commit the handled records' offsets once every `commit_interval` (docs/adr/0042):
         one request for everything handled meanwhile instead of one per batch, and the
         consuming never waits for it. A crash redelivers at most that much, which the
-        inbox drops."""
+        inbox drops. Idle, it sleeps until something is owed."""
         while True:
+            await self._owing.wait()
             await asyncio.sleep(self.commit_interval)
+            self._owing.clear()
             await self._commit_owed(consumer)
 
     async def _from_beginning(self, consumer: AIOKafkaConsumer) -> None:
