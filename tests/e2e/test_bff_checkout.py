@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -94,6 +95,25 @@ async def test_shopping_through_the_bff(stack: ServiceStack) -> None:
 
 async def _json(response: Any) -> Any:
     return (await response).json()
+
+
+async def test_a_token_that_expires_while_remembered_is_refused(stack: ServiceStack) -> None:
+    """The BFF remembers tokens it verified (`auth.VERIFIED`), and still refuses one the
+    moment it expires."""
+    import jwt
+
+    await stack.ensure(*SERVICES)
+    secret = stack.runtime("gateway-bff").settings.jwt_secret.get_secret_value()
+    expires = int(time.time()) + 2
+    claims = {"sub": f"t-{uuid.uuid4().hex[:8]}", "exp": expires, "iss": "agentshop"}
+    token = jwt.encode(claims, secret, algorithm="HS256")
+    client = stack.client("gateway-bff")
+    async with closing(client):
+        headers = {"Authorization": f"Bearer {token}"}
+        assert (await client.get("/v1/cart", headers=headers)).status_code == 200
+        await asyncio.sleep(max(expires - time.time(), 0) + 1.1)
+        late = await client.get("/v1/cart", headers=headers)
+        assert late.status_code == 401 and late.json()["error"]["code"] == "invalid_token"
 
 
 async def test_bad_requests_get_a_reason_never_a_500(stack: ServiceStack) -> None:
