@@ -39,7 +39,8 @@ from commerce.platform.settings import SmtpSettings
 
 log = structlog.get_logger(__name__)
 
-SWEEP_SECONDS = 1.0  # how often the sender looks for notifications left to deliver
+SWEEP_SECONDS = 2.5  # how often the sender looks for notifications left to deliver (half
+# of RETRY_AFTER_SECONDS: one is delivered at most 7.5 s after a commit whose delivery was lost)
 RETRY_AFTER_SECONDS = 5.0  # a queued one this old was not delivered after its commit
 SENDING_LEASE_SECONDS = 60.0  # one `sending` for this long was left by a sender that stopped
 
