@@ -288,7 +288,11 @@ async def test_offsets_are_committed_every_interval_and_when_the_consumer_stops(
             await producer.send_and_wait(
                 topic, Envelope.wrap(ledger.Credit(account="gus", amount=n)).to_bytes()
             )
-            await eventually(lambda: balances(url), lambda b, n=n: b.get("gus", (0, 0))[0] == n)
+
+            def handled(b: dict[str, tuple[int, int]], n: int = n) -> bool:
+                return b.get("gus", (0, 0))[0] == n
+
+            await eventually(lambda: balances(url), handled)
         if interval_ms < 1000:
             assert await eventually(lambda: committed(infra, group, topic), lambda c: c == 3) == 3
         else:  # nothing committed yet: the interval has not come round
