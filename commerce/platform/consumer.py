@@ -121,7 +121,8 @@ EXPECTED_ROUNDS = 3
 """Fetch rounds (`getmany` calls that return) a partition is fetched while its records
 are expected and none came: a partition resumed while a fetch was in flight is in the
 next request only, and a fetch may return before the broker shows a just-acknowledged
-record (docs/adr/0030)."""
+record (docs/adr/0030). Besides, a fetch must have asked for the partition since it was
+resumed and found nothing beyond what was taken (`_answered`)."""
 
 # What aiokafka raises for a partition that is not assigned (any more): during a rebalance,
 # e.g. after the broker restarted, a partition fetched a moment ago may be gone, and the
@@ -194,9 +195,31 @@ def _caught_up(
         if last is None or tp in stale or tp not in assigned:
             continue
         high = _highwater(consumer, tp)
-        if high is not None and last + 1 >= high:
+        # the fetch may have come before the broker showed records acknowledged already
+        if high is not None and last + 1 >= max(high, wakeups.end(tp.topic, tp.partition)):
             found.add(tp)
     return found
+
+
+def _answered(consumer: AIOKafkaConsumer, tp: TopicPartition, since_ms: int) -> bool:
+    """Whether a fetch response for `tp` came after `since_ms` (wall clock, as aiokafka
+    stamps them) and the consumer has taken every record it showed and every record known
+    published there. Until then records may be on their way or buffered: pausing the
+    partition would make aiokafka drop them, and a paused partition is fetched again only
+    when something is published to it."""
+    try:
+        assignment = consumer._subscription.subscription.assignment
+        state = assignment.state_value(tp)
+    except (AttributeError, KeyError, *NOT_ASSIGNED):  # not assigned (any more)
+        return True
+    if state.timestamp is None or state.timestamp <= since_ms or state.highwater is None:
+        return False
+    end = max(state.highwater, wakeups.end(tp.topic, tp.partition))
+    return bool(state.has_valid_position and end <= state.position)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _highwater(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
@@ -404,7 +427,8 @@ class ConsumerRunner:
         wake = asyncio.Event()
         named: set[tuple[str, int]] = set()  # (topic, partition) published to, since woken
         # fetched because records are expected there: the fetch round when they were
-        awaited: dict[TopicPartition, int] = {}
+        # and when it was resumed (ms, `_answered`)
+        awaited: dict[TopicPartition, tuple[int, int]] = {}
         rounds = 0  # fetch rounds so far
         owed: set[TopicPartition] = set()  # published to while its records were in hand
         known: set[TopicPartition] = set()  # the assignment as last seen
@@ -453,7 +477,7 @@ class ConsumerRunner:
                 assignment = consumer.assignment()
                 if assignment != known:  # (re)assigned: records may wait in the new ones
                     awaited = {tp: r for tp, r in awaited.items() if tp in assignment}
-                    awaited.update((tp, rounds) for tp in assignment - known)
+                    awaited.update((tp, (rounds, _now_ms())) for tp in assignment - known)
                     known = set(assignment)
                 if fetch is None:
                     fetch = asyncio.create_task(_fetch(consumer, self.batch_records))
@@ -482,12 +506,13 @@ class ConsumerRunner:
                         # fetched again once they are done
                         published = {tp for tp in assigned if (tp.topic, tp.partition) in named}
                         owed.update(published & inflight.keys())
-                        awaited.update((tp, rounds) for tp in published - inflight.keys())
+                        asked = (rounds, _now_ms())
+                        awaited.update((tp, asked) for tp in published - inflight.keys())
                         chosen = published & idle
                     else:  # the interval, or a wake-up for whole topics: every partition
                         chosen = set(idle)
                         once = rounds - EXPECTED_ROUNDS + 1 if not woke else rounds
-                        awaited.update((tp, once) for tp in chosen)
+                        awaited.update((tp, (once, _now_ms())) for tp in chosen)
                     named.clear()
                     _resume(
                         consumer, [tp for tp in chosen if tp in assigned and tp not in inflight]
@@ -512,8 +537,10 @@ class ConsumerRunner:
                     if on_demand:
                         # Partitions fetched with nothing expected in them any more are
                         # paused, also while others have work in flight (docs/adr/0016).
-                        for tp, since in list(awaited.items()):
-                            if rounds - since >= EXPECTED_ROUNDS:
+                        for tp, (since, asked_ms) in list(awaited.items()):
+                            if rounds - since >= EXPECTED_ROUNDS and _answered(
+                                consumer, tp, asked_ms
+                            ):
                                 del awaited[tp]
                         unexpected = consumer.assignment() - consumer.paused() - awaited.keys()
                         if unexpected:
@@ -529,7 +556,8 @@ class ConsumerRunner:
                         _caught_up(consumer, done_tasks, stale) - owed if on_demand else set()
                     )
                     owed.difference_update(finished)
-                    awaited.update((tp, rounds) for tp in finished if tp not in caught_up)
+                    asked = (rounds, _now_ms())
+                    awaited.update((tp, asked) for tp in finished if tp not in caught_up)
                     await self._complete(consumer, done_tasks, stale=stale, keep_paused=caught_up)
                     if caught_up:
                         # nothing was behind these records when they were fetched: paused

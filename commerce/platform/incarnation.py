@@ -33,6 +33,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from commerce.platform import wakeups
 from commerce.platform.kafka import client_options, ensure_topics
 from commerce.platform.settings import Settings
 
@@ -98,6 +99,8 @@ class BrokerWatch:
         if found != self.current:
             previous, self.current = self.current, found
             self.generation += 1
+            if previous is not None:
+                wakeups.forget_ends()
             # the first one seen is this process starting; a change is a broker restart
             (log.warning if previous else log.info)(
                 "broker.incarnation",

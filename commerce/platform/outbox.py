@@ -401,8 +401,8 @@ class OutboxRelay:
         for i in range(0, len(handed), self.batch_size):
             chunk = handed[i : i + self.batch_size]
             sent_at = datetime.now(UTC)  # before the publish: see the module docstring
-            partitions = await self._send(chunk)
-            self._published(chunk, partitions)  # the consumers fetch while this marks
+            ends = await self._send(chunk)
+            self._published(chunk, ends)  # the consumers fetch while this marks
             await conn.execute(self._mark_sql, [r.id for r in chunk], sent_at)
             published += len(chunk)
         return published
@@ -440,8 +440,8 @@ class OutboxRelay:
                 if r["id"] is not None
             ]
             if rows:
-                partitions = await self._send(rows)
-                self._published(rows, partitions)
+                ends = await self._send(rows)
+                self._published(rows, ends)
                 # read before the publish: see the module docstring
                 await conn.execute(self._mark_sql, [r.id for r in rows], found[0]["read_at"])
                 published += len(rows)
@@ -450,16 +450,17 @@ class OutboxRelay:
             if once or len(rows) < self.batch_size:
                 return published
 
-    def _published(self, rows: list[OutboxRow], partitions: set[tuple[str, int]]) -> None:
-        """`rows` went to `partitions` (topic, partition): wake the consumers of those."""
+    def _published(self, rows: list[OutboxRow], ends: dict[tuple[str, int], int]) -> None:
+        """`rows` went to the (topic, partition) pairs of `ends`, which now end there: wake
+        the consumers of those."""
         self._last_work = time.monotonic()
-        wakeups.published(partitions)
+        wakeups.published(ends, ends)
         for row in rows:
             self.metrics.produced.labels(topic=row.topic).inc()
 
-    async def _send(self, rows: list[OutboxRow]) -> set[tuple[str, int]]:
+    async def _send(self, rows: list[OutboxRow]) -> dict[tuple[str, int], int]:
         """Publish `rows` and wait until the broker acknowledged every one; the (topic,
-        partition) pairs they went to."""
+        partition) pairs they went to, each with the offset after the last one there."""
         futures = []
         copies = 2 if self.duplicate_deliveries else 1
         for row in rows:
@@ -473,7 +474,11 @@ class OutboxRelay:
                     )
                 )
         acknowledged = await asyncio.gather(*futures)
-        return {(sent.topic, sent.partition) for sent in acknowledged}
+        ends: dict[tuple[str, int], int] = {}
+        for sent in acknowledged:
+            key = (sent.topic, sent.partition)
+            ends[key] = max(ends.get(key, 0), sent.offset + 1)
+        return ends
 
     # -- the lease and the connection -----------------------------------------------------
 

@@ -17,7 +17,10 @@ interval. A sibling not listening (restarting) is skipped; its consumers fetch o
 A publish names the partitions it went to (the broker's acknowledgement says which), so a
 woken consumer fetches those partitions only: the others of its topics stay paused, with
 no fetch sent for them (docs/adr/0013). A wake-up that names a topic alone (the broker
-watch, an older sibling) wakes all of its partitions.
+watch, an older sibling) wakes all of its partitions. It also tells where each partition
+ends now (the offset after the last record acknowledged there): a consumer holds a
+partition caught up only once it has taken that far, since a fetch right after the
+acknowledgement may not show the record yet (docs/adr/0043).
 
 The same sockets carry changes a sibling committed that requests here may wait for
 (`changed`, `on_change`): a saga moved by a replica's orchestrator wakes the requests
@@ -30,7 +33,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeAlias
 
 import structlog
@@ -53,6 +56,7 @@ _CHANGE = "!"  # a datagram line "!<channel> <key>" is a change, not a publish
 _waiting: dict[str, set[asyncio.Event]] = {}
 _on_change: dict[str, list[Callable[[str], None]]] = {}
 _sinks: dict[asyncio.Event, set[tuple[str, int]]] = {}
+_ends: dict[tuple[str, int], int] = {}  # (topic, partition) -> offset after the last known
 _siblings: list[str] = []
 _socket: socket.socket | None = None
 _owed: dict[str, set[str]] = {}  # wake-ups a sibling's full queue refused, sent again soon
@@ -83,15 +87,37 @@ def unregister(topics: Iterable[str], event: asyncio.Event) -> None:
         _sinks.pop(event, None)
 
 
-def published(targets: Iterable[Target]) -> None:
+def published(targets: Iterable[Target], ends: Mapping[tuple[str, int], int] | None = None) -> None:
     """Records were just published (and acknowledged) to `targets` (topics, or (topic,
-    partition) pairs): wake the consumers of this process and tell the sibling processes."""
+    partition) pairs): wake the consumers of this process and tell the sibling processes.
+    `ends` gives, per (topic, partition), the offset after the last record acknowledged."""
     named = {(t, ALL_PARTITIONS) if isinstance(t, str) else t for t in targets}
+    ends = ends or {}
+    _learn(ends.items())
     _wake(named)
     if _socket is not None and named:
-        lines = {_line(topic, partition) for topic, partition in named}
+        lines = {
+            _line(topic, partition, ends.get((topic, partition))) for topic, partition in named
+        }
         for path in _siblings:
             _send(path, lines)
+
+
+def end(topic: str, partition: int) -> int:
+    """The offset after the last record this process or a sibling saw acknowledged in
+    the partition since the broker started (0 when none was)."""
+    return _ends.get((topic, partition), 0)
+
+
+def forget_ends() -> None:
+    """The broker restarted empty: the offsets known of its predecessor mean nothing."""
+    _ends.clear()
+
+
+def _learn(ends: Iterable[tuple[tuple[str, int], int]]) -> None:
+    for key, offset in ends:
+        if offset > _ends.get(key, 0):
+            _ends[key] = offset
 
 
 def on_change(channel: str, callback: Callable[[str], None]) -> None:
@@ -116,13 +142,18 @@ def changed(channel: str, keys: Iterable[str]) -> None:
             _send(path, lines)
 
 
-def _line(topic: str, partition: int) -> str:
-    return topic if partition == ALL_PARTITIONS else f"{topic} {partition}"
+def _line(topic: str, partition: int, end: int | None = None) -> str:
+    if partition == ALL_PARTITIONS:
+        return topic
+    return f"{topic} {partition}" if end is None else f"{topic} {partition} {end}"
 
 
-def _parse(line: str) -> tuple[str, int]:
-    topic, _, partition = line.partition(" ")
-    return (topic, int(partition)) if partition.isdigit() else (topic, ALL_PARTITIONS)
+def _parse(line: str) -> tuple[str, int, int | None]:
+    """(topic, partition, end) of a line "topic[ partition[ end]]"."""
+    topic, partition, end, *_ = [*line.split(" "), "", ""]
+    if not partition.isdigit():
+        return topic, ALL_PARTITIONS, None
+    return topic, int(partition), int(end) if end.isdigit() else None
 
 
 def _send(path: str, lines: set[str]) -> None:
@@ -209,7 +240,9 @@ def _received(sock: socket.socket) -> None:
         except OSError:
             return
         lines = payload.decode(errors="replace").split("\n")
-        _wake(_parse(line) for line in lines if line and not line.startswith(_CHANGE))
+        found = [_parse(line) for line in lines if line and not line.startswith(_CHANGE)]
+        _learn(((topic, partition), end) for topic, partition, end in found if end is not None)
+        _wake((topic, partition) for topic, partition, _ in found)
         for line in lines:
             if line.startswith(_CHANGE):
                 channel, _, key = line[len(_CHANGE) :].partition(" ")

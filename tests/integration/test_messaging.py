@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 from sqlalchemy import func, select
 
 from commerce.contracts import Envelope
-from commerce.platform import migrations
+from commerce.platform import migrations, wakeups
+from commerce.platform.consumer import _answered, _highwater
 from commerce.platform.db import Database
 from commerce.platform.dlq import list_dead_letters, replay
-from commerce.platform.kafka import make_producer
+from commerce.platform.kafka import make_consumer, make_producer
 from commerce.platform.outbox import Outbox, OutboxRelay
 from commerce.platform.service import ServiceRuntime
 from commerce.platform.settings import Settings
@@ -673,6 +676,84 @@ async def test_a_woken_consumer_fetches_the_partitions_published_to_and_pauses_a
         finally:
             ledger.WHILE_HANDLING.remove(look)
         assert fetched_meanwhile == {a: set() for a in accounts[:3]}
+
+
+async def test_a_record_acknowledged_before_the_broker_shows_it_is_still_fetched(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    """A wake-up says where the partition ends; a fetch right after it may not show the
+    record yet. The consumer keeps fetching until it has taken that far, rather than
+    pausing the partition until the next publish to it (here: never; the idle interval
+    is longer than the test), and pauses it once it has."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+
+    async with running_ledger(infra, url, topic, kafka_idle_fetch_interval_ms=600_000) as runtime:
+        consumer = runtime.consumer
+        assert consumer is not None
+
+        async def all_paused() -> bool:
+            kafka = consumer._consumer
+            return (
+                kafka is not None
+                and bool(kafka.assignment())
+                and not (kafka.assignment() - kafka.paused())
+            )
+
+        assert await eventually(all_paused, bool)
+        # the relay's wake-up, as if the broker had acknowledged a record it shows only later
+        wakeups.published([(topic, 0)], {(topic, 0): 1})
+        await asyncio.sleep(1.5)  # fetch rounds (up to 200 ms each when empty), none showing it
+        late = Envelope.wrap(ledger.Credit(account="late", amount=5))
+        await producer.send_and_wait(topic, late.to_bytes(), key=b"late")  # wakes nothing
+        found = await eventually(lambda: balances(url), lambda b: "late" in b, within=20)
+        assert found["late"] == (1, 5)
+        assert await eventually(all_paused, bool)
+
+
+async def test_a_partition_counts_as_answered_only_once_a_fetch_found_nothing_beyond(
+    infra: Settings, new_topic: Callable[..., Awaitable[str]], producer: Any
+) -> None:
+    """A partition woken by a publish stays fetched until a fetch asked for it since and
+    showed nothing beyond the position: records fetched but not yet taken would be dropped
+    by a pause, and a paused partition waits for the next publish to it."""
+    topic = await new_topic(partitions=1)
+    tp = TopicPartition(topic, 0)
+    kafka = make_consumer(infra, group_id=f"answered-{uuid.uuid4().hex[:8]}")
+    await kafka.start()
+    try:
+        kafka.assign([tp])
+        await kafka.seek_to_beginning(tp)
+        asked = int(time.time() * 1000)
+        assert not _answered(kafka, tp, asked)  # no fetch has asked since
+        assert await kafka.getmany(tp, timeout_ms=500) == {}
+
+        async def answered(since: int) -> bool:
+            return _answered(kafka, tp, since)
+
+        assert await eventually(lambda: answered(asked), bool)
+
+        woken = int(time.time() * 1000)
+        await producer.send_and_wait(topic, b"{}", key=b"k")
+
+        async def buffered() -> int | None:
+            return _highwater(kafka, tp)
+
+        # aiokafka's fetcher brings the record without being asked: it is in hand, not taken
+        assert await eventually(buffered, lambda high: high == 1)
+        assert not _answered(kafka, tp, woken)
+        assert not _answered(kafka, tp, 0)
+        taken = await kafka.getmany(tp, timeout_ms=1000)
+        assert [r.offset for r in taken[tp]] == [0]
+        assert await eventually(lambda: answered(woken), bool)
+        # a record a relay saw acknowledged counts although no fetch has shown it yet
+        wakeups.published([tp.topic], {(tp.topic, 0): 2})
+        assert not _answered(kafka, tp, woken)
+    finally:
+        await kafka.stop()
 
 
 async def test_a_message_of_an_unknown_type_is_dead_lettered_not_dropped(

@@ -23,7 +23,9 @@ from commerce.platform.settings import Settings
 async def main():
     settings = Settings()  # the sockets and this one's index, from its environment
     assert wakeups.join_siblings(settings.wake_sockets, settings.wake_index)
-    wakeups.published(["orders.events", "orders.events", ("cart.events", 3)])
+    wakeups.published(
+        ["orders.events", "orders.events", ("cart.events", 3)], {("cart.events", 3): 7}
+    )
     wakeups.changed("checkout", ["c-1", "c-2"])
     wakeups.leave_siblings()
 
@@ -85,6 +87,21 @@ async def test_a_publish_names_the_partitions_it_went_to() -> None:
         wakeups.unregister(["cart.events"], carts)
 
 
+async def test_a_publish_tells_where_its_partitions_end_until_the_broker_is_new() -> None:
+    """The furthest end seen counts (relays' acknowledgements may come in any order)."""
+    try:
+        assert wakeups.end("orders.events", 2) == 0
+        wakeups.published([("orders.events", 2)], {("orders.events", 2): 12})
+        wakeups.published([("orders.events", 2)], {("orders.events", 2): 9})
+        wakeups.published(["orders.events"])  # a topic alone says nothing of ends
+        assert wakeups.end("orders.events", 2) == 12
+        assert wakeups.end("orders.events", 1) == 0
+        wakeups.forget_ends()  # the broker restarted empty
+        assert wakeups.end("orders.events", 2) == 0
+    finally:
+        wakeups.forget_ends()
+
+
 async def test_a_siblings_publish_wakes_the_consumers_here(siblings: list[str]) -> None:
     assert wakeups.join_siblings(siblings, 0)
     assert not wakeups.join_siblings(siblings, 0)  # once per process
@@ -109,10 +126,12 @@ async def test_a_siblings_publish_wakes_the_consumers_here(siblings: list[str]) 
         await asyncio.wait_for(orders.wait(), 10)
         await asyncio.wait_for(carts.wait(), 10)
         assert named == {("cart.events", 3)}  # the partition crossed with the topic
+        assert wakeups.end("cart.events", 3) == 7  # and where it ends
         assert not extra.is_set()
         await asyncio.wait_for(all_changed.wait(), 10)  # a change, not a topic
         assert sorted(changes) == ["c-1", "c-2"]
     finally:
+        wakeups.forget_ends()
         wakeups.off_change("checkout", changed)
         wakeups.unregister(["refunds.events"], extra)
         wakeups.unregister(["orders.events"], orders)
