@@ -126,8 +126,11 @@ def up(
         )  # fmt: skip
         supervisors: list[asyncio.Task[None]] = []
         try:
+            fresh = infra.settings
+            # an embedded server that dies is restarted from here on, also while the rest
+            # starts (a slow start of several processes can take a minute)
+            supervisors.append(asyncio.create_task(infra.supervise(fresh)))
             with console.status("preparing databases") as status:
-                fresh = infra.settings
                 status.update("migrating service databases")
                 await stack.migrate(fresh, chosen)
                 status.update("creating topics")
@@ -173,7 +176,6 @@ def up(
                     f"Consumers of {', '.join(consumers)} also in "
                     f"{children.count - len(placed)} replica process(es)"
                 )
-            supervisors.append(asyncio.create_task(infra.supervise(fresh)))
             supervisors.append(asyncio.create_task(children.supervise()))
             if web is not None:
                 supervisors.append(asyncio.create_task(web.supervise()))

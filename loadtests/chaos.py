@@ -46,6 +46,7 @@ import structlog
 from sqlalchemy import select
 
 from commerce.contracts.values import FINAL_STATES
+from commerce.platform import runfile
 from commerce.platform.db import Database
 from commerce.platform.settings import Settings
 from commerce.platform.stack import EMBEDDED_BROKER_TUNING, QUIET_WHEN_IDLE
@@ -173,7 +174,10 @@ class Stack:
                 if self.proc is not None and self.proc.returncode is not None:
                     raise RuntimeError(f"the stack exited; see {self.data / 'stack.log'}")
                 with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{self.bff}/readyz")).status_code == 200:
+                    # every process of the stack ready: `up` writes its run file only then
+                    info = runfile.read(self.data)
+                    ready = info is not None and self.proc is not None and info.pid == self.proc.pid
+                    if ready and (await http.get(f"{self.bff}/readyz")).status_code == 200:
                         return
                 await asyncio.sleep(0.3)
         raise TimeoutError("the stack was not ready in time")
