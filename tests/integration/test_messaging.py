@@ -612,6 +612,12 @@ async def test_idle_consumer_handles_local_and_outside_records(
         assert await eventually(lambda: idle(runtime), bool)
 
 
+async def every_partition_paused(runtime: ServiceRuntime) -> bool:
+    """The consumer has partitions and fetches none of them (nothing is expected)."""
+    kafka = runtime.consumer._consumer if runtime.consumer is not None else None
+    return kafka is not None and bool(kafka.assignment()) and kafka.paused() == kafka.assignment()
+
+
 async def test_a_woken_consumer_fetches_the_partitions_published_to_and_pauses_again(
     infra: Settings,
     new_database: Callable[[str], Awaitable[str]],
@@ -627,13 +633,8 @@ async def test_a_woken_consumer_fetches_the_partitions_published_to_and_pauses_a
         consumer = runtime.consumer
         assert consumer is not None
 
-        async def all_paused() -> bool:
-            kafka = consumer._consumer
-            return (
-                kafka is not None
-                and bool(kafka.assignment())
-                and kafka.paused() == kafka.assignment()
-            )
+        def all_paused() -> Awaitable[bool]:
+            return every_partition_paused(runtime)
 
         assert await eventually(all_paused, bool)
         accounts = [f"acct-{n}" for n in range(12)]  # keys over most of the partitions
@@ -692,16 +693,9 @@ async def test_a_record_acknowledged_before_the_broker_shows_it_is_still_fetched
     topic = await new_topic(partitions=1)
 
     async with running_ledger(infra, url, topic, kafka_idle_fetch_interval_ms=600_000) as runtime:
-        consumer = runtime.consumer
-        assert consumer is not None
 
-        async def all_paused() -> bool:
-            kafka = consumer._consumer
-            return (
-                kafka is not None
-                and bool(kafka.assignment())
-                and not (kafka.assignment() - kafka.paused())
-            )
+        def all_paused() -> Awaitable[bool]:
+            return every_partition_paused(runtime)
 
         assert await eventually(all_paused, bool)
         # the relay's wake-up, as if the broker had acknowledged a record it shows only later
