@@ -152,7 +152,8 @@ async def on_event(message: Message, ctx: MessageContext) -> None:
     saga = store.load_saga(row)
     decision = domain.decide(saga, message)
     received = store.event(checkout_id, "in", message, decision.saga.state, ctx.envelope.message_id)
-    waiting.notify_after_commit(ctx, checkout_id)  # its timeline grows (and maybe its state)
+    # its timeline grows (and maybe its state)
+    waiting.notify_after_commit(ctx, checkout_id, decision.saga.state.value)
     if decision.saga == saga and not decision.send:
         await store.record(session, received)
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Hashable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -111,7 +112,15 @@ async def get_checkout(
         """What a change is: the state (`until=finished`: nothing but being settled)."""
         return None if row is None or until == "finished" else str(row["state"])
 
-    row = await wait_until(runtime, checkout_id, read, settled=settled, mark=mark, seconds=wait)
+    def worth_reading(row: Any, states: Sequence[Hashable]) -> bool:
+        """Told the states the saga moved to: only one that finishes it can end an
+        `until=finished` wait (a saga not seen yet is read: it has appeared)."""
+        return row is None or until != "finished" or any(s in FINISHED_STATES for s in states)
+
+    row = await wait_until(
+        runtime, checkout_id, read, settled=settled, mark=mark, seconds=wait,
+        worth_reading=worth_reading,
+    )  # fmt: skip
     if row is None or (user_id is not None and row["user_id"] != user_id):
         raise HTTPException(
             404, detail="checkout not found (it may not have reached the orchestrator yet)"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import TypeVar
 
 from commerce.platform import wakeups
@@ -60,24 +60,27 @@ def _changes(runtime: Runtime) -> Waiters[uuid.UUID] | None:
     return CHANGES.of(runtime) if isinstance(runtime, ServiceRuntime) else None
 
 
-def notify(runtime: Runtime, checkout_ids: Iterable[uuid.UUID]) -> None:
+def notify(runtime: Runtime, checkout_ids: Iterable[uuid.UUID], state: str | None = None) -> None:
     """Wake the requests waiting for these sagas, here and in sibling processes (call it
-    after the commit)."""
+    after the commit); `state`, when known, is the state the commit left them in."""
     ids = list(checkout_ids)
     hub = _changes(runtime)
     if hub is not None:
-        hub.notify(*ids)
+        hub.notify(*ids, hint=state)
     wakeups.changed(CHANNEL, (str(i) for i in ids))
 
 
-def notify_after_commit(ctx: MessageContext, checkout_id: uuid.UUID) -> None:
-    """Wake the saga's waiters once the handler's transaction has committed."""
+def notify_after_commit(
+    ctx: MessageContext, checkout_id: uuid.UUID, state: str | None = None
+) -> None:
+    """Wake the saga's waiters once the handler's transaction has committed (`state`:
+    the state it leaves the saga in, when the handler knows it)."""
     if ctx.services is None:
         return
     runtime = ctx.services
 
     async def wake() -> None:
-        notify(runtime, (checkout_id,))
+        notify(runtime, (checkout_id,), state)
 
     ctx.after_commit(wake)
 
@@ -90,9 +93,12 @@ async def wait_until(
     settled: Callable[[T], bool],
     mark: Callable[[T], Hashable],
     seconds: float,
+    worth_reading: Callable[[T, Sequence[Hashable]], bool] | None = None,
 ) -> T:
     """`read()` at once, and again each time the saga changes, until what it reads is
     `settled`, its `mark` differs from the first read's, or `seconds` pass; the last read.
+    With `worth_reading`, a change whose notices all said what it was (the states the
+    commits left the saga in) is read only if `worth_reading(last read, those states)`.
 
     The watch is taken before the first read, so a commit between that read and the wait
     still wakes it. Each wait is bounded by `RECHECK_SECONDS` (a change made in another
@@ -104,13 +110,24 @@ async def wait_until(
     deadline = loop.time() + seconds
     with CHANGES.of(runtime).watch(checkout_id) as watch:
         value = await read()
+        read_at = loop.time()
         first = mark(value)
         while not settled(value):
             left = deadline - loop.time()
             if left <= 0:
                 break
-            await watch.wait(min(left, RECHECK_SECONDS))
+            notified = await watch.wait(min(left, RECHECK_SECONDS))
+            hints = watch.hints()
+            if (
+                notified
+                and hints is not None
+                and worth_reading is not None
+                and not worth_reading(value, hints)
+                and loop.time() - read_at < RECHECK_SECONDS  # the safety net still holds
+            ):
+                continue  # told what changed, and none of it can end this wait
             value = await read()
+            read_at = loop.time()
             if mark(value) != first:
                 break
         return value

@@ -4,7 +4,9 @@ A `Waiters` hub lives on the runtime that makes the change (a `Slot`): its write
 `notify(key)` once the change has committed, and a request that waits for that key
 (`watch`) wakes at once instead of reading again on a timer. The hub holds no state of
 its own beyond who waits: a woken waiter reads what changed from the database, so a
-notification that arrives for nothing, or twice, costs one read and is never wrong.
+notification that arrives for nothing, or twice, costs one read and is never wrong. A
+writer may say what the change was (`hint`, e.g. a checkout's new state): a waiter that
+learns from the hints that none of the changes can end its wait need not read at all.
 
 Only changes made in this process notify. A waiter therefore bounds each wait
 (`Watch.wait(seconds)`) and reads again after it: the safety net for a change another
@@ -26,9 +28,22 @@ class Watch:
 
     def __init__(self) -> None:
         self._changed = asyncio.Event()
+        self._hints: list[Hashable] = []
+        self._unhinted = False
 
-    def set(self) -> None:
+    def set(self, hint: Hashable | None = None) -> None:
+        if hint is None:
+            self._unhinted = True
+        else:
+            self._hints.append(hint)
         self._changed.set()
+
+    def hints(self) -> list[Hashable] | None:
+        """What the notifications since the last call said the changes were, or None
+        when one of them did not say (the waiter must read); cleared by the call."""
+        unhinted, hints = self._unhinted, self._hints
+        self._unhinted, self._hints = False, []
+        return None if unhinted else hints
 
     async def wait(self, seconds: float) -> bool:
         """Wait until the key is notified (True) or `seconds` pass (False). A
@@ -65,11 +80,12 @@ class Waiters(Generic[K]):
                 if not watchers:
                     del self._waiting[key]
 
-    def notify(self, *keys: K) -> None:
-        """Wake every waiter of each key (none waiting: nothing happens)."""
+    def notify(self, *keys: K, hint: Hashable | None = None) -> None:
+        """Wake every waiter of each key (none waiting: nothing happens), telling them
+        `hint`, what the change was, when the writer knows it."""
         for key in keys:
             for watch in self._waiting.get(key, ()):
-                watch.set()
+                watch.set(hint)
 
     def waiting(self, key: K) -> int:
         """How many wait for `key` (for tests and metrics)."""

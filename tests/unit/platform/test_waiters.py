@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Hashable, Sequence
+from types import SimpleNamespace
+from typing import cast
 
-from commerce.checkout.waiting import MAX_WAIT_SECONDS
+from commerce.checkout.waiting import CHANGES, MAX_WAIT_SECONDS, wait_until
+from commerce.platform.service import ServiceRuntime
 from commerce.platform.waiters import Waiters
 from shopapi import client as api
 from tests.unit.waiting import until
@@ -54,6 +58,63 @@ async def test_a_waiter_woken_while_it_waits() -> None:
         await until(parked)
         hub.notify("c1")
         assert await task is True
+
+
+async def test_a_waiter_learns_what_changed_unless_a_notification_did_not_say() -> None:
+    hub: Waiters[str] = Waiters()
+    with hub.watch("c1") as watch:
+        hub.notify("c1", hint="reserving")
+        hub.notify("c1", hint="charging")
+        assert await watch.wait(LONG) is True
+        assert watch.hints() == ["reserving", "charging"]
+        assert watch.hints() == []  # taken
+        hub.notify("c1", hint="completed")
+        hub.notify("c1")  # e.g. the sweeper, or a sibling process: it must read
+        assert await watch.wait(LONG) is True
+        assert watch.hints() is None
+
+
+async def test_a_wait_for_the_outcome_reads_only_when_told_the_saga_may_have_one() -> None:
+    """Changes whose notices say the saga moved to a state that is no outcome are not
+    read; a notice that says nothing is."""
+    runtime = cast(ServiceRuntime, SimpleNamespace(slots={}))  # all the hub needs
+    key = uuid.uuid4()
+    saga = {"state": "reserving"}
+    reads: list[str] = []
+
+    async def read() -> str:
+        reads.append(saga["state"])
+        return saga["state"]
+
+    def worth_reading(_: str, states: Sequence[Hashable]) -> bool:
+        return any(s in ("completed", "failed") for s in states)
+
+    waiter = asyncio.create_task(
+        wait_until(
+            runtime,
+            key,
+            read,
+            settled=lambda s: s in ("completed", "failed"),
+            mark=lambda _: None,
+            seconds=LONG,
+            worth_reading=worth_reading,
+        )
+    )
+
+    async def read_times(n: int) -> bool:
+        return len(reads) == n
+
+    await until(lambda: read_times(1))
+    hub = CHANGES.of(runtime)
+    for state in ("charging", "ordering"):
+        hub.notify(key, hint=state)
+        await asyncio.sleep(0.01)
+    hub.notify(key)  # the sweeper, or a sibling process: read
+    await until(lambda: read_times(2))
+    saga["state"] = "completed"
+    hub.notify(key, hint="completed")
+    assert await asyncio.wait_for(waiter, LONG) == "completed"
+    assert reads == ["reserving", "reserving", "completed"]
 
 
 def test_the_client_asks_for_at_most_what_the_api_takes() -> None:
