@@ -95,9 +95,8 @@ def for_agents(message: OrderStatusChanged) -> bool:
 
 
 async def order_changed(message: OrderStatusChanged, ctx: MessageContext) -> None:
-    """Owe the event to the agent whose checkout session bought the order (if any)."""
-    if not for_agents(message):
-        return
+    """Owe the event to the agent whose checkout session bought the order (if any); only
+    changes `for_agents` reach it (the consumer passes the others over)."""
     found = (
         await ctx.session.execute(
             select(checkout_sessions.c.id, acp_agents.c.agent_id)

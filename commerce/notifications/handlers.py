@@ -135,8 +135,7 @@ class Channel:
         return message.channel == self.channel
 
     async def handle(self, message: NotificationRequested, ctx: MessageContext) -> None:
-        if not self.ours(message):
-            return
+        """One of this channel's (the consumer passes the others over: `ours`)."""
         notification = Notification(
             notification_id=message.notification_id, user_id=message.user_id,
             recipient=message.recipient, template=message.template, data=message.data,

@@ -2,9 +2,10 @@
 
 The one place that turns cart lines, an address and a coupon into `Totals`; the
 checkout orchestrator re-prices with it and clients quote with it, so both agree to
-the cent. A quote says when it was priced (`priced_at`, taken before the first call), so
-a checkout started with it moments later need not be priced again (docs/adr/0041). Total = subtotal - discount + tax + shipping. Shipping: a flat 5.99, free
-when the discounted subtotal reaches 50.00.
+the cent. Total = subtotal - discount + tax + shipping. Shipping: a flat 5.99, free when
+the discounted subtotal reaches 50.00. A quote says when it was priced (`priced_at`, taken
+before the first call), so a checkout started with it moments later need not be priced
+again (docs/adr/0041).
 """
 
 from __future__ import annotations
