@@ -91,6 +91,11 @@ class ConsumerStalled(RuntimeError):
     """Records wait for the consumer, and no fetch has brought any for `stall_seconds`."""
 
 
+class PartitionsChanged(RuntimeError):
+    """The consumer's topics went missing from the broker or changed their partition
+    count since it joined: it joins again as a new member (`PartitionWatch`)."""
+
+
 def replay_target(record: ConsumerRecord[bytes, bytes]) -> str | None:
     for key, value in record.headers or ():
         if key == REPLAY_TARGET_HEADER:
@@ -216,6 +221,47 @@ def _answered(consumer: AIOKafkaConsumer, tp: TopicPartition, since_ms: int) -> 
         return False
     end = max(state.highwater, wakeups.end(tp.topic, tp.partition))
     return bool(state.has_valid_position and end <= state.position)
+
+
+class PartitionWatch:
+    """Follows the partition counts of a consumer's topics in its client's metadata.
+
+    A group's assignment is made from the leader's metadata. After a broker restart the
+    consumer rejoins before its topics are created again, and is assigned nothing of
+    them; when they are back aiokafka's leader rejoins, but Tansu answers a rejoin of the
+    same members with the assignment it already has. So a consumer whose topics went
+    missing (or changed their partition count) joins again as a new member once they are
+    all back (`PartitionsChanged`), and asks for the metadata every second meanwhile:
+    aiokafka would ask again only after `metadata.max.age` (5 minutes). docs/adr/0044."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, topics: list[str]) -> None:
+        self.consumer = consumer
+        self.topics = topics
+        self.joined_with = self._counts()
+        self.changed = False
+        # aiokafka calls it on every metadata update of this consumer's client
+        self._cluster = consumer._client.cluster
+        self._cluster.add_listener(self._on_metadata)
+
+    def _counts(self) -> dict[str, int]:
+        return {t: len(self.consumer.partitions_for_topic(t) or ()) for t in self.topics}
+
+    def _on_metadata(self, _cluster: Any) -> None:
+        if self._counts() != self.joined_with:
+            self.changed = True
+
+    def check(self) -> None:
+        """Raise `PartitionsChanged` once every topic is back after a change; ask for the
+        metadata again while one is missing."""
+        if not self.changed:
+            return
+        if not all(self._counts().values()):
+            self.consumer._client.force_metadata_update()
+            return
+        raise PartitionsChanged(f"partitions now {self._counts()}, joined with {self.joined_with}")
+
+    def close(self) -> None:
+        self._cluster.remove_listener(self._on_metadata)
 
 
 def _now_ms() -> int:
@@ -385,6 +431,9 @@ class ConsumerRunner:
                 return
             except asyncio.CancelledError:
                 raise
+            except PartitionsChanged as exc:
+                log.warning("consumer.rejoin", consumer=self.name, reason=str(exc))
+                self.metrics.consumer_restarts.inc()
             except Exception:
                 if self._stopping.is_set():
                     raise
@@ -445,6 +494,7 @@ class ConsumerRunner:
         if self.watch is not None:
             self.watch.subscribe(wake)
         next_range_check = 0.0
+        partitions = PartitionWatch(consumer, self.topics)
         progress = loop.time()  # when records last came or finished
         waiting_since = 0.0  # when records were first seen waiting with none coming
         try:
@@ -453,10 +503,16 @@ class ConsumerRunner:
                     if seen:
                         stale.update(inflight)
                         self._owed.clear()  # offsets of the earlier broker's records
+                        if committer is not None:
+                            # a commit of those still being retried would land in the new
+                            # broker, and a member joining later would skip records there
+                            committer.cancel()
+                            committer = asyncio.create_task(self._commit_every(consumer))
                         await self._from_beginning(consumer)
                     seen = self.watch.generation
                 if loop.time() >= next_range_check:
                     next_range_check = loop.time() + 1.0
+                    partitions.check()
                     await self._reset_beyond_end(consumer)
                     if (
                         not inflight
@@ -566,6 +622,7 @@ class ConsumerRunner:
                         idle.update(caught_up)
                     stale.difference_update(finished)
         finally:
+            partitions.close()
             if self.watch is not None:
                 self.watch.unsubscribe(wake)
             if self.idle_fetch_interval > 0:

@@ -8,13 +8,38 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import client as aiokafka_client
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from commerce.platform.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+
+class _MetadataRequestWithoutCreation(MetadataRequest):  # type: ignore[misc]
+    """A metadata request that never creates the topics it asks about: Kafka's
+    `allow.auto.create.topics=false` (KIP-361), for which aiokafka has no option.
+
+    A broker that creates a topic when asked about it (Tansu always; Apache Kafka unless
+    `auto.create.topics.enable` is off) gives it its own default partition count. After a
+    broker restart the clients ask about their topics before `create_topics` runs; a topic
+    created then kept 4 partitions instead of 6, and a consumer assigned 4 of them never
+    read what producers still sent to the other two (docs/adr/0044). Topics are made only
+    by `ensure_topics`, with the configured count."""
+
+    def __init__(
+        self, topics: list[str] | None = None, allow_auto_topic_creation: bool | None = False
+    ) -> None:
+        super().__init__(topics, allow_auto_topic_creation)
+
+
+# every aiokafka client (producers, consumers; not the admin client's own requests) builds
+# its metadata requests from this name; aiokafka is pinned, and a test on the real broker
+# checks that asking about a missing topic does not create it
+aiokafka_client.MetadataRequest = _MetadataRequestWithoutCreation
 
 
 def client_options(settings: Settings) -> dict[str, Any]:

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
 from commerce.platform import migrations
 from commerce.platform.db import Database
 from commerce.platform.embedded import EmbeddedBroker
 from commerce.platform.incarnation import MARKER_PREFIX, BrokerWatch
-from commerce.platform.kafka import ensure_topics, make_producer
+from commerce.platform.kafka import client_options, ensure_topics, make_producer
 from commerce.platform.service import Service, ServiceRuntime
 from commerce.platform.settings import Settings
 from tests.integration import ledger
@@ -70,6 +71,15 @@ async def unsent(url: str) -> int:
     return await scalar(
         url, select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
     )
+
+
+async def topic_names(settings: Settings) -> set[str]:
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
 
 
 async def credit(runtime: ServiceRuntime, first: int, count: int) -> None:
@@ -176,3 +186,47 @@ async def test_a_watch_on_a_broker_that_keeps_its_data_sees_one_incarnation(
         assert a == b and await first.check() == a and first.generation == 1
     finally:
         await producer.stop()
+
+
+async def test_a_topic_asked_about_before_it_is_recreated_keeps_its_partitions(
+    broker: tuple[EmbeddedBroker, Settings], new_database: Callable[[str], Awaitable[str]]
+) -> None:
+    """After a restart the clients ask the empty broker about their topics before the
+    topics are created again. Asking must not create them (the broker's default is 4
+    partitions, not the 6 configured): a consumer assigned 4 of 6 partitions would never
+    read what the relay publishes to the other two."""
+    own, settings = broker
+    topic = f"{TOPIC}.six"
+    await ensure_topics(settings, [topic, topic + ".dlq"], partitions=6)
+    pub_url, sub_url = await new_database("pub"), await new_database("sub")
+    for url in (pub_url, sub_url):
+        await migrations.upgrade(ledger.ledger_service(topic).migrations, url, ledger.metadata)
+    ledger.BLOCKED_ACCOUNTS.clear()
+    publisher = Service(
+        name="ledger-publisher", metadata=ledger.metadata,
+        migrations=ledger.ledger_service(topic).migrations,
+    )  # fmt: skip
+
+    async def send(runtime: ServiceRuntime, first: int, count: int) -> None:
+        async with runtime.db.transaction() as session:
+            for i in range(first, first + count):
+                await runtime.outbox.add(
+                    session, ledger.Credit(account=f"acct-{i % 24}", amount=1), topic=topic
+                )
+
+    async with (
+        running(settings, publisher, pub_url) as pub,
+        running(settings, ledger.ledger_service(topic, "ledger-six"), sub_url),
+    ):
+        await pub.watch.wait_known(30)
+        await send(pub, 0, 48)
+        await eventually(lambda: entries(sub_url), lambda n: n >= 48)
+        own.kill()
+        own.start()
+        await asyncio.sleep(3)  # the clients reconnect and ask about their topics
+        assert topic not in await topic_names(settings)  # asking did not create it
+        await ensure_topics(settings, [topic, topic + ".dlq"], partitions=6)
+        assert len(await pub.producer.partitions_for(topic)) == 6
+        await send(pub, 48, 48)
+        await eventually(lambda: entries(sub_url), lambda n: n >= 96, within=60)
+    assert await entries(sub_url) == 96
