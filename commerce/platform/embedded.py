@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -130,17 +131,22 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.data_dir.resolve()
         pgdata = self.data_dir / "pgdata"
-        pgdata.mkdir(exist_ok=True)
         self._log_file = self.data_dir / "postgres.log"
         self._log_file.touch()
-        run_as = self._run_as()
         if not (pgdata / "PG_VERSION").exists():
+            # initdb writes PG_VERSION long before it creates the `postgres` database: one
+            # interrupted (Ctrl-C during the first `agentshop up`) would leave a cluster
+            # every later start takes for whole. It runs in a directory of its own, which
+            # becomes the cluster only once initdb has finished.
+            fresh = self.data_dir / "pgdata.initdb"
+            shutil.rmtree(fresh, ignore_errors=True)
             log.info("postgres.initdb", pgdata=str(pgdata))
+            run_as = self._run_as()
             subprocess.run(
                 [
                     str(self._bin("initdb")),
                     "-D",
-                    str(pgdata),
+                    str(fresh),
                     "-U",
                     "postgres",
                     "--auth=trust",
@@ -151,6 +157,9 @@ class EmbeddedPostgres:
                 capture_output=True,
                 **run_as,  # type: ignore[call-overload]
             )
+            shutil.rmtree(pgdata, ignore_errors=True)  # an empty directory an earlier start made
+            fresh.rename(pgdata)
+        run_as = self._run_as()
         self._remove_stale_pid(pgdata)
         if not self.port:
             self.port = free_port()
