@@ -31,11 +31,11 @@ pytestmark = pytest.mark.integration
 TOPIC = "test.ledger.restart"
 
 
-def publisher_service() -> Service:
+def publisher_service(topic: str = TOPIC) -> Service:
     """The ledger's tables and relay, without its consumer: a service that only publishes."""
     return Service(
         name="ledger-publisher", metadata=ledger.metadata,
-        migrations=ledger.ledger_service(TOPIC).migrations,
+        migrations=ledger.ledger_service(topic).migrations,
     )  # fmt: skip
 
 
@@ -82,11 +82,13 @@ async def topic_names(settings: Settings) -> set[str]:
         await admin.close()
 
 
-async def credit(runtime: ServiceRuntime, first: int, count: int) -> None:
+async def credit(
+    runtime: ServiceRuntime, first: int, count: int, topic: str = TOPIC, accounts: int = 5
+) -> None:
     async with runtime.db.transaction() as session:
         for i in range(first, first + count):
             await runtime.outbox.add(
-                session, ledger.Credit(account=f"acct-{i % 5}", amount=1), topic=TOPIC
+                session, ledger.Credit(account=f"acct-{i % accounts}", amount=1), topic=topic
             )
 
 
@@ -194,7 +196,9 @@ async def test_a_topic_asked_about_before_it_is_recreated_keeps_its_partitions(
     """After a restart the clients ask the empty broker about their topics before the
     topics are created again. Asking must not create them (the broker's default is 4
     partitions, not the 6 configured): a consumer assigned 4 of 6 partitions would never
-    read what the relay publishes to the other two."""
+    read what the relay publishes to the other two. And the consumer, which rejoined while
+    the topic was missing and was assigned none of it, must be assigned it once it is back
+    (docs/adr/0044)."""
     own, settings = broker
     topic = f"{TOPIC}.six"
     await ensure_topics(settings, [topic, topic + ".dlq"], partitions=6)
@@ -202,24 +206,12 @@ async def test_a_topic_asked_about_before_it_is_recreated_keeps_its_partitions(
     for url in (pub_url, sub_url):
         await migrations.upgrade(ledger.ledger_service(topic).migrations, url, ledger.metadata)
     ledger.BLOCKED_ACCOUNTS.clear()
-    publisher = Service(
-        name="ledger-publisher", metadata=ledger.metadata,
-        migrations=ledger.ledger_service(topic).migrations,
-    )  # fmt: skip
-
-    async def send(runtime: ServiceRuntime, first: int, count: int) -> None:
-        async with runtime.db.transaction() as session:
-            for i in range(first, first + count):
-                await runtime.outbox.add(
-                    session, ledger.Credit(account=f"acct-{i % 24}", amount=1), topic=topic
-                )
-
     async with (
-        running(settings, publisher, pub_url) as pub,
+        running(settings, publisher_service(topic), pub_url) as pub,
         running(settings, ledger.ledger_service(topic, "ledger-six"), sub_url),
     ):
         await pub.watch.wait_known(30)
-        await send(pub, 0, 48)
+        await credit(pub, 0, 48, topic, accounts=24)
         await eventually(lambda: entries(sub_url), lambda n: n >= 48)
         own.kill()
         own.start()
@@ -227,6 +219,6 @@ async def test_a_topic_asked_about_before_it_is_recreated_keeps_its_partitions(
         assert topic not in await topic_names(settings)  # asking did not create it
         await ensure_topics(settings, [topic, topic + ".dlq"], partitions=6)
         assert len(await pub.producer.partitions_for(topic)) == 6
-        await send(pub, 48, 48)
+        await credit(pub, 48, 48, topic, accounts=24)
         await eventually(lambda: entries(sub_url), lambda n: n >= 96, within=60)
     assert await entries(sub_url) == 96
