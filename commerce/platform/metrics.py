@@ -115,7 +115,8 @@ class ServiceMetrics:
         )
         self.consumer_restarts = Counter(
             "agentshop_consumer_restarts",
-            "Times the consumer failed unexpectedly and started again",
+            "Times the consumer started again as a new member: it failed unexpectedly,"
+            " or its topics changed",
             registry=self.registry,
         )
         self.outbox_backlog = Gauge(
