@@ -133,6 +133,7 @@ class EmbeddedPostgres:
         pgdata = self.data_dir / "pgdata"
         self._log_file = self.data_dir / "postgres.log"
         self._log_file.touch()
+        run_as = self._run_as()
         if not (pgdata / "PG_VERSION").exists():
             # initdb writes PG_VERSION long before it creates the `postgres` database: one
             # interrupted (Ctrl-C during the first `agentshop up`) would leave a cluster
@@ -141,7 +142,6 @@ class EmbeddedPostgres:
             fresh = self.data_dir / "pgdata.initdb"
             shutil.rmtree(fresh, ignore_errors=True)
             log.info("postgres.initdb", pgdata=str(pgdata))
-            run_as = self._run_as()
             subprocess.run(
                 [
                     str(self._bin("initdb")),
@@ -158,8 +158,7 @@ class EmbeddedPostgres:
                 **run_as,  # type: ignore[call-overload]
             )
             shutil.rmtree(pgdata, ignore_errors=True)  # an empty directory an earlier start made
-            fresh.rename(pgdata)
-        run_as = self._run_as()
+            fresh.rename(pgdata)  # made by initdb as the server's user, which keeps it
         self._remove_stale_pid(pgdata)
         if not self.port:
             self.port = free_port()
