@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.contracts import REGISTRY, Envelope, Message, MessageError, dlq_topic
 from commerce.platform import wakeups
-from commerce.platform.db import Database, PlatformTables
+from commerce.platform.db import Database, PlatformTables, fetch
 from commerce.platform.logging import bound
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox
@@ -839,20 +839,18 @@ class ConsumerRunner:
         self, session: AsyncSession, items: list[tuple[ConsumerRecord[bytes, bytes], Envelope]]
     ) -> set[uuid.UUID]:
         """Claim the records' messages in the inbox in one statement; the ids new here."""
-        conn = await session.connection()
-        result = await conn.exec_driver_sql(
+        rows = await fetch(
+            session,
             self._claim_batch_sql,
-            (
-                self.name,
-                [e.message_id for _, e in items],
-                [e.type for _, e in items],
-                [r.topic for r, _ in items],
-                [r.partition for r, _ in items],
-                [r.offset for r, _ in items],
-                _BATCH_LOCK_TIMEOUT,
-            ),
+            self.name,
+            [e.message_id for _, e in items],
+            [e.type for _, e in items],
+            [r.topic for r, _ in items],
+            [r.partition for r, _ in items],
+            [r.offset for r, _ in items],
+            _BATCH_LOCK_TIMEOUT,
         )
-        return {row[0] for row in result.all()}
+        return {row[0] for row in rows}
 
     def _runtime(self) -> Runtime:
         if self.services is None:
@@ -995,19 +993,18 @@ class ConsumerRunner:
         handler, in `session`'s transaction; what the handler asks to run after commit is
         added to `later`."""
         if claimed is None:
-            conn = await session.connection()
-            result = await conn.exec_driver_sql(
-                self._claim_sql,
-                (
+            claimed = bool(
+                await fetch(
+                    session,
+                    self._claim_sql,
                     self.name,
                     envelope.message_id,
                     envelope.type,
                     record.topic,
                     record.partition,
                     record.offset,
-                ),
+                )
             )
-            claimed = result.first() is not None
         if not claimed:
             return "duplicate"
         ctx = MessageContext(session, envelope, self.outbox, self.services, prepared)

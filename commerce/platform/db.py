@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -152,37 +152,68 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
         record.info[_LAST_USED] = time.monotonic()
 
 
+_DRIVER = "agentshop.driver"
+_commit_hooks: list[Callable[[AsyncSession], None]] = []
+
+
+def on_commit(hook: Callable[[AsyncSession], None]) -> Callable[[AsyncSession], None]:
+    """Run `hook(session)` after every `Database.transaction()` that commits (what
+    SQLAlchemy's `after_commit` session event is for sessions that commit themselves)."""
+    _commit_hooks.append(hook)
+    return hook
+
+
 class Database:
     """One service's engine and session factory."""
 
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(
-            url,
+        pool: dict[str, Any] = {
             # At most 2 x `pool_size` connections at once, as before, but all of them kept
             # once opened: an overflow connection was closed again on its return, so a
             # burst above `pool_size` opened (TLS attempt, startup) and prepared every
             # statement anew on each checkout; now the pool grows to the burst and stays.
-            pool_size=2 * pool_size,
-            max_overflow=0,
+            "pool_size": 2 * pool_size,
+            "max_overflow": 0,
             # The most recently used connection first: under light load a few connections
             # stay warm (no idle ping) instead of every pooled one taking its turn.
-            pool_use_lifo=True,
-            echo=echo,
+            "pool_use_lifo": True,
+            "echo": echo,
+        }
+        self.engine: AsyncEngine = create_async_engine(url, **pool)
+        # Connections SQLAlchemy never starts a transaction on: reads outside a transaction
+        # (each statement is its own, one round trip instead of BEGIN, the read and
+        # ROLLBACK) and `transaction()`, which starts asyncpg's. A pool of their own, so
+        # a checkout does not switch the connection's isolation level there and back.
+        self._autocommit: AsyncEngine = create_async_engine(
+            url, isolation_level="AUTOCOMMIT", **pool
         )
-        _ping_when_idle(self.engine)
+        for engine in (self.engine, self._autocommit):
+            _ping_when_idle(engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # Reads outside a transaction: each statement is its own (PostgreSQL's autocommit),
-        # so a read costs one round trip instead of BEGIN, the read and ROLLBACK.
-        self._reads = async_sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-        )
+        self._reads = async_sessionmaker(self._autocommit, expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        The transaction is asyncpg's own, on a connection SQLAlchemy holds in AUTOCOMMIT
+        (so it starts none of its own): the session's statements run in it as before, and
+        a hot statement can run in it through `fetch(session, ...)` without SQLAlchemy's
+        work per statement. The hooks of `on_commit` run once the commit is done (docs/adr/0045)."""
+        async with self._autocommit.connect() as conn:
+            pg: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            session = AsyncSession(bind=conn, expire_on_commit=False)
+            session.info[_DRIVER] = pg
+            try:
+                async with pg.transaction():
+                    yield session
+            finally:
+                await session.close()
+                if pg.is_in_transaction():  # its rollback failed: the connection is lost
+                    await conn.invalidate()
+            for hook in _commit_hooks:
+                hook(session)
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[AsyncSession]:
@@ -200,6 +231,22 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self._autocommit.dispose()
+
+
+async def fetch(session: AsyncSession, sql: str, *args: Any) -> list[Any]:
+    """The rows of `sql` (a statement with `$n` parameters), run in `session`'s transaction.
+
+    For the hottest statements: in a `Database.transaction()` session it runs on asyncpg
+    directly, without SQLAlchemy's work per statement (docs/adr/0045); in any other session
+    through it. Rows are indexed by position; JSON goes in and comes out as text
+    (SQLAlchemy's codecs on the connection), so the caller encodes and decodes it."""
+    pg: asyncpg.Connection | None = session.info.get(_DRIVER)
+    if pg is not None:
+        rows: list[Any] = await pg.fetch(sql, *args)
+        return rows
+    conn = await session.connection()
+    return list((await conn.exec_driver_sql(sql, args)).all())
 
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -8,7 +8,7 @@ service takes to answer, or to time out when it is away (docs/adr/0032). The rul
 `install()` watches, in this process:
 - which pooled SQLAlchemy connections each task (and the threads it hands work to, which
   run in a copy of its context) has checked out, and whether the connection has an open
-  transaction (an AUTOCOMMIT connection, as the outbox relay uses, has none);
+  transaction (as the server last told the driver);
 - the calls that wait on the network or the clock: `httpx.AsyncClient.send` (every call
   to another service, in process or over TCP, goes through it), `httpx.Client.send`,
   `smtplib.SMTP.connect` and `asyncio.sleep` with a positive delay.
@@ -47,13 +47,10 @@ class _Held:
     connections: list[Any] = field(default_factory=list)
 
     def in_transaction(self) -> bool:
-        # SQLAlchemy's asyncpg adapter starts its transaction lazily, on the first
-        # statement, and ends it at commit or rollback; AUTOCOMMIT never starts one.
-        return any(
-            getattr(c, "_transaction", True) is not None
-            for c in self.connections
-            if not getattr(c, "autocommit", False)
-        )
+        # What the server last told the driver: a transaction SQLAlchemy's asyncpg adapter
+        # started (lazily, on the first statement) or one `Database.transaction()` started
+        # on an AUTOCOMMIT connection; a read outside a transaction holds none.
+        return any(c.driver_connection.is_in_transaction() for c in self.connections)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 
 from commerce.contracts import Envelope, Message
 from commerce.platform import wakeups
-from commerce.platform.db import Database, PlatformTables, asyncpg_dsn
+from commerce.platform.db import Database, PlatformTables, asyncpg_dsn, fetch, on_commit
 from commerce.platform.incarnation import BrokerWatch
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.telemetry import inject
@@ -95,8 +95,9 @@ class _Written:
 _local_relays: dict[tuple[URL, Table], set[OutboxRelay]] = {}
 
 
+@on_commit
 @event.listens_for(Session, "after_commit")
-def _hand_local(session: Session) -> None:
+def _hand_local(session: Session | AsyncSession) -> None:
     """A transaction that wrote outbox rows committed: hand them to this process's relay."""
     written: _Written | None = session.info.pop(_WRITTEN, None)
     if written is None:
@@ -234,19 +235,16 @@ class Outbox:
         return len(again)
 
     async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-        conn = await session.connection()
-        result = await conn.exec_driver_sql(
+        back = await fetch(
+            session,
             self._insert_sql,
-            (
-                [r["message_id"] for r in rows],
-                [r["topic"] for r in rows],
-                [r["key"] for r in rows],
-                [r["type"] for r in rows],
-                [r["value"] for r in rows],
-                [json.dumps(r["headers"]) for r in rows],
-            ),
+            [r["message_id"] for r in rows],
+            [r["topic"] for r in rows],
+            [r["key"] for r in rows],
+            [r["type"] for r in rows],
+            [r["value"] for r in rows],
+            [json.dumps(r["headers"]) for r in rows],
         )
-        back: list[Any] = list(result.all())
         ids = {row[1]: row[0] for row in back}
         await self._wake_relay(
             session,
