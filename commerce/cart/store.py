@@ -5,45 +5,52 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.cart.domain import MAX_UNITS_PER_LINE
 from commerce.cart.tables import cart_lines, carts, cleared_checkouts
+from commerce.platform.db import as_dict, execute, fetch
+
+
+def _columns(table: Table) -> str:
+    return ", ".join(c.name for c in table.c)
+
+
+_CART = f"SELECT {_columns(carts)} FROM {carts.name} WHERE user_id = $1"
+_CART_LOCKED = f"{_CART} FOR UPDATE"
+_NEW_CART = (
+    f"INSERT INTO {carts.name} (cart_id, user_id) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING"
+)
+_BUMP = f"UPDATE {carts.name} SET version = version + 1, updated_at = now() WHERE cart_id = $1"
+_LINES = (
+    f"SELECT {_columns(cart_lines)} FROM {cart_lines.name} WHERE cart_id = $1"
+    " ORDER BY added_at, sku"
+)
+_REMOVE_ALL = f"DELETE FROM {cart_lines.name} WHERE cart_id = $1"
+_REMOVE = f"{_REMOVE_ALL} AND sku = ANY($2::text[])"
 
 
 async def cart_for(session: AsyncSession, user_id: str, *, lock: bool = False) -> dict[str, Any]:
     """The user's cart, created on first use (concurrency-safe: a concurrent first use
     inserts nothing, and both read the one row)."""
-    query = select(carts).where(carts.c.user_id == user_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await session.execute(query)).mappings().first()
-    if row is None:
-        await session.execute(
-            insert(carts)
-            .values(cart_id=uuid.uuid4(), user_id=user_id)
-            .on_conflict_do_nothing(index_elements=["user_id"])
-        )
-        row = (await session.execute(query)).mappings().one()
-    return dict(row)
+    query = _CART_LOCKED if lock else _CART
+    rows = await fetch(session, query, user_id)
+    if not rows:
+        await execute(session, _NEW_CART, uuid.uuid4(), user_id)
+        rows = await fetch(session, query, user_id)
+    return as_dict(rows[0])
 
 
 async def bump(session: AsyncSession, cart_id: uuid.UUID) -> None:
-    await session.execute(
-        update(carts)
-        .where(carts.c.cart_id == cart_id)
-        .values(version=carts.c.version + 1, updated_at=func.now())
-    )
+    await execute(session, _BUMP, cart_id)
 
 
 async def remove_skus(session: AsyncSession, cart_id: uuid.UUID, skus: list[str] | None) -> int:
-    query = delete(cart_lines).where(cart_lines.c.cart_id == cart_id)
-    if skus:
-        query = query.where(cart_lines.c.sku.in_(skus))
-    result = await session.execute(query)
-    removed = int(getattr(result, "rowcount", 0) or 0)
+    removed = await (
+        execute(session, _REMOVE, cart_id, skus) if skus else execute(session, _REMOVE_ALL, cart_id)
+    )
     if removed:
         await bump(session, cart_id)
     return removed
@@ -72,12 +79,7 @@ async def lock_cart_id(session: AsyncSession, user_id: str) -> uuid.UUID | None:
 
 async def lines(session: AsyncSession, cart_id: uuid.UUID) -> list[dict[str, Any]]:
     """A cart's lines in the order they were added."""
-    rows = await session.execute(
-        select(cart_lines)
-        .where(cart_lines.c.cart_id == cart_id)
-        .order_by(cart_lines.c.added_at, cart_lines.c.sku)
-    )
-    return [dict(r) for r in rows.mappings()]
+    return [as_dict(r) for r in await fetch(session, _LINES, cart_id)]
 
 
 async def line_count(session: AsyncSession, cart_id: uuid.UUID, sku: str) -> tuple[int, bool]:
@@ -126,5 +128,5 @@ async def set_quantity(session: AsyncSession, cart_id: uuid.UUID, sku: str, quan
 
 
 async def empty(session: AsyncSession, cart_id: uuid.UUID) -> None:
-    await session.execute(delete(cart_lines).where(cart_lines.c.cart_id == cart_id))
+    await execute(session, _REMOVE_ALL, cart_id)
     await bump(session, cart_id)

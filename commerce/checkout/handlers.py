@@ -145,7 +145,7 @@ async def on_event(message: Message, ctx: MessageContext) -> None:
     if not isinstance(checkout_id, uuid.UUID):
         return
     session = ctx.session
-    row = await locked_row(session, sagas, sagas.c.checkout_id == checkout_id)
+    row = await locked_row(session, sagas.c.checkout_id, checkout_id)
     if row is None:
         log.warning("checkout.event_without_saga", type=message.TYPE, checkout_id=str(checkout_id))
         return

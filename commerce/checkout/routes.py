@@ -16,9 +16,12 @@ from commerce.checkout import waiting
 from commerce.checkout.domain import FINISHED, State
 from commerce.checkout.tables import saga_events, sagas
 from commerce.checkout.waiting import MAX_WAIT_SECONDS, wait_until
+from commerce.platform.db import as_dict, fetch
 from commerce.platform.service import RuntimeDep
 
 router = APIRouter(tags=["checkouts"])
+
+_SAGA = f"SELECT * FROM {sagas.name} WHERE checkout_id = $1"
 
 
 class CheckoutPublic(BaseModel):
@@ -93,11 +96,8 @@ async def get_checkout(
 
     async def read() -> Any:
         async with runtime.db.reads() as session:
-            return (
-                (await session.execute(select(sagas).where(sagas.c.checkout_id == checkout_id)))
-                .mappings()
-                .first()
-            )
+            rows = await fetch(session, _SAGA, checkout_id)
+            return as_dict(rows[0]) if rows else None
 
     appear_by = time.monotonic() + waiting.APPEAR_SECONDS
 

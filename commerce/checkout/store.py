@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.checkout.domain import FINISHED, Decision, Saga, State
@@ -15,6 +15,7 @@ from commerce.checkout.tables import saga_events, sagas
 from commerce.contracts.base import Message
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import Totals
+from commerce.platform.db import fetch
 from commerce.platform.outbox import Outbox
 from commerce.platform.runtime import Runtime
 from commerce.platform.settings import CheckoutSettings
@@ -49,10 +50,24 @@ def event(
     }  # fmt: skip
 
 
+_RECORD = (
+    f"INSERT INTO {saga_events.name} (checkout_id, direction, type, message_id, state, payload)"
+    " SELECT c, d, t, m, s, p FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[],"
+    " $5::text[], $6::jsonb[]) WITH ORDINALITY AS e(c, d, t, m, s, p, n) ORDER BY n"
+)
+
+
 async def record(session: AsyncSession, *events: dict[str, Any]) -> None:
-    """Append to the saga's timeline, in this order, in one statement."""
+    """Append to the saga's timeline, in this order, in one statement (one text for any
+    number of events, so prepared once per connection)."""
     if events:
-        await session.execute(insert(saga_events).values(list(events)))
+        await fetch(
+            session,
+            _RECORD,
+            *([e[k] for e in events] for k in ("checkout_id", "direction", "type", "message_id")),
+            [str(e["state"]) for e in events],
+            [json.dumps(e["payload"]) for e in events],
+        )
 
 
 async def send(
@@ -86,17 +101,22 @@ async def save(
     settings: CheckoutSettings,
 ) -> None:
     after = decision.saga
-    values: dict[str, Any] = {
-        "state": after.state, "payment_id": after.payment_id, "order_id": after.order_id,
-        "code": after.code, "reason": after.reason, "pending": sorted(after.pending),
-        "totals": after.totals.model_dump(mode="json"), "updated_at": func.now(),
-    }  # fmt: skip
-    if reset_attempts or after.state != before.state:
-        values["attempts"] = 0
-        values["deadline_at"] = deadline_of(after.state, settings)
-    await session.execute(
-        update(sagas).where(sagas.c.checkout_id == after.checkout_id).values(**values)
-    )
+    restart = reset_attempts or after.state != before.state
+    await fetch(
+        session,
+        _SAVE_RESTARTED if restart else _SAVE,
+        after.checkout_id, after.state.value, after.payment_id, after.order_id, after.code,
+        after.reason, sorted(after.pending), after.totals.model_dump_json(),
+        *((deadline_of(after.state, settings),) if restart else ()),
+    )  # fmt: skip
+
+
+_SAVE = (
+    f"UPDATE {sagas.name} SET state = $2, payment_id = $3, order_id = $4, code = $5,"
+    " reason = $6, pending = $7, totals = $8, updated_at = now() WHERE checkout_id = $1"
+)
+# A new step (or its re-sends reset): its attempts count from 0 and its deadline is new.
+_SAVE_RESTARTED = _SAVE.replace(" WHERE", ", attempts = 0, deadline_at = $9 WHERE")
 
 
 async def postpone(

@@ -5,13 +5,31 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.inventory.domain import Outcome, Reservation
 from commerce.inventory.tables import reservation_lines, reservations, stock
-from commerce.platform.db import locked_row
+from commerce.platform.db import execute, locked_row
+
+_MOVE = (
+    f"UPDATE {stock.name} SET on_hand = on_hand + $2, reserved = reserved + $3,"
+    " updated_at = now() WHERE sku = $1"
+)
+_HOLD = (
+    f"INSERT INTO {reservations.name} (checkout_id, status, reason, expires_at)"
+    " VALUES ($1, $2, $3, $4)"
+)
+_HOLD_LINES = (
+    f"INSERT INTO {reservation_lines.name} (checkout_id, sku, quantity)"
+    " SELECT $1, s, q FROM unnest($2::text[], $3::int[]) AS l(s, q)"
+)
+# A reason given replaces the one kept; none keeps it.
+_SETTLE = (
+    f"UPDATE {reservations.name} SET status = $2, reason = coalesce($3, reason),"
+    " updated_at = now() WHERE checkout_id = $1"
+)
 
 
 class InventoryStore:
@@ -28,9 +46,7 @@ class InventoryStore:
 
     async def lock(self, checkout_id: uuid.UUID) -> Reservation | None:
         """A checkout's reservation and its lines, the row locked."""
-        row = await locked_row(
-            self.session, reservations, reservations.c.checkout_id == checkout_id
-        )
+        row = await locked_row(self.session, reservations.c.checkout_id, checkout_id)
         if row is None:
             return None
         return Reservation(
@@ -86,38 +102,27 @@ class InventoryStore:
         return [checkout_id for (checkout_id,) in rows]
 
     async def apply(self, outcome: Outcome) -> None:
-        """Record an outcome: stock moves, then the reservation (and a new one's lines)."""
+        """Record an outcome: stock moves (in their order, one row at a time, so rows are
+        locked in that order), then the reservation (and a new one's lines)."""
         for move in outcome.stock:
-            values: dict[str, object] = {"updated_at": func.now()}
-            if move.on_hand:
-                values["on_hand"] = stock.c.on_hand + move.on_hand
-            if move.reserved:
-                values["reserved"] = stock.c.reserved + move.reserved
-            await self.session.execute(update(stock).where(stock.c.sku == move.sku).values(values))
+            await execute(self.session, _MOVE, move.sku, move.on_hand, move.reserved)
         reservation = outcome.reservation
         if reservation is None:
             return
         if outcome.new:
-            await self.session.execute(
-                insert(reservations).values(
-                    checkout_id=reservation.checkout_id, status=reservation.status,
-                    reason=reservation.reason, expires_at=reservation.expires_at,
-                )
+            await execute(
+                self.session, _HOLD, reservation.checkout_id, reservation.status,
+                reservation.reason, reservation.expires_at,
             )  # fmt: skip
             if reservation.lines:
-                await self.session.execute(
-                    insert(reservation_lines),
-                    [
-                        {"checkout_id": reservation.checkout_id, "sku": s, "quantity": q}
-                        for s, q in reservation.lines.items()
-                    ],
+                await execute(
+                    self.session,
+                    _HOLD_LINES,
+                    reservation.checkout_id,
+                    list(reservation.lines),
+                    list(reservation.lines.values()),
                 )
             return
-        changes: dict[str, object] = {"status": reservation.status, "updated_at": func.now()}
-        if reservation.reason is not None:
-            changes["reason"] = reservation.reason
-        await self.session.execute(
-            update(reservations)
-            .where(reservations.c.checkout_id == reservation.checkout_id)
-            .values(changes)
+        await execute(
+            self.session, _SETTLE, reservation.checkout_id, reservation.status, reservation.reason
         )

@@ -67,17 +67,8 @@ class Channel:
         """Record one notification in `session`'s transaction, `queued` when it goes out over
         the network (email with an SMTP host): `deliver` sends it after the commit."""
         store = self.store(session)
-        existing = await store.get(notification.notification_id)
-        if existing is not None:
-            return existing
-        log.info(
-            f"[{self.name}] INFO: Received request to send {self.channel} to {notification.user_id}",
-            template=notification.template,
-        )
         prepared = prepare(self.channel, notification, delivers=bool(smtp.host))
-        if prepared.status == FAILED:
-            log.warning("notification.failed", channel=self.channel, reason=prepared.failure_reason)
-        return await store.add(
+        added = await store.add(
             {
                 "notification_id": notification.notification_id, "user_id": notification.user_id,
                 "recipient": notification.recipient, "template": notification.template,
@@ -85,6 +76,17 @@ class Channel:
                 "status": prepared.status, "failure_reason": prepared.failure_reason,
             }
         )  # fmt: skip
+        if added is None:  # recorded before: as it was
+            existing = await store.get(notification.notification_id)
+            assert existing is not None
+            return existing
+        log.info(
+            f"[{self.name}] INFO: Received request to send {self.channel} to {notification.user_id}",
+            template=notification.template,
+        )
+        if prepared.status == FAILED:
+            log.warning("notification.failed", channel=self.channel, reason=prepared.failure_reason)
+        return added
 
     async def deliver(self, runtime: Runtime, notification_id: uuid.UUID) -> dict[str, Any] | None:
         """Send one queued notification, outside any transaction; None when it is not

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Table, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.notifications.domain import QUEUED, SENDING
+from commerce.platform.db import as_dict, fetch
 
 
 class NotificationStore:
@@ -19,18 +20,26 @@ class NotificationStore:
         self.session = session
 
     async def get(self, notification_id: uuid.UUID) -> dict[str, Any] | None:
-        t = self.table
-        row = (
-            (await self.session.execute(select(t).where(t.c.notification_id == notification_id)))
-            .mappings()
-            .first()
-        )
-        return dict(row) if row is not None else None
+        rows = await fetch(
+            self.session, f"SELECT * FROM {self.table.name} WHERE notification_id = $1",
+            notification_id,
+        )  # fmt: skip
+        return as_dict(rows[0]) if rows else None
 
-    async def add(self, values: dict[str, Any]) -> dict[str, Any]:
-        t = self.table
-        row = (await self.session.execute(insert(t).values(**values).returning(t))).mappings().one()
-        return dict(row)
+    async def add(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """Record a notification; None when one with its id is there already (the other
+        one's transaction decides: this waits for it)."""
+        rows = await fetch(
+            self.session,
+            f"INSERT INTO {self.table.name} (notification_id, user_id, recipient, template,"
+            " subject, body, data, status, failure_reason)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " ON CONFLICT (notification_id) DO NOTHING RETURNING *",
+            values["notification_id"], values["user_id"], values["recipient"],
+            values["template"], values["subject"], values["body"], json.dumps(values["data"]),
+            values["status"], values["failure_reason"],
+        )  # fmt: skip
+        return as_dict(rows[0]) if rows else None
 
     async def claim(self, notification_id: uuid.UUID) -> dict[str, Any] | None:
         """Mark a queued notification `sending`; None when it is not queued."""

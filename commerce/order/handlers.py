@@ -87,7 +87,7 @@ async def cancel_failed(message: CheckoutFailed, ctx: MessageContext) -> None:
 
 async def refunded(message: RefundSucceeded, ctx: MessageContext) -> None:
     session = ctx.session
-    row = await locked_row(session, orders, orders.c.order_id == message.order_id)
+    row = await locked_row(session, orders.c.order_id, message.order_id)
     if row is None:
         log.warning("order.refund_for_unknown_order", order_id=str(message.order_id))
         return

@@ -12,7 +12,7 @@ from commerce.contracts.checkout import CreateOrder
 from commerce.contracts.orders import OrderStatusChanged
 from commerce.order.domain import Status, transition
 from commerce.order.tables import delivery_restrictions, order_history, order_lines, orders
-from commerce.platform.db import locked_row
+from commerce.platform.db import execute, locked_row
 
 
 async def record_transition(
@@ -62,7 +62,7 @@ async def restriction(session: AsyncSession, country: str, region: str | None) -
 async def order_for_checkout(
     session: AsyncSession, checkout_id: uuid.UUID
 ) -> dict[str, object] | None:
-    return await locked_row(session, orders, orders.c.checkout_id == checkout_id)
+    return await locked_row(session, orders.c.checkout_id, checkout_id)
 
 
 async def order_id_for_checkout(session: AsyncSession, checkout_id: uuid.UUID) -> uuid.UUID | None:
@@ -75,35 +75,30 @@ async def order_id_for_checkout(session: AsyncSession, checkout_id: uuid.UUID) -
 async def add_order(session: AsyncSession, order_id: uuid.UUID, message: CreateOrder) -> None:
     """Record a new order, its lines and the first entry of its history."""
     t = message.totals
-    address = message.shipping_address
-    await session.execute(
-        insert(orders).values(
-            order_id=order_id, checkout_id=message.checkout_id, user_id=message.user_id,
-            status=Status.CREATED, subtotal_cents=t.subtotal_cents, discount_cents=t.discount_cents,
-            tax_cents=t.tax_cents, shipping_cents=t.shipping_cents, total_cents=t.total_cents,
-            currency=t.currency, shipping_address=address.model_dump(mode="json"),
-            contact=message.contact.model_dump(mode="json"), payment_id=message.payment_id,
-            coupon_code=message.coupon_code,
-        )
+    lines = message.lines
+    await execute(
+        session, _ADD_ORDER,
+        order_id, message.checkout_id, message.user_id, Status.CREATED.value,
+        t.subtotal_cents, t.discount_cents, t.tax_cents, t.shipping_cents, t.total_cents,
+        t.currency, message.shipping_address.model_dump_json(), message.contact.model_dump_json(),
+        message.payment_id, message.coupon_code,
+        [x.sku for x in lines], [x.product_id for x in lines], [x.name for x in lines],
+        [x.quantity for x in lines], [x.unit_price_cents for x in lines],
     )  # fmt: skip
-    await session.execute(
-        insert(order_lines),
-        [
-            {
-                "order_id": order_id,
-                "line_no": n,
-                "sku": line.sku,
-                "product_id": line.product_id,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unit_price_cents": line.unit_price_cents,
-            }
-            for n, line in enumerate(message.lines, start=1)
-        ],
-    )
-    await session.execute(
-        insert(order_history).values(order_id=order_id, to_status=Status.CREATED, reason="checkout")
-    )
+
+
+# The order, its lines (numbered from 1 in the message's order) and the first entry of its
+# history, in one statement.
+_ADD_ORDER = (
+    f"WITH o AS (INSERT INTO {orders.name} (order_id, checkout_id, user_id, status,"
+    " subtotal_cents, discount_cents, tax_cents, shipping_cents, total_cents, currency,"
+    " shipping_address, contact, payment_id, coupon_code)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)),"
+    f" l AS (INSERT INTO {order_lines.name} (order_id, line_no, sku, product_id, name, quantity,"
+    " unit_price_cents) SELECT $1, n, s, p, m, q, u FROM unnest($15::text[], $16::text[],"
+    " $17::text[], $18::int[], $19::int[]) WITH ORDINALITY AS x(s, p, m, q, u, n))"
+    f" INSERT INTO {order_history.name} (order_id, to_status, reason) VALUES ($1, $4, 'checkout')"
+)
 
 
 async def lock_status(session: AsyncSession, order_id: uuid.UUID) -> str | None:

@@ -170,7 +170,7 @@ async def redeem(runtime: RuntimeDep, token_id: str, body: Redeem) -> Redeemed:
     """Spend a token on one checkout (the shop calls this before it starts the saga):
     refused (422, the protocol's codes) when used, expired, or outside its allowance."""
     async with runtime.db.transaction() as session:
-        row = await locked_row(session, T, T.c.token_id == token_id[:40])
+        row = await locked_row(session, T.c.token_id, token_id[:40])
         if row is None:
             raise HTTPException(
                 404, detail={"code": "not_found", "message": "No such payment token."}

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.payment.domain import DelegatedToken, Payment, Status
 from commerce.payment.tables import delegated_tokens, ledger, payments
-from commerce.platform.db import locked_row
+from commerce.platform.db import execute, locked_row
 
 
 def _payment(row: dict[str, Any]) -> Payment:
@@ -22,6 +22,17 @@ def _payment(row: dict[str, Any]) -> Payment:
         refunded_cents=int(row["refunded_cents"]), failure_code=row["failure_code"],
         failure_reason=row["failure_reason"],
     )  # fmt: skip
+
+
+# The payment and both its ledger entries, in one statement.
+_CAPTURED = (
+    f"WITH p AS (INSERT INTO {payments.name} (payment_id, checkout_id, user_id, token, currency,"
+    " status, authorized_cents, captured_cents) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+    " RETURNING payment_id)"
+    f" INSERT INTO {ledger.name} (payment_id, kind, amount_cents)"
+    " SELECT payment_id, k, $7 FROM p, unnest(ARRAY['authorize', 'capture']) WITH ORDINALITY"
+    " AS e(k, n) ORDER BY n"
+)
 
 
 class PaymentStore:
@@ -36,15 +47,18 @@ class PaymentStore:
         return found is not None
 
     async def lock(self, checkout_id: uuid.UUID) -> Payment | None:
-        row = await locked_row(self.session, payments, payments.c.checkout_id == checkout_id)
+        row = await locked_row(self.session, payments.c.checkout_id, checkout_id)
         return _payment(row) if row is not None else None
 
     async def delegated(self, token_id: str, *, lock: bool = True) -> DelegatedToken | None:
-        which = delegated_tokens.c.token_id == token_id
         row = (
-            await locked_row(self.session, delegated_tokens, which)
+            await locked_row(self.session, delegated_tokens.c.token_id, token_id)
             if lock
-            else (await self.session.execute(select(delegated_tokens).where(which)))
+            else (
+                await self.session.execute(
+                    select(delegated_tokens).where(delegated_tokens.c.token_id == token_id)
+                )
+            )
             .mappings()
             .first()
         )
@@ -65,18 +79,10 @@ class PaymentStore:
 
     async def captured(self, base: dict[str, Any], amount: int) -> None:
         """A charge authorised and captured at once, with both entries in the ledger."""
-        await self.session.execute(
-            insert(payments).values(
-                **base, status=Status.CAPTURED, authorized_cents=amount, captured_cents=amount
-            )
-        )
-        await self.session.execute(
-            insert(ledger),
-            [
-                {"payment_id": base["payment_id"], "kind": "authorize", "amount_cents": amount},
-                {"payment_id": base["payment_id"], "kind": "capture", "amount_cents": amount},
-            ],
-        )
+        await execute(
+            self.session, _CAPTURED, base["payment_id"], base["checkout_id"], base["user_id"],
+            base["token"], base["currency"], Status.CAPTURED.value, amount,
+        )  # fmt: skip
 
     async def void(self, checkout_id: uuid.UUID, reason: str) -> None:
         """A compensation that overtook its charge: a late charge of the checkout is refused."""

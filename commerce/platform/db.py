@@ -29,7 +29,6 @@ from sqlalchemy import (
     Text,
     event,
     func,
-    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -122,10 +121,38 @@ def service_metadata() -> MetaData:
     return metadata
 
 
-async def locked_row(session: AsyncSession, table: Table, *where: Any) -> dict[str, Any] | None:
-    """The one row of `table` matching `where`, locked FOR UPDATE until the transaction ends."""
-    row = (await session.execute(select(table).where(*where).with_for_update())).mappings().first()
-    return dict(row) if row else None
+async def locked_row(
+    session: AsyncSession, column: Column[Any], value: Any
+) -> dict[str, Any] | None:
+    """The one row of `column`'s table whose `column` is `value`, locked FOR UPDATE until
+    the transaction ends (a hot statement: see `fetch`)."""
+    sql = _LOCK_SQL.get(column)
+    if sql is None:
+        sql = _LOCK_SQL[column] = (
+            f'SELECT * FROM "{column.table.name}" WHERE "{column.name}" = $1 FOR UPDATE'
+        )
+    rows = await fetch(session, sql, value)
+    return as_dict(rows[0]) if rows else None
+
+
+_LOCK_SQL: dict[Column[Any], str] = {}
+
+
+async def execute(session: AsyncSession, sql: str, *args: Any) -> int:
+    """Run `sql` (`$n` parameters) in `session`'s transaction as `fetch` does; the number
+    of rows it wrote."""
+    pg: asyncpg.Connection | None = session.info.get(_DRIVER)
+    if pg is not None:
+        status: str = await pg.execute(sql, *args)  # e.g. "UPDATE 1", "INSERT 0 2"
+        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+    conn = await session.connection()
+    return int(getattr(await conn.exec_driver_sql(sql, args), "rowcount", 0) or 0)
+
+
+def as_dict(row: Any) -> dict[str, Any]:
+    """A row of `fetch` (asyncpg's record, or SQLAlchemy's row) as a dict by column name."""
+    mapping = getattr(row, "_mapping", None)
+    return dict(mapping if mapping is not None else row)
 
 
 # A pooled connection unused for this long is pinged before it is handed out (a database
@@ -223,6 +250,8 @@ class Database:
         not for writes that must commit together, `FOR UPDATE`, or transaction-local
         settings (`set_config(..., true)`), which need `transaction()` or `sessions()`."""
         async with self._reads() as session:
+            conn = await session.connection()
+            session.info[_DRIVER] = (await conn.get_raw_connection()).driver_connection
             yield session
 
     async def ping(self) -> None:

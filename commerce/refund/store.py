@@ -33,7 +33,7 @@ class RefundStore:
         await self.session.execute(insert(orders).values(**values).on_conflict_do_nothing())
 
     async def lock_order(self, order_id: uuid.UUID) -> dict[str, Any] | None:
-        return await locked_row(self.session, orders, orders.c.order_id == order_id)
+        return await locked_row(self.session, orders.c.order_id, order_id)
 
     async def by_idempotency_key(self, user_id: str, key: str) -> dict[str, Any] | None:
         query = select(refunds).where(
@@ -56,7 +56,7 @@ class RefundStore:
         return dict(row)
 
     async def lock_refund(self, refund_id: uuid.UUID) -> dict[str, Any] | None:
-        return await locked_row(self.session, refunds, refunds.c.refund_id == refund_id)
+        return await locked_row(self.session, refunds.c.refund_id, refund_id)
 
     async def apply(self, refund: dict[str, Any], settlement: Settlement) -> None:
         await self.session.execute(
