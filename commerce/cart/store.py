@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.cart.domain import MAX_UNITS_PER_LINE
@@ -30,6 +29,21 @@ _LINES = (
 )
 _REMOVE_ALL = f"DELETE FROM {cart_lines.name} WHERE cart_id = $1"
 _REMOVE = f"{_REMOVE_ALL} AND sku = ANY($2::text[])"
+_CLEARED = f"INSERT INTO {cleared_checkouts.name} (checkout_id) VALUES ($1) ON CONFLICT DO NOTHING"
+_CART_ID_LOCKED = f"SELECT cart_id FROM {carts.name} WHERE user_id = $1 FOR UPDATE"
+_LINE_COUNT = (
+    f"SELECT count(*), count(*) FILTER (WHERE sku = $2) FROM {cart_lines.name} WHERE cart_id = $1"
+)
+# More of a SKU already there takes its price and name as now; nothing is written when that
+# would take the line over the most units a line may have.
+_ADD_LINE = (
+    f"INSERT INTO {cart_lines.name} AS l (cart_id, sku, product_id, name, quantity,"
+    " unit_price_cents, currency, category, tax_class)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (cart_id, sku) DO UPDATE"
+    " SET quantity = l.quantity + excluded.quantity,"
+    " unit_price_cents = excluded.unit_price_cents, name = excluded.name"
+    f" WHERE l.quantity + excluded.quantity <= {MAX_UNITS_PER_LINE}"
+)
 
 
 async def cart_for(session: AsyncSession, user_id: str, *, lock: bool = False) -> dict[str, Any]:
@@ -58,23 +72,13 @@ async def remove_skus(session: AsyncSession, cart_id: uuid.UUID, skus: list[str]
 
 async def mark_cleared(session: AsyncSession, checkout_id: uuid.UUID) -> bool:
     """Note that a checkout's ClearCart was handled; False when it was already."""
-    first = await session.scalar(
-        insert(cleared_checkouts)
-        .values(checkout_id=checkout_id)
-        .on_conflict_do_nothing()
-        .returning(cleared_checkouts.c.checkout_id)
-    )
-    return first is not None
+    return await execute(session, _CLEARED, checkout_id) > 0
 
 
 async def lock_cart_id(session: AsyncSession, user_id: str) -> uuid.UUID | None:
     """The id of the user's cart, its row locked; None when the user has no cart."""
-    row = (
-        await session.execute(
-            select(carts.c.cart_id).where(carts.c.user_id == user_id).with_for_update()
-        )
-    ).first()
-    return row.cart_id if row is not None else None
+    rows = await fetch(session, _CART_ID_LOCKED, user_id)
+    return rows[0][0] if rows else None
 
 
 async def lines(session: AsyncSession, cart_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -84,31 +88,19 @@ async def lines(session: AsyncSession, cart_id: uuid.UUID) -> list[dict[str, Any
 
 async def line_count(session: AsyncSession, cart_id: uuid.UUID, sku: str) -> tuple[int, bool]:
     """How many lines the cart has, and whether one of them is `sku`."""
-    count, of_sku = (
-        await session.execute(
-            select(func.count(), func.count().filter(cart_lines.c.sku == sku)).where(
-                cart_lines.c.cart_id == cart_id
-            )
-        )
-    ).one()
+    count, of_sku = (await fetch(session, _LINE_COUNT, cart_id, sku))[0]
     return int(count), bool(of_sku)
 
 
 async def add_line(session: AsyncSession, cart_id: uuid.UUID, line: dict[str, Any]) -> bool:
     """Add a line, or more of a SKU already there (its price and name as now); False when
     that would take the line over `MAX_UNITS_PER_LINE` (checked in the same statement)."""
-    stmt = insert(cart_lines).values(cart_id=cart_id, **line)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["cart_id", "sku"],
-        set_={
-            "quantity": cart_lines.c.quantity + stmt.excluded.quantity,
-            "unit_price_cents": stmt.excluded.unit_price_cents,
-            "name": stmt.excluded.name,
-        },
-        where=cart_lines.c.quantity + stmt.excluded.quantity <= MAX_UNITS_PER_LINE,
-    )
-    result = await session.execute(stmt)
-    if not getattr(result, "rowcount", 1):
+    added = await execute(
+        session, _ADD_LINE, cart_id, line["sku"], line["product_id"], line["name"],
+        line["quantity"], line["unit_price_cents"], line["currency"], line["category"],
+        line["tax_class"],
+    )  # fmt: skip
+    if not added:
         return False
     await bump(session, cart_id)
     return True

@@ -11,7 +11,6 @@ from typing import Any
 
 import structlog
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import pricing
@@ -28,7 +27,7 @@ from commerce.contracts.checkout import (
     ReserveInventory,
 )
 from commerce.platform.consumer import MessageContext
-from commerce.platform.db import locked_row
+from commerce.platform.db import execute, locked_row
 from commerce.platform.delivery import InboxAnswer, ask_inbox
 from commerce.platform.runtime import Runtime
 
@@ -98,20 +97,21 @@ async def price_first(message: InitiateCheckoutCommand, runtime: Runtime) -> Pri
     return Pricing(await reprice(runtime, message))
 
 
+_NEW_SAGA = (
+    f"INSERT INTO {sagas.name} (checkout_id, user_id, state, command, totals, deadline_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+)
+
+
 async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> None:
     """Create the saga and apply the price `price_first` found (no network call here)."""
     session = ctx.session
-    created = await session.scalar(
-        insert(sagas)
-        .values(
-            checkout_id=message.checkout_id, user_id=message.user_id, state=State.PRICING,
-            command=message.model_dump(mode="json"), totals=message.quote.model_dump(mode="json"),
-            deadline_at=store.deadline_of(State.PRICING, ctx.runtime.settings.checkout),
-        )
-        .on_conflict_do_nothing()
-        .returning(sagas.c.checkout_id)
+    created = await execute(
+        session, _NEW_SAGA, message.checkout_id, message.user_id, State.PRICING.value,
+        message.model_dump_json(), message.quote.model_dump_json(),
+        store.deadline_of(State.PRICING, ctx.runtime.settings.checkout),
     )  # fmt: skip
-    if created is None:  # the same checkout initiated twice: one saga
+    if not created:  # the same checkout initiated twice: one saga
         log.info("checkout.duplicate_initiate", checkout_id=str(message.checkout_id))
         return
     received = store.event(

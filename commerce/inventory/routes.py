@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from commerce.inventory import domain
 from commerce.inventory.store import InventoryStore
 from commerce.inventory.tables import reservation_lines, reservations, stock
+from commerce.platform.db import as_dict, fetch
 from commerce.platform.service import RuntimeDep
 
 router = APIRouter(tags=["stock"])
@@ -60,8 +61,14 @@ class ReservationPublic(BaseModel):
     lines: dict[str, int]
 
 
-def _public(row: object) -> StockPublic:
-    m = row._mapping  # type: ignore[attr-defined]
+_STOCK_OF = (
+    f"SELECT sku, product_id, on_hand, reserved FROM {stock.name} WHERE sku = ANY($1::text[])"
+    " ORDER BY sku"
+)
+
+
+def _public(row: Any) -> StockPublic:
+    m = as_dict(row)
     return StockPublic(
         sku=m["sku"], product_id=m["product_id"], on_hand=m["on_hand"], reserved=m["reserved"],
         available=m["on_hand"] - m["reserved"],
@@ -75,10 +82,8 @@ async def list_stock(
 ) -> StockList:
     """Stock levels of the given SKUs (unknown SKUs are left out)."""
     async with runtime.db.reads() as session:
-        rows = await session.execute(
-            select(stock).where(stock.c.sku.in_(sku)).order_by(stock.c.sku)
-        )
-        return StockList(items=[_public(r) for r in rows])
+        rows = await fetch(session, _STOCK_OF, sku)
+    return StockList(items=[_public(r) for r in rows])
 
 
 @router.get("/stock/{sku}", operation_id="stock-get", response_model=StockPublic)

@@ -11,8 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.inventory.domain import Outcome, Reservation
 from commerce.inventory.tables import reservation_lines, reservations, stock
-from commerce.platform.db import execute, locked_row
+from commerce.platform.db import execute, fetch, locked_row
 
+_HELD_LINES = (
+    f"SELECT sku, quantity FROM {reservation_lines.name} WHERE checkout_id = $1 ORDER BY sku"
+)
+_AVAILABLE = (
+    f"SELECT sku, on_hand, reserved FROM {stock.name} WHERE sku = ANY($1::text[])"
+    " ORDER BY sku FOR UPDATE"
+)
 _MOVE = (
     f"UPDATE {stock.name} SET on_hand = on_hand + $2, reserved = reserved + $3,"
     " updated_at = now() WHERE sku = $1"
@@ -37,11 +44,7 @@ class InventoryStore:
         self.session = session
 
     async def _lines(self, checkout_id: uuid.UUID) -> dict[str, int]:
-        rows = await self.session.execute(
-            select(reservation_lines.c.sku, reservation_lines.c.quantity)
-            .where(reservation_lines.c.checkout_id == checkout_id)
-            .order_by(reservation_lines.c.sku)
-        )
+        rows = await fetch(self.session, _HELD_LINES, checkout_id)
         return {str(row[0]): int(row[1]) for row in rows}
 
     async def lock(self, checkout_id: uuid.UUID) -> Reservation | None:
@@ -62,12 +65,7 @@ class InventoryStore:
         deadlock)."""
         if not skus:
             return {}
-        rows = await self.session.execute(
-            select(stock.c.sku, stock.c.on_hand, stock.c.reserved)
-            .where(stock.c.sku.in_(skus))
-            .order_by(stock.c.sku)
-            .with_for_update()
-        )
+        rows = await fetch(self.session, _AVAILABLE, skus)
         return {sku: on_hand - reserved for sku, on_hand, reserved in rows}
 
     async def lock_stock(self, sku: str) -> dict[str, Any] | None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.contracts.checkout import CreateOrder
 from commerce.contracts.orders import OrderStatusChanged
 from commerce.order.domain import Status, transition
 from commerce.order.tables import delivery_restrictions, order_history, order_lines, orders
-from commerce.platform.db import execute, locked_row
+from commerce.platform.db import as_dict, execute, fetch, locked_row
 
 
 async def record_transition(
@@ -21,32 +20,33 @@ async def record_transition(
     current: str,
     target: Status,
     reason: str | None,
-    **values: object,
+    *,
+    refunded_cents: int | None = None,
 ) -> OrderStatusChanged:
-    """Move the order on, record it in its history; the event to publish with it."""
+    """Move the order on (and its refunded total, when given), record it in its history;
+    the event to publish with it."""
     transition(current, target)
-    row = (
-        (
-            await session.execute(
-                update(orders)
-                .where(orders.c.order_id == order_id)
-                .values(status=target, updated_at=func.now(), **values)
-                .returning(orders.c.checkout_id, orders.c.total_cents, orders.c.refunded_cents, orders.c.currency)
-            )
-        )
-        .mappings()
-        .one()
-    )  # fmt: skip
-    await session.execute(
-        insert(order_history).values(
-            order_id=order_id, from_status=current, to_status=target, reason=reason
-        )
+    rows = await fetch(
+        session, _TRANSITION, order_id, target.value, current, reason, refunded_cents
     )
+    if not rows:
+        raise LookupError(f"no order {order_id}")
+    row = as_dict(rows[0])
     return OrderStatusChanged(
         order_id=order_id, checkout_id=row["checkout_id"], from_status=current, status=target,
         reason=reason, total_cents=row["total_cents"], refunded_cents=row["refunded_cents"],
         currency=row["currency"],
     )  # fmt: skip
+
+
+_TRANSITION = (
+    f"WITH o AS (UPDATE {orders.name} SET status = $2, updated_at = now(),"
+    " refunded_cents = coalesce($5::int, refunded_cents) WHERE order_id = $1"
+    " RETURNING checkout_id, total_cents, refunded_cents, currency),"
+    f" h AS (INSERT INTO {order_history.name} (order_id, from_status, to_status, reason)"
+    " SELECT $1, $3, $2, $4 FROM o)"
+    " SELECT checkout_id, total_cents, refunded_cents, currency FROM o"
+)
 
 
 async def restriction(session: AsyncSession, country: str, region: str | None) -> str | None:
