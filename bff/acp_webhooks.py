@@ -22,12 +22,13 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from bff.tables import acp_agents, acp_webhook_deliveries, checkout_sessions
 from commerce.contracts.orders import OrderStatusChanged
 from commerce.platform.consumer import MessageContext
+from commerce.platform.db import fetch
 from commerce.platform.service import ServiceRuntime
 from commerce.platform.settings import WebhookSettings
 
@@ -94,22 +95,19 @@ def for_agents(message: OrderStatusChanged) -> bool:
     return message.status in PROTOCOL_STATUS
 
 
+_SESSION_OF_CHECKOUT = (
+    f"SELECT s.id, a.agent_id FROM {checkout_sessions.name} s JOIN {acp_agents.name} a"
+    " ON a.agent_id = s.agent_id WHERE s.checkout_id = $1 AND a.webhook_url IS NOT NULL"
+)
+
+
 async def order_changed(message: OrderStatusChanged, ctx: MessageContext) -> None:
     """Owe the event to the agent whose checkout session bought the order (if any); only
     changes `for_agents` reach it (the consumer passes the others over)."""
-    found = (
-        await ctx.session.execute(
-            select(checkout_sessions.c.id, acp_agents.c.agent_id)
-            .join(acp_agents, acp_agents.c.agent_id == checkout_sessions.c.agent_id)
-            .where(
-                checkout_sessions.c.checkout_id == str(message.checkout_id),
-                acp_agents.c.webhook_url.is_not(None),
-            )
-        )
-    ).first()
-    if found is None:
+    found = await fetch(ctx.session, _SESSION_OF_CHECKOUT, str(message.checkout_id))
+    if not found:
         return
-    session_id, agent_id = found
+    session_id, agent_id = found[0]
     body = event(message, session_id, ctx.runtime.settings.service_url("gateway-bff"))
     await ctx.session.execute(
         insert(D)

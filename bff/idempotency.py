@@ -27,11 +27,11 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bff.errors import ApiError
 from bff.tables import idempotency_keys
+from commerce.platform.db import execute
 from commerce.platform.service import ServiceRuntime
 
 t = idempotency_keys
@@ -51,20 +51,26 @@ class Lease:
         transaction back) when the lease was taken over by a retry meanwhile."""
         if self.key is None:
             return
-        done = await session.scalar(
-            update(t)
-            .where(
-                t.c.user_id == self.user_id,
-                t.c.key == self.key,
-                t.c.holder == self.holder,
-                t.c.status_code.is_(None),
-            )
-            .values(status_code=status, response=jsonable_encoder(payload), lease_until=None)
-            .returning(t.c.key)
-        )
-        if done is None:
+        if not await self.finish(session, status, jsonable_encoder(payload)):
             raise _in_flight(None)
         self.completed = True
+
+    async def finish(self, session: AsyncSession, status: int, encoded: Any) -> bool:
+        """Record the answer (already JSON-encodable) if this lease still holds the key."""
+        done = await execute(
+            session, _FINISH, self.user_id, self.key, self.holder, status, json.dumps(encoded)
+        )
+        return done > 0
+
+
+_CLAIM = (
+    f"INSERT INTO {t.name} (user_id, key, route, request_hash, lease_until, holder)"
+    " VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6) ON CONFLICT DO NOTHING"
+)
+_FINISH = (
+    f"UPDATE {t.name} SET status_code = $4, response = $5, lease_until = NULL"
+    " WHERE user_id = $1 AND key = $2 AND holder = $3 AND status_code IS NULL"
+)
 
 
 def _in_flight(retry_after: float | None) -> ApiError:
@@ -113,18 +119,8 @@ async def idempotent(
     mine = and_(t.c.user_id == user_id, t.c.key == key)
     expiry = func.coalesce(t.c.lease_until, t.c.created_at + timedelta(seconds=lease_seconds))
     async with runtime.db.transaction() as session:
-        claimed = await session.scalar(
-            insert(t)
-            .values(
-                user_id=user_id,
-                key=key,
-                route=route,
-                request_hash=digest,
-                lease_until=until,
-                holder=lease.holder,
-            )
-            .on_conflict_do_nothing()
-            .returning(t.c.key)
+        claimed = await execute(
+            session, _CLAIM, user_id, key, route, digest, float(lease_seconds), lease.holder
         )
         # In flight with a lease that ran out (its holder crashed): this request takes it over.
         taken_over = (
@@ -181,9 +177,7 @@ async def idempotent(
     encoded = jsonable_encoder(payload)
     if not lease.completed:
         async with runtime.db.transaction() as session:
-            await session.execute(
-                update(t).where(held).values(status_code=status, response=encoded, lease_until=None)
-            )
+            await lease.finish(session, status, encoded)
     return JSONResponse(encoded, status_code=status)
 
 

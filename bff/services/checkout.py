@@ -12,7 +12,6 @@ from typing import Any, Literal
 import httpx
 from cachetools import TTLCache
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bff.errors import ApiError, not_found
@@ -23,6 +22,7 @@ from bff.upstream import call
 from commerce import pricing
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import MAX_CHECKOUT_LINES, Address, CheckoutLine, Contact
+from commerce.platform.db import as_dict, fetch
 from commerce.platform.service import ServiceRuntime, Slot
 from shopapi.schemas import (
     CheckoutPublic,
@@ -225,30 +225,27 @@ async def start(
     await shed_if_behind(runtime)  # every way in: web, assistant, agents (read once a second)
     checkout_id = checkout_id or uuid.uuid4()
     async with runtime.db.transaction() as session:  # one round trip fewer than its own session
-        person = (
-            (
-                await session.execute(
-                    select(users.c.email, users.c.phone).where(users.c.user_id == user)
-                )
-            )
-            .mappings()
-            .first()
+        found = await fetch(
+            session, _NEW_CHECKOUT, str(checkout_id), user, quoted.totals.total_cents
         )
+        person = as_dict(found[0]) if found else None
         command = InitiateCheckoutCommand(
             checkout_id=checkout_id, user_id=user, cart_id=cart_id, lines=lines, shipping_address=address,
             contact=Contact(email=person["email"] if person else None, phone=person["phone"] if person else None),
             payment_token=payment_token, coupon_code=coupon, quote=quoted.totals, source=source,
             priced_at=quoted.priced_at,
         )  # fmt: skip
-        await session.execute(
-            insert(checkouts).values(
-                checkout_id=str(checkout_id), user_id=user, total_cents=quoted.totals.total_cents
-            )
-        )
         if claim is not None:
             await claim(session, checkout_id)
         await runtime.outbox.add(session, command, correlation_id=str(checkout_id))
     return checkout_id
+
+
+# The checkout recorded, and the person's contact details, in one statement.
+_NEW_CHECKOUT = (
+    f"WITH c AS (INSERT INTO {checkouts.name} (checkout_id, user_id, total_cents)"
+    f" VALUES ($1, $2, $3)) SELECT email, phone FROM {users.name} WHERE user_id = $2"
+)
 
 
 def price_changed(total_cents: int) -> ApiError:

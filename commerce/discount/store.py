@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.discount.domain import Rule
 from commerce.discount.tables import redemptions, rules
+from commerce.platform.db import as_dict, fetch
 
 
 def to_rule(row: Any) -> Rule:
@@ -21,22 +22,20 @@ def to_rule(row: Any) -> Rule:
     return Rule(**values)
 
 
+_AUTOMATIC = (
+    f"SELECT {', '.join(c.name for c in rules.c)} FROM {rules.name}"
+    " WHERE active AND coupon_code IS NULL AND (starts_at IS NULL OR starts_at <= $1)"
+    " AND (ends_at IS NULL OR ends_at > $1) ORDER BY id"
+)
+
+
 class DiscountStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def automatic_rules(self, now: datetime) -> list[Rule]:
         """The active rules without a coupon that apply at `now`, in id order."""
-        active = (
-            select(rules)
-            .where(rules.c.active, rules.c.coupon_code.is_(None))
-            .where(
-                or_(rules.c.starts_at.is_(None), rules.c.starts_at <= now),
-                or_(rules.c.ends_at.is_(None), rules.c.ends_at > now),
-            )
-            .order_by(rules.c.id)
-        )
-        return [to_rule(r) for r in (await self.session.execute(active)).mappings()]
+        return [to_rule(as_dict(r)) for r in await fetch(self.session, _AUTOMATIC, now)]
 
     async def coupon(self, code: str) -> Rule | None:
         """The rule of a coupon code (any case)."""

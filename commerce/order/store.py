@@ -49,14 +49,16 @@ _TRANSITION = (
 )
 
 
+_RESTRICTION = (
+    f"SELECT reason FROM {delivery_restrictions.name} WHERE country = $1 AND region IN ('*', $2)"
+    " LIMIT 1"
+)
+_ORDER_OF_CHECKOUT = f"SELECT order_id FROM {orders.name} WHERE checkout_id = $1"
+
+
 async def restriction(session: AsyncSession, country: str, region: str | None) -> str | None:
-    reason: str | None = await session.scalar(
-        select(delivery_restrictions.c.reason).where(
-            delivery_restrictions.c.country == country,
-            delivery_restrictions.c.region.in_(["*", (region or "").upper()]),
-        )
-    )
-    return reason
+    rows = await fetch(session, _RESTRICTION, country, (region or "").upper())
+    return str(rows[0][0]) if rows else None
 
 
 async def order_for_checkout(
@@ -66,10 +68,8 @@ async def order_for_checkout(
 
 
 async def order_id_for_checkout(session: AsyncSession, checkout_id: uuid.UUID) -> uuid.UUID | None:
-    order_id: uuid.UUID | None = await session.scalar(
-        select(orders.c.order_id).where(orders.c.checkout_id == checkout_id)
-    )
-    return order_id
+    rows = await fetch(session, _ORDER_OF_CHECKOUT, checkout_id)
+    return rows[0][0] if rows else None
 
 
 async def add_order(session: AsyncSession, order_id: uuid.UUID, message: CreateOrder) -> None:

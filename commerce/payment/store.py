@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.payment.domain import DelegatedToken, Payment, Status
 from commerce.payment.tables import delegated_tokens, ledger, payments
-from commerce.platform.db import execute, locked_row
+from commerce.platform.db import execute, fetch, locked_row
 
 
 def _payment(row: dict[str, Any]) -> Payment:
@@ -24,6 +24,7 @@ def _payment(row: dict[str, Any]) -> Payment:
     )  # fmt: skip
 
 
+_KNOWN = f"SELECT 1 FROM {payments.name} WHERE checkout_id = $1"
 # The payment and both its ledger entries, in one statement.
 _CAPTURED = (
     f"WITH p AS (INSERT INTO {payments.name} (payment_id, checkout_id, user_id, token, currency,"
@@ -41,10 +42,7 @@ class PaymentStore:
 
     async def known(self, checkout_id: uuid.UUID) -> bool:
         """A payment of this checkout exists (read without a lock)."""
-        found = await self.session.scalar(
-            select(payments.c.payment_id).where(payments.c.checkout_id == checkout_id)
-        )
-        return found is not None
+        return bool(await fetch(self.session, _KNOWN, checkout_id))
 
     async def lock(self, checkout_id: uuid.UUID) -> Payment | None:
         row = await locked_row(self.session, payments.c.checkout_id, checkout_id)

@@ -6,8 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.platform.db import as_dict, fetch
 from commerce.tax.domain import Rate
 from commerce.tax.tables import tax_rates
+
+_RATES_FOR = (
+    f"SELECT {', '.join(c.name for c in tax_rates.c)} FROM {tax_rates.name}"
+    " WHERE country = $1 AND region IN ($2, '*')"
+)
 
 
 class TaxStore:
@@ -16,12 +22,8 @@ class TaxStore:
 
     async def rates_for(self, country: str, region: str) -> list[Rate]:
         """The rates of a country and of one of its regions (region `*`: the country's)."""
-        rows = await self.session.execute(
-            select(tax_rates).where(
-                tax_rates.c.country == country, tax_rates.c.region.in_([region, "*"])
-            )
-        )
-        return [Rate(**r) for r in rows.mappings()]
+        rows = await fetch(self.session, _RATES_FOR, country, region)
+        return [Rate(**as_dict(r)) for r in rows]
 
     async def all_rates(self) -> list[Rate]:
         rows = await self.session.execute(
