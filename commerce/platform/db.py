@@ -180,6 +180,17 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
 
 
 _DRIVER = "agentshop.driver"
+# What asyncpg raises when the connection is gone, or in a state it cannot leave: the
+# client's own errors, the network's, and the server's "connection" and shutdown classes.
+_LOST = (
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    OSError,
+)
 _commit_hooks: list[Callable[[AsyncSession], None]] = []
 
 
@@ -218,7 +229,6 @@ class Database:
         for engine in (self.engine, self._autocommit):
             _ping_when_idle(engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._reads = async_sessionmaker(self._autocommit, expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -227,20 +237,12 @@ class Database:
         The transaction is asyncpg's own, on a connection SQLAlchemy holds in AUTOCOMMIT
         (so it starts none of its own): the session's statements run in it as before, and
         a hot statement can run in it through `fetch(session, ...)` without SQLAlchemy's
-        work per statement. The hooks of `on_commit` run once the commit is done (docs/adr/0045)."""
-        async with self._autocommit.connect() as conn:
-            pg: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-            session = AsyncSession(bind=conn, expire_on_commit=False)
-            session.info[_DRIVER] = pg
-            try:
-                async with pg.transaction():
-                    yield session
-            finally:
-                await session.close()
-                if pg.is_in_transaction():  # its rollback failed: the connection is lost
-                    await conn.invalidate()
-            for hook in _commit_hooks:
-                hook(session)
+        work per statement. The hooks of `on_commit` run once the commit is done
+        (docs/adr/0045)."""
+        async with self._driven() as (session, pg), pg.transaction():
+            yield session
+        for hook in _commit_hooks:
+            hook(session)
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[AsyncSession]:
@@ -249,10 +251,30 @@ class Database:
         nothing is locked and nothing to roll back. For one or a few SELECTs on a hot path;
         not for writes that must commit together, `FOR UPDATE`, or transaction-local
         settings (`set_config(..., true)`), which need `transaction()` or `sessions()`."""
-        async with self._reads() as session:
-            conn = await session.connection()
-            session.info[_DRIVER] = (await conn.get_raw_connection()).driver_connection
+        async with self._driven() as (session, _):
             yield session
+
+    @asynccontextmanager
+    async def _driven(self) -> AsyncIterator[tuple[AsyncSession, asyncpg.Connection]]:
+        """A session on a pooled AUTOCOMMIT connection, and its asyncpg connection (which
+        `fetch` and `execute` use). A connection found lost, or left in a transaction (its
+        rollback failed), is invalidated rather than pooled again: SQLAlchemy does that for
+        its own statements only, and a connection used again within `IDLE_PING_SECONDS` is
+        not pinged."""
+        async with self._autocommit.connect() as conn:
+            pg: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            session = AsyncSession(bind=conn, expire_on_commit=False)
+            session.info[_DRIVER] = pg
+            lost = False
+            try:
+                yield session, pg
+            except _LOST:
+                lost = True
+                raise
+            finally:
+                await session.close()
+                if lost or pg.is_closed() or pg.is_in_transaction():
+                    await conn.invalidate()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -20,12 +20,39 @@ async def test_connection_dropped_by_the_server_is_replaced(
     db = database.Database(url, pool_size=1)
     admin = database.Database(url, pool_size=1)
     try:
-        async with db.sessions() as session:
-            dropped = await session.scalar(text("SELECT pg_backend_pid()"))
+        for sessions in (db.sessions, db.transaction, db.reads):  # both pools
+            async with sessions() as session:
+                dropped = await session.scalar(text("SELECT pg_backend_pid()"))
+            async with admin.transaction() as session:
+                await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
+            async with sessions() as session:
+                assert await session.scalar(text("SELECT pg_backend_pid()")) != dropped
+    finally:
+        await db.dispose()
+        await admin.dispose()
+
+
+@pytest.mark.parametrize("kind", ["transaction", "reads"])
+async def test_a_connection_lost_under_asyncpg_is_not_pooled_again(
+    new_database: Callable[[str], Awaitable[str]], kind: str
+) -> None:
+    """A statement run on asyncpg directly (`fetch`) that finds its connection gone fails;
+    the next session, at once (no idle ping), gets a live connection, not the same one."""
+    url = await new_database(f"pool_lost_{kind}")
+    db = database.Database(url, pool_size=1)
+    admin = database.Database(url, pool_size=1)
+    sessions = db.transaction if kind == "transaction" else db.reads
+    pid = "SELECT pg_backend_pid()"
+    try:
+        async with sessions() as session:
+            dropped = (await database.fetch(session, pid))[0][0]
         async with admin.transaction() as session:
-            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
-        async with db.transaction() as session:
-            assert await session.scalar(text("SELECT pg_backend_pid()")) != dropped
+            await database.fetch(session, "SELECT pg_terminate_backend($1)", dropped)
+        with pytest.raises(database._LOST):
+            async with sessions() as session:
+                await database.fetch(session, "SELECT 1")
+        async with sessions() as session:
+            assert (await database.fetch(session, pid))[0][0] != dropped
     finally:
         await db.dispose()
         await admin.dispose()
