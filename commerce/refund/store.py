@@ -3,6 +3,7 @@ transaction."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.platform.db import locked_row
+from commerce.platform.db import execute, locked_row
 from commerce.refund.domain import RefundableOrder, Settlement
 from commerce.refund.tables import orders, refunds
 
@@ -24,13 +25,23 @@ def refundable(order: dict[str, Any]) -> RefundableOrder:
     )
 
 
+_RECORD_ORDER = (
+    f"INSERT INTO {orders.name} (order_id, checkout_id, user_id, email, currency, total_cents,"
+    " shipping_cents, lines) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+)
+
+
 class RefundStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def record_order(self, values: dict[str, Any]) -> None:
         """Add a completed order to the projection (once: a redelivery changes nothing)."""
-        await self.session.execute(insert(orders).values(**values).on_conflict_do_nothing())
+        await execute(
+            self.session, _RECORD_ORDER, values["order_id"], values["checkout_id"],
+            values["user_id"], values["email"], values["currency"], values["total_cents"],
+            values["shipping_cents"], json.dumps(values["lines"]),
+        )  # fmt: skip
 
     async def lock_order(self, order_id: uuid.UUID) -> dict[str, Any] | None:
         return await locked_row(self.session, orders.c.order_id, order_id)
