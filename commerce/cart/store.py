@@ -5,27 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.cart.domain import MAX_UNITS_PER_LINE
 from commerce.cart.tables import cart_lines, carts, cleared_checkouts
-from commerce.platform.db import as_dict, execute, fetch
+from commerce.platform.db import as_dict, columns, execute, fetch
 
-
-def _columns(table: Table) -> str:
-    return ", ".join(c.name for c in table.c)
-
-
-_CART = f"SELECT {_columns(carts)} FROM {carts.name} WHERE user_id = $1"
+_CART = f"SELECT {columns(carts)} FROM {carts.name} WHERE user_id = $1"
 _CART_LOCKED = f"{_CART} FOR UPDATE"
 _NEW_CART = (
     f"INSERT INTO {carts.name} (cart_id, user_id) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING"
 )
 _BUMP = f"UPDATE {carts.name} SET version = version + 1, updated_at = now() WHERE cart_id = $1"
 _LINES = (
-    f"SELECT {_columns(cart_lines)} FROM {cart_lines.name} WHERE cart_id = $1"
-    " ORDER BY added_at, sku"
+    f"SELECT {columns(cart_lines)} FROM {cart_lines.name} WHERE cart_id = $1 ORDER BY added_at, sku"
 )
 _REMOVE_ALL = f"DELETE FROM {cart_lines.name} WHERE cart_id = $1"
 _REMOVE = f"{_REMOVE_ALL} AND sku = ANY($2::text[])"

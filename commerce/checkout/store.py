@@ -15,7 +15,7 @@ from commerce.checkout.tables import saga_events, sagas
 from commerce.contracts.base import Message
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import Totals
-from commerce.platform.db import fetch
+from commerce.platform.db import execute
 from commerce.platform.outbox import Outbox
 from commerce.platform.runtime import Runtime
 from commerce.platform.settings import CheckoutSettings
@@ -61,7 +61,7 @@ async def record(session: AsyncSession, *events: dict[str, Any]) -> None:
     """Append to the saga's timeline, in this order, in one statement (one text for any
     number of events, so prepared once per connection)."""
     if events:
-        await fetch(
+        await execute(
             session,
             _RECORD,
             *([e[k] for e in events] for k in ("checkout_id", "direction", "type", "message_id")),
@@ -102,7 +102,7 @@ async def save(
 ) -> None:
     after = decision.saga
     restart = reset_attempts or after.state != before.state
-    await fetch(
+    await execute(
         session,
         _SAVE_RESTARTED if restart else _SAVE,
         after.checkout_id, after.state.value, after.payment_id, after.order_id, after.code,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.discount.domain import Rule
 from commerce.discount.tables import redemptions, rules
-from commerce.platform.db import as_dict, fetch
+from commerce.platform.db import as_dict, columns, fetch
 
 
 def to_rule(row: Any) -> Rule:
@@ -23,7 +23,7 @@ def to_rule(row: Any) -> Rule:
 
 
 _AUTOMATIC = (
-    f"SELECT {', '.join(c.name for c in rules.c)} FROM {rules.name}"
+    f"SELECT {columns(rules)} FROM {rules.name}"
     " WHERE active AND coupon_code IS NULL AND (starts_at IS NULL OR starts_at <= $1)"
     " AND (ends_at IS NULL OR ends_at > $1) ORDER BY id"
 )

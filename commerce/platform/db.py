@@ -149,6 +149,11 @@ async def execute(session: AsyncSession, sql: str, *args: Any) -> int:
     return int(getattr(await conn.exec_driver_sql(sql, args), "rowcount", 0) or 0)
 
 
+def columns(table: Table) -> str:
+    """A table's columns, for a hot statement's select list."""
+    return ", ".join(c.name for c in table.c)
+
+
 def as_dict(row: Any) -> dict[str, Any]:
     """A row of `fetch` (asyncpg's record, or SQLAlchemy's row) as a dict by column name."""
     mapping = getattr(row, "_mapping", None)
@@ -288,10 +293,11 @@ class Database:
 async def fetch(session: AsyncSession, sql: str, *args: Any) -> list[Any]:
     """The rows of `sql` (a statement with `$n` parameters), run in `session`'s transaction.
 
-    For the hottest statements: in a `Database.transaction()` session it runs on asyncpg
-    directly, without SQLAlchemy's work per statement (docs/adr/0045); in any other session
-    through it. Rows are indexed by position; JSON goes in and comes out as text
-    (SQLAlchemy's codecs on the connection), so the caller encodes and decodes it."""
+    For the hottest statements: in a session of `Database.transaction()` or `reads()` it
+    runs on asyncpg directly, without SQLAlchemy's work per statement (docs/adr/0045); in
+    any other session through SQLAlchemy. Rows are indexed by position (`as_dict` gives
+    them by name); JSON goes in as text and comes out decoded (SQLAlchemy's codecs on the
+    connection)."""
     pg: asyncpg.Connection | None = session.info.get(_DRIVER)
     if pg is not None:
         rows: list[Any] = await pg.fetch(sql, *args)

@@ -6,13 +6,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.platform.db import as_dict, fetch
+from commerce.platform.db import as_dict, columns, fetch
 from commerce.tax.domain import Rate
 from commerce.tax.tables import tax_rates
 
 _RATES_FOR = (
-    f"SELECT {', '.join(c.name for c in tax_rates.c)} FROM {tax_rates.name}"
-    " WHERE country = $1 AND region IN ($2, '*')"
+    f"SELECT {columns(tax_rates)} FROM {tax_rates.name} WHERE country = $1 AND region IN ($2, '*')"
 )
 
 
