@@ -279,9 +279,13 @@ class Outbox:
         # commit and folds repeats anyway); a savepoint counts as its own, since its
         # rollback drops it.
         transaction = session.get_nested_transaction() or session.get_transaction()
-        if session.info.get(_NOTIFIED_IN) is not transaction:
+        if transaction is None or session.info.get(_NOTIFIED_IN) is not transaction:
             await session.execute(_NOTIFY)
-            session.info[_NOTIFIED_IN] = transaction
+            # the session's transaction as of the NOTIFY (one of `Database.transaction()`
+            # begins with its first SQLAlchemy statement)
+            session.info[_NOTIFIED_IN] = (
+                session.get_nested_transaction() or session.get_transaction()
+            )
 
 
 class OutboxRelay:

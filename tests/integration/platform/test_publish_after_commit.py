@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from commerce.contracts import Envelope
+from commerce.platform.db import Database, PlatformTables, service_metadata
 from commerce.platform.kafka import client_options
+from commerce.platform.outbox import Outbox
 from commerce.platform.service import ServiceRuntime
 from commerce.platform.settings import Settings
 from tests.integration import ledger
@@ -152,3 +156,32 @@ async def test_one_inbox_claim_per_batch_drops_every_repeat(
         assert await eventually(duplicates, lambda n: n >= 4) == 4
         assert batches(runtime, "fell_back") == 0
     assert await count(url, "inbox") == 4
+
+
+async def test_a_transaction_without_a_relay_here_notifies_once(
+    new_database: Callable[[str], Awaitable[str]],
+) -> None:
+    """With no relay of the outbox in this process, a transaction that writes to it twice
+    sends one NOTIFY for a relay elsewhere, not one per write."""
+    url = await new_database("notify_once")
+    metadata = service_metadata()
+    db = Database(url, pool_size=1)
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        outbox = Outbox(PlatformTables.of(metadata))
+        event.listen(Engine, "before_cursor_execute", record)
+        try:
+            async with db.transaction() as session:
+                for value in (b"1", b"2"):
+                    await outbox.add_raw(session, topic="t", key="k", type_name="x", value=value)
+        finally:
+            event.remove(Engine, "before_cursor_execute", record)
+    finally:
+        await db.dispose()
+    assert sum("NOTIFY" in s for s in sent) == 1
