@@ -44,7 +44,7 @@ def part_of(process: psutil.Process, root: int) -> str:
         return "broker"
     if name.startswith("postgres") or "postgres:" in command:
         return "postgresql"
-    if "streamlit" in command:
+    if "ui.serve" in command:
         return "web ui"
     return "other"
 

@@ -41,9 +41,10 @@ def ui_port(settings: Settings | None = None) -> int:
 
 
 def command(host: str, port: int) -> list[str]:
-    """`streamlit run` headless: no browser, no usage statistics, no tracebacks in the page."""
+    """`streamlit run` headless: no browser, no usage statistics, no tracebacks in the page,
+    no watching of config files (`ui.serve`)."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "ui.serve", "run", str(APP),
         "--server.headless", "true",
         "--server.address", host,
         "--server.port", str(port),

@@ -166,6 +166,29 @@ async def _positions(consumer: AIOKafkaConsumer) -> list[tuple[TopicPartition, i
     return found
 
 
+async def _behind(consumer: AIOKafkaConsumer, tps: set[TopicPartition]) -> set[TopicPartition]:
+    """Those of `tps` whose end on the broker is past the consumer's position: records
+    published by another process. One request for all of them, instead of fetching each
+    until its answer comes; all of them when the broker does not answer (then they are
+    fetched)."""
+    if not tps:
+        return set()
+    try:
+        ends = await asyncio.wait_for(consumer.end_offsets(list(tps)), 1.0)
+    except (KafkaError, TimeoutError, *NOT_ASSIGNED):
+        return set(tps)
+    behind = set()
+    for tp in tps:
+        try:
+            state = consumer._subscription.subscription.assignment.state_value(tp)
+        except (AttributeError, KeyError, *NOT_ASSIGNED):  # not assigned (any more)
+            continue
+        end = ends.get(tp)
+        if end is None or not state.has_valid_position or state.position < end:
+            behind.add(tp)
+    return behind
+
+
 async def _waiting(consumer: AIOKafkaConsumer) -> int | None:
     """Records between the consumer's positions and its partitions' ends, as far as its
     last fetches know them (None while a position is unknown)."""
@@ -535,9 +558,15 @@ class ConsumerRunner:
                     awaited = {tp: r for tp, r in awaited.items() if tp in assignment}
                     awaited.update((tp, (rounds, _now_ms())) for tp in assignment - known)
                     known = set(assignment)
-                if fetch is None:
+                # With every partition paused (idle or in hand) a fetch would only wait out
+                # its timeout and come back empty, five times a second: none runs until a
+                # wake-up, the idle interval or finished work resumes one.
+                resting = bool(assignment) and assignment <= consumer.paused()
+                if fetch is None and not (resting and (idle or inflight)):
                     fetch = asyncio.create_task(_fetch(consumer, self.batch_records))
-                waits: set[asyncio.Future[Any]] = {fetch, *inflight.values()}
+                waits: set[asyncio.Future[Any]] = set(inflight.values())
+                if fetch is not None:
+                    waits.add(fetch)
                 if idle:
                     if woken is None:
                         woken = asyncio.create_task(wake.wait())
@@ -549,32 +578,42 @@ class ConsumerRunner:
                 )
                 if idle and (woken in done or loop.time() >= idle_until):
                     # A publish here or in a sibling (fetch the partitions it went to until
-                    # their records come) or the interval (one round of all, for records
-                    # published by other processes).
+                    # their records come) or the interval (records published by other
+                    # processes: the partitions the broker says have some).
                     woke = woken in done
                     wake.clear()
+                    published_to = set(named)
+                    named.clear()
                     if woken is not None:
                         woken.cancel()
                         woken = None
                     assigned = consumer.assignment()
-                    if woke and named and not any(p == wakeups.ALL_PARTITIONS for _, p in named):
+                    if (
+                        woke
+                        and published_to
+                        and wakeups.ALL_PARTITIONS not in {p for _, p in published_to}
+                    ):
                         # the partitions published to; one whose records are in hand is
                         # fetched again once they are done
-                        published = {tp for tp in assigned if (tp.topic, tp.partition) in named}
+                        published = {
+                            tp for tp in assigned if (tp.topic, tp.partition) in published_to
+                        }
                         owed.update(published & inflight.keys())
-                        asked = (rounds, _now_ms())
-                        awaited.update((tp, asked) for tp in published - inflight.keys())
-                        chosen = published & idle
-                    else:  # the interval, or a wake-up for whole topics: every partition
+                        chosen = published
+                    elif woke:  # a wake-up for whole topics: every partition
                         chosen = set(idle)
-                        once = rounds - EXPECTED_ROUNDS + 1 if not woke else rounds
-                        awaited.update((tp, (once, _now_ms())) for tp in chosen)
-                    named.clear()
+                    else:
+                        chosen = await _behind(consumer, idle & assigned)
+                        if idle - chosen:
+                            idle_until = loop.time() + self.idle_fetch_interval
+                    asked = (rounds, _now_ms())
+                    awaited.update((tp, asked) for tp in chosen - inflight.keys())
+                    chosen &= idle
                     _resume(
                         consumer, [tp for tp in chosen if tp in assigned and tp not in inflight]
                     )
                     idle.difference_update(chosen)
-                if fetch in done:
+                if fetch is not None and fetch in done:
                     fetched, fetch = fetch, None
                     try:
                         batch = fetched.result()

@@ -236,8 +236,9 @@ class _Server(uvicorn.Server):
 
     uvicorn wakes every server ten times a second to look at `should_exit` and once a
     second refreshes its Date header; a process serving a dozen services then wakes its
-    loop over a hundred times a second doing nothing. This one wakes once a second for
-    the Date header, and at once when told to exit (docs/adr/0030).
+    loop over a hundred times a second doing nothing. This one waits until told to exit,
+    and the Date headers of all the servers of a process are refreshed by one timer
+    (`RunningServices`, docs/adr/0030).
     """
 
     _exit_requested: asyncio.Event | None = None
@@ -259,12 +260,21 @@ class _Server(uvicorn.Server):
 
     async def main_loop(self) -> None:
         self._exit_requested = asyncio.Event()
-        counter = 0
         # uvicorn's on_tick refreshes the Date header when the counter is a multiple of 10
-        while not await self.on_tick(counter):
-            counter = (counter + 10) % 864_000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._exit_requested.wait(), 1.0)
+        if not await self.on_tick(0):
+            await self._exit_requested.wait()
+
+    async def refresh_date(self) -> None:
+        await self.on_tick(0)
+
+
+async def _refresh_dates(servers: list[_Server]) -> None:
+    """Refresh the Date header of `servers` (a list that grows) once a second: one timer
+    for the process instead of one per server."""
+    while True:
+        await asyncio.sleep(1.0)
+        for server in servers:
+            await server.refresh_date()
 
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -290,6 +300,7 @@ class RunningServices:
     runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
     servers: list[_Server] = field(default_factory=list)
     server_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _dates: asyncio.Task[None] | None = field(default=None, init=False)  # of `servers`
     # (host, port) -> the runtime serving it in this process, with its HTTP server (None: a
     # replica's service that answers only this process's calls, docs/adr/0031)
     _serving: dict[tuple[str, int], tuple[ServiceRuntime, _Server | None]] = field(
@@ -379,6 +390,8 @@ class RunningServices:
             servers.append(server)
             self.servers.append(server)
             self.server_tasks.append(asyncio.create_task(server.serve()))
+            if self._dates is None:
+                self._dates = asyncio.create_task(_refresh_dates(self.servers))
             for host in self._hosts():
                 self._serving[(host, ports[name])] = (runtime, server)
         while not all(s.started for s in servers):
@@ -391,6 +404,8 @@ class RunningServices:
             server.should_exit = True
         if self.server_tasks:
             await asyncio.wait(self.server_tasks, timeout=10)
+        if self._dates is not None:
+            self._dates.cancel()
         await asyncio.gather(*(r.stop() for r in self.runtimes.values()), return_exceptions=True)
         if self.watch is not None:
             await self.watch.stop()

@@ -59,7 +59,7 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
         children = psutil.Process(proc.pid).children(recursive=True)
         names = {c.name() for c in children}
         assert "postgres" in names and any(n.startswith("tansu") for n in names), names
-        assert any("streamlit" in " ".join(c.cmdline()) for c in children), names
+        assert any("ui.serve" in " ".join(c.cmdline()) for c in children), names
         # the services over two processes: the second group runs as a child (docs/adr/0031)
         groups = [c for c in children if "agentshop.group" in " ".join(c.cmdline())]
         assert len(groups) == 1, names
@@ -85,7 +85,7 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
                 time.sleep(0.3)
         # the web UI dies: `up` starts it again
         children = psutil.Process(proc.pid).children(recursive=True)
-        web = next(c for c in children if "streamlit" in " ".join(c.cmdline()))
+        web = next(c for c in children if "ui.serve" in " ".join(c.cmdline()))
         web.kill()
         web.wait(10)
         deadline = time.monotonic() + 60

@@ -7,6 +7,8 @@ network is seen at the target's uvicorn server: it counts every request it parse
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -235,3 +237,19 @@ async def test_a_replica_answers_the_calls_of_its_consumers_in_process(stack: Se
         assert (runtime._tasks, runtime._background) == ([], [])
     finally:
         await replica.stop()
+
+
+async def test_every_server_of_the_process_sends_the_current_date(
+    services: tuple[ServiceRuntime, str],
+) -> None:
+    """The Date header of every HTTP server of the process stays current: one timer
+    refreshes them all (docs/adr/0030), none has its own."""
+    caller, target = services
+    urls = [f"{caller.url_of(CALLER)}/healthz", f"{target}/healthz"]
+    async with httpx.AsyncClient(timeout=5) as client:  # over the network, to the servers
+        for _ in range(2):
+            for url in urls:
+                response = await client.get(url)
+                sent = email.utils.parsedate_to_datetime(response.headers["date"])
+                assert abs(sent.timestamp() - time.time()) < 2.5, (url, response.headers["date"])
+            await asyncio.sleep(3)

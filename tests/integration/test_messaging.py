@@ -612,6 +612,53 @@ async def test_idle_consumer_handles_local_and_outside_records(
         assert await eventually(lambda: idle(runtime), bool)
 
 
+async def test_an_idle_interval_fetches_only_the_partitions_with_records(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    producer: Any,
+) -> None:
+    """On its idle interval a resting consumer asks the broker where its partitions end and
+    fetches only those with records published elsewhere: with nothing published every
+    partition stays paused interval after interval (no round of fetches over all of them),
+    and a record published elsewhere is fetched from its partition alone and handled."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=6)
+
+    async with running_ledger(infra, url, topic, kafka_idle_fetch_interval_ms=200) as runtime:
+        assert await eventually(lambda: every_partition_paused(runtime), bool)
+        assert runtime.consumer is not None
+        kafka = runtime.consumer._consumer
+        assert kafka is not None
+        fetched: set[TopicPartition] = set()
+
+        async def sample_until(done: Callable[[], Awaitable[bool]], seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while not await done():
+                assert time.monotonic() < deadline, "not done in time"
+                for _ in range(20):
+                    fetched.update(kafka.assignment() - kafka.paused())
+                    await asyncio.sleep(0.005)
+
+        began = time.monotonic()
+
+        async def intervals_passed() -> bool:
+            return time.monotonic() - began > 1.5  # seven intervals
+
+        await sample_until(intervals_passed, 10)
+        assert fetched == set()
+
+        outside = Envelope.wrap(ledger.Credit(account="outside", amount=4))
+        sent = await producer.send_and_wait(topic, outside.to_bytes(), key=b"outside")
+
+        async def handled() -> bool:
+            return "outside" in await balances(url)
+
+        await sample_until(handled, 30)
+        assert fetched <= {TopicPartition(topic, sent.partition)}  # (too quick to see, often)
+        assert await eventually(lambda: every_partition_paused(runtime), bool)
+
+
 async def every_partition_paused(runtime: ServiceRuntime) -> bool:
     """The consumer has partitions and fetches none of them (nothing is expected)."""
     kafka = runtime.consumer._consumer if runtime.consumer is not None else None
