@@ -47,7 +47,7 @@ EMBEDDED_BROKER_TUNING = {
 # so publishes and commits wake consumers and relays at once; the timers below are only
 # fallbacks for what another process does, and each bounds how long that may wait.
 QUIET_WHEN_IDLE = {
-    # an idle consumer fetches this often for records another process published
+    # an idle consumer asks this often whether another process published records to it
     "KAFKA_IDLE_FETCH_INTERVAL_MS": "5000",
     # heartbeats every 2.5 s instead of 0.75 s; a consumer that died without leaving its
     # group is replaced after 10 s (here a dead consumer means a dead process anyway)
