@@ -401,6 +401,10 @@ class ConsumerRunner:
 
     def __post_init__(self) -> None:
         self._by_type = {h.message.TYPE: h for h in self.handlers}
+        self._handled: dict[str, frozenset[str]] = {
+            topic: frozenset(h.message.TYPE for h in self.handlers if h.source == topic)
+            for topic in self.topics
+        }
         self._known: dict[str, frozenset[str]] = {}
         self._claim_sql = _claim_sql(self.tables.inbox.name)
         self._claim_batch_sql = _claim_batch_sql(self.tables.inbox.name)
@@ -415,6 +419,12 @@ class ConsumerRunner:
                 | {h.message.TYPE for h in self.handlers if h.source == topic}
             )
         return type_name in known
+
+    def _wants(self, topic: str, type_name: str) -> bool:
+        """Whether a record of this type in `topic` is work here: one a handler takes, or
+        one that belongs to no consumer group (to be dead-lettered). A publish of nothing
+        else does not wake this consumer (`wakeups`)."""
+        return type_name in self._handled.get(topic, ()) or not self._belongs(topic, type_name)
 
     def _not_ours(self, record: ConsumerRecord[bytes, bytes]) -> bool:
         """A replayed dead letter meant for another consumer group."""
@@ -511,7 +521,7 @@ class ConsumerRunner:
         idle_until = 0.0
         loop = asyncio.get_running_loop()
         if self.idle_fetch_interval > 0:
-            wakeups.register(self.topics, wake, named)
+            wakeups.register(self.topics, wake, named, self._wants)
         seen = self.watch.generation if self.watch is not None else 0
         stale: set[TopicPartition] = set()  # in flight from an earlier incarnation
         if self.watch is not None:

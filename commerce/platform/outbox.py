@@ -80,6 +80,22 @@ def _kafka_headers(headers: dict[str, Any] | None) -> list[tuple[str, bytes]]:
     return [(k, str(v).encode()) for k, v in (headers or {}).items()]
 
 
+def _type_of(row: OutboxRow) -> str | None:
+    """The message type a row's headers name (None when they name none)."""
+    for name, value in row.headers:
+        if name == "type":
+            return value.decode(errors="replace")
+    return None
+
+
+class _Sent(NamedTuple):
+    """What a publish of outbox rows went to: per (topic, partition), the offset after the
+    last record there and the message types of the records."""
+
+    ends: dict[tuple[str, int], int]
+    types: dict[tuple[str, int], set[str | None]]
+
+
 @dataclass
 class _Written:
     """What a transaction wrote to one outbox: rows to hand to the relay at commit, or
@@ -403,8 +419,8 @@ class OutboxRelay:
         for i in range(0, len(handed), self.batch_size):
             chunk = handed[i : i + self.batch_size]
             sent_at = datetime.now(UTC)  # before the publish: see the module docstring
-            ends = await self._send(chunk)
-            self._published(chunk, ends)  # the consumers fetch while this marks
+            published_to = await self._send(chunk)
+            self._published(chunk, published_to)  # the consumers fetch while this marks
             await conn.execute(self._mark_sql, [r.id for r in chunk], sent_at)
             published += len(chunk)
         return published
@@ -442,8 +458,8 @@ class OutboxRelay:
                 if r["id"] is not None
             ]
             if rows:
-                ends = await self._send(rows)
-                self._published(rows, ends)
+                published_to = await self._send(rows)
+                self._published(rows, published_to)
                 # read before the publish: see the module docstring
                 await conn.execute(self._mark_sql, [r.id for r in rows], found[0]["read_at"])
                 published += len(rows)
@@ -452,17 +468,18 @@ class OutboxRelay:
             if once or len(rows) < self.batch_size:
                 return published
 
-    def _published(self, rows: list[OutboxRow], ends: dict[tuple[str, int], int]) -> None:
-        """`rows` went to the (topic, partition) pairs of `ends`, which now end there: wake
-        the consumers of those."""
+    def _published(self, rows: list[OutboxRow], sent: _Sent) -> None:
+        """`rows` went to the (topic, partition) pairs of `sent.ends`, which now end there:
+        wake the consumers of those that want what went there."""
         self._last_work = time.monotonic()
-        wakeups.published(ends, ends)
+        wakeups.published(sent.ends, sent.ends, sent.types)
         for row in rows:
             self.metrics.produced.labels(topic=row.topic).inc()
 
-    async def _send(self, rows: list[OutboxRow]) -> dict[tuple[str, int], int]:
-        """Publish `rows` and wait until the broker acknowledged every one; the (topic,
-        partition) pairs they went to, each with the offset after the last one there."""
+    async def _send(self, rows: list[OutboxRow]) -> _Sent:
+        """Publish `rows` and wait until the broker acknowledged every one: the (topic,
+        partition) pairs they went to, each with the offset after the last one there and
+        the message types of the rows that went there."""
         futures = []
         copies = 2 if self.duplicate_deliveries else 1
         for row in rows:
@@ -476,11 +493,12 @@ class OutboxRelay:
                     )
                 )
         acknowledged = await asyncio.gather(*futures)
-        ends: dict[tuple[str, int], int] = {}
-        for sent in acknowledged:
+        done = _Sent({}, {})
+        for n, sent in enumerate(acknowledged):
             key = (sent.topic, sent.partition)
-            ends[key] = max(ends.get(key, 0), sent.offset + 1)
-        return ends
+            done.ends[key] = max(done.ends.get(key, 0), sent.offset + 1)
+            done.types.setdefault(key, set()).add(_type_of(rows[n // copies]))
+        return done
 
     # -- the lease and the connection -----------------------------------------------------
 

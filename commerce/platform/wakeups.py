@@ -22,6 +22,12 @@ ends now (the offset after the last record acknowledged there): a consumer holds
 partition caught up only once it has taken that far, since a fetch right after the
 acknowledgement may not show the record yet (docs/adr/0043).
 
+A consumer may say which message types it wants (`register`'s `wants`): a publish of
+records none of which it wants does not wake it (a saga's replies on a topic four consumer
+groups read wake the orchestrator alone). Their offsets are passed over later, in one
+batch, when a record it wants comes to the partition or its idle interval finds the
+partition behind (docs/adr/0030). A sibling's wake-up does not carry types and wakes all.
+
 The same sockets carry changes a sibling committed that requests here may wait for
 (`changed`, `on_change`): a saga moved by a replica's orchestrator wakes the requests
 waiting for it in the process that serves them (docs/adr/0038).
@@ -56,6 +62,9 @@ _CHANGE = "!"  # a datagram line "!<channel> <key>" is a change, not a publish
 _waiting: dict[str, set[asyncio.Event]] = {}
 _on_change: dict[str, list[Callable[[str], None]]] = {}
 _sinks: dict[asyncio.Event, set[tuple[str, int]]] = {}
+Wants: TypeAlias = Callable[[str, str], bool]
+"""Whether a consumer wants records of a message type in a topic: (topic, type) -> bool."""
+_wants: dict[asyncio.Event, Wants] = {}
 _ends: dict[tuple[str, int], int] = {}  # (topic, partition) -> offset after the last known
 _siblings: list[str] = []
 _socket: socket.socket | None = None
@@ -65,15 +74,21 @@ _retry: asyncio.TimerHandle | None = None
 
 
 def register(
-    topics: Iterable[str], event: asyncio.Event, partitions: set[tuple[str, int]] | None = None
+    topics: Iterable[str],
+    event: asyncio.Event,
+    partitions: set[tuple[str, int]] | None = None,
+    wants: Wants | None = None,
 ) -> None:
     """Set `event` whenever something in this process publishes to one of `topics`; with
     `partitions`, also add there each (topic, partition) published to (`ALL_PARTITIONS`
-    when a wake-up named the topic alone). The consumer takes them out as it wakes."""
+    when a wake-up named the topic alone). The consumer takes them out as it wakes. With
+    `wants`, a publish whose types are known and all unwanted does not set it."""
     for topic in topics:
         _waiting.setdefault(topic, set()).add(event)
     if partitions is not None:
         _sinks[event] = partitions
+    if wants is not None:
+        _wants[event] = wants
 
 
 def unregister(topics: Iterable[str], event: asyncio.Event) -> None:
@@ -85,16 +100,22 @@ def unregister(topics: Iterable[str], event: asyncio.Event) -> None:
                 del _waiting[topic]
     if not any(event in events for events in _waiting.values()):
         _sinks.pop(event, None)
+        _wants.pop(event, None)
 
 
-def published(targets: Iterable[Target], ends: Mapping[tuple[str, int], int] | None = None) -> None:
+def published(
+    targets: Iterable[Target],
+    ends: Mapping[tuple[str, int], int] | None = None,
+    types: Mapping[tuple[str, int], Iterable[str | None]] | None = None,
+) -> None:
     """Records were just published (and acknowledged) to `targets` (topics, or (topic,
     partition) pairs): wake the consumers of this process and tell the sibling processes.
-    `ends` gives, per (topic, partition), the offset after the last record acknowledged."""
+    `ends` gives, per (topic, partition), the offset after the last record acknowledged;
+    `types`, the message types of the records published there (None: not known)."""
     named = {(t, ALL_PARTITIONS) if isinstance(t, str) else t for t in targets}
     ends = ends or {}
     _learn(ends.items())
-    _wake(named)
+    _wake(named, types)
     if _socket is not None and named:
         lines = {
             _line(topic, partition, ends.get((topic, partition))) for topic, partition in named
@@ -181,9 +202,20 @@ def _send_owed() -> None:
         _send(path, lines)
 
 
-def _wake(targets: Iterable[tuple[str, int]]) -> None:
+def _wake(
+    targets: Iterable[tuple[str, int]],
+    types: Mapping[tuple[str, int], Iterable[str | None]] | None = None,
+) -> None:
     for topic, partition in targets:
+        published = (types or {}).get((topic, partition))
         for event in _waiting.get(topic, ()):
+            wants = _wants.get(event)
+            if (
+                wants is not None
+                and published is not None
+                and not any(t is None or wants(topic, t) for t in published)
+            ):
+                continue
             sink = _sinks.get(event)
             if sink is not None:
                 sink.add((topic, partition))

@@ -87,6 +87,33 @@ async def test_a_publish_names_the_partitions_it_went_to() -> None:
         wakeups.unregister(["cart.events"], carts)
 
 
+async def test_a_publish_of_types_a_consumer_does_not_want_does_not_wake_it() -> None:
+    """A consumer that says what it wants is woken by a publish with at least one record
+    it wants or of an unknown type, not by one of only other types; one that says nothing
+    is woken by any."""
+    picky, any_type = asyncio.Event(), asyncio.Event()
+    named: set[tuple[str, int]] = set()
+    wakeups.register(
+        ["checkout.events"], picky, named, lambda topic, kind: kind == "CheckoutCompleted"
+    )
+    wakeups.register(["checkout.events"], any_type)
+    try:
+        target = ("checkout.events", 1)
+        wakeups.published([target], types={target: {"InventoryReserved", "PaymentProcessed"}})
+        assert any_type.is_set() and not picky.is_set() and not named
+        for published in ({"PaymentProcessed", "CheckoutCompleted"}, {"OrderCreated", None}):
+            picky.clear()
+            wakeups.published([target], types={target: published})
+            assert picky.is_set() and named == {target}
+            named.clear()
+        picky.clear()
+        wakeups.published([target])  # types not known (e.g. a sibling's wake-up): all
+        assert picky.is_set()
+    finally:
+        wakeups.unregister(["checkout.events"], picky)
+        wakeups.unregister(["checkout.events"], any_type)
+
+
 async def test_a_publish_tells_where_its_partitions_end_until_the_broker_is_new() -> None:
     """The furthest end seen counts (relays' acknowledgements may come in any order)."""
     wakeups.forget_ends()  # what relays of earlier tests in this process published
