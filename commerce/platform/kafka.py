@@ -87,10 +87,6 @@ def make_consumer(
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 4, 100),
-        # aiokafka's fetch routine looks again this often even when nothing changed (every
-        # change it acts on, a resume, a seek, a fetch answered, wakes it at once): with
-        # partitions paused while idle, its default 200 ms is five wake-ups a second each
-        consumer_timeout_ms=min(max(settings.kafka_idle_fetch_interval_ms, 200), 5000),
         **extra,
     )
 
