@@ -1,8 +1,9 @@
 """A person shops in the running web UI in a real headless Chromium: sign in, ask the
 assistant, approve, and find the order, its steps and the confirmation message.
 
-The app runs as `agentshop up` runs it (a `streamlit run` child process, `ui.serve`) against the test
-stack's BFF. Each screen is saved under reports/screens/ for a person to look at.
+The app runs as `agentshop up` runs it (`streamlit run` in a child process, `ui.serve`)
+against the test stack's BFF. Each screen is saved under reports/screens/ for a person to
+look at.
 """
 
 from __future__ import annotations
