@@ -166,6 +166,15 @@ async def _positions(consumer: AIOKafkaConsumer) -> list[tuple[TopicPartition, i
     return found
 
 
+def _partition_state(consumer: AIOKafkaConsumer, tp: TopicPartition) -> Any:
+    """aiokafka's state of an assigned partition (position, highwater, when last fetched),
+    or None when `tp` is not assigned (any more)."""
+    try:
+        return consumer._subscription.subscription.assignment.state_value(tp)
+    except (AttributeError, KeyError, *NOT_ASSIGNED):
+        return None
+
+
 async def _behind(consumer: AIOKafkaConsumer, tps: set[TopicPartition]) -> set[TopicPartition]:
     """Those of `tps` whose end on the broker is past the consumer's position: records
     published by another process. One request for all of them, instead of fetching each
@@ -179,9 +188,8 @@ async def _behind(consumer: AIOKafkaConsumer, tps: set[TopicPartition]) -> set[T
         return set(tps)
     behind = set()
     for tp in tps:
-        try:
-            state = consumer._subscription.subscription.assignment.state_value(tp)
-        except (AttributeError, KeyError, *NOT_ASSIGNED):  # not assigned (any more)
+        state = _partition_state(consumer, tp)
+        if state is None:  # not assigned (any more)
             continue
         end = ends.get(tp)
         if end is None or not state.has_valid_position or state.position < end:
@@ -235,10 +243,8 @@ def _answered(consumer: AIOKafkaConsumer, tp: TopicPartition, since_ms: int) -> 
     published there. Until then records may be on their way or buffered: pausing the
     partition would make aiokafka drop them, and a paused partition is fetched again only
     when something is published to it."""
-    try:
-        assignment = consumer._subscription.subscription.assignment
-        state = assignment.state_value(tp)
-    except (AttributeError, KeyError, *NOT_ASSIGNED):  # not assigned (any more)
+    state = _partition_state(consumer, tp)
+    if state is None:  # not assigned (any more)
         return True
     if state.timestamp is None or state.timestamp <= since_ms or state.highwater is None:
         return False

@@ -126,7 +126,7 @@ async def locked_row(
 ) -> dict[str, Any] | None:
     """The one row of `column`'s table whose `column` is `value`, locked FOR UPDATE until
     the transaction ends (a hot statement: see `fetch`)."""
-    sql = f"SELECT * FROM {column.table.name} WHERE {column.name} = $1 FOR UPDATE"
+    sql = f'SELECT * FROM "{column.table.name}" WHERE "{column.name}" = $1 FOR UPDATE'
     rows = await fetch(session, sql, value)
     return as_dict(rows[0]) if rows else None
 

@@ -207,13 +207,13 @@ def _wake(
     types: Mapping[tuple[str, int], Iterable[str | None]] | None = None,
 ) -> None:
     for topic, partition in targets:
-        published = (types or {}).get((topic, partition))
+        kinds = (types or {}).get((topic, partition))
         for event in _waiting.get(topic, ()):
             wants = _wants.get(event)
             if (
                 wants is not None
-                and published is not None
-                and not any(t is None or wants(topic, t) for t in published)
+                and kinds is not None
+                and not any(t is None or wants(topic, t) for t in kinds)
             ):
                 continue
             sink = _sinks.get(event)
