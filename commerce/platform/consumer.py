@@ -46,7 +46,7 @@ from commerce.platform import wakeups
 from commerce.platform.db import Database, PlatformTables, fetch
 from commerce.platform.logging import bound
 from commerce.platform.metrics import ServiceMetrics
-from commerce.platform.outbox import Outbox
+from commerce.platform.outbox import Outbox, header
 from commerce.platform.runtime import Runtime
 from commerce.platform.telemetry import consumer_span
 
@@ -97,10 +97,7 @@ class PartitionsChanged(RuntimeError):
 
 
 def replay_target(record: ConsumerRecord[bytes, bytes]) -> str | None:
-    for key, value in record.headers or ():
-        if key == REPLAY_TARGET_HEADER:
-            return bytes(value).decode(errors="replace")
-    return None
+    return header(record.headers, REPLAY_TARGET_HEADER)
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -431,6 +428,16 @@ class ConsumerRunner:
         one that belongs to no consumer group (to be dead-lettered). A publish of nothing
         else does not wake this consumer (`wakeups`)."""
         return type_name in self._handled.get(topic, ()) or not self._belongs(topic, type_name)
+
+    def _passed_over(self, record: ConsumerRecord[bytes, bytes]) -> str | None:
+        """The type of a record another consumer group handles, named by its `type` header,
+        which the outbox writes on every record: passed over without decoding it. None when
+        the record is to be decoded (no such header, a type handled here, or one that
+        belongs to no group: to be dead-lettered)."""
+        named = header(record.headers, "type")
+        if named is None or named in self._by_type or not self._belongs(record.topic, named):
+            return None
+        return named
 
     def _not_ours(self, record: ConsumerRecord[bytes, bytes]) -> bool:
         """A replayed dead letter meant for another consumer group."""
@@ -826,6 +833,10 @@ class ConsumerRunner:
         opened: list[tuple[ConsumerRecord[bytes, bytes], Envelope, Message, Handler[Any]]] = []
         ignored: list[tuple[str, str]] = []
         for record in records:
+            passed = self._passed_over(record)
+            if passed is not None:
+                ignored.append((record.topic, passed))
+                continue
             try:
                 envelope = Envelope.from_bytes(record.value)
                 handler = self._by_type.get(envelope.type)
@@ -942,6 +953,10 @@ class ConsumerRunner:
         )
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        passed = self._passed_over(record)
+        if passed is not None:
+            self._count_ignored([(record.topic, passed)])
+            return
         try:
             envelope = Envelope.from_bytes(record.value)
         except MessageError as exc:

@@ -3,8 +3,10 @@
 `Outbox.add` inserts rows in the caller's transaction (one fixed statement, prepared once
 per connection, whatever the number of rows). When a relay for the same outbox runs in
 this process, the commit itself hands it the rows it wrote (a session `after_commit`
-hook): the relay publishes them at once, without reading them back, and marks them sent
-in one statement (docs/adr/0039). Otherwise the transaction also sends a NOTIFY
+hook): the relay publishes them at once, without reading them back (docs/adr/0039), and
+marks them sent together with the rows it publishes in the next `MARK_INTERVAL_SECONDS`:
+one statement, and one commit that does not wait for the disk, for many passes
+(docs/adr/0046). Otherwise the transaction also sends a NOTIFY
 (delivered only on commit) for a relay elsewhere.
 
 Only the relay holding the outbox's *lease* publishes: a session-level advisory lock on
@@ -64,6 +66,9 @@ _WRITTEN = "agentshop.outbox_written"
 REPLAY_MARGIN = timedelta(seconds=2)
 LEASE_IDLE_SECONDS = 2.0
 """A relay lets its lease go after this long without a row to publish (docs/adr/0039)."""
+MARK_INTERVAL_SECONDS = 1.0
+"""Rows a commit handed to the relay are marked sent together, at most this long after the
+first of them was published (docs/adr/0046)."""
 
 
 class OutboxRow(NamedTuple):
@@ -80,11 +85,12 @@ def _kafka_headers(headers: dict[str, Any] | None) -> list[tuple[str, bytes]]:
     return [(k, str(v).encode()) for k, v in (headers or {}).items()]
 
 
-def _type_of(row: OutboxRow) -> str | None:
-    """The message type a row's headers name (None when they name none)."""
-    for name, value in row.headers:
-        if name == "type":
-            return value.decode(errors="replace")
+def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None:
+    """The value of the header `name` of a record or an outbox row (None without one).
+    Every row's headers name its message type (`type`)."""
+    for key, value in headers or ():
+        if key == name:
+            return bytes(value).decode(errors="replace")
     return None
 
 
@@ -366,6 +372,12 @@ class OutboxRelay:
         self._asked_read = False  # a commit here asked for a read (rows it did not hand)
         self.lease_idle_seconds = LEASE_IDLE_SECONDS
         self._last_work = 0.0  # monotonic time rows were last published
+        # handed rows published and not marked sent yet: their ids, the moment before the
+        # first of them was published, and when they are to be marked (monotonic)
+        self.mark_interval = MARK_INTERVAL_SECONDS
+        self._unmarked: list[int] = []
+        self._unmarked_at: datetime | None = None
+        self._mark_due = 0.0
         # False after a pass that found another relay holding the lease.
         self.leader = True
         # Fault injection for tests and chaos runs: publish every record twice.
@@ -398,6 +410,7 @@ class OutboxRelay:
         published = 0
         sent: set[int] = set()
         if not self.leased or self._read_due:
+            await self._mark_unmarked()  # a read finds only rows not sent yet
             self._read_due = False
             read = await self._read_and_send(conn, sent=sent, take_lease=not self.leased)
             if read is None:  # another relay holds the lease
@@ -420,10 +433,40 @@ class OutboxRelay:
             chunk = handed[i : i + self.batch_size]
             sent_at = datetime.now(UTC)  # before the publish: see the module docstring
             published_to = await self._send(chunk)
-            self._published(chunk, published_to)  # the consumers fetch while this marks
-            await conn.execute(self._mark_sql, [r.id for r in chunk], sent_at)
+            self._published(chunk, published_to)
+            await self._mark_later([r.id for r in chunk], sent_at)
             published += len(chunk)
         return published
+
+    async def _mark_later(self, ids: list[int], sent_at: datetime) -> None:
+        """Note published rows to mark sent with what follows within `mark_interval` (one
+        statement, and one commit, for many passes); marked now once the interval is up
+        or a batch's worth is waiting. A crash before the mark sends them again, as one
+        between any publish and its mark does: the inboxes drop the repeats."""
+        if not self._unmarked:
+            self._unmarked_at = sent_at  # the earliest: before every publish of the group
+            self._mark_due = time.monotonic() + self.mark_interval
+        self._unmarked.extend(ids)
+        if len(self._unmarked) >= self.batch_size or time.monotonic() >= self._mark_due:
+            await self._mark_unmarked()
+
+    async def _mark_unmarked(self) -> None:
+        """Mark sent the published rows `_mark_later` holds (before a read, a replay, the
+        lease let go, a stop). When that fails, the rows stay unsent and are read and sent
+        again."""
+        if not self._unmarked:
+            return
+        ids, sent_at = self._unmarked, self._unmarked_at
+        self._unmarked, self._unmarked_at = [], None
+        conn = self._conn
+        if conn is None or conn.is_closed():
+            self._read_due = True
+            return
+        try:
+            await conn.execute(self._mark_sql, ids, sent_at)
+        except BaseException:
+            self._read_due = True
+            raise
 
     async def _read_and_send(
         self,
@@ -497,7 +540,7 @@ class OutboxRelay:
         for n, sent in enumerate(acknowledged):
             key = (sent.topic, sent.partition)
             done.ends[key] = max(done.ends.get(key, 0), sent.offset + 1)
-            done.types.setdefault(key, set()).add(_type_of(rows[n // copies]))
+            done.types.setdefault(key, set()).add(header(rows[n // copies].headers, "type"))
         return done
 
     # -- the lease and the connection -----------------------------------------------------
@@ -508,7 +551,13 @@ class OutboxRelay:
             return self._conn
         self._conn = None
         self.leased = False  # a lock dies with its session
-        conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(self.db.url))
+        # Marking rows sent does not wait for the WAL to reach the disk: a mark a crash of
+        # PostgreSQL loses only sends those rows again, as a crash between publish and
+        # mark does (the inboxes drop the repeats). Marking rows unsent again (`replay`)
+        # waits, as every write of the services does.
+        conn: asyncpg.Connection = await asyncpg.connect(
+            asyncpg_dsn(self.db.url), server_settings={"synchronous_commit": "off"}
+        )
         try:
             await conn.add_listener(NOTIFY_CHANNEL, self._notified)
         except BaseException:
@@ -520,11 +569,16 @@ class OutboxRelay:
 
     async def _release(self) -> None:
         if self.leased and self._conn is not None and not self._conn.is_closed():
+            await self._mark_unmarked()  # before another relay may read the outbox
             self.leased = False
             await self._conn.execute("SELECT pg_advisory_unlock($1)", self.lock_id)
         self.leased = False
 
     async def _close(self) -> None:
+        try:
+            await self._mark_unmarked()
+        except Exception as exc:  # the rows stay unsent: the next relay sends them again
+            log.info("outbox.mark_failed", relay=self.name, error=str(exc))
         conn, self._conn = self._conn, None
         self.leased = False
         if conn is None or conn.is_closed():
@@ -567,7 +621,11 @@ class OutboxRelay:
         async with self._lease() as conn:
             if conn is None:
                 return None
-            status = await conn.execute(self._replay_sql, born, float(self.replay_seconds))
+            if conn is self._conn:
+                await self._mark_unmarked()  # then nothing published is waiting for its mark
+            async with conn.transaction():  # durable before anything is sent again
+                await conn.execute("SET LOCAL synchronous_commit = on")
+                status = await conn.execute(self._replay_sql, born, float(self.replay_seconds))
         again = int(status.split()[-1]) if status.startswith("UPDATE") else 0
         if again:
             self._read_due = True
@@ -655,6 +713,7 @@ class OutboxRelay:
                 )
                 # what was handed is still in the table, unsent: the next pass reads it
                 self._handed.clear()
+                self._unmarked.clear()
                 self._read_due = True
                 self.metrics.outbox_backlog.set(await self._safe_backlog())
                 await self._sleep(delay)
@@ -674,7 +733,16 @@ class OutboxRelay:
             timeout = self.poll_seconds
             if self.leased:
                 timeout = min(timeout, self._last_work + self.lease_idle_seconds - time.monotonic())
+            if self._unmarked:
+                timeout = min(timeout, self._mark_due - time.monotonic())
             if not await self._woken(max(timeout, 0.0)):
+                if self._unmarked and time.monotonic() >= self._mark_due:
+                    try:
+                        await self._mark_unmarked()
+                    except Exception as exc:  # the rows are read and sent again
+                        log.info("outbox.mark_failed", relay=self.name, error=str(exc))
+                        return
+                    continue
                 if self.leased and time.monotonic() - self._last_work >= self.lease_idle_seconds:
                     try:
                         await self._release()

@@ -256,6 +256,40 @@ async def test_a_message_the_handler_does_not_want_takes_no_transaction_and_no_c
     assert await balances(url) == {"erin": (1, 5)}
 
 
+async def test_a_record_another_group_handles_is_passed_over_by_its_type_header(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    producer: Any,
+) -> None:
+    """A record whose `type` header names a message of the topic that another consumer
+    group handles is passed over without decoding its value: counted as ignored, never
+    dead-lettered, even when the value is not an envelope at all (it is that group's to
+    judge); the records around it are handled as usual, alone and in a batch."""
+    from commerce.platform.kafka import ensure_topics
+
+    # a topic carrying a type registered to it (`Credited`) that the ledger does not handle
+    topic = ledger.Credited.TOPIC
+    await ensure_topics(infra, [topic, topic + ".dlq"], partitions=1)
+    url = await ledger_db(new_database)
+    other = [("type", b"Credited")]
+    await producer.send(topic, b"not an envelope", key=b"ida", headers=other)
+    await producer.send(topic, Envelope.wrap(ledger.Credit(account="ida", amount=3)).to_bytes())
+    await producer.flush()
+    async with running_ledger(infra, url, topic, "ledger-passes-over") as runtime:
+        assert await eventually(lambda: balances(url), lambda b: "ida" in b) == {"ida": (1, 3)}
+        await producer.send_and_wait(topic, b"{", key=b"ida", headers=other)  # alone
+
+        async def passed_over() -> float:
+            sample = runtime.metrics.registry.get_sample_value(
+                "agentshop_messages_consumed_total",
+                {"topic": topic, "type": "Credited", "outcome": "ignored"},
+            )
+            return sample or 0.0
+
+        assert await eventually(passed_over, lambda n: n >= 2) == 2
+        assert await list_dead_letters(runtime.service, runtime.db) == []
+
+
 async def committed(settings: Settings, group: str, topic: str) -> int:
     """The offset `group` committed for partition 0 of `topic` (0 when none)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition

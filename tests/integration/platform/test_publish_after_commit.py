@@ -4,11 +4,12 @@ real broker and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 
 from commerce.contracts import Envelope
@@ -185,3 +186,59 @@ async def test_a_transaction_without_a_relay_here_notifies_once(
     finally:
         await db.dispose()
     assert sum("NOTIFY" in s for s in sent) == 1
+
+
+async def test_a_mark_does_not_wait_for_the_disk_and_a_replay_does(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+) -> None:
+    """The relay marks rows sent on a connection whose commits do not wait for the WAL
+    flush (a mark lost to a crash of PostgreSQL sends rows again, which the inboxes drop);
+    a replay, which marks rows unsent again, waits for it and sends them again."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    async with running_ledger(infra, url, topic) as runtime:
+        await leading(runtime, url, topic)
+        conn = runtime.relay._conn
+        assert conn is not None
+        assert await conn.fetchval("SHOW synchronous_commit") == "off"
+        again = await runtime.relay.replay(datetime.now(UTC) + timedelta(seconds=1))
+        assert again == 1  # the first credit's row, sent once already
+        assert await conn.fetchval("SHOW synchronous_commit") == "off"  # SET LOCAL: ended
+        produced = await eventually(
+            lambda: read_topic(infra, topic), lambda records: len(records) == 2
+        )
+        assert len({r.value for r in produced}) == 1  # the same record, sent again
+        assert await count(url, "entries") == 1  # and dropped by the inbox
+
+
+async def test_rows_of_several_commits_are_marked_sent_together(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+) -> None:
+    """Each commit's rows are published at once, in a pass of their own, and marked sent
+    together once the mark interval is up, or when the relay stops."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    async with running_ledger(infra, url, topic) as runtime:
+        await leading(runtime, url, topic)
+        assert await eventually(runtime.relay.backlog, lambda n: n == 0) == 0  # within 1 s
+        runtime.relay.mark_interval = 3600
+        for amount in (1, 2, 3):
+            async with runtime.db.transaction() as session:
+                credit = ledger.Credit(account="jo", amount=amount)
+                await runtime.outbox.add(session, credit, topic=topic)
+            await eventually(lambda: balances(url), lambda b, n=amount: b.get("jo", (0, 0))[0] == n)
+        assert await runtime.relay.backlog() == 3  # published and handled, not marked yet
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            outbox = PlatformTables.of(ledger.metadata).outbox
+            unsent = await session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+            )
+        assert unsent == 0  # marked as the relay stopped
+    finally:
+        await db.dispose()
