@@ -118,15 +118,15 @@ async def idempotent(
     until = func.now() + timedelta(seconds=lease_seconds)
     mine = and_(t.c.user_id == user_id, t.c.key == key)
     expiry = func.coalesce(t.c.lease_until, t.c.created_at + timedelta(seconds=lease_seconds))
-    async with runtime.db.transaction() as session:
+    async with runtime.db.reads() as session:  # the usual case: one statement, its own commit
         claimed = await execute(
             session, _CLAIM, user_id, key, route, digest, float(lease_seconds), lease.holder
         )
-        # In flight with a lease that ran out (its holder crashed): this request takes it over.
-        taken_over = (
-            None
-            if claimed
-            else await session.scalar(
+    earlier = None
+    if not claimed:
+        async with runtime.db.transaction() as session:
+            # In flight with a lease that ran out (its holder crashed): this request takes it over.
+            taken_over = await session.scalar(
                 update(t)
                 .where(
                     mine,
@@ -138,20 +138,19 @@ async def idempotent(
                 .values(lease_until=until, holder=lease.holder)
                 .returning(t.c.key)
             )
-        )
-        earlier = (
-            None
-            if claimed or taken_over
-            else (
-                await session.execute(
-                    select(
-                        t, func.extract("epoch", expiry - func.now()).label("lease_remaining")
-                    ).where(mine)
+            if not taken_over:
+                earlier = (
+                    (
+                        await session.execute(
+                            select(
+                                t,
+                                func.extract("epoch", expiry - func.now()).label("lease_remaining"),
+                            ).where(mine)
+                        )
+                    )
+                    .mappings()
+                    .one()
                 )
-            )
-            .mappings()
-            .one()
-        )
     if earlier is not None:
         if not _same(earlier, digest, route):
             raise ApiError(

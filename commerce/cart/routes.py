@@ -66,11 +66,8 @@ class CartPublic(BaseModel):
     currency: str
 
 
-async def _read(session: AsyncSession, cart: dict[str, Any]) -> CartPublic:
-    lines = [
-        LinePublic(**r, line_total_cents=r["quantity"] * r["unit_price_cents"])
-        for r in await store.lines(session, cart["cart_id"])
-    ]
+def _public(cart: dict[str, Any], rows: list[dict[str, Any]]) -> CartPublic:
+    lines = [LinePublic(**r, line_total_cents=r["quantity"] * r["unit_price_cents"]) for r in rows]
     return CartPublic(
         cart_id=cart["cart_id"], user_id=cart["user_id"], version=cart["version"], lines=lines,
         item_count=sum(line.quantity for line in lines),
@@ -85,14 +82,14 @@ def _check_version(cart: dict[str, Any], if_match: str | None) -> None:
         raise HTTPException(412, detail=conflict)
 
 
-async def _respond(
-    session: AsyncSession, cart: dict[str, Any], response: Response, *, changed: bool = True
-) -> CartPublic:
-    """The cart as it stands in `session`. A change bumped the version of the row this
-    transaction holds locked exactly once, so the new version is known without reading."""
-    if changed:
-        cart = {**cart, "version": cart["version"] + 1}
-    public = await _read(session, cart)
+async def _respond(session: AsyncSession, cart: dict[str, Any], response: Response) -> CartPublic:
+    """The cart as a change left it in `session`. The change bumped the version of the row
+    this transaction holds locked exactly once, so the new version is known without reading."""
+    cart = {**cart, "version": cart["version"] + 1}
+    return _tagged(_public(cart, await store.lines(session, cart["cart_id"])), response)
+
+
+def _tagged(public: CartPublic, response: Response) -> CartPublic:
     response.headers["ETag"] = f'"{public.version}"'
     return public
 
@@ -100,8 +97,8 @@ async def _respond(
 @router.get("/carts/{user_id}", operation_id="carts-get", response_model=CartPublic)
 async def get_cart(runtime: RuntimeDep, user_id: UserId, response: Response) -> CartPublic:
     async with runtime.db.reads() as session:  # a first use's cart row commits on its own
-        cart = await cart_for(session, user_id)
-        return await _respond(session, cart, response, changed=False)
+        cart, lines = await store.cart_with_lines(session, user_id)
+    return _tagged(_public(cart, lines), response)
 
 
 @router.post("/carts/{user_id}/lines", operation_id="carts-add-line", response_model=CartPublic)

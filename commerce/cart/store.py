@@ -21,6 +21,13 @@ _BUMP = f"UPDATE {carts.name} SET version = version + 1, updated_at = now() WHER
 _LINES = (
     f"SELECT {columns(cart_lines)} FROM {cart_lines.name} WHERE cart_id = $1 ORDER BY added_at, sku"
 )
+_LINE_FIELDS = [c.name for c in cart_lines.c if c.name != "cart_id"]
+_CART_WITH_LINES = (
+    "SELECT c.cart_id, c.user_id, c.version, c.updated_at, "
+    + ", ".join(f"l.{name}" for name in _LINE_FIELDS)
+    + f" FROM {carts.name} c LEFT JOIN {cart_lines.name} l ON l.cart_id = c.cart_id"
+    " WHERE c.user_id = $1 ORDER BY l.added_at, l.sku"
+)
 _REMOVE_ALL = f"DELETE FROM {cart_lines.name} WHERE cart_id = $1"
 _REMOVE = f"{_REMOVE_ALL} AND sku = ANY($2::text[])"
 _CLEARED = f"INSERT INTO {cleared_checkouts.name} (checkout_id) VALUES ($1) ON CONFLICT DO NOTHING"
@@ -49,6 +56,23 @@ async def cart_for(session: AsyncSession, user_id: str, *, lock: bool = False) -
         await execute(session, _NEW_CART, uuid.uuid4(), user_id)
         rows = await fetch(session, query, user_id)
     return as_dict(rows[0])
+
+
+async def cart_with_lines(
+    session: AsyncSession, user_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The user's cart (created on first use) and its lines in the order they were added,
+    read by one statement: one snapshot, one round trip."""
+    rows = [as_dict(r) for r in await fetch(session, _CART_WITH_LINES, user_id)]
+    if not rows:
+        return await cart_for(session, user_id), []
+    cart = {name: rows[0][name] for name in ("cart_id", "user_id", "version", "updated_at")}
+    lines = [
+        {"cart_id": cart["cart_id"], **{name: r[name] for name in _LINE_FIELDS}}
+        for r in rows
+        if r["sku"] is not None
+    ]
+    return cart, lines
 
 
 async def bump(session: AsyncSession, cart_id: uuid.UUID) -> None:

@@ -244,11 +244,12 @@ class Database:
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads only, without a transaction: every statement sees what was
+        """A session without a transaction, for reads: every statement sees what was
         committed when it began (as each statement of a READ COMMITTED transaction does),
-        nothing is locked and nothing to roll back. For one or a few SELECTs on a hot path;
-        not for writes that must commit together, `FOR UPDATE`, or transaction-local
-        settings (`set_config(..., true)`), which need `transaction()` or `sessions()`."""
+        nothing is locked and nothing to roll back. For one or a few SELECTs on a hot path,
+        or a single statement that writes and commits on its own; not for writes that must
+        commit together, `FOR UPDATE`, or transaction-local settings
+        (`set_config(..., true)`), which need `transaction()` or `sessions()`."""
         async with self._driven() as (session, _):
             yield session
 
