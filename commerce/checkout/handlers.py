@@ -130,12 +130,10 @@ async def initiate(message: InitiateCheckoutCommand, ctx: MessageContext) -> Non
         await store.record(session, received)
         return
     pricing_saga = Saga(command=message, totals=message.quote, state=State.PRICING)
-    await store.save(
-        session, pricing_saga, decision, reset_attempts=True, settings=ctx.runtime.settings.checkout
-    )
-    await store.send(
-        session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id, received
-    )
+    await store.advance(
+        session, ctx.outbox, pricing_saga, decision, ctx.envelope.message_id, received,
+        reset_attempts=True, settings=ctx.runtime.settings.checkout,
+    )  # fmt: skip
     log.info("checkout.started", state=decision.saga.state.value)
 
 
@@ -157,13 +155,10 @@ async def on_event(message: Message, ctx: MessageContext) -> None:
     if decision.saga == saga and not decision.send:
         await store.record(session, received)
         return
-    await store.save(
-        session, saga, decision, reset_attempts=decision.saga.state != saga.state,
-        settings=ctx.runtime.settings.checkout,
+    await store.advance(
+        session, ctx.outbox, saga, decision, ctx.envelope.message_id, received,
+        reset_attempts=decision.saga.state != saga.state, settings=ctx.runtime.settings.checkout,
     )  # fmt: skip
-    await store.send(
-        session, ctx.outbox, decision.saga, decision.send, ctx.envelope.message_id, received
-    )
     if decision.saga.state != saga.state:
         log.info("checkout.step", state=decision.saga.state.value, code=decision.saga.code)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,24 +51,41 @@ def event(
     }  # fmt: skip
 
 
-_RECORD = (
-    f"INSERT INTO {saga_events.name} (checkout_id, direction, type, message_id, state, payload)"
-    " SELECT c, d, t, m, s, p FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[],"
-    " $5::text[], $6::jsonb[]) WITH ORDINALITY AS e(c, d, t, m, s, p, n) ORDER BY n"
-)
+def _record_sql(first: int) -> str:
+    """Append events to the timeline in their order: six arrays from parameter `first` on
+    (one text for any number of events, so prepared once per connection)."""
+    c, d, t, m, s, p = (f"${first + i}" for i in range(6))
+    return (
+        f"INSERT INTO {saga_events.name} (checkout_id, direction, type, message_id, state, payload)"
+        f" SELECT c, d, t, m, s, p FROM unnest({c}::uuid[], {d}::text[], {t}::text[], {m}::uuid[],"
+        f" {s}::text[], {p}::jsonb[]) WITH ORDINALITY AS e(c, d, t, m, s, p, n) ORDER BY n"
+    )
+
+
+def _record_args(events: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    return [
+        *([e[k] for e in events] for k in ("checkout_id", "direction", "type", "message_id")),
+        [str(e["state"]) for e in events],
+        [json.dumps(e["payload"]) for e in events],
+    ]
+
+
+_RECORD = _record_sql(1)
 
 
 async def record(session: AsyncSession, *events: dict[str, Any]) -> None:
-    """Append to the saga's timeline, in this order, in one statement (one text for any
-    number of events, so prepared once per connection)."""
+    """Append to the saga's timeline, in this order, in one statement."""
     if events:
-        await execute(
-            session,
-            _RECORD,
-            *([e[k] for e in events] for k in ("checkout_id", "direction", "type", "message_id")),
-            [str(e["state"]) for e in events],
-            [json.dumps(e["payload"]) for e in events],
-        )
+        await execute(session, _RECORD, *_record_args(events))
+
+
+def _sent(
+    saga: Saga, messages: Sequence[Message], envelopes: Sequence[Any]
+) -> list[dict[str, Any]]:
+    return [
+        event(saga.checkout_id, "out", m, saga.state, e.message_id)
+        for m, e in zip(messages, envelopes, strict=True)
+    ]
 
 
 async def send(
@@ -82,14 +100,31 @@ async def send(
     envelopes = await outbox.add_all(
         session, messages, correlation_id=str(saga.checkout_id), causation_id=cause
     )
-    await record(
-        session,
-        *recorded_first,
-        *(
-            event(saga.checkout_id, "out", m, saga.state, e.message_id)
-            for m, e in zip(messages, envelopes, strict=True)
-        ),
+    await record(session, *recorded_first, *_sent(saga, messages, envelopes))
+
+
+async def advance(
+    session: AsyncSession,
+    outbox: Outbox,
+    before: Saga,
+    decision: Decision,
+    cause: uuid.UUID,
+    received: dict[str, Any],
+    *,
+    reset_attempts: bool,
+    settings: CheckoutSettings,
+) -> None:
+    """What a message decided: queue the messages to send, save the saga and record in
+    its timeline the message received and those sent. Two statements: the outbox's insert,
+    and the saga's update with the timeline's insert."""
+    after = decision.saga
+    envelopes = await outbox.add_all(
+        session, decision.send, correlation_id=str(after.checkout_id), causation_id=cause
     )
+    await save(
+        session, before, decision, reset_attempts=reset_attempts, settings=settings,
+        recorded=[received, *_sent(after, decision.send, envelopes)],
+    )  # fmt: skip
 
 
 async def save(
@@ -99,16 +134,22 @@ async def save(
     *,
     reset_attempts: bool,
     settings: CheckoutSettings,
+    recorded: Sequence[dict[str, Any]] = (),
 ) -> None:
+    """Write the decided saga; with `recorded`, append those events to its timeline in
+    the same statement."""
     after = decision.saga
     restart = reset_attempts or after.state != before.state
-    await execute(
-        session,
-        _SAVE_RESTARTED if restart else _SAVE,
+    args = [
         after.checkout_id, after.state.value, after.payment_id, after.order_id, after.code,
         after.reason, sorted(after.pending), after.totals.model_dump_json(),
         *((deadline_of(after.state, settings),) if restart else ()),
-    )  # fmt: skip
+    ]  # fmt: skip
+    if recorded:
+        sql = _SAVE_RESTARTED_AND_RECORD if restart else _SAVE_AND_RECORD
+        await execute(session, sql, *args, *_record_args(recorded))
+    else:
+        await execute(session, _SAVE_RESTARTED if restart else _SAVE, *args)
 
 
 _SAVE = (
@@ -117,6 +158,9 @@ _SAVE = (
 )
 # A new step (or its re-sends reset): its attempts count from 0 and its deadline is new.
 _SAVE_RESTARTED = _SAVE.replace(" WHERE", ", attempts = 0, deadline_at = $9 WHERE")
+# the saga's update and its timeline's insert in one statement (an UPDATE in WITH runs once)
+_SAVE_AND_RECORD = f"WITH saved AS ({_SAVE}) {_record_sql(9)}"
+_SAVE_RESTARTED_AND_RECORD = f"WITH saved AS ({_SAVE_RESTARTED}) {_record_sql(10)}"
 
 
 async def postpone(
