@@ -621,7 +621,8 @@ class OutboxRelay:
         async with self._lease() as conn:
             if conn is None:
                 return None
-            if conn is self._conn:
+            own = conn is self._conn  # the relay's connection, in run()
+            if own:
                 await self._mark_unmarked()  # then nothing published is waiting for its mark
             async with conn.transaction():  # durable before anything is sent again
                 await conn.execute("SET LOCAL synchronous_commit = on")
@@ -728,29 +729,39 @@ class OutboxRelay:
 
     async def _wait_for_work(self) -> None:
         """Until a commit hands rows, a NOTIFY or the broker watch wakes the relay, or the
-        poll comes (a read, the fallback); the lease goes after `lease_idle_seconds` idle."""
+        poll comes (a read, the fallback); meanwhile published rows are marked sent when
+        their interval is up, and the lease goes after `lease_idle_seconds` idle. What the
+        relay does when a wait times out follows the deadline it waited for (a timer may
+        fire a little early: the poll's read must not stand in for a mark or a release)."""
+        poll_at = time.monotonic() + self.poll_seconds
         while not self._stopping.is_set():
-            timeout = self.poll_seconds
-            if self.leased:
-                timeout = min(timeout, self._last_work + self.lease_idle_seconds - time.monotonic())
-            if self._unmarked:
-                timeout = min(timeout, self._mark_due - time.monotonic())
-            if not await self._woken(max(timeout, 0.0)):
-                if self._unmarked and time.monotonic() >= self._mark_due:
-                    try:
-                        await self._mark_unmarked()
-                    except Exception as exc:  # the rows are read and sent again
-                        log.info("outbox.mark_failed", relay=self.name, error=str(exc))
-                        return
-                    continue
-                if self.leased and time.monotonic() - self._last_work >= self.lease_idle_seconds:
-                    try:
-                        await self._release()
-                    except Exception as exc:  # the connection is gone, and the lock with it
-                        log.info("outbox.release_failed", relay=self.name, error=str(exc))
-                    continue
-                self._read_due = True  # the poll
-            return
+            deadline, then = poll_at, self._poll
+            if self._unmarked and self._mark_due < deadline:
+                deadline, then = self._mark_due, self._mark_when_due
+            lease_ends = self._last_work + self.lease_idle_seconds
+            if self.leased and lease_ends < deadline:
+                deadline, then = lease_ends, self._let_lease_go
+            if await self._woken(max(deadline - time.monotonic(), 0.0)) or await then():
+                return
+
+    async def _poll(self) -> bool:
+        self._read_due = True
+        return True  # a pass reads the outbox
+
+    async def _mark_when_due(self) -> bool:
+        try:
+            await self._mark_unmarked()
+        except Exception as exc:  # the rows are read and sent again
+            log.info("outbox.mark_failed", relay=self.name, error=str(exc))
+            return True
+        return False  # wait on
+
+    async def _let_lease_go(self) -> bool:
+        try:
+            await self._release()
+        except Exception as exc:  # the connection is gone, and the lock with it
+            log.info("outbox.release_failed", relay=self.name, error=str(exc))
+        return False
 
     async def _woken(self, seconds: float) -> bool:
         wake = asyncio.ensure_future(self._wake.wait())

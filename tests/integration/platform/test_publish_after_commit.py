@@ -3,6 +3,7 @@ real broker and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -242,3 +243,34 @@ async def test_rows_of_several_commits_are_marked_sent_together(
         assert unsent == 0  # marked as the relay stopped
     finally:
         await db.dispose()
+
+
+async def test_a_mark_coming_due_does_not_make_the_relay_read(
+    infra: Settings,
+    new_database: Callable[[str], Awaitable[str]],
+    new_topic: Callable[..., Awaitable[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wait for the next mark ends in the mark, never in a read of the outbox, also when
+    its timer fires a little early (uvloop's timers count whole milliseconds): twenty
+    commits, each published and marked while the relay waits, and not one read."""
+    url = await ledger_db(new_database)
+    topic = await new_topic(partitions=1)
+    async with running_ledger(infra, url, topic, outbox_poll_seconds=3600) as runtime:
+        await leading(runtime, url, topic)
+        runtime.relay.mark_interval = 0.05
+        woken = runtime.relay._woken
+
+        async def early(seconds: float) -> bool:
+            return await woken(max(seconds - 0.002, 0.0))
+
+        monkeypatch.setattr(runtime.relay, "_woken", early)
+        before = reads(runtime)
+        for amount in range(1, 21):
+            async with runtime.db.transaction() as session:
+                credit = ledger.Credit(account="kim", amount=amount)
+                await runtime.outbox.add(session, credit, topic=topic)
+            await asyncio.sleep(0.08)  # the mark comes due while the relay waits
+        assert await eventually(runtime.relay.backlog, lambda n: n == 0) == 0
+        assert await eventually(lambda: balances(url), lambda b: b.get("kim", (0, 0))[0] == 20)
+        assert reads(runtime) == before
