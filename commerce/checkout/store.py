@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.checkout.domain import FINISHED, Decision, Saga, State
 from commerce.checkout.tables import saga_events, sagas
-from commerce.contracts.base import Message
+from commerce.contracts.base import Envelope, Message
 from commerce.contracts.checkout import InitiateCheckoutCommand
 from commerce.contracts.values import Totals
 from commerce.platform.db import execute
@@ -80,8 +80,9 @@ async def record(session: AsyncSession, *events: dict[str, Any]) -> None:
 
 
 def _sent(
-    saga: Saga, messages: Sequence[Message], envelopes: Sequence[Any]
+    saga: Saga, messages: Sequence[Message], envelopes: Sequence[Envelope]
 ) -> list[dict[str, Any]]:
+    """The timeline's events for `messages`, queued as `envelopes`."""
     return [
         event(saga.checkout_id, "out", m, saga.state, e.message_id)
         for m, e in zip(messages, envelopes, strict=True)

@@ -569,9 +569,11 @@ class OutboxRelay:
 
     async def _release(self) -> None:
         if self.leased and self._conn is not None and not self._conn.is_closed():
-            await self._mark_unmarked()  # before another relay may read the outbox
             self.leased = False
-            await self._conn.execute("SELECT pg_advisory_unlock($1)", self.lock_id)
+            try:
+                await self._mark_unmarked()  # before another relay may read the outbox
+            finally:
+                await self._conn.execute("SELECT pg_advisory_unlock($1)", self.lock_id)
         self.leased = False
 
     async def _close(self) -> None:

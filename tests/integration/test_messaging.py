@@ -55,6 +55,20 @@ async def running_ledger(
         await producer.stop()
 
 
+def ignored(runtime: ServiceRuntime, topic: str, type_name: str) -> Callable[[], Awaitable[float]]:
+    """A probe for `eventually`: the records of `type_name` in `topic` the runtime's consumer
+    passed over."""
+
+    async def probe() -> float:
+        sample = runtime.metrics.registry.get_sample_value(
+            "agentshop_messages_consumed_total",
+            {"topic": topic, "type": type_name, "outcome": "ignored"},
+        )
+        return sample or 0.0
+
+    return probe
+
+
 async def balances(url: str) -> dict[str, tuple[int, int]]:
     db = Database(url)
     try:
@@ -244,14 +258,7 @@ async def test_a_message_the_handler_does_not_want_takes_no_transaction_and_no_c
         # one more, alone: handled (passed over) on its own
         await producer.send_and_wait(topic, nothing[2].to_bytes(), key=b"erin")
 
-        async def passed_over() -> float:
-            sample = runtime.metrics.registry.get_sample_value(
-                "agentshop_messages_consumed_total",
-                {"topic": topic, "type": "Credit", "outcome": "ignored"},
-            )
-            return sample or 0.0
-
-        assert await eventually(passed_over, lambda n: n >= 3) == 3
+        assert await eventually(ignored(runtime, topic, "Credit"), lambda n: n >= 3) == 3
     assert await count(url, "inbox") == 1
     assert await balances(url) == {"erin": (1, 5)}
 
@@ -279,14 +286,7 @@ async def test_a_record_another_group_handles_is_passed_over_by_its_type_header(
         assert await eventually(lambda: balances(url), lambda b: "ida" in b) == {"ida": (1, 3)}
         await producer.send_and_wait(topic, b"{", key=b"ida", headers=other)  # alone
 
-        async def passed_over() -> float:
-            sample = runtime.metrics.registry.get_sample_value(
-                "agentshop_messages_consumed_total",
-                {"topic": topic, "type": "Credited", "outcome": "ignored"},
-            )
-            return sample or 0.0
-
-        assert await eventually(passed_over, lambda n: n >= 2) == 2
+        assert await eventually(ignored(runtime, topic, "Credited"), lambda n: n >= 2) == 2
         assert await list_dead_letters(runtime.service, runtime.db) == []
 
 

@@ -214,6 +214,11 @@ async def test_a_mark_does_not_wait_for_the_disk_and_a_replay_does(
         assert await count(url, "entries") == 1  # and dropped by the inbox
 
 
+def credited(account: str, entries: int) -> Callable[[dict[str, tuple[int, int]]], bool]:
+    """For `eventually`: `account` has this many entries."""
+    return lambda found: found.get(account, (0, 0))[0] == entries
+
+
 async def test_rows_of_several_commits_are_marked_sent_together(
     infra: Settings,
     new_database: Callable[[str], Awaitable[str]],
@@ -231,7 +236,7 @@ async def test_rows_of_several_commits_are_marked_sent_together(
             async with runtime.db.transaction() as session:
                 credit = ledger.Credit(account="jo", amount=amount)
                 await runtime.outbox.add(session, credit, topic=topic)
-            await eventually(lambda: balances(url), lambda b, n=amount: b.get("jo", (0, 0))[0] == n)
+            await eventually(lambda: balances(url), credited("jo", amount))  # before the next
         assert await runtime.relay.backlog() == 3  # published and handled, not marked yet
     db = Database(url)
     try:
