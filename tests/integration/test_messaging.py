@@ -516,9 +516,12 @@ async def test_consumer_killed_mid_stream_loses_and_duplicates_nothing(
     await producer.flush()
 
     env = {**child_env, "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers or ""}
+    # batches of 50 records (30 commits for the stream): the kill lands between two of them,
+    # however fast the worker goes
     worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.ledger.worker", url, topic, "ledger-kill", env=env
-    )
+        sys.executable, "-m", "tests.integration.ledger.worker", url, topic, "ledger-kill", "50",
+        env=env,
+    )  # fmt: skip
     try:
         processed = await eventually(
             lambda: count(url, "entries"), lambda n: n >= 200, within=60, every=0.01
