@@ -34,7 +34,8 @@ def up(
         int | None,
         typer.Option(
             min=1,
-            help="Processes to run the services over (default 1: all in one, the fastest on 2 cores; ADR 31)",
+            help="Processes to run the services over (default: one per core, up to one per "
+            "cluster of services that call each other; ADR 31, ADR 47)",
         ),
     ] = None,
     groups: Annotated[
@@ -76,7 +77,7 @@ def up(
         placed = (
             placement.parse_groups(groups, chosen)
             if groups
-            else placement.place(chosen, processes or 1)
+            else placement.place(chosen, processes or placement.default_processes(chosen))
         )
     except ValueError as exc:
         fail(str(exc))

@@ -21,8 +21,10 @@ users in the BFF's database. With `--url` the load-test users (`agentshop load` 
 them) must exist already.
 
 With its own stack it also prints the CPU each component spent per completed checkout
-(CPU-ms: the services' processes, the broker, PostgreSQL; the client itself is left
-out), read from the processes' CPU times before and after each level. `--processes N`,
+(CPU-ms: the services' processes, the broker, PostgreSQL; their sum is the stack's, and
+"machine busy" its share of all cores), read from the processes' CPU times before and
+after each level, and the client's own (this process's) beside it: on one machine the
+client takes from the cores the stack could use. `--processes N`,
 `--groups 'a,b;c,d'` and `--replicas N` are passed to `agentshop up` (docs/adr/0031).
 
 `--rate R` instead starts R checkouts per second at an even pace for `--seconds` (an
@@ -268,6 +270,8 @@ def stack_cpu() -> dict[int, tuple[str, float]]:
 
     me = psutil.Process()
     seen: dict[int, tuple[str, float]] = {}
+    own = me.cpu_times()
+    seen[me.pid] = ("client", own.user + own.system)
     for process in me.children(recursive=True):
         try:
             times = process.cpu_times()
@@ -307,16 +311,18 @@ def report(levels: list[Level]) -> None:
     if any(lv.cpu for lv in levels):
         parts = ["services", "broker", "postgresql"]
         print("\nCPU-ms per completed checkout, per component (the stack's processes):")
-        print("| users | " + " | ".join(parts) + " | total | machine busy |")
-        print("|---:|" + "---:|" * (len(parts) + 2))
+        print("| users | " + " | ".join(parts) + " | total | machine busy | client |")
+        print("|---:|" + "---:|" * (len(parts) + 3))
         for lv in levels:
             done = max(len(lv.checkouts), 1)
             per = [lv.cpu.get(p, 0.0) * 1000 / done for p in parts]
-            busy = sum(lv.cpu.values()) / lv.elapsed / (os.cpu_count() or 1) * 100
+            stack = sum(v for p, v in lv.cpu.items() if p != "client")
+            busy = stack / lv.elapsed / (os.cpu_count() or 1) * 100
+            client = lv.cpu.get("client", 0.0) * 1000 / done
             print(
                 f"| {_who(lv)} | "
                 + " | ".join(f"{v:.0f}" for v in per)
-                + f" | {sum(per):.0f} | {busy:.0f} % (stack) |"
+                + f" | {sum(per):.0f} | {busy:.0f} % (stack) | {client:.0f} |"
             )
 
 

@@ -9,6 +9,7 @@ processes) or split (more) to make the number asked for.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 CLUSTERS: tuple[tuple[str, ...], ...] = (
@@ -51,6 +52,28 @@ def called_by(consumers: Sequence[str], names: Sequence[str]) -> list[str]:
     return [name for name in dict.fromkeys(names) if name in wanted and name not in consumers]
 
 
+def _clusters(names: Sequence[str]) -> list[list[str]]:
+    """`names` (once each, in their order) in their clusters; a service of no cluster alone."""
+    clustered = {name for cluster in CLUSTERS for name in cluster}
+    groups = [[n for n in names if n in cluster] for cluster in CLUSTERS]
+    return [g for g in groups if g] + [[n] for n in names if n not in clustered]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def default_processes(names: Sequence[str], cores: int | None = None) -> int:
+    """How many processes `agentshop up` runs `names` over unless told (docs/adr/0047): one
+    per usable core, but no more than the clusters `names` fall in, since splitting a
+    cluster puts calls of the hot paths on loopback HTTP, which costs more CPU than the
+    extra core gives back."""
+    return max(1, min(cores or usable_cores(), len(_clusters(list(dict.fromkeys(names))))))
+
+
 def place(names: Sequence[str], processes: int) -> list[list[str]]:
     """Split `names` into at most `processes` non-empty groups, each kept in `names`' order.
 
@@ -61,9 +84,7 @@ def place(names: Sequence[str], processes: int) -> list[list[str]]:
     if processes < 1:
         raise ValueError("processes must be at least 1")
     chosen = list(dict.fromkeys(names))
-    clustered = {name for cluster in CLUSTERS for name in cluster}
-    groups = [[n for n in chosen if n in cluster] for cluster in CLUSTERS]
-    groups = [g for g in groups if g] + [[n] for n in chosen if n not in clustered]
+    groups = _clusters(chosen)
     while len(groups) > processes:
         groups.sort(key=len)
         smallest, next_smallest = groups[0], groups[1]

@@ -46,7 +46,7 @@ def test_two_replicas_complete_checkouts_and_compensate_a_declined_card(tmp_path
     log_path = tmp_path / "up.log"
     # INFO: the orchestrator logs each checkout it starts, in the process that handled it
     proc = start_up(
-        ["--no-ui", "--replicas", "2"],
+        ["--no-ui", "--processes", "1", "--replicas", "2"],
         log_path,
         AGENTSHOP_DATA_DIR=str(data),
         AGENTSHOP_PORT_OFFSET=str(offset),

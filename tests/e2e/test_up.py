@@ -11,6 +11,7 @@ import httpx
 import psutil
 import pytest
 
+from commerce.platform.placement import default_processes
 from commerce.services import SERVICES, UI_PORT
 from tests.e2e.helpers import start_up
 
@@ -23,7 +24,7 @@ PORT_OFFSET = 12000
 
 def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     proc = start_up(
-        ["--processes", "2"],
+        [],  # the default placement: one process per core, up to one per cluster
         tmp_path / "up.log",
         AGENTSHOP_DATA_DIR=str(tmp_path / "data"),
         AGENTSHOP_PORT_OFFSET=str(PORT_OFFSET),
@@ -60,9 +61,10 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(tmp_path: Path) -> 
         names = {c.name() for c in children}
         assert "postgres" in names and any(n.startswith("tansu") for n in names), names
         assert any("ui.serve" in " ".join(c.cmdline()) for c in children), names
-        # the services over two processes: the second group runs as a child (docs/adr/0031)
+        # the services over a process per core (up to one per cluster): every group after
+        # the first runs as a child (docs/adr/0031, docs/adr/0047)
         groups = [c for c in children if "agentshop.group" in " ".join(c.cmdline())]
-        assert len(groups) == 1, names
+        assert len(groups) == default_processes(list(SERVICES)) - 1, names
 
         # The embedded broker dies: `up` restarts it and the services become ready again.
         broker = next(c for c in children if c.name().startswith("tansu"))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from commerce.platform.placement import CLUSTERS, called_by, parse_groups, place, replicated
+from commerce.platform.placement import (
+    CLUSTERS,
+    called_by,
+    default_processes,
+    parse_groups,
+    place,
+    replicated,
+)
 from commerce.services import SERVICES
 
 ALL = list(SERVICES)
@@ -44,6 +51,18 @@ def test_three_processes_are_the_clusters() -> None:
 def test_a_subset_is_placed_alone() -> None:
     assert place(["cart", "order"], 2) == [["cart"], ["order"]]
     assert place(["cart", "order"], 5) == [["cart"], ["order"]]
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 2), (3, 3), (4, 3), (64, 3)])
+def test_by_default_one_process_per_core_up_to_one_per_cluster(cores: int, expected: int) -> None:
+    assert default_processes(ALL, cores) == expected
+    assert len(place(ALL, default_processes(ALL, cores))) == expected
+
+
+def test_by_default_a_subset_gets_no_more_processes_than_its_clusters() -> None:
+    assert default_processes(["gateway-bff", "cart", "catalog"], cores=8) == 1
+    assert default_processes(["cart", "order", "order"], cores=8) == 2
+    assert default_processes(["cart", "order"], cores=1) == 1
 
 
 def test_zero_processes_is_refused() -> None:
