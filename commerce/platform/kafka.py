@@ -87,8 +87,40 @@ def make_consumer(
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 4, 100),
+        consumer_timeout_ms=settings.kafka_consumer_timeout_ms,
         **extra,
     )
+
+
+class _NodesInFlight(set[Any]):
+    """aiokafka's fetcher keeps the brokers it has a request running to in a set; a node
+    in it gets no new fetch. The mark is cleared by the request task's done-callback. When
+    the fetch routine is woken by something else in the loop turn in which that task
+    finished (a consumed partition, a resumed one), `asyncio.wait` reports the task done
+    before its callback has run: the routine drops the task, still sees the node marked,
+    skips every partition on it and sleeps for `consumer_timeout_ms` with nothing that
+    wakes it (docs/adr/0047). This set wakes the routine when a mark is cleared."""
+
+    def __init__(self, fetcher: Any, nodes: set[Any]) -> None:
+        super().__init__(nodes)
+        self._fetcher = fetcher
+
+    def discard(self, node: Any) -> None:
+        super().discard(node)
+        waiting = getattr(self._fetcher, "_wait_consume_future", None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+
+
+def wake_fetcher_when_nodes_free(consumer: AIOKafkaConsumer) -> None:
+    """After `consumer.start()`: a cleared in-flight mark wakes its fetch routine (see
+    `_NodesInFlight`). Without the fetcher aiokafka 0.14 has, nothing is changed."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    nodes = getattr(fetcher, "_in_flight", None)
+    if type(nodes) is set:
+        fetcher._in_flight = _NodesInFlight(fetcher, nodes)  # type: ignore[union-attr]
+    elif not isinstance(nodes, _NodesInFlight):
+        log.warning("kafka.fetcher_not_patched", reason="aiokafka's fetcher changed")
 
 
 async def ensure_topics(

@@ -265,6 +265,9 @@ class Settings(_FromEnvironment):
     kafka_fetch_max_wait_ms: int = Field(500, ge=1, alias="KAFKA_FETCH_MAX_WAIT_MS")
     kafka_session_timeout_ms: int = Field(10_000, ge=1000, alias="KAFKA_SESSION_TIMEOUT_MS")
     kafka_idle_fetch_interval_ms: int = Field(0, ge=0, alias="KAFKA_IDLE_FETCH_INTERVAL_MS")
+    # the longest aiokafka's fetch routine sleeps with nothing to fetch (aiokafka's
+    # `consumer_timeout_ms`); what it waits for wakes it (docs/adr/0047)
+    kafka_consumer_timeout_ms: int = Field(200, ge=10, alias="KAFKA_CONSUMER_TIMEOUT_MS")
     # handled records' offsets are committed this often, not after each batch (0: after
     # each batch); a crash redelivers what was handled since, and the inbox drops it
     kafka_commit_interval_ms: int = Field(1000, ge=0, alias="KAFKA_COMMIT_INTERVAL_MS")

@@ -52,6 +52,9 @@ QUIET_WHEN_IDLE = {
     # heartbeats every 2.5 s instead of 0.75 s; a consumer that died without leaving its
     # group is replaced after 10 s (here a dead consumer means a dead process anyway)
     "KAFKA_SESSION_TIMEOUT_MS": "10000",
+    # aiokafka's fetch routine sleeps this long with nothing to do (its own default, 200
+    # ms, woke 11 consumers five times a second each; docs/adr/0047)
+    "KAFKA_CONSUMER_TIMEOUT_MS": "5000",
     # a relay reads its outbox this often when no commit here and no NOTIFY woke it
     "AGENTSHOP_OUTBOX_POLL_SECONDS": "20",
     # a broker restarted empty is noticed within this (the supervisor restarts it)
