@@ -19,7 +19,12 @@ from typing import Any
 import asyncpg
 
 from commerce.platform.db import asyncpg_dsn, ensure_database
-from commerce.platform.kafka import ensure_topics, make_consumer, make_producer
+from commerce.platform.kafka import (
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    wake_fetcher_when_nodes_free,
+)
 from commerce.platform.settings import Settings, to_asyncpg_url
 
 # InitiateCheckoutCommand, ReserveInventory, InventoryReserved, ProcessPayment,
@@ -66,6 +71,7 @@ async def kafka_round_trips(settings: Settings, samples: int) -> list[float]:
     )
     await producer.start()
     await consumer.start()
+    wake_fetcher_when_nodes_free(consumer)  # as the services' consumers (docs/adr/0047)
     try:
         await producer.send_and_wait(FLOOR_TOPIC, b"warm-up")
         while not await consumer.getmany(timeout_ms=200):  # joined, and past the warm-up
