@@ -23,7 +23,7 @@ from commerce.platform.kafka import (
     ensure_topics,
     make_consumer,
     make_producer,
-    wake_fetcher_when_nodes_free,
+    start_consumer,
 )
 from commerce.platform.settings import Settings, to_asyncpg_url
 
@@ -70,8 +70,7 @@ async def kafka_round_trips(settings: Settings, samples: int) -> list[float]:
         settings, FLOOR_TOPIC, group_id=f"agentshop.load-floor.{uuid.uuid4().hex[:8]}"
     )
     await producer.start()
-    await consumer.start()
-    wake_fetcher_when_nodes_free(consumer)  # as the services' consumers (docs/adr/0047)
+    await start_consumer(consumer)  # as the services' consumers (docs/adr/0047)
     try:
         await producer.send_and_wait(FLOOR_TOPIC, b"warm-up")
         while not await consumer.getmany(timeout_ms=200):  # joined, and past the warm-up

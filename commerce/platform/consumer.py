@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.contracts import REGISTRY, Envelope, Message, MessageError, dlq_topic
 from commerce.platform import wakeups
 from commerce.platform.db import Database, PlatformTables, fetch
-from commerce.platform.kafka import wake_fetcher_when_nodes_free
+from commerce.platform.kafka import start_consumer
 from commerce.platform.logging import bound
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox, header
@@ -495,8 +495,7 @@ class ConsumerRunner:
         self._consumer = consumer
         while not self._stopping.is_set():
             try:
-                await consumer.start()
-                wake_fetcher_when_nodes_free(consumer)
+                await start_consumer(consumer)
                 break
             except KafkaError as exc:
                 log.warning("consumer.start_failed", consumer=self.name, error=str(exc))

@@ -112,6 +112,13 @@ class _NodesInFlight(set[Any]):
             waiting.set_result(None)
 
 
+async def start_consumer(consumer: AIOKafkaConsumer) -> None:
+    """`consumer.start()`, then a cleared in-flight mark wakes its fetch routine: how every
+    consumer of the project starts."""
+    await consumer.start()
+    wake_fetcher_when_nodes_free(consumer)
+
+
 def wake_fetcher_when_nodes_free(consumer: AIOKafkaConsumer) -> None:
     """After `consumer.start()`: a cleared in-flight mark wakes its fetch routine (see
     `_NodesInFlight`). Without the fetcher aiokafka 0.14 has, nothing is changed."""
