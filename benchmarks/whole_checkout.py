@@ -33,6 +33,11 @@ by a signed-in user who has no checkout running (a pool of `--pool` users); its 
 counts from the moment it was due, so a stack that falls behind shows it in the
 percentiles. A checkout due while every user is busy counts as an error ("no free user").
 
+`--per-request N` (own stack) instead sends, with one user, N requests of each kind the
+checkout sends (the cart, a line added and removed, a quote) and N/2 whole checkouts, one
+kind at a time, and prints the stack's CPU per request of each kind: what a checkout's
+messages cost besides its requests is the difference.
+
 `--first-checkout SECONDS` instead times single checkouts, each after SECONDS with no
 traffic at all (after one warm-up checkout): what a quiet stack adds to the first
 checkout (docs/adr/0030). `--tuning embedded` runs `agentshop up` with the fast idle
@@ -43,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -356,6 +362,67 @@ async def levels_run(
     report(results)
 
 
+async def per_request(url: str, count: int) -> None:
+    """The stack's CPU per request of each kind the checkout sends, one user, one kind at
+    a time (`count` of each), and per whole checkout: what the saga's messages cost
+    besides the requests is the difference."""
+    tokens = await sign_in(url, 1)
+    skus = stock_skus()
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        shopper = Shopper(http, tokens[0], skus)
+        warm = Level(1)
+        for _ in range(20):
+            await shopper.checkout(warm)
+        sku = shopper.fresh_sku()
+        line = {"sku": sku, "quantity": 1}
+
+        async def add_and_remove() -> None:
+            await http.post("/v1/cart/lines", json=line, headers=shopper.auth)
+            await http.delete(f"/v1/cart/lines/{sku}", headers=shopper.auth)
+
+        async def quote() -> None:
+            await http.post(
+                "/v1/checkout/quote", json={"shipping_address": HOME}, headers=shopper.auth
+            )
+
+        async def whole() -> None:
+            await shopper.checkout(warm)
+
+        async def cart() -> None:
+            await http.get("/v1/cart", headers=shopper.auth)
+
+        kinds = [
+            ("GET /v1/cart", cart, count),
+            ("add a line and remove it", add_and_remove, count),
+            ("quote (a cart of one line)", quote, count),
+            ("whole checkout", whole, count // 2),
+        ]
+        print(
+            "\n| one user, one at a time | n | services | broker | postgresql | total CPU-ms "
+            "each |\n|---|---:|---:|---:|---:|---:|"
+        )
+        for label, call, n in kinds:
+            if label.startswith("quote"):
+                await shopper.empty_cart()
+                await http.post("/v1/cart/lines", json=line, headers=shopper.auth)
+            await asyncio.sleep(1.5)  # what earlier requests set going (sagas, marks) ends
+            before = stack_cpu()
+            for _ in range(n):
+                await call()
+            await asyncio.sleep(1.5)  # and what these set going is counted
+            spent = cpu_between(before, stack_cpu())
+            parts = [
+                spent.get(part, 0.0) * 1000 / n for part in ("services", "broker", "postgresql")
+            ]
+            print(
+                f"| {label} | {n} | "
+                + " | ".join(f"{v:.1f}" for v in parts)
+                + f" | {sum(parts):.1f} |"
+            )
+        if warm.errors:
+            print(f"errors: {dict(warm.errors)}")
+
+
 async def first_checkouts(
     url: str, quiet: float, rounds: int, own: bool = False, database_url: str | None = None
 ) -> None:
@@ -496,14 +563,18 @@ def with_own_stack(args: argparse.Namespace) -> None:
                         database_url=infra.settings.database_url,
                     )
                 )
+            elif args.per_request:
+                asyncio.run(per_request(url, args.per_request))
             else:
                 asyncio.run(levels_run(url, args.levels, args.seconds, own=True, rate=args.rate))
         finally:
-            os.killpg(up.pid, signal.SIGINT)
-            try:
-                up.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(up.pid, signal.SIGKILL)
+            # `up` may have ended by itself (it could not start: its log says why)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(up.pid, signal.SIGINT)
+                try:
+                    up.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(up.pid, signal.SIGKILL)
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
     else:
@@ -540,6 +611,12 @@ def main() -> None:
         "--first-checkout", type=float, metavar="SECONDS", help="time checkouts after quiet"
     )
     parser.add_argument("--rounds", type=int, default=2, help="with --first-checkout")
+    parser.add_argument(
+        "--per-request",
+        type=int,
+        metavar="N",
+        help="own stack: CPU per request of each kind (N of each), one user",
+    )
     parser.add_argument(
         "--rate", type=float, default=0.0, help="checkouts/s, paced (open loop) instead of levels"
     )

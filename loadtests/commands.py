@@ -26,7 +26,10 @@ def load(
         ),
     ] = None,
     services: Annotated[
-        str, typer.Option(help="one-process (as `agentshop up`) or per-service (`serve` each)")
+        str,
+        typer.Option(
+            help="one-process (as `agentshop up --processes 1`) or per-service (`serve` each)"
+        ),
     ] = "one-process",
     wait: Annotated[float, typer.Option(help="Longest pause between a user's actions, s")] = 0.1,
     rate: Annotated[

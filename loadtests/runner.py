@@ -2,8 +2,10 @@
 
 The load generator always runs in its own process (Locust, headless, bounded users and
 time), so it never shares an event loop with the services. The services run either
-all in this process (`one-process`, as `agentshop up` runs them) or one process each
-(`per-service`, as `agentshop serve NAME` runs them). Targets are loopback only.
+all in this process (`one-process`, as `agentshop up --processes 1` runs them) or one
+process each (`per-service`, as `agentshop serve NAME` runs them). To load the services as
+`agentshop up` places them by default (docs/adr/0047), start it and pass `--target` with
+its `DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS`. Targets are loopback only.
 
 Steps: prepare the stack, create load-test users in the BFF's database, measure the
 floor (Kafka round trip, PostgreSQL commit) on the quiet system, sign the users in

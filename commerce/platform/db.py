@@ -261,7 +261,10 @@ class Database:
         its own statements only, and a connection used again within `IDLE_PING_SECONDS` is
         not pinged."""
         async with self._autocommit.connect() as conn:
-            pg: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            # the pooled connection is checked out already: read its driver's connection
+            # without another trip through a greenlet (`get_raw_connection()`)
+            assert conn.sync_connection is not None
+            pg: asyncpg.Connection = conn.sync_connection.connection.driver_connection
             session = AsyncSession(bind=conn, expire_on_commit=False)
             session.info[_DRIVER] = pg
             lost = False
@@ -271,7 +274,10 @@ class Database:
                 lost = True
                 raise
             finally:
-                await session.close()
+                # a session only `fetch` and `execute` used holds nothing to close (they run
+                # on `pg`): closing it would be one more trip through a greenlet
+                if session.in_transaction() or session.identity_map:
+                    await session.close()
                 if lost or pg.is_closed() or pg.is_in_transaction():
                     await conn.invalidate()
 
