@@ -26,7 +26,9 @@ A consumer may say which message types it wants (`register`'s `wants`): a publis
 records none of which it wants does not wake it (a saga's replies on a topic four consumer
 groups read wake the orchestrator alone). Their offsets are passed over later, in one
 batch, when a record it wants comes to the partition or its idle interval finds the
-partition behind (docs/adr/0030). A sibling's wake-up does not carry types and wakes all.
+partition behind (docs/adr/0030). A sibling's wake-up carries the types too, so a publish
+in one process wakes only the consumers that want it in the others (docs/adr/0048); one
+without types (a topic alone, an older sibling) wakes all.
 
 The same sockets carry changes a sibling committed that requests here may wait for
 (`changed`, `on_change`): a saga moved by a replica's orchestrator wakes the requests
@@ -117,8 +119,10 @@ def published(
     _learn(ends.items())
     _wake(named, types)
     if _socket is not None and named:
+        kinds = types or {}
         lines = {
-            _line(topic, partition, ends.get((topic, partition))) for topic, partition in named
+            _line(topic, partition, ends.get((topic, partition)), kinds.get((topic, partition)))
+            for topic, partition in named
         }
         for path in _siblings:
             _send(path, lines)
@@ -163,18 +167,32 @@ def changed(channel: str, keys: Iterable[str]) -> None:
             _send(path, lines)
 
 
-def _line(topic: str, partition: int, end: int | None = None) -> str:
+def _line(
+    topic: str, partition: int, end: int | None = None, kinds: Iterable[str | None] | None = None
+) -> str:
+    """A datagram's line: "topic[ partition[ end[ type,type...]]]" (types only when every
+    one is known)."""
     if partition == ALL_PARTITIONS:
         return topic
-    return f"{topic} {partition}" if end is None else f"{topic} {partition} {end}"
+    if end is None:
+        return f"{topic} {partition}"
+    known = None if kinds is None else set(kinds)
+    if not known or None in known:
+        return f"{topic} {partition} {end}"
+    return f"{topic} {partition} {end} {','.join(sorted(k for k in known if k))}"
 
 
-def _parse(line: str) -> tuple[str, int, int | None]:
-    """(topic, partition, end) of a line "topic[ partition[ end]]"."""
-    topic, partition, end, *_ = [*line.split(" "), "", ""]
+def _parse(line: str) -> tuple[str, int, int | None, set[str | None] | None]:
+    """(topic, partition, end, types) of a line "topic[ partition[ end[ types]]]"."""
+    topic, partition, end, kinds, *_ = [*line.split(" "), "", "", ""]
     if not partition.isdigit():
-        return topic, ALL_PARTITIONS, None
-    return topic, int(partition), int(end) if end.isdigit() else None
+        return topic, ALL_PARTITIONS, None, None
+    return (
+        topic,
+        int(partition),
+        int(end) if end.isdigit() else None,
+        set(kinds.split(",")) if kinds else None,
+    )
 
 
 def _send(path: str, lines: set[str]) -> None:
@@ -273,8 +291,12 @@ def _received(sock: socket.socket) -> None:
             return
         lines = payload.decode(errors="replace").split("\n")
         found = [_parse(line) for line in lines if line and not line.startswith(_CHANGE)]
-        _learn(((topic, partition), end) for topic, partition, end in found if end is not None)
-        _wake((topic, partition) for topic, partition, _ in found)
+        _learn(((topic, partition), end) for topic, partition, end, _ in found if end is not None)
+        # a partition's types, merged over its lines; a line without them: not known (None)
+        types: dict[tuple[str, int], set[str | None]] = {}
+        for topic, partition, _, kinds in found:
+            types.setdefault((topic, partition), set()).update(kinds or {None})
+        _wake(types, types)
         for line in lines:
             if line.startswith(_CHANGE):
                 channel, _, key = line[len(_CHANGE) :].partition(" ")

@@ -166,6 +166,57 @@ async def test_a_siblings_publish_wakes_the_consumers_here(siblings: list[str]) 
         wakeups.unregister(["cart.events"], carts)
 
 
+TYPED_SIBLING = """
+import asyncio
+from commerce.platform import wakeups
+from commerce.platform.settings import Settings
+
+async def main():
+    settings = Settings()
+    assert wakeups.join_siblings(settings.wake_sockets, settings.wake_index)
+    target = ("checkout.events", 1)
+    wakeups.published([target], {target: 5}, {target: {"InventoryReserved"}})
+    wakeups.leave_siblings()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_siblings_publish_wakes_only_the_consumers_that_want_its_types(
+    siblings: list[str],
+) -> None:
+    """The types of a sibling's publish cross with it: a consumer here that wants none of
+    them stays asleep, as it does for a publish of this process (docs/adr/0048)."""
+    assert wakeups.join_siblings(siblings, 0)
+    wanting, picky, any_type = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    named: set[tuple[str, int]] = set()
+    topic = ["checkout.events"]
+    wakeups.register(topic, wanting, named, lambda _, kind: kind == "InventoryReserved")
+    wakeups.register(topic, picky, set(), lambda _, kind: kind == "CheckoutCompleted")
+    wakeups.register(topic, any_type)
+    env = {**os.environ, wakeups.SIBLINGS_ENV: os.pathsep.join(siblings), wakeups.INDEX_ENV: "1"}
+    try:
+        child = await asyncio.create_subprocess_exec(sys.executable, "-c", TYPED_SIBLING, env=env)
+        assert await asyncio.wait_for(child.wait(), 60) == 0
+        await asyncio.wait_for(wanting.wait(), 10)  # one datagram wakes all it wakes
+        assert any_type.is_set() and not picky.is_set()
+        assert named == {("checkout.events", 1)}
+        assert wakeups.end("checkout.events", 1) == 5
+    finally:
+        wakeups.forget_ends()
+        for event in (wanting, picky, any_type):
+            wakeups.unregister(topic, event)
+
+
+def test_a_wake_up_line_carries_types_only_when_all_are_known() -> None:
+    line = wakeups._line("t", 2, 9, {"B", "A"})
+    assert line == "t 2 9 A,B"
+    assert wakeups._parse(line) == ("t", 2, 9, {"A", "B"})
+    assert wakeups._line("t", 2, 9, {"A", None}) == "t 2 9"  # one unknown: wakes all
+    assert wakeups._parse("t 2 9") == ("t", 2, 9, None)
+    assert wakeups._parse("t") == ("t", wakeups.ALL_PARTITIONS, None, None)
+
+
 async def test_a_publish_here_reaches_a_listening_sibling(siblings: list[str]) -> None:
     assert wakeups.join_siblings(siblings, 0)
     listener = await asyncio.create_subprocess_exec(
