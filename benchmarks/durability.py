@@ -76,14 +76,19 @@ async def until(probe: Callable[[], Awaitable[bool]], within: float = 600.0) -> 
     return time.perf_counter() - started
 
 
-async def run(settings: Settings, messages: int) -> None:
+async def fresh_database(settings: Settings, name: str) -> Database:
+    """The database `name` on the run's server, with this module's tables made anew."""
     assert settings.database_url
-    url = to_asyncpg_url(settings.database_url, database="bench_durability")
-    await ensure_database(to_asyncpg_url(settings.database_url), "bench_durability")
-    db = Database(url)
+    await ensure_database(to_asyncpg_url(settings.database_url), name)
+    db = Database(to_asyncpg_url(settings.database_url, database=name))
     async with db.engine.begin() as conn:
         await conn.run_sync(metadata.drop_all)
         await conn.run_sync(metadata.create_all)
+    return db
+
+
+async def run(settings: Settings, messages: int) -> None:
+    db = await fresh_database(settings, "bench_durability")
     await ensure_topics(settings, [TOPIC, TOPIC + ".dlq"], partitions=6)
     producer = make_producer(settings)
     await producer.start()

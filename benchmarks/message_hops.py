@@ -29,33 +29,19 @@ import time
 from pathlib import Path
 
 import psutil
-from sqlalchemy import Column, Integer, Table
-from sqlalchemy.dialects.postgresql import UUID
 
+# a database with the platform's tables and one of effects, as the durability benchmark's
+from benchmarks.durability import fresh_database, tables
 from commerce.contracts import Command
 from commerce.platform.consumer import ConsumerRunner, Handler, MessageContext
-from commerce.platform.db import (
-    Database,
-    PlatformTables,
-    ensure_database,
-    execute,
-    service_metadata,
-)
+from commerce.platform.db import Database, execute
 from commerce.platform.incarnation import BrokerWatch
 from commerce.platform.kafka import ensure_topics, make_consumer, make_producer
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox, OutboxRelay
-from commerce.platform.settings import Settings, to_asyncpg_url
+from commerce.platform.settings import Settings
 
 PINGS, PONGS = "bench.hops.pings", "bench.hops.pongs"
-metadata = service_metadata()
-effects = Table(
-    "effects",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("message_id", UUID(as_uuid=True), nullable=False),
-)
-tables = PlatformTables.of(metadata)
 
 
 class Ping(Command, topic=PINGS):
@@ -166,13 +152,7 @@ async def level(db: Database, chains: int, seconds: float, profile: cProfile.Pro
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> None:
-    assert settings.database_url
-    url = to_asyncpg_url(settings.database_url, database="bench_hops")
-    await ensure_database(to_asyncpg_url(settings.database_url), "bench_hops")
-    db = Database(url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-        await conn.run_sync(metadata.create_all)
+    db = await fresh_database(settings, "bench_hops")
     topics = [PINGS, PONGS, PINGS + ".dlq", PONGS + ".dlq"]
     await ensure_topics(settings, topics, partitions=6)
     producer = make_producer(settings)
