@@ -638,6 +638,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.rate:
         args.levels = [args.pool]
+    if args.url and args.per_request:
+        parser.error("--per-request counts its own stack's CPU: leave out --url")
     if args.url:
         if args.first_checkout:
             asyncio.run(first_checkouts(args.url, args.first_checkout, args.rounds))
