@@ -16,7 +16,6 @@ from typing import Literal
 
 from commerce.contracts.base import Message
 from commerce.contracts.checkout import (
-    CartCleared,
     CheckoutCompleted,
     CheckoutFailed,
     ClearCart,
@@ -330,6 +329,4 @@ def decide(saga: Saga, event: Message | Timeout) -> Decision:
             return Decision(saga)
         next_saga = replace(saga, pending=remaining)
         return finish_failed(next_saga) if not remaining else Decision(next_saga)
-    if isinstance(event, CartCleared):
-        return Decision(saga)
     return Decision(saga)

@@ -15,7 +15,6 @@ from commerce.checkout import followup, handlers
 from commerce.checkout.routes import router
 from commerce.checkout.tables import metadata
 from commerce.contracts.checkout import (
-    CartCleared,
     InitiateCheckoutCommand,
     InventoryReleased,
     InventoryReservationFailed,
@@ -31,8 +30,11 @@ from commerce.platform.service import Service
 
 SAGA_EVENTS: list[Any] = [
     InventoryReserved, InventoryReservationFailed, InventoryReleased, PaymentProcessed,
-    PaymentFailed, PaymentRefunded, OrderCreated, OrderCreationFailed, CartCleared,
+    PaymentFailed, PaymentRefunded, OrderCreated, OrderCreationFailed,
 ]  # fmt: skip
+"""The events that can move a saga. Not `CartCleared` (nor `InventoryCommitted`): they
+answer commands sent once the saga is over, which change nothing in it; the follow-up
+confirms those commands by their consumers' inboxes (docs/adr/0049)."""
 
 service = Service(
     name="checkout-orchestrator",
