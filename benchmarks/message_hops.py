@@ -13,7 +13,7 @@ row and publishing a `Pong`, `pong` handles that `Pong` the same way and publish
 level (`--chains` chains at once for `--seconds`) it prints hops a second, a hop's p50 /
 p99 (from one handler's commit to the next handler's) and the CPU each part spent per hop
 (this process, the broker, PostgreSQL, read from their CPU times). A whole checkout has
-about 15 such hops (`benchmarks.whole_checkout`), which is where most of its CPU goes.
+13 such hops (`benchmarks.whole_checkout`), which is where most of its CPU goes.
 """
 
 from __future__ import annotations
