@@ -242,3 +242,29 @@ def test_a_quote_priced_moments_ago_is_not_priced_again(
     assert priced_moments_ago(command, 5.0) is fresh
     if seconds_ago is not None and abs(seconds_ago) > 0.5:
         assert not priced_moments_ago(command, 0.0)  # 0: always priced again
+
+
+def test_the_orchestrator_handles_exactly_the_events_that_can_move_a_saga() -> None:
+    """Each event of `checkout.checkout-events` the orchestrator consumes can change some
+    saga (its state, what it waits for, or what it sends); one that cannot (the answers
+    to what a completed saga sends) is not consumed: a hop of its own for nothing
+    (docs/adr/0049)."""
+    from itertools import chain, combinations
+
+    from commerce.checkout.service import service
+    from commerce.contracts.checkout import CartClearanceFailed, InventoryCommitted
+
+    handled = {h.message for h in service.handlers} - {InitiateCheckoutCommand}
+    events = [
+        *EVENTS,
+        InventoryCommitted(checkout_id=CID),
+        CartClearanceFailed(checkout_id=CID, reason="gone"),
+    ]
+    pendings = [
+        frozenset(p)
+        for p in chain.from_iterable(combinations(("inventory", "payment"), n) for n in range(3))
+    ]
+    for event in events:
+        sagas = [saga(state, payment_id=PAY, pending=p) for state in State for p in pendings]
+        moves = any(decide(s, event).saga != s or decide(s, event).send for s in sagas)
+        assert moves == (type(event) in handled), type(event).__name__
