@@ -40,14 +40,36 @@ def test_a_start_after_an_interrupted_initdb_has_a_whole_cluster(tmp_path: Path)
     postgres.start()
     try:
 
-        async def databases() -> list[str]:
-            conn = await asyncpg.connect(postgres.url)
+        async def databases(url: str) -> list[str]:
+            conn = await asyncpg.connect(url)
             try:
                 return [r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")]
             finally:
                 await conn.close()
 
-        assert "postgres" in asyncio.run(databases())
+        assert "postgres" in asyncio.run(databases(postgres.url))
+        assert "postgres" in asyncio.run(databases(postgres.tcp_url))
     finally:
         postgres.stop()
     assert not (data / "pgdata.initdb").exists()
+
+
+def test_clients_connect_over_the_servers_unix_socket(tmp_path: Path) -> None:
+    """`url` names the server's Unix socket (cheaper per statement than loopback TCP,
+    docs/adr/0049); `tcp_url` stays for tools that need an address and port."""
+    postgres = EmbeddedPostgres(tmp_path / "postgres")
+    postgres.start()
+    try:
+
+        async def over_socket(url: str) -> bool:
+            conn = await asyncpg.connect(url)
+            try:
+                return bool(await conn.fetchval("SELECT inet_server_addr() IS NULL"))
+            finally:
+                await conn.close()
+
+        assert "host=" in postgres.url
+        assert asyncio.run(over_socket(postgres.url))
+        assert not asyncio.run(over_socket(postgres.tcp_url))
+    finally:
+        postgres.stop()
