@@ -8,7 +8,7 @@ way: `EmbeddedPostgres.url` (the Unix socket, what the services use) and `tcp_ur
 round runs `--transactions` transactions on one connection, then on the other, as a
 consumer's hop runs them: `BEGIN`, an `INSERT ... RETURNING`, `COMMIT`. It prints, per
 transaction (the median round), the CPU of this process, the CPU of the server's backend
-for that connection, and the wall time (docs/adr/0049).
+for that connection, and the wall time (docs/adr/0050).
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ class EmbeddedPostgres:
     def url(self) -> str:
         """Where clients on this machine connect: the server's Unix socket when it made one
         (a statement's round trip costs client and server less CPU than over loopback TCP,
-        docs/adr/0049), else loopback TCP (`tcp_url`)."""
+        docs/adr/0050), else loopback TCP (`tcp_url`)."""
         socket_file = self.data_dir / "run" / f".s.PGSQL.{self.port}"
         if self.port and len(str(socket_file)) <= SOCKET_PATH_MAX and socket_file.exists():
             folder = quote(str(socket_file.parent), safe="/")

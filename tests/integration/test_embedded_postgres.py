@@ -56,7 +56,7 @@ def test_a_start_after_an_interrupted_initdb_has_a_whole_cluster(tmp_path: Path)
 
 def test_clients_connect_over_the_servers_unix_socket(tmp_path: Path) -> None:
     """`url` names the server's Unix socket (cheaper per statement than loopback TCP,
-    docs/adr/0049); `tcp_url` stays for tools that need an address and port."""
+    docs/adr/0050); `tcp_url` stays for tools that need an address and port."""
     postgres = EmbeddedPostgres(tmp_path / "postgres")
     postgres.start()
     try:
