@@ -12,13 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import make_url
 
 from bff import auth
 from commerce.cart.tables import cart_lines
 from commerce.contracts.values import MAX_CHECKOUT_LINES
 from commerce.platform.db import Database
 from commerce.platform.edges import SERVICE_TOKEN_HEADER
-from commerce.platform.settings import to_asyncpg_url
 from commerce.services import SERVICES
 from tests.conftest import ServiceStack
 from tests.e2e.helpers import CAPABILITIES, HOME, closing, signed_in, start_checkout
@@ -118,12 +118,10 @@ async def test_a_database_away_answers_503_in_the_shape(stack: ServiceStack) -> 
     async with closing(carla):
         await carla.post("/v1/cart/lines", json={"sku": "COF-HOUSE-340", "quantity": 1})
         quote = (await carla.post("/v1/checkout/quote", json={"shipping_address": HOME})).json()
-        assert runtime.settings.database_url
-        away = Database(
-            to_asyncpg_url(runtime.settings.database_url).replace(
-                f":{httpx.URL(runtime.settings.database_url).port}", f":{_closed_port()}"
-            )
-        )
+        # its own database, on a loopback port nobody listens on (whichever way it reached
+        # the server: TCP, or the embedded server's Unix socket)
+        nowhere = make_url(runtime.db.url).set(host="127.0.0.1", port=_closed_port(), query={})
+        away = Database(nowhere.render_as_string(hide_password=False))
         working, runtime.db = runtime.db, away
         try:
             me = await carla.get("/v1/me")
