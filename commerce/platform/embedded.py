@@ -95,7 +95,7 @@ class EmbeddedPostgres:
         (a statement's round trip costs client and server less CPU than over loopback TCP,
         docs/adr/0050), else loopback TCP (`tcp_url`)."""
         socket_file = self.data_dir / "run" / f".s.PGSQL.{self.port}"
-        if self.port and len(str(socket_file)) <= SOCKET_PATH_MAX and socket_file.exists():
+        if self.port and len(os.fsencode(socket_file)) <= SOCKET_PATH_MAX and socket_file.exists():
             folder = quote(str(socket_file.parent), safe="/")
             return f"postgresql://postgres@/postgres?host={folder}&port={self.port}"
         return self.tcp_url
