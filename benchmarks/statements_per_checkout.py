@@ -100,6 +100,23 @@ async def counted(
         print(f"  {kind:<10} {n / done:6.1f}")
 
 
+def stack_arguments(args: argparse.Namespace) -> argparse.Namespace:
+    """`benchmarks.whole_checkout`'s options for its own stack, one user, `--seconds`."""
+    given = [
+        "--levels",
+        "1",
+        "--seconds",
+        str(args.seconds),
+        "--port-offset",
+        str(args.port_offset),
+    ]
+    if args.processes:
+        given += ["--processes", str(args.processes)]
+    if args.replicas:
+        given += ["--replicas", str(args.replicas)]
+    return whole_checkout.arguments().parse_args(given)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -112,21 +129,7 @@ def main() -> None:
     args = parser.parse_args()
     global DUMP
     DUMP = args.dump
-    stack_args = argparse.Namespace(
-        url=None,
-        seconds=args.seconds,
-        levels=[1],
-        first_checkout=None,
-        rounds=1,
-        port_offset=args.port_offset,
-        processes=args.processes,
-        groups=None,
-        replicas=args.replicas,
-        rate=0.0,
-        keep=False,
-        tuning="up",
-        set=[],
-    )
+    stack_args = stack_arguments(args)
     whole_checkout.levels_run = counted
     whole_checkout.with_own_stack(stack_args)
 

@@ -598,7 +598,8 @@ def wait_ready(up: subprocess.Popen[bytes], log: Path, ports: list[int]) -> None
         time.sleep(0.5)
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
+    """This benchmark's options; other benchmarks that run its stack parse theirs with it."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -635,6 +636,11 @@ def main() -> None:
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="for `agentshop up`"
     )
+    return parser
+
+
+def main() -> None:
+    parser = arguments()
     args = parser.parse_args()
     if args.rate:
         args.levels = [args.pool]
