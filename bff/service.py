@@ -19,7 +19,7 @@ from commerce.demo import DEMO_USERS
 from commerce.platform.consumer import Handler
 from commerce.platform.db import Database
 from commerce.platform.retention import Retention
-from commerce.platform.service import Service
+from commerce.platform.service import Service, add_routes
 from commerce.services import UI_PORT
 
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>agentshop</title></head>
@@ -40,9 +40,8 @@ LANDING_CSP = (
 def configure(app: FastAPI) -> None:
     errors.install(app)
     app.state.error_response = errors.error_response
-    app.include_router(acp.router)
-    app.include_router(acp.delegation)
-    app.include_router(assistant.router)
+    for extra in (acp.router, acp.delegation, assistant.router):
+        add_routes(app, extra)
     acp_openapi.install(app)
     settings = app.state.runtime.settings
     app.add_middleware(

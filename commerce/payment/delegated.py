@@ -27,7 +27,7 @@ from commerce.contracts.acp import DELEGATE_PAYMENT, first_problem
 from commerce.payment.domain import Allowance, Use, card_outcome, luhn_valid, refusal
 from commerce.payment.tables import delegated_tokens
 from commerce.platform.db import locked_row
-from commerce.platform.service import RuntimeDep
+from commerce.platform.service import RuntimeDep, add_routes
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["delegated-payment"])
@@ -36,7 +36,7 @@ MAX_AMOUNT_CENTS = 10**12
 
 
 def install(app: FastAPI) -> None:
-    app.include_router(router)
+    add_routes(app, router)
 
 
 def _error(status: int, code: str, message: str, param: str | None = None) -> JSONResponse:

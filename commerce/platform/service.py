@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.cookiejar
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -165,6 +166,7 @@ class ServiceRuntime:
         token = settings.service_token.get_secret_value() if settings.service_token else None
         self.http = httpx.AsyncClient(
             timeout=settings.http_timeout_seconds,
+            cookies=_NoCookies(),
             headers={SERVICE_TOKEN_HEADER: token} if token else None,
             event_hooks={"request": [_propagate_context]},
             transport=transport,
@@ -269,6 +271,15 @@ async def _supervised(task: BackgroundTask, runtime: ServiceRuntime, name: str) 
             await asyncio.sleep(2.0)
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """The calls between services carry no cookies: a cookie one service answers is not
+    kept for the next call, which is made for someone else (and parsing every answer's
+    headers for cookies cost a share of each call)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
 def get_runtime(request: Request) -> ServiceRuntime:
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
@@ -278,6 +289,16 @@ async def runtime_dependency(request: Request) -> ServiceRuntime:
     """`get_runtime` as a dependency. Async on purpose: FastAPI runs a plain `def`
     dependency in its thread pool, a thread hop on every request for a dict lookup."""
     return get_runtime(request)
+
+
+def add_routes(app: FastAPI, router: APIRouter) -> None:
+    """Put `router`'s routes into `app`'s own list, as `include_router` with no options of
+    its own does, so a request is matched against one list once. FastAPI keeps an included
+    router as a branch: each request scans the app's routes, then the branch's routes to
+    choose it, then the same routes again within it (and walks the branch's routes once
+    more to check whether they changed). Each route already carries its router's prefix,
+    tags and responses."""
+    app.router.routes.extend(router.routes)
 
 
 NO_FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
@@ -405,7 +426,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         return {"handled": found, "backlog": backlog}
 
     if service.router is not None:
-        app.include_router(service.router)
+        add_routes(app, service.router)
     if service.configure_app is not None:
         service.configure_app(app)
     return app
