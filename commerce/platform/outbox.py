@@ -36,6 +36,7 @@ import contextlib
 import json
 import time
 import uuid
+import weakref
 import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, delete, event, func, select, text, update
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -107,14 +108,24 @@ class _Written:
     """What a transaction wrote to one outbox: rows to hand to the relay at commit, or
     (rows written in a savepoint, rows marked unsent again) only a reason to read."""
 
-    target: tuple[URL, Table]
+    target: tuple[str, Table]
     rows: list[OutboxRow] = field(default_factory=list)
     read: bool = False
 
 
 # Relays running in this process, by the database and outbox table they publish (see
 # `_hand_local`). Services share one table definition across databases in tests.
-_local_relays: dict[tuple[URL, Table], set[OutboxRelay]] = {}
+_local_relays: dict[tuple[str, Table], set[OutboxRelay]] = {}
+_databases: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _database(engine: Engine) -> str:
+    """The database `engine` reaches, as a key: its URL, rendered once per engine (a
+    SQLAlchemy URL hashes by rendering and quoting itself, on every lookup)."""
+    name = _databases.get(engine)
+    if name is None:
+        name = _databases[engine] = engine.url.render_as_string(hide_password=False)
+    return name
 
 
 @on_commit
@@ -284,7 +295,7 @@ class Outbox:
 
     async def _wake_relay(self, session: AsyncSession, rows: list[OutboxRow]) -> None:
         """Have the commit of `session` hand `rows` to (or just wake) the relay of this outbox."""
-        target = (session.get_bind().engine.url, self._table)
+        target = (_database(session.get_bind().engine), self._table)
         if _local_relays.get(target):
             # A relay in this process publishes this outbox: the commit hands it the rows
             # (`_hand_local`), without a NOTIFY round trip or a read. Rows written in a
@@ -679,7 +690,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish until stopped; wakes on a local commit or a NOTIFY, polls as a fallback."""
-        local = _local_relays.setdefault((self.db.engine.url, self.table), set())
+        local = _local_relays.setdefault((_database(self.db.engine.sync_engine), self.table), set())
         local.add(self)
         if self.watch is not None:
             self.watch.subscribe(self._wake)
