@@ -166,7 +166,7 @@ class ServiceRuntime:
         token = settings.service_token.get_secret_value() if settings.service_token else None
         self.http = httpx.AsyncClient(
             timeout=settings.http_timeout_seconds,
-            cookies=_NoCookies(),
+            cookies=NoCookies(),
             headers={SERVICE_TOKEN_HEADER: token} if token else None,
             event_hooks={"request": [_propagate_context]},
             transport=transport,
@@ -271,7 +271,7 @@ async def _supervised(task: BackgroundTask, runtime: ServiceRuntime, name: str) 
             await asyncio.sleep(2.0)
 
 
-class _NoCookies(http.cookiejar.CookieJar):
+class NoCookies(http.cookiejar.CookieJar):
     """The calls between services carry no cookies: a cookie one service answers is not
     kept for the next call, which is made for someone else (and parsing every answer's
     headers for cookies cost a share of each call)."""
