@@ -30,7 +30,14 @@ log = structlog.get_logger(__name__)
 async def card_network(message: ProcessPayment, runtime: Runtime) -> None:
     """`prepare` of `process`: the card network's time to answer (`tok_slow`), spent
     before the handler's transaction opens, so a slow card holds no lock (docs/adr/0032).
-    A re-sent command already answered is not delayed again."""
+    A re-sent command already answered is not delayed again. A card that answers at
+    once (any token but a delegated one decides from itself) needs no read at all."""
+    settings = runtime.settings.payment
+    if (
+        not message.payment_token.startswith("vt_")
+        and not _own_decision(message, settings).delay_seconds
+    ):
+        return
     async with runtime.db.reads() as session:
         store = PaymentStore(session)
         if await store.known(message.checkout_id):
@@ -78,16 +85,23 @@ async def _decision(
     """A test token decides itself; a delegated token (`vt_…`) pays only for the checkout
     it was redeemed for, within its allowance, as the card it stands for decides."""
     token = message.payment_token
-    if token.startswith("vt_"):
-        delegated = await store.delegated(token[:40], lock=lock)
-        charged_as = domain.delegated_charge(
-            delegated, message.checkout_id, message.amount_cents, message.currency
-        )
-        if charged_as is None:
-            return domain.INVALID_DELEGATED
-        token = charged_as
+    if not token.startswith("vt_"):
+        return _own_decision(message, settings)
+    delegated = await store.delegated(token[:40], lock=lock)
+    charged_as = domain.delegated_charge(
+        delegated, message.checkout_id, message.amount_cents, message.currency
+    )
+    if charged_as is None:
+        return domain.INVALID_DELEGATED
+    return _own_decision(message, settings, charged_as)
+
+
+def _own_decision(
+    message: ProcessPayment, settings: PaymentSettings, token: str | None = None
+) -> Decision:
+    """What a card token (the message's own unless given) decides by itself."""
     return domain.decide(
-        token,
+        token or message.payment_token,
         message.checkout_id,
         success_rate=settings.success_rate,
         slow_seconds=settings.slow_seconds,
