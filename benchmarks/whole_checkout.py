@@ -314,6 +314,9 @@ def report(levels: list[Level]) -> None:
             f"| {percentile(a, 50):,.0f} / {percentile(a, 99):,.0f} | {errors} | {lv.load:.1f} "
             f"| {lv.requests / max(len(c), 1):.1f} |"
         )
+    print("\nWhere the time went, ms per step (mean): all checkouts / the slowest 1 %")
+    for lv in levels:
+        print(f"- {_who(lv)}: {_steps(lv.steps)} / {_steps(slowest(lv))}")
     if any(lv.cpu for lv in levels):
         parts = ["services", "broker", "postgresql"]
         print("\nCPU-ms per completed checkout, per component (the stack's processes):")
@@ -330,6 +333,20 @@ def report(levels: list[Level]) -> None:
                 + " | ".join(f"{v:.0f}" for v in per)
                 + f" | {sum(per):.0f} | {busy:.0f} % (stack) | {client:.0f} |"
             )
+
+
+def slowest(level: Level, share: float = 0.01) -> list[dict[str, float]]:
+    """The steps of the slowest `share` of the completed checkouts (at least one)."""
+    ranked = sorted(zip(level.checkouts, level.steps, strict=True), key=lambda c: c[0])
+    return [steps for _, steps in ranked[-max(1, round(len(ranked) * share)) :]] if ranked else []
+
+
+def _steps(checkouts: list[dict[str, float]]) -> str:
+    if not checkouts:
+        return "none"
+    return ", ".join(
+        f"{step} {statistics.fmean(c[step] for c in checkouts):,.0f}" for step in checkouts[0]
+    )
 
 
 def _who(level: Level) -> str:
