@@ -69,9 +69,14 @@ def _read_from(log_file: Path, start: int) -> str:
 
 
 async def counted(
-    url: str, levels: list[int], seconds: float, own: bool = False, rate: float = 0.0
+    url: str,
+    levels: list[int],
+    seconds: float,
+    own: bool = False,
+    rate: float = 0.0,
+    warm_up: float = 0.0,
 ) -> None:
-    del levels, own, rate
+    del levels, own, rate, warm_up  # one user, and a warm-up of its own
     log_file = await asyncio.to_thread(_postgres_log)
     tokens = await whole_checkout.sign_in(url, 1)
     await whole_checkout.run_level(url, tokens, 1, 3.0)  # warm: pools, caches, statements

@@ -32,6 +32,9 @@ open loop: a checkout starts on time whether or not the earlier ones have finish
 by a signed-in user who has no checkout running (a pool of `--pool` users); its latency
 counts from the moment it was due, so a stack that falls behind shows it in the
 percentiles. A checkout due while every user is busy counts as an error ("no free user").
+A paced run first runs `--warm-up` seconds (10 by default) at the same pace, not counted:
+a fresh stack's first seconds fill its connection pools and caches, and a p99 of a few
+hundred checkouts is a handful of them.
 
 `--per-request N` (own stack) instead sends, with one user, N requests of each kind the
 checkout sends (the cart, a line added and removed, a quote) and N/2 whole checkouts, one
@@ -354,10 +357,29 @@ def _who(level: Level) -> str:
 
 
 async def levels_run(
-    url: str, levels: list[int], seconds: float, own: bool = False, rate: float = 0.0
+    url: str,
+    levels: list[int],
+    seconds: float,
+    own: bool = False,
+    rate: float = 0.0,
+    warm_up: float = 0.0,
 ) -> None:
-    """Closed-loop `levels` (users each), or with `rate` one paced run by `max(levels)` users."""
+    """Closed-loop `levels` (users each), or with `rate` one paced run by `max(levels)` users;
+    first `warm_up` seconds of the same load (the first level's), not counted."""
     tokens = await sign_in(url, max(levels))
+    if warm_up > 0:
+        warm = (
+            await run_paced(url, tokens, rate, warm_up)
+            if rate
+            else await run_level(url, tokens[: levels[0]], levels[0], warm_up)
+        )
+        c = warm.checkouts
+        print(
+            f"warm-up, not counted: {len(c)} checkouts in {warm_up:.0f} s, p50 / p99 "
+            f"{percentile(c, 50):,.0f} / {percentile(c, 99):,.0f} ms, "
+            f"errors {sum(warm.errors.values())}",
+            flush=True,
+        )
     results = []
     for users in [max(levels)] if rate else levels:
         print(
@@ -583,7 +605,16 @@ def with_own_stack(args: argparse.Namespace) -> None:
             elif args.per_request:
                 asyncio.run(per_request(url, args.per_request))
             else:
-                asyncio.run(levels_run(url, args.levels, args.seconds, own=True, rate=args.rate))
+                asyncio.run(
+                    levels_run(
+                        url,
+                        args.levels,
+                        args.seconds,
+                        own=True,
+                        rate=args.rate,
+                        warm_up=warm_up_seconds(args),
+                    )
+                )
         finally:
             # `up` may have ended by itself (it could not start: its log says why)
             with contextlib.suppress(ProcessLookupError):
@@ -640,6 +671,12 @@ def arguments() -> argparse.ArgumentParser:
     )
     parser.add_argument("--pool", type=int, default=40, help="users for --rate")
     parser.add_argument(
+        "--warm-up",
+        type=float,
+        metavar="SECONDS",
+        help="load first, not counted (default: 10 with --rate, else 0)",
+    )
+    parser.add_argument(
         "--tuning",
         choices=["up", "embedded"],
         default="up",
@@ -656,6 +693,15 @@ def arguments() -> argparse.ArgumentParser:
     return parser
 
 
+def warm_up_seconds(args: argparse.Namespace) -> float:
+    """`--warm-up`, or its default: a paced run starts warm (a fresh stack's first
+    seconds fill its pools and caches, and its p99 is a few checkouts), levels do not
+    (they run in order from the lightest, as before)."""
+    if args.warm_up is not None:
+        return float(args.warm_up)
+    return 10.0 if args.rate else 0.0
+
+
 def main() -> None:
     parser = arguments()
     args = parser.parse_args()
@@ -667,7 +713,15 @@ def main() -> None:
         if args.first_checkout:
             asyncio.run(first_checkouts(args.url, args.first_checkout, args.rounds))
         else:
-            asyncio.run(levels_run(args.url, args.levels, args.seconds, rate=args.rate))
+            asyncio.run(
+                levels_run(
+                    args.url,
+                    args.levels,
+                    args.seconds,
+                    rate=args.rate,
+                    warm_up=warm_up_seconds(args),
+                )
+            )
     else:
         with_own_stack(args)
 
