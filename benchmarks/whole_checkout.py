@@ -11,7 +11,8 @@ with shipping and tax, check out with a test card and wait until the order exist
 checkout's state is `completed`). Per level (`--seconds` each, users started together)
 it prints checkouts/s, the whole checkout's p50/p95/p99 (first add to cart to the
 order), add-to-cart p50/p99 and the errors (any other answer, or a checkout that did
-not complete). This is the flow of the peer comparison in the README's Performance
+not complete), then the mean of each step (the cart, the quote, the checkout accepted,
+the saga) for all checkouts and for the slowest 1 %. This is the flow of the peer comparison in the README's Performance
 section; the client is the same for every system compared.
 
 Without `--url` it starts the embedded PostgreSQL and broker in this process, runs
