@@ -22,6 +22,7 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from benchmarks import whole_checkout
 
@@ -68,15 +69,9 @@ def _read_from(log_file: Path, start: int) -> str:
     return logged
 
 
-async def counted(
-    url: str,
-    levels: list[int],
-    seconds: float,
-    own: bool = False,
-    rate: float = 0.0,
-    warm_up: float = 0.0,
-) -> None:
-    del levels, own, rate, warm_up  # one user, and a warm-up of its own
+async def counted(url: str, levels: list[int], seconds: float, **_: Any) -> None:
+    """`whole_checkout.levels_run`'s stand-in: one user, with a warm-up of its own."""
+    del levels
     log_file = await asyncio.to_thread(_postgres_log)
     tokens = await whole_checkout.sign_in(url, 1)
     await whole_checkout.run_level(url, tokens, 1, 3.0)  # warm: pools, caches, statements
@@ -135,8 +130,7 @@ def main() -> None:
     global DUMP
     DUMP = args.dump
     stack_args = stack_arguments(args)
-    whole_checkout.levels_run = counted
-    whole_checkout.with_own_stack(stack_args)
+    whole_checkout.with_own_stack(stack_args, run=counted)
 
 
 if __name__ == "__main__":

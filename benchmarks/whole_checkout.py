@@ -64,8 +64,10 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -544,7 +546,13 @@ STACK_ENVIRONMENT: dict[str, str] = {}
 """The environment `agentshop up` runs with while `with_own_stack` runs (for callers)."""
 
 
-def with_own_stack(args: argparse.Namespace) -> None:
+LevelsRun = Callable[..., Coroutine[Any, Any, None]]
+"""What runs the load on the stack: `levels_run`'s arguments (url, levels, seconds, own,
+rate, warm_up)."""
+
+
+def with_own_stack(args: argparse.Namespace, run: LevelsRun | None = None) -> None:
+    """`args`' load (`run`, by default `levels_run`) on a stack this benchmark starts."""
     from commerce.platform import stack
     from commerce.services import SERVICES
     from loadtests.runner import seed_load_users
@@ -607,7 +615,7 @@ def with_own_stack(args: argparse.Namespace) -> None:
                 asyncio.run(per_request(url, args.per_request))
             else:
                 asyncio.run(
-                    levels_run(
+                    (run or levels_run)(
                         url,
                         args.levels,
                         args.seconds,
