@@ -292,8 +292,8 @@ async def runtime_dependency(request: Request) -> ServiceRuntime:
 
 
 def add_routes(app: FastAPI, router: APIRouter) -> None:
-    """Put `router`'s routes into `app`'s own list, as `include_router` with no options of
-    its own does, so a request is matched against one list once. FastAPI keeps an included
+    """The API `app.include_router(router)` gives, with `router`'s routes in `app`'s own
+    list, so a request is matched against one list once. FastAPI keeps an included
     router as a branch: each request scans the app's routes, then the branch's routes to
     choose it, then the same routes again within it (and walks the branch's routes once
     more to check whether they changed). Each route already carries its router's prefix,
