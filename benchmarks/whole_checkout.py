@@ -12,8 +12,9 @@ checkout's state is `completed`). Per level (`--seconds` each, users started tog
 it prints checkouts/s, the whole checkout's p50/p95/p99 (first add to cart to the
 order), add-to-cart p50/p99 and the errors (any other answer, or a checkout that did
 not complete), then the mean of each step (the cart, the quote, the checkout accepted,
-the saga) for all checkouts and for the slowest 1 %. This is the flow of the peer comparison in the README's Performance
-section; the client is the same for every system compared.
+the saga) for all checkouts and for the slowest 1 %. This is the flow of the peer
+comparison in the README's Performance section; the client is the same for every system
+compared.
 
 Without `--url` it starts the embedded PostgreSQL and broker in this process, runs
 `agentshop up --no-ui` as a child process on them (port offset 15000 or `--port-offset`,
