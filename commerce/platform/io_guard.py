@@ -50,7 +50,12 @@ class _Held:
         # What the server last told the driver: a transaction SQLAlchemy's asyncpg adapter
         # started (lazily, on the first statement) or one `Database.transaction()` started
         # on an AUTOCOMMIT connection; a read outside a transaction holds none.
-        return any(c.driver_connection.is_in_transaction() for c in self.connections)
+        # A closed connection holds none, whatever its driver last heard (a query
+        # cancelled mid-flight closes it, and its checkin may never be seen).
+        return any(
+            not c.driver_connection.is_closed() and c.driver_connection.is_in_transaction()
+            for c in self.connections
+        )
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ class ServiceRuntime:
         for task in (retention_loop, *self.service.background) if background else ():
             self._background.append(
                 asyncio.create_task(
-                    _supervised(task, self, self.service.name), name=f"{self.service.name}:bg"
+                    supervised(task, self, self.service.name), name=f"{self.service.name}:bg"
                 )
             )
         log.info("service.started", service=self.service.name)
@@ -258,7 +258,7 @@ async def _propagate_context(request: httpx.Request) -> None:
         request.headers.update(carrier)
 
 
-async def _supervised(task: BackgroundTask, runtime: ServiceRuntime, name: str) -> None:
+async def supervised(task: BackgroundTask, runtime: ServiceRuntime, name: str) -> None:
     """Run a background loop; restart it after an unexpected error, with a pause."""
     while True:
         try:
@@ -266,7 +266,12 @@ async def _supervised(task: BackgroundTask, runtime: ServiceRuntime, name: str) 
             return
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                # cancelled, and the cleanup on the way out failed in its turn (a
+                # transaction whose connection the cancel closed): stop all the same
+                raise asyncio.CancelledError from exc
             log.exception("service.background_failed", service=name)
             await asyncio.sleep(2.0)
 

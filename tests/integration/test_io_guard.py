@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from commerce.platform import io_guard
 from commerce.platform.db import Database
+from commerce.platform.service import supervised
 
 pytestmark = pytest.mark.integration
 
@@ -79,4 +80,36 @@ async def test_calls_outside_a_transaction_are_not(db: Database, http_server: st
                 task = asyncio.create_task(http.get(http_server))
             await task
             await asyncio.sleep(0)  # a bare yield is no wait
+    assert found == []
+
+
+async def test_a_background_loop_cancelled_mid_query_stops_and_holds_nothing(db: Database) -> None:
+    """Cancelling a query closes its connection, so the transaction around it cannot roll
+    back on the way out and raises its own error instead of the cancellation. The loop
+    (as a service's background task runs) must stop all the same, not log a failure and
+    go round again, and the closed connection holds no transaction for the guard."""
+    started = asyncio.Event()
+
+    async def work(_: object) -> None:
+        async with db.transaction() as session:
+            started.set()
+            await session.execute(text("SELECT pg_sleep(30)"))
+
+    with io_guard.watching() as found:
+        loop = asyncio.create_task(supervised(work, object(), "guard"))  # type: ignore[arg-type]
+        await started.wait()
+        await asyncio.sleep(0.2)  # the query is running
+        loop.cancel()
+        done, _ = await asyncio.wait({loop}, timeout=5)
+        assert done, "the loop went on after it was cancelled"
+        assert loop.cancelled()
+    assert found == []
+
+
+async def test_a_connection_a_cancel_closed_holds_no_transaction(db: Database) -> None:
+    with io_guard.watching() as found:
+        with contextlib.suppress(Exception):  # the transaction's own error on the way out
+            async with asyncio.timeout(0.2), db.transaction() as session:
+                await session.execute(text("SELECT pg_sleep(30)"))
+        await asyncio.sleep(0.01)  # the same task, its connection gone
     assert found == []
