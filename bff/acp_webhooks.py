@@ -31,6 +31,7 @@ from commerce.platform.consumer import MessageContext
 from commerce.platform.db import fetch
 from commerce.platform.service import ServiceRuntime
 from commerce.platform.settings import WebhookSettings
+from commerce.platform.tasks import raise_if_cancelled
 
 log = structlog.get_logger(__name__)
 D = acp_webhook_deliveries
@@ -198,6 +199,7 @@ async def dispatcher(runtime: ServiceRuntime) -> None:
             try:
                 if await dispatch_once(runtime, http, settings):
                     continue
-            except Exception:  # a database hiccup must not end deliveries
+            except Exception as exc:  # a database hiccup must not end deliveries
+                raise_if_cancelled(exc)
                 log.exception("acp webhook dispatch failed")
             await asyncio.sleep(settings.poll_seconds)

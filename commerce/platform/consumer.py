@@ -49,6 +49,7 @@ from commerce.platform.logging import bound
 from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox, header
 from commerce.platform.runtime import Runtime
+from commerce.platform.tasks import raise_if_cancelled
 from commerce.platform.telemetry import consumer_span
 
 log = structlog.get_logger(__name__)
@@ -998,6 +999,7 @@ class ConsumerRunner:
                     )
                     outcome = await self._handle_once(record, envelope, message, handler, prepared)
                 except Exception as exc:
+                    raise_if_cancelled(exc)  # not the message's failure: it is handled again
                     if is_unavailable(exc) and not self._stopping.is_set():
                         # The database is away, not the message at fault: wait, do not count it.
                         log.warning("consumer.database_unavailable", error=str(exc))
@@ -1138,6 +1140,7 @@ class ConsumerRunner:
                     )
                 break
             except Exception as exc:  # database away: the record must not be skipped
+                raise_if_cancelled(exc)
                 log.warning("consumer.dead_letter_failed", consumer=self.name, error=str(exc))
                 if self._stopping.is_set():
                     raise

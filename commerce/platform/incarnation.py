@@ -36,6 +36,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from commerce.platform import wakeups
 from commerce.platform.kafka import client_options, ensure_topics
 from commerce.platform.settings import Settings
+from commerce.platform.tasks import raise_if_cancelled
 
 log = structlog.get_logger(__name__)
 
@@ -146,6 +147,7 @@ class BrokerWatch:
             except (KafkaError, OSError) as exc:
                 log.info("broker.watch_failed", error=str(exc))
             except Exception as exc:  # keep watching whatever the broker answered
+                raise_if_cancelled(exc)
                 log.warning("broker.watch_failed", error=repr(exc))
             await asyncio.sleep(self.every)
 

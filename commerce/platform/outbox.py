@@ -56,6 +56,7 @@ from commerce.platform import wakeups
 from commerce.platform.db import Database, PlatformTables, asyncpg_dsn, fetch, on_commit
 from commerce.platform.incarnation import BrokerWatch
 from commerce.platform.metrics import ServiceMetrics
+from commerce.platform.tasks import raise_if_cancelled
 from commerce.platform.telemetry import inject
 
 log = structlog.get_logger(__name__)
@@ -719,6 +720,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker or database away: back off, keep the rows
+                raise_if_cancelled(exc)
                 failures += 1
                 self.metrics.outbox_failures.inc()
                 delay = min(0.2 * 2**failures, 10.0)

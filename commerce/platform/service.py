@@ -49,6 +49,7 @@ from commerce.platform.metrics import ServiceMetrics
 from commerce.platform.outbox import Outbox, OutboxRelay
 from commerce.platform.retention import Retention, retention_loop
 from commerce.platform.settings import Settings
+from commerce.platform.tasks import raise_if_cancelled
 from commerce.platform.telemetry import inject, server_span, tracing_exported
 from commerce.services import SERVICES, ServiceSpec
 
@@ -267,11 +268,7 @@ async def supervised(task: BackgroundTask, runtime: ServiceRuntime, name: str) -
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                # cancelled, and the cleanup on the way out failed in its turn (a
-                # transaction whose connection the cancel closed): stop all the same
-                raise asyncio.CancelledError from exc
+            raise_if_cancelled(exc)
             log.exception("service.background_failed", service=name)
             await asyncio.sleep(2.0)
 

@@ -12,3 +12,14 @@ def observe(task: asyncio.Task[Any]) -> None:
     callers that stayed got it; the task's owner logs it where that matters)."""
     if not task.cancelled():
         task.exception()
+
+
+def raise_if_cancelled(error: BaseException) -> None:
+    """In an `except Exception` of a loop that goes round again: when the current task
+    is being cancelled, raise the cancellation (from `error`) instead. Cancelling a query
+    closes its connection, so the transaction around it cannot roll back on the way out
+    and raises its own error in place of the `CancelledError`; a loop that took that for
+    an ordinary failure would go on after it was told to stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from error
