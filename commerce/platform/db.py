@@ -7,6 +7,7 @@ own transactions.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -236,9 +237,19 @@ class Database:
         (so it starts none of its own): the session's statements run in it as before, and
         a hot statement can run in it through `fetch(session, ...)` without SQLAlchemy's
         work per statement. The hooks of `on_commit` run once the commit is done
-        (docs/adr/0045)."""
-        async with self._driven() as (session, pg), pg.transaction():
-            yield session
+        (docs/adr/0045).
+
+        A cancellation that reaches a running statement closes the connection, so the
+        rollback on the way out fails; the caller is told of the cancellation, not of
+        that failure (which would let a loop that retries take it for an error)."""
+        async with self._driven() as (session, pg):
+            try:
+                async with pg.transaction():
+                    yield session
+            except asyncpg.InterfaceError as exc:
+                if isinstance(exc.__context__, asyncio.CancelledError) and pg.is_closed():
+                    raise exc.__context__ from exc
+                raise
         for hook in _commit_hooks:
             hook(session)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -56,3 +57,20 @@ async def test_a_connection_lost_under_asyncpg_is_not_pooled_again(
     finally:
         await db.dispose()
         await admin.dispose()
+
+
+async def test_a_transaction_cancelled_mid_statement_says_it_was_cancelled(
+    new_database: Callable[[str], Awaitable[str]],
+) -> None:
+    """The cancel closes the connection and the rollback on the way out fails; the caller
+    still sees the cancellation (here as the timeout's error), and the pool a live
+    connection next."""
+    db = database.Database(await new_database("pool_cancel"), pool_size=1)
+    try:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2), db.transaction() as session:
+                await session.execute(text("SELECT pg_sleep(30)"))
+        async with db.transaction() as session:
+            assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        await db.dispose()
