@@ -16,10 +16,11 @@ def observe(task: asyncio.Task[Any]) -> None:
 
 def raise_if_cancelled(error: BaseException) -> None:
     """In an `except Exception` of a loop that goes round again: when the current task
-    is being cancelled, raise the cancellation (from `error`) instead. Cancelling a query
-    closes its connection, so the transaction around it cannot roll back on the way out
-    and raises its own error in place of the `CancelledError`; a loop that took that for
-    an ordinary failure would go on after it was told to stop."""
+    is being cancelled, raise the cancellation (from `error`) instead. Cleanup on the way
+    out of a cancellation can fail in its own right and raise in place of the
+    `CancelledError` (a session closing on a connection the cancel closed;
+    `Database.transaction` already answers with the cancellation); a loop that took that
+    for an ordinary failure would go on after it was told to stop."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError from error
